@@ -1,0 +1,5 @@
+"""`python -m quickotp` runs the command line."""
+
+from quickotp.cli import main
+
+raise SystemExit(main())

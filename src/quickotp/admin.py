@@ -1,0 +1,139 @@
+"""
+The operator's use cases: accounts, tokens, pattern approval, credit, message lists.
+
+Called by the CLI and the operator's pages; I/O only through the Store port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from quickotp.domain import keys, sms
+from quickotp.errors import InvalidInput
+from quickotp.models import Account, Message, Pattern, PatternState, Token
+from quickotp.ports import Store
+
+log = logging.getLogger(__name__)
+
+API_METHODS = (
+    "SendQuickOTP",
+    "VerifyQuickOTP",
+    "AccountStatus",
+    "GetDelivery",
+    "GetDeliveries",
+    "PatternCodeCreate",
+    "PatternCodeList",
+)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: `secret` is shown once and never stored."""
+
+    token: Token
+    secret: str
+
+
+@dataclass
+class Admin:
+    store: Store
+    token_key: bytes
+    clock: Callable[[], datetime]
+    token_urlsafe: Callable[[int], str]
+
+    async def create_account(
+        self, *, name: str, credit: int = 0, unlimited: bool = False, sender: str = "10001"
+    ) -> Account:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("an account name is 1 to 100 characters")
+        if credit < 0:
+            raise InvalidInput("credit cannot be negative")
+        sender = sender.strip()
+        if not sender or len(sender) > 20:
+            raise InvalidInput("a sender line is 1 to 20 characters")
+        account = await self.store.create_account(
+            name=name, credit=credit, unlimited=unlimited, sender=sender, now=self.clock()
+        )
+        log.info("created account %d", account.id)
+        return account
+
+    async def issue_token(
+        self,
+        *,
+        account_id: int,
+        label: str = "",
+        expires_at: datetime | None = None,
+        allowed_ips: Sequence[str] = (),
+        allowed_methods: Sequence[str] = (),
+    ) -> IssuedToken:
+        networks = []
+        for net in allowed_ips:
+            try:
+                networks.append(str(ipaddress.ip_network(net.strip(), strict=False)))
+            except ValueError:
+                raise InvalidInput(f"{net!r} is not an IP network (CIDR)") from None
+        known = {m.lower() for m in API_METHODS}
+        methods = [m.strip().lower() for m in allowed_methods]
+        unknown = [m for m in methods if m not in known]
+        if unknown:
+            raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
+        secret = keys.new_token(self.token_urlsafe)
+        token = await self.store.create_token(
+            account_id=account_id,
+            digest=keys.token_digest(self.token_key, secret),
+            label=label.strip()[:100],
+            expires_at=expires_at,
+            allowed_ips=networks,
+            allowed_methods=methods,
+            now=self.clock(),
+        )
+        log.info("issued token %d for account %d", token.id, account_id)
+        return IssuedToken(token, secret)
+
+    async def create_pattern(self, *, account_id: int, text: str, otp: bool) -> Pattern:
+        checked = sms.check_pattern(text, otp=otp)
+        return await self.store.create_pattern(
+            account_id=account_id,
+            text=checked,
+            is_otp=otp,
+            number_patterns=sms.numeric_variables(checked, otp=otp),
+            description="",
+            now=self.clock(),
+        )
+
+    async def approve_pattern(self, pattern_id: int) -> Pattern:
+        pattern = await self.store.decide_pattern(
+            pattern_id, PatternState.APPROVED, "", self.clock()
+        )
+        log.info("approved pattern %d", pattern_id)
+        return pattern
+
+    async def reject_pattern(self, pattern_id: int, reason: str) -> Pattern:
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("a rejection needs a reason")
+        pattern = await self.store.decide_pattern(
+            pattern_id, PatternState.REJECTED, reason, self.clock()
+        )
+        log.info("rejected pattern %d", pattern_id)
+        return pattern
+
+    async def add_credit(self, account_id: int, amount: int, reason: str = "top-up") -> Account:
+        if amount == 0:
+            raise InvalidInput("the amount must not be zero")
+        return await self.store.add_credit(account_id, amount, reason, self.clock())
+
+    async def list_accounts(self) -> list[Account]:
+        return await self.store.list_accounts()
+
+    async def list_messages(self, account_id: int | None, limit: int = 50) -> list[Message]:
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be from 1 to 10000")
+        return await self.store.list_messages(account_id, limit)

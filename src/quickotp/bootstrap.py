@@ -1,0 +1,106 @@
+"""
+The composition root: the only module that names concrete classes, reads the real clock
+and the real randomness, and reveals the secret key.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+
+from quickotp.admin import Admin
+from quickotp.dispatcher import DispatchConfig, Dispatcher
+from quickotp.ports import Transport
+from quickotp.service import Gateway, GatewayConfig, Keys
+from quickotp.settings import Settings
+from quickotp.store.engine import Engines, create_engines
+from quickotp.store.sql import SqlStore
+from quickotp.transports.log import LogSinkTransport
+from quickotp.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs, built from Settings; start() and aclose() bracket it."""
+
+    settings: Settings
+    engines: Engines
+    store: SqlStore
+    gateway: Gateway
+    admin: Admin
+    dispatcher: Dispatcher | None
+
+    async def start(self) -> None:
+        self.gateway.start()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def aclose(self) -> None:
+        await self.gateway.aclose()
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
+        await self.engines.dispose()
+
+    async def ready(self) -> bool:
+        try:
+            async with self.engines.read.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("the database is not reachable")
+            return False
+        return True
+
+
+def build_runtime(
+    settings: Settings, *, dispatch: bool | None = None, transport: Transport | None = None
+) -> Runtime:
+    engines = create_engines(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = SqlStore(engines)
+    key_material = Keys.from_secret(settings.secret_key.reveal().encode())
+    dispatcher = None
+    if settings.dispatch if dispatch is None else dispatch:
+        dispatcher = Dispatcher(
+            store,
+            transport or LogSinkTransport(settings.sink_file),
+            utc_now,
+            DispatchConfig(concurrency=settings.dispatch_concurrency),
+        )
+    gateway = Gateway(
+        store=store,
+        keys=key_material,
+        clock=utc_now,
+        randbelow=secrets.randbelow,
+        new_id=lambda: uuid.uuid4().hex,
+        config=GatewayConfig(
+            otp_ttl=settings.otp_ttl,
+            verify_attempts=settings.verify_attempts,
+            price_per_part=settings.price_per_part,
+            regions=settings.regions,
+            token_cache=settings.token_cache,
+        ),
+        on_accept=dispatcher.wake if dispatcher is not None else (lambda: None),
+    )
+    admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
+    return Runtime(settings, engines, store, gateway, admin, dispatcher)
+
+
+def build_app(runtime: Runtime) -> Starlette:
+    return create_app(
+        runtime.gateway,
+        data_as_array=runtime.settings.data_as_array,
+        ready=runtime.ready,
+        on_startup=runtime.start,
+        on_shutdown=runtime.aclose,
+    )

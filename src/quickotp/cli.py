@@ -1,0 +1,368 @@
+"""
+The `quickotp` command: serve, migrate, and the operator's accounts, tokens, patterns,
+credit and messages. Errors become one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from quickotp.bootstrap import Runtime, build_app, build_runtime
+from quickotp.errors import (
+    ConfigurationError,
+    Conflict,
+    GatewayError,
+    NotFound,
+    RequestRejected,
+)
+from quickotp.models import PatternState
+from quickotp.settings import Settings
+from quickotp.store.migrate import is_current, upgrade
+
+log = logging.getLogger("quickotp")
+
+EXIT_FOR_ERROR: dict[type[Exception], int] = {
+    ConfigurationError: 78,  # EX_CONFIG
+    NotFound: 3,
+    Conflict: 4,
+    RequestRejected: 2,
+    GatewayError: 1,
+}
+DEMO_ACCOUNT = "demo"
+DEMO_PATTERN = "کد ورود شما: %code%\nQuickOTP"
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    environ = os.environ if env is None else env
+    logging.basicConfig(
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings.from_env(environ, dev=True if getattr(args, "dev", False) else None)
+        if args.command == "serve":
+            return _serve(settings, args)
+        return asyncio.run(_run_command(settings, args))
+    except GatewayError as exc:
+        print(f"quickotp: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _exit_code(exc: Exception) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_FOR_ERROR:
+            return EXIT_FOR_ERROR[cls]
+    return 1
+
+
+# serve ---------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    runtime = build_runtime(settings, dispatch=False if args.no_dispatch else None)
+    banner = asyncio.run(_prepare(runtime, args))
+    if banner:
+        print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
+    uvicorn.run(
+        build_app(runtime),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,  # uvicorn's access log writes query strings: tokens and codes
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips=settings_forwarded(),
+    )
+    return 0
+
+
+def settings_forwarded() -> str:
+    """Proxies whose X-Forwarded-For we believe (uvicorn's setting); loopback by default."""
+    return os.environ.get("QUICKOTP_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+async def _prepare(runtime: Runtime, args: argparse.Namespace) -> str:
+    """Check (or, in dev mode, bring up) the schema; in dev mode make the demo account."""
+    try:
+        if runtime.settings.dev:
+            await upgrade(runtime.engines)
+        elif not await is_current(runtime.engines):
+            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        return await _demo(runtime, args) if runtime.settings.dev else ""
+    finally:
+        await runtime.engines.dispose()
+
+
+async def _demo(runtime: Runtime, args: argparse.Namespace) -> str:
+    admin = runtime.admin
+    account = next((a for a in await admin.list_accounts() if a.name == DEMO_ACCOUNT), None)
+    if account is None:
+        account = await admin.create_account(
+            name=DEMO_ACCOUNT, credit=10_000_000, sender="10001234"
+        )
+        pattern = await admin.create_pattern(account_id=account.id, text=DEMO_PATTERN, otp=True)
+        await admin.approve_pattern(pattern.id)
+    issued = await admin.issue_token(account_id=account.id, label="dev")
+    base = f"http://{args.host}:{args.port}"
+    return "\n".join(
+        [
+            "QuickOTP dev mode: SQLite at "
+            f"{runtime.settings.database_url}, SMS printed as JSON lines "
+            f"({runtime.settings.sink_file or 'stdout'}).",
+            f"Demo account {account.id} ({account.name!r}), approved OTP pattern, a new token:",
+            f"  {issued.secret}",
+            "Try:",
+            f"  curl -X POST {base}/rest/SendQuickOTP -H 'Authorization: {issued.secret}' "
+            "-d Mobile=09120000000 -d CodeLength=6 -d OptionalCode=",
+        ]
+    )
+
+
+# operator commands ----------------------------------------------------------------------
+
+
+async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings, dispatch=False)
+    try:
+        if args.command == "migrate":
+            await upgrade(runtime.engines)
+            _emit(args, {"migrated": True}, "the schema is current")
+            return 0
+        if not await is_current(runtime.engines):
+            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        action: Callable[[Runtime, argparse.Namespace], Awaitable[int]] = args.action
+        return await action(runtime, args)
+    finally:
+        await runtime.engines.dispose()
+
+
+async def _accounts_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    account = await runtime.admin.create_account(
+        name=args.name, credit=args.credit, unlimited=args.unlimited, sender=args.sender
+    )
+    _emit(args, account, f"account {account.id} created")
+    return 0
+
+
+async def _accounts_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.list_accounts()
+    _emit(
+        args,
+        found,
+        "\n".join(
+            f"{a.id}\t{a.name}\t{'unlimited' if a.unlimited else a.credit}\t{a.sender}"
+            f"\t{'active' if a.active else 'disabled'}"
+            for a in found
+        ),
+    )
+    return 0
+
+
+async def _tokens_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    issued = await runtime.admin.issue_token(
+        account_id=args.account,
+        label=args.label,
+        expires_at=args.expires,
+        allowed_ips=args.allow_ip,
+        allowed_methods=args.allow_method,
+    )
+    _emit(
+        args,
+        {"token": issued.secret, **_plain(issued.token)},
+        f"token {issued.token.id} for account {args.account} (shown once):\n{issued.secret}",
+    )
+    return 0
+
+
+async def _tokens_disable(runtime: Runtime, args: argparse.Namespace) -> int:
+    await runtime.store.set_token_active(args.id, False)
+    _emit(args, {"id": args.id, "active": False}, f"token {args.id} disabled")
+    return 0
+
+
+async def _patterns_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    pattern = await runtime.admin.create_pattern(
+        account_id=args.account, text=args.text, otp=args.otp
+    )
+    _emit(args, pattern, f"pattern {pattern.id} created, pending approval")
+    return 0
+
+
+async def _patterns_approve(runtime: Runtime, args: argparse.Namespace) -> int:
+    pattern = await runtime.admin.approve_pattern(args.id)
+    _emit(args, pattern, f"pattern {pattern.id} approved")
+    return 0
+
+
+async def _patterns_reject(runtime: Runtime, args: argparse.Namespace) -> int:
+    pattern = await runtime.admin.reject_pattern(args.id, args.reason)
+    _emit(args, pattern, f"pattern {pattern.id} rejected")
+    return 0
+
+
+async def _patterns_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.store.list_patterns(args.account)
+    lines = [
+        f"{p.id}\taccount {p.account_id}\t{p.state}{' otp' if p.is_otp else ''}\t{p.text!r}"
+        + (f"\t({p.reason})" if p.state is PatternState.REJECTED else "")
+        for p in found
+    ]
+    _emit(args, found, "\n".join(lines))
+    return 0
+
+
+async def _credit_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    account = await runtime.admin.add_credit(args.account, args.amount, args.reason)
+    _emit(args, account, f"account {account.id} credit is now {account.credit} rial")
+    return 0
+
+
+async def _messages_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.list_messages(args.account, args.limit)
+    lines = [
+        f"{m.id}\t{m.created_at:%Y-%m-%d %H:%M:%S}\taccount {m.account_id}\t...{m.mobile[-4:]}"
+        f"\t{m.status}\t{m.parts} part(s)\t{m.cost} rial"
+        for m in found
+    ]
+    _emit(args, [_message_view(m) for m in found], "\n".join(lines))
+    return 0
+
+
+def _message_view(message: Any) -> dict[str, Any]:
+    """A message as the CLI shows it: the number shortened, the text as stored (masked)."""
+    view: dict[str, Any] = _plain(message)
+    view["mobile"] = "..." + message.mobile[-4:]
+    return view
+
+
+# output ----------------------------------------------------------------------------------
+
+
+def _emit(args: argparse.Namespace, value: Any, text: str) -> None:
+    if args.json:
+        sys.stdout.write(orjson.dumps(_plain(value), default=_default).decode() + "\n")
+    elif text:
+        sys.stdout.write(text + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2027-01-01T00:00:00+03:30")
+    return moment
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser = argparse.ArgumentParser(prog="quickotp", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--dev", action="store_true", help="dev mode: demo account, own key")
+    serve.add_argument(
+        "--no-dispatch", action="store_true", help="accept only; a `dispatch` process delivers"
+    )
+
+    commands.add_parser("migrate", parents=[common], help="bring the schema up to date")
+
+    def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        sub = commands.add_parser(name, help=help_text).add_subparsers(dest="sub", required=True)
+        return sub
+
+    def command(
+        sub: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        action: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
+        help_text: str,
+    ) -> argparse.ArgumentParser:
+        found = sub.add_parser(name, parents=[common], help=help_text)
+        found.set_defaults(action=action)
+        return found
+
+    accounts = group("accounts", "accounts that send")
+    create = command(accounts, "create", _accounts_create, "create an account")
+    create.add_argument("--name", required=True)
+    money = create.add_mutually_exclusive_group()
+    money.add_argument("--credit", type=int, default=0, metavar="RIAL")
+    money.add_argument("--unlimited", action="store_true")
+    create.add_argument("--sender", default="10001", help="the SMS source address")
+    command(accounts, "list", _accounts_list, "list accounts")
+
+    tokens = group("tokens", "API tokens")
+    create = command(tokens, "create", _tokens_create, "issue a token (shown once)")
+    create.add_argument("--account", type=int, required=True, metavar="ID")
+    create.add_argument("--label", default="")
+    create.add_argument("--expires", type=_iso_datetime, metavar="ISO")
+    create.add_argument("--allow-ip", action="append", default=[], metavar="CIDR")
+    create.add_argument("--allow-method", action="append", default=[], metavar="METHOD")
+    disable = command(tokens, "disable", _tokens_disable, "switch a token off")
+    disable.add_argument("id", type=int)
+
+    patterns = group("patterns", "message patterns")
+    create = command(patterns, "create", _patterns_create, "create a pattern (pending)")
+    create.add_argument("--account", type=int, required=True, metavar="ID")
+    create.add_argument("--text", required=True)
+    create.add_argument("--otp", action="store_true", help="an OTP pattern: holds %%code%%")
+    approve = command(patterns, "approve", _patterns_approve, "approve a pattern")
+    approve.add_argument("id", type=int)
+    reject = command(patterns, "reject", _patterns_reject, "reject a pattern")
+    reject.add_argument("id", type=int)
+    reject.add_argument("--reason", required=True)
+    listing = command(patterns, "list", _patterns_list, "list patterns")
+    listing.add_argument("--account", type=int, metavar="ID")
+
+    credit = group("credit", "account credit")
+    add = command(credit, "add", _credit_add, "add (or, negative, take) credit")
+    add.add_argument("--account", type=int, required=True, metavar="ID")
+    add.add_argument("--amount", type=int, required=True, metavar="RIAL")
+    add.add_argument("--reason", default="top-up")
+
+    messages = group("messages", "sent messages")
+    listing = command(messages, "list", _messages_list, "list recent messages")
+    listing.add_argument("--account", type=int, metavar="ID")
+    listing.add_argument("--limit", type=int, default=50)
+    return parser

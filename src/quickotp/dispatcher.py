@@ -1,0 +1,192 @@
+"""
+The dispatcher: claims accepted messages from the outbox, hands them to a transport, and
+records what happened. `next_step` decides (pure); `Dispatcher` acts.
+
+Every claim is committed before anything is sent, and every claim carries a lease: a
+dispatcher that dies mid-send leaves messages that another (or the restarted) dispatcher
+takes over once the lease runs out, marked as possible duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from quickotp.domain import otp
+from quickotp.errors import DeliveryError, DeliveryUncertain, TransportRejected
+from quickotp.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.ports import DeliveryReport, OutboundSms, Store, Transport
+from quickotp.store.batching import GroupCommitter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    concurrency: int = 10  # sends in flight at once
+    batch: int = 100  # messages claimed at once
+    lease: timedelta = timedelta(seconds=30)
+    max_attempts: int = 6
+    first_delay: timedelta = timedelta(seconds=1)
+    idle_poll: timedelta = timedelta(seconds=1)  # look for due retries this often when idle
+    report_keep: timedelta = timedelta(days=1)
+
+
+def next_step(
+    claimed: Claimed,
+    error: DeliveryError,
+    *,
+    now: datetime,
+    config: DispatchConfig,
+    jitter: float = 1.0,
+) -> Retry | GiveUp:
+    """What to do after an attempt failed with `error`. Never plans a send past expiry."""
+    message = claimed.message
+    reason = f"{type(error).__name__}: {error}"
+    if isinstance(error, TransportRejected):
+        return GiveUp(message.id, MessageStatus.FAILED, reason)
+    if message.attempts >= config.max_attempts:
+        return GiveUp(
+            message.id, MessageStatus.FAILED, f"gave up after {message.attempts} attempts: {reason}"
+        )
+    at = now + config.first_delay * (2 ** (message.attempts - 1)) * jitter
+    if at >= message.expires_at:
+        return GiveUp(message.id, MessageStatus.EXPIRED, f"code expired while retrying: {reason}")
+    return Retry(message.id, at, reason, possible_duplicate=isinstance(error, DeliveryUncertain))
+
+
+class Dispatcher:
+    """Moves messages from the outbox to one transport until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        clock: Callable[[], datetime],
+        config: DispatchConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.config = config or DispatchConfig()
+        self._wake = asyncio.Event()
+        self._in_flight = 0
+        self._slot_free = asyncio.Event()
+        self._outcomes: GroupCommitter[Submitted | Retry | GiveUp, None] = GroupCommitter(
+            self._record_outcomes
+        )
+        self._reports: GroupCommitter[DeliveryReport, None] = GroupCommitter(self._record_reports)
+        self._task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Tell the dispatcher that something was accepted."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._outcomes.start()
+        self._reports.start()
+        await self.transport.start(self._reports.submit)
+        self._task = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def aclose(self) -> None:
+        """Stop claiming, let sends in flight finish, record them, close the transport."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
+        await self.transport.aclose()
+        await self._outcomes.aclose()
+        await self._reports.aclose()
+
+    async def _run(self) -> None:
+        reconciled_at = self.clock()
+        while True:
+            if self._in_flight >= self.config.concurrency:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self._wake.clear()  # before claiming, so an accept during the claim is not missed
+            try:
+                claimed = await self.store.claim(
+                    self.clock(),
+                    self.config.lease,
+                    min(self.config.concurrency - self._in_flight, self.config.batch),
+                )
+            except Exception:  # a database hiccup must not kill the loop
+                log.exception("claiming messages failed; retrying shortly")
+                await asyncio.sleep(1)
+                continue
+            for item in claimed:
+                self._in_flight += 1
+                task = asyncio.create_task(self._send(item))
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.idle_poll.total_seconds())
+            if self.clock() - reconciled_at > timedelta(seconds=10):
+                reconciled_at = self.clock()
+                await self._reconcile()
+
+    async def _send(self, claimed: Claimed) -> None:
+        try:
+            outcome = await self._attempt(claimed)
+            await self._outcomes.submit(outcome)
+        except Exception:  # recorded nothing: the lease runs out and the message is retried
+            log.exception("recording the outcome of message %d failed", claimed.message.id)
+        finally:
+            self._in_flight -= 1
+            self._slot_free.set()
+
+    async def _attempt(self, claimed: Claimed) -> Submitted | Retry | GiveUp:
+        message = claimed.message
+        now = self.clock()
+        if message.expires_at <= now:
+            log.warning("message %d expired before it could be sent", message.id)
+            return GiveUp(message.id, MessageStatus.EXPIRED, "code expired before sending")
+        sms = OutboundSms(
+            message_id=message.id,
+            mobile=message.mobile,
+            sender=message.sender,
+            text=message.text,
+            parts=message.parts,
+            expires_at=message.expires_at,
+            attempt=message.attempts,
+        )
+        try:
+            receipt = await self.transport.send(sms)
+        except DeliveryError as exc:
+            jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
+            step = next_step(claimed, exc, now=self.clock(), config=self.config, jitter=jitter)
+            log.warning("message %d attempt %d: %s", message.id, message.attempts, step)
+            return step
+        masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
+        return Submitted(message.id, receipt, masked)
+
+    async def _record_outcomes(self, outcomes: Sequence[Submitted | Retry | GiveUp]) -> list[None]:
+        await self.store.record_outcomes(outcomes, self.clock())
+        if any(isinstance(o, Retry) for o in outcomes):
+            self._wake.set()
+        return [None] * len(outcomes)
+
+    async def _record_reports(self, reports: Sequence[DeliveryReport]) -> list[None]:
+        await self.store.record_reports(reports, self.clock())
+        return [None] * len(reports)
+
+    async def _reconcile(self) -> None:
+        try:
+            matched = await self.store.reconcile_reports(self.clock(), self.config.report_keep)
+        except Exception:
+            log.exception("reconciling delivery reports failed")
+            return
+        if matched:
+            log.info("matched %d delivery report(s) that overtook their submit", matched)

@@ -1,0 +1,71 @@
+"""
+Mobile numbers as people type them, made canonical with Google's `phonenumbers`.
+
+Pure. The canonical form is E.164 digits without the '+': 989120000000.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from quickotp.domain.digits import ascii_digits
+from quickotp.errors import InvalidMobile, MobileEmpty
+
+# Longer than any real number in any written form: refuse before parsing junk.
+_MAX_INPUT = 40
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_SEPARATORS = re.compile(r"[\s\-().\u200c\u200e\u200f\u202a-\u202e]")
+
+
+@dataclass(frozen=True)
+class Mobile:
+    """A valid mobile number of an allowed country."""
+
+    e164: str  # digits without '+': 989120000000
+    national: int  # the national significant number, as Amoot echoes it: 9120000000
+    region: str  # ISO 3166 code: "IR"
+
+    @property
+    def last4(self) -> str:
+        """The last four digits: all of the number that may appear in a log line."""
+        return self.e164[-4:]
+
+
+def normalise(
+    raw: str, *, regions: Collection[str] = ("IR",), default_region: str = "IR"
+) -> Mobile:
+    """
+    Parse what a person typed into one canonical mobile number.
+
+    Accepts +98 / 0098 / 98 / 0 / bare national forms, spaces, dashes and brackets, in
+    ASCII, Persian or Arabic-Indic digits. Raises MobileEmpty for nothing at all and
+    InvalidMobile for anything that is not a mobile number of one of `regions`.
+    """
+    text = _SEPARATORS.sub("", ascii_digits(raw))
+    if not text:
+        raise MobileEmpty("no mobile number given")
+    if len(text) > _MAX_INPUT or not re.fullmatch(r"\+?[0-9]+", text):
+        raise InvalidMobile("not a phone number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidMobile("not a phone number") from exc
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or number.national_number is None or region not in regions:
+        raise InvalidMobile(f"numbers of region {region or 'unknown'} are not allowed")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidMobile("not a valid number")
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise InvalidMobile("not a mobile number")
+    return Mobile(
+        e164=f"{number.country_code}{number.national_number}",
+        national=number.national_number,
+        region=region,
+    )

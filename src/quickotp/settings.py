@@ -1,0 +1,132 @@
+"""
+Settings, read once from a mapping (the environment in production, a dict in tests).
+
+Every variable starts with QUICKOTP_. Outside dev mode the gateway refuses to start
+without a real secret key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from quickotp.errors import ConfigurationError
+
+DEV_KEY_FILE = "quickotp-dev.key"
+MIN_SECRET_LENGTH = 32
+
+
+class Secret:
+    """A value that never prints itself (after Starlette's config.Secret)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def reveal(self) -> str:
+        return self._value
+
+
+@dataclass(frozen=True)
+class Settings:
+    dev: bool
+    secret_key: Secret
+    database_url: str
+    redis_url: str | None
+    sqlite_synchronous: str
+    otp_ttl: timedelta
+    verify_attempts: int
+    price_per_part: int  # rial
+    regions: tuple[str, ...]
+    data_as_array: bool  # SendQuickOTP's Data as a one-element array instead of an object
+    sink_file: str | None
+    token_cache: timedelta
+    dispatch: bool  # run the dispatcher inside `serve`
+    dispatch_concurrency: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
+        """Settings from QUICKOTP_* variables; ConfigurationError names what is wrong."""
+        dev = _flag(env, "QUICKOTP_DEV") if dev is None else dev
+        return cls(
+            dev=dev,
+            secret_key=_secret_key(env, dev=dev),
+            database_url=env.get("QUICKOTP_DATABASE_URL", "sqlite:///quickotp.db"),
+            redis_url=env.get("QUICKOTP_REDIS_URL") or None,
+            sqlite_synchronous=env.get("QUICKOTP_SQLITE_SYNCHRONOUS", "FULL"),
+            otp_ttl=timedelta(seconds=_int(env, "QUICKOTP_OTP_TTL_SECONDS", 120, low=10)),
+            verify_attempts=_int(env, "QUICKOTP_VERIFY_ATTEMPTS", 5, low=1),
+            price_per_part=_int(env, "QUICKOTP_PRICE_PER_PART", 1000, low=0),
+            regions=tuple(env.get("QUICKOTP_ALLOWED_REGIONS", "IR").upper().split(",")),
+            data_as_array=_choice(env, "QUICKOTP_OTP_DATA_FORM", ("object", "array")) == "array",
+            sink_file=env.get("QUICKOTP_SINK_FILE") or None,
+            token_cache=timedelta(
+                seconds=_int(env, "QUICKOTP_TOKEN_CACHE_SECONDS", 2, low=0, high=60)
+            ),
+            dispatch=not _flag(env, "QUICKOTP_NO_DISPATCH"),
+            dispatch_concurrency=_int(env, "QUICKOTP_DISPATCH_CONCURRENCY", 10, low=1),
+        )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, low: int, high: int | None = None
+) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        raise ConfigurationError(f"{name} must be from {low} to {high or 'any'}, not {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, choices[0]).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], *, dev: bool) -> Secret:
+    key = env.get("QUICKOTP_SECRET_KEY", "")
+    if key:
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ConfigurationError(
+                f"QUICKOTP_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        return Secret(key)
+    if not dev:
+        raise ConfigurationError(
+            "QUICKOTP_SECRET_KEY is required outside dev mode "
+            "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return Secret(_dev_key(Path(env.get("QUICKOTP_DEV_KEY_FILE", DEV_KEY_FILE))))
+
+
+def _dev_key(path: Path) -> str:
+    """Dev mode's key, made once and kept beside the database so tokens survive restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key

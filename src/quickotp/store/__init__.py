@@ -1,0 +1,1 @@
+"""Persistence: one SQL schema served by SQLite (embedded default) and PostgreSQL (at scale)."""

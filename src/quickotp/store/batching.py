@@ -1,0 +1,82 @@
+"""
+Group commit: many concurrent callers share one transaction, and each gets its answer
+only after that transaction committed ("answered => durable", at a fraction of the cost).
+
+No timer: a batch is whatever arrived while the previous flush was running (the "w0" form
+measured in shared/perf-notes.md, which beat a fixed window at every concurrency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommitter(Generic[Item, Result]):
+    """Feeds `flush` batches of submitted items; `flush` returns one result per item, in order."""
+
+    def __init__(
+        self,
+        flush: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        self._flush = flush
+        self._max_batch = max_batch
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="group-committer")
+
+    async def aclose(self) -> None:
+        """Flush what is pending, then stop."""
+        if self._task is None:
+            return
+        while self._pending:
+            await self._flush_once()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def submit(self, item: Item) -> Result:
+        """Wait until `item` is committed; its result, or the exception its batch raised."""
+        if self._task is None:
+            raise RuntimeError("GroupCommitter.submit before start()")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                await self._flush_once()
+
+    async def _flush_once(self) -> None:
+        batch = self._pending[: self._max_batch]
+        del self._pending[: len(batch)]
+        try:
+            results = await self._flush([item for item, _ in batch])
+        except Exception as exc:  # every waiter learns of the failure; the loop lives on
+            log.exception("group commit of %d items failed", len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

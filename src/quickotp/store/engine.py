@@ -1,0 +1,83 @@
+"""
+Engines for the two supported databases, set up the way the gateway needs them.
+
+SQLite runs in WAL mode with one writer connection that takes its lock up front
+(BEGIN IMMEDIATE), so writers never deadlock on a lock upgrade, and a separate pool
+for readers. PostgreSQL uses one asyncpg pool for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from quickotp.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engine writes go through and the engine reads go through (the same one on PG)."""
+
+    write: AsyncEngine
+    read: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.write.dialect.name
+
+    async def dispose(self) -> None:
+        await self.write.dispose()
+        if self.read is not self.write:
+            await self.read.dispose()
+
+
+def async_url(database_url: str) -> URL:
+    """The async-driver form of a user's database URL (`sqlite:///x.db`, `postgresql://...`)."""
+    try:
+        url = make_url(database_url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError and ValueError alike here
+        raise ConfigurationError(f"QUICKOTP_DATABASE_URL is not a database URL: {exc}") from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+asyncpg")
+    raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def create_engines(database_url: str, *, sqlite_synchronous: str = "FULL") -> Engines:
+    """Engines for `database_url`; nothing connects until first use."""
+    url = async_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return Engines(write=engine, read=engine)
+    synchronous = sqlite_synchronous.upper()
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ConfigurationError(f"unsupported SQLite synchronous mode {synchronous!r}")
+    write = create_async_engine(url, pool_size=1, max_overflow=0)
+    read = create_async_engine(url, pool_size=4, max_overflow=4)
+    _configure_sqlite(write, synchronous, immediate=True)
+    _configure_sqlite(read, synchronous, immediate=False)
+    return Engines(write=write, read=read)
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's BEGIN below be the only one (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

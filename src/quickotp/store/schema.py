@@ -1,0 +1,172 @@
+"""
+The tables, as SQLAlchemy Core metadata. Alembic migrations are written against this.
+
+Times are stored in UTC; money in rial as integers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every engine."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("credit", BigInteger, nullable=False, default=0),
+    Column("unlimited", Boolean, nullable=False, default=False),
+    Column("sender", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("label", String(100), nullable=False, default=""),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("expires_at", UtcDateTime),
+    Column("allowed_ips", Text, nullable=False, default=""),  # CIDRs, space-separated; "" = any
+    Column("allowed_methods", Text, nullable=False, default=""),  # method names; "" = all
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+)
+
+patterns = Table(
+    "patterns",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("is_otp", Boolean, nullable=False, default=False),
+    Column("number_patterns", Text, nullable=False, default=""),  # digit-only variables
+    Column("state", String(16), nullable=False),  # pending | approved | rejected
+    Column("reason", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("token_id", Id, ForeignKey("tokens.id")),
+    Column("pattern_id", Id, ForeignKey("patterns.id")),
+    Column("mobile", String(20), nullable=False),
+    Column("sender", String(20), nullable=False),
+    Column("text", Text, nullable=False),  # the code is masked once an upstream took it
+    Column("code", String(8)),  # kept only until the upstream took the message, to mask the text
+    Column("encoding", String(8), nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("cost", BigInteger, nullable=False),  # the price of its parts
+    Column("charged", BigInteger, nullable=False),  # what left the credit: 0 when unlimited
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("possible_duplicate", Boolean, nullable=False, default=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime),
+    Column("reported_at", UtcDateTime),
+    Column("transport", String(40)),
+    Column("provider_message_id", String(80)),
+    Column("error", Text),
+    Index("ix_messages_due", "status", "next_attempt_at"),
+    Index("ix_messages_provider", "transport", "provider_message_id"),
+    Index("ix_messages_account", "account_id", "id"),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("mobile", String(20), nullable=False),
+    Column("code_digest", LargeBinary(32), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("attempts_left", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_verifications_lookup", "account_id", "mobile", "status"),
+)
+
+orphan_reports = Table(
+    "orphan_reports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("transport", String(40), nullable=False),
+    Column("provider_message_id", String(80), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_orphan_reports_provider", "transport", "provider_message_id"),
+)
+
+credit_changes = Table(
+    "credit_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,653 @@
+"""
+The Store on SQL: one implementation for SQLite and PostgreSQL, in SQLAlchemy Core.
+
+Every write that a caller waits on is one transaction; the hot ones (accepting OTPs,
+recording submits and delivery reports) take a batch so a group committer can share one
+commit among many requests.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from quickotp.errors import Conflict, NotFound
+from quickotp.models import (
+    Account,
+    Claimed,
+    GiveUp,
+    Message,
+    MessageStatus,
+    NewMessage,
+    Pattern,
+    PatternState,
+    Retry,
+    Submitted,
+    Token,
+)
+from quickotp.ports import DeliveryReport, DeliveryState
+from quickotp.store.engine import Engines
+from quickotp.store.schema import (
+    accounts,
+    credit_changes,
+    messages,
+    orphan_reports,
+    patterns,
+    tokens,
+    verifications,
+)
+
+# What a delivery report does to a message that an upstream has taken.
+_STATUS_FOR_REPORT = {
+    DeliveryState.DELIVERED: MessageStatus.DELIVERED,
+    DeliveryState.UNDELIVERED: MessageStatus.UNDELIVERED,
+    DeliveryState.EXPIRED: MessageStatus.UNDELIVERED,
+    DeliveryState.REJECTED: MessageStatus.UNDELIVERED,
+}
+# Final states a late or repeated report must not undo.
+_FINAL = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
+
+
+class SqlStore:
+    """Accounts, tokens, patterns, messages and verifications in one SQL database."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self._postgres = engines.dialect == "postgresql"
+
+    # accounts -------------------------------------------------------------------------
+
+    async def create_account(
+        self, *, name: str, credit: int, unlimited: bool, sender: str, now: datetime
+    ) -> Account:
+        async with self.engines.write.begin() as conn:
+            taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == name))
+            if taken is not None:
+                raise Conflict(f"an account named {name!r} exists already")
+            new_id = await conn.scalar(
+                insert(accounts)
+                .values(
+                    name=name,
+                    credit=credit,
+                    unlimited=unlimited,
+                    sender=sender,
+                    active=True,
+                    created_at=now,
+                )
+                .returning(accounts.c.id)
+            )
+            if credit:
+                await conn.execute(
+                    insert(credit_changes).values(
+                        account_id=new_id, amount=credit, reason="opening credit", created_at=now
+                    )
+                )
+            return await self._account(conn, int(new_id))
+
+    async def get_account(self, account_id: int) -> Account:
+        async with self.engines.read.connect() as conn:
+            return await self._account(conn, account_id)
+
+    async def list_accounts(self) -> list[Account]:
+        async with self.engines.read.connect() as conn:
+            rows = await conn.execute(select(accounts).order_by(accounts.c.id))
+            return [_account(row) for row in rows]
+
+    async def add_credit(self, account_id: int, amount: int, reason: str, now: datetime) -> Account:
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(credit=accounts.c.credit + amount)
+            )
+            await conn.execute(
+                insert(credit_changes).values(
+                    account_id=account_id, amount=amount, reason=reason, created_at=now
+                )
+            )
+            return await self._account(conn, account_id)
+
+    async def _account(self, conn: AsyncConnection, account_id: int) -> Account:
+        row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        if row is None:
+            raise NotFound(f"no account {account_id}")
+        return _account(row)
+
+    # tokens ---------------------------------------------------------------------------
+
+    async def create_token(
+        self,
+        *,
+        account_id: int,
+        digest: bytes,
+        label: str,
+        expires_at: datetime | None,
+        allowed_ips: Sequence[str],
+        allowed_methods: Sequence[str],
+        now: datetime,
+    ) -> Token:
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
+            new_id = await conn.scalar(
+                insert(tokens)
+                .values(
+                    account_id=account_id,
+                    digest=digest,
+                    label=label,
+                    active=True,
+                    expires_at=expires_at,
+                    allowed_ips=" ".join(allowed_ips),
+                    allowed_methods=" ".join(allowed_methods),
+                    created_at=now,
+                )
+                .returning(tokens.c.id)
+            )
+            row = (await conn.execute(select(tokens).where(tokens.c.id == new_id))).one()
+            return _token(row)
+
+    async def find_token(self, digest: bytes) -> tuple[Token, Account] | None:
+        """The token with this keyed hash and its account, or None."""
+        query = (
+            select(tokens, *(column.label(f"acct__{column.name}") for column in accounts.c))
+            .join(accounts, accounts.c.id == tokens.c.account_id)
+            .where(tokens.c.digest == digest)
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        fields = row._mapping
+        account = Account(**{name: fields[f"acct__{name}"] for name in _ACCOUNT_FIELDS})
+        return _token(row), account
+
+    async def set_token_active(self, token_id: int, active: bool) -> None:
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(
+                update(tokens).where(tokens.c.id == token_id).values(active=active)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"no token {token_id}")
+
+    # patterns -------------------------------------------------------------------------
+
+    async def create_pattern(
+        self,
+        *,
+        account_id: int,
+        text: str,
+        is_otp: bool,
+        number_patterns: Sequence[str],
+        description: str,
+        now: datetime,
+    ) -> Pattern:
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
+            new_id = await conn.scalar(
+                insert(patterns)
+                .values(
+                    account_id=account_id,
+                    text=text,
+                    is_otp=is_otp,
+                    number_patterns=" ".join(number_patterns),
+                    state=PatternState.PENDING,
+                    reason="",
+                    description=description,
+                    created_at=now,
+                )
+                .returning(patterns.c.id)
+            )
+            return await self._pattern(conn, int(new_id))
+
+    async def get_pattern(self, pattern_id: int) -> Pattern:
+        async with self.engines.read.connect() as conn:
+            return await self._pattern(conn, pattern_id)
+
+    async def list_patterns(self, account_id: int | None = None) -> list[Pattern]:
+        query = select(patterns).order_by(patterns.c.id)
+        if account_id is not None:
+            query = query.where(patterns.c.account_id == account_id)
+        async with self.engines.read.connect() as conn:
+            return [_pattern(row) for row in await conn.execute(query)]
+
+    async def pattern_text_taken(self, account_id: int, text: str) -> bool:
+        query = select(patterns.c.id).where(
+            patterns.c.account_id == account_id, patterns.c.text == text
+        )
+        async with self.engines.read.connect() as conn:
+            return (await conn.scalar(query)) is not None
+
+    async def decide_pattern(
+        self, pattern_id: int, state: PatternState, reason: str, now: datetime
+    ) -> Pattern:
+        async with self.engines.write.begin() as conn:
+            await self._pattern(conn, pattern_id)
+            await conn.execute(
+                update(patterns)
+                .where(patterns.c.id == pattern_id)
+                .values(state=state, reason=reason, decided_at=now)
+            )
+            return await self._pattern(conn, pattern_id)
+
+    async def otp_pattern(self, account_id: int) -> Pattern | None:
+        """The account's newest approved OTP pattern, if it has one."""
+        query = (
+            select(patterns)
+            .where(
+                patterns.c.account_id == account_id,
+                patterns.c.is_otp.is_(True),
+                patterns.c.state == PatternState.APPROVED,
+            )
+            .order_by(patterns.c.decided_at.desc(), patterns.c.id.desc())
+            .limit(1)
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _pattern(row)
+
+    async def _pattern(self, conn: AsyncConnection, pattern_id: int) -> Pattern:
+        row = (await conn.execute(select(patterns).where(patterns.c.id == pattern_id))).first()
+        if row is None:
+            raise NotFound(f"no pattern {pattern_id}")
+        return _pattern(row)
+
+    # accepting OTPs -------------------------------------------------------------------
+
+    async def accept(self, batch: Sequence[NewMessage], now: datetime) -> list[int | None]:
+        """
+        Store each message with its verification and charge its account, in one transaction.
+
+        Returns, per item, the new message id, or None where the account's credit did not
+        cover it (that item is not stored). Items are charged in order.
+        """
+        async with self.engines.write.begin() as conn:
+            balances = await self._balances(conn, {item.account_id for item in batch})
+            spent: dict[int, int] = defaultdict(int)
+            taken: list[NewMessage] = []
+            for item in batch:
+                credit, unlimited = balances[item.account_id]
+                if unlimited or credit - spent[item.account_id] >= item.cost:
+                    spent[item.account_id] += 0 if unlimited else item.cost
+                    taken.append(item)
+            for account_id, amount in spent.items():
+                if amount:
+                    await conn.execute(
+                        update(accounts)
+                        .where(accounts.c.id == account_id)
+                        .values(credit=accounts.c.credit - amount)
+                    )
+            ids = await self._insert_messages(conn, taken, balances) if taken else []
+            token_ids = {item.token_id for item in taken if item.token_id is not None}
+            if token_ids:
+                await conn.execute(
+                    update(tokens).where(tokens.c.id.in_(token_ids)).values(last_used_at=now)
+                )
+        by_item = dict(zip(map(id, taken), ids, strict=True))
+        return [by_item.get(id(item)) for item in batch]
+
+    async def _balances(
+        self, conn: AsyncConnection, account_ids: Iterable[int]
+    ) -> dict[int, tuple[int, bool]]:
+        query = select(accounts.c.id, accounts.c.credit, accounts.c.unlimited).where(
+            accounts.c.id.in_(list(account_ids))
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        return {row.id: (row.credit, row.unlimited) for row in await conn.execute(query)}
+
+    async def _insert_messages(
+        self,
+        conn: AsyncConnection,
+        items: Sequence[NewMessage],
+        balances: dict[int, tuple[int, bool]],
+    ) -> list[int]:
+        rows = [
+            {
+                "account_id": item.account_id,
+                "token_id": item.token_id,
+                "pattern_id": item.pattern_id,
+                "mobile": item.mobile,
+                "sender": item.sender,
+                "text": item.text,
+                "code": item.code,
+                "encoding": item.encoding,
+                "parts": item.parts,
+                "cost": item.cost,
+                "charged": 0 if balances[item.account_id][1] else item.cost,
+                "status": MessageStatus.QUEUED,
+                "attempts": 0,
+                "possible_duplicate": False,
+                "next_attempt_at": item.created_at,
+                "expires_at": item.expires_at,
+                "created_at": item.created_at,
+            }
+            for item in items
+        ]
+        result = await conn.execute(
+            insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [int(value) for value in result.scalars()]
+        await conn.execute(
+            insert(verifications),
+            [
+                {
+                    "id": item.verification_id,
+                    "account_id": item.account_id,
+                    "message_id": message_id,
+                    "mobile": item.mobile,
+                    "code_digest": item.code_digest,
+                    "status": "pending",
+                    "attempts_left": item.attempts_left,
+                    "expires_at": item.expires_at,
+                    "created_at": item.created_at,
+                    "updated_at": item.created_at,
+                }
+                for item, message_id in zip(items, ids, strict=True)
+            ],
+        )
+        return ids
+
+    # reading messages -----------------------------------------------------------------
+
+    async def get_messages(self, account_id: int, ids: Sequence[int]) -> dict[int, Message]:
+        """The account's messages among `ids`; another account's ids are simply absent."""
+        query = select(messages).where(
+            messages.c.account_id == account_id, messages.c.id.in_(list(ids))
+        )
+        async with self.engines.read.connect() as conn:
+            return {row.id: _message(row) for row in await conn.execute(query)}
+
+    async def list_messages(self, account_id: int | None, limit: int) -> list[Message]:
+        query = select(messages).order_by(messages.c.id.desc()).limit(limit)
+        if account_id is not None:
+            query = query.where(messages.c.account_id == account_id)
+        async with self.engines.read.connect() as conn:
+            return [_message(row) for row in await conn.execute(query)]
+
+    # dispatching ----------------------------------------------------------------------
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        """
+        Lease up to `limit` due messages to this dispatcher, oldest first.
+
+        Due: queued and past its next attempt time, or sending under a lease that ran out
+        (its dispatcher died). The latter may have reached the upstream already, so it is
+        marked a possible duplicate. Attempts count up here, before anything is sent.
+        """
+        due = (
+            select(messages.c.id)
+            .where(
+                or_(
+                    and_(
+                        messages.c.status == MessageStatus.QUEUED,
+                        messages.c.next_attempt_at <= now,
+                    ),
+                    and_(
+                        messages.c.status == MessageStatus.SENDING,
+                        messages.c.lease_until < now,
+                    ),
+                )
+            )
+            .order_by(messages.c.next_attempt_at, messages.c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        stmt = (
+            update(messages)
+            .where(messages.c.id.in_(due.scalar_subquery()))
+            .values(
+                status=MessageStatus.SENDING,
+                lease_until=now + lease,
+                attempts=messages.c.attempts + 1,
+                possible_duplicate=or_(
+                    messages.c.possible_duplicate,
+                    case((messages.c.status == MessageStatus.SENDING, True), else_=False),
+                ),
+            )
+            .returning(*messages.c)
+        )
+        async with self.engines.write.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        claimed = [Claimed(_message(row), row.code) for row in rows]
+        return sorted(claimed, key=lambda c: c.message.id)
+
+    async def record_outcomes(
+        self, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
+    ) -> None:
+        """Write what the dispatcher's attempts came to, in one transaction."""
+        async with self.engines.write.begin() as conn:
+            for outcome in outcomes:
+                match outcome:
+                    case Submitted():
+                        await self._submitted(conn, outcome, now)
+                    case Retry():
+                        values: dict[str, Any] = {
+                            "status": MessageStatus.QUEUED,
+                            "next_attempt_at": outcome.at,
+                            "lease_until": None,
+                            "error": outcome.error,
+                        }
+                        if outcome.possible_duplicate:
+                            values["possible_duplicate"] = True
+                        await conn.execute(
+                            update(messages)
+                            .where(messages.c.id == outcome.message_id)
+                            .values(values)
+                        )
+                    case GiveUp():
+                        await self._give_up(conn, outcome)
+
+    async def _submitted(self, conn: AsyncConnection, outcome: Submitted, now: datetime) -> None:
+        receipt = outcome.receipt
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == outcome.message_id)
+            .values(
+                status=MessageStatus.SENT,
+                transport=receipt.transport,
+                provider_message_id=receipt.provider_message_id,
+                submitted_at=now,
+                lease_until=None,
+                text=outcome.masked_text,
+                code=None,
+                error=None,
+            )
+        )
+        early = (
+            await conn.execute(
+                delete(orphan_reports)
+                .where(
+                    orphan_reports.c.transport == receipt.transport,
+                    orphan_reports.c.provider_message_id == receipt.provider_message_id,
+                )
+                .returning(orphan_reports.c.state, orphan_reports.c.reported_at)
+            )
+        ).all()
+        for state, reported_at in sorted(early, key=lambda r: r.reported_at):
+            await self._apply_report(conn, outcome.message_id, DeliveryState(state), reported_at)
+
+    async def _give_up(self, conn: AsyncConnection, outcome: GiveUp) -> None:
+        row = (
+            await conn.execute(
+                update(messages)
+                .where(
+                    messages.c.id == outcome.message_id,
+                    messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
+                )
+                .values(
+                    status=outcome.status,
+                    lease_until=None,
+                    code=None,
+                    error=outcome.error,
+                    charged=0,
+                )
+                .returning(messages.c.account_id, messages.c.charged)
+            )
+        ).first()
+        if row is not None and row.charged:
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == row.account_id)
+                .values(credit=accounts.c.credit + row.charged)
+            )
+
+    # delivery reports -----------------------------------------------------------------
+
+    async def record_reports(self, reports: Sequence[DeliveryReport], now: datetime) -> None:
+        """
+        Apply delivery reports to their messages. A report that overtook its submit's answer
+        finds no message yet: it is parked and applied when the submit is recorded.
+        """
+        async with self.engines.write.begin() as conn:
+            for report in reports:
+                message_id = await conn.scalar(
+                    select(messages.c.id).where(
+                        messages.c.transport == report.transport,
+                        messages.c.provider_message_id == report.provider_message_id,
+                    )
+                )
+                if message_id is None:
+                    await conn.execute(
+                        insert(orphan_reports).values(
+                            transport=report.transport,
+                            provider_message_id=report.provider_message_id,
+                            state=report.state,
+                            reported_at=report.at,
+                            received_at=now,
+                        )
+                    )
+                else:
+                    await self._apply_report(conn, int(message_id), report.state, report.at)
+
+    async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
+        """
+        Match parked reports whose submit has since been recorded, and drop those older
+        than `keep`. Covers the race in which a report and its submit commit side by side.
+        Returns how many reports were matched.
+        """
+        async with self.engines.write.begin() as conn:
+            matched = (
+                await conn.execute(
+                    select(
+                        orphan_reports.c.id,
+                        orphan_reports.c.state,
+                        orphan_reports.c.reported_at,
+                        messages.c.id.label("message_id"),
+                    )
+                    .join(
+                        messages,
+                        and_(
+                            messages.c.transport == orphan_reports.c.transport,
+                            messages.c.provider_message_id == orphan_reports.c.provider_message_id,
+                        ),
+                    )
+                    .order_by(orphan_reports.c.reported_at)
+                )
+            ).all()
+            for row in matched:
+                await self._apply_report(
+                    conn, row.message_id, DeliveryState(row.state), row.reported_at
+                )
+            if matched:
+                await conn.execute(
+                    delete(orphan_reports).where(orphan_reports.c.id.in_([r.id for r in matched]))
+                )
+            await conn.execute(
+                delete(orphan_reports).where(orphan_reports.c.received_at < now - keep)
+            )
+        return len(matched)
+
+    async def _apply_report(
+        self, conn: AsyncConnection, message_id: int, state: DeliveryState, at: datetime
+    ) -> None:
+        status = _STATUS_FOR_REPORT.get(state)
+        if status is None:  # an intermediate report: nothing final to record
+            return
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.status.not_in(_FINAL))
+            .values(status=status, reported_at=at)
+        )
+
+    # counting -------------------------------------------------------------------------
+
+    async def count_by_status(self, account_id: int | None = None) -> dict[MessageStatus, int]:
+        query = select(messages.c.status, func.count()).group_by(messages.c.status)
+        if account_id is not None:
+            query = query.where(messages.c.account_id == account_id)
+        async with self.engines.read.connect() as conn:
+            return {MessageStatus(s): n for s, n in await conn.execute(query)}
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        credit=row.credit,
+        unlimited=row.unlimited,
+        sender=row.sender,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+_ACCOUNT_FIELDS = ("id", "name", "credit", "unlimited", "sender", "active", "created_at")
+
+
+def _token(row: Row[Any]) -> Token:
+    return Token(
+        id=row.id,
+        account_id=row.account_id,
+        label=row.label,
+        active=row.active,
+        expires_at=row.expires_at,
+        allowed_ips=tuple(row.allowed_ips.split()),
+        allowed_methods=tuple(row.allowed_methods.split()),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def _pattern(row: Row[Any]) -> Pattern:
+    return Pattern(
+        id=row.id,
+        account_id=row.account_id,
+        text=row.text,
+        is_otp=row.is_otp,
+        number_patterns=tuple(row.number_patterns.split()),
+        state=PatternState(row.state),
+        reason=row.reason,
+        description=row.description,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+    )
+
+
+def _message(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        account_id=row.account_id,
+        mobile=row.mobile,
+        sender=row.sender,
+        text=row.text,
+        encoding=row.encoding,
+        parts=row.parts,
+        cost=row.cost,
+        status=MessageStatus(row.status),
+        attempts=row.attempts,
+        possible_duplicate=row.possible_duplicate,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        submitted_at=row.submitted_at,
+        reported_at=row.reported_at,
+        transport=row.transport,
+        provider_message_id=row.provider_message_id,
+        error=row.error,
+    )

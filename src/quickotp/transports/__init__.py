@@ -1,0 +1,1 @@
+"""Transports: the ways a message leaves the gateway (log sink, SMPP, HTTP upstreams)."""

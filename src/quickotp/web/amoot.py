@@ -1,0 +1,236 @@
+"""
+The Amoot-compatible surface, `/rest/<Method>`: parse, call the Gateway, shape the envelope.
+
+Every business outcome is HTTP 200; the body's `Status` says what happened. Failures keep
+each method's own failure shape (Data null, zeroed fields, an empty list), as Amoot does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from prometheus_client import Counter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from quickotp.domain.sms import variables
+from quickotp.errors import GatewayError
+from quickotp.models import Message, MessageStatus, Pattern, PatternState
+from quickotp.service import Caller, Gateway
+from quickotp.web.params import read_params, token_of
+from quickotp.web.status import VALIDATION_SUCCESS, Status, status_for, validation_for
+
+log = logging.getLogger(__name__)
+
+RESPONSES = Counter(
+    "quickotp_rest_responses", "Answers on the Amoot-compatible surface", ["method", "status"]
+)
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+NEVER = "0001-01-01T00:00:00"
+
+# Amoot's DeliveryType codes (GetDelivery / GetDeliveries) for our message states.
+DELIVERY_TYPE: dict[MessageStatus, int] = {
+    MessageStatus.QUEUED: 900,  # SendingQueue
+    MessageStatus.SENDING: 900,  # SendingQueue
+    MessageStatus.SENT: 0,  # SendToTci: handed to the operator
+    MessageStatus.DELIVERED: 1,  # RecievedPhone
+    MessageStatus.UNDELIVERED: 2,  # NotRecievedPhone
+    MessageStatus.FAILED: 3,  # TciError
+    MessageStatus.EXPIRED: 16,  # NotTciReceived: the operator never got it
+}
+# PatternCodeList / PatternCodeCreate's numeric pattern Status.
+PATTERN_STATUS: dict[PatternState, int] = {
+    PatternState.PENDING: 0,
+    PatternState.APPROVED: 1,
+    PatternState.REJECTED: 2,
+}
+
+Handler = Callable[[Caller, dict[str, str]], Awaitable[dict[str, Any]]]
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def tehran_time(moment: datetime | None) -> str:
+    """A time as Amoot writes it: Tehran local time, ISO 8601 without an offset."""
+    if moment is None:
+        return NEVER
+    return moment.astimezone(TEHRAN).isoformat(timespec="milliseconds").split("+")[0]
+
+
+class AmootApi:
+    def __init__(self, gateway: Gateway, *, data_as_array: bool = False) -> None:
+        self.gateway = gateway
+        self.data_as_array = data_as_array
+        self._handlers: dict[str, tuple[str, Handler, Callable[[Status], dict[str, Any]]]] = {
+            name.lower(): (name, handler, failure)
+            for name, handler, failure in (
+                ("SendQuickOTP", self.send_quick_otp, _data_null),
+                ("AccountStatus", self.account_status, _account_failure),
+                ("GetDelivery", self.get_delivery, _data_null),
+                ("GetDeliveries", self.get_deliveries, _data_null),
+                ("PatternCodeCreate", self.pattern_code_create, _pattern_failure),
+                ("PatternCodeList", self.pattern_code_list, _data_empty_list),
+            )
+        }
+
+    @property
+    def methods(self) -> list[str]:
+        return [name for name, _, _ in self._handlers.values()]
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one `/rest/<Method>` request."""
+        found = self._handlers.get(request.path_params["method"].lower())
+        if found is None:
+            return JsonResponse({"Status": Status.FAILED, "Data": None}, status_code=404)
+        name, handler, failure = found
+        try:
+            params = await read_params(request)
+            caller = await self.gateway.authenticate(
+                token_of(request, params),
+                method=name,
+                ip=request.client.host if request.client else None,
+            )
+            body = await handler(caller, params)
+        except GatewayError as exc:
+            status = status_for(exc)
+            if status is Status.SERVER_ERROR:
+                log.error("%s: no Status mapped for %s", name, type(exc).__name__, exc_info=exc)
+            body = failure(status)
+            if (number := validation_for(exc)) is not None:
+                body["ValidationResult"] = {"Status": number, "Message": str(exc)}
+            log.info("%s refused: %s (%s)", name, status, exc)
+        except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
+            log.exception("%s failed", name)
+            body = failure(Status.SERVER_ERROR)
+        RESPONSES.labels(name, body["Status"]).inc()
+        return JsonResponse(body)
+
+    async def send_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        sent = await self.gateway.send_quick_otp(
+            caller,
+            mobile=params.get("mobile", ""),
+            code_length=params.get("codelength"),
+            optional_code=params.get("optionalcode"),
+        )
+        data = {
+            "Mobile": sent.mobile.national,
+            "MessageID": sent.message_id,
+            "Code": sent.code,
+            "Status": Status.SUCCESS,
+        }
+        return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
+
+    async def account_status(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        account = await self.gateway.account_status(caller)
+        price = self.gateway.config.price_per_part
+        return {
+            "Status": Status.SUCCESS,
+            "AccountName": account.name,
+            "RemaindCredit": account.credit,
+            **dict.fromkeys(_PRICE_FIELDS, price),
+            "Avanak_SecondPrice": 0,
+            "ListLineNumbers": [account.sender],
+        }
+
+    async def get_delivery(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        message = await self.gateway.get_delivery(caller, params.get("messageid"))
+        return {"Status": Status.SUCCESS, "Data": _delivery(message)}
+
+    async def get_deliveries(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        found = await self.gateway.get_deliveries(caller, params.get("listmessageid"))
+        data = [_delivery(message) | {"Status": Status.SUCCESS} for message in found]
+        return {"Status": Status.SUCCESS, "Data": data}
+
+    async def pattern_code_create(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        pattern = await self.gateway.create_pattern(
+            caller,
+            text=params.get("messagetext", ""),
+            is_otp=params.get("isotp", "").strip().lower() in {"true", "1", "yes", "on"},
+            number_patterns=params.get("numberpatterns", ""),
+            description=params.get("requestdescription", ""),
+        )
+        return {
+            "Status": Status.SUCCESS,
+            "ValidationResult": {"Status": VALIDATION_SUCCESS, "Message": None},
+            "Data": _pattern(pattern),
+        }
+
+    async def pattern_code_list(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        found = await self.gateway.list_patterns(caller)
+        return {"Status": Status.SUCCESS, "Data": [_pattern(p) for p in found]}
+
+
+_PRICE_FIELDS = (
+    "BaseSMS_PersianPrice",
+    "BaseSMS_EnglishPrice",
+    "ServiceSMS_PersianPrice",
+    "ServiceSMS_EnglishPrice",
+    "AdsSMS_PersianPrice",
+    "AdsSMS_EnglishPrice",
+)
+
+
+def _delivery(message: Message) -> dict[str, Any]:
+    return {
+        "MessageID": message.id,
+        "DeliveryType": DELIVERY_TYPE[message.status],
+        "Cost": message.cost,
+        "RegDateTime": tehran_time(message.created_at),
+        "SendDateTime": tehran_time(message.submitted_at),
+    }
+
+
+def _pattern(pattern: Pattern) -> dict[str, Any]:
+    return {
+        "ID": pattern.id,
+        "Status": PATTERN_STATUS[pattern.state],
+        "IsOTP": pattern.is_otp,
+        "MessageText": pattern.text,
+        "Patterns": variables(pattern.text),
+        "NumberPatterns": list(pattern.number_patterns),
+    }
+
+
+def _data_null(status: Status) -> dict[str, Any]:
+    return {"Status": status, "Data": None}
+
+
+def _data_empty_list(status: Status) -> dict[str, Any]:
+    return {"Status": status, "Data": []}
+
+
+def _account_failure(status: Status) -> dict[str, Any]:
+    return {
+        "Status": status,
+        "AccountName": None,
+        "RemaindCredit": 0,
+        **dict.fromkeys(_PRICE_FIELDS, 0),
+        "Avanak_SecondPrice": 0,
+        "ListLineNumbers": [],
+    }
+
+
+def _pattern_failure(status: Status) -> dict[str, Any]:
+    return {
+        "Status": status,
+        "ValidationResult": {"Status": 0, "Message": None},
+        "Data": {
+            "ID": 0,
+            "Status": 0,
+            "IsOTP": False,
+            "MessageText": None,
+            "Patterns": None,
+            "NumberPatterns": None,
+        },
+    }

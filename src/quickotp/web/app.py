@@ -1,0 +1,61 @@
+"""
+The ASGI application: routes, and the operations endpoints (/healthz, /readyz, /metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from quickotp.service import Gateway
+from quickotp.web.amoot import AmootApi, JsonResponse
+
+
+def create_app(
+    gateway: Gateway,
+    *,
+    data_as_array: bool = False,
+    ready: Callable[[], Awaitable[bool]] | None = None,
+    on_startup: Callable[[], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> Starlette:
+    """The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it."""
+    amoot = AmootApi(gateway, data_as_array=data_as_array)
+
+    async def healthz(request: Request) -> Response:
+        return JsonResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ok = await ready() if ready is not None else True
+        return JsonResponse(
+            {"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503
+        )
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if on_startup is not None:
+            await on_startup()
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown()
+
+    return Starlette(
+        routes=[
+            Route("/rest/{method}", amoot.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
