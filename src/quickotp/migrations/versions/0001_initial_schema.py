@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:28:07.542148
+Create Date: 2026-11-27 07:30:00.586314
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,145 @@
+"""
+Shared fixtures: databases (SQLite always; PostgreSQL when QUICKOTP_TEST_POSTGRES_URL is set),
+a migrated runtime, a seeded account with an approved OTP pattern and a token, and the
+real ASGI app behind an in-process httpx client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.settings import Settings
+from quickotp.store.migrate import upgrade
+from quickotp.web.app import create_app
+
+POSTGRES_URL = os.environ.get("QUICKOTP_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("QUICKOTP_TEST_REDIS_URL", "")
+REQUIRE_SERVICES = os.environ.get("QUICKOTP_REQUIRE_SERVICES", "") == "1"
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+OTP_PATTERN = "کد ورود شما: %code%"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def service_missing(name: str) -> None:
+    """Skip for want of a service; in CI (QUICKOTP_REQUIRE_SERVICES=1) fail instead."""
+    message = f"{name} not configured (set QUICKOTP_TEST_{name.upper()}_URL)"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+async def _fresh_postgres_database(url: str) -> str:
+    """A new, empty database on the test server; its URL. Dropped at session end by name."""
+    parsed = make_url(url)
+    name = f"quickotp_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    _created_databases.append(name)
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+_created_databases: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    if not _created_databases:
+        return
+
+    async def drop() -> None:
+        parsed = make_url(POSTGRES_URL)
+        conn = await asyncpg.connect(
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            database=parsed.database,
+        )
+        try:
+            for name in _created_databases:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each supported kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'quickotp.db'}"
+    if not POSTGRES_URL:
+        service_missing("postgres")
+    return await _fresh_postgres_database(POSTGRES_URL)
+
+
+def make_settings(database_url: str, **extra: str) -> Settings:
+    return Settings.from_env(
+        {
+            "QUICKOTP_SECRET_KEY": TEST_SECRET,
+            "QUICKOTP_DATABASE_URL": database_url,
+            "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    """A migrated gateway with no dispatcher running."""
+    built = build_runtime(make_settings(database_url), dispatch=False)
+    await upgrade(built.engines)
+    await built.start()
+    yield built
+    await built.aclose()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    account_id: int
+    pattern_id: int
+    token: str
+
+
+async def seed(runtime: Runtime, *, credit: int = 1_000_000, name: str = "shop") -> Seeded:
+    """An account with an approved OTP pattern and a token."""
+    account = await runtime.admin.create_account(name=name, credit=credit, sender="10004321")
+    pattern = await runtime.admin.create_pattern(account_id=account.id, text=OTP_PATTERN, otp=True)
+    await runtime.admin.approve_pattern(pattern.id)
+    issued = await runtime.admin.issue_token(account_id=account.id)
+    return Seeded(account.id, pattern.id, issued.secret)
+
+
+@pytest.fixture
+async def seeded(runtime: Runtime) -> Seeded:
+    return await seed(runtime)
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app, in process, over httpx."""
+    app = create_app(runtime.gateway)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        yield http
