@@ -130,6 +130,11 @@ class Admin:
             raise InvalidInput("the amount must not be zero")
         return await self.store.add_credit(account_id, amount, reason, self.clock())
 
+    async def set_account_active(self, account_id: int, active: bool) -> Account:
+        account = await self.store.set_account_active(account_id, active)
+        log.info("account %d %s", account_id, "enabled" if active else "disabled")
+        return account
+
     async def list_accounts(self) -> list[Account]:
         return await self.store.list_accounts()
 

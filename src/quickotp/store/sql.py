@@ -114,6 +114,14 @@ class SqlStore:
             )
             return await self._account(conn, account_id)
 
+    async def set_account_active(self, account_id: int, active: bool) -> Account:
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
+            await conn.execute(
+                update(accounts).where(accounts.c.id == account_id).values(active=active)
+            )
+            return await self._account(conn, account_id)
+
     async def _account(self, conn: AsyncConnection, account_id: int) -> Account:
         row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
         if row is None:
