@@ -75,7 +75,7 @@ def build_runtime(
             store,
             transport or LogSinkTransport(settings.sink_file),
             utc_now,
-            DispatchConfig(concurrency=settings.dispatch_concurrency),
+            DispatchConfig(concurrency=settings.dispatch_concurrency, lease=settings.dispatch_lease),
         )
     gateway = Gateway(
         store=store,

@@ -48,8 +48,11 @@ class Settings:
     data_as_array: bool  # SendQuickOTP's Data as a one-element array instead of an object
     sink_file: str | None
     token_cache: timedelta
+    open_signup: bool  # anyone may make an account on the panel; off: by invitation only
+    session_lifetime: timedelta  # how long a panel sign-in lasts
     dispatch: bool  # run the dispatcher inside `serve`
     dispatch_concurrency: int
+    dispatch_lease: timedelta  # a dispatcher that dies leaves its claims for this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -67,11 +70,18 @@ class Settings:
             regions=tuple(env.get("QUICKOTP_ALLOWED_REGIONS", "IR").upper().split(",")),
             data_as_array=_choice(env, "QUICKOTP_OTP_DATA_FORM", ("object", "array")) == "array",
             sink_file=env.get("QUICKOTP_SINK_FILE") or None,
+            open_signup=_flag(env, "QUICKOTP_OPEN_SIGNUP") if "QUICKOTP_OPEN_SIGNUP" in env else dev,
+            session_lifetime=timedelta(
+                hours=_int(env, "QUICKOTP_SESSION_HOURS", 12, low=1, high=24 * 30)
+            ),
             token_cache=timedelta(
                 seconds=_int(env, "QUICKOTP_TOKEN_CACHE_SECONDS", 2, low=0, high=60)
             ),
             dispatch=not _flag(env, "QUICKOTP_NO_DISPATCH"),
             dispatch_concurrency=_int(env, "QUICKOTP_DISPATCH_CONCURRENCY", 10, low=1),
+            dispatch_lease=timedelta(
+                seconds=_int(env, "QUICKOTP_DISPATCH_LEASE_SECONDS", 30, low=1)
+            ),
         )
 
 

@@ -19,6 +19,10 @@ from quickotp.errors import InvalidMobile, MobileEmpty
 # Longer than any real number in any written form: refuse before parsing junk.
 _MAX_INPUT = 40
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Iran hands out mobile ranges faster than libphonenumber's metadata follows them (0924-0929,
+# 0995 and 0997 are mobile prefixes it does not know yet), so for Iran the whole of
+# 0901-0905, 0910-0939 and 0990-0999 counts as mobile, as the operators document it.
+_IRANIAN_MOBILE = re.compile(r"9(0[1-5]|[1-3][0-9]|9[0-9])[0-9]{7}")
 _SEPARATORS = re.compile(r"[\s\-().\u200c\u200e\u200f\u202a-\u202e]")
 
 
@@ -60,12 +64,21 @@ def normalise(
     region = phonenumbers.region_code_for_number(number)
     if region is None or number.national_number is None or region not in regions:
         raise InvalidMobile(f"numbers of region {region or 'unknown'} are not allowed")
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidMobile("not a valid number")
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    if not (_iranian_mobile_range(region, number.national_number) or _library_mobile(number)):
         raise InvalidMobile("not a mobile number")
     return Mobile(
         e164=f"{number.country_code}{number.national_number}",
         national=number.national_number,
         region=region,
+    )
+
+
+def _iranian_mobile_range(region: str, national_number: int) -> bool:
+    return region == "IR" and _IRANIAN_MOBILE.fullmatch(str(national_number)) is not None
+
+
+def _library_mobile(number: phonenumbers.PhoneNumber) -> bool:
+    return (
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.number_type(number) in _MOBILE_TYPES
     )

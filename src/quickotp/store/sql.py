@@ -482,24 +482,23 @@ class SqlStore:
             await self._apply_report(conn, outcome.message_id, DeliveryState(state), reported_at)
 
     async def _give_up(self, conn: AsyncConnection, outcome: GiveUp) -> None:
-        row = (
-            await conn.execute(
-                update(messages)
-                .where(
-                    messages.c.id == outcome.message_id,
-                    messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
-                )
-                .values(
-                    status=outcome.status,
-                    lease_until=None,
-                    code=None,
-                    error=outcome.error,
-                    charged=0,
-                )
-                .returning(messages.c.account_id, messages.c.charged)
+        live = messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])
+        query = select(messages.c.account_id, messages.c.charged).where(
+            messages.c.id == outcome.message_id, live
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:  # already final: a repeated outcome changes nothing
+            return
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == outcome.message_id)
+            .values(
+                status=outcome.status, lease_until=None, code=None, error=outcome.error, charged=0
             )
-        ).first()
-        if row is not None and row.charged:
+        )
+        if row.charged:
             await conn.execute(
                 update(accounts)
                 .where(accounts.c.id == row.account_id)

@@ -1,0 +1,192 @@
+"""The store's outbox contract, on SQLite and PostgreSQL: accept, claim, outcomes, reports."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from quickotp.bootstrap import Runtime
+from quickotp.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
+from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
+from tests.conftest import Seeded
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+
+
+def new_message(seeded: Seeded, *, cost: int = 1000, code: str = "4821", n: int = 0) -> NewMessage:
+    return NewMessage(
+        account_id=seeded.account_id,
+        token_id=None,
+        pattern_id=seeded.pattern_id,
+        mobile="989120000000",
+        sender="10004321",
+        text=f"code {code}",
+        code=code,
+        encoding="gsm7",
+        parts=1,
+        cost=cost,
+        expires_at=NOW + timedelta(minutes=2),
+        created_at=NOW,
+        verification_id=f"v{n:031d}",
+        code_digest=b"d" * 32,
+        attempts_left=5,
+    )
+
+
+async def accepted(runtime: Runtime, seeded: Seeded, count: int = 1) -> list[int]:
+    ids = await runtime.store.accept([new_message(seeded, n=i) for i in range(count)], NOW)
+    assert None not in ids
+    return [i for i in ids if i is not None]
+
+
+async def test_accept_charges_in_order_until_credit_runs_out(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Items are charged in order; those the credit cannot cover get None and are not stored."""
+    await runtime.admin.add_credit(seeded.account_id, -1_000_000 + 2500)
+    batch = [new_message(seeded, n=i) for i in range(4)]
+
+    ids = await runtime.store.accept(batch, NOW)
+
+    assert [i is not None for i in ids] == [True, True, False, False]
+    assert (await runtime.store.get_account(seeded.account_id)).credit == 500
+    assert len(await runtime.store.list_messages(seeded.account_id, 10)) == 2
+
+
+async def test_claim_leases_each_message_once(runtime: Runtime, seeded: Seeded) -> None:
+    """Two claims at once never get the same message."""
+    ids = await accepted(runtime, seeded, 10)
+
+    first, second = await asyncio.gather(
+        runtime.store.claim(NOW, LEASE, 6), runtime.store.claim(NOW, LEASE, 6)
+    )
+
+    got = [c.message.id for c in first + second]
+    assert sorted(got) == ids
+    assert all(c.message.status is MessageStatus.SENDING and c.message.attempts == 1 for c in first)
+    assert all(c.code == "4821" for c in first + second)
+
+
+async def test_a_lapsed_lease_is_claimed_again_as_a_possible_duplicate(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A dispatcher that died mid-send leaves a message another takes over, flagged."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+
+    too_soon = await runtime.store.claim(NOW + LEASE / 2, LEASE, 10)
+    again = await runtime.store.claim(NOW + LEASE * 2, LEASE, 10)
+
+    assert too_soon == []
+    assert [c.message.id for c in again] == [message_id]
+    assert again[0].message.possible_duplicate
+    assert again[0].message.attempts == 2
+
+
+async def test_submitted_masks_the_text_and_forgets_the_code(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Once an upstream took it, the stored text has the code masked and the code is gone."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+
+    await runtime.store.record_outcomes(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    )
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert (message.status, message.text, message.provider_message_id) == (
+        MessageStatus.SENT,
+        "code ****",
+        "ab12",
+    )
+    assert await runtime.store.claim(NOW + LEASE * 2, LEASE, 10) == []
+
+
+async def test_retry_waits_until_its_time(runtime: Runtime, seeded: Seeded) -> None:
+    """A retried message is not due before its next attempt time."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    later = NOW + timedelta(seconds=5)
+
+    await runtime.store.record_outcomes([Retry(message_id, later, "busy", False)], NOW)
+
+    assert await runtime.store.claim(NOW + timedelta(seconds=4), LEASE, 10) == []
+    assert len(await runtime.store.claim(later, LEASE, 10)) == 1
+
+
+async def test_giving_up_refunds_the_charge(runtime: Runtime, seeded: Seeded) -> None:
+    """An expired or failed message gives its charge back, once."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    give_up = GiveUp(message_id, MessageStatus.EXPIRED, "stale")
+
+    await runtime.store.record_outcomes([give_up], NOW)
+    await runtime.store.record_outcomes([give_up], NOW)
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert message.status is MessageStatus.EXPIRED
+    assert (await runtime.store.get_account(seeded.account_id)).credit == 1_000_000
+
+
+async def test_a_report_that_overtakes_its_submit_is_matched(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A delivery report for an id not yet recorded is parked, then applied at submit."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
+
+    await runtime.store.record_reports([report], NOW)
+    await runtime.store.record_outcomes(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    )
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert message.status is MessageStatus.DELIVERED
+
+
+async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded) -> None:
+    """A parked report whose submit was recorded beside it is matched by the sweep."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    await runtime.store.record_outcomes(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    )
+    # As if the report had committed in a transaction that could not see the submit:
+    await runtime.store.record_reports(
+        [DeliveryReport("smsc", "zz99", DeliveryState.UNDELIVERED, NOW)], NOW
+    )
+    await runtime.store.record_reports(
+        [DeliveryReport("smsc", "ab12", DeliveryState.UNDELIVERED, NOW)], NOW
+    )
+
+    matched = await runtime.store.reconcile_reports(NOW + timedelta(days=2), timedelta(days=1))
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert matched == 0  # the direct path already applied it; the stray one aged out
+    assert message.status is MessageStatus.UNDELIVERED
+
+
+async def test_a_final_state_is_not_undone_by_a_late_report(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """DELIVERED stays DELIVERED when a stale UNDELIVERED report arrives later."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    await runtime.store.record_outcomes(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    )
+    report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
+
+    await runtime.store.record_reports([report], NOW)
+    await runtime.store.record_reports([replace(report, state=DeliveryState.UNDELIVERED)], NOW)
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert message.status is MessageStatus.DELIVERED

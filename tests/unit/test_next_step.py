@@ -1,0 +1,84 @@
+"""The dispatcher's pure decision after a failed attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quickotp.dispatcher import DispatchConfig, next_step
+from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
+from quickotp.models import Claimed, GiveUp, Message, MessageStatus, Retry
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+CONFIG = DispatchConfig(max_attempts=4, first_delay=timedelta(seconds=2))
+
+
+def claimed(attempts: int, *, ttl: timedelta = timedelta(minutes=2)) -> Claimed:
+    message = Message(
+        id=7,
+        account_id=1,
+        mobile="989120000000",
+        sender="1000",
+        text="code 1234",
+        encoding="gsm7",
+        parts=1,
+        cost=1000,
+        status=MessageStatus.SENDING,
+        attempts=attempts,
+        possible_duplicate=False,
+        expires_at=NOW + ttl,
+        created_at=NOW,
+        submitted_at=None,
+        reported_at=None,
+        transport=None,
+        provider_message_id=None,
+        error=None,
+    )
+    return Claimed(message, "1234")
+
+
+def test_transient_errors_back_off_exponentially() -> None:
+    """Attempt n waits first_delay * 2**(n-1)."""
+    steps = [
+        next_step(claimed(n), TransportUnavailable("down"), now=NOW, config=CONFIG)
+        for n in (1, 2, 3)
+    ]
+
+    assert [s.at - NOW for s in steps if isinstance(s, Retry)] == [
+        timedelta(seconds=2),
+        timedelta(seconds=4),
+        timedelta(seconds=8),
+    ]
+
+
+def test_a_rejection_is_final() -> None:
+    """A permanent refusal fails the message at once."""
+    step = next_step(claimed(1), TransportRejected("bad number"), now=NOW, config=CONFIG)
+
+    assert isinstance(step, GiveUp)
+    assert step.status is MessageStatus.FAILED
+
+
+def test_attempts_run_out() -> None:
+    """After max_attempts the message fails."""
+    step = next_step(claimed(4), TransportUnavailable("down"), now=NOW, config=CONFIG)
+
+    assert isinstance(step, GiveUp)
+    assert step.status is MessageStatus.FAILED
+
+
+def test_no_retry_is_planned_past_the_codes_expiry() -> None:
+    """A retry that would land after the code expires ends the message as expired."""
+    step = next_step(
+        claimed(3, ttl=timedelta(seconds=5)), TransportUnavailable("down"), now=NOW, config=CONFIG
+    )
+
+    assert isinstance(step, GiveUp)
+    assert step.status is MessageStatus.EXPIRED
+
+
+def test_an_unanswered_attempt_is_retried_as_a_possible_duplicate() -> None:
+    """No answer means it may have been sent: the retry is flagged."""
+    step = next_step(claimed(1), DeliveryUncertain("timeout"), now=NOW, config=CONFIG)
+
+    assert isinstance(step, Retry)
+    assert step.possible_duplicate
