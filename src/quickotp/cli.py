@@ -61,6 +61,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return _exit_code(exc)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unreachable database: one line, details in the log
+        log.debug("unexpected failure", exc_info=exc)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"quickotp: {type(exc).__name__}: {first_line}", file=sys.stderr)  # noqa: T201
+        return 1
 
 
 def _exit_code(exc: Exception) -> int:

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    concurrency: int = 10  # sends in flight at once
-    batch: int = 100  # messages claimed at once
+    concurrency: int = 10  # sends in flight at once: the transport's window
+    batch: int = 100  # most messages claimed and held at once
     lease: timedelta = timedelta(seconds=30)
     max_attempts: int = 6
     first_delay: timedelta = timedelta(seconds=1)
@@ -75,8 +75,9 @@ class Dispatcher:
         self.clock = clock
         self.config = config or DispatchConfig()
         self._wake = asyncio.Event()
-        self._in_flight = 0
-        self._slot_free = asyncio.Event()
+        self._held = 0  # claimed and not yet recorded
+        self._room = asyncio.Event()  # set when `_held` drops
+        self._window = asyncio.Semaphore(self.config.concurrency)
         self._outcomes: GroupCommitter[Submitted | Retry | GiveUp, None] = GroupCommitter(
             self._record_outcomes
         )
@@ -110,23 +111,25 @@ class Dispatcher:
     async def _run(self) -> None:
         reconciled_at = self.clock()
         while True:
-            if self._in_flight >= self.config.concurrency:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+            # Claim ahead of the send window, so a fast transport never waits on a claim;
+            # but not more than one batch ahead, so leases do not run out while queued here.
+            if self._held >= self.config.batch:
+                self._room.clear()
+                await self._room.wait()
                 continue
             self._wake.clear()  # before claiming, so an accept during the claim is not missed
             try:
                 claimed = await self.store.claim(
                     self.clock(),
                     self.config.lease,
-                    min(self.config.concurrency - self._in_flight, self.config.batch),
+                    self.config.batch - self._held,
                 )
             except Exception:  # a database hiccup must not kill the loop
                 log.exception("claiming messages failed; retrying shortly")
                 await asyncio.sleep(1)
                 continue
             for item in claimed:
-                self._in_flight += 1
+                self._held += 1
                 task = asyncio.create_task(self._send(item))
                 self._sends.add(task)
                 task.add_done_callback(self._sends.discard)
@@ -139,13 +142,14 @@ class Dispatcher:
 
     async def _send(self, claimed: Claimed) -> None:
         try:
-            outcome = await self._attempt(claimed)
+            async with self._window:
+                outcome = await self._attempt(claimed)
             await self._outcomes.submit(outcome)
         except Exception:  # recorded nothing: the lease runs out and the message is retried
             log.exception("recording the outcome of message %d failed", claimed.message.id)
         finally:
-            self._in_flight -= 1
-            self._slot_free.set()
+            self._held -= 1
+            self._room.set()
 
     async def _attempt(self, claimed: Claimed) -> Submitted | Retry | GiveUp:
         message = claimed.message

@@ -1,0 +1,74 @@
+"""
+SendQuickOTP answers/s against the bare ASGI hello-world, in one run, with the same tool.
+
+    .venv/bin/python bench/rest_send.py [--connections 64] [--seconds 10]
+
+Each server is one process (uvicorn with uvloop and httptools) on CPU 0; wrk runs on CPU 1
+with the same Lua script and concurrency against both. QuickOTP runs on a temporary SQLite
+file (WAL, synchronous=FULL, group commit) with its dispatcher delivering to a sink file, so
+the figure includes delivering what was accepted. Needs `wrk` (Debian: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from harness import (
+    HERE,
+    UVICORN,
+    count_lines,
+    free_port,
+    quickotp_env,
+    require_wrk,
+    server,
+    setup_account,
+    table,
+    wrk,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    require_wrk()
+    load = {"connections": args.connections, "seconds": args.seconds}
+
+    port = free_port()
+    hello_argv = [*UVICORN, "--app-dir", str(HERE), "--port", str(port), "hello_asgi:app"]
+    with server(hello_argv, {}, f"http://127.0.0.1:{port}/"):
+        hello = wrk(f"http://127.0.0.1:{port}/rest/SendQuickOTP", **load)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sink = Path(tmp) / "sms.jsonl"
+        env = quickotp_env(f"sqlite:///{tmp}/bench.db", sink)
+        token = setup_account(env)
+        port = free_port()
+        argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
+        with server(argv, env, f"http://127.0.0.1:{port}/healthz"):
+            otp = wrk(
+                f"http://127.0.0.1:{port}/rest/SendQuickOTP",
+                **load,
+                env={"QUICKOTP_BENCH_TOKEN": token},
+            )
+        delivered = count_lines(sink)
+
+    print(
+        f"\nc={args.connections}, {args.seconds} s a run after 3 s warm-up; wrk -t1 on CPU 1, "
+        "each server one process on CPU 0\n"
+    )
+    print(
+        table(
+            [("hello-world, raw ASGI on uvicorn", hello), ("SendQuickOTP, SQLite, 1 process", otp)],
+            hello.rps,
+        )
+    )
+    print(f"\nSMS delivered to the sink by the end of the SendQuickOTP runs: {delivered}")
+
+
+if __name__ == "__main__":
+    main()
