@@ -174,6 +174,29 @@ async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded
     assert message.status is MessageStatus.UNDELIVERED
 
 
+async def test_a_batch_of_reports_lands_on_each_message(runtime: Runtime, seeded: Seeded) -> None:
+    """Many reports in one batch each reach their own message; unknown ones are parked."""
+    ids = await accepted(runtime, seeded, 3)
+    await runtime.store.claim(NOW, LEASE, 10)
+    await runtime.store.record_outcomes(
+        [Submitted(i, SendReceipt("smsc", f"p{i}"), "code ****") for i in ids], NOW
+    )
+    states = [DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.ACCEPTED]
+
+    await runtime.store.record_reports(
+        [DeliveryReport("smsc", f"p{i}", s, NOW) for i, s in zip(ids, states, strict=True)]
+        + [DeliveryReport("smsc", "unknown", DeliveryState.DELIVERED, NOW)],
+        NOW,
+    )
+
+    found = await runtime.store.get_messages(seeded.account_id, ids)
+    assert [found[i].status for i in ids] == [
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.SENT,
+    ]
+
+
 async def test_a_final_state_is_not_undone_by_a_late_report(
     runtime: Runtime, seeded: Seeded
 ) -> None:
