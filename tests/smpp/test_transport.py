@@ -371,6 +371,10 @@ async def test_several_binds_share_the_load(
 ) -> None:
     """binds=2 opens two sessions, and concurrent sends use both."""
     transport = await connect(smsc.port, binds=2)
+    for _ in range(500):  # at most five seconds
+        if transport.bound == 2:
+            break
+        await asyncio.sleep(0.01)
 
     await asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(40)))
 

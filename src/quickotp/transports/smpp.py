@@ -290,6 +290,11 @@ class SmppTransport:
         """A transport for the route `url` (see SmppConfig.from_url)."""
         return cls(SmppConfig.from_url(url), name=name)
 
+    @property
+    def bound(self) -> int:
+        """How many binds are up right now (for readiness checks)."""
+        return sum(bind.up for bind in self._binds)
+
     async def start(self, reports: ReportSink) -> None:
         """Start binding in the background; sends wait up to `timeout` for a first bind."""
         on_deliver = functools.partial(self._on_deliver, reports)
