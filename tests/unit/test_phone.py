@@ -13,6 +13,7 @@ from quickotp.errors import InvalidMobile, MobileEmpty
 
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 # Every Iranian mobile prefix in use: 0901-0905, 0910-0939, 0990-0999 (as amoot-compat.md).
 IRANIAN_PREFIXES = (
@@ -47,6 +48,18 @@ def test_every_way_of_writing_a_number_gives_the_same_canonical_form(
     assert mobile.e164 == "98" + national
     assert mobile.national == int(national)
     assert phone.normalise(mobile.e164) == mobile
+
+
+@given(written_forms())
+def test_the_fast_path_agrees_with_libphonenumber(case: tuple[str, str]) -> None:
+    """Iranian mobiles in their usual forms parse the same with and without the fast path."""
+    _, written = case
+    cleaned = "".join(ch for ch in written.translate(ASCII) if ch in "+0123456789")
+
+    fast = phone.normalise(written)
+    slow = phone.parse_with_library(cleaned, regions=("IR",), default_region="IR")
+
+    assert fast == slow
 
 
 @given(st.text(max_size=60))

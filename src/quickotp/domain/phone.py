@@ -23,6 +23,8 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 # 0995 and 0997 are mobile prefixes it does not know yet), so for Iran the whole of
 # 0901-0905, 0910-0939 and 0990-0999 counts as mobile, as the operators document it.
 _IRANIAN_MOBILE = re.compile(r"9(0[1-5]|[1-3][0-9]|9[0-9])[0-9]{7}")
+# The forms Iranian mobiles are written in: +98 / 0098 / 98 / 0 / bare, then 9xxxxxxxxx.
+_WRITTEN_IRANIAN = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
 _SEPARATORS = re.compile(r"[\s\-().\u200c\u200e\u200f\u202a-\u202e]")
 
 
@@ -55,6 +57,13 @@ def normalise(
         raise MobileEmpty("no mobile number given")
     if len(text) > _MAX_INPUT or not re.fullmatch(r"\+?[0-9]+", text):
         raise InvalidMobile("not a phone number")
+    if "IR" in regions and (national := _written_iranian_mobile(text)) is not None:
+        return Mobile(e164="98" + national, national=int(national), region="IR")
+    return parse_with_library(text, regions=regions, default_region=default_region)
+
+
+def parse_with_library(text: str, *, regions: Collection[str], default_region: str) -> Mobile:
+    """The general path: digits, with '+' or '00' before a country code, by libphonenumber."""
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -79,6 +88,19 @@ def _iranian_mobile_range(region: str, national_number: int) -> bool:
 
 def _library_mobile(number: phonenumbers.PhoneNumber) -> bool:
     return (
-        phonenumbers.is_valid_number(number)
-        and phonenumbers.number_type(number) in _MOBILE_TYPES
+        phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES
     )
+
+
+def _written_iranian_mobile(text: str) -> str | None:
+    """
+    The national number of an Iranian mobile in one of its usual written forms, else None.
+
+    The common case, answered without `phonenumbers` (15 us a parse, against 1 us here);
+    anything else takes the library's path, which gives the same answer for these forms
+    (a property test holds the two together).
+    """
+    match = _WRITTEN_IRANIAN.fullmatch(text)
+    if match is None or _IRANIAN_MOBILE.fullmatch(match.group(1)) is None:
+        return None
+    return match.group(1)
