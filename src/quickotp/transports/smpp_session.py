@@ -35,6 +35,9 @@ _FIRST_PAUSE = 0.1  # seconds a bind rests after the SMSC says it is throttling 
 _MAX_PAUSE = 2.0  # doubling while it keeps saying so, up to this
 _DOUBLING = 0.5  # seconds in which a rate cut by throttling doubles back
 _MAX_RATE = 10_000.0  # an adaptive rate above this many submit_sm a second is no limit
+_INBOUND = 65_536  # smpp34's deliver_sm queue; its session dies silently when it fills
+_WATCH_EVERY = 1.0  # seconds between checks that smpp34's session task still runs
+_DRAIN_IDLE = 0.2  # a dead session's receipts are drained until none came for this long
 _BACKOFF_BASE = 0.5  # first reconnect delay, doubled per failed attempt up to reconnect_max
 _STABLE_AFTER = 10.0  # a bind that stayed up this long resets the back-off
 
@@ -298,6 +301,7 @@ class Session:
                     bind_type=bind_type,
                     system_type=config.system_type,
                     window_size=config.window,
+                    inbound_capacity=_INBOUND,
                     connect_timeout_ms=round(config.timeout * 1000),
                 )
                 clients.append(client)
@@ -352,6 +356,9 @@ class Session:
         try:
             async with asyncio.timeout(self._config.timeout):
                 return _answer(await waiter)
+        except DeliveryUncertain:
+            await self._check_alive()  # a dead session task makes smpp34 fail every submit
+            raise
         except TimeoutError:
             self.fail(f"no submit_sm_resp within {self._config.timeout:g} s")
             raise DeliveryUncertain("no submit_sm_resp in time") from None
@@ -368,34 +375,49 @@ class Session:
                 waiter.set_exception(DeliveryUncertain(f"the bind went down: {reason}"))
 
     async def wait_dead(self) -> str:
-        """Return why the session ended; checks smpp34's session task every enquire_link."""
+        """Return why the session ended; checks smpp34's session task every second."""
         while not self._dead.done():
             with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(self._dead), self._config.enquire_link)
-            for client in self._clients:
-                if not await client.is_alive():
-                    self._peer_alive = False
-                    self.fail("the smpp34 session task ended")
+                return await asyncio.wait_for(asyncio.shield(self._dead), _WATCH_EVERY)
+            await self._check_alive()
         return self._dead.result()
 
+    async def _check_alive(self) -> None:
+        # smpp34 1.5.0 can end its session task without a Disconnected event (seen when its
+        # inbound queue fills); then every submit fails at once, so notice and rebind.
+        for client in self._clients:
+            if not await client.is_alive():
+                self._peer_alive = False
+                self.fail("the smpp34 session task ended")
+
     async def close(self) -> None:
-        """Unbind where the SMSC may still listen (§4.2), then stop smpp34's session tasks."""
+        """
+        Unbind where the SMSC may still listen (§4.2), let the readers hand on receipts
+        already queued, then stop smpp34's session tasks.
+        """
         self.fail("closed")
-        for reader in self._readers:
-            reader.cancel()
-        await asyncio.gather(*self._readers, return_exceptions=True)
         if self._peer_alive:
             for session in self._sessions:
                 with contextlib.suppress(smpp34.SmppError, TimeoutError):
                     await asyncio.wait_for(session.unbind(), self._config.timeout)
+        _, late = await asyncio.wait(self._readers, timeout=self._config.timeout)
+        for reader in late:
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
         for client in self._clients:
             await client.stop()
 
     async def _read(self, session: smpp34.Smsc) -> None:
-        # smpp34 sends deliver_sm_resp itself; a handler that lags makes its inbound queue
-        # fill, and then it answers ESME_RMSGQFUL so the SMSC redelivers later.
+        # smpp34 sends deliver_sm_resp itself, before we see the receipt: one dropped here
+        # is lost, so a dead session is drained until it has been quiet for a moment.
         while True:
-            event = await session.next()
+            try:
+                if self.alive:
+                    event = await session.next()
+                else:
+                    event = await asyncio.wait_for(session.next(), _DRAIN_IDLE)
+            except TimeoutError:
+                return
             if isinstance(event, smpp34.Disconnected):
                 self._peer_alive = False
                 self.fail("the SMSC closed the session")
