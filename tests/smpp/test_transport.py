@@ -17,7 +17,7 @@ import pytest
 
 from quickotp.domain import sms as domain_sms
 from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
-from quickotp.ports import DeliveryState, SendReceipt
+from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
 from quickotp.transports.smpp import SmppTransport
 
 from .conftest import PERSIAN_OTP, Connect, Reports, free_port, sms
@@ -408,3 +408,25 @@ async def test_aclose_unbinds(smsc: Simulator, reports: Reports) -> None:
         await smsc.unbound.wait()
     with pytest.raises(TransportUnavailable):
         await transport.send(sms())
+
+
+async def test_slow_receipt_sink_does_not_kill_the_bind(smsc: Simulator) -> None:
+    """A sink slower than the receipts (smpp34 drops its session past 1,024 queued) loses none."""
+    delivered = 0
+
+    async def slow_sink(report: DeliveryReport) -> None:
+        nonlocal delivered
+        await asyncio.sleep(0.001)
+        delivered += 1
+
+    transport = SmppTransport.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2")
+    await transport.start(slow_sink)
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(2500)))
+            while delivered < 2500:
+                await asyncio.sleep(0.05)
+    finally:
+        await transport.aclose()
+
+    assert delivered == 2500

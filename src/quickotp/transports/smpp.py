@@ -4,26 +4,29 @@ and turns delivery receipts into DeliveryReports. Its route is a URL parsed by
 `SmppConfig.from_url`. Only this package imports smpp34.
 
 Library choice: smpp34 1.5.0 (Rust/tokio core), wrapped.
-  Measured on this 2-core machine, one bind_transceiver, window 10, 5,000 short Persian
-  UCS-2 submit_sm with registered_delivery=1, against smpp34's Server with receipts on
-  (`python bench/smpp_client.py`, which also runs the bare smpp34 client):
-    smpp34 bare:              2,640-3,050 submit_sm/s, p50 2.7 ms, p99 43-45 ms
-    smpp34 + TCP_NODELAY:     3,330-4,200 submit_sm/s, p50 2.4 ms, p99 4.7-5.9 ms
-    SmppTransport (this):     FILLED_BY_BENCH
-  and from shared/smpp-notes.md §2 (same simulator): aiosmpplib 0.7.4 1,182-1,211/s at
-  window 10, under the 1,500/s bar, so it was not taken. With TCP_NODELAY set, smpp34 clears
-  the bar (>= 1,500 OTP/s with receipts, p99 < 50 ms) with room, so no own PDU layer.
+  `.venv/bin/python bench/smpp_client.py` (5,000 short Persian UCS-2 submit_sm, one
+  bind_transceiver, window 10, receipts on, smpp34's Server in another process, this
+  2-core machine; two runs):
+    SmppTransport (this module)   2,900-3,210 msg/s, p50 2.8-2.9 ms, p99 5.9-7.9 ms
+    smpp34 bare, as shipped       2,235-2,800 msg/s, p50 2.8-2.9 ms, p99 43.6-45.8 ms
+    smpp34 bare + TCP_NODELAY     3,550-3,720 msg/s, p50 2.5-2.6 ms, p99 5.0-5.3 ms
+  all 5,000 receipts in every row; ours/bare 1.15-1.30, ours/bare+TCP_NODELAY 0.82-0.86.
+  aiosmpplib 0.7.4 made 1,182-1,211 msg/s at window 10 on the same simulator
+  (shared/smpp-notes.md section 2), under the 1,500 OTP/s bar; smpp34 with TCP_NODELAY
+  clears it (and p99 < 50 ms) with room, so no PDU layer of our own.
 
-What the wrapper does about smpp34's known faults:
-  - No TCP_NODELAY (notes F2, the ~40 ms Nagle tail): set on its socket through a
+What the wrapper does about smpp34's faults (notes F1-F5, and two found here):
+  - No TCP_NODELAY (F2, the ~40 ms Nagle tail above): set on its socket through a
     duplicate descriptor after each bind (smpp_session.tune_sockets).
   - `window_size` does not cap outstanding submit_sm (measured: 40 in flight at window 5):
     our Gate holds the window, the `tps` cap and the throttle back-off.
+  - Its session task ends silently (no Disconnected; every submit then fails with
+    ESME_RSYSERR) once 1,024 receipts wait for Python: reproduced with the bare client and
+    a slow receipt reader, and a likely cause of the F1 wedge. We give it a 65,536 queue,
+    check its liveness every second and after any local failure, and rebind.
   - No reconnect (F5): Bind rebinds with jittered exponential back-off, unbinding first.
-  - 30 s response timer, not settable from Python: our own `timeout` per submit_sm; a
-    missing answer is DeliveryUncertain and the bind is rebuilt, which also clears a
-    wedged session (F1: against node-smpp at window >= 32; keep `window` at 20 or below
-    there).
+  - A 30 s response timer, not settable from Python: our own `timeout` per submit_sm; no
+    answer in time is DeliveryUncertain and the bind is rebuilt.
   - No text encoding, no UDH: smpp_codec.
   - enquire_link every 30 s, fixed: `enquire_link` sets TCP keepalive on the same socket.
 """
