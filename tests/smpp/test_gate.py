@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from quickotp.transports.smpp_session import Gate
+from quickotp.transports.smpp_gate import Gate
 
 pytestmark = pytest.mark.anyio
 
