@@ -24,6 +24,8 @@ from quickotp.errors import PatternTextEmpty, PatternVariablesInvalid, PatternWi
         ("س" * 134, sms.Encoding.UCS2, 134, 2),
         ("س" * 135, sms.Encoding.UCS2, 135, 3),
         ("😀" * 35, sms.Encoding.UCS2, 70, 1),  # outside the BMP: two UTF-16 units each
+        ("a" * 152 + "€" + "a" * 152, sms.Encoding.GSM7, 306, 3),  # € not cut: 152 | 2+151 | 1
+        ("س" * 66 + "😀" + "س" * 66, sms.Encoding.UCS2, 134, 3),  # the pair is not cut
     ],
 )
 def test_segmentation(text: str, encoding: sms.Encoding, units: int, parts: int) -> None:

@@ -44,15 +44,28 @@ def encoding_for(text: str) -> Encoding:
 
 
 def segment(text: str) -> Segmentation:
-    """How `text` travels: its alphabet, its length in that alphabet, and its part count."""
+    """
+    How `text` travels: its alphabet, its length in that alphabet, and its part count.
+
+    A character is never cut across parts (an extension character's escape stays with it,
+    a surrogate pair stays whole), so a part can carry one unit less than its room: parts
+    are counted by filling them, as the SMPP transport splits.
+    """
     encoding = encoding_for(text)
     if encoding is Encoding.GSM7:
-        units = sum(2 if ch in _EXTENSION else 1 for ch in text)
+        sizes = [2 if ch in _EXTENSION else 1 for ch in text]
         single, multi = 160, 153
     else:
-        units = len(text.encode("utf-16-be")) // 2
+        sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
         single, multi = 70, 67
-    parts = 1 if units <= single else -(-units // multi)
+    units = sum(sizes)
+    if units <= single:
+        return Segmentation(encoding, units, 1)
+    parts, room = 1, multi
+    for size in sizes:
+        if size > room:
+            parts, room = parts + 1, multi
+        room -= size
     return Segmentation(encoding, units, parts)
 
 
