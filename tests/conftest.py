@@ -100,6 +100,14 @@ def make_settings(database_url: str, **extra: str) -> Settings:
             "QUICKOTP_SECRET_KEY": TEST_SECRET,
             "QUICKOTP_DATABASE_URL": database_url,
             "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
+            # The fraud guard's per-number limits and /rest's repeat window have their own
+            # tests (tests/limits, tests/unit/test_guard*, tests/web/test_verify_quick_otp.py);
+            # elsewhere they would turn a test's second send to one number into a refusal or
+            # a replay of the first answer. Pass them in `extra` to switch them back on.
+            "QUICKOTP_GUARD_IDEMPOTENCY_SECONDS": "0",
+            "QUICKOTP_GUARD_COOLDOWN_SECONDS": "0",
+            "QUICKOTP_GUARD_PER_NUMBER_HOUR": "0",
+            "QUICKOTP_GUARD_PER_NUMBER_DAY": "0",
             **extra,
         }
     )

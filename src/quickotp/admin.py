@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from quickotp.domain import keys, sms
 from quickotp.errors import InvalidInput
+from quickotp.guard import Policy
 from quickotp.models import Account, Message, Pattern, PatternState, Token
 from quickotp.ports import Store
 
@@ -142,3 +144,19 @@ class Admin:
         if not 1 <= limit <= 10_000:
             raise InvalidInput("limit must be from 1 to 10000")
         return await self.store.list_messages(account_id, limit)
+
+    async def set_limits(self, account_id: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        Replace the account's own fraud-guard settings (any Policy field; the rest follow
+        the global defaults). InvalidInput names the first unusable one; nothing is stored.
+        """
+        Policy().with_overrides(overrides)
+        settings = dict(overrides)
+        await self.store.set_account_settings(account_id, settings, self.clock())
+        log.info("account %d has new limits: %s", account_id, ", ".join(sorted(settings)) or "none")
+        return settings
+
+    async def limits(self, account_id: int) -> dict[str, Any]:
+        """The account's own fraud-guard settings ({} when it follows the defaults)."""
+        await self.store.get_account(account_id)
+        return await self.store.get_account_settings(account_id)

@@ -16,6 +16,12 @@ from starlette.applications import Starlette
 
 from quickotp.admin import Admin
 from quickotp.dispatcher import DispatchConfig, Dispatcher
+from quickotp.domain import keys
+from quickotp.errors import ConfigurationError, InvalidInput
+from quickotp.guard import Guard, Policy, policy_from_env
+from quickotp.limits import Limiter
+from quickotp.limits.memory import MemoryLimiter
+from quickotp.limits.redis import RedisLimiter
 from quickotp.ports import Transport
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
@@ -75,7 +81,9 @@ def build_runtime(
             store,
             transport or LogSinkTransport(settings.sink_file),
             utc_now,
-            DispatchConfig(concurrency=settings.dispatch_concurrency, lease=settings.dispatch_lease),
+            DispatchConfig(
+                concurrency=settings.dispatch_concurrency, lease=settings.dispatch_lease
+            ),
         )
     gateway = Gateway(
         store=store,
@@ -91,9 +99,35 @@ def build_runtime(
             token_cache=settings.token_cache,
         ),
         on_accept=dispatcher.wake if dispatcher is not None else (lambda: None),
+        guard=build_guard(settings, store, key_material),
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
     return Runtime(settings, engines, store, gateway, admin, dispatcher)
+
+
+def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guard:
+    """The fraud guard on Redis when QUICKOTP_REDIS_URL is set, else in this process."""
+    limiter: Limiter = (
+        RedisLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    )
+    base = Policy(
+        validity_seconds=int(settings.otp_ttl.total_seconds()),
+        attempts=settings.verify_attempts,
+        countries=settings.regions,
+    )
+    try:
+        defaults = policy_from_env(settings.guard, base)
+    except InvalidInput as exc:
+        raise ConfigurationError(f"QUICKOTP_GUARD_*: {exc}") from None
+    return Guard(
+        store,
+        limiter,
+        defaults,
+        keys.derive(key_material.code, "limits"),
+        utc_now,
+        fail_open=settings.limits_fail_open,
+        cache_seconds=settings.token_cache.total_seconds(),
+    )
 
 
 def build_app(runtime: Runtime) -> Starlette:

@@ -16,6 +16,28 @@ Every exception the gateway raises on purpose, in one tree:
     - InvalidMessageId
     - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
     - InvalidInput            an operator's input that cannot be used
+    - InvalidRequest          a /v1 body or parameter of the wrong shape
+    - CodeEmpty               a check without a code
+    x VerificationFailed      a code check that approved nothing (carries the verification)
+      - CodeMismatch          wrong code; attempts remain
+      - CodeExpired
+      - TooManyAttempts       the wrong-code cap was reached: even the right code fails now
+      - CodeAlreadyUsed       approved before: a code works once
+      - VerificationCanceled  a newer send replaced it, or the caller canceled it
+      - VerificationNotFound  nothing to check (for this number, or by this id)
+    - VerificationNotPending  cancel of a verification that is already over
+    x GuardRefused            the fraud guard said no (carries retry_after)
+      - MobileCooldown        a send to this number a moment ago
+      - MobileLimitReached    this number's hourly or daily cap
+      - AccountRateLimited
+      - TokenRateLimited
+      - IpRateLimited
+      - MobileBlocked         on the blocklist
+      - CountryNotAllowed     a valid mobile number of a country not allowed
+      - PumpingSuspected      a prefix or country far above the account's normal rate
+    - IdempotencyConflict     an Idempotency-Key reused with another body
+    - RequestInProgress       the same request is being answered elsewhere right now
+    - RequestRepeated         a repeat whose first answer can no longer be shown
   x AccessDenied              who is asking is not allowed
     - TokenMissing
     - TokenUnknown
@@ -30,10 +52,18 @@ Every exception the gateway raises on purpose, in one tree:
     - TransportUnavailable    transient, nothing was sent: the dispatcher retries
     - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
     - TransportRejected       permanent: the message is marked failed
+  x LimitsUnavailable         the limits backend (Redis) cannot be reached
   x ConfigurationError        settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quickotp.models import Verification
 
 
 class GatewayError(Exception):
@@ -96,6 +126,102 @@ class InvalidInput(RequestRejected):
     """An operator's input that cannot be used (a bad network, method or amount)."""
 
 
+class InvalidRequest(RequestRejected):
+    """A /v1 request body or parameter of the wrong shape."""
+
+
+class CodeEmpty(RequestRejected):
+    """A code check came without a code."""
+
+
+class VerificationFailed(RequestRejected):
+    """A code check that approved nothing. `verification` is what was checked, if anything."""
+
+    def __init__(self, message: str, verification: Verification | None = None) -> None:
+        super().__init__(message)
+        self.verification = verification
+
+
+class CodeMismatch(VerificationFailed):
+    """The code is wrong; attempts remain."""
+
+
+class CodeExpired(VerificationFailed):
+    """The verification's validity ran out."""
+
+
+class TooManyAttempts(VerificationFailed):
+    """The cap on wrong codes was reached: even the right code fails now."""
+
+
+class CodeAlreadyUsed(VerificationFailed):
+    """The verification was approved before: a code works once."""
+
+
+class VerificationCanceled(VerificationFailed):
+    """A newer send to the number replaced it, or the caller canceled it."""
+
+
+class VerificationNotFound(VerificationFailed):
+    """No verification to check: none for this number, or none with this id, for the caller."""
+
+
+class VerificationNotPending(RequestRejected):
+    """Only a pending verification can be canceled."""
+
+
+class GuardRefused(RequestRejected):
+    """The fraud guard refused the request; `retry_after` seconds until it may pass (0: never)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MobileCooldown(GuardRefused):
+    """A send to this number went out a moment ago (the resend cooldown)."""
+
+
+class MobileLimitReached(GuardRefused):
+    """This number had its hourly or daily number of sends."""
+
+
+class AccountRateLimited(GuardRefused):
+    """The account's request rate is exceeded."""
+
+
+class TokenRateLimited(GuardRefused):
+    """The token's request rate is exceeded."""
+
+
+class IpRateLimited(GuardRefused):
+    """The client address's request rate is exceeded."""
+
+
+class MobileBlocked(GuardRefused):
+    """The number or its prefix is on the blocklist."""
+
+
+class CountryNotAllowed(GuardRefused):
+    """A valid mobile number of a country the account may not send to."""
+
+
+class PumpingSuspected(GuardRefused):
+    """Sends to this prefix or country are far above the account's normal rate (SMS pumping)."""
+
+
+class IdempotencyConflict(RequestRejected):
+    """An Idempotency-Key was used before with another request body."""
+
+
+class RequestInProgress(RequestRejected):
+    """The same request is being answered elsewhere right now: retry in a moment."""
+
+
+class RequestRepeated(RequestRejected):
+    """A repeat of an answered request whose answer can no longer be shown (its code is gone)."""
+
+
 class AccessDenied(GatewayError):
     """Who is asking is not allowed to."""
 
@@ -150,6 +276,10 @@ class DeliveryUncertain(TransportUnavailable):
 
 class TransportRejected(DeliveryError):
     """Permanent: the upstream refused this message and will refuse it again."""
+
+
+class LimitsUnavailable(GatewayError):
+    """The limits backend (Redis) cannot be reached; the guard fails in the configured direction."""
 
 
 class ConfigurationError(GatewayError):

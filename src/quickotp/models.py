@@ -84,6 +84,43 @@ class NewMessage:
     verification_id: str
     code_digest: bytes
     attempts_left: int
+    code_sealed: bytes | None = None  # the code sealed for re-sends (see verification.py)
+    sandbox: bool = False  # a test number: stored as delivered, never dispatched
+    metadata: str | None = None  # the caller's metadata, as JSON text
+    resend_of: str | None = None  # re-sends this pending verification's code, if still pending
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXPIRED = "expired"
+    MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A code sent to a number, kept as a keyed hash, and what became of it."""
+
+    id: str
+    account_id: int
+    message_id: int
+    mobile: str
+    status: VerificationStatus  # as stored: a pending one may be past expires_at
+    attempts_left: int
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    sandbox: bool
+    metadata: str | None
+    code_digest: bytes
+    code_sealed: bytes | None
+
+    def status_at(self, now: datetime) -> VerificationStatus:
+        """The status as of `now`: a pending verification past its expiry is expired."""
+        if self.status is VerificationStatus.PENDING and self.expires_at <= now:
+            return VerificationStatus.EXPIRED
+        return self.status
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ dataclasses that cross them. Adapters implement these without inheriting from th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
         Retry,
         Submitted,
         Token,
+        Verification,
+        VerificationStatus,
     )
 
 
@@ -160,6 +162,30 @@ class Store(Protocol):
         ...
 
     async def get_messages(self, account_id: int, ids: Sequence[int]) -> dict[int, Message]: ...
+
+    async def get_verification(
+        self, account_id: int, verification_id: str
+    ) -> Verification | None: ...
+
+    async def latest_verification(self, account_id: int, mobile: str) -> Verification | None: ...
+
+    async def approve_verification(self, verification_id: str, now: datetime) -> bool:
+        """Pending, unexpired, attempts left -> approved; True for at most one caller, ever."""
+        ...
+
+    async def spend_attempt(self, verification_id: str, now: datetime) -> int | None:
+        """One wrong code counted: the attempts left, or None if it was not checkable."""
+        ...
+
+    async def close_verification(
+        self, verification_id: str, status: VerificationStatus, now: datetime
+    ) -> bool: ...
+
+    async def get_account_settings(self, account_id: int) -> dict[str, Any]: ...
+
+    async def set_account_settings(
+        self, account_id: int, settings: Mapping[str, Any], now: datetime
+    ) -> None: ...
 
     async def list_messages(self, account_id: int | None, limit: int) -> list[Message]: ...
 

@@ -7,21 +7,27 @@ I/O only through the Store port; time and randomness come in from the compositio
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from quickotp.domain import keys, otp, phone, sms
+from quickotp.domain import keys, otp, phone, sealing, sms
 from quickotp.domain.digits import ascii_digits
 from quickotp.errors import (
     AccountDisabled,
     CreditNotEnough,
+    IdempotencyConflict,
     InvalidMessageId,
+    NotFound,
     PatternDuplicate,
     PatternUnavailable,
+    RequestInProgress,
+    RequestRepeated,
     TokenDisabled,
     TokenExpired,
     TokenIpNotAllowed,
@@ -29,9 +35,22 @@ from quickotp.errors import (
     TokenMissing,
     TokenUnknown,
 )
-from quickotp.models import Account, Message, NewMessage, Pattern, Token
+from quickotp.guard import Guard, Policy, Subject
+from quickotp.idempotency import Idempotency
+from quickotp.limits import Claim, Repeated
+from quickotp.models import (
+    Account,
+    Message,
+    NewMessage,
+    Pattern,
+    PatternState,
+    Token,
+    Verification,
+    VerificationStatus,
+)
 from quickotp.ports import Store
 from quickotp.store.batching import GroupCommitter
+from quickotp.verification import Verifications
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +58,46 @@ log = logging.getLogger(__name__)
 _TOKEN_CACHE_SIZE = 10_000
 _PATTERN_CACHE_SIZE = 10_000
 MAX_DELIVERY_IDS = 100
+IDEMPOTENCY_V1_SECONDS = 24 * 3600
+# A repeat whose first request runs in another process waits this long for its answer.
+_REPLAY_POLLS = 20
+_REPLAY_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated request's token and account."""
+    """An authenticated request's token and account, and the address it came from."""
 
     token: Token
     account: Account
+    ip: str | None = None
 
 
 @dataclass(frozen=True)
 class SentOtp:
     message_id: int
     mobile: phone.Mobile
-    code: str
+    code: str  # "" in a /v1 answer, which never shows the code
     verification_id: str
+    expires_at: datetime | None = None
+    sandbox: bool = False  # a test number: accepted and verifiable, never sent
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One send, checked at the edge of the use case."""
+
+    caller: Caller
+    number: phone.Mobile
+    length: int
+    own_code: str | None
+    policy: Policy
+    pattern_id: int | None = None
+    metadata: str | None = None
+    key: str | None = None  # idempotency: the request's key, its fingerprint, its window
+    fingerprint: str = ""
+    seconds: float = 0.0
+    need_code: bool = True  # a replay must show the code (/rest) or need not (/v1)
 
 
 @dataclass(frozen=True)
@@ -95,6 +138,7 @@ class Gateway:
     new_id: Callable[[], str]
     config: GatewayConfig = field(default_factory=GatewayConfig)
     on_accept: Callable[[], None] = lambda: None  # wakes the dispatcher
+    guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(
@@ -102,12 +146,19 @@ class Gateway:
         )
         self._tokens: dict[bytes, _Cached] = {}
         self._patterns: dict[int, tuple[float, Pattern | None]] = {}
+        self._seal_key = keys.derive(self.keys.code, "seal")
+        self.idempotency = Idempotency()
+        self.verifications = Verifications(
+            self.store, self.keys.code, self.clock, self.config.regions, self.guard
+        )
 
     def start(self) -> None:
         self._accepting.start()
 
     async def aclose(self) -> None:
         await self._accepting.aclose()
+        if self.guard is not None:
+            await self.guard.limiter.aclose()
 
     # who is calling -------------------------------------------------------------------
 
@@ -137,7 +188,7 @@ class Gateway:
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
         if token.allowed_methods and method.lower() not in token.allowed_methods:
             raise TokenMethodNotAllowed(f"token {token.id} may not call {method}")
-        return Caller(token, account)
+        return Caller(token, account, ip)
 
     async def _find_token(
         self, digest: bytes
@@ -161,6 +212,8 @@ class Gateway:
         """Drop cached tokens and patterns (after this process changed one)."""
         self._tokens.clear()
         self._patterns.clear()
+        if self.guard is not None:
+            self.guard.forget()
 
     # SendQuickOTP ---------------------------------------------------------------------
 
@@ -177,43 +230,216 @@ class Gateway:
 
         The caller's own code, when given, is sent as given even if its length differs from
         `code_length` (which must still be valid); otherwise a code of `code_length`
-        random digits is made.
+        random digits is made. A repeat of the same (token, number, own code) inside the
+        account's idempotency window gets the first answer and sends nothing.
         """
-        number = phone.normalise(mobile, regions=self.config.regions)
+        number = phone.normalise(mobile, regions=self._regions())
         length = otp.code_length(code_length)
-        code = otp.caller_code(optional_code) or otp.generate(length, self.randbelow)
-        pattern = await self._otp_pattern(caller.account.id)
+        own = otp.caller_code(optional_code)
+        policy = await self._policy(caller.account.id)
+        key = _key("rest", str(caller.token.id), number.e164, own or "")
+        send = _Send(caller, number, length, own, policy)
+        if policy.idempotency_seconds:
+            send = replace(send, key=key, fingerprint=key, seconds=policy.idempotency_seconds)
+        return await self._once(send)
+
+    async def start_verification(
+        self,
+        caller: Caller,
+        *,
+        to: str,
+        code_length: int = 6,
+        code: str | None = None,
+        pattern_id: int | None = None,
+        metadata: str | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> SentOtp:
+        """
+        /v1's send: as `send_quick_otp`, with a pattern of the caller's choice and metadata;
+        with an `idempotency_key`, a repeat inside 24 hours gets the first answer, and the
+        same key with another `fingerprint` (request body) raises IdempotencyConflict.
+        """
+        number = phone.normalise(to, regions=self._regions())
+        length = otp.code_length(code_length)
+        own = otp.caller_code(code)
+        policy = await self._policy(caller.account.id)
+        send = _Send(caller, number, length, own, policy, pattern_id, metadata, need_code=False)
+        if idempotency_key is not None:
+            key = _key("v1", str(caller.account.id), idempotency_key)
+            send = replace(send, key=key, fingerprint=fingerprint, seconds=IDEMPOTENCY_V1_SECONDS)
+        return await self._once(send)
+
+    async def _once(self, send: _Send) -> SentOtp:
+        """Run `send` once per idempotency key: in this process, then across processes."""
+        if send.key is None:
+            return await self._send(send)
+        return await self.idempotency.run(
+            send.key,
+            send.fingerprint,
+            now=self.clock().timestamp(),
+            seconds=send.seconds,
+            work=lambda: self._send(send),
+        )
+
+    async def _send(self, send: _Send) -> SentOtp:
+        caller, number, policy = send.caller, send.number, send.policy
+        test_code = policy.test_code(number.e164)
+        pattern = await self._pattern_for(caller.account.id, send.pattern_id)
+        resend = None
+        if test_code is None and send.own_code is None and policy.on_resend == "same_code":
+            resend = await self._resendable(caller.account.id, number.e164, policy)
+        verification_id = resend[0].id if resend else self.new_id()
+        claim = None
+        if self.guard is not None:
+            rules = self.guard.send_rules(
+                policy, Subject(caller.account.id, caller.token.id, caller.ip), number
+            )
+            if send.key is not None:
+                claim = Claim(send.key, send.fingerprint, verification_id, send.seconds)
+            admission = await self.guard.admit(rules, claim)
+            if isinstance(admission, Repeated):
+                return await self._replay(send, admission)
+        code = test_code or (resend[1] if resend else None) or send.own_code
+        try:
+            return await self._accept(
+                send,
+                pattern,
+                code or otp.generate(send.length, self.randbelow),
+                verification_id,
+                resend[0] if resend else None,
+                sandbox=test_code is not None,
+            )
+        except BaseException:
+            if claim is not None and self.guard is not None:
+                await self.guard.release(claim.key)
+            raise
+
+    async def _accept(
+        self,
+        send: _Send,
+        pattern: Pattern,
+        code: str,
+        verification_id: str,
+        resend: Verification | None,
+        *,
+        sandbox: bool,
+    ) -> SentOtp:
+        caller, number = send.caller, send.number
         text = sms.render(pattern.text, {sms.CODE_VARIABLE: code})
         segmentation = sms.segment(text)
         now = self.clock()
+        validity = timedelta(seconds=send.policy.validity_seconds)
         item = NewMessage(
             account_id=caller.account.id,
             token_id=caller.token.id,
             pattern_id=pattern.id,
             mobile=number.e164,
             sender=caller.account.sender,
-            text=text,
+            text=otp.mask(text, code) if sandbox else text,
             code=code,
             encoding=segmentation.encoding,
             parts=segmentation.parts,
-            cost=segmentation.parts * self.config.price_per_part,
-            expires_at=now + self.config.otp_ttl,
+            cost=0 if sandbox else segmentation.parts * self.config.price_per_part,
+            expires_at=resend.expires_at if resend else now + validity,
             created_at=now,
-            verification_id=self.new_id(),
+            verification_id=verification_id,
             code_digest=otp.digest(self.keys.code, code),
-            attempts_left=self.config.verify_attempts,
+            attempts_left=send.policy.attempts,
+            code_sealed=sealing.seal(self._seal_key, verification_id, code),
+            sandbox=sandbox,
+            metadata=send.metadata,
+            resend_of=resend.id if resend else None,
         )
         message_id = await self._accepting.submit(item)
         if message_id is None:
             raise CreditNotEnough(f"account {caller.account.id} cannot pay for {item.cost} rial")
-        self.on_accept()
+        if not sandbox:
+            self.on_accept()
         log.info(
-            "accepted message %d for ...%s (%d part(s))",
+            "accepted message %d for ...%s (%d part(s))%s",
             message_id,
             number.last4,
             segmentation.parts,
+            " in the sandbox" if sandbox else " re-sending its code" if resend else "",
         )
-        return SentOtp(message_id, number, code, item.verification_id)
+        return SentOtp(message_id, number, code, verification_id, item.expires_at, sandbox)
+
+    async def _replay(self, send: _Send, repeated: Repeated) -> SentOtp:
+        """
+        The first answer to a request another process took (its claim was held), rebuilt
+        from the database; the code only while the verification still holds it sealed.
+        """
+        if not repeated.same:
+            raise IdempotencyConflict("this idempotency key was used with another request")
+        found = None
+        for _ in range(_REPLAY_POLLS):
+            found = await self.store.get_verification(send.caller.account.id, repeated.ref)
+            if found is not None:
+                break
+            await asyncio.sleep(_REPLAY_POLL_SECONDS)
+        if found is None:
+            raise RequestInProgress("the same request is being answered elsewhere")
+        code = ""
+        if send.need_code:
+            if found.code_sealed is None:
+                raise RequestRepeated("a repeat of an answered request whose code is gone")
+            code = sealing.unseal(self._seal_key, found.id, found.code_sealed)
+        return SentOtp(
+            found.message_id, send.number, code, found.id, found.expires_at, found.sandbox
+        )
+
+    async def _resendable(
+        self, account_id: int, e164: str, policy: Policy
+    ) -> tuple[Verification, str] | None:
+        """The number's pending verification and its code, if a re-send may send it again."""
+        found = await self.store.latest_verification(account_id, e164)
+        now = self.clock()
+        if (
+            found is None
+            or found.code_sealed is None
+            or found.status_at(now) is not VerificationStatus.PENDING
+            # Not when too little validity is left for the code to be of use.
+            or found.expires_at - now < timedelta(seconds=policy.validity_seconds) / 4
+        ):
+            return None
+        code = sealing.unseal(self._seal_key, found.id, found.code_sealed)
+        return (found, code) if otp.matches(self.keys.code, code, found.code_digest) else None
+
+    async def _pattern_for(self, account_id: int, pattern_id: int | None) -> Pattern:
+        """The account's OTP pattern: the one asked for, which must be usable, or its newest."""
+        if pattern_id is None:
+            return await self._otp_pattern(account_id)
+        try:
+            pattern = await self.store.get_pattern(pattern_id)
+        except NotFound:
+            pattern = None
+        if (
+            pattern is None
+            or pattern.account_id != account_id
+            or not pattern.is_otp
+            or pattern.state is not PatternState.APPROVED
+        ):
+            raise PatternUnavailable(
+                f"pattern {pattern_id} is not an approved OTP pattern of yours"
+            )
+        return pattern
+
+    async def _policy(self, account_id: int) -> Policy:
+        if self.guard is not None:
+            return await self.guard.policy(account_id)
+        return Policy(
+            validity_seconds=int(self.config.otp_ttl.total_seconds()),
+            attempts=self.config.verify_attempts,
+            countries=self.config.regions,
+        )
+
+    def _regions(self) -> Collection[str]:
+        """
+        The gateway's countries (QUICKOTP_ALLOWED_REGIONS): a number of any other is
+        Mobile_Invalid, as on Amoot; the guard narrows them per account (Country_NotAllowed).
+        """
+        return self.config.regions
 
     async def _otp_pattern(self, account_id: int) -> Pattern:
         now = time.monotonic()
@@ -282,6 +508,11 @@ class Gateway:
 
     async def list_patterns(self, caller: Caller) -> list[Pattern]:
         return await self.store.list_patterns(caller.account.id)
+
+
+def _key(*parts: str) -> str:
+    """An idempotency key: a hash of its parts, so no number or caller key is kept in clear."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def _address_in(

@@ -40,6 +40,8 @@ class Settings:
     secret_key: Secret
     database_url: str
     redis_url: str | None
+    limits_fail_open: bool  # the limits backend down: let requests through (default: refuse)
+    guard: Mapping[str, str]  # QUICKOTP_GUARD_<NAME> variables, checked by guard.policy_from_env
     sqlite_synchronous: str
     otp_ttl: timedelta
     verify_attempts: int
@@ -63,6 +65,8 @@ class Settings:
             secret_key=_secret_key(env, dev=dev),
             database_url=env.get("QUICKOTP_DATABASE_URL", "sqlite:///quickotp.db"),
             redis_url=env.get("QUICKOTP_REDIS_URL") or None,
+            limits_fail_open=_choice(env, "QUICKOTP_LIMITS_FAIL", ("closed", "open")) == "open",
+            guard={k: v for k, v in env.items() if k.startswith("QUICKOTP_GUARD_")},
             sqlite_synchronous=env.get("QUICKOTP_SQLITE_SYNCHRONOUS", "FULL"),
             otp_ttl=timedelta(seconds=_int(env, "QUICKOTP_OTP_TTL_SECONDS", 120, low=10)),
             verify_attempts=_int(env, "QUICKOTP_VERIFY_ATTEMPTS", 5, low=1),
@@ -70,7 +74,9 @@ class Settings:
             regions=tuple(env.get("QUICKOTP_ALLOWED_REGIONS", "IR").upper().split(",")),
             data_as_array=_choice(env, "QUICKOTP_OTP_DATA_FORM", ("object", "array")) == "array",
             sink_file=env.get("QUICKOTP_SINK_FILE") or None,
-            open_signup=_flag(env, "QUICKOTP_OPEN_SIGNUP") if "QUICKOTP_OPEN_SIGNUP" in env else dev,
+            open_signup=_flag(env, "QUICKOTP_OPEN_SIGNUP")
+            if "QUICKOTP_OPEN_SIGNUP" in env
+            else dev,
             session_lifetime=timedelta(
                 hours=_int(env, "QUICKOTP_SESSION_HOURS", 12, low=1, high=24 * 30)
             ),

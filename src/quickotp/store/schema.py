@@ -146,7 +146,20 @@ verifications = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The code sealed with a key derived from the server secret, so that a re-send within
+    # the validity can send the same code; wiped when the verification is over.
+    Column("code_sealed", LargeBinary(8)),
+    Column("sandbox", Boolean, nullable=False, default=False),  # a test number: never sent
+    Column("metadata", Text),  # the caller's metadata (JSON), from /v1
     Index("ix_verifications_lookup", "account_id", "mobile", "status"),
+)
+
+account_settings = Table(
+    "account_settings",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("settings", Text, nullable=False),  # JSON: overrides of the fraud-guard defaults
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 orphan_reports = Table(

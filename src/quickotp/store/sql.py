@@ -9,11 +9,12 @@ commit among many requests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+import orjson
+from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,10 +31,13 @@ from quickotp.models import (
     Retry,
     Submitted,
     Token,
+    Verification,
+    VerificationStatus,
 )
 from quickotp.ports import DeliveryReport, DeliveryState
 from quickotp.store.engine import Engines
 from quickotp.store.schema import (
+    account_settings,
     accounts,
     credit_changes,
     messages,
@@ -335,12 +339,45 @@ class SqlStore:
                 "expires_at": item.expires_at,
                 "created_at": item.created_at,
             }
+            | (_sandbox_delivered(item.created_at) if item.sandbox else {})
             for item in items
         ]
         result = await conn.execute(
             insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
         )
         ids = [int(value) for value in result.scalars()]
+        await self._link_verifications(conn, items, ids)
+        return ids
+
+    async def _link_verifications(
+        self, conn: AsyncConnection, items: Sequence[NewMessage], ids: Sequence[int]
+    ) -> None:
+        """
+        A new verification per message, canceling the number's pending one from the same
+        account; a re-send of the same code points its pending verification at the new message.
+        """
+        fresh = [(item, mid) for item, mid in zip(items, ids, strict=True) if not item.resend_of]
+        for item, message_id in zip(items, ids, strict=True):
+            if item.resend_of:
+                await conn.execute(
+                    update(verifications)
+                    .where(
+                        verifications.c.id == item.resend_of,
+                        verifications.c.status == VerificationStatus.PENDING,
+                    )
+                    .values(message_id=message_id, updated_at=item.created_at)
+                )
+        if not fresh:
+            return
+        pairs = list({(item.account_id, item.mobile) for item, _ in fresh})
+        await conn.execute(
+            update(verifications)
+            .where(
+                verifications.c.status == VerificationStatus.PENDING,
+                tuple_(verifications.c.account_id, verifications.c.mobile).in_(pairs),
+            )
+            .values(status=VerificationStatus.CANCELED, code_sealed=None, updated_at=_now(fresh))
+        )
         await conn.execute(
             insert(verifications),
             [
@@ -350,16 +387,148 @@ class SqlStore:
                     "message_id": message_id,
                     "mobile": item.mobile,
                     "code_digest": item.code_digest,
-                    "status": "pending",
+                    "status": VerificationStatus.PENDING,
                     "attempts_left": item.attempts_left,
                     "expires_at": item.expires_at,
                     "created_at": item.created_at,
                     "updated_at": item.created_at,
+                    "code_sealed": item.code_sealed,
+                    "sandbox": item.sandbox,
+                    "metadata": item.metadata,
                 }
-                for item, message_id in zip(items, ids, strict=True)
+                for item, message_id in fresh
             ],
         )
-        return ids
+        # Two sends to one number in one batch: the later one wins, as if they came apart.
+        last: dict[tuple[int, str], str] = {}
+        for item, _ in fresh:
+            last[(item.account_id, item.mobile)] = item.verification_id
+        replaced = [
+            item.verification_id
+            for item, _ in fresh
+            if last[(item.account_id, item.mobile)] != item.verification_id
+        ]
+        if replaced:
+            await conn.execute(
+                update(verifications)
+                .where(verifications.c.id.in_(replaced))
+                .values(status=VerificationStatus.CANCELED, code_sealed=None)
+            )
+
+    # verifications --------------------------------------------------------------------
+
+    async def get_verification(self, account_id: int, verification_id: str) -> Verification | None:
+        """The account's verification with this id; another account's is simply absent."""
+        query = select(verifications).where(
+            verifications.c.id == verification_id, verifications.c.account_id == account_id
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _verification(row)
+
+    async def latest_verification(self, account_id: int, mobile: str) -> Verification | None:
+        """The account's newest verification for `mobile` (E.164 digits), if any."""
+        query = (
+            select(verifications)
+            .where(verifications.c.account_id == account_id, verifications.c.mobile == mobile)
+            .order_by(verifications.c.created_at.desc(), verifications.c.message_id.desc())
+            .limit(1)
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _verification(row)
+
+    async def approve_verification(self, verification_id: str, now: datetime) -> bool:
+        """
+        Pending, unexpired and with attempts left -> approved, in one conditional UPDATE:
+        of any number of concurrent calls, at most one returns True.
+        """
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(
+                update(verifications)
+                .where(verifications.c.id == verification_id, *_checkable(now))
+                .values(status=VerificationStatus.APPROVED, code_sealed=None, updated_at=now)
+            )
+        return done.rowcount == 1
+
+    async def spend_attempt(self, verification_id: str, now: datetime) -> int | None:
+        """
+        Count one wrong code against a checkable verification, in one conditional UPDATE:
+        the attempts left after it (at 0 it becomes max_attempts_reached), or None when
+        the verification was not checkable.
+        """
+        async with self.engines.write.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(verifications)
+                    .where(verifications.c.id == verification_id, *_checkable(now))
+                    .values(
+                        attempts_left=verifications.c.attempts_left - 1,
+                        status=case(
+                            (
+                                verifications.c.attempts_left <= 1,
+                                VerificationStatus.MAX_ATTEMPTS_REACHED.value,
+                            ),
+                            else_=VerificationStatus.PENDING.value,
+                        ),
+                        code_sealed=case(
+                            (verifications.c.attempts_left <= 1, None),
+                            else_=verifications.c.code_sealed,
+                        ),
+                        updated_at=now,
+                    )
+                    .returning(verifications.c.attempts_left)
+                )
+            ).first()
+        return None if row is None else int(row.attempts_left)
+
+    async def close_verification(
+        self, verification_id: str, status: VerificationStatus, now: datetime
+    ) -> bool:
+        """A pending verification -> `status` (canceled, expired); False if it was not pending."""
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(
+                update(verifications)
+                .where(
+                    verifications.c.id == verification_id,
+                    verifications.c.status == VerificationStatus.PENDING,
+                )
+                .values(status=status, code_sealed=None, updated_at=now)
+            )
+        return done.rowcount == 1
+
+    # per-account settings -------------------------------------------------------------
+
+    async def get_account_settings(self, account_id: int) -> dict[str, Any]:
+        """The account's own settings (fraud-guard overrides); {} when it has none."""
+        query = select(account_settings.c.settings).where(
+            account_settings.c.account_id == account_id
+        )
+        async with self.engines.read.connect() as conn:
+            text = await conn.scalar(query)
+        if not text:
+            return {}
+        loaded = orjson.loads(text)
+        return loaded if isinstance(loaded, dict) else {}
+
+    async def set_account_settings(
+        self, account_id: int, settings: Mapping[str, Any], now: datetime
+    ) -> None:
+        """Replace the account's own settings."""
+        text = orjson.dumps(dict(settings)).decode()
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
+            done = await conn.execute(
+                update(account_settings)
+                .where(account_settings.c.account_id == account_id)
+                .values(settings=text, updated_at=now)
+            )
+            if done.rowcount == 0:
+                await conn.execute(
+                    insert(account_settings).values(
+                        account_id=account_id, settings=text, updated_at=now
+                    )
+                )
 
     # reading messages -----------------------------------------------------------------
 
@@ -591,6 +760,47 @@ class SqlStore:
             query = query.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
             return {MessageStatus(s): n for s, n in await conn.execute(query)}
+
+
+def _sandbox_delivered(at: datetime) -> dict[str, Any]:
+    """A test number's message: delivered at once, by no transport, with nothing to mask."""
+    return {
+        "status": MessageStatus.DELIVERED,
+        "code": None,
+        "transport": "sandbox",
+        "submitted_at": at,
+        "reported_at": at,
+    }
+
+
+def _now(items: Sequence[tuple[NewMessage, int]]) -> datetime:
+    return max(item.created_at for item, _ in items)
+
+
+def _checkable(now: datetime) -> tuple[Any, ...]:
+    return (
+        verifications.c.status == VerificationStatus.PENDING,
+        verifications.c.attempts_left > 0,
+        verifications.c.expires_at > now,
+    )
+
+
+def _verification(row: Row[Any]) -> Verification:
+    return Verification(
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        mobile=row.mobile,
+        status=VerificationStatus(row.status),
+        attempts_left=row.attempts_left,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sandbox=bool(row.sandbox),
+        metadata=row._mapping["metadata"],
+        code_digest=bytes(row.code_digest),
+        code_sealed=None if row.code_sealed is None else bytes(row.code_sealed),
+    )
 
 
 def _account(row: Row[Any]) -> Account:

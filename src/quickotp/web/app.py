@@ -15,6 +15,10 @@ from starlette.routing import Route
 
 from quickotp.service import Gateway
 from quickotp.web.amoot import AmootApi, JsonResponse
+from quickotp.web.openapi import DOCUMENT as OPENAPI
+from quickotp.web.problems import NOT_FOUND, plain_problem
+from quickotp.web.rest_verify import RestVerify
+from quickotp.web.v1 import V1Api
 
 
 def create_app(
@@ -27,6 +31,19 @@ def create_app(
 ) -> Starlette:
     """The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it."""
     amoot = AmootApi(gateway, data_as_array=data_as_array)
+    rest_verify = RestVerify(gateway)
+    v1 = V1Api(gateway)
+
+    async def rest(request: Request) -> Response:
+        if request.path_params["method"].lower() == "verifyquickotp":
+            return await rest_verify.handle(request)
+        return await amoot.handle(request)
+
+    async def openapi(request: Request) -> Response:
+        return JsonResponse(OPENAPI)
+
+    async def v1_not_found(request: Request) -> Response:
+        return plain_problem(NOT_FOUND, "no such resource", instance=request.url.path)
 
     async def healthz(request: Request) -> Response:
         return JsonResponse({"status": "ok"})
@@ -52,7 +69,12 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/rest/{method}", amoot.handle, methods=["GET", "POST"]),
+            Route("/rest/{method}", rest, methods=["GET", "POST"]),
+            *v1.routes(),
+            Route(
+                "/v1/{rest:path}", v1_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+            ),
+            Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

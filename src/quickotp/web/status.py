@@ -29,6 +29,28 @@ class Status(StrEnum):
     TOKEN_EXPIRED = "Token_Expired"
     TOKEN_NOT_ALLOW_IP = "Token_NotAllowIP"
     TOKEN_NOT_ALLOW_METHOD = "Token_NotAllowMethod"
+    # Ours (Amoot has no names for these; listed in the README):
+    CODE_EMPTY = "Code_Empty"
+    CODE_INVALID = "Code_Invalid"
+    CODE_EXPIRED = "Code_Expired"
+    CODE_TOO_MANY_ATTEMPTS = "Code_TooManyAttempts"
+    CODE_ALREADY_USED = "Code_AlreadyUsed"
+    CODE_CANCELED = "Code_Canceled"
+    CODE_NOT_FOUND = "Code_NotFound"
+    VERIFICATION_NOT_PENDING = "Verification_NotPending"
+    MOBILE_COOLDOWN = "Mobile_Cooldown"
+    MOBILE_LIMIT_REACHED = "Mobile_LimitReached"
+    MOBILE_BLOCKED = "Mobile_Blocked"
+    COUNTRY_NOT_ALLOWED = "Country_NotAllowed"
+    PUMPING_SUSPECTED = "Pumping_Suspected"
+    ACCOUNT_RATE_LIMITED = "Account_RateLimited"
+    TOKEN_RATE_LIMITED = "Token_RateLimited"
+    IP_RATE_LIMITED = "IP_RateLimited"
+    GUARD_UNAVAILABLE = "Guard_Unavailable"
+    REQUEST_IN_PROGRESS = "Request_InProgress"
+    REQUEST_REPEATED = "Request_Repeated"
+    REQUEST_CONFLICT = "Request_Conflict"
+    REQUEST_INVALID = "Request_Invalid"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -44,6 +66,27 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.TokenIpNotAllowed: Status.TOKEN_NOT_ALLOW_IP,
     errors.TokenMethodNotAllowed: Status.TOKEN_NOT_ALLOW_METHOD,
     errors.AccountDisabled: Status.USER_DISABLED,
+    errors.CodeEmpty: Status.CODE_EMPTY,
+    errors.CodeMismatch: Status.CODE_INVALID,
+    errors.CodeExpired: Status.CODE_EXPIRED,
+    errors.TooManyAttempts: Status.CODE_TOO_MANY_ATTEMPTS,
+    errors.CodeAlreadyUsed: Status.CODE_ALREADY_USED,
+    errors.VerificationCanceled: Status.CODE_CANCELED,
+    errors.VerificationNotFound: Status.CODE_NOT_FOUND,
+    errors.VerificationNotPending: Status.VERIFICATION_NOT_PENDING,
+    errors.MobileCooldown: Status.MOBILE_COOLDOWN,
+    errors.MobileLimitReached: Status.MOBILE_LIMIT_REACHED,
+    errors.MobileBlocked: Status.MOBILE_BLOCKED,
+    errors.CountryNotAllowed: Status.COUNTRY_NOT_ALLOWED,
+    errors.PumpingSuspected: Status.PUMPING_SUSPECTED,
+    errors.AccountRateLimited: Status.ACCOUNT_RATE_LIMITED,
+    errors.TokenRateLimited: Status.TOKEN_RATE_LIMITED,
+    errors.IpRateLimited: Status.IP_RATE_LIMITED,
+    errors.LimitsUnavailable: Status.GUARD_UNAVAILABLE,
+    errors.RequestInProgress: Status.REQUEST_IN_PROGRESS,
+    errors.RequestRepeated: Status.REQUEST_REPEATED,
+    errors.IdempotencyConflict: Status.REQUEST_CONFLICT,
+    errors.InvalidRequest: Status.REQUEST_INVALID,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 

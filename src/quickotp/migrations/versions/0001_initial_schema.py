@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:30:00.586314
+Create Date: 2026-11-27 08:02:23.522780
 """
 
 from collections.abc import Sequence
@@ -47,6 +47,18 @@ def upgrade() -> None:
             "ix_orphan_reports_provider", ["transport", "provider_message_id"], unique=False
         )
 
+    op.create_table(
+        "account_settings",
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("settings", sa.Text(), nullable=False),
+        sa.Column("updated_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_account_settings_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_settings")),
+    )
     op.create_table(
         "credit_changes",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -177,6 +189,9 @@ def upgrade() -> None:
         sa.Column("expires_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("code_sealed", sa.LargeBinary(length=8), nullable=True),
+        sa.Column("sandbox", sa.Boolean(), nullable=False),
+        sa.Column("metadata", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_verifications_account_id_accounts")
         ),
@@ -218,6 +233,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credit_changes_account_id"))
 
     op.drop_table("credit_changes")
+    op.drop_table("account_settings")
     with op.batch_alter_table("orphan_reports", schema=None) as batch_op:
         batch_op.drop_index("ix_orphan_reports_provider")
 

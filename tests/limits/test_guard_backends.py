@@ -1,0 +1,288 @@
+"""The fraud guard on the send path, on each limits backend: every refusal triggered once."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.domain import phone
+from quickotp.errors import (
+    AccountRateLimited,
+    CountryNotAllowed,
+    IpRateLimited,
+    LimitsUnavailable,
+    MobileBlocked,
+    MobileCooldown,
+    MobileLimitReached,
+    PumpingSuspected,
+    TokenRateLimited,
+)
+from quickotp.guard import Guard, Policy, Subject
+from quickotp.limits import Admitted, Limiter
+from quickotp.limits.redis import RedisLimiter
+from quickotp.service import Caller, Gateway, SentOtp
+from quickotp.store.migrate import upgrade
+from tests.conftest import Seeded, make_settings, seed
+from tests.limits.clock import FrozenClock
+
+pytestmark = pytest.mark.anyio
+
+# Everything off but what a test switches on, so each test sees one rule at work.
+QUIET = Policy(
+    idempotency_seconds=0,
+    cooldown_seconds=0,
+    per_number_hour=0,
+    per_number_day=0,
+    account_rate=0,
+    token_rate=0,
+    ip_rate=0,
+    pumping="off",
+    countries=("IR",),
+)
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A migrated runtime on SQLite (the backends vary here, not the database)."""
+    built = build_runtime(make_settings(f"sqlite:///{tmp_path / 'q.db'}"), dispatch=False)
+    await upgrade(built.engines)
+    await built.start()
+    yield built
+    await built.aclose()
+
+
+@pytest.fixture
+async def seeded(runtime: Runtime) -> Seeded:
+    return await seed(runtime)
+
+
+class Sender:
+    """Sends OTPs through a gateway whose guard has one policy, on the fixture's limiter."""
+
+    def __init__(self, gateway: Gateway, token: str, clock: FrozenClock) -> None:
+        self.gateway = gateway
+        self.token = token
+        self.clock = clock
+
+    async def __call__(
+        self, mobile: str, *, ip: str = "203.0.113.7", token: str | None = None
+    ) -> SentOtp:
+        caller = await self.gateway.authenticate(token or self.token, method="SendQuickOTP", ip=ip)
+        return await self.gateway.send_quick_otp(caller, mobile=mobile, code_length=5)
+
+
+MakeSender = Callable[..., Awaitable[Sender]]
+
+
+@pytest.fixture
+async def send(runtime: Runtime, seeded: Seeded, limiter: Limiter) -> AsyncIterator[MakeSender]:
+    """send(policy) -> a Sender on a gateway with that policy."""
+    clock = FrozenClock()
+    gateways: list[Gateway] = []
+
+    async def make(policy: Policy, *, regions: tuple[str, ...] = ("IR",)) -> Sender:
+        guard = Guard(runtime.store, limiter, policy, b"k" * 32, clock, cache_seconds=0)
+        gateway = Gateway(
+            store=runtime.store,
+            keys=runtime.gateway.keys,
+            clock=clock,
+            randbelow=secrets.randbelow,
+            new_id=lambda: uuid.uuid4().hex,
+            config=replace(runtime.gateway.config, regions=regions),
+            guard=guard,
+        )
+        gateway.start()
+        gateways.append(gateway)
+        return Sender(gateway, seeded.token, clock)
+
+    yield make
+    for gateway in gateways:
+        gateway.guard = None  # the limiter belongs to the limiter fixture
+        await gateway.aclose()
+
+
+async def test_cooldown_refuses_a_second_send_to_the_number(send: MakeSender) -> None:
+    """A second send inside 60 s is Mobile_Cooldown; after 60 s it goes."""
+    to = await send(replace(QUIET, cooldown_seconds=60))
+    await to("09120000001")
+
+    with pytest.raises(MobileCooldown) as refused:
+        await to("09120000001")
+    to.clock.advance(seconds=60)
+    await to("09120000001")
+
+    assert refused.value.retry_after == pytest.approx(60)
+
+
+async def test_hourly_cap_per_number(send: MakeSender) -> None:
+    """The fourth send in an hour to one number, with a cap of 3, is Mobile_LimitReached."""
+    to = await send(replace(QUIET, per_number_hour=3))
+    for _ in range(3):
+        await to("09120000002")
+
+    with pytest.raises(MobileLimitReached):
+        await to("09120000002")
+    await to("09120000003")
+
+
+async def test_daily_cap_per_number(send: MakeSender) -> None:
+    """The daily cap holds across hours."""
+    to = await send(replace(QUIET, per_number_day=2))
+    await to("09120000004")
+    to.clock.advance(hours=2)
+    await to("09120000004")
+    to.clock.advance(hours=2)
+
+    with pytest.raises(MobileLimitReached):
+        await to("09120000004")
+
+
+async def test_account_rate(send: MakeSender) -> None:
+    """The account's token bucket refuses past its burst, whatever the number."""
+    to = await send(replace(QUIET, account_rate=1.0, account_burst=2))
+    await to("09120000005")
+    await to("09120000006")
+
+    with pytest.raises(AccountRateLimited):
+        await to("09120000007")
+    to.clock.advance(seconds=1)
+    await to("09120000007")
+
+
+async def test_token_rate(send: MakeSender, runtime: Runtime, seeded: Seeded) -> None:
+    """Each token has its own bucket: a second token of the account still passes."""
+    other = await runtime.admin.issue_token(account_id=seeded.account_id)
+    to = await send(replace(QUIET, token_rate=1.0, token_burst=1))
+    await to("09120000008")
+
+    with pytest.raises(TokenRateLimited):
+        await to("09120000009")
+    await to("09120000009", token=other.secret)
+
+
+async def test_ip_rate(send: MakeSender) -> None:
+    """Each client address has its own bucket."""
+    to = await send(replace(QUIET, ip_rate=1.0, ip_burst=1))
+    await to("09120000010", ip="198.51.100.1")
+
+    with pytest.raises(IpRateLimited):
+        await to("09120000011", ip="198.51.100.1")
+    await to("09120000011", ip="198.51.100.2")
+
+
+async def test_pumping_blocks_a_range_far_above_normal(send: MakeSender) -> None:
+    """Sends to one number range past the account's normal rate are refused: SMS pumping."""
+    policy = replace(QUIET, pumping="block", pumping_prefix_min=3, pumping_country_min=1000)
+    to = await send(policy)
+    for n in range(3):
+        await to(f"0912000010{n}")
+    before = REGISTRY.get_sample_value("quickotp_pumping_alarms_total", {"kind": "prefix"}) or 0
+
+    with pytest.raises(PumpingSuspected):
+        await to("09120000103")
+    await to("09350000103")  # another range
+
+    after = REGISTRY.get_sample_value("quickotp_pumping_alarms_total", {"kind": "prefix"})
+    assert after == before + 1
+
+
+async def test_pumping_alarm_only_lets_sends_through(send: MakeSender) -> None:
+    """In alarm mode the spike is counted and logged, and the send goes."""
+    policy = replace(QUIET, pumping="alarm", pumping_prefix_min=1000, pumping_country_min=2)
+    to = await send(policy)
+    before = REGISTRY.get_sample_value("quickotp_pumping_alarms_total", {"kind": "country"}) or 0
+
+    for n in range(4):
+        await to(f"0912000020{n}")
+
+    after = REGISTRY.get_sample_value("quickotp_pumping_alarms_total", {"kind": "country"})
+    assert after == before + 2
+
+
+async def test_blocklist(send: MakeSender) -> None:
+    """A number, or a prefix, on the blocklist is Mobile_Blocked."""
+    to = await send(replace(QUIET, blocklist=("989120000300", "98913")))
+
+    with pytest.raises(MobileBlocked):
+        await to("09120000300")
+    with pytest.raises(MobileBlocked):
+        await to("09130000301")
+    await to("09120000301")
+
+
+async def test_country_not_allowed(send: MakeSender) -> None:
+    """A valid number of a country the gateway serves but the account may not send to."""
+    to = await send(QUIET, regions=("IR", "GB"))
+
+    with pytest.raises(CountryNotAllowed):
+        await to("+447900123456")
+
+
+async def test_safelist_is_spared_the_per_number_rules(send: MakeSender) -> None:
+    """A safe-listed number passes the cooldown that stops any other."""
+    policy = replace(QUIET, cooldown_seconds=60, safelist=("989120000400",))
+    to = await send(policy)
+
+    await to("09120000400")
+    await to("09120000400")
+    await to("09120000401")
+    with pytest.raises(MobileCooldown):
+        await to("09120000401")
+
+
+async def test_unreachable_backend_fails_closed_by_default(
+    runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis down, a guarded send is refused (LimitsUnavailable) and a log line says so."""
+    guard = Guard(
+        runtime.store,
+        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
+        QUIET,
+        b"k" * 32,
+        FrozenClock(),
+    )
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000500"))
+
+    with pytest.raises(LimitsUnavailable):
+        await guard.admit(rules)
+    await guard.limiter.aclose()
+
+    assert "failing CLOSED" in caplog.text
+
+
+async def test_unreachable_backend_fails_open_when_told(
+    runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Told to fail open, the guard admits with Redis down, and logs that it does."""
+    guard = Guard(
+        runtime.store,
+        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
+        QUIET,
+        b"k" * 32,
+        FrozenClock(),
+        fail_open=True,
+    )
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000501"))
+
+    admission = await guard.admit(rules)
+    await guard.limiter.aclose()
+
+    assert admission == Admitted()
+    assert "failing OPEN" in caplog.text
+
+
+def _subject(caller: Caller) -> Subject:
+    return Subject(caller.account.id, caller.token.id, caller.ip)
+
+
+def _mobile(raw: str) -> phone.Mobile:
+    return phone.normalise(raw)
