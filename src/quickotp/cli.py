@@ -1,6 +1,7 @@
 """
 The `quickotp` command: serve, migrate, and the operator's accounts, tokens, patterns,
-credit and messages. Errors become one line on stderr and a non-zero exit code.
+credit and messages; `send` and `verify` (client_cli.py) call a running gateway's API.
+Errors become one line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from quickotp import client_cli
 from quickotp.bootstrap import Runtime, build_app, build_runtime
 from quickotp.errors import (
     ConfigurationError,
@@ -51,6 +53,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
+        return client_cli.run(args, environ)
     try:
         settings = Settings.from_env(environ, dev=True if getattr(args, "dev", False) else None)
         if args.command == "serve":
@@ -370,4 +374,6 @@ def _parser() -> argparse.ArgumentParser:
     listing = command(messages, "list", _messages_list, "list recent messages")
     listing.add_argument("--account", type=int, metavar="ID")
     listing.add_argument("--limit", type=int, default=50)
+
+    client_cli.add_commands(commands, common)
     return parser

@@ -1,0 +1,173 @@
+"""
+The /rest methods as Amoot's docs call them: a form POST to `/rest/<Method>` with the raw
+token in `Authorization`, and an HTTP 200 whose `Status` says what happened. Readers accept
+what Amoot and QuickOTP both send (Data as an object or a one-element array, numbers as JSON
+numbers or strings). Pure: builds `Call`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import httpx
+
+from quickotp_client._call import Call, Fields, json_body
+from quickotp_client._errors import ResponseError, StatusError, Validation
+from quickotp_client._models import AccountStatus, Delivery, Pattern, SentCode, VerifiedCode
+from quickotp_client._statuses import ERROR_FOR_STATUS
+
+T = TypeVar("T")
+
+SUCCESS = "Success"
+DEFAULT_CODE_LENGTH = 6
+
+
+def send_quick_otp(mobile: str, *, code_length: int | None, code: str | None) -> Call[SentCode]:
+    if code_length is None:
+        code_length = len(code) if code else DEFAULT_CODE_LENGTH
+    form = {"Mobile": mobile, "CodeLength": str(code_length), "OptionalCode": code or ""}
+    return _call("SendQuickOTP", form, _sent_code)
+
+
+def verify_quick_otp(mobile: str, code: str) -> Call[VerifiedCode]:
+    return _call("VerifyQuickOTP", {"Mobile": mobile, "Code": code}, _verified_code)
+
+
+def account_status() -> Call[AccountStatus]:
+    return _call("AccountStatus", {}, _account_status)
+
+
+def get_delivery(message_id: int) -> Call[Delivery]:
+    return _call("GetDelivery", {"MessageID": str(message_id)}, lambda body: _delivery(_one(body)))
+
+
+def get_deliveries(message_ids: Iterable[int]) -> Call[list[Delivery]]:
+    form = {"ListMessageID": ",".join(str(i) for i in message_ids)}
+    return _call("GetDeliveries", form, _deliveries)
+
+
+def pattern_create(
+    text: str, *, is_otp: bool, number_patterns: Iterable[str], description: str
+) -> Call[Pattern]:
+    form = {
+        "MessageText": text,
+        "NumberPatterns": ",".join(number_patterns),
+        "IsOTP": "true" if is_otp else "false",
+        "RequestDescription": description,
+    }
+    return _call("PatternCodeCreate", form, lambda body: _pattern(body.nested("Data")))
+
+
+def pattern_list() -> Call[list[Pattern]]:
+    return _call(
+        "PatternCodeList", {}, lambda body: [_pattern(item) for item in body.nested_list("Data")]
+    )
+
+
+# reading ---------------------------------------------------------------------------------
+
+
+def _call(method: str, form: dict[str, str], read: Callable[[Fields], T]) -> Call[T]:
+    def read_answer(response: httpx.Response) -> T:
+        return read(_envelope(response, method))
+
+    return Call("POST", f"/rest/{method}", read_answer, form=form)
+
+
+def _envelope(response: httpx.Response, method: str) -> Fields:
+    """The answer's body once its `Status` is Success; otherwise the Status's exception."""
+    if not response.is_success:
+        raise ResponseError(
+            f"{method}: HTTP {response.status_code} (Amoot's methods answer 200)",
+            http_status=response.status_code,
+        )
+    body = Fields(json_body(response), what=method, http_status=response.status_code)
+    _raise_for_status(body, method)
+    return body
+
+
+def _raise_for_status(fields: Fields, method: str) -> None:
+    status = fields.text("Status")
+    if status == SUCCESS:
+        return
+    validation = None
+    if isinstance(fields.data.get("ValidationResult"), dict):
+        result = fields.nested("ValidationResult")
+        validation = Validation(result.integer("Status"), result.optional_text("Message"))
+    raise ERROR_FOR_STATUS.get(status, StatusError)(status, method=method, validation=validation)
+
+
+def _one(body: Fields) -> Fields:
+    """`Data` as one object: Amoot's docs show it as an object or as a one-element array."""
+    data: Any = body.data.get("Data")
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise ResponseError(
+                f"{body.what}: Data holds {len(data)} items, not one", http_status=body.http_status
+            )
+        return body.nested_list("Data")[0]
+    return body.nested("Data")
+
+
+def _item(item: Fields, method: str) -> Fields:
+    """An item of Data, which may carry its own Status (SendQuickOTP, GetDeliveries)."""
+    if item.has("Status"):
+        _raise_for_status(item, method)
+    return item
+
+
+def _sent_code(body: Fields) -> SentCode:
+    data = _item(_one(body), body.what)
+    return SentCode(
+        message_id=data.integer("MessageID"), mobile=data.digits("Mobile"), code=data.text("Code")
+    )
+
+
+def _verified_code(body: Fields) -> VerifiedCode:
+    data = _item(_one(body), body.what)
+    return VerifiedCode(
+        mobile=data.digits("Mobile"),
+        message_id=data.integer("MessageID"),
+        verification_id=data.text("VerificationID"),
+    )
+
+
+def _account_status(body: Fields) -> AccountStatus:
+    return AccountStatus(
+        name=body.text("AccountName"),
+        credit=body.integer("RemaindCredit"),
+        line_numbers=body.texts("ListLineNumbers"),
+        base_sms_persian_price=body.number("BaseSMS_PersianPrice"),
+        base_sms_english_price=body.number("BaseSMS_EnglishPrice"),
+        service_sms_persian_price=body.number("ServiceSMS_PersianPrice"),
+        service_sms_english_price=body.number("ServiceSMS_EnglishPrice"),
+        ads_sms_persian_price=body.number("AdsSMS_PersianPrice"),
+        ads_sms_english_price=body.number("AdsSMS_EnglishPrice"),
+        avanak_second_price=body.number("Avanak_SecondPrice"),
+    )
+
+
+def _delivery(data: Fields) -> Delivery:
+    return Delivery(
+        message_id=data.integer("MessageID"),
+        delivery_type=data.integer("DeliveryType"),
+        cost=data.integer("Cost"),
+        registered_at=data.tehran_time("RegDateTime"),
+        sent_at=data.tehran_time("SendDateTime"),
+    )
+
+
+def _deliveries(body: Fields) -> list[Delivery]:
+    return [_delivery(_item(item, body.what)) for item in body.nested_list("Data")]
+
+
+def _pattern(data: Fields) -> Pattern:
+    return Pattern(
+        id=data.integer("ID"),
+        status=data.integer("Status"),
+        is_otp=data.flag("IsOTP"),
+        text=data.text("MessageText"),
+        variables=data.texts("Patterns"),
+        number_variables=data.texts("NumberPatterns"),
+    )
