@@ -245,7 +245,10 @@ class Client:
 
 
 class AsyncClient:
-    """The async twin of `Client`: the same options and calls, awaited; `aclose()` to close."""
+    """
+    The async twin of `Client`: the same options and calls, awaited; `aclose()` to close.
+    For asyncio (the back-off between retries is an `asyncio.sleep`).
+    """
 
     def __init__(
         self,

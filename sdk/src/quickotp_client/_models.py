@@ -88,7 +88,7 @@ class StartedVerification:
     expires_at: datetime
     message_id: int
     sandbox: bool
-    metadata: dict[str, str] | None = field(default=None, hash=False)
+    metadata: dict[str, str] | None = field(hash=False)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Verification:
     updated_at: datetime
     message_id: int
     sandbox: bool
-    metadata: dict[str, str] | None = field(default=None, hash=False)
+    metadata: dict[str, str] | None = field(hash=False)
 
 
 @dataclass(frozen=True)
