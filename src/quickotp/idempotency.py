@@ -33,7 +33,10 @@ class _Flight:
 
 
 class Idempotency:
-    """Single flight plus recent answers, keyed by request; at most `max_answers` kept."""
+    """
+    Single flight plus recent answers, keyed by request; at most `max_answers` kept, each
+    dropped once its window is over. Use one instance per window length.
+    """
 
     def __init__(self, *, max_answers: int = 50_000) -> None:
         self.max_answers = max_answers
@@ -77,15 +80,19 @@ class Idempotency:
             raise
         else:
             future.set_result(value)
-            self._remember(key, _Answer(fingerprint, now + seconds, value))
+            self._remember(key, _Answer(fingerprint, now + seconds, value), now)
             return value
         finally:
             del self._flights[key]
 
-    def _remember(self, key: str, answer: _Answer) -> None:
+    def _remember(self, key: str, answer: _Answer, now: float) -> None:
         self._answers[key] = answer
         self._answers.move_to_end(key)
-        while len(self._answers) > self.max_answers:
+        # Oldest first: with one window per instance, the expired ones lead. Answers can hold
+        # codes, so they go when their window ends rather than when space runs out.
+        while self._answers and (
+            len(self._answers) > self.max_answers or next(iter(self._answers.values())).until <= now
+        ):
             self._answers.popitem(last=False)
 
     def __len__(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,12 +17,14 @@ from quickotp.domain import phone
 from quickotp.errors import (
     AccountRateLimited,
     CountryNotAllowed,
+    IdempotencyConflict,
     IpRateLimited,
     LimitsUnavailable,
     MobileBlocked,
     MobileCooldown,
     MobileLimitReached,
     PumpingSuspected,
+    RequestRepeated,
     TokenRateLimited,
 )
 from quickotp.guard import Guard, Policy, Subject
@@ -286,3 +289,73 @@ def _subject(caller: Caller) -> Subject:
 
 def _mobile(raw: str) -> phone.Mobile:
     return phone.normalise(raw)
+
+
+async def test_a_repeat_on_another_process_gets_the_first_answer(send: MakeSender) -> None:
+    """Two processes on one limits backend: the repeat is answered from the database."""
+    policy = replace(QUIET, idempotency_seconds=10)
+    one, two = await send(policy), await send(policy)
+
+    first = await one("09120000600")
+    repeat = await two("09120000600")
+
+    assert (repeat.message_id, repeat.code, repeat.verification_id) == (
+        first.message_id,
+        first.code,
+        first.verification_id,
+    )
+
+
+async def test_concurrent_repeats_across_processes_send_one_sms(
+    send: MakeSender, runtime: Runtime, seeded: Seeded
+) -> None:
+    """Ten identical requests on each of two processes at once: one SMS, one answer."""
+    policy = replace(QUIET, idempotency_seconds=10)
+    one, two = await send(policy), await send(policy)
+
+    answers = await asyncio.gather(
+        *(sender("09120000601") for sender in (one, two) for _ in range(10))
+    )
+    messages = await runtime.store.list_messages(seeded.account_id, 100)
+
+    assert len(messages) == 1
+    assert {(a.message_id, a.code) for a in answers} == {(messages[0].id, answers[0].code)}
+
+
+async def test_a_repeat_after_approval_elsewhere_cannot_show_the_code(send: MakeSender) -> None:
+    """Once approved, the sealed code is gone: the other process answers Request_Repeated."""
+    policy = replace(QUIET, idempotency_seconds=10)
+    one, two = await send(policy), await send(policy)
+    first = await one("09120000602")
+    caller = await one.gateway.authenticate(one.token, method="VerifyQuickOTP", ip=None)
+    await one.gateway.verifications.check(caller, code=first.code, mobile="09120000602")
+
+    with pytest.raises(RequestRepeated):
+        await two("09120000602")
+
+
+async def test_an_idempotency_key_reused_elsewhere_with_another_body_conflicts(
+    send: MakeSender,
+) -> None:
+    """/v1: the same key with another body on another process is IdempotencyConflict."""
+    one, two = await send(QUIET), await send(QUIET)
+    callers = [
+        await s.gateway.authenticate(s.token, method="SendQuickOTP", ip=None) for s in (one, two)
+    ]
+
+    first = await one.gateway.start_verification(
+        callers[0], to="09120000603", idempotency_key="key", fingerprint="body-a"
+    )
+    same = await two.gateway.start_verification(
+        callers[1], to="09120000603", idempotency_key="key", fingerprint="body-a"
+    )
+
+    assert (same.verification_id, same.message_id, same.code) == (
+        first.verification_id,
+        first.message_id,
+        "",
+    )
+    with pytest.raises(IdempotencyConflict):
+        await two.gateway.start_verification(
+            callers[1], to="09120000604", idempotency_key="key", fingerprint="body-b"
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,16 +56,16 @@ class MemoryLimiter:
                 fingerprint, ref = held
                 return Repeated(fingerprint == claim.fingerprint, ref)
         alarms = []
+        commits = []
         for index, rule in enumerate(rules):
-            verdict = self._check(rule, now)
-            if verdict is None:
-                continue
-            if isinstance(rule, Spike) and not rule.block:
+            wait, commit = self._look(rule, now)
+            if wait is not None:
+                if not (isinstance(rule, Spike) and not rule.block):
+                    return Refused(index, wait)
                 alarms.append(index)
-                continue
-            return Refused(index, verdict)
-        for rule in rules:
-            self._count(rule, now)
+            commits.append(commit)
+        for commit in commits:
+            commit()
         if claim is not None:
             self._put(claim.key, (claim.fingerprint, claim.ref), now + claim.seconds)
         return Admitted(tuple(alarms))
@@ -78,43 +78,40 @@ class MemoryLimiter:
 
     # one rule -------------------------------------------------------------------------
 
-    def _check(self, rule: Rule, now: float) -> float | None:
-        """None when `rule` admits one more hit, else the seconds until it would."""
+    def _look(self, rule: Rule, now: float) -> tuple[float | None, Callable[[], None]]:
+        """
+        Whether `rule` admits one more hit (None) or the seconds until it would, and how to
+        count that hit. Nothing awaits between the two, so the count is the one looked at.
+        """
         match rule:
             case Cooldown():
                 until = self._get(rule.key, now)
-                return until - now if until is not None and until > now else None
+                wait = until - now if until is not None and until > now else None
+                ends = now + rule.seconds
+                return wait, lambda: self._put(rule.key, ends, ends)
             case Window():
                 index = math.floor(now / rule.seconds)
-                count = self._get(f"{rule.key}:{index}", now) or 0
-                return (index + 1) * rule.seconds - now if count >= rule.limit else None
+                key, end = f"{rule.key}:{index}", (index + 1) * rule.seconds
+                count = self._get(key, now) or 0
+                wait = end - now if count >= rule.limit else None
+                return wait, lambda: self._put(key, count + 1, end)
             case Bucket():
                 tokens = _refill(self._get(rule.key, now), rule, now)
-                return (1 - tokens) / rule.rate if tokens < 1 else None
+                wait = (1 - tokens) / rule.rate if tokens < 1 else None
+                state = (tokens - 1, now)
+                return wait, lambda: self._put(rule.key, state, now + rule.burst / rule.rate)
             case Spike():
-                hours: dict[int, int] = self._get(rule.key, now) or {}
                 hour = math.floor(now / HOUR)
-                if over_spike(hours, hour, rule):
-                    return (hour + 1) * HOUR - now
-                return None
+                hours: _Hours = self._get(rule.key, now) or _Hours(hour)
+                hours.roll(hour, rule.history)
+                threshold = max(float(rule.minimum), rule.factor * hours.before / rule.history)
+                wait = (hour + 1) * HOUR - now if hours.current + 1 > threshold else None
 
-    def _count(self, rule: Rule, now: float) -> None:
-        match rule:
-            case Cooldown():
-                self._put(rule.key, now + rule.seconds, now + rule.seconds)
-            case Window():
-                index = math.floor(now / rule.seconds)
-                key = f"{rule.key}:{index}"
-                self._put(key, (self._get(key, now) or 0) + 1, (index + 1) * rule.seconds)
-            case Bucket():
-                tokens = _refill(self._get(rule.key, now), rule, now) - 1
-                self._put(rule.key, (tokens, now), now + rule.burst / rule.rate)
-            case Spike():
-                hour = math.floor(now / HOUR)
-                old: dict[int, int] = self._get(rule.key, now) or {}
-                hours = {h: n for h, n in old.items() if h >= hour - rule.history}
-                hours[hour] = hours.get(hour, 0) + 1
-                self._put(rule.key, hours, (hour + rule.history + 1) * HOUR)
+                def count() -> None:
+                    hours.current += 1
+                    self._put(rule.key, hours, (hour + rule.history + 1) * HOUR)
+
+                return wait, count
 
     # the bounded map ------------------------------------------------------------------
 
@@ -145,8 +142,22 @@ def _refill(state: tuple[float, float] | None, rule: Bucket, now: float) -> floa
     return min(float(rule.burst), tokens + max(0.0, now - at) * rule.rate)
 
 
-def over_spike(hours: dict[int, int], hour: int, rule: Spike) -> bool:
-    """Whether one more hit this hour goes over the rule's threshold (pure; shared by tests)."""
-    baseline = sum(hours.get(h, 0) for h in range(hour - rule.history, hour)) / rule.history
-    threshold = max(float(rule.minimum), rule.factor * baseline)
-    return hours.get(hour, 0) + 1 > threshold
+class _Hours:
+    """One Spike key's hits: this hour's count, and the hours before (summed once an hour)."""
+
+    __slots__ = ("before", "counts", "current", "hour")
+
+    def __init__(self, hour: int) -> None:
+        self.hour = hour
+        self.current = 0
+        self.counts: dict[int, int] = {}
+        self.before = 0  # hits in the `history` hours before `hour`
+
+    def roll(self, hour: int, history: int) -> None:
+        if hour == self.hour:
+            return
+        if self.current:
+            self.counts[self.hour] = self.current
+        self.hour, self.current = hour, 0
+        self.counts = {h: n for h, n in self.counts.items() if hour - history <= h < hour}
+        self.before = sum(self.counts.values())
