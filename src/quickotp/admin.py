@@ -32,6 +32,27 @@ API_METHODS = (
 )
 
 
+def checked_networks(allowed_ips: Sequence[str]) -> list[str]:
+    """A token's allowed networks in canonical CIDR form; InvalidInput for one that is not."""
+    networks = []
+    for net in allowed_ips:
+        try:
+            networks.append(str(ipaddress.ip_network(net.strip(), strict=False)))
+        except ValueError:
+            raise InvalidInput(f"{net!r} is not an IP network (CIDR)") from None
+    return networks
+
+
+def checked_methods(allowed_methods: Sequence[str]) -> list[str]:
+    """A token's allowed API methods, lower-cased; InvalidInput for an unknown one."""
+    known = {m.lower() for m in API_METHODS}
+    methods = [m.strip().lower() for m in allowed_methods]
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
+    return methods
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A new token: `secret` is shown once and never stored."""
@@ -73,17 +94,8 @@ class Admin:
         allowed_ips: Sequence[str] = (),
         allowed_methods: Sequence[str] = (),
     ) -> IssuedToken:
-        networks = []
-        for net in allowed_ips:
-            try:
-                networks.append(str(ipaddress.ip_network(net.strip(), strict=False)))
-            except ValueError:
-                raise InvalidInput(f"{net!r} is not an IP network (CIDR)") from None
-        known = {m.lower() for m in API_METHODS}
-        methods = [m.strip().lower() for m in allowed_methods]
-        unknown = [m for m in methods if m not in known]
-        if unknown:
-            raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
+        networks = checked_networks(allowed_ips)
+        methods = checked_methods(allowed_methods)
         if expires_at is not None and expires_at.tzinfo is None:
             raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
         secret = keys.new_token(self.token_urlsafe)

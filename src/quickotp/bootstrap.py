@@ -10,11 +10,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from quickotp.admin import Admin
+from quickotp.desk import OperatorDesk
 from quickotp.dispatcher import DispatchConfig, Dispatcher
 from quickotp.domain import keys
 from quickotp.errors import ConfigurationError, InvalidInput
@@ -22,15 +26,27 @@ from quickotp.guard import Guard, Policy, policy_from_env
 from quickotp.limits import Limiter
 from quickotp.limits.memory import MemoryLimiter
 from quickotp.limits.redis import RedisLimiter
+from quickotp.monitor import CounterGuardStats, TransportMonitor
+from quickotp.panel.app import Panel, PanelConfig, create_panel
+from quickotp.panel.pages import account as account_pages
+from quickotp.panel.pages import auth as auth_pages
+from quickotp.panel.pages import operator as operator_pages
 from quickotp.ports import Transport
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
 from quickotp.store.engine import Engines, create_engines
+from quickotp.store.identity import IdentitySqlStore
+from quickotp.store.panel import PanelSqlStore
 from quickotp.store.sql import SqlStore
 from quickotp.transports.log import LogSinkTransport
+from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
+from quickotp.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+
+PANEL_ZONE = ZoneInfo("Asia/Tehran")  # the panel shows and groups times in Iran's time
 
 
 def utc_now() -> datetime:
@@ -47,6 +63,9 @@ class Runtime:
     gateway: Gateway
     admin: Admin
     dispatcher: Dispatcher | None
+    users: Users
+    workspace: Workspace
+    desk: OperatorDesk
 
     async def start(self) -> None:
         self.gateway.start()
@@ -102,7 +121,81 @@ def build_runtime(
         guard=build_guard(settings, store, key_material),
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
-    return Runtime(settings, engines, store, gateway, admin, dispatcher)
+    users, workspace, desk = build_panel_services(
+        settings, engines, store, gateway, admin, dispatcher
+    )
+    return Runtime(
+        settings,
+        engines,
+        store,
+        gateway,
+        admin,
+        dispatcher,
+        users=users,
+        workspace=workspace,
+        desk=desk,
+    )
+
+
+def build_panel_services(
+    settings: Settings,
+    engines: Engines,
+    store: SqlStore,
+    gateway: Gateway,
+    admin: Admin,
+    dispatcher: Dispatcher | None,
+) -> tuple[Users, Workspace, OperatorDesk]:
+    """The panel's use cases: people and sessions, an account's workspace, the operator's desk."""
+    identity = IdentitySqlStore(engines)
+    panel_store = PanelSqlStore(engines)
+    secret = settings.secret_key.reveal().encode()
+    users = Users(
+        store=identity,
+        hasher=PasswordHasher(),
+        key=keys.derive(secret, "panel"),
+        clock=utc_now,
+        token_urlsafe=secrets.token_urlsafe,
+        config=UsersConfig(
+            open_signup=settings.open_signup, session_lifetime=settings.session_lifetime
+        ),
+    )
+    workspace = Workspace(
+        store, panel_store, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
+    )
+    monitor = TransportMonitor([dispatcher.transport] if dispatcher is not None else [])
+    desk = OperatorDesk(
+        store,
+        panel_store,
+        identity,
+        admin,
+        users,
+        monitor,
+        CounterGuardStats(),
+        gateway.guard,
+        utc_now,
+        PANEL_ZONE,
+    )
+    return users, workspace, desk
+
+
+def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
+    """The web panel, to mount at `prefix`."""
+    settings = runtime.settings
+    panel = Panel(
+        users=runtime.users,
+        workspace=runtime.workspace,
+        desk=runtime.desk,
+        csrf_key=keys.derive(settings.secret_key.reveal().encode(), "csrf"),
+        config=PanelConfig(
+            prefix=prefix,
+            secure_cookies=not settings.dev,
+            session_seconds=int(settings.session_lifetime.total_seconds()),
+            open_signup=settings.open_signup,
+            zone=PANEL_ZONE,
+        ),
+    )
+    pages = [*auth_pages.routes(panel), *account_pages.routes(panel), *operator_pages.routes(panel)]
+    return create_panel(panel, pages, hsts=not settings.dev)
 
 
 def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guard:
@@ -137,4 +230,5 @@ def build_app(runtime: Runtime) -> Starlette:
         ready=runtime.ready,
         on_startup=runtime.start,
         on_shutdown=runtime.aclose,
+        panel=build_panel(runtime),
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -25,10 +27,11 @@ from quickotp.errors import (
     ConfigurationError,
     Conflict,
     GatewayError,
+    InvalidInput,
     NotFound,
     RequestRejected,
 )
-from quickotp.models import PatternState
+from quickotp.models import PatternState, Role
 from quickotp.settings import Settings
 from quickotp.store.migrate import is_current, upgrade
 
@@ -43,6 +46,8 @@ EXIT_FOR_ERROR: dict[type[Exception], int] = {
 }
 DEMO_ACCOUNT = "demo"
 DEMO_PATTERN = "کد ورود شما: %code%\nQuickOTP"
+DEMO_OPERATOR = "operator@demo.quickotp.local"
+DEMO_USER = "user@demo.quickotp.local"
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -131,6 +136,17 @@ async def _demo(runtime: Runtime, args: argparse.Namespace) -> str:
         await admin.approve_pattern(pattern.id)
     issued = await admin.issue_token(account_id=account.id, label="dev")
     base = f"http://{args.host}:{args.port}"
+    # Fresh passwords at every start: dev mode prints them, so they must not outlive it.
+    people = []
+    for email, role, account_id in (
+        (DEMO_OPERATOR, Role.OPERATOR, None),
+        (DEMO_USER, Role.USER, account.id),
+    ):
+        password = secrets.token_urlsafe(12)
+        await runtime.users.ensure_user(
+            email=email, password=password, role=role, account_id=account_id
+        )
+        people.append(f"  {role.value:<9} {email}  password {password}")
     return "\n".join(
         [
             "QuickOTP dev mode: SQLite at "
@@ -141,11 +157,31 @@ async def _demo(runtime: Runtime, args: argparse.Namespace) -> str:
             "Try:",
             f"  curl -X POST {base}/rest/SendQuickOTP -H 'Authorization: {issued.secret}' "
             "-d Mobile=09120000000 -d CodeLength=6 -d OptionalCode=",
+            f"The panel: {base}/panel/ (sign in as either):",
+            *people,
         ]
     )
 
 
 # operator commands ----------------------------------------------------------------------
+
+
+async def _operators_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    password = _read_password(stdin=args.password_stdin)
+    user = await runtime.users.create_operator(email=args.email, password=password)
+    await runtime.desk.note_cli("operator.create", f"user:{user.id}", user.email)
+    _emit(args, user, f"operator {user.id} ({user.email}) created: sign in at /panel/")
+    return 0
+
+
+def _read_password(*, stdin: bool) -> str:
+    """A new password: one line of stdin, or asked for twice at the terminal."""
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password for the new operator: ")
+    if getpass.getpass("The same again: ") != first:
+        raise InvalidInput("the two passwords differ")
+    return first
 
 
 async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -369,6 +405,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--account", type=int, required=True, metavar="ID")
     add.add_argument("--amount", type=int, required=True, metavar="RIAL")
     add.add_argument("--reason", default="top-up")
+
+    operators = group("operators", "the people who run the gateway (the panel's operators)")
+    create = command(operators, "create", _operators_create, "create an operator")
+    create.add_argument("--email", required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
+    )
 
     messages = group("messages", "sent messages")
     listing = command(messages, "list", _messages_list, "list recent messages")

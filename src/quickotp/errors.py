@@ -38,6 +38,9 @@ Every exception the gateway raises on purpose, in one tree:
     - IdempotencyConflict     an Idempotency-Key reused with another body
     - RequestInProgress       the same request is being answered elsewhere right now
     - RequestRepeated         a repeat whose first answer can no longer be shown
+      - EmailInvalid
+      - PasswordRejected      too short, too long
+      - AccountNameInvalid
   x AccessDenied              who is asking is not allowed
     - TokenMissing
     - TokenUnknown
@@ -46,6 +49,13 @@ Every exception the gateway raises on purpose, in one tree:
     - TokenIpNotAllowed
     - TokenMethodNotAllowed
     - AccountDisabled
+    - SignInFailed            wrong email or password
+    - WrongPassword           a password change with a wrong current password
+    - SignInThrottled         too many failed sign-ins of late
+    - UserDisabled
+    - SignUpClosed            open sign-up is off: an invitation is needed
+    - InvitationInvalid       unknown, used or expired
+    - NotAllowed              the signed-in user's role may not do this
   x NotFound                  an operator named something that does not exist
   x Conflict                  an operator asked for something that clashes with what exists
   x DeliveryError             a transport failed us
@@ -124,6 +134,18 @@ class MalformedRequest(RequestRejected):
 
 class InvalidInput(RequestRejected):
     """An operator's input that cannot be used (a bad network, method or amount)."""
+
+
+class EmailInvalid(InvalidInput):
+    """Not an email address we can use to sign in."""
+
+
+class PasswordRejected(InvalidInput):
+    """A new password that is too short or too long."""
+
+
+class AccountNameInvalid(InvalidInput):
+    """An account name that is too short or too long."""
 
 
 class InvalidRequest(RequestRejected):
@@ -252,6 +274,38 @@ class TokenMethodNotAllowed(AccessDenied):
 
 class AccountDisabled(AccessDenied):
     """The token's account is switched off."""
+
+
+class SignInFailed(AccessDenied):
+    """The email or the password is wrong (which of the two is not said)."""
+
+
+class WrongPassword(AccessDenied):
+    """The current password given to change it is wrong."""
+
+
+class SignInThrottled(AccessDenied):
+    """Too many failed sign-ins for this email or from this address of late."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds
+
+
+class UserDisabled(AccessDenied):
+    """The operator switched this user off."""
+
+
+class SignUpClosed(AccessDenied):
+    """Open sign-up is off: only an invitation lets someone in."""
+
+
+class InvitationInvalid(AccessDenied):
+    """The invitation is unknown, used already, or expired."""
+
+
+class NotAllowed(AccessDenied):
+    """The signed-in user's role may not do this."""
 
 
 class NotFound(GatewayError):

@@ -177,3 +177,128 @@ class GiveUp:
     message_id: int
     status: MessageStatus
     error: str
+
+
+# the panel: people, their sessions, and what the operator did ------------------------------
+
+
+class Role(StrEnum):
+    USER = "user"  # belongs to one account and sees only it
+    OPERATOR = "operator"  # runs the gateway: every account, approvals, credit
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in to the panel. A USER has an account; an OPERATOR has none."""
+
+    id: int
+    email: str  # lower-cased
+    role: Role
+    account_id: int | None
+    active: bool
+    locale: str  # "fa" or "en"
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user doing something, and the address they did it from (for the audit)."""
+
+    user: User
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """
+    An operator's invitation to the panel. With an `account_id` the invitee joins that
+    account; a USER invitation without one makes a new account; an OPERATOR one makes an
+    operator.
+    """
+
+    id: int
+    email: str
+    role: Role
+    account_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One operator action, as the audit log keeps it."""
+
+    id: int
+    actor_id: int | None  # None for the command line
+    actor: str  # the actor's email then, or "cli"
+    action: str  # e.g. "pattern.approve"
+    target: str  # e.g. "pattern:12"
+    detail: str
+    ip: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    amount: int  # rial; negative takes credit away
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where an account's delivery reports are posted, and the secret they are signed with."""
+
+    account_id: int
+    url: str
+    secret: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """A search of the message log; `before` pages back from a message id (newest first)."""
+
+    mobile_digits: str = ""  # ASCII digits found anywhere in the number
+    message_id: int | None = None
+    status: MessageStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    items: list[Message]  # codes masked
+    older: int | None  # the `before` of the next page, None on the last one
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message and what is known around it: its token, pattern and verification."""
+
+    message: Message  # code masked
+    token_label: str | None
+    token_id: int | None
+    pattern_id: int | None
+    verification_status: str | None
+    verification_attempts_left: int | None
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    """How many of an account's (or every account's) messages began in one time bucket."""
+
+    bucket: datetime  # the bucket's start, in the display zone's wall time
+    status: MessageStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account: Account
+    users: int
+    messages_today: int  # over the last 24 hours

@@ -147,8 +147,7 @@ class Gateway:
         self._tokens: dict[bytes, _Cached] = {}
         self._patterns: dict[int, tuple[float, Pattern | None]] = {}
         self._seal_key = keys.derive(self.keys.code, "seal")
-        self._rest_repeats = Idempotency()  # /rest: a window of seconds
-        self._v1_repeats = Idempotency()  # /v1 Idempotency-Key: a day
+        self.idempotency = Idempotency()
         self.verifications = Verifications(
             self.store, self.keys.code, self.clock, self.config.regions, self.guard
         )
@@ -275,8 +274,7 @@ class Gateway:
         """Run `send` once per idempotency key: in this process, then across processes."""
         if send.key is None:
             return await self._send(send)
-        repeats = self._rest_repeats if send.need_code else self._v1_repeats
-        return await repeats.run(
+        return await self.idempotency.run(
             send.key,
             send.fingerprint,
             now=self.clock().timestamp(),
@@ -493,19 +491,37 @@ class Gateway:
         description: str = "",
     ) -> Pattern:
         """A new pattern of the caller's, pending the operator's approval."""
+        return await self.create_account_pattern(
+            caller.account.id,
+            text=text,
+            is_otp=is_otp,
+            number_patterns=number_patterns,
+            description=description,
+        )
+
+    async def create_account_pattern(
+        self,
+        account_id: int,
+        *,
+        text: str,
+        is_otp: bool,
+        number_patterns: str = "",
+        description: str = "",
+    ) -> Pattern:
+        """A new pattern of the account's, pending approval (the panel calls this directly)."""
         checked = sms.check_pattern(text, otp=is_otp)
         numeric = sms.numeric_variables(checked, otp=is_otp, named=number_patterns)
-        if await self.store.pattern_text_taken(caller.account.id, checked):
+        if await self.store.pattern_text_taken(account_id, checked):
             raise PatternDuplicate("this account has a pattern with this text already")
         pattern = await self.store.create_pattern(
-            account_id=caller.account.id,
+            account_id=account_id,
             text=checked,
             is_otp=is_otp,
             number_patterns=numeric,
             description=description.strip()[:500],
             now=self.clock(),
         )
-        log.info("account %d created pattern %d", caller.account.id, pattern.id)
+        log.info("account %d created pattern %d", account_id, pattern.id)
         return pattern
 
     async def list_patterns(self, caller: Caller) -> list[Pattern]:

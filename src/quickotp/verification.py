@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -110,14 +110,23 @@ class Verifications:
             if await self.store.approve_verification(found.id, now):
                 CHECKS.labels("approved").inc()
                 log.info("verification %s approved", found.id)
-                return await self._reload(found)
+                # What the conditional UPDATE wrote, without reading it back.
+                return replace(
+                    found, status=VerificationStatus.APPROVED, code_sealed=None, updated_at=now
+                )
             self._raise_unless_pending(await self._reload(found), now)
             raise CodeMismatch("the verification changed during the check", found)
         left = await self.store.spend_attempt(found.id, now)
         if left is None:
             self._raise_unless_pending(await self._reload(found), now)
             raise CodeMismatch("the verification changed during the check", found)
-        current = await self._reload(found)
+        current = replace(
+            found,
+            attempts_left=left,
+            status=VerificationStatus.MAX_ATTEMPTS_REACHED if left == 0 else found.status,
+            code_sealed=None if left == 0 else found.code_sealed,
+            updated_at=now,
+        )
         if left == 0:
             log.info("verification %s: wrong code, no attempts left", found.id)
             raise TooManyAttempts("too many wrong codes: this verification is closed", current)

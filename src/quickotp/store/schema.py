@@ -84,6 +84,8 @@ tokens = Table(
     Column("allowed_methods", Text, nullable=False, default=""),  # method names; "" = all
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
+    # A deleted token keeps its row (its messages point at it) but loses its digest.
+    Column("deleted_at", UtcDateTime),
 )
 
 patterns = Table(
@@ -182,4 +184,77 @@ credit_changes = Table(
     Column("amount", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# the panel -------------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # lower-cased
+    Column("password_hash", String(200), nullable=False),  # argon2id, PHC string
+    Column("role", String(16), nullable=False),  # user | operator
+    Column("account_id", Id, ForeignKey("accounts.id"), index=True),  # None for operators
+    Column("active", Boolean, nullable=False, default=True),
+    Column("locale", String(8), nullable=False, default="fa"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_sign_in_at", UtcDateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),  # keyed hash of the cookie
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("ip", String(45)),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_sign_in_failures_email", "email", "at"),
+    Index("ix_sign_in_failures_ip", "ip", "at"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),  # keyed hash of the link
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id")),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("actor_id", Id, ForeignKey("users.id")),  # None: the command line
+    Column("actor", String(254), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(80), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("ip", String(45)),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+account_webhooks = Table(
+    "account_webhooks",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(80), nullable=False),  # signs each delivery report (HMAC)
+    Column("updated_at", UtcDateTime, nullable=False),
 )

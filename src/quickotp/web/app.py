@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from quickotp.service import Gateway
 from quickotp.web.amoot import AmootApi, JsonResponse
@@ -28,8 +29,12 @@ def create_app(
     ready: Callable[[], Awaitable[bool]] | None = None,
     on_startup: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    panel: ASGIApp | None = None,
 ) -> Starlette:
-    """The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it."""
+    """
+    The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
+    `panel`, when given, is mounted at /panel and / leads to it.
+    """
     amoot = AmootApi(gateway, data_as_array=data_as_array)
     rest_verify = RestVerify(gateway)
     v1 = V1Api(gateway)
@@ -67,17 +72,21 @@ def create_app(
             if on_shutdown is not None:
                 await on_shutdown()
 
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/panel/", status_code=303)
+
+    routes: list[BaseRoute] = [
+        Route("/rest/{method}", rest, methods=["GET", "POST"]),
+        *v1.routes(),
+        Route("/v1/{rest:path}", v1_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/openapi.json", openapi),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]
+    if panel is not None:
+        routes += [Route("/", home), Mount("/panel", app=panel)]
     return Starlette(
-        routes=[
-            Route("/rest/{method}", rest, methods=["GET", "POST"]),
-            *v1.routes(),
-            Route(
-                "/v1/{rest:path}", v1_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
-            ),
-            Route("/openapi.json", openapi),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-        ],
+        routes=routes,
         lifespan=lifespan,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:02:23.522780
+Create Date: 2026-11-27 08:08:19.426255
 """
 
 from collections.abc import Sequence
@@ -48,6 +48,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sign_in_failures",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("ip", sa.String(length=45), nullable=True),
+        sa.Column("at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_failures")),
+    )
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_sign_in_failures_email", ["email", "at"], unique=False)
+        batch_op.create_index("ix_sign_in_failures_ip", ["ip", "at"], unique=False)
+
+    op.create_table(
         "account_settings",
         sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -58,6 +70,19 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name=op.f("fk_account_settings_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_settings")),
+    )
+    op.create_table(
+        "account_webhooks",
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret", sa.String(length=80), nullable=False),
+        sa.Column("updated_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_account_webhooks_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_webhooks")),
     )
     op.create_table(
         "credit_changes",
@@ -114,6 +139,7 @@ def upgrade() -> None:
         sa.Column("allowed_methods", sa.Text(), nullable=False),
         sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_tokens_account_id_accounts")
         ),
@@ -123,6 +149,69 @@ def upgrade() -> None:
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tokens_account_id"), ["account_id"], unique=False)
 
+    op.create_table(
+        "users",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("locale", sa.String(length=8), nullable=False),
+        sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_sign_in_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_users_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_users_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("actor", sa.String(length=254), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("target", sa.String(length=80), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("ip", sa.String(length=45), nullable=True),
+        sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_audit_log_actor_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    op.create_table(
+        "invitations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_invitations_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_invitations_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
+        sa.UniqueConstraint("digest", name=op.f("uq_invitations_digest")),
+    )
     op.create_table(
         "messages",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -174,6 +263,21 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sessions",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", quickotp.store.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
+        sa.UniqueConstraint("digest", name=op.f("uq_sessions_digest")),
+    )
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sessions_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sessions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "verifications",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column(
@@ -215,12 +319,23 @@ def downgrade() -> None:
         batch_op.drop_index("ix_verifications_lookup")
 
     op.drop_table("verifications")
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sessions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_sessions_expires_at"))
+
+    op.drop_table("sessions")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_provider")
         batch_op.drop_index("ix_messages_due")
         batch_op.drop_index("ix_messages_account")
 
     op.drop_table("messages")
+    op.drop_table("invitations")
+    op.drop_table("audit_log")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_account_id"))
+
+    op.drop_table("users")
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tokens_account_id"))
 
@@ -233,7 +348,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credit_changes_account_id"))
 
     op.drop_table("credit_changes")
+    op.drop_table("account_webhooks")
     op.drop_table("account_settings")
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_sign_in_failures_ip")
+        batch_op.drop_index("ix_sign_in_failures_email")
+
+    op.drop_table("sign_in_failures")
     with op.batch_alter_table("orphan_reports", schema=None) as batch_op:
         batch_op.drop_index("ix_orphan_reports_provider")
 

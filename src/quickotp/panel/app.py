@@ -1,0 +1,343 @@
+"""
+The web panel's ASGI app: the shared machinery every page goes through (who is visiting,
+CSRF, roles, rendering, errors, security headers) and the route table.
+
+Pages only parse forms, call the Users, Workspace and OperatorDesk use cases, and render;
+no rule of the gateway lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from enum import Enum
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from quickotp.desk import OperatorDesk
+from quickotp.errors import GatewayError, NotAllowed, NotFound
+from quickotp.models import Role
+from quickotp.panel import errors as error_text
+from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
+from quickotp.panel.visits import (
+    CSRF_FIELD,
+    FLASH_COOKIE,
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    CookiePolicy,
+    Visit,
+    clear_cookie,
+    new_visitor_secret,
+    read_locale,
+    set_cookie,
+)
+from quickotp.users import Users
+from quickotp.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+FLASHES = {
+    "saved": N_("Saved."),
+    "pattern_created": N_("Pattern submitted. The operator will review it soon."),
+    "token_saved": N_("Token saved."),
+    "token_disabled": N_("Token disabled: requests with it are refused now."),
+    "token_enabled": N_("Token enabled."),
+    "token_deleted": N_("Token deleted."),
+    "webhook_saved": N_("Webhook saved."),
+    "secret_rotated": N_("A new webhook secret was made; the old one no longer signs reports."),
+    "password_changed": N_("Password changed. Your other sessions were signed out."),
+    "approved": N_("Pattern approved."),
+    "rejected": N_("Pattern rejected."),
+    "credit_added": N_("Credit changed."),
+    "account_changed": N_("Account changed."),
+    "user_changed": N_("User changed."),
+    "signed_out": N_("You have signed out."),
+}
+
+
+class Access(Enum):
+    PUBLIC = "public"  # anyone; a signed-in user too
+    SIGNED_IN = "signed in"
+    USER = "user"  # an account's user
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    prefix: str  # where the panel is mounted: "/panel"
+    secure_cookies: bool
+    session_seconds: int
+    open_signup: bool
+    zone: tzinfo
+
+
+Handler = Callable[[Visit], Awaitable[Response]]
+
+
+class Panel:
+    """Everything pages share: services, templates, and the request machinery."""
+
+    def __init__(
+        self,
+        *,
+        users: Users,
+        workspace: Workspace,
+        desk: OperatorDesk,
+        csrf_key: bytes,
+        config: PanelConfig,
+    ) -> None:
+        self.users = users
+        self.workspace = workspace
+        self.desk = desk
+        self.config = config
+        self.csrf_key = csrf_key
+        self.cookies = CookiePolicy(
+            path=config.prefix, secure=config.secure_cookies, session_seconds=config.session_seconds
+        )
+        self.templates = Environment(
+            loader=PackageLoader("quickotp.panel", "templates"),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.asset_version = _asset_version()
+
+    @property
+    def base(self) -> str:
+        return self.config.prefix
+
+    # the request machinery ----------------------------------------------------------------
+
+    async def visit(self, request: Request) -> Visit:
+        session = request.cookies.get(SESSION_COOKIE, "")
+        user = await self.users.session_user(session) if session else None
+        visitor = request.cookies.get(VISITOR_COOKIE, "")
+        new_visitor = not (16 <= len(visitor) <= 100)
+        flash = request.cookies.get(FLASH_COOKIE)
+        return Visit(
+            request=request,
+            user=user,
+            session=session if user is not None else None,
+            visitor=new_visitor_secret() if new_visitor else visitor,
+            locale=read_locale(request, user),
+            flash=flash if flash in FLASHES else None,
+            csrf_key=self.csrf_key,
+            new_visitor=new_visitor,
+        )
+
+    def route(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        access: Access,
+        methods: Iterable[str] = ("GET",),
+    ) -> Route:
+        """A page: visit resolved, CSRF checked on POST, access enforced, errors rendered."""
+
+        async def endpoint(request: Request) -> Response:
+            visit = await self.visit(request)
+            if request.method == "POST":
+                refused = await self._refuse_forgery(visit)
+                if refused is not None:
+                    return refused
+            if access is not Access.PUBLIC and visit.user is None:
+                if request.method == "GET":
+                    target = quote(
+                        request.url.path + ("?" + request.url.query if request.url.query else "")
+                    )
+                    return self.redirect(visit, f"/sign-in?next={target}")
+                return self.error(visit, 403, N_("Please sign in again."))
+            if (
+                access is Access.USER and (visit.user is None or visit.user.role is not Role.USER)
+            ) or (
+                access is Access.OPERATOR
+                and (visit.user is None or visit.user.role is not Role.OPERATOR)
+            ):
+                return self.error(visit, 403, N_("This page is not for your role."))
+            try:
+                return self.finish(visit, await handler(visit))
+            except NotFound:
+                return self.error(visit, 404, N_("There is nothing here."))
+            except NotAllowed:
+                return self.error(visit, 403, N_("This page is not for your role."))
+
+        return Route(path, endpoint, methods=list(methods))
+
+    async def _refuse_forgery(self, visit: Visit) -> Response | None:
+        """403 for a POST without this visit's CSRF token, or sent from another site."""
+        request = visit.request
+        if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+            log.warning("refused a cross-site form post to %s", request.url.path)
+            return self.error(visit, 403, error_text.FORGED)
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+        if not isinstance(sent, str) or not visit.csrf_ok(sent):
+            log.warning("refused a form post without a valid CSRF token to %s", request.url.path)
+            return self.error(visit, 403, error_text.FORGED)
+        return None
+
+    def finish(self, visit: Visit, response: Response) -> Response:
+        """Set what the visit needs: the visitor cookie, the flash spent, no caching."""
+        if visit.new_visitor:
+            set_cookie(response, self.cookies, VISITOR_COOKIE, visit.visitor, 60 * 60 * 24 * 365)
+        if visit.flash is not None and FLASH_COOKIE not in _set_cookie_names(response):
+            clear_cookie(response, self.cookies, FLASH_COOKIE)
+        for apply in visit.set_cookies:
+            apply(response)
+        response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    # answers ------------------------------------------------------------------------------
+
+    def translator(self, visit: Visit) -> Translator:
+        return Translator(visit.locale, self.config.zone)
+
+    def render(self, visit: Visit, template: str, *, status: int = 200, **context: Any) -> Response:
+        tr = self.translator(visit)
+        html = self.templates.get_template(template).render(
+            _=tr,
+            tr=tr,
+            when=tr.when,
+            num=tr.number,
+            signed=tr.signed,
+            digits=tr.digits,
+            pct=tr.percent,
+            user=visit.user,
+            csrf=visit.csrf,
+            csrf_field=CSRF_FIELD,
+            base=self.base,
+            static=self.static,
+            path=visit.request.url.path,
+            flash=tr(FLASHES[visit.flash]) if visit.flash else None,
+            locale=visit.locale,
+            dir="rtl" if tr.rtl else "ltr",
+            languages=LANGUAGE_NAMES,
+            open_signup=self.config.open_signup,
+            now=self.users.clock(),
+            problem_text=lambda exc: error_text.describe(tr, exc),
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def static(self, name: str) -> str:
+        return f"{self.base}/static/{name}?v={self.asset_version}"
+
+    def redirect(self, visit: Visit, path: str, *, flash: str | None = None) -> Response:
+        response = RedirectResponse(self.base + path, status_code=303)
+        if flash is not None:
+            set_cookie(response, self.cookies, FLASH_COOKIE, flash, 60)
+        return self.finish(visit, response)
+
+    def error(self, visit: Visit, status: int, message: str) -> Response:
+        response = self.render(visit, "error.html", status=status, message=message, code=status)
+        return self.finish(visit, response)
+
+    def problem(self, visit: Visit, exc: GatewayError) -> str:
+        """What to tell a person about a refusal, in their language."""
+        return error_text.describe(self.translator(visit), exc)
+
+    def start_session(self, visit: Visit, secret: str) -> None:
+        """Make the response carry a new session cookie (after sign-up, sign-in, invitation)."""
+        visit.set_cookies.append(
+            lambda response: set_cookie(
+                response, self.cookies, SESSION_COOKIE, secret, self.cookies.session_seconds
+            )
+        )
+
+    def end_session(self, visit: Visit) -> None:
+        visit.set_cookies.append(
+            lambda response: clear_cookie(response, self.cookies, SESSION_COOKIE)
+        )
+
+
+def _set_cookie_names(response: Response) -> set[str]:
+    return {
+        value.decode("latin-1").split("=", 1)[0]
+        for key, value in response.raw_headers
+        if key == b"set-cookie"
+    }
+
+
+def _asset_version() -> str:
+    """A short hash of the static files, so browsers may cache them for good."""
+    digest = hashlib.sha256()
+    root = resources.files("quickotp.panel") / "static"
+    for path in sorted(_walk(root), key=str):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _walk(folder: Any) -> list[Any]:
+    found = []
+    for item in folder.iterdir():
+        found.extend(_walk(item) if item.is_dir() else [item])
+    return found
+
+
+class SecurityHeaders:
+    """Strict headers on every panel answer: CSP without inline code, no framing, no sniffing."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith(f"{scope.get('root_path', '')}/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                ]
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                if static:
+                    headers.append((b"cache-control", b"public, max-age=31536000, immutable"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_panel(panel: Panel, routes: Sequence[BaseRoute], *, hsts: bool) -> ASGIApp:
+    """The panel as an app to mount at `panel.base`."""
+    static = StaticFiles(packages=[("quickotp.panel", "static")])
+    app = Starlette(routes=[*routes, Mount("/static", app=static, name="static")])
+    return SecurityHeaders(app, hsts=hsts)

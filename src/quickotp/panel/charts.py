@@ -1,0 +1,83 @@
+"""
+Traffic as the dashboard's charts draw it (Chart.js, fed JSON from a data block) and as
+the tables beside them show it without JavaScript: labels in the reader's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quickotp.models import MessageStatus, VerificationStatus
+from quickotp.panel.i18n import N_, Translator
+from quickotp.workspace import SERIES, Traffic
+
+SERIES_LABELS = {
+    "delivered": N_("Delivered"),
+    "in_flight": N_("On its way"),
+    "not_delivered": N_("Not delivered"),
+}
+STATUS_LABELS = {
+    MessageStatus.QUEUED: N_("Queued"),
+    MessageStatus.SENDING: N_("Sending"),
+    MessageStatus.SENT: N_("Sent"),
+    MessageStatus.DELIVERED: N_("Delivered"),
+    MessageStatus.UNDELIVERED: N_("Undelivered"),
+    MessageStatus.FAILED: N_("Failed"),
+    MessageStatus.EXPIRED: N_("Expired"),
+}
+VERIFICATION_LABELS = {
+    VerificationStatus.PENDING: N_("Waiting for the code"),
+    VerificationStatus.APPROVED: N_("Verified"),
+    VerificationStatus.EXPIRED: N_("Expired"),
+    VerificationStatus.MAX_ATTEMPTS_REACHED: N_("Too many attempts"),
+    VerificationStatus.CANCELED: N_("Canceled"),
+}
+PERIOD_LABELS = {"24h": N_("24 hours"), "7d": N_("7 days"), "30d": N_("30 days")}
+
+
+def verification_label(tr: Translator, status: str) -> str:
+    try:
+        return tr(VERIFICATION_LABELS[VerificationStatus(status)])
+    except ValueError:
+        return status
+
+
+def rows(tr: Translator, traffic: Traffic) -> list[tuple[str, list[int]]]:
+    """The sends table: one row per bucket, a count per series."""
+    return [
+        (
+            tr.bucket_label(start, traffic.bucket),
+            [traffic.series[name][i] for name in SERIES],
+        )
+        for i, start in enumerate(traffic.starts)
+    ]
+
+
+def series_totals(traffic: Traffic) -> dict[str, int]:
+    return {name: sum(traffic.series[name]) for name in SERIES}
+
+
+def chart_data(tr: Translator, traffic: Traffic) -> dict[str, Any]:
+    """What panel.js hands to Chart.js."""
+    totals = series_totals(traffic)
+    return {
+        "rtl": tr.rtl,
+        "locale": "fa-IR" if tr.rtl else "en-US",
+        "sends": {
+            "labels": [tr.bucket_label(start, traffic.bucket) for start in traffic.starts],
+            "series": [
+                {"key": name, "label": tr(SERIES_LABELS[name]), "data": traffic.series[name]}
+                for name in SERIES
+            ],
+        },
+        "delivery": {
+            "labels": [tr(SERIES_LABELS[name]) for name in SERIES],
+            "keys": list(SERIES),
+            "data": [totals[name] for name in SERIES],
+        },
+        "verifications": {
+            "labels": [verification_label(tr, status) for status in traffic.verifications],
+            "keys": list(traffic.verifications),
+            "data": list(traffic.verifications.values()),
+        },
+    }

@@ -1,0 +1,42 @@
+"""
+What the panel tells a person when the gateway refuses something: one sentence per error
+class, in their language. The classes come from quickotp.errors; the most specific wins.
+"""
+
+from __future__ import annotations
+
+from quickotp import errors
+from quickotp.panel.i18n import N_, Translator
+
+FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
+
+MESSAGES: dict[type[Exception], str] = {
+    errors.SignInFailed: N_("Wrong email or password."),
+    errors.WrongPassword: N_("The current password is wrong."),
+    errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
+    errors.UserDisabled: N_("This user has been disabled by the operator."),
+    errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
+    errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),
+    errors.NotAllowed: N_("This page is not for your role."),
+    errors.EmailInvalid: N_("Enter a valid email address."),
+    errors.PasswordRejected: N_("A password is 10 to 200 characters long."),
+    errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),
+    errors.Conflict: N_("That is taken already: {detail}."),
+    errors.NotFound: N_("There is nothing here."),
+    errors.PatternTextEmpty: N_("Write the pattern's text."),
+    errors.PatternWithoutVariables: N_("An OTP pattern must contain %code%."),
+    errors.PatternVariablesInvalid: N_("An OTP pattern may contain only the variable %code%."),
+    errors.PatternDuplicate: N_("You have a pattern with this text already."),
+    errors.InvalidInput: N_("This cannot be used: {detail}."),
+    errors.RequestRejected: N_("This request was refused: {detail}."),
+    errors.GatewayError: N_("Something went wrong: {detail}."),
+}
+
+
+def describe(tr: Translator, exc: errors.GatewayError) -> str:
+    """The sentence for `exc`, filled in (minutes to wait, the detail in English)."""
+    for cls in type(exc).__mro__:
+        if cls in MESSAGES:
+            minutes = -(-getattr(exc, "retry_after", 60) // 60)
+            return tr(MESSAGES[cls], minutes=minutes, detail=str(exc))
+    return tr(MESSAGES[errors.GatewayError], detail=str(exc))

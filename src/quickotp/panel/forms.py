@@ -1,0 +1,68 @@
+"""Reading what a person typed into a panel form: trimmed text, digits of any script, dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from starlette.datastructures import FormData, QueryParams
+
+from quickotp.domain.digits import ascii_digits
+from quickotp.errors import InvalidInput
+
+MAX_FIELD = 2000
+
+
+def text(form: FormData | QueryParams, name: str, limit: int = MAX_FIELD) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def secret(form: FormData, name: str) -> str:
+    """A password as typed: not trimmed (spaces count), but bounded."""
+    value = form.get(name)
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def flag(form: FormData | QueryParams, name: str) -> bool:
+    return text(form, name) in {"1", "on", "true", "yes"}
+
+
+def whole(form: FormData | QueryParams, name: str) -> int | None:
+    """A whole number in any digits (۱۲۳, 123, -5), or None when empty or not one."""
+    raw = ascii_digits(text(form, name)).replace(",", "").replace("٬", "")
+    body = raw[1:] if raw[:1] in {"-", "+"} else raw
+    if not (body.isascii() and body.isdigit()) or len(body) > 15:
+        return None
+    return int(raw)
+
+
+def day(form: FormData | QueryParams, name: str) -> date | None:
+    """A YYYY-MM-DD date (what a date input sends); InvalidInput for anything else non-empty."""
+    raw = ascii_digits(text(form, name))
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def lines(form: FormData, name: str) -> list[str]:
+    """Items written one a line, or separated by commas or spaces."""
+    return text(form, name).replace(",", " ").split()
+
+
+def settings(form: FormData, name: str) -> dict[str, str]:
+    """`name = value` lines (blank lines skipped); InvalidInput for a line without `=`."""
+    found = {}
+    for line in text(form, name, 20_000).splitlines():
+        if line.strip():
+            key, equals, value = line.partition("=")
+            if not equals or not key.strip():
+                raise InvalidInput(f"{line.strip()!r} is not `name = value`")
+            found[key.strip()] = value.strip()
+    return found
+
+
+def choices(form: FormData, name: str) -> list[str]:
+    return [v for v in form.getlist(name) if isinstance(v, str)]

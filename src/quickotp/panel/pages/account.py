@@ -1,0 +1,281 @@
+"""An account user's pages: dashboard, patterns, tokens, the message log, credit."""
+
+from __future__ import annotations
+
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from quickotp.admin import API_METHODS
+from quickotp.errors import GatewayError, InvalidInput
+from quickotp.models import MessageStatus, User
+from quickotp.panel import charts, forms
+from quickotp.panel.app import Access, Panel
+from quickotp.panel.visits import Visit
+
+
+def routes(panel: Panel) -> list[Route]:
+    pages = AccountPages(panel)
+    user = Access.USER
+    return [
+        panel.route("/dashboard", pages.dashboard, access=user),
+        panel.route("/patterns", pages.patterns, access=user, methods=["GET", "POST"]),
+        panel.route("/patterns/preview", pages.preview, access=user),
+        panel.route("/tokens", pages.tokens, access=user, methods=["GET", "POST"]),
+        panel.route("/tokens/{token_id:int}", pages.token, access=user, methods=["GET", "POST"]),
+        panel.route(
+            "/tokens/{token_id:int}/state", pages.token_state, access=user, methods=["POST"]
+        ),
+        panel.route(
+            "/tokens/{token_id:int}/delete", pages.token_delete, access=user, methods=["POST"]
+        ),
+        panel.route("/messages", pages.messages, access=user),
+        panel.route("/messages/{message_id:int}", pages.message, access=user),
+        panel.route("/credit", pages.credit, access=user),
+        panel.route("/credit/webhook", pages.webhook, access=user, methods=["POST"]),
+        panel.route("/credit/webhook-secret", pages.webhook_secret, access=user, methods=["POST"]),
+    ]
+
+
+def _user(visit: Visit) -> User:
+    return visit.signed_in
+
+
+class AccountPages:
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.work = panel.workspace
+
+    # dashboard ----------------------------------------------------------------------------
+
+    async def dashboard(self, visit: Visit) -> Response:
+        user = _user(visit)
+        period = visit.request.query_params.get("period", "24h")
+        traffic = await self.work.traffic(user, period)
+        tr = self.panel.translator(visit)
+        return self.panel.render(
+            visit,
+            "account/dashboard.html",
+            account=await self.work.account(user),
+            traffic=traffic,
+            periods=charts.PERIOD_LABELS,
+            table=charts.rows(tr, traffic),
+            totals=charts.series_totals(traffic),
+            series_labels=charts.SERIES_LABELS,
+            verification_label=lambda status: charts.verification_label(tr, status),
+            chart=charts.chart_data(tr, traffic),
+            page_base="/dashboard",
+        )
+
+    # patterns -----------------------------------------------------------------------------
+
+    async def patterns(self, visit: Visit) -> Response:
+        user = _user(visit)
+        if visit.request.method == "GET":
+            return await self._patterns_page(visit, text="", is_otp=True, description="")
+        form = await visit.request.form()
+        text = forms.text(form, "text")
+        is_otp = forms.flag(form, "is_otp")
+        description = forms.text(form, "description", 500)
+        if forms.flag(form, "preview_only"):  # the preview button, for browsers without JS
+            return await self._patterns_page(
+                visit, text=text, is_otp=is_otp, description=description
+            )
+        try:
+            await self.work.create_pattern(user, text=text, is_otp=is_otp, description=description)
+        except GatewayError as exc:
+            return await self._patterns_page(
+                visit,
+                text=text,
+                is_otp=is_otp,
+                description=description,
+                error=self.panel.problem(visit, exc),
+                status=422,
+            )
+        return self.panel.redirect(visit, "/patterns", flash="pattern_created")
+
+    async def _patterns_page(
+        self,
+        visit: Visit,
+        *,
+        text: str,
+        is_otp: bool,
+        description: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        return self.panel.render(
+            visit,
+            "account/patterns.html",
+            status=status,
+            patterns=await self.work.patterns(_user(visit)),
+            text=text,
+            is_otp=is_otp,
+            description=description,
+            preview=self.work.preview(text, is_otp=is_otp) if text else None,
+            error=error,
+        )
+
+    async def preview(self, visit: Visit) -> Response:
+        """The live preview's fragment: the same template part the page itself renders."""
+        query = visit.request.query_params
+        preview = self.work.preview(
+            forms.text(query, "text"),
+            is_otp=forms.flag(query, "is_otp"),
+            code_length=forms.whole(query, "code_length") or 6,
+        )
+        html = self.panel.render(visit, "account/_preview.html", preview=preview)
+        return HTMLResponse(html.body, headers={"cache-control": "no-store"})
+
+    # tokens -------------------------------------------------------------------------------
+
+    async def tokens(self, visit: Visit) -> Response:
+        user = _user(visit)
+        if visit.request.method == "GET":
+            return await self._tokens_page(visit)
+        form = await visit.request.form()
+        try:
+            issued = await self.work.issue_token(
+                user,
+                label=forms.text(form, "label", 100),
+                expires_on=forms.day(form, "expires_on"),
+                allowed_ips=forms.lines(form, "allowed_ips"),
+                allowed_methods=forms.choices(form, "allowed_methods"),
+            )
+        except GatewayError as exc:
+            return await self._tokens_page(visit, error=self.panel.problem(visit, exc), status=422)
+        return await self._tokens_page(
+            visit, issued_secret=issued.secret, issued_id=issued.token.id
+        )
+
+    async def _tokens_page(
+        self,
+        visit: Visit,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        issued_secret: str | None = None,
+        issued_id: int | None = None,
+    ) -> Response:
+        return self.panel.render(
+            visit,
+            "account/tokens.html",
+            status=status,
+            tokens=await self.work.tokens(_user(visit)),
+            methods=API_METHODS,
+            error=error,
+            issued_secret=issued_secret,
+            issued_id=issued_id,
+        )
+
+    async def token(self, visit: Visit) -> Response:
+        user = _user(visit)
+        token_id = visit.request.path_params["token_id"]
+        token = await self.work.token(user, token_id)
+        if visit.request.method == "GET":
+            return self.panel.render(
+                visit, "account/token.html", token=token, methods=API_METHODS, error=None
+            )
+        form = await visit.request.form()
+        try:
+            await self.work.update_token(
+                user,
+                token_id,
+                label=forms.text(form, "label", 100),
+                expires_on=forms.day(form, "expires_on"),
+                allowed_ips=forms.lines(form, "allowed_ips"),
+                allowed_methods=forms.choices(form, "allowed_methods"),
+            )
+        except GatewayError as exc:
+            return self.panel.render(
+                visit,
+                "account/token.html",
+                status=422,
+                token=token,
+                methods=API_METHODS,
+                error=self.panel.problem(visit, exc),
+            )
+        return self.panel.redirect(visit, "/tokens", flash="token_saved")
+
+    async def token_state(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        active = forms.flag(form, "active")
+        await self.work.set_token_active(
+            _user(visit), visit.request.path_params["token_id"], active
+        )
+        return self.panel.redirect(
+            visit, "/tokens", flash="token_enabled" if active else "token_disabled"
+        )
+
+    async def token_delete(self, visit: Visit) -> Response:
+        await self.work.delete_token(_user(visit), visit.request.path_params["token_id"])
+        return self.panel.redirect(visit, "/tokens", flash="token_deleted")
+
+    # messages -----------------------------------------------------------------------------
+
+    async def messages(self, visit: Visit) -> Response:
+        user = _user(visit)
+        query = visit.request.query_params
+        error = None
+        try:
+            since, until = forms.day(query, "since"), forms.day(query, "until")
+        except InvalidInput as exc:
+            since = until = None
+            error = self.panel.problem(visit, exc)
+        search = self.work.message_query(
+            search=forms.text(query, "q", 40),
+            status=forms.text(query, "status", 20),
+            since=since,
+            until=until,
+            before=forms.whole(query, "before"),
+        )
+        page = await self.work.messages(user, search)
+        kept = {k: v for k, v in query.items() if k != "before" and v}
+        return self.panel.render(
+            visit,
+            "account/messages.html",
+            page=page,
+            query=query,
+            kept=kept,
+            statuses=list(MessageStatus),
+            status_labels=charts.STATUS_LABELS,
+            error=error,
+            first_page=search.before is None,
+        )
+
+    async def message(self, visit: Visit) -> Response:
+        record = await self.work.message(_user(visit), visit.request.path_params["message_id"])
+        return self.panel.render(
+            visit,
+            "account/message.html",
+            record=record,
+            status_labels=charts.STATUS_LABELS,
+            verification_label=lambda s: charts.verification_label(self.panel.translator(visit), s),
+            back="/messages",
+        )
+
+    # credit and webhook -------------------------------------------------------------------
+
+    async def credit(
+        self, visit: Visit, *, error: str | None = None, status: int = 200
+    ) -> Response:
+        user = _user(visit)
+        return self.panel.render(
+            visit,
+            "account/credit.html",
+            status=status,
+            credit=await self.work.credit(user),
+            webhook=await self.work.webhook(user),
+            error=error,
+        )
+
+    async def webhook(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        try:
+            await self.work.set_webhook(_user(visit), forms.text(form, "url", 600))
+        except GatewayError as exc:
+            return await self.credit(visit, error=self.panel.problem(visit, exc), status=422)
+        return self.panel.redirect(visit, "/credit", flash="webhook_saved")
+
+    async def webhook_secret(self, visit: Visit) -> Response:
+        await self.work.rotate_webhook_secret(_user(visit))
+        return self.panel.redirect(visit, "/credit", flash="secret_rotated")

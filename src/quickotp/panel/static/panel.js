@@ -1,0 +1,147 @@
+/*
+ * QuickOTP panel: small enhancements over pages that work without JavaScript.
+ * Copy buttons, confirmations, the pattern's live preview (rendered by the server), and the
+ * dashboard's charts (Chart.js, fed from a JSON data block; the tables stay for no-JS).
+ */
+"use strict";
+
+(function () {
+  function onReady(fn) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+    else fn();
+  }
+
+  function copyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source || !navigator.clipboard) return;
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          var label = button.textContent;
+          button.textContent = button.getAttribute("data-copied") || label;
+          setTimeout(function () { button.textContent = label; }, 1800);
+        });
+      });
+    });
+  }
+
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  function livePreview() {
+    var form = document.querySelector("form[data-preview]");
+    if (!form) return;
+    var target = document.getElementById("preview");
+    var button = form.querySelector("[name=preview_only]");
+    if (button) button.hidden = true;
+    var timer = null;
+    var latest = 0;
+    function refresh() {
+      var params = new URLSearchParams();
+      params.set("text", form.elements.text.value);
+      params.set("is_otp", form.elements.is_otp.checked ? "1" : "");
+      params.set("code_length", form.elements.code_length.value);
+      var ticket = ++latest;
+      fetch(form.getAttribute("data-preview") + "?" + params.toString(), {
+        credentials: "same-origin",
+        headers: { "Accept": "text/html" },
+      })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html !== null && ticket === latest) target.innerHTML = html;
+        });
+    }
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 200);
+    });
+    refresh();
+  }
+
+  var COLORS = {
+    delivered: "#16a34a",
+    in_flight: "#6366f1",
+    not_delivered: "#ef4444",
+    pending: "#94a3b8",
+    approved: "#16a34a",
+    expired: "#f59e0b",
+    max_attempts_reached: "#ef4444",
+    canceled: "#64748b",
+  };
+
+  function charts() {
+    var block = document.getElementById("chart-data");
+    if (!block || !window.Chart) return;
+    var data = JSON.parse(block.textContent);
+    var Chart = window.Chart;
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.color = "#687086";
+    var common = { locale: data.locale, maintainAspectRatio: false, animation: false };
+    var legend = { rtl: data.rtl, textDirection: data.rtl ? "rtl" : "ltr", position: "bottom" };
+
+    draw("chart-sends", function (canvas) {
+      return new Chart(canvas, Object.assign({}, common, {
+        type: "bar",
+        data: {
+          labels: data.sends.labels,
+          datasets: data.sends.series.map(function (s) {
+            return { label: s.label, data: s.data, backgroundColor: COLORS[s.key], borderRadius: 3 };
+          }),
+        },
+        options: Object.assign({}, common, {
+          plugins: { legend: legend, tooltip: { rtl: data.rtl } },
+          scales: {
+            x: { stacked: true, grid: { display: false } },
+            y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+          },
+        }),
+      }));
+    });
+    [["chart-delivery", data.delivery], ["chart-verifications", data.verifications]].forEach(function (pair) {
+      if (!pair[1].data.length || !pair[1].data.some(function (n) { return n > 0; })) return;
+      draw(pair[0], function (canvas) {
+        return new Chart(canvas, {
+          type: "doughnut",
+          data: {
+            labels: pair[1].labels,
+            datasets: [{
+              data: pair[1].data,
+              backgroundColor: pair[1].keys.map(function (k) { return COLORS[k] || "#94a3b8"; }),
+              borderWidth: 0,
+            }],
+          },
+          options: Object.assign({}, common, {
+            cutout: "62%",
+            plugins: { legend: legend, tooltip: { rtl: data.rtl } },
+          }),
+        });
+      });
+    });
+  }
+
+  function draw(id, make) {
+    var box = document.getElementById(id);
+    if (!box) return;
+    var canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", box.getAttribute("data-label") || "");
+    box.appendChild(canvas);
+    make(canvas);
+    box.hidden = false;
+    var table = document.querySelector("details[data-for='" + id + "']");
+    if (table) table.open = false;
+  }
+
+  onReady(function () {
+    copyButtons();
+    confirmations();
+    livePreview();
+    charts();
+  });
+})();

@@ -1,0 +1,110 @@
+"""
+One request to the panel as the panel sees it: who is signed in, in which language, the
+CSRF token its forms carry, and the cookies that go back.
+
+Cookies: the session (its value is the only copy of the session secret; the database keeps
+a keyed hash), a visitor secret that anonymous forms' CSRF tokens are bound to, the
+language of someone not signed in, and a one-shot flash message key. All HttpOnly,
+SameSite=Lax, path /panel, and Secure outside dev mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from quickotp.errors import NotAllowed
+from quickotp.models import User
+from quickotp.users import LOCALES
+
+SESSION_COOKIE = "qotp_session"
+VISITOR_COOKIE = "qotp_visitor"
+LANGUAGE_COOKIE = "qotp_lang"
+FLASH_COOKIE = "qotp_flash"
+CSRF_FIELD = "csrf"
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    path: str  # the panel's mount point
+    secure: bool  # off only in dev mode, which serves plain http
+    session_seconds: int
+
+
+@dataclass
+class Visit:
+    """A request, its signed-in user (if any), and what the response must set."""
+
+    request: Request
+    user: User | None
+    session: str | None  # the session cookie's value, when it names a live session
+    visitor: str  # the visitor secret (from the cookie, or new)
+    locale: str
+    flash: str | None  # a flash message key, shown once
+    csrf_key: bytes
+    new_visitor: bool = False
+    set_cookies: list[Callable[[Response], None]] = field(default_factory=list)
+
+    @property
+    def signed_in(self) -> User:
+        """The signed-in user, on pages that admit only them (NotAllowed otherwise)."""
+        if self.user is None:
+            raise NotAllowed("not signed in")
+        return self.user
+
+    @property
+    def ip(self) -> str | None:
+        return self.request.client.host if self.request.client else None
+
+    @property
+    def csrf(self) -> str:
+        """The CSRF token of this visit's forms: a keyed hash of the session or visitor secret."""
+        bound = f"s:{self.session}" if self.session else f"v:{self.visitor}"
+        return hmac.new(self.csrf_key, bound.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, sent: str) -> bool:
+        return hmac.compare_digest(self.csrf.encode(), sent.encode("utf-8", "replace"))
+
+
+def read_locale(request: Request, user: User | None) -> str:
+    """The user's language; for visitors their cookie, else their browser's preference."""
+    if user is not None:
+        return user.locale
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    if chosen in LOCALES:
+        return chosen
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LOCALES:
+            return tag
+    return LOCALES[0]
+
+
+def new_visitor_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_cookie(
+    response: Response, policy: CookiePolicy, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=policy.path,
+        secure=policy.secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_cookie(response: Response, policy: CookiePolicy, name: str) -> None:
+    response.delete_cookie(
+        name, path=policy.path, secure=policy.secure, httponly=True, samesite="lax"
+    )
