@@ -147,7 +147,8 @@ class Gateway:
         self._tokens: dict[bytes, _Cached] = {}
         self._patterns: dict[int, tuple[float, Pattern | None]] = {}
         self._seal_key = keys.derive(self.keys.code, "seal")
-        self.idempotency = Idempotency()
+        self._rest_repeats = Idempotency()  # /rest: a window of seconds
+        self._v1_repeats = Idempotency()  # /v1 Idempotency-Key: a day
         self.verifications = Verifications(
             self.store, self.keys.code, self.clock, self.config.regions, self.guard
         )
@@ -274,7 +275,8 @@ class Gateway:
         """Run `send` once per idempotency key: in this process, then across processes."""
         if send.key is None:
             return await self._send(send)
-        return await self.idempotency.run(
+        repeats = self._rest_repeats if send.need_code else self._v1_repeats
+        return await repeats.run(
             send.key,
             send.fingerprint,
             now=self.clock().timestamp(),
