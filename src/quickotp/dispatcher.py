@@ -165,6 +165,8 @@ class Dispatcher:
             parts=message.parts,
             expires_at=message.expires_at,
             attempt=message.attempts,
+            account_id=message.account_id,
+            code=claimed.code,
         )
         try:
             receipt = await self.transport.send(sms)

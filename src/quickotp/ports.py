@@ -6,7 +6,7 @@ dataclasses that cross them. Adapters implement these without inheriting from th
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -51,6 +51,9 @@ class OutboundSms:
     parts: int
     expires_at: datetime  # the code's validity ends here: never deliver after it (UTC)
     attempt: int = 1  # 1 on the first try; a higher number is a retry
+    account_id: int | None = None  # whose message: routes may be chosen by account
+    # The code alone, for upstreams that render their own template (Amoot, Kavenegar).
+    code: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""
+Kavenegar's Verify Lookup as an upstream: `kavenegar://API_KEY@api.kavenegar.com?template=NAME`.
+
+Request: `POST {base}/v1/{API_KEY}/verify/lookup.json`, form fields `receptor` (09xxxxxxxxx
+for Iranian numbers), `template` (a template approved in the Kavenegar panel), `token` (our
+code) and, with `?type=call`, `type`. Other URL keys: `scheme`, `timeout`.
+
+The answer, as Kavenegar documents it publicly (implemented from that description, not from
+a live account): JSON `{"return": {"status": N, "message": "..."}, "entries": [...]}`, the
+HTTP status equal to `return.status`. On success (200) `entries` holds one object per
+receptor: `messageid` (a number), `message`, `status` (1 queued, 5 sent to the operator,
+10 delivered, ...), `statustext`, `sender`, `receptor`, `date` (Unix time) and `cost`.
+Assumed mapping of `return.status`:
+  200                         taken; entries[0].messageid is the provider id
+  411 receptor invalid,
+  413 message empty or long,
+  422 invalid characters,
+  431 code malformed          TransportRejected: this message, never
+  409 server busy, 429, 451
+  too many calls; 401 account
+  off, 403 key invalid, 407
+  IP, 412 sender, 418 credit,
+  424 template missing, ...   TransportUnavailable: nothing was sent; this route cannot now
+  anything else, or no JSON   DeliveryUncertain (5xx and unknown codes may have been sent)
+The API key is part of the URL path, so no URL is ever logged (http_upstream.new_client
+silences httpx's request log). Delivery reports are not fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from quickotp.errors import (
+    ConfigurationError,
+    DeliveryError,
+    DeliveryUncertain,
+    TransportRejected,
+    TransportUnavailable,
+)
+from quickotp.ports import OutboundSms, ReportSink, SendReceipt
+from quickotp.transports.http_upstream import (
+    HttpRoute,
+    check_sendable,
+    iranian_national,
+    parse_route_url,
+    status_error,
+    upstream_errors,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "api.kavenegar.com"
+REJECTED = frozenset({411, 413, 414, 422, 431})
+UNAVAILABLE = frozenset(
+    {400, 401, 402, 403, 404, 405, 406, 407, 409, 412, 416, 418, 424, 426, 427, 428, 429}
+    | {432, 451, 501}
+)
+
+
+def error_for_status(name: str, status: int) -> DeliveryError:
+    """The error a Kavenegar `return.status` other than 200 stands for (module docstring)."""
+    if status in REJECTED:
+        return TransportRejected(f"{name}: Kavenegar answered {status}")
+    if status in UNAVAILABLE:
+        return TransportUnavailable(f"{name}: Kavenegar answered {status}")
+    return DeliveryUncertain(f"{name}: Kavenegar answered {status}")
+
+
+@dataclass(frozen=True)
+class KavenegarConfig:
+    route: HttpRoute
+    template: str
+    type: str = ""  # "" (sms) or "call"
+
+    @classmethod
+    def from_url(cls, url: str) -> tuple[KavenegarConfig, str]:
+        """The config in a `kavenegar://` URL, and the URL as it may be shown."""
+        route, shown = parse_route_url(
+            url,
+            kind="kavenegar",
+            default_host=DEFAULT_HOST,
+            options=frozenset({"template", "type"}),
+        )
+        template = route.options.get("template", "")
+        if not template:
+            raise ConfigurationError("a kavenegar:// URL needs template=NAME (a Verify template)")
+        kind = route.options.get("type", "")
+        if kind not in {"", "sms", "call"}:
+            raise ConfigurationError("kavenegar:// URL parameter type must be sms or call")
+        return cls(route, template, kind), shown
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class KavenegarTransport:
+    """Sends OTPs with Kavenegar's verify/lookup over the `client` it is given."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: KavenegarConfig,
+        *,
+        name: str = "kavenegar",
+        owns_client: bool = False,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.config = config
+        self._owns_client = owns_client
+        self._clock = clock
+
+    async def start(self, reports: ReportSink) -> None:
+        return None  # delivery reports are not fetched (module docstring)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def send(self, sms: OutboundSms) -> SendReceipt:
+        code = check_sendable(self.name, sms, self._clock())
+        route = self.config.route
+        form = {
+            "receptor": iranian_national(sms.mobile),
+            "template": self.config.template,
+            "token": code,
+        }
+        if self.config.type:
+            form["type"] = self.config.type
+        url = f"{route.base_url}/v1/{quote(route.credential, safe='')}/verify/lookup.json"
+        with upstream_errors(self.name):
+            response = await self.client.post(url, data=form, timeout=route.timeout)
+        return SendReceipt(self.name, self._message_id(response, sms))
+
+    def _message_id(self, response: httpx.Response, sms: OutboundSms) -> str:
+        try:
+            body: Any = orjson.loads(response.content)
+            status = body["return"]["status"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            if response.status_code != 200:
+                raise status_error(self.name, response.status_code) from None
+            raise DeliveryUncertain(f"{self.name}: an answer that is not Kavenegar's") from None
+        if not isinstance(status, int):
+            raise DeliveryUncertain(f"{self.name}: an answer without a numeric status")
+        if status != 200:
+            raise error_for_status(self.name, status)
+        entries = body.get("entries")
+        entry = entries[0] if isinstance(entries, list) and entries else None
+        message_id = entry.get("messageid") if isinstance(entry, dict) else None
+        if isinstance(message_id, int | str) and str(message_id) not in {"", "0"}:
+            return str(message_id)
+        log.warning("%s: status 200 without a messageid for message %d", self.name, sms.message_id)
+        return f"none-{sms.message_id}"
