@@ -1,17 +1,25 @@
-"""The first operator comes from the command line: `quickotp operators create`."""
+"""The first operator comes from the command line; dev mode prints demo panel users."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from quickotp.bootstrap import build_runtime
 from quickotp.cli import main
 from quickotp.settings import Settings
 from tests.conftest import TEST_SECRET
+from tests.e2e.server import free_port
 
 
 @pytest.fixture
@@ -67,3 +75,51 @@ def test_a_taken_email_or_a_short_password_is_refused(
     assert (taken, short) == (4, 2)
     assert "another long password" not in err
     assert "tiny-pw" not in err
+
+
+@pytest.mark.slow
+def test_dev_mode_prints_panel_credentials_that_sign_in(tmp_path: Path) -> None:
+    """`serve --dev` prints a demo operator and user; the printed operator's password works."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "QUICKOTP_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+        "QUICKOTP_DEV_KEY_FILE": str(tmp_path / "dev.key"),
+    }
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "quickotp", "serve", "--dev", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        banner = _wait_for_banner(log, server, f"http://127.0.0.1:{port}")
+        found = re.search(r"operator\s+(\S+@\S+)\s+password (\S+)", banner)
+        assert found is not None, banner
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            form = browser.get("/panel/sign-in").text
+            csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+            assert csrf is not None
+            signed = browser.post(
+                "/panel/sign-in",
+                data={"csrf": csrf.group(1), "email": found.group(1), "password": found.group(2)},
+            )
+    finally:
+        server.terminate()
+        server.wait(15)
+
+    assert "user      user@demo.quickotp.local  password " in banner
+    assert signed.headers["location"] == "/panel/operator"
+
+
+def _wait_for_banner(log: Path, server: subprocess.Popen[bytes], url: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"the dev server did not come up:\n{log.read_text()}")
