@@ -384,9 +384,10 @@ class Gateway:
             raise RequestInProgress("the same request is being answered elsewhere")
         code = ""
         if send.need_code:
-            if found.code_sealed is None:
+            if found.code_sealed is not None:
+                code = sealing.unseal(self._seal_key, found.id, found.code_sealed)
+            if not code or not otp.matches(self.keys.code, code, found.code_digest):
                 raise RequestRepeated("a repeat of an answered request whose code is gone")
-            code = sealing.unseal(self._seal_key, found.id, found.code_sealed)
         return SentOtp(
             found.message_id, send.number, code, found.id, found.expires_at, found.sandbox
         )
