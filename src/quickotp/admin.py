@@ -29,6 +29,9 @@ API_METHODS = (
     "GetDeliveries",
     "PatternCodeCreate",
     "PatternCodeList",
+    "RelayMessageDeliveryCreate",
+    "RelayMessageDeliveryList",
+    "RelayMessageDeliverySetActive",
 )
 
 

@@ -31,16 +31,22 @@ from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
-from quickotp.ports import Transport
+from quickotp.ports import RouteMonitor, Transport
+from quickotp.routing import BreakerPolicy
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
 from quickotp.store.engine import Engines, create_engines
 from quickotp.store.identity import IdentitySqlStore
 from quickotp.store.panel import PanelSqlStore
+from quickotp.store.routes import RouteBook
 from quickotp.store.sql import SqlStore
+from quickotp.store.webhooks import WebhookStore
+from quickotp.transports.http_upstream import new_client
 from quickotp.transports.log import LogSinkTransport
+from quickotp.transports.routed import RoutingTransport
 from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
+from quickotp.webhooks import Relays, WebhookWorker
 from quickotp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -66,16 +72,23 @@ class Runtime:
     users: Users
     workspace: Workspace
     desk: OperatorDesk
+    route_book: RouteBook
+    relays: Relays
+    webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
 
     async def start(self) -> None:
         self.gateway.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+        if self.webhooks is not None:
+            await self.webhooks.start()
 
     async def aclose(self) -> None:
         await self.gateway.aclose()
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
+        if self.webhooks is not None:
+            await self.webhooks.aclose()
         await self.engines.dispose()
 
     async def ready(self) -> bool:
@@ -94,11 +107,23 @@ def build_runtime(
     engines = create_engines(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     store = SqlStore(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
+    route_book = RouteBook(engines, keys.derive(settings.secret_key.reveal().encode(), "routes"))
+    webhook_store = WebhookStore(engines)
     dispatcher = None
     if settings.dispatch if dispatch is None else dispatch:
         dispatcher = Dispatcher(
             store,
-            transport or LogSinkTransport(settings.sink_file),
+            # The configured routes; with none, the dev log sink carries every message.
+            transport
+            or RoutingTransport(
+                route_book.load,
+                fallback=LogSinkTransport(settings.sink_file),
+                policy=BreakerPolicy(
+                    failures=settings.route_failures,
+                    cool_down=settings.route_cool_down.total_seconds(),
+                    max_cool_down=max(300.0, settings.route_cool_down.total_seconds()),
+                ),
+            ),
             utc_now,
             DispatchConfig(
                 concurrency=settings.dispatch_concurrency, lease=settings.dispatch_lease
@@ -134,6 +159,13 @@ def build_runtime(
         users=users,
         workspace=workspace,
         desk=desk,
+        route_book=route_book,
+        relays=Relays(webhook_store, utc_now, lambda: "whsec_" + secrets.token_urlsafe(24)),
+        webhooks=(
+            WebhookWorker(webhook_store, new_client(), utc_now, owns_client=True)
+            if dispatcher is not None
+            else None
+        ),
     )
 
 
@@ -162,7 +194,11 @@ def build_panel_services(
     workspace = Workspace(
         store, panel_store, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
     )
-    monitor = TransportMonitor([dispatcher.transport] if dispatcher is not None else [])
+    monitor: RouteMonitor = TransportMonitor(
+        [dispatcher.transport] if dispatcher is not None else []
+    )
+    if dispatcher is not None and isinstance(dispatcher.transport, RoutingTransport):
+        monitor = dispatcher.transport  # it reports each of its routes
     desk = OperatorDesk(
         store,
         panel_store,
@@ -231,4 +267,5 @@ def build_app(runtime: Runtime) -> Starlette:
         on_startup=runtime.start,
         on_shutdown=runtime.aclose,
         panel=build_panel(runtime),
+        relays=runtime.relays,
     )

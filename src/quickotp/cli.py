@@ -32,8 +32,10 @@ from quickotp.errors import (
     RequestRejected,
 )
 from quickotp.models import PatternState, Role
+from quickotp.routing import DEFAULT_PRIORITY, Route, checked_route
 from quickotp.settings import Settings
 from quickotp.store.migrate import is_current, upgrade
+from quickotp.transports.routed import check_url
 
 log = logging.getLogger("quickotp")
 
@@ -291,6 +293,56 @@ async def _messages_list(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
+    kind, shown = check_url(url)
+    for account_id in args.account:
+        await runtime.store.get_account(account_id)  # NotFound for an unknown account
+    route = checked_route(
+        name=args.name,
+        kind=kind,
+        url=url,
+        shown=shown,
+        prefixes=args.prefix,
+        accounts=args.account,
+        priority=args.priority,
+    )
+    await runtime.route_book.add(route, runtime.admin.clock())
+    _emit(args, _route_view(route), f"route {route.name} added ({shown}); dispatchers use it soon")
+    return 0
+
+
+async def _routes_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.route_book.listing()
+    lines = [
+        f"{r.name}\t{r.kind}\tpriority {r.priority}"
+        f"\t{' '.join(r.prefixes) or 'any number'}"
+        f"\t{'accounts ' + ' '.join(map(str, r.accounts)) if r.accounts else 'every account'}"
+        f"\t{r.shown}"
+        for r in found
+    ]
+    _emit(args, [_route_view(r) for r in found], "\n".join(lines) or "no routes: the log sink")
+    return 0
+
+
+async def _routes_remove(runtime: Runtime, args: argparse.Namespace) -> int:
+    await runtime.route_book.remove(args.name)
+    _emit(args, {"name": args.name, "removed": True}, f"route {args.name} removed")
+    return 0
+
+
+def _route_view(route: Route) -> dict[str, Any]:
+    """A route as the CLI shows it: its URL with the credential blanked, never in full."""
+    return {
+        "name": route.name,
+        "kind": route.kind,
+        "url": route.shown,
+        "prefixes": list(route.prefixes),
+        "accounts": list(route.accounts),
+        "priority": route.priority,
+    }
+
+
 def _message_view(message: Any) -> dict[str, Any]:
     """A message as the CLI shows it: the number shortened, the text as stored (masked)."""
     view: dict[str, Any] = _plain(message)
@@ -412,6 +464,26 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
     )
+
+    routes = group("routes", "where messages go: SMPP, Amoot, Kavenegar")
+    add = command(routes, "add", _routes_add, "add a route")
+    add.add_argument("name", help="1-40 letters, digits, '.', '_', '-'")
+    add.add_argument(
+        "--url",
+        required=True,
+        help="smpp://SYSTEM_ID:PASSWORD@HOST:PORT?..., amoot://TOKEN@HOST, "
+        "kavenegar://APIKEY@HOST?template=NAME; '-' reads it from stdin",
+    )
+    add.add_argument(
+        "--prefix", action="append", default=[], help="destination prefix, e.g. 98912 (repeat)"
+    )
+    add.add_argument(
+        "--account", action="append", type=int, default=[], metavar="ID", help="(repeat)"
+    )
+    add.add_argument("--priority", type=int, default=DEFAULT_PRIORITY, help="lower is tried first")
+    command(routes, "list", _routes_list, "list routes (credentials blanked)")
+    remove = command(routes, "remove", _routes_remove, "remove a route")
+    remove.add_argument("name")
 
     messages = group("messages", "sent messages")
     listing = command(messages, "list", _messages_list, "list recent messages")

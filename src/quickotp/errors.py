@@ -16,6 +16,10 @@ Every exception the gateway raises on purpose, in one tree:
     - InvalidMessageId
     - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
     - InvalidInput            an operator's input that cannot be used
+      - WebhookUrlInvalid     not an http(s) URL we will post delivery reports to
+    - WebhookUrlEmpty         a delivery-report URL was not given
+    - WebhookUrlDuplicate     the account has this delivery-report URL already (or too many)
+    - RelayNotFound           no such delivery-report URL of the caller's
     - InvalidRequest          a /v1 body or parameter of the wrong shape
     - CodeEmpty               a check without a code
     x VerificationFailed      a code check that approved nothing (carries the verification)
@@ -146,6 +150,22 @@ class PasswordRejected(InvalidInput):
 
 class AccountNameInvalid(InvalidInput):
     """An account name that is too short or too long."""
+
+
+class WebhookUrlInvalid(InvalidInput):
+    """Not an http(s) URL of a usable length to post delivery reports to."""
+
+
+class WebhookUrlEmpty(RequestRejected):
+    """No delivery-report URL was given."""
+
+
+class WebhookUrlDuplicate(RequestRejected):
+    """The account has this delivery-report URL already, or as many as it may have."""
+
+
+class RelayNotFound(RequestRejected):
+    """No delivery-report URL with this id among the caller's."""
 
 
 class InvalidRequest(RequestRejected):

@@ -4,7 +4,7 @@ The records the service and the store hand each other: frozen dataclasses, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -302,3 +302,66 @@ class AccountSummary:
     account: Account
     users: int
     messages_today: int  # over the last 24 hours
+
+
+# delivery reports pushed to clients --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelayUrl:
+    """One of an account's delivery-report URLs (Amoot's RelayMessageDelivery)."""
+
+    id: int
+    account_id: int
+    url: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a worker, under a lease
+    DELIVERED = "delivered"  # the client answered 2xx
+    FAILED = "failed"  # every attempt failed: given up
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One delivery report to POST to one URL, and how its attempts went."""
+
+    id: int
+    account_id: int
+    message_id: int
+    url: str
+    status: MessageStatus  # the message status it reports
+    state: WebhookState
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WebhookJob:
+    """A claimed delivery, what its body tells of the message, and the secret that signs it."""
+
+    delivery: WebhookDelivery
+    mobile: str
+    cost: int
+    created_at: datetime
+    submitted_at: datetime | None
+    reported_at: datetime | None
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """What one attempt came to: delivered, or retried at `retry_at`, or (None) given up."""
+
+    delivery_id: int
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    retry_at: datetime | None

@@ -55,6 +55,8 @@ class Settings:
     dispatch: bool  # run the dispatcher inside `serve`
     dispatch_concurrency: int
     dispatch_lease: timedelta  # a dispatcher that dies leaves its claims for this long
+    route_failures: int = 5  # transient failures in a row that take a route out
+    route_cool_down: timedelta = timedelta(seconds=30)  # how long it stays out before a probe
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -87,6 +89,10 @@ class Settings:
             dispatch_concurrency=_int(env, "QUICKOTP_DISPATCH_CONCURRENCY", 10, low=1),
             dispatch_lease=timedelta(
                 seconds=_int(env, "QUICKOTP_DISPATCH_LEASE_SECONDS", 30, low=1)
+            ),
+            route_failures=_int(env, "QUICKOTP_ROUTE_FAILURES", 5, low=1, high=1000),
+            route_cool_down=timedelta(
+                seconds=_int(env, "QUICKOTP_ROUTE_COOL_DOWN_SECONDS", 30, low=1, high=3600)
             ),
         )
 

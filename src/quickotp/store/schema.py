@@ -258,3 +258,52 @@ account_webhooks = Table(
     Column("secret", String(80), nullable=False),  # signs each delivery report (HMAC)
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# routes and delivery reports to clients ----------------------------------------------------
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),  # messages.transport names it
+    Column("kind", String(16), nullable=False),  # smpp | amoot | kavenegar
+    # The route URL holds a password or token: sealed with a key derived from the server
+    # secret (store/routes.py); `shown` is the same URL with the credential blanked.
+    Column("url_sealed", LargeBinary, nullable=False),
+    Column("shown", Text, nullable=False),
+    Column("prefixes", Text, nullable=False, default=""),  # destination prefixes; "" = any
+    Column("accounts", Text, nullable=False, default=""),  # account ids; "" = every account
+    Column("priority", Integer, nullable=False, default=10),  # lower is tried first
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+relay_urls = Table(
+    "relay_urls",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_relay_urls_account", "account_id", "active"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # the message status being reported
+    Column("state", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_status_code", Integer),  # the receiver's HTTP status, last attempt
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_message", "message_id"),
+)

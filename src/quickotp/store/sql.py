@@ -46,6 +46,7 @@ from quickotp.store.schema import (
     tokens,
     verifications,
 )
+from quickotp.store.webhooks import enqueue_reported
 
 # What a delivery report does to a message that an upstream has taken.
 _STATUS_FOR_REPORT = {
@@ -751,6 +752,7 @@ class SqlStore:
             .where(messages.c.id == message_id, messages.c.status.not_in(_FINAL))
             .values(status=status, reported_at=at)
         )
+        await enqueue_reported(conn, [message_id], at)
 
     # counting -------------------------------------------------------------------------
 

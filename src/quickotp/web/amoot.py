@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -24,6 +24,10 @@ from quickotp.models import Message, MessageStatus, Pattern, PatternState
 from quickotp.service import Caller, Gateway
 from quickotp.web.params import read_params, token_of
 from quickotp.web.status import VALIDATION_SUCCESS, Status, status_for, validation_for
+
+if TYPE_CHECKING:
+    from quickotp.models import RelayUrl
+    from quickotp.webhooks import Relays
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +73,12 @@ def tehran_time(moment: datetime | None) -> str:
 
 
 class AmootApi:
-    def __init__(self, gateway: Gateway, *, data_as_array: bool = False) -> None:
+    def __init__(
+        self, gateway: Gateway, *, data_as_array: bool = False, relays: Relays | None = None
+    ) -> None:
         self.gateway = gateway
         self.data_as_array = data_as_array
+        self.relays = relays
         self._handlers: dict[str, tuple[str, Handler, Callable[[Status], dict[str, Any]]]] = {
             name.lower(): (name, handler, failure)
             for name, handler, failure in (
@@ -81,6 +88,15 @@ class AmootApi:
                 ("GetDeliveries", self.get_deliveries, _data_null),
                 ("PatternCodeCreate", self.pattern_code_create, _pattern_failure),
                 ("PatternCodeList", self.pattern_code_list, _data_empty_list),
+                *(
+                    (
+                        ("RelayMessageDeliveryCreate", self.relay_create, _data_null),
+                        ("RelayMessageDeliveryList", self.relay_list, _data_empty_list),
+                        ("RelayMessageDeliverySetActive", self.relay_set_active, _data_null),
+                    )
+                    if relays is not None
+                    else ()
+                ),
             )
         }
 
@@ -169,6 +185,36 @@ class AmootApi:
     async def pattern_code_list(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         found = await self.gateway.list_patterns(caller)
         return {"Status": Status.SUCCESS, "Data": [_pattern(p) for p in found]}
+
+    # delivery reports pushed to the caller's URLs (webhooks.py signs and sends them)
+
+    def _relays(self) -> Relays:
+        if self.relays is None:  # the Relay methods are registered only with relays
+            raise RuntimeError("no relays")
+        return self.relays
+
+    async def relay_create(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        relay = await self._relays().create(caller.account.id, params.get("urladdress", ""))
+        return {"Status": Status.SUCCESS, "Data": _relay(relay)}
+
+    async def relay_list(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        found = await self._relays().list(caller.account.id)
+        return {"Status": Status.SUCCESS, "Data": [_relay(relay) for relay in found]}
+
+    async def relay_set_active(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        relay = await self._relays().set_active(
+            caller.account.id, params.get("id", ""), params.get("active", "")
+        )
+        return {"Status": Status.SUCCESS, "Data": _relay(relay)}
+
+
+def _relay(relay: RelayUrl) -> dict[str, Any]:
+    return {
+        "ID": relay.id,
+        "URLAddress": relay.url,
+        "Active": relay.active,
+        "RegDateTime": tehran_time(relay.created_at),
+    }
 
 
 _PRICE_FIELDS = (

@@ -20,6 +20,7 @@ from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import NOT_FOUND, plain_problem
 from quickotp.web.rest_verify import RestVerify
 from quickotp.web.v1 import V1Api
+from quickotp.webhooks import Relays
 
 
 def create_app(
@@ -30,12 +31,13 @@ def create_app(
     on_startup: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     panel: ASGIApp | None = None,
+    relays: Relays | None = None,
 ) -> Starlette:
     """
     The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
     `panel`, when given, is mounted at /panel and / leads to it.
     """
-    amoot = AmootApi(gateway, data_as_array=data_as_array)
+    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays)
     rest_verify = RestVerify(gateway)
     v1 = V1Api(gateway)
 

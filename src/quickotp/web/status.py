@@ -29,6 +29,9 @@ class Status(StrEnum):
     TOKEN_EXPIRED = "Token_Expired"
     TOKEN_NOT_ALLOW_IP = "Token_NotAllowIP"
     TOKEN_NOT_ALLOW_METHOD = "Token_NotAllowMethod"
+    URL_ADDRESS_EMPTY = "URLAddress_Empty"
+    URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
+    RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
     # Ours (Amoot has no names for these; listed in the README):
     CODE_EMPTY = "Code_Empty"
     CODE_INVALID = "Code_Invalid"
@@ -66,6 +69,9 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.TokenIpNotAllowed: Status.TOKEN_NOT_ALLOW_IP,
     errors.TokenMethodNotAllowed: Status.TOKEN_NOT_ALLOW_METHOD,
     errors.AccountDisabled: Status.USER_DISABLED,
+    errors.WebhookUrlEmpty: Status.URL_ADDRESS_EMPTY,
+    errors.WebhookUrlDuplicate: Status.URL_ADDRESS_DUPLICATE,
+    errors.RelayNotFound: Status.RELAY_ID_INVALID,
     errors.CodeEmpty: Status.CODE_EMPTY,
     errors.CodeMismatch: Status.CODE_INVALID,
     errors.CodeExpired: Status.CODE_EXPIRED,

@@ -1,0 +1,313 @@
+"""
+Delivery reports pushed to clients, in SQL: the accounts' relay URLs (Amoot's
+RelayMessageDelivery*), and the `webhook_deliveries` outbox, claimed under a lease like the
+messages table, so a crash loses no report and a dead worker's claims are taken over.
+
+`enqueue_reported` runs inside the transaction that records a delivery report, so a report
+applied is a webhook owed: one row per (message, URL, reported status), never two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from quickotp.errors import RelayNotFound, WebhookUrlDuplicate
+from quickotp.models import (
+    MessageStatus,
+    RelayUrl,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookOutcome,
+    WebhookState,
+)
+from quickotp.store.engine import Engines
+from quickotp.store.schema import (
+    UtcDateTime,
+    account_webhooks,
+    messages,
+    relay_urls,
+    webhook_deliveries,
+)
+
+REPORTED = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)  # what is pushed
+MAX_RELAY_URLS = 10  # per account
+
+
+async def enqueue_reported(
+    conn: AsyncConnection, message_ids: Sequence[int], now: datetime
+) -> None:
+    """
+    Owe a webhook to every active URL of the owners of `message_ids` that now have a final
+    reported status (relay URLs, and the panel's webhook URL). Within the caller's transaction.
+    """
+    if not message_ids:
+        return
+    ids = list(set(message_ids))
+    wd = webhook_deliveries.alias("owed")
+    targets = (
+        (relay_urls, and_(relay_urls.c.account_id == messages.c.account_id, relay_urls.c.active)),
+        (
+            account_webhooks,
+            and_(
+                account_webhooks.c.account_id == messages.c.account_id, account_webhooks.c.url != ""
+            ),
+        ),
+    )
+    for table, joined in targets:
+        owed = (
+            select(
+                messages.c.account_id,
+                messages.c.id,
+                table.c.url,
+                messages.c.status,
+                literal(WebhookState.PENDING, String(16)),
+                literal(0, Integer),
+                literal(now, UtcDateTime),
+                literal(now, UtcDateTime),
+            )
+            .select_from(messages.join(table, joined))
+            .where(
+                messages.c.id.in_(ids),
+                messages.c.status.in_(REPORTED),
+                ~exists().where(
+                    wd.c.message_id == messages.c.id,
+                    wd.c.url == table.c.url,
+                    wd.c.status == messages.c.status,
+                ),
+            )
+        )
+        await conn.execute(
+            insert(webhook_deliveries).from_select(
+                [
+                    "account_id",
+                    "message_id",
+                    "url",
+                    "status",
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                ],
+                owed,
+            )
+        )
+
+
+class WebhookStore:
+    """Relay URLs and the webhook outbox."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self._postgres = engines.dialect == "postgresql"
+
+    # relay URLs ------------------------------------------------------------------------
+
+    async def add_relay(self, account_id: int, url: str, secret: str, now: datetime) -> RelayUrl:
+        """A new active URL; `secret` becomes the account's signing secret if it has none."""
+        async with self.engines.write.begin() as conn:
+            taken = (
+                await conn.execute(
+                    select(relay_urls.c.url).where(relay_urls.c.account_id == account_id)
+                )
+            ).all()
+            if url in {row.url for row in taken}:
+                raise WebhookUrlDuplicate(f"account {account_id} has this URL already")
+            if len(taken) >= MAX_RELAY_URLS:
+                raise WebhookUrlDuplicate(f"an account has at most {MAX_RELAY_URLS} URLs")
+            new_id = await conn.scalar(
+                insert(relay_urls)
+                .values(account_id=account_id, url=url, active=True, created_at=now)
+                .returning(relay_urls.c.id)
+            )
+            has_secret = await conn.scalar(
+                select(account_webhooks.c.account_id).where(
+                    account_webhooks.c.account_id == account_id
+                )
+            )
+            if has_secret is None:
+                await conn.execute(
+                    insert(account_webhooks).values(
+                        account_id=account_id, url="", secret=secret, updated_at=now
+                    )
+                )
+        return RelayUrl(int(new_id), account_id, url, True, now)
+
+    async def list_relays(self, account_id: int) -> list[RelayUrl]:
+        async with self.engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(relay_urls)
+                .where(relay_urls.c.account_id == account_id)
+                .order_by(relay_urls.c.id)
+            )
+            return [_relay(row) for row in rows]
+
+    async def set_relay_active(self, account_id: int, relay_id: int, active: bool) -> RelayUrl:
+        """RelayNotFound for another account's URL as for a missing one."""
+        async with self.engines.write.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(relay_urls)
+                    .where(relay_urls.c.id == relay_id, relay_urls.c.account_id == account_id)
+                    .values(active=active)
+                    .returning(*relay_urls.c)
+                )
+            ).first()
+        if row is None:
+            raise RelayNotFound(f"no relay URL {relay_id} for this account")
+        return _relay(row)
+
+    # the outbox ------------------------------------------------------------------------
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[WebhookJob]:
+        """Lease up to `limit` due deliveries (pending and due, or sending past their lease)."""
+        due = (
+            select(webhook_deliveries.c.id)
+            .where(
+                or_(
+                    and_(
+                        webhook_deliveries.c.state == WebhookState.PENDING,
+                        webhook_deliveries.c.next_attempt_at <= now,
+                    ),
+                    and_(
+                        webhook_deliveries.c.state == WebhookState.SENDING,
+                        webhook_deliveries.c.lease_until < now,
+                    ),
+                )
+            )
+            .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        async with self.engines.write.begin() as conn:
+            claimed = (
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id.in_(due.scalar_subquery()))
+                    .values(
+                        state=WebhookState.SENDING,
+                        lease_until=now + lease,
+                        attempts=webhook_deliveries.c.attempts + 1,
+                    )
+                    .returning(webhook_deliveries.c.id)
+                )
+            ).all()
+            if not claimed:
+                return []
+            rows = (
+                await conn.execute(
+                    select(
+                        webhook_deliveries,
+                        account_webhooks.c.secret.label("secret"),
+                        messages.c.mobile.label("m_mobile"),
+                        messages.c.cost.label("m_cost"),
+                        messages.c.created_at.label("m_created_at"),
+                        messages.c.submitted_at.label("m_submitted_at"),
+                        messages.c.reported_at.label("m_reported_at"),
+                    )
+                    .join(messages, messages.c.id == webhook_deliveries.c.message_id)
+                    .join(
+                        account_webhooks,
+                        account_webhooks.c.account_id == webhook_deliveries.c.account_id,
+                        isouter=True,
+                    )
+                    .where(webhook_deliveries.c.id.in_([row.id for row in claimed]))
+                    .order_by(webhook_deliveries.c.id)
+                )
+            ).all()
+        return [
+            WebhookJob(
+                delivery=_delivery(row),
+                mobile=row.m_mobile,
+                cost=row.m_cost,
+                created_at=row.m_created_at,
+                submitted_at=row.m_submitted_at,
+                reported_at=row.m_reported_at,
+                secret=row.secret or "",
+            )
+            for row in rows
+        ]
+
+    async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None:
+        if not outcomes:
+            return
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == bindparam("delivery_id"))
+                .values(
+                    state=bindparam("new_state"),
+                    next_attempt_at=bindparam("at"),
+                    lease_until=None,
+                    last_status_code=bindparam("code"),
+                    last_error=bindparam("error"),
+                    done_at=bindparam("done"),
+                ),
+                [
+                    {
+                        "delivery_id": o.delivery_id,
+                        "new_state": (
+                            WebhookState.DELIVERED
+                            if o.delivered
+                            else WebhookState.PENDING
+                            if o.retry_at is not None
+                            else WebhookState.FAILED
+                        ),
+                        "at": o.retry_at or now,
+                        "code": o.status_code,
+                        "error": (o.error or "")[:500] or None,
+                        "done": None if o.retry_at is not None and not o.delivered else now,
+                    }
+                    for o in outcomes
+                ],
+            )
+
+    async def deliveries(
+        self, account_id: int | None, *, message_id: int | None = None, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """The latest deliveries and their attempts (for the panel), newest first."""
+        query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(limit)
+        if account_id is not None:
+            query = query.where(webhook_deliveries.c.account_id == account_id)
+        if message_id is not None:
+            query = query.where(webhook_deliveries.c.message_id == message_id)
+        async with self.engines.read.connect() as conn:
+            return [_delivery(row) for row in await conn.execute(query)]
+
+
+def _relay(row: Row[Any]) -> RelayUrl:
+    return RelayUrl(row.id, row.account_id, row.url, row.active, row.created_at)
+
+
+def _delivery(row: Row[Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        url=row.url,
+        status=MessageStatus(row.status),
+        state=WebhookState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        done_at=row.done_at,
+    )

@@ -1,0 +1,292 @@
+"""
+Delivery reports pushed to clients: the Relay methods on /rest, the durable outbox filled in
+the report's own transaction, and the worker posting signed reports to a real receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from quickotp.bootstrap import Runtime
+from quickotp.dispatcher import Dispatcher
+from quickotp.models import MessageStatus, WebhookState
+from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
+from quickotp.store.schema import webhook_deliveries
+from quickotp.store.webhooks import WebhookStore
+from quickotp.web.app import create_app
+from quickotp.webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookConfig,
+    WebhookWorker,
+    sign,
+    verify,
+)
+from tests.conftest import Seeded
+from tests.http_peer import serving
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Receiver:
+    """A client's webhook endpoint: keeps what it gets, answers `status` (a list: in turn)."""
+
+    statuses: list[int] = field(default_factory=lambda: [200])
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.got.append((dict(request.headers), await request.body()))
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return Response(b"", status)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    made = Receiver()
+    async with serving(made.app()) as base:
+        made.url = f"{base}/hook"
+        yield made
+
+
+@pytest.fixture
+async def rest(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with the Relay methods, in process."""
+    app = create_app(runtime.gateway, relays=runtime.relays)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        yield http
+
+
+async def call(rest: httpx.AsyncClient, token: str, method: str, **form: str) -> dict[str, object]:
+    response = await rest.post(f"/rest/{method}", data=form, headers={"Authorization": token})
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_the_signature_covers_timestamp_and_body() -> None:
+    """A receiver accepts the signed body once fresh, and nothing altered or stale."""
+    body = b'{"MessageID":1}'
+    signature = sign("whsec_x", 1_700_000_000, body)
+
+    assert verify("whsec_x", "1700000000", body, signature, now=1_700_000_010)
+    assert not verify("whsec_x", "1700000000", body + b" ", signature, now=1_700_000_010)
+    assert not verify("whsec_x", "1700000001", body, signature, now=1_700_000_010)
+    assert not verify("whsec_y", "1700000000", body, signature, now=1_700_000_010)
+    assert not verify("whsec_x", "1700000000", body, signature, now=1_700_001_000)
+
+
+async def test_relay_methods_create_list_and_switch(
+    rest: httpx.AsyncClient, seeded: Seeded
+) -> None:
+    """Create gives an id; List shows it; SetActive switches it off."""
+    created = await call(
+        rest, seeded.token, "RelayMessageDeliveryCreate", URLAddress="https://shop.example/dlr"
+    )
+    assert created["Status"] == "Success"
+    data = created["Data"]
+    assert isinstance(data, dict)
+    assert (data["URLAddress"], data["Active"]) == ("https://shop.example/dlr", True)
+
+    switched = await call(
+        rest, seeded.token, "RelayMessageDeliverySetActive", ID=str(data["ID"]), Active="false"
+    )
+    listed = await call(rest, seeded.token, "RelayMessageDeliveryList")
+
+    assert switched["Status"] == "Success"
+    assert listed["Data"] == [{**data, "Active": False}]
+
+
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [
+        ({}, "URLAddress_Empty"),
+        ({"URLAddress": "  "}, "URLAddress_Empty"),
+        ({"URLAddress": "ftp://shop.example/x"}, "Failed"),
+        ({"URLAddress": "https://shop.example/dlr"}, "URLAddress_Duplicate"),
+    ],
+)
+async def test_relay_create_refusals(
+    rest: httpx.AsyncClient, seeded: Seeded, form: dict[str, str], status: str
+) -> None:
+    """An empty, unusable or repeated URL gets Amoot's Status and Data null."""
+    await call(
+        rest, seeded.token, "RelayMessageDeliveryCreate", URLAddress="https://shop.example/dlr"
+    )
+
+    answer = await call(rest, seeded.token, "RelayMessageDeliveryCreate", **form)
+
+    assert answer == {"Status": status, "Data": None}
+
+
+async def test_another_accounts_relay_is_not_found(
+    rest: httpx.AsyncClient, runtime: Runtime, seeded: Seeded
+) -> None:
+    """SetActive on another account's id answers as for an id that does not exist."""
+    from tests.conftest import seed
+
+    other = await seed(runtime, name="other")
+    created = await call(
+        rest, other.token, "RelayMessageDeliveryCreate", URLAddress="https://o.example/"
+    )
+    data = created["Data"]
+    assert isinstance(data, dict)
+
+    for relay_id in (str(data["ID"]), "999999", "abc"):
+        answer = await call(
+            rest, seeded.token, "RelayMessageDeliverySetActive", ID=relay_id, Active="false"
+        )
+        assert answer == {"Status": "RelayMessageDeliveryID_Invalid", "Data": None}
+
+
+class Quiet:
+    """Takes every message and reports nothing: the test reports delivery itself."""
+
+    name = "quiet"
+
+    async def start(self, reports: ReportSink) -> None:
+        return None
+
+    async def send(self, sms: OutboundSms) -> SendReceipt:
+        return SendReceipt(self.name, f"q-{sms.message_id}")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def deliver_one(runtime: Runtime, seeded: Seeded) -> int:
+    """Send an OTP through a dispatcher, then record its delivery report."""
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    sent = await runtime.gateway.send_quick_otp(caller, mobile="09120000000", code_length=6)
+    dispatcher = Dispatcher(runtime.store, Quiet(), lambda: datetime.now(UTC))
+    await dispatcher.start()
+    dispatcher.wake()
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                found = await runtime.store.get_messages(seeded.account_id, [sent.message_id])
+                if found[sent.message_id].status is MessageStatus.SENT:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await dispatcher.aclose()
+    report = DeliveryReport(
+        "quiet", f"q-{sent.message_id}", DeliveryState.DELIVERED, datetime.now(UTC)
+    )
+    await runtime.store.record_reports([report], datetime.now(UTC))
+    return sent.message_id
+
+
+async def test_a_delivered_report_owes_one_webhook_per_active_url(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Each active URL gets the report once, even when the report is repeated."""
+    relays = runtime.relays
+    await relays.create(seeded.account_id, "https://a.example/dlr")
+    off = await relays.create(seeded.account_id, "https://b.example/dlr")
+    await relays.set_active(seeded.account_id, str(off.id), "false")
+
+    message_id = await deliver_one(runtime, seeded)
+    again = DeliveryReport("quiet", f"q-{message_id}", DeliveryState.DELIVERED, datetime.now(UTC))
+    await runtime.store.record_reports([again], datetime.now(UTC))
+
+    owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
+    assert [(d.message_id, d.url, d.status, d.state) for d in owed] == [
+        (message_id, "https://a.example/dlr", MessageStatus.DELIVERED, WebhookState.PENDING)
+    ]
+
+
+async def test_the_worker_posts_a_signed_report(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """The receiver gets the message id, DeliveryType 1, and a signature it can check."""
+    await runtime.relays.create(seeded.account_id, receiver.url)
+    message_id = await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
+
+    async with httpx.AsyncClient() as http:
+        worker = WebhookWorker(store, http, lambda: datetime.now(UTC))
+        assert await worker.run_once() == 1
+
+    [(headers, body)] = receiver.got
+    assert verify(
+        secret,
+        headers[TIMESTAMP_HEADER.lower()],
+        body,
+        headers[SIGNATURE_HEADER.lower()],
+        now=time.time(),
+    )
+    report = orjson.loads(body)
+    assert (report["MessageID"], report["DeliveryType"], report["Status"]) == (
+        message_id,
+        1,
+        "delivered",
+    )
+    assert report["Mobile"] == 9120000000
+    [done] = await store.deliveries(seeded.account_id)
+    assert (done.state, done.attempts, done.last_status_code) == (WebhookState.DELIVERED, 1, 200)
+
+
+async def test_failures_are_retried_with_back_off_then_given_up(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """A 500 schedules a later attempt (recorded); the last allowed failure gives up."""
+    receiver.statuses = [500]
+    await runtime.relays.create(seeded.account_id, receiver.url)
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    now = datetime.now(UTC)
+    clock = [now]
+    config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
+
+    async with httpx.AsyncClient() as http:
+        worker = WebhookWorker(store, http, lambda: clock[0], config)
+        assert await worker.run_once() == 1
+        [first] = await store.deliveries(seeded.account_id)
+        assert await worker.run_once() == 0  # not due yet
+        clock[0] = now + timedelta(seconds=7)
+        assert await worker.run_once() == 1
+
+    [last] = await store.deliveries(seeded.account_id)
+    assert (first.state, first.attempts, first.last_status_code) == (WebhookState.PENDING, 1, 500)
+    assert first.next_attempt_at >= now + timedelta(seconds=4)
+    assert (last.state, last.attempts, last.last_error) == (WebhookState.FAILED, 2, "HTTP 500")
+
+
+async def test_a_crashed_workers_claims_are_taken_over(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """A delivery claimed by a worker that died is posted once its lease runs out."""
+    await runtime.relays.create(seeded.account_id, receiver.url)
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    now = datetime.now(UTC)
+    assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
+
+    async with httpx.AsyncClient() as http:
+        worker = WebhookWorker(store, http, lambda: now + timedelta(seconds=61))
+        assert await worker.run_once() == 1
+
+    assert len(receiver.got) == 1
+    async with runtime.engines.write.begin() as conn:  # the row was re-claimed, not duplicated
+        rows = await conn.execute(update(webhook_deliveries).values(url=webhook_deliveries.c.url))
+        assert rows.rowcount == 1
