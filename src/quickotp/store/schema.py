@@ -153,7 +153,8 @@ verifications = Table(
     Column("code_sealed", LargeBinary(8)),
     Column("sandbox", Boolean, nullable=False, default=False),  # a test number: never sent
     Column("metadata", Text),  # the caller's metadata (JSON), from /v1
-    Index("ix_verifications_lookup", "account_id", "mobile", "status"),
+    # The number's newest verification (a check by number), and its pending one (a new send).
+    Index("ix_verifications_lookup", "account_id", "mobile", "created_at"),
 )
 
 account_settings = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:16:42.958655
+Create Date: 2026-11-27 08:20:05.572319
 """
 
 from collections.abc import Sequence
@@ -338,7 +338,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("verifications", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_verifications_lookup", ["account_id", "mobile", "status"], unique=False
+            "ix_verifications_lookup", ["account_id", "mobile", "created_at"], unique=False
         )
 
     op.create_table(
