@@ -13,6 +13,7 @@ import getpass
 import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = _parser().parse_args(argv)
     environ = os.environ if env is None else env
     logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        level=logging.INFO if args.command in {"serve", "dispatch"} else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         settings = Settings.from_env(environ, dev=True if getattr(args, "dev", False) else None)
         if args.command == "serve":
             return _serve(settings, args)
+        if args.command == "dispatch":
+            return asyncio.run(_dispatch(settings))
         return asyncio.run(_run_command(settings, args))
     except GatewayError as exc:
         print(f"quickotp: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line
@@ -86,7 +89,26 @@ def _exit_code(exc: Exception) -> int:
     return 1
 
 
-# serve ---------------------------------------------------------------------------------
+# serve and dispatch --------------------------------------------------------------------
+
+
+async def _dispatch(settings: Settings) -> int:
+    """Deliver accepted messages until SIGTERM or SIGINT; no HTTP."""
+    runtime = build_runtime(settings, dispatch=True)
+    try:
+        if not await is_current(runtime.engines):
+            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await runtime.start()
+        log.info("dispatching from %s", runtime.engines.dialect)
+        await stop.wait()
+        log.info("stopping: finishing the sends in flight")
+    finally:
+        await runtime.aclose()
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -405,6 +427,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("migrate", parents=[common], help="bring the schema up to date")
+    commands.add_parser(
+        "dispatch", parents=[common], help="deliver accepted messages (no HTTP; run any number)"
+    )
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         sub = commands.add_parser(name, help=help_text).add_subparsers(dest="sub", required=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,7 @@ from quickotp.models import (
 )
 from quickotp.ports import DeliveryReport, DeliveryState
 from quickotp.store.engine import Engines
+from quickotp.store.notify import CHANNEL as OUTBOX_CHANNEL
 from quickotp.store.schema import (
     account_settings,
     accounts,
@@ -301,6 +302,8 @@ class SqlStore:
                 await conn.execute(
                     update(tokens).where(tokens.c.id.in_(token_ids)).values(last_used_at=now)
                 )
+            if taken and self._postgres:  # wakes dispatchers in every process, at commit
+                await conn.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
         by_item = dict(zip(map(id, taken), ids, strict=True))
         return [by_item.get(id(item)) for item in batch]
 
@@ -600,56 +603,84 @@ class SqlStore:
         self, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
     ) -> None:
         """Write what the dispatcher's attempts came to, in one transaction."""
+        submitted = [o for o in outcomes if isinstance(o, Submitted)]
+        retries = [o for o in outcomes if isinstance(o, Retry)]
         async with self.engines.write.begin() as conn:
-            for outcome in outcomes:
-                match outcome:
-                    case Submitted():
-                        await self._submitted(conn, outcome, now)
-                    case Retry():
-                        values: dict[str, Any] = {
-                            "status": MessageStatus.QUEUED,
-                            "next_attempt_at": outcome.at,
-                            "lease_until": None,
-                            "error": outcome.error,
+            if submitted:
+                await self._submitted(conn, submitted, now)
+            if retries:
+                # One executemany per batch: a statement per message costs a thread hop each.
+                await conn.execute(
+                    update(messages)
+                    .where(messages.c.id == bindparam("message_id"))
+                    .values(
+                        status=MessageStatus.QUEUED,
+                        next_attempt_at=bindparam("at"),
+                        lease_until=None,
+                        error=bindparam("error"),
+                        possible_duplicate=or_(
+                            messages.c.possible_duplicate, bindparam("possible_duplicate")
+                        ),
+                    ),
+                    [
+                        {
+                            "message_id": r.message_id,
+                            "at": r.at,
+                            "error": r.error,
+                            "possible_duplicate": r.possible_duplicate,
                         }
-                        if outcome.possible_duplicate:
-                            values["possible_duplicate"] = True
-                        await conn.execute(
-                            update(messages)
-                            .where(messages.c.id == outcome.message_id)
-                            .values(values)
-                        )
-                    case GiveUp():
-                        await self._give_up(conn, outcome)
+                        for r in retries
+                    ],
+                )
+            for outcome in outcomes:
+                if isinstance(outcome, GiveUp):
+                    await self._give_up(conn, outcome)
 
-    async def _submitted(self, conn: AsyncConnection, outcome: Submitted, now: datetime) -> None:
-        receipt = outcome.receipt
+    async def _submitted(
+        self, conn: AsyncConnection, submitted: Sequence[Submitted], now: datetime
+    ) -> None:
         await conn.execute(
             update(messages)
-            .where(messages.c.id == outcome.message_id)
+            .where(messages.c.id == bindparam("message_id"))
             .values(
                 status=MessageStatus.SENT,
-                transport=receipt.transport,
-                provider_message_id=receipt.provider_message_id,
+                transport=bindparam("transport"),
+                provider_message_id=bindparam("provider_message_id"),
                 submitted_at=now,
                 lease_until=None,
-                text=outcome.masked_text,
+                text=bindparam("masked_text"),
                 code=None,
                 error=None,
-            )
+            ),
+            [
+                {
+                    "message_id": o.message_id,
+                    "transport": o.receipt.transport,
+                    "provider_message_id": o.receipt.provider_message_id,
+                    "masked_text": o.masked_text,
+                }
+                for o in submitted
+            ],
         )
+        # Reports that overtook their submit were parked: apply them now. Usually none.
+        by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
         early = (
             await conn.execute(
-                delete(orphan_reports)
-                .where(
-                    orphan_reports.c.transport == receipt.transport,
-                    orphan_reports.c.provider_message_id == receipt.provider_message_id,
+                select(orphan_reports).where(
+                    orphan_reports.c.provider_message_id.in_([key[1] for key in by_key])
                 )
-                .returning(orphan_reports.c.state, orphan_reports.c.reported_at)
             )
         ).all()
-        for state, reported_at in sorted(early, key=lambda r: r.reported_at):
-            await self._apply_report(conn, outcome.message_id, DeliveryState(state), reported_at)
+        early = [row for row in early if (row.transport, row.provider_message_id) in by_key]
+        for row in sorted(early, key=lambda r: r.reported_at):
+            outcome = by_key[(row.transport, row.provider_message_id)]
+            await self._apply_report(
+                conn, outcome.message_id, DeliveryState(row.state), row.reported_at
+            )
+        if early:
+            await conn.execute(
+                delete(orphan_reports).where(orphan_reports.c.id.in_([row.id for row in early]))
+            )
 
     async def _give_up(self, conn: AsyncConnection, outcome: GiveUp) -> None:
         live = messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])
@@ -683,25 +714,60 @@ class SqlStore:
         finds no message yet: it is parked and applied when the submit is recorded.
         """
         async with self.engines.write.begin() as conn:
-            for report in reports:
-                message_id = await conn.scalar(
-                    select(messages.c.id).where(
-                        messages.c.transport == report.transport,
-                        messages.c.provider_message_id == report.provider_message_id,
-                    )
-                )
-                if message_id is None:
-                    await conn.execute(
-                        insert(orphan_reports).values(
-                            transport=report.transport,
-                            provider_message_id=report.provider_message_id,
-                            state=report.state,
-                            reported_at=report.at,
-                            received_at=now,
+            found = {
+                (row.transport, row.provider_message_id): row.id
+                for row in await conn.execute(
+                    select(
+                        messages.c.id, messages.c.transport, messages.c.provider_message_id
+                    ).where(
+                        messages.c.provider_message_id.in_(
+                            list({r.provider_message_id for r in reports})
                         )
                     )
-                else:
-                    await self._apply_report(conn, int(message_id), report.state, report.at)
+                )
+            }
+            matched = []
+            parked = []
+            for report in reports:
+                message_id = found.get((report.transport, report.provider_message_id))
+                if message_id is None:
+                    parked.append(report)
+                elif report.state in _STATUS_FOR_REPORT:
+                    matched.append((message_id, report))
+            if matched:
+                await conn.execute(
+                    update(messages)
+                    .where(
+                        messages.c.id == bindparam("message_id"),
+                        # Spelled out: an expanding IN cannot take part in an executemany.
+                        *(messages.c.status != final for final in _FINAL),
+                    )
+                    .values(status=bindparam("new_status"), reported_at=bindparam("at")),
+                    [
+                        {
+                            "message_id": message_id,
+                            "new_status": _STATUS_FOR_REPORT[report.state],
+                            "at": report.at,
+                        }
+                        for message_id, report in matched
+                    ],
+                )
+                # A report applied is a webhook owed to the client, in this transaction.
+                await enqueue_reported(conn, [message_id for message_id, _ in matched], now)
+            if parked:
+                await conn.execute(
+                    insert(orphan_reports),
+                    [
+                        {
+                            "transport": r.transport,
+                            "provider_message_id": r.provider_message_id,
+                            "state": r.state,
+                            "reported_at": r.at,
+                            "received_at": now,
+                        }
+                        for r in parked
+                    ],
+                )
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
