@@ -37,6 +37,7 @@ from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
 from quickotp.store.engine import Engines, create_engines
 from quickotp.store.identity import IdentitySqlStore
+from quickotp.store.notify import OutboxListener
 from quickotp.store.panel import PanelSqlStore
 from quickotp.store.routes import RouteBook
 from quickotp.store.sql import SqlStore
@@ -75,16 +76,22 @@ class Runtime:
     route_book: RouteBook
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
+    listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
 
     async def start(self) -> None:
         self.gateway.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+            if self.engines.dialect == "postgresql":
+                self.listener = OutboxListener(self.settings.database_url, self.dispatcher.wake)
+                self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
 
     async def aclose(self) -> None:
         await self.gateway.aclose()
+        if self.listener is not None:
+            await self.listener.aclose()
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
         if self.webhooks is not None:
