@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -378,7 +378,15 @@ class SqlStore:
             update(verifications)
             .where(
                 verifications.c.status == VerificationStatus.PENDING,
-                tuple_(verifications.c.account_id, verifications.c.mobile).in_(pairs),
+                # OR of pairs rather than a row-value IN: SQLite scans the table for the latter.
+                or_(
+                    *(
+                        and_(
+                            verifications.c.account_id == account, verifications.c.mobile == mobile
+                        )
+                        for account, mobile in pairs
+                    )
+                ),
             )
             .values(status=VerificationStatus.CANCELED, code_sealed=None, updated_at=_now(fresh))
         )
