@@ -31,7 +31,7 @@ from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
-from quickotp.ports import RouteMonitor, Transport
+from quickotp.ports import DeliveryLog, RouteMonitor, Transport
 from quickotp.routing import BreakerPolicy
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
@@ -154,7 +154,7 @@ def build_runtime(
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
     users, workspace, desk = build_panel_services(
-        settings, engines, store, gateway, admin, dispatcher
+        settings, engines, store, webhook_store, gateway, admin, dispatcher
     )
     return Runtime(
         settings,
@@ -180,6 +180,7 @@ def build_panel_services(
     settings: Settings,
     engines: Engines,
     store: SqlStore,
+    deliveries: DeliveryLog,
     gateway: Gateway,
     admin: Admin,
     dispatcher: Dispatcher | None,
@@ -199,7 +200,7 @@ def build_panel_services(
         ),
     )
     workspace = Workspace(
-        store, panel_store, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
+        store, panel_store, deliveries, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
     )
     monitor: RouteMonitor = TransportMonitor(
         [dispatcher.transport] if dispatcher is not None else []
@@ -209,6 +210,7 @@ def build_panel_services(
     desk = OperatorDesk(
         store,
         panel_store,
+        deliveries,
         identity,
         admin,
         users,

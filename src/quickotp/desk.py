@@ -33,8 +33,10 @@ from quickotp.models import (
     PatternState,
     Role,
     User,
+    WebhookDelivery,
 )
 from quickotp.ports import (
+    DeliveryLog,
     GuardStats,
     IdentityStore,
     PanelStore,
@@ -90,6 +92,7 @@ class GuardReport:
 class OperatorDesk:
     store: Store
     panel: PanelStore
+    deliveries: DeliveryLog
     identity: IdentityStore
     admin: Admin
     users: Users
@@ -251,6 +254,10 @@ class OperatorDesk:
     async def message(self, actor: Actor, message_id: int) -> MessageRecord:
         _operator(actor)
         return await self.panel.message_record(None, message_id)
+
+    async def webhook_posts(self, actor: Actor, message_id: int) -> list[WebhookDelivery]:
+        _operator(actor)
+        return await self.deliveries.deliveries(None, message_id=message_id)
 
     async def traffic(self, actor: Actor, period: str) -> Traffic:
         _operator(actor)

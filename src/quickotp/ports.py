@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Verification,
         VerificationStatus,
         Webhook,
+        WebhookDelivery,
     )
 
 
@@ -413,3 +414,11 @@ class GuardStats(Protocol):
     def refusals(self) -> dict[str, int]: ...
 
     def alarms(self) -> dict[str, int]: ...
+
+
+class DeliveryLog(Protocol):
+    """The delivery-report webhook posts of messages, with their attempts, newest first."""
+
+    async def deliveries(
+        self, account_id: int | None, *, message_id: int | None = None, limit: int = 50
+    ) -> list[WebhookDelivery]: ...

@@ -34,8 +34,9 @@ from quickotp.models import (
     User,
     VerificationStatus,
     Webhook,
+    WebhookDelivery,
 )
-from quickotp.ports import PanelStore, Store
+from quickotp.ports import DeliveryLog, PanelStore, Store
 from quickotp.service import Gateway
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Credit:
 class Workspace:
     store: Store
     panel: PanelStore
+    deliveries: DeliveryLog
     gateway: Gateway
     admin: Admin
     clock: Callable[[], datetime]
@@ -212,6 +214,10 @@ class Workspace:
 
     async def message(self, user: User, message_id: int) -> MessageRecord:
         return await self.panel.message_record(account_of(user), message_id)
+
+    async def webhook_posts(self, user: User, message_id: int) -> list[WebhookDelivery]:
+        """The delivery reports of one message posted to the account's webhook, newest first."""
+        return await self.deliveries.deliveries(account_of(user), message_id=message_id)
 
     def message_query(
         self,

@@ -282,8 +282,9 @@ async def test_a_message_page_never_shows_the_code(browser: Browser, operator: B
 async def test_a_message_page_tells_its_whole_history(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:
-    """Accepted, handed to the operator, and the delivery report, each with its time."""
+    """Accepted, handed to the operator, the delivery report, and its post to the webhook."""
     token = await approved_account(browser, operator, "owner@shop.test", "Shop")
+    await browser.post("/panel/credit/webhook", {"url": "https://shop.test/reports"})
     sent = await send_otp(browser, token)
     now = utc_now()
     claimed = await runtime.store.claim(now, timedelta(seconds=30), 10)
@@ -300,6 +301,8 @@ async def test_a_message_page_tells_its_whole_history(
     assert history.index("Accepted") < history.index("Handed to the operator")
     assert history.index("Handed to the operator") < history.index("Delivery report: Delivered")
     assert "log · log-1" in history
+    assert "Delivery report posted to the webhook: waiting to be posted" in history
+    assert "https://shop.test/reports" in history
 
 
 # the dashboard, credit and the webhook -----------------------------------------------------

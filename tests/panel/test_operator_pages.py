@@ -266,6 +266,7 @@ async def test_routes_join_live_state_with_the_databases_counts(runtime: Runtime
     desk = OperatorDesk(
         runtime.store,
         runtime.desk.panel,
+        runtime.desk.deliveries,
         runtime.desk.identity,
         runtime.admin,
         runtime.users,

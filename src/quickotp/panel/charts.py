@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quickotp.models import MessageStatus, VerificationStatus
+from quickotp.models import MessageStatus, VerificationStatus, WebhookState
 from quickotp.panel.i18n import N_, Translator
 from quickotp.workspace import SERIES, Traffic
 
@@ -31,6 +31,12 @@ VERIFICATION_LABELS = {
     VerificationStatus.EXPIRED: N_("Expired"),
     VerificationStatus.MAX_ATTEMPTS_REACHED: N_("Too many attempts"),
     VerificationStatus.CANCELED: N_("Canceled"),
+}
+WEBHOOK_LABELS = {
+    WebhookState.PENDING: N_("waiting to be posted"),
+    WebhookState.SENDING: N_("being posted"),
+    WebhookState.DELIVERED: N_("taken by the server"),
+    WebhookState.FAILED: N_("given up"),
 }
 PERIOD_LABELS = {"24h": N_("24 hours"), "7d": N_("7 days"), "30d": N_("30 days")}
 

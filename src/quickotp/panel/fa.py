@@ -201,6 +201,11 @@ FA: dict[str, str] = {
     "Sender line": "خط فرستنده",
     "Encoding": "کدگذاری",
     "Code valid until": "اعتبار کد تا",
+    "Delivery report posted to the webhook": "ارسال گزارش تحویل به وب‌هوک",
+    "waiting to be posted": "در انتظار ارسال",
+    "being posted": "در حال ارسال",
+    "taken by the server": "پذیرفته در سرور شما",
+    "given up": "رها شد",
     # credit and the webhook
     "Balance": "موجودی",
     "Price per part": "بهای هر بخش",

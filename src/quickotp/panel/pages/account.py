@@ -243,11 +243,14 @@ class AccountPages:
         )
 
     async def message(self, visit: Visit) -> Response:
-        record = await self.work.message(_user(visit), visit.request.path_params["message_id"])
+        message_id = visit.request.path_params["message_id"]
+        record = await self.work.message(_user(visit), message_id)
         return self.panel.render(
             visit,
             "account/message.html",
             record=record,
+            posts=await self.work.webhook_posts(_user(visit), message_id),
+            post_labels=charts.WEBHOOK_LABELS,
             status_labels=charts.STATUS_LABELS,
             verification_label=lambda s: charts.verification_label(self.panel.translator(visit), s),
             back="/messages",

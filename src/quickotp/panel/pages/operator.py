@@ -226,12 +226,15 @@ class OperatorPages:
         return self.panel.redirect(visit, back, flash="user_changed")
 
     async def message(self, visit: Visit) -> Response:
-        record = await self.desk.message(_actor(visit), visit.request.path_params["message_id"])
+        message_id = visit.request.path_params["message_id"]
+        record = await self.desk.message(_actor(visit), message_id)
         tr = self.panel.translator(visit)
         return self.panel.render(
             visit,
             "account/message.html",
             record=record,
+            posts=await self.desk.webhook_posts(_actor(visit), message_id),
+            post_labels=charts.WEBHOOK_LABELS,
             status_labels=charts.STATUS_LABELS,
             verification_label=lambda s: charts.verification_label(tr, s),
             back=f"/operator/accounts/{record.message.account_id}",
