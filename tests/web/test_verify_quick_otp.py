@@ -266,3 +266,21 @@ async def test_no_code_or_whole_number_in_the_logs(
     assert message.status is MessageStatus.QUEUED
     for secret in ("97531", "86420", "11111", "9121234567", seeded.token):
         assert secret not in caplog.text
+
+
+async def test_get_with_the_token_in_the_query_and_a_json_post(start: Start) -> None:
+    """VerifyQuickOTP binds like the other methods: GET query or JSON body, any name case."""
+    http, _, seeded = await start(QUICKOTP_GUARD_COOLDOWN_SECONDS="0")
+    await send(http, seeded.token, OptionalCode="12345")
+    await send(http, seeded.token, "09121234568", OptionalCode="54321")
+
+    by_get = await http.get(
+        "/rest/VerifyQuickOTP", params={"Token": seeded.token, "Mobile": NUMBER, "Code": "12345"}
+    )
+    by_json = await http.post(
+        "/rest/VerifyQuickOTP",
+        json={"token": seeded.token, "mobile": "09121234568", "code": 54321},
+    )
+
+    assert by_get.json()["Status"] == "Success"
+    assert by_json.json()["Status"] == "Success"
