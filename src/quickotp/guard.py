@@ -86,8 +86,8 @@ class Policy:
     account_burst: int = 200
     token_rate: float = 50.0
     token_burst: int = 200
-    ip_rate: float = 20.0
-    ip_burst: int = 100
+    ip_rate: float = 50.0
+    ip_burst: int = 200
     countries: tuple[str, ...] = ("IR",)  # ISO 3166 codes
     blocklist: tuple[str, ...] = ()  # E.164 digits: whole numbers or prefixes
     safelist: tuple[str, ...] = ()  # numbers spared the per-number, pumping and country rules
