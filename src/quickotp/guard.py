@@ -8,6 +8,7 @@ I/O only through the Store and Limiter ports; `send_rules` and `Policy` are pure
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import logging
@@ -99,7 +100,11 @@ class Policy:
     pumping_country_min: int = 500
 
     def test_code(self, e164: str) -> str | None:
-        return dict(self.test_numbers).get(e164)
+        return self._test_codes.get(e164)
+
+    @functools.cached_property
+    def _test_codes(self) -> dict[str, str]:
+        return dict(self.test_numbers)
 
     def blocked(self, e164: str) -> bool:
         return any(e164.startswith(entry) for entry in self.blocklist)
@@ -111,6 +116,7 @@ class Policy:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Policy)}
+_MAX = 10**9  # any count, rate or length of time beyond this is a typing error
 _CHOICES = {"on_resend": ("cancel", "same_code"), "pumping": ("block", "alarm", "off")}
 
 
@@ -122,14 +128,14 @@ def _parse(name: str, value: Any) -> Any:
     try:
         if kind == "int":
             number = int(value)
-            if number < 0 or isinstance(value, bool | float):
+            if not 0 <= number < _MAX or isinstance(value, bool | float):
                 raise ValueError
             if name in {"validity_seconds", "attempts", "pumping_prefix_digits"} and number < 1:
                 raise ValueError
             return number
         if kind == "float":
             real = float(value)
-            if not 0 <= real < 1e9 or isinstance(value, bool):
+            if not 0 <= real < _MAX or isinstance(value, bool):
                 raise ValueError
             return real
         if kind == "str":
@@ -142,7 +148,10 @@ def _parse(name: str, value: Any) -> Any:
             return tuple(sorted((_digits(k), _code(c)) for k, c in pairs))
         items = value.split(",") if isinstance(value, str) else list(value)
         if name == "countries":
-            return tuple(str(c).strip().upper() for c in items if str(c).strip())
+            codes = tuple(str(c).strip().upper() for c in items if str(c).strip())
+            if not all(len(c) == 2 and c.isascii() and c.isalpha() for c in codes):
+                raise ValueError
+            return codes
         return tuple(_digits(item) for item in items if str(item).strip())
     except (TypeError, ValueError, AttributeError):
         raise InvalidInput(f"{value!r} is not a valid value for {name}") from None

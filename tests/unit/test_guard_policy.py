@@ -71,6 +71,8 @@ def test_account_overrides_from_json() -> None:
         ("cooldown_seconds", "soon"),
         ("cooldown_seconds", True),
         ("cooldown_seconds", 1.5),
+        ("cooldown_seconds", 10**12),
+        ("countries", ["Iran"]),
         ("attempts", 0),
         ("account_rate", -1),
         ("pumping", "maybe"),
