@@ -5,6 +5,7 @@ when `taskset` exists), loading them with wrk (pinned to CPU 1), and reading wrk
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -23,6 +24,13 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-secret-key-not-for-production-0123456789"
+# One load generator is all the traffic: the guard's request rates and pumping rule off.
+UNTHROTTLED = {
+    "QUICKOTP_GUARD_ACCOUNT_RATE": "0",
+    "QUICKOTP_GUARD_TOKEN_RATE": "0",
+    "QUICKOTP_GUARD_IP_RATE": "0",
+    "QUICKOTP_GUARD_PUMPING": "off",
+}
 UVICORN = [
     sys.executable,
     "-m",
@@ -47,6 +55,11 @@ class Load:
     p50_ms: float
     p99_ms: float
     failures: int  # non-2xx answers and socket errors
+    cpu_us: float = 0.0  # server CPU time (all its processes) per answer, when measured
+
+    def with_cpu(self, seconds: float, duration: float) -> Load:
+        answers = self.rps * duration
+        return dataclasses.replace(self, cpu_us=seconds / answers * 1e6 if answers else 0.0)
 
 
 def free_port() -> int:
@@ -99,6 +112,28 @@ def server(
             process.wait(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / tick
+    total, family = 0.0, {pid}
+    for child in sorted(times):
+        if child in family or parents.get(child) in family:
+            family.add(child)
+            total += times[child]
+    return total
+
+
 def wrk(
     url: str,
     *,
@@ -107,8 +142,12 @@ def wrk(
     script: str = "send_form.lua",
     env: Mapping[str, str] | None = None,
     warmup: int = 3,
+    server_pid: int | None = None,
 ) -> Load:
-    """One wrk run (after a warm-up run) of `script` against `url`."""
+    """
+    One wrk run (after a warm-up run) of `script` against `url`; with `server_pid`, also
+    the server's CPU time per answer (steadier than answers/s on a shared machine).
+    """
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / script)]
     environment = {**os.environ, **(env or {})}
 
@@ -124,7 +163,11 @@ def wrk(
 
     if warmup:
         run(warmup)
-    return parse_wrk(run(seconds))
+    before = cpu_seconds(server_pid) if server_pid else 0.0
+    load = parse_wrk(run(seconds))
+    if server_pid:
+        load = load.with_cpu(cpu_seconds(server_pid) - before, seconds)
+    return load
 
 
 def parse_wrk(out: str) -> Load:
@@ -194,13 +237,20 @@ def count_lines(path: Path) -> int:
         return sum(1 for _ in lines)
 
 
-def table(rows: Sequence[tuple[str, Load]], yardstick: float) -> str:
+def table(rows: Sequence[tuple[str, Load]], yardstick: Load) -> str:
+    """
+    The runs side by side: answers/s and its ratio to the yardstick's, and the server's CPU
+    per answer and the yardstick's CPU per answer divided by it (1.0 = as cheap as hello).
+    """
     lines = [
-        f"{'server':44} {'answers/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'fail':>6}"
+        f"{'server':40} {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
+        f" {'CPU us':>7} {'CPU ratio':>9} {'fail':>5}"
     ]
     for name, load in rows:
+        cpu_ratio = yardstick.cpu_us / load.cpu_us if load.cpu_us else 0.0
         lines.append(
-            f"{name:44} {load.rps:10.0f} {load.p50_ms:8.2f} {load.p99_ms:8.2f} "
-            f"{load.rps / yardstick:6.2f} {load.failures:6d}"
+            f"{name:40} {load.rps:9.0f} {load.p50_ms:7.2f} {load.p99_ms:7.2f} "
+            f"{load.rps / yardstick.rps:6.2f} {load.cpu_us:7.0f} {cpu_ratio:9.2f}"
+            f" {load.failures:5d}"
         )
     return "\n".join(lines)
