@@ -93,10 +93,10 @@ class Verifications:
         Returns it approved; otherwise raises the VerificationFailed that says why.
         """
         candidate = checked_code(code)
-        found = await self._find(caller, verification_id, mobile)
-        if self.guard is not None:
+        if self.guard is not None:  # before any lookup: a flood of checks stops here
             policy = await self.guard.policy(caller.account.id)
             await self.guard.admit(request_rules(policy, _subject(caller)))
+        found = await self._find(caller, verification_id, mobile)
         try:
             return await self._check(found, candidate)
         except VerificationFailed as exc:

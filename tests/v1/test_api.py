@@ -325,3 +325,17 @@ async def test_openapi_document_is_served(client: httpx.AsyncClient) -> None:
         "cancelVerification",
         "getMessage",
     }
+
+
+async def test_checks_are_rate_limited_before_any_lookup(
+    client: httpx.AsyncClient, seeded: Seeded, runtime: Runtime
+) -> None:
+    """Checks share the request buckets: an empty one is a 429 even for an unknown id."""
+    await runtime.admin.set_limits(seeded.account_id, {"ip_rate": 0.1, "ip_burst": 1})
+    created = await create(client, seeded.token)
+
+    checked = await check(client, seeded.token, id="0" * 32, code="24680")
+
+    assert created.status_code == 201
+    assert problem(checked) == (429, "ip-rate-limited")
+    assert checked.json()["code"] == "IP_RateLimited"
