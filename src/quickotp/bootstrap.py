@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from sqlalchemy import text
-from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from quickotp.admin import Admin
@@ -268,7 +267,7 @@ def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guar
     )
 
 
-def build_app(runtime: Runtime) -> Starlette:
+def build_app(runtime: Runtime) -> ASGIApp:
     return create_app(
         runtime.gateway,
         data_as_array=runtime.settings.data_as_array,

@@ -17,7 +17,7 @@ from schemathesis import APIOperation, Case, GenerationMode, checks
 from schemathesis.core.result import Ok
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as openapi_checks
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from quickotp.bootstrap import build_runtime
 from quickotp.store.migrate import upgrade
@@ -36,7 +36,7 @@ EXAMPLES = 20  # per operation and mode: the whole run stays within seconds
 _token: dict[str, str] = {}
 
 
-def _app(path: Path) -> Starlette:
+def _app(path: Path) -> ASGIApp:
     """The gateway, migrated, seeded and started by its own lifespan (schemathesis drives it)."""
     runtime = build_runtime(make_settings(f"sqlite:///{path / 'openapi.db'}"), dispatch=False)
 

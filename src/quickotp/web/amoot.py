@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from prometheus_client import Counter
-from starlette.requests import Request
-from starlette.responses import Response
 
+from quickotp.domain import phone
 from quickotp.domain.sms import variables
 from quickotp.errors import GatewayError
-from quickotp.models import Message, MessageStatus, Pattern, PatternState
+from quickotp.models import Message, MessageStatus, Pattern, PatternState, Verification
 from quickotp.service import Caller, Gateway
+from quickotp.verification import phone_regions
 from quickotp.web.params import read_params, token_of
+from quickotp.web.rest import RestCall
 from quickotp.web.status import VALIDATION_SUCCESS, Status, status_for, validation_for
 
 if TYPE_CHECKING:
@@ -58,13 +58,6 @@ PATTERN_STATUS: dict[PatternState, int] = {
 Handler = Callable[[Caller, dict[str, str]], Awaitable[dict[str, Any]]]
 
 
-class JsonResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 def tehran_time(moment: datetime | None) -> str:
     """A time as Amoot writes it: Tehran local time, ISO 8601 without an offset."""
     if moment is None:
@@ -83,6 +76,7 @@ class AmootApi:
             name.lower(): (name, handler, failure)
             for name, handler, failure in (
                 ("SendQuickOTP", self.send_quick_otp, _data_null),
+                ("VerifyQuickOTP", self.verify_quick_otp, _data_null),
                 ("AccountStatus", self.account_status, _account_failure),
                 ("GetDelivery", self.get_delivery, _data_null),
                 ("GetDeliveries", self.get_deliveries, _data_null),
@@ -104,18 +98,16 @@ class AmootApi:
     def methods(self) -> list[str]:
         return [name for name, _, _ in self._handlers.values()]
 
-    async def handle(self, request: Request) -> Response:
-        """Answer one `/rest/<Method>` request."""
-        found = self._handlers.get(request.path_params["method"].lower())
+    async def handle(self, call: RestCall) -> tuple[int, dict[str, Any]]:
+        """Answer one `/rest/<Method>` request: its HTTP status (200 but for 404) and body."""
+        found = self._handlers.get(call.method.lower())
         if found is None:
-            return JsonResponse({"Status": Status.FAILED, "Data": None}, status_code=404)
+            return 404, {"Status": Status.FAILED, "Data": None}
         name, handler, failure = found
         try:
-            params = await read_params(request)
+            params = await read_params(call)
             caller = await self.gateway.authenticate(
-                token_of(request, params),
-                method=name,
-                ip=request.client.host if request.client else None,
+                token_of(call, params), method=name, ip=call.client
             )
             body = await handler(caller, params)
         except GatewayError as exc:
@@ -130,7 +122,7 @@ class AmootApi:
             log.exception("%s failed", name)
             body = failure(Status.SERVER_ERROR)
         RESPONSES.labels(name, body["Status"]).inc()
-        return JsonResponse(body)
+        return 200, body
 
     async def send_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         sent = await self.gateway.send_quick_otp(
@@ -146,6 +138,13 @@ class AmootApi:
             "Status": Status.SUCCESS,
         }
         return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
+
+    async def verify_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        """Our addition to the surface: check a code; `Status` names the outcome (README)."""
+        verification = await self.gateway.verifications.check(
+            caller, code=params.get("code"), mobile=params.get("mobile", "")
+        )
+        return {"Status": Status.SUCCESS, "Data": _verified(verification)}
 
     async def account_status(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         account = await self.gateway.account_status(caller)
@@ -225,6 +224,16 @@ _PRICE_FIELDS = (
     "AdsSMS_PersianPrice",
     "AdsSMS_EnglishPrice",
 )
+
+
+def _verified(verification: Verification) -> dict[str, Any]:
+    number = phone.normalise("+" + verification.mobile, regions=phone_regions())
+    return {
+        "Mobile": number.national,
+        "MessageID": verification.message_id,
+        "VerificationID": verification.id,
+        "Status": Status.SUCCESS,
+    }
 
 
 def _delivery(message: Message) -> dict[str, Any]:

@@ -10,15 +10,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from quickotp.service import Gateway
-from quickotp.web.amoot import AmootApi, JsonResponse
+from quickotp.web.amoot import AmootApi
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import NOT_FOUND, plain_problem
-from quickotp.web.rest_verify import RestVerify
+from quickotp.web.rest import RestFront
 from quickotp.web.v1 import V1Api
 from quickotp.webhooks import Relays
 
@@ -32,32 +32,26 @@ def create_app(
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     panel: ASGIApp | None = None,
     relays: Relays | None = None,
-) -> Starlette:
+) -> ASGIApp:
     """
     The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
     `panel`, when given, is mounted at /panel and / leads to it.
     """
     amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays)
-    rest_verify = RestVerify(gateway)
     v1 = V1Api(gateway)
 
-    async def rest(request: Request) -> Response:
-        if request.path_params["method"].lower() == "verifyquickotp":
-            return await rest_verify.handle(request)
-        return await amoot.handle(request)
-
     async def openapi(request: Request) -> Response:
-        return JsonResponse(OPENAPI)
+        return JSONResponse(OPENAPI)
 
     async def v1_not_found(request: Request) -> Response:
         return plain_problem(NOT_FOUND, "no such resource", instance=request.url.path)
 
     async def healthz(request: Request) -> Response:
-        return JsonResponse({"status": "ok"})
+        return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         ok = await ready() if ready is not None else True
-        return JsonResponse(
+        return JSONResponse(
             {"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503
         )
 
@@ -78,7 +72,6 @@ def create_app(
         return RedirectResponse("/panel/", status_code=303)
 
     routes: list[BaseRoute] = [
-        Route("/rest/{method}", rest, methods=["GET", "POST"]),
         *v1.routes(),
         Route("/v1/{rest:path}", v1_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/openapi.json", openapi),
@@ -88,7 +81,4 @@ def create_app(
     ]
     if panel is not None:
         routes += [Route("/", home), Mount("/panel", app=panel)]
-    return Starlette(
-        routes=routes,
-        lifespan=lifespan,
-    )
+    return RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan))
