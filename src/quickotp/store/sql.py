@@ -9,7 +9,7 @@ commit among many requests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from quickotp.models import (
 from quickotp.ports import DeliveryReport, DeliveryState
 from quickotp.store.engine import Engines
 from quickotp.store.notify import CHANNEL as OUTBOX_CHANNEL
+from quickotp.store.raw import Tx, driver_tx, marks
 from quickotp.store.schema import (
     account_settings,
     accounts,
@@ -281,7 +282,8 @@ class SqlStore:
         cover it (that item is not stored). Items are charged in order.
         """
         async with self.engines.write.begin() as conn:
-            balances = await self._balances(conn, {item.account_id for item in batch})
+            tx = await driver_tx(conn)
+            balances = await _balances(tx, sorted({item.account_id for item in batch}))
             spent: dict[int, int] = defaultdict(int)
             taken: list[NewMessage] = []
             for item in batch:
@@ -289,143 +291,28 @@ class SqlStore:
                 if unlimited or credit - spent[item.account_id] >= item.cost:
                     spent[item.account_id] += 0 if unlimited else item.cost
                     taken.append(item)
-            for account_id, amount in spent.items():
-                if amount:
-                    await conn.execute(
-                        update(accounts)
-                        .where(accounts.c.id == account_id)
-                        .values(credit=accounts.c.credit - amount)
-                    )
-            ids = await self._insert_messages(conn, taken, balances) if taken else []
-            token_ids = {item.token_id for item in taken if item.token_id is not None}
-            if token_ids:
-                await conn.execute(
-                    update(tokens).where(tokens.c.id.in_(token_ids)).values(last_used_at=now)
+            await tx.executemany(
+                "UPDATE accounts SET credit = credit - ? WHERE id = ?",
+                [(amount, account_id) for account_id, amount in spent.items() if amount],
+            )
+            ids = await tx.new_ids("messages", len(taken)) if taken else []
+            if taken:
+                await tx.executemany(
+                    _INSERT_MESSAGE,
+                    [
+                        _message_row(tx, item, message_id, charged=not balances[item.account_id][1])
+                        for item, message_id in zip(taken, ids, strict=True)
+                    ],
                 )
-            if taken and self._postgres:  # wakes dispatchers in every process, at commit
-                await conn.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+                await _link_verifications(tx, taken, ids)
+                await tx.executemany(
+                    "UPDATE tokens SET last_used_at = ? WHERE id = ?",
+                    [(tx.time(now), token_id) for token_id in sorted(_token_ids(taken))],
+                )
+                if tx.postgres:  # wakes dispatchers in every process, at commit
+                    await tx.execute("SELECT pg_notify(?, '')", OUTBOX_CHANNEL)
         by_item = dict(zip(map(id, taken), ids, strict=True))
         return [by_item.get(id(item)) for item in batch]
-
-    async def _balances(
-        self, conn: AsyncConnection, account_ids: Iterable[int]
-    ) -> dict[int, tuple[int, bool]]:
-        query = select(accounts.c.id, accounts.c.credit, accounts.c.unlimited).where(
-            accounts.c.id.in_(list(account_ids))
-        )
-        if self._postgres:
-            query = query.with_for_update()
-        return {row.id: (row.credit, row.unlimited) for row in await conn.execute(query)}
-
-    async def _insert_messages(
-        self,
-        conn: AsyncConnection,
-        items: Sequence[NewMessage],
-        balances: dict[int, tuple[int, bool]],
-    ) -> list[int]:
-        rows = [
-            {
-                "account_id": item.account_id,
-                "token_id": item.token_id,
-                "pattern_id": item.pattern_id,
-                "mobile": item.mobile,
-                "sender": item.sender,
-                "text": item.text,
-                "code": item.code,
-                "encoding": item.encoding,
-                "parts": item.parts,
-                "cost": item.cost,
-                "charged": 0 if balances[item.account_id][1] else item.cost,
-                "status": MessageStatus.QUEUED,
-                "attempts": 0,
-                "possible_duplicate": False,
-                "next_attempt_at": item.created_at,
-                "expires_at": item.expires_at,
-                "created_at": item.created_at,
-            }
-            | (_sandbox_delivered(item.created_at) if item.sandbox else {})
-            for item in items
-        ]
-        result = await conn.execute(
-            insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [int(value) for value in result.scalars()]
-        await self._link_verifications(conn, items, ids)
-        return ids
-
-    async def _link_verifications(
-        self, conn: AsyncConnection, items: Sequence[NewMessage], ids: Sequence[int]
-    ) -> None:
-        """
-        A new verification per message, canceling the number's pending one from the same
-        account; a re-send of the same code points its pending verification at the new message.
-        """
-        fresh = [(item, mid) for item, mid in zip(items, ids, strict=True) if not item.resend_of]
-        for item, message_id in zip(items, ids, strict=True):
-            if item.resend_of:
-                await conn.execute(
-                    update(verifications)
-                    .where(
-                        verifications.c.id == item.resend_of,
-                        verifications.c.status == VerificationStatus.PENDING,
-                    )
-                    .values(message_id=message_id, updated_at=item.created_at)
-                )
-        if not fresh:
-            return
-        pairs = list({(item.account_id, item.mobile) for item, _ in fresh})
-        await conn.execute(
-            update(verifications)
-            .where(
-                verifications.c.status == VerificationStatus.PENDING,
-                # OR of pairs rather than a row-value IN: SQLite scans the table for the latter.
-                or_(
-                    *(
-                        and_(
-                            verifications.c.account_id == account, verifications.c.mobile == mobile
-                        )
-                        for account, mobile in pairs
-                    )
-                ),
-            )
-            .values(status=VerificationStatus.CANCELED, code_sealed=None, updated_at=_now(fresh))
-        )
-        await conn.execute(
-            insert(verifications),
-            [
-                {
-                    "id": item.verification_id,
-                    "account_id": item.account_id,
-                    "message_id": message_id,
-                    "mobile": item.mobile,
-                    "code_digest": item.code_digest,
-                    "status": VerificationStatus.PENDING,
-                    "attempts_left": item.attempts_left,
-                    "expires_at": item.expires_at,
-                    "created_at": item.created_at,
-                    "updated_at": item.created_at,
-                    "code_sealed": item.code_sealed,
-                    "sandbox": item.sandbox,
-                    "metadata": item.metadata,
-                }
-                for item, message_id in fresh
-            ],
-        )
-        # Two sends to one number in one batch: the later one wins, as if they came apart.
-        last: dict[tuple[int, str], str] = {}
-        for item, _ in fresh:
-            last[(item.account_id, item.mobile)] = item.verification_id
-        replaced = [
-            item.verification_id
-            for item, _ in fresh
-            if last[(item.account_id, item.mobile)] != item.verification_id
-        ]
-        if replaced:
-            await conn.execute(
-                update(verifications)
-                .where(verifications.c.id.in_(replaced))
-                .values(status=VerificationStatus.CANCELED, code_sealed=None)
-            )
 
     # verifications --------------------------------------------------------------------
 
@@ -838,21 +725,6 @@ class SqlStore:
             return {MessageStatus(s): n for s, n in await conn.execute(query)}
 
 
-def _sandbox_delivered(at: datetime) -> dict[str, Any]:
-    """A test number's message: delivered at once, by no transport, with nothing to mask."""
-    return {
-        "status": MessageStatus.DELIVERED,
-        "code": None,
-        "transport": "sandbox",
-        "submitted_at": at,
-        "reported_at": at,
-    }
-
-
-def _now(items: Sequence[tuple[NewMessage, int]]) -> datetime:
-    return max(item.created_at for item, _ in items)
-
-
 def _checkable(now: datetime) -> tuple[Any, ...]:
     return (
         verifications.c.status == VerificationStatus.PENDING,
@@ -944,3 +816,139 @@ def _message(row: Row[Any]) -> Message:
         provider_message_id=row.provider_message_id,
         error=row.error,
     )
+
+
+# the hot statements, on the driver (store/raw.py says why) ---------------------------------
+
+_MESSAGE_COLUMNS = (
+    "id, account_id, token_id, pattern_id, mobile, sender, text, code, encoding, parts, cost,"
+    " charged, status, attempts, possible_duplicate, next_attempt_at, expires_at, created_at,"
+    " transport, submitted_at, reported_at"
+)
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(21)})"
+_INSERT_VERIFICATION = (
+    "INSERT INTO verifications (id, account_id, message_id, mobile, code_digest, status,"
+    " attempts_left, expires_at, created_at, updated_at, code_sealed, sandbox, metadata)"
+    f" VALUES ({marks(13)})"
+)
+_PENDING = VerificationStatus.PENDING.value
+_CANCELED = VerificationStatus.CANCELED.value
+
+
+async def _balances(tx: Tx, account_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+    lock = " FOR UPDATE" if tx.postgres else ""  # SQLite: BEGIN IMMEDIATE locked it all
+    rows = await tx.fetch(
+        f"SELECT id, credit, unlimited FROM accounts WHERE id IN ({marks(len(account_ids))}){lock}",
+        *account_ids,
+    )
+    return {row[0]: (row[1], bool(row[2])) for row in rows}
+
+
+def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) -> tuple[Any, ...]:
+    created = tx.time(item.created_at)
+    if item.sandbox:  # a test number's message: delivered at once, by no transport
+        status, code, transport, submitted, reported = (
+            MessageStatus.DELIVERED.value,
+            None,
+            "sandbox",
+            created,
+            created,
+        )
+    else:
+        status, code, transport, submitted, reported = (
+            MessageStatus.QUEUED.value,
+            item.code,
+            None,
+            None,
+            None,
+        )
+    return (
+        message_id,
+        item.account_id,
+        item.token_id,
+        item.pattern_id,
+        item.mobile,
+        item.sender,
+        item.text,
+        code,
+        item.encoding,
+        item.parts,
+        item.cost,
+        item.cost if charged else 0,
+        status,
+        0,
+        False,
+        created,
+        tx.time(item.expires_at),
+        created,
+        transport,
+        submitted,
+        reported,
+    )
+
+
+async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence[int]) -> None:
+    """
+    A new verification per message, canceling the number's pending one from the same
+    account; a re-send of the same code points its pending verification at the new message.
+    """
+    pairs = list(zip(items, ids, strict=True))
+    await tx.executemany(
+        "UPDATE verifications SET message_id = ?, updated_at = ? WHERE id = ? AND status = ?",
+        [
+            (message_id, tx.time(item.created_at), item.resend_of, _PENDING)
+            for item, message_id in pairs
+            if item.resend_of
+        ],
+    )
+    fresh = [(item, message_id) for item, message_id in pairs if not item.resend_of]
+    if not fresh:
+        return
+    now = tx.time(max(item.created_at for item, _ in fresh))
+    await tx.executemany(
+        "UPDATE verifications SET status = ?, code_sealed = NULL, updated_at = ?"
+        " WHERE account_id = ? AND mobile = ? AND status = ?",
+        [
+            (_CANCELED, now, account_id, mobile, _PENDING)
+            for account_id, mobile in sorted({(item.account_id, item.mobile) for item, _ in fresh})
+        ],
+    )
+    await tx.executemany(
+        _INSERT_VERIFICATION,
+        [
+            (
+                item.verification_id,
+                item.account_id,
+                message_id,
+                item.mobile,
+                item.code_digest,
+                _PENDING,
+                item.attempts_left,
+                tx.time(item.expires_at),
+                tx.time(item.created_at),
+                tx.time(item.created_at),
+                item.code_sealed,
+                item.sandbox,
+                item.metadata,
+            )
+            for item, message_id in fresh
+        ],
+    )
+    # Two sends to one number in one batch: the later one wins, as if they came apart.
+    last = {(item.account_id, item.mobile): item.verification_id for item, _ in fresh}
+    replaced = [
+        item.verification_id
+        for item, _ in fresh
+        if last[(item.account_id, item.mobile)] != item.verification_id
+    ]
+    if replaced:
+        await tx.execute(
+            "UPDATE verifications SET status = ?, code_sealed = NULL"
+            f" WHERE id IN ({marks(len(replaced))})",
+            _CANCELED,
+            *replaced,
+        )
+
+
+def _token_ids(items: Sequence[NewMessage]) -> set[int]:
+    return {item.token_id for item in items if item.token_id is not None}
