@@ -2,9 +2,10 @@
 Statements straight on the database driver (aiosqlite, asyncpg), inside an SQLAlchemy
 transaction, for the few statements every OTP runs: accepting, and recording submits.
 
-Why not SQLAlchemy there: measured on this machine (`bench/sql_paths.py`), one SQLAlchemy
-Core execute costs several times a driver call, and a batch's INSERT ... RETURNING through
-its insertmanyvalues about 60 times a driver executemany, per row. Everything else (and the
+Why not SQLAlchemy there: measured on this machine (`bench/sql_paths.py`, SQLite), one
+SQLAlchemy Core execute cost 13 times a driver call (372 against 28 us), and a batch's
+INSERT ... RETURNING through its insertmanyvalues 29 times a driver executemany, per row
+(194 against 7 us). Everything else (and the
 schema, and the migrations) stays in SQLAlchemy. The SQL here is written with `?`
 placeholders for both engines; PostgreSQL's `$n` are made from them once per statement.
 The store's contract tests run every statement on SQLite and PostgreSQL.
