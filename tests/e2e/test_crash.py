@@ -67,10 +67,13 @@ def test_codes_and_tokens_stay_out_of_logs_and_stored_texts(gateway: Gateway) ->
     gateway.start()
     answered = asyncio.run(send_many(gateway.url, token, 20))
     gateway.wait_delivered(len(answered))
-    time.sleep(0.5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the receipts land a moment after the sink line
+        listed = gateway.cli_json("messages", "list", "--limit", "100")
+        if {m["status"] for m in listed} == {"delivered"}:
+            break
+        time.sleep(0.2)
     gateway.stop()
-
-    listed = gateway.cli_json("messages", "list", "--limit", "100")
     logs = gateway.logs()
 
     assert {m["id"]: m["text"] for m in listed} == {i: "کد ورود شما: ******" for i in answered}

@@ -501,81 +501,76 @@ class SqlStore:
         submitted = [o for o in outcomes if isinstance(o, Submitted)]
         retries = [o for o in outcomes if isinstance(o, Retry)]
         async with self.engines.write.begin() as conn:
+            tx = await driver_tx(conn)
+            # One executemany per batch on the driver: see store/raw.py.
+            await tx.executemany(
+                "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
+                " submitted_at = ?, lease_until = NULL, text = ?, code = NULL, error = NULL"
+                " WHERE id = ?",
+                [
+                    (
+                        MessageStatus.SENT.value,
+                        o.receipt.transport,
+                        o.receipt.provider_message_id,
+                        tx.time(now),
+                        o.masked_text,
+                        o.message_id,
+                    )
+                    for o in submitted
+                ],
+            )
             if submitted:
-                await self._submitted(conn, submitted, now)
-            if retries:
-                # One executemany per batch: a statement per message costs a thread hop each.
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id == bindparam("message_id"))
-                    .values(
-                        status=MessageStatus.QUEUED,
-                        next_attempt_at=bindparam("at"),
-                        lease_until=None,
-                        error=bindparam("error"),
-                        possible_duplicate=or_(
-                            messages.c.possible_duplicate, bindparam("possible_duplicate")
-                        ),
-                    ),
-                    [
-                        {
-                            "message_id": r.message_id,
-                            "at": r.at,
-                            "error": r.error,
-                            "possible_duplicate": r.possible_duplicate,
-                        }
-                        for r in retries
-                    ],
-                )
+                await self._apply_early_reports(conn, tx, submitted)
+            await tx.executemany(
+                "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
+                " error = ?, possible_duplicate = (possible_duplicate OR ?) WHERE id = ?",
+                [
+                    (
+                        MessageStatus.QUEUED.value,
+                        tx.time(r.at),
+                        r.error,
+                        r.possible_duplicate,
+                        r.message_id,
+                    )
+                    for r in retries
+                ],
+            )
             for outcome in outcomes:
                 if isinstance(outcome, GiveUp):
                     await self._give_up(conn, outcome)
 
-    async def _submitted(
-        self, conn: AsyncConnection, submitted: Sequence[Submitted], now: datetime
+    async def _apply_early_reports(
+        self, conn: AsyncConnection, tx: Tx, submitted: Sequence[Submitted]
     ) -> None:
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("message_id"))
-            .values(
-                status=MessageStatus.SENT,
-                transport=bindparam("transport"),
-                provider_message_id=bindparam("provider_message_id"),
-                submitted_at=now,
-                lease_until=None,
-                text=bindparam("masked_text"),
-                code=None,
-                error=None,
-            ),
-            [
-                {
-                    "message_id": o.message_id,
-                    "transport": o.receipt.transport,
-                    "provider_message_id": o.receipt.provider_message_id,
-                    "masked_text": o.masked_text,
-                }
-                for o in submitted
-            ],
-        )
-        # Reports that overtook their submit were parked: apply them now. Usually none.
+        """Reports that overtook their submit were parked: apply them now. Usually none."""
         by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
-        early = (
-            await conn.execute(
-                select(orphan_reports).where(
-                    orphan_reports.c.provider_message_id.in_([key[1] for key in by_key])
-                )
+        provider_ids = sorted({key[1] for key in by_key})
+        early = [
+            row
+            for row in await tx.fetch(
+                "SELECT id, transport, provider_message_id, state, reported_at"
+                f" FROM orphan_reports WHERE provider_message_id IN ({marks(len(provider_ids))})",
+                *provider_ids,
             )
-        ).all()
-        early = [row for row in early if (row.transport, row.provider_message_id) in by_key]
-        for row in sorted(early, key=lambda r: r.reported_at):
-            outcome = by_key[(row.transport, row.provider_message_id)]
+            if (row[1], row[2]) in by_key
+        ]
+        if not early:
+            return
+        for row in sorted(early, key=lambda r: tx.read_time(r[4])):
+            outcome = by_key[(row[1], row[2])]
             await self._apply_report(
-                conn, outcome.message_id, DeliveryState(row.state), row.reported_at
+                conn, outcome.message_id, DeliveryState(row[3]), tx.read_time(row[4])
             )
-        if early:
-            await conn.execute(
-                delete(orphan_reports).where(orphan_reports.c.id.in_([row.id for row in early]))
-            )
+        # Reports applied are webhooks owed (one statement for the batch).
+        await enqueue_reported(
+            conn,
+            [by_key[(row[1], row[2])].message_id for row in early],
+            max(tx.read_time(row[4]) for row in early),
+        )
+        await tx.execute(
+            f"DELETE FROM orphan_reports WHERE id IN ({marks(len(early))})",
+            *(row[0] for row in early),
+        )
 
     async def _give_up(self, conn: AsyncConnection, outcome: GiveUp) -> None:
         live = messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])
@@ -693,6 +688,7 @@ class SqlStore:
                 await self._apply_report(
                     conn, row.message_id, DeliveryState(row.state), row.reported_at
                 )
+            await enqueue_reported(conn, [row.message_id for row in matched], now)
             if matched:
                 await conn.execute(
                     delete(orphan_reports).where(orphan_reports.c.id.in_([r.id for r in matched]))
@@ -713,7 +709,6 @@ class SqlStore:
             .where(messages.c.id == message_id, messages.c.status.not_in(_FINAL))
             .values(status=status, reported_at=at)
         )
-        await enqueue_reported(conn, [message_id], at)
 
     # counting -------------------------------------------------------------------------
 
