@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -603,17 +603,15 @@ class SqlStore:
         Apply delivery reports to their messages. A report that overtook its submit's answer
         finds no message yet: it is parked and applied when the submit is recorded.
         """
+        provider_ids = sorted({r.provider_message_id for r in reports})
         async with self.engines.write.begin() as conn:
+            tx = await driver_tx(conn)  # the statements of every report batch: store/raw.py
             found = {
-                (row.transport, row.provider_message_id): row.id
-                for row in await conn.execute(
-                    select(
-                        messages.c.id, messages.c.transport, messages.c.provider_message_id
-                    ).where(
-                        messages.c.provider_message_id.in_(
-                            list({r.provider_message_id for r in reports})
-                        )
-                    )
+                (transport, provider_id): message_id
+                for message_id, transport, provider_id in await tx.fetch(
+                    "SELECT id, transport, provider_message_id FROM messages"
+                    f" WHERE provider_message_id IN ({marks(len(provider_ids))})",
+                    *provider_ids,
                 )
             }
             matched = []
@@ -624,40 +622,31 @@ class SqlStore:
                     parked.append(report)
                 elif report.state in _STATUS_FOR_REPORT:
                     matched.append((message_id, report))
-            if matched:
-                await conn.execute(
-                    update(messages)
-                    .where(
-                        messages.c.id == bindparam("message_id"),
-                        # Spelled out: an expanding IN cannot take part in an executemany.
-                        *(messages.c.status != final for final in _FINAL),
+            await tx.executemany(
+                "UPDATE messages SET status = ?, reported_at = ?"
+                " WHERE id = ? AND status <> ? AND status <> ?",
+                [
+                    (
+                        _STATUS_FOR_REPORT[report.state].value,
+                        tx.time(report.at),
+                        message_id,
+                        *_FINAL,
                     )
-                    .values(status=bindparam("new_status"), reported_at=bindparam("at")),
-                    [
-                        {
-                            "message_id": message_id,
-                            "new_status": _STATUS_FOR_REPORT[report.state],
-                            "at": report.at,
-                        }
-                        for message_id, report in matched
-                    ],
-                )
+                    for message_id, report in matched
+                ],
+            )
+            if matched:
                 # A report applied is a webhook owed to the client, in this transaction.
                 await enqueue_reported(conn, [message_id for message_id, _ in matched], now)
-            if parked:
-                await conn.execute(
-                    insert(orphan_reports),
-                    [
-                        {
-                            "transport": r.transport,
-                            "provider_message_id": r.provider_message_id,
-                            "state": r.state,
-                            "reported_at": r.at,
-                            "received_at": now,
-                        }
-                        for r in parked
-                    ],
-                )
+            await tx.executemany(
+                "INSERT INTO orphan_reports"
+                " (transport, provider_message_id, state, reported_at, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (r.transport, r.provider_message_id, r.state.value, tx.time(r.at), tx.time(now))
+                    for r in parked
+                ],
+            )
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
