@@ -56,11 +56,14 @@ DEMO_USER = "user@demo.quickotp.local"
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     environ = os.environ if env is None else env
+    quiet = "INFO" if args.command in {"serve", "dispatch"} else "WARNING"
     logging.basicConfig(
-        level=logging.INFO if args.command in {"serve", "dispatch"} else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=quiet, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # Our own loggers only: libraries at DEBUG write SQL with its parameters (codes).
+    level = environ.get("QUICKOTP_LOG_LEVEL", quiet).upper()
+    if level in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        logging.getLogger("quickotp").setLevel(level)
     if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
         return client_cli.run(args, environ)
     try:

@@ -64,7 +64,7 @@ def test_killed_before_delivering_then_restarted_delivers_each_exactly_once(
 def test_codes_and_tokens_stay_out_of_logs_and_stored_texts(gateway: Gateway) -> None:
     """After delivery the text is masked and the report recorded; no log holds a code or token."""
     token = gateway.setup_account()
-    gateway.start()
+    gateway.start(QUICKOTP_LOG_LEVEL="DEBUG")  # every line the gateway can write
     answered = asyncio.run(send_many(gateway.url, token, 20))
     gateway.wait_delivered(len(answered))
     deadline = time.monotonic() + 20
