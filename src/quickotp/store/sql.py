@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -456,42 +456,26 @@ class SqlStore:
         (its dispatcher died). The latter may have reached the upstream already, so it is
         marked a possible duplicate. Attempts count up here, before anything is sent.
         """
-        due = (
-            select(messages.c.id)
-            .where(
-                or_(
-                    and_(
-                        messages.c.status == MessageStatus.QUEUED,
-                        messages.c.next_attempt_at <= now,
-                    ),
-                    and_(
-                        messages.c.status == MessageStatus.SENDING,
-                        messages.c.lease_until < now,
-                    ),
-                )
-            )
-            .order_by(messages.c.next_attempt_at, messages.c.id)
-            .limit(limit)
-        )
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        stmt = (
-            update(messages)
-            .where(messages.c.id.in_(due.scalar_subquery()))
-            .values(
-                status=MessageStatus.SENDING,
-                lease_until=now + lease,
-                attempts=messages.c.attempts + 1,
-                possible_duplicate=or_(
-                    messages.c.possible_duplicate,
-                    case((messages.c.status == MessageStatus.SENDING, True), else_=False),
-                ),
-            )
-            .returning(*messages.c)
-        )
+        lock = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
         async with self.engines.write.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
-        claimed = [Claimed(_message(row), row.code) for row in rows]
+            tx = await driver_tx(conn)  # a claim per batch of sends: store/raw.py
+            rows = await tx.fetch(
+                "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
+                " possible_duplicate = (possible_duplicate OR status = ?)"
+                " WHERE id IN (SELECT id FROM messages"
+                "  WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until < ?)"
+                f"  ORDER BY next_attempt_at, id LIMIT ?{lock})"
+                f" RETURNING {_CLAIMED_COLUMNS}",
+                MessageStatus.SENDING.value,
+                tx.time(now + lease),
+                MessageStatus.SENDING.value,
+                MessageStatus.QUEUED.value,
+                tx.time(now),
+                MessageStatus.SENDING.value,
+                tx.time(now),
+                limit,
+            )
+        claimed = [_claimed(tx, row) for row in rows]
         return sorted(claimed, key=lambda c: c.message.id)
 
     async def record_outcomes(
@@ -815,6 +799,11 @@ _INSERT_VERIFICATION = (
     " attempts_left, expires_at, created_at, updated_at, code_sealed, sandbox, metadata)"
     f" VALUES ({marks(13)})"
 )
+_CLAIMED_COLUMNS = (
+    "id, account_id, mobile, sender, text, encoding, parts, cost, status, attempts,"
+    " possible_duplicate, expires_at, created_at, submitted_at, reported_at, transport,"
+    " provider_message_id, error, code"
+)
 _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
 
@@ -936,3 +925,33 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
 
 def _token_ids(items: Sequence[NewMessage]) -> set[int]:
     return {item.token_id for item in items if item.token_id is not None}
+
+
+def _claimed(tx: Tx, row: tuple[Any, ...]) -> Claimed:
+    """A row of _CLAIMED_COLUMNS."""
+
+    def moment(value: Any) -> datetime | None:
+        return None if value is None else tx.read_time(value)
+
+    expires_at, created_at = tx.read_time(row[11]), tx.read_time(row[12])
+    message = Message(
+        id=row[0],
+        account_id=row[1],
+        mobile=row[2],
+        sender=row[3],
+        text=row[4],
+        encoding=row[5],
+        parts=row[6],
+        cost=row[7],
+        status=MessageStatus(row[8]),
+        attempts=row[9],
+        possible_duplicate=bool(row[10]),
+        expires_at=expires_at,
+        created_at=created_at,
+        submitted_at=moment(row[13]),
+        reported_at=moment(row[14]),
+        transport=row[15],
+        provider_message_id=row[16],
+        error=row[17],
+    )
+    return Claimed(message, row[18])
