@@ -172,10 +172,15 @@ class Quiet:
         return None
 
 
-async def deliver_one(runtime: Runtime, seeded: Seeded) -> int:
-    """Send an OTP through a dispatcher, then record its delivery report."""
+async def deliver_one(runtime: Runtime, seeded: Seeded, *, report_first: bool = False) -> int:
+    """Send an OTP through a dispatcher and record its delivery report (after, or before)."""
     caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
     sent = await runtime.gateway.send_quick_otp(caller, mobile="09120000000", code_length=6)
+    report = DeliveryReport(
+        "quiet", f"q-{sent.message_id}", DeliveryState.DELIVERED, datetime.now(UTC)
+    )
+    if report_first:  # it overtakes the submit: parked, then applied when the submit is
+        await runtime.store.record_reports([report], datetime.now(UTC))
     dispatcher = Dispatcher(runtime.store, Quiet(), lambda: datetime.now(UTC))
     await dispatcher.start()
     dispatcher.wake()
@@ -183,15 +188,13 @@ async def deliver_one(runtime: Runtime, seeded: Seeded) -> int:
         async with asyncio.timeout(10):
             while True:
                 found = await runtime.store.get_messages(seeded.account_id, [sent.message_id])
-                if found[sent.message_id].status is MessageStatus.SENT:
+                if found[sent.message_id].status in (MessageStatus.SENT, MessageStatus.DELIVERED):
                     break
                 await asyncio.sleep(0.02)
     finally:
         await dispatcher.aclose()
-    report = DeliveryReport(
-        "quiet", f"q-{sent.message_id}", DeliveryState.DELIVERED, datetime.now(UTC)
-    )
-    await runtime.store.record_reports([report], datetime.now(UTC))
+    if not report_first:
+        await runtime.store.record_reports([report], datetime.now(UTC))
     return sent.message_id
 
 
@@ -212,6 +215,18 @@ async def test_a_delivered_report_owes_one_webhook_per_active_url(
     assert [(d.message_id, d.url, d.status, d.state) for d in owed] == [
         (message_id, "https://a.example/dlr", MessageStatus.DELIVERED, WebhookState.PENDING)
     ]
+
+
+async def test_a_report_that_overtook_its_submit_owes_a_webhook_too(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A parked receipt, applied when its submit is recorded, queues the webhook then."""
+    await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
+
+    message_id = await deliver_one(runtime, seeded, report_first=True)
+
+    owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
+    assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
 
 
 async def test_the_worker_posts_a_signed_report(

@@ -14,15 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     String,
     and_,
     bindparam,
-    exists,
     insert,
-    literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Row
@@ -50,6 +48,34 @@ REPORTED = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)  # what is pushe
 MAX_RELAY_URLS = 10  # per account
 
 
+# On the delivery hot path (once per applied report, or batch of them): one prepared text
+# statement, compiled once; with no URL anywhere it joins against nothing.
+_OWED = text(
+    """
+    INSERT INTO webhook_deliveries
+        (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
+    SELECT m.account_id, m.id, t.url, m.status, :pending, 0, :now, :now
+    FROM messages AS m
+    JOIN (
+        SELECT account_id, url FROM relay_urls WHERE active
+        UNION
+        SELECT account_id, url FROM account_webhooks WHERE url <> ''
+    ) AS t ON t.account_id = m.account_id
+    WHERE m.id IN :ids
+      AND m.status IN :reported
+      AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries AS w
+        WHERE w.message_id = m.id AND w.url = t.url AND w.status = m.status
+      )
+    """
+).bindparams(
+    bindparam("ids", expanding=True),
+    bindparam("reported", expanding=True),
+    bindparam("now", type_=UtcDateTime),
+    bindparam("pending", type_=String(16)),
+)
+
+
 async def enqueue_reported(
     conn: AsyncConnection, message_ids: Sequence[int], now: datetime
 ) -> None:
@@ -57,56 +83,15 @@ async def enqueue_reported(
     Owe a webhook to every active URL of the owners of `message_ids` that now have a final
     reported status (relay URLs, and the panel's webhook URL). Within the caller's transaction.
     """
-    if not message_ids:
-        return
-    ids = list(set(message_ids))
-    wd = webhook_deliveries.alias("owed")
-    targets = (
-        (relay_urls, and_(relay_urls.c.account_id == messages.c.account_id, relay_urls.c.active)),
-        (
-            account_webhooks,
-            and_(
-                account_webhooks.c.account_id == messages.c.account_id, account_webhooks.c.url != ""
-            ),
-        ),
-    )
-    for table, joined in targets:
-        owed = (
-            select(
-                messages.c.account_id,
-                messages.c.id,
-                table.c.url,
-                messages.c.status,
-                literal(WebhookState.PENDING, String(16)),
-                literal(0, Integer),
-                literal(now, UtcDateTime),
-                literal(now, UtcDateTime),
-            )
-            .select_from(messages.join(table, joined))
-            .where(
-                messages.c.id.in_(ids),
-                messages.c.status.in_(REPORTED),
-                ~exists().where(
-                    wd.c.message_id == messages.c.id,
-                    wd.c.url == table.c.url,
-                    wd.c.status == messages.c.status,
-                ),
-            )
-        )
+    if message_ids:
         await conn.execute(
-            insert(webhook_deliveries).from_select(
-                [
-                    "account_id",
-                    "message_id",
-                    "url",
-                    "status",
-                    "state",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                owed,
-            )
+            _OWED,
+            {
+                "ids": list(set(message_ids)),
+                "reported": [str(s) for s in REPORTED],
+                "now": now,
+                "pending": str(WebhookState.PENDING),
+            },
         )
 
 

@@ -30,6 +30,7 @@ from quickotp.errors import (
     TransportUnavailable,
 )
 from quickotp.ports import (
+    DeliveryReport,
     OutboundSms,
     ReportSink,
     ReportsRouteState,
@@ -87,6 +88,39 @@ def build_transport(route: Route) -> Transport:
     raise ConfigurationError(f"route {route.name}: unknown kind {route.kind!r}")
 
 
+class _Reports:
+    """
+    The report sink each route's transport is given. The dispatcher's sink returns once the
+    report is committed; an SMPP session reads its next deliver_sm only after the sink
+    returns, so awaiting each commit in turn made receipts one commit each (measured: ~300
+    receipts/s while 900 submits/s went out). Here each report is handed on as its own task,
+    so reports arriving together share a commit; at most `limit` wait at once, after which the
+    reader waits too. (smpp34 has answered deliver_sm_resp before we see a receipt, so this
+    holds nothing the SMSC would resend.)
+    """
+
+    def __init__(self, sink: ReportSink, limit: int = 4096) -> None:
+        self._sink = sink
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, report: DeliveryReport) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._sink(report))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("recording a delivery report failed: %r", error)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 class _Rate:
     """Successful sends a second over the last ten whole seconds."""
 
@@ -120,11 +154,6 @@ class _Live:
     last_error: str = ""
     rate: _Rate = field(default_factory=_Rate)
 
-    @property
-    def down(self) -> bool:
-        """The transport says it cannot send now (an SMPP route with no bind up)."""
-        return isinstance(self.transport, SmppTransport) and self.transport.bound == 0
-
 
 class RoutingTransport:
     """A Transport that sends each message through the first route that takes it."""
@@ -150,13 +179,17 @@ class RoutingTransport:
         self._refresh = refresh
         self._bind_grace = bind_grace
         self._live: dict[str, _Live] = {}
-        self._reports: ReportSink | None = None
+        # Views of _live that each send reads, rebuilt when routes change.
+        self._routes: list[Route] = []
+        self._breakers: dict[str, Breaker] = {}
+        self._smpp: dict[str, SmppTransport] = {}
+        self._reports: _Reports | None = None
         self._task: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
 
     async def start(self, reports: ReportSink) -> None:
         """Start the fallback and every configured route; SMPP routes get a moment to bind."""
-        self._reports = reports
+        self._reports = _Reports(reports)
         await self._fallback.start(reports)
         await self._apply(await self._load())
         smpp = [
@@ -179,27 +212,27 @@ class RoutingTransport:
         live, self._live = list(self._live.values()), {}
         await asyncio.gather(*(item.transport.aclose() for item in live), return_exceptions=True)
         await asyncio.gather(*self._retiring, return_exceptions=True)
+        if self._reports is not None:
+            await self._reports.drain()
         await self._fallback.aclose()
 
     async def send(self, sms: OutboundSms) -> SendReceipt:
         if not self._live:
             return await self._fallback.send(sms)
-        current = dict(self._live)
-        routes = [item.route for item in current.values()]
-        now = self._clock()
+        # No await from here to the loop: the routes cannot change under the plan.
         order = plan(
-            routes,
+            self._routes,
             mobile=sms.mobile,
             account_id=sms.account_id,
-            breakers={name: item.breaker for name, item in current.items()},
-            down=frozenset(name for name, item in current.items() if item.down),
-            now=now,
+            breakers=self._breakers,
+            down=frozenset(name for name, transport in self._smpp.items() if transport.bound == 0),
+            now=self._clock(),
         )
-        if not order and not any_match(routes, mobile=sms.mobile, account_id=sms.account_id):
+        if not order and not any_match(self._routes, mobile=sms.mobile, account_id=sms.account_id):
             raise TransportRejected(f"no route takes …{sms.mobile[-4:]} for this account")
         last: TransportUnavailable | None = None
-        for route in order:
-            item = current[route.name]
+        # (A route being replaced right now is passed over.)
+        for item in [self._live[r.name] for r in order if r.name in self._live]:
             if not item.breaker.begin(self._clock()):
                 continue  # another send took the half-open probe meanwhile
             item.in_flight += 1
@@ -307,6 +340,13 @@ class RoutingTransport:
             await transport.start(self._reports)
             self._live[name] = _Live(route, transport, Breaker(self._policy))
             log.info("route %s (%s) is in use: %s", name, route.kind, route.shown)
+        self._routes = [item.route for item in self._live.values()]
+        self._breakers = {name: item.breaker for name, item in self._live.items()}
+        self._smpp = {
+            name: item.transport
+            for name, item in self._live.items()
+            if isinstance(item.transport, SmppTransport)
+        }
 
     def _retire(self, item: _Live) -> None:
         async def close() -> None:

@@ -13,6 +13,7 @@ import os
 import random
 import re
 import socket
+import stat
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,6 +85,11 @@ def tune_sockets(addresses: set[str], port: int, *, idle: float, timeout: float)
     tuned = 0
     for fd in _socket_fds():
         try:
+            # Sockets only: closing a duplicate of a file's descriptor would drop every POSIX
+            # lock this process holds on that file, SQLite's included (another process then
+            # takes the database for unused and truncates its -shm under us: SIGBUS).
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
             dup = os.dup(fd)
         except OSError:
             continue

@@ -1,0 +1,305 @@
+"""
+End to end over SMPP: sustained SendQuickOTP → submit_sm_resp through the whole service (one
+`quickotp serve` process on SQLite, an smpp route with one bind, receipts on) against smpp34's
+Server, printed beside the bare smpp34 client against the same simulator in the same run.
+
+    .venv/bin/python bench/e2e_smpp.py [--seconds 30] [--connections 32] [--window 10] [--rate N]
+
+The service runs on CPU 0, wrk on CPU 1, the simulator unpinned. Figures come from the
+messages table: messages accepted during the wrk run, how many of them reached `sent`
+(their submit_sm_resp came back and was recorded) and when; accept → submit_sm_resp latency
+is submitted_at - created_at (submitted_at is stamped when the outcome is recorded, just
+after the resp: an upper bound). Bounded: wrk runs --seconds, the drain waits at most 30 s.
+Needs `wrk` (Debian: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from harness import (
+    HERE,
+    free_port,
+    parse_wrk,
+    pinned,
+    quickotp,
+    quickotp_env,
+    require_wrk,
+    setup_account,
+)
+from smpp_client import SIMULATOR, Result, bare, ours
+
+GUARD_OFF = {  # the fraud guard's per-number and rate limits would refuse a load test
+    "QUICKOTP_GUARD_IDEMPOTENCY_SECONDS": "0",
+    "QUICKOTP_GUARD_COOLDOWN_SECONDS": "0",
+    "QUICKOTP_GUARD_PER_NUMBER_HOUR": "0",
+    "QUICKOTP_GUARD_PER_NUMBER_DAY": "0",
+    "QUICKOTP_GUARD_ACCOUNT_RATE": "0",
+    "QUICKOTP_GUARD_TOKEN_RATE": "0",
+    "QUICKOTP_GUARD_IP_RATE": "0",
+    "QUICKOTP_GUARD_PUMPING": "off",
+}
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    accepted_per_s: float  # wrk's answers/s
+    accepted: int  # messages created during the run
+    submitted: int  # of those, sent (submit_sm_resp back) by the end of the drain
+    submit_per_s: float  # submit_sm_resp/s during the run
+    p50_ms: float
+    p99_ms: float
+    delivered: int  # of those, delivered (receipt matched)
+    wrk_p99_ms: float
+    failures: int
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def measure(db: Path, start: datetime, end: datetime) -> tuple[list[float], int, int, int]:
+    """(accept → submit latencies in s, accepted, submitted during the run, delivered)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT created_at, submitted_at, status FROM messages WHERE created_at >= ?"
+            " AND created_at < ?",
+            (start.replace(tzinfo=None).isoformat(" "), end.replace(tzinfo=None).isoformat(" ")),
+        ).fetchall()
+    latencies = []
+    in_run = 0
+    delivered = 0
+    for created, submitted, status in rows:
+        if submitted is None:
+            continue
+        sent_at = _parse_time(submitted)
+        latencies.append((sent_at - _parse_time(created)).total_seconds())
+        in_run += sent_at < end
+        delivered += status == "delivered"
+    return latencies, len(rows), in_run, delivered
+
+
+def wait_drained(db: Path, start: datetime, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            (left,) = conn.execute(
+                "SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')"
+                " AND created_at >= ?",
+                (start.replace(tzinfo=None).isoformat(" "),),
+            ).fetchone()
+        if not left:
+            return
+        time.sleep(0.5)
+
+
+@contextmanager
+def serving(
+    argv: list[str], env: dict[str, str], health_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The service on CPU 0, its output in `log`, up for the block (harness.server, logged)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            pinned(0, argv),
+            env={**env, "PYTHONFAULTHANDLER": "1"},  # a crash leaves its traceback in `log`
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit(f"the service exited early:\n{log.read_text()[-3000:]}")
+            try:
+                httpx.get(health_url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def wait_reported(db: Path, start: datetime, limit: float) -> None:
+    """Until every message sent in the run has its receipt applied, or `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            (left,) = conn.execute(
+                "SELECT count(*) FROM messages WHERE status = 'sent' AND created_at >= ?",
+                (start.replace(tzinfo=None).isoformat(" "),),
+            ).fetchone()
+        if not left:
+            return
+        time.sleep(0.5)
+
+
+def end_to_end(
+    smsc_port: int | None, seconds: int, connections: int, window: int, rate: int = 0
+) -> EndToEnd:
+    """One run of the service; with no SMSC port, no route: the dev log sink takes all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        env = {
+            **quickotp_env(f"sqlite:///{db}", Path(tmp) / "sink.jsonl", **GUARD_OFF),
+            "QUICKOTP_DISPATCH_CONCURRENCY": str(window),
+        }
+        token = setup_account(env)
+        if smsc_port is not None:
+            quickotp(
+                env,
+                "routes",
+                "add",
+                "smsc",
+                "--url",
+                f"smpp://bench:secret@127.0.0.1:{smsc_port}?window={window}&timeout=10",
+            )
+        port = free_port()
+        argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
+        url = f"http://127.0.0.1:{port}/rest/SendQuickOTP"
+        script = HERE / ("send_form_paced.lua" if rate else "send_form.lua")
+        wrk = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script)]
+        wrk_env = {
+            **os.environ,
+            "QUICKOTP_BENCH_TOKEN": token,
+            "QUICKOTP_BENCH_DELAY_MS": str(round(connections * 1000 / rate)) if rate else "0",
+        }
+        log = Path(tmp) / "serve.log"
+        with serving(argv, env, f"http://127.0.0.1:{port}/healthz", log) as process:
+            subprocess.run(pinned(1, [*wrk, "-d3s", url]), env=wrk_env, capture_output=True)
+            wait_drained(db, datetime(2000, 1, 1, tzinfo=UTC), 30)
+            start = datetime.now(UTC)
+            done = subprocess.run(
+                pinned(1, [*wrk, f"-d{seconds}s", url]),
+                env=wrk_env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            end = datetime.now(UTC)
+            if done.returncode:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise SystemExit(
+                    f"wrk failed:\n{done.stdout}{done.stderr}\n"
+                    f"server (exit {process.poll()}):\n{tail}"
+                )
+            wait_drained(db, start, 30)
+            wait_reported(db, start, 30)
+        load = parse_wrk(done.stdout)
+        latencies, accepted, in_run, delivered = measure(db, start, end)
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return EndToEnd(
+        accepted_per_s=load.rps,
+        accepted=accepted,
+        submitted=len(latencies),
+        submit_per_s=in_run / (end - start).total_seconds(),
+        p50_ms=cuts[49] * 1000,
+        p99_ms=cuts[98] * 1000,
+        delivered=delivered,
+        wrk_p99_ms=load.p99_ms,
+        failures=load.failures,
+    )
+
+
+async def bare_clients(port: int, n: int, window: int, limit: float) -> tuple[Result, Result]:
+    return (
+        await ours(port, n, window, limit),
+        await bare(port, n, window, limit, nodelay=True),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--n", type=int, default=30_000, help="messages for the bare clients")
+    parser.add_argument(
+        "--rate", type=int, default=0, help="also a paced run offering about this many OTP/s"
+    )
+    args = parser.parse_args()
+    require_wrk()
+    smsc_port = free_port()
+    simulator = subprocess.Popen(
+        [sys.executable, str(SIMULATOR), "--port", str(smsc_port), "--receipts"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert simulator.stdout is not None
+        simulator.stdout.readline()  # READY
+        e2e = end_to_end(smsc_port, args.seconds, args.connections, args.window)
+        sink = end_to_end(None, args.seconds, args.connections, args.window)
+        paced = (
+            end_to_end(smsc_port, args.seconds, args.connections, args.window, args.rate)
+            if args.rate
+            else None
+        )
+        transport, client = asyncio.run(
+            bare_clients(smsc_port, args.n, args.window, float(args.seconds))
+        )
+    finally:
+        simulator.kill()
+        simulator.wait()
+
+    print(
+        f"\nSendQuickOTP → submit_sm_resp, {args.seconds} s, wrk -c{args.connections} on CPU 1,"
+        f" `quickotp serve` (SQLite, one smpp route, one bind, window {args.window}, receipts"
+        " on) on CPU 0, smpp34's Server unpinned\n"
+    )
+    print(
+        f"  answers/s (wrk)                   {e2e.accepted_per_s:10,.0f}"
+        f"  (wrk p99 {e2e.wrk_p99_ms:.1f} ms, failures {e2e.failures})"
+    )
+    print(f"  accepted in the run               {e2e.accepted:10,}")
+    print(f"  submit_sm_resp/s in the run       {e2e.submit_per_s:10,.0f}")
+    print(f"  accept → submit_sm_resp p50 / p99 {e2e.p50_ms:8.1f} / {e2e.p99_ms:.1f} ms")
+    print(
+        f"  sent by the end of the drain      {e2e.submitted:10,}"
+        f"  receipts applied {e2e.delivered:,}"
+    )
+    if paced is not None:
+        print(
+            f"\nPaced at about {args.rate:,} OTP/s offered: {paced.accepted_per_s:,.0f} answers/s,"
+            f" {paced.submit_per_s:,.0f} submit_sm_resp/s, accept → submit_sm_resp p50 / p99"
+            f" {paced.p50_ms:.1f} / {paced.p99_ms:.1f} ms, receipts {paced.delivered:,}"
+            f" of {paced.accepted:,}"
+        )
+    print(
+        f"\nThe same service without a route (the log sink: no SMPP), for where the time goes:"
+        f"\n  answers/s {sink.accepted_per_s:,.0f}, sent/s {sink.submit_per_s:,.0f},"
+        f" accept → sent p50 / p99 {sink.p50_ms:.1f} / {sink.p99_ms:.1f} ms"
+    )
+    print(
+        f"\nThe same simulator, {args.n:,} messages (at most {args.seconds} s),"
+        f" window {args.window}:"
+    )
+    print(f"  {'client':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'receipts':>15}")
+    for result in (transport, client):
+        print("  " + result.line())
+    print(
+        f"\nratio end to end / bare smpp34 client: {e2e.submit_per_s / client.rate:.2f}"
+        f"  (end to end / SmppTransport alone: {e2e.submit_per_s / transport.rate:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
