@@ -6,8 +6,10 @@ and the real randomness, and reveals the secret key.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from quickotp.admin import Admin
+from quickotp.admission import Admission
 from quickotp.desk import OperatorDesk
 from quickotp.dispatcher import DispatchConfig, Dispatcher
 from quickotp.domain import keys
@@ -31,19 +34,22 @@ from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.ports import DeliveryLog, RouteMonitor, Transport
-from quickotp.routing import BreakerPolicy
+from quickotp.routing import BreakerPolicy, Route
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
+from quickotp.store.bind_leases import BindLeases
 from quickotp.store.engine import Engines, create_engines
 from quickotp.store.identity import IdentitySqlStore
 from quickotp.store.notify import OutboxListener
+from quickotp.store.outbox_stats import OutboxStats
 from quickotp.store.panel import PanelSqlStore
 from quickotp.store.routes import RouteBook
 from quickotp.store.sql import SqlStore
 from quickotp.store.webhooks import WebhookStore
 from quickotp.transports.http_upstream import new_client
 from quickotp.transports.log import LogSinkTransport
-from quickotp.transports.routed import RoutingTransport
+from quickotp.transports.routed import RoutingTransport, build_transport
+from quickotp.transports.smpp import SmppTransport
 from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
 from quickotp.webhooks import Relays, WebhookWorker
@@ -76,9 +82,13 @@ class Runtime:
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
+    admission: Admission | None = None  # refuses what congested routes cannot deliver in time
+    bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
 
     async def start(self) -> None:
         self.gateway.start()
+        if self.admission is not None:
+            self.admission.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
             if self.engines.dialect == "postgresql":
@@ -88,6 +98,8 @@ class Runtime:
             await self.webhooks.start()
 
     async def aclose(self) -> None:
+        if self.admission is not None:
+            await self.admission.aclose()
         await self.gateway.aclose()
         if self.listener is not None:
             await self.listener.aclose()
@@ -95,6 +107,8 @@ class Runtime:
             await self.dispatcher.aclose()
         if self.webhooks is not None:
             await self.webhooks.aclose()
+        if self.bind_leases is not None:
+            await self.bind_leases.aclose()
         await self.engines.dispose()
 
     async def ready(self) -> bool:
@@ -108,15 +122,26 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, dispatch: bool | None = None, transport: Transport | None = None
+    settings: Settings,
+    *,
+    dispatch: bool | None = None,
+    transport: Transport | None = None,
+    admit: bool = True,
 ) -> Runtime:
+    """
+    One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
+    admission control (a process that serves no API, as `quickotp dispatch`).
+    """
     engines = create_engines(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     store = SqlStore(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
     route_book = RouteBook(engines, keys.derive(settings.secret_key.reveal().encode(), "routes"))
     webhook_store = WebhookStore(engines)
     dispatcher = None
+    bind_leases = None
     if settings.dispatch if dispatch is None else dispatch:
+        if transport is None and engines.dialect == "postgresql":
+            bind_leases = BindLeases(settings.database_url)
         dispatcher = Dispatcher(
             store,
             # The configured routes; with none, the dev log sink carries every message.
@@ -124,6 +149,7 @@ def build_runtime(
             or RoutingTransport(
                 route_book.load,
                 fallback=LogSinkTransport(settings.sink_file),
+                build=route_builder(bind_leases),
                 policy=BreakerPolicy(
                     failures=settings.route_failures,
                     cool_down=settings.route_cool_down.total_seconds(),
@@ -132,8 +158,18 @@ def build_runtime(
             ),
             utc_now,
             DispatchConfig(
-                concurrency=settings.dispatch_concurrency, lease=settings.dispatch_lease
+                concurrency=settings.dispatch_concurrency,
+                batch=settings.dispatch_batch,
+                lease=settings.dispatch_lease,
             ),
+        )
+    admission = None
+    if admit and settings.admission_wait_percent:
+        admission = Admission(
+            OutboxStats(engines),
+            route_book.load,
+            utc_now,
+            wait_share=settings.admission_wait_percent / 100,
         )
     gateway = Gateway(
         store=store,
@@ -150,6 +186,7 @@ def build_runtime(
         ),
         on_accept=dispatcher.wake if dispatcher is not None else (lambda: None),
         guard=build_guard(settings, store, key_material),
+        admission=admission,
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
     users, workspace, desk = build_panel_services(
@@ -172,7 +209,27 @@ def build_runtime(
             if dispatcher is not None
             else None
         ),
+        admission=admission,
+        bind_leases=bind_leases,
     )
+
+
+def route_builder(leases: BindLeases | None) -> Callable[[Route], Transport]:
+    """
+    How the router builds a route's transport; with `leases` (PostgreSQL), an SMPP route's
+    binds are shared with every other dispatcher, so its `binds` limit holds across them.
+    """
+    if leases is None:
+        return build_transport
+
+    def build(route: Route) -> Transport:
+        if route.kind == "smpp":
+            return SmppTransport.from_url(
+                route.url, name=route.name, slots=lambda binds: leases.route(route.name, binds)
+            )
+        return build_transport(route)
+
+    return build
 
 
 def build_panel_services(
@@ -277,3 +334,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
         panel=build_panel(runtime),
         relays=runtime.relays,
     )
+
+
+def app_from_environment() -> ASGIApp:
+    """
+    The app of one process of `quickotp serve --workers N` (uvicorn's factory, which takes no
+    arguments): Settings from this process's environment, which the parent filled in.
+    """
+    return build_app(build_runtime(Settings.from_env(os.environ)))

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import make_url
 
 from quickotp import client_cli
 from quickotp.bootstrap import Runtime, build_app, build_runtime
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         settings = Settings.from_env(environ, dev=True if getattr(args, "dev", False) else None)
         if args.command == "serve":
-            return _serve(settings, args)
+            return _serve(settings, args, environ)
         if args.command == "dispatch":
             return asyncio.run(_dispatch(settings))
         return asyncio.run(_run_command(settings, args))
@@ -97,7 +98,7 @@ def _exit_code(exc: Exception) -> int:
 
 async def _dispatch(settings: Settings) -> int:
     """Deliver accepted messages until SIGTERM or SIGINT; no HTTP."""
-    runtime = build_runtime(settings, dispatch=True)
+    runtime = build_runtime(settings, dispatch=True, admit=False)
     try:
         if not await is_current(runtime.engines):
             raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
@@ -114,9 +115,11 @@ async def _dispatch(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     import uvicorn
 
+    if args.workers > 1:
+        return _serve_workers(settings, args, environ)
     runtime = build_runtime(settings, dispatch=False if args.no_dispatch else None)
     banner = asyncio.run(_prepare(runtime, args))
     if banner:
@@ -133,6 +136,76 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings_forwarded(),
     )
     return 0
+
+
+def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """
+    `serve --workers N`: N API processes on one socket (uvicorn's supervisor), each building
+    its own Runtime from the environment, with a dispatcher unless --no-dispatch. The schema
+    check and dev mode's demo account happen once, here, before they start.
+    """
+    import uvicorn
+
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            f"--workers {args.workers} needs PostgreSQL (QUICKOTP_DATABASE_URL=postgresql://...):"
+            " processes sharing one SQLite file queue on its single writer and serve no more"
+            " than one process does"
+        )
+    runtime = build_runtime(settings, dispatch=False, admit=False)
+    banner = asyncio.run(_prepare(runtime, args))
+    if banner:
+        print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
+    # The workers are new interpreters: they read their settings from the environment.
+    if environ is not os.environ:
+        os.environ.update(environ)
+    if settings.dev:
+        os.environ["QUICKOTP_DEV"] = "1"
+    if args.no_dispatch:
+        os.environ["QUICKOTP_NO_DISPATCH"] = "1"
+    uvicorn.run(
+        "quickotp.bootstrap:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,  # uvicorn's access log writes query strings: tokens and codes
+        log_level="warning",
+        log_config=WORKER_LOGGING,
+        proxy_headers=True,
+        forwarded_allow_ips=settings_forwarded(),
+    )
+    return 0
+
+
+# Each worker's logging, as main() sets it up for one process (plus the process id).
+WORKER_LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+}
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= count <= 256:
+        raise argparse.ArgumentTypeError("from 1 to 256 processes")
+    return count
 
 
 def settings_forwarded() -> str:
@@ -427,6 +500,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="dev mode: demo account, own key")
     serve.add_argument(
         "--no-dispatch", action="store_true", help="accept only; a `dispatch` process delivers"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="API processes on one port (PostgreSQL only); each dispatches unless --no-dispatch",
     )
 
     commands.add_parser("migrate", parents=[common], help="bring the schema up to date")

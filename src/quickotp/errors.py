@@ -67,6 +67,7 @@ Every exception the gateway raises on purpose, in one tree:
     - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
     - TransportRejected       permanent: the message is marked failed
   x LimitsUnavailable         the limits backend (Redis) cannot be reached
+  x RouteOverloaded           the route's queue would hold a new code past its validity
   x ConfigurationError        settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
@@ -354,6 +355,18 @@ class TransportRejected(DeliveryError):
 
 class LimitsUnavailable(GatewayError):
     """The limits backend (Redis) cannot be reached; the guard fails in the configured direction."""
+
+
+class RouteOverloaded(GatewayError):
+    """
+    More is offered than the route can deliver: a code accepted now would wait in the queue
+    for most of its validity, so the send is refused at once. `retry_after` seconds until the
+    queue is expected to be short enough again.
+    """
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(GatewayError):

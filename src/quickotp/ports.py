@@ -217,6 +217,15 @@ class Store(Protocol):
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
 
 
+class AdmissionControl(Protocol):
+    """
+    Whether a route can take one more message in time, from figures kept fresh in the
+    background. `check` does no I/O; it raises RouteOverloaded to refuse the send.
+    """
+
+    def check(self, account_id: int, mobile: str, validity_seconds: int) -> None: ...
+
+
 class IdentityStore(Protocol):
     """
     The panel's people: users, sessions, failed sign-ins, invitations, the audit log.

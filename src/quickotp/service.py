@@ -48,7 +48,7 @@ from quickotp.models import (
     Verification,
     VerificationStatus,
 )
-from quickotp.ports import Store
+from quickotp.ports import AdmissionControl, Store
 from quickotp.store.batching import GroupCommitter
 from quickotp.verification import Verifications
 
@@ -139,6 +139,7 @@ class Gateway:
     config: GatewayConfig = field(default_factory=GatewayConfig)
     on_accept: Callable[[], None] = lambda: None  # wakes the dispatcher
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
+    admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(
@@ -287,6 +288,8 @@ class Gateway:
     async def _send(self, send: _Send) -> SentOtp:
         caller, number, policy = send.caller, send.number, send.policy
         test_code = policy.test_code(number.e164)
+        if self.admission is not None and test_code is None:  # before anything is counted
+            self.admission.check(caller.account.id, number.e164, policy.validity_seconds)
         pattern = await self._pattern_for(caller.account.id, send.pattern_id)
         resend = None
         if test_code is None and send.own_code is None and policy.on_resend == "same_code":

@@ -57,6 +57,10 @@ class Settings:
     dispatch_lease: timedelta  # a dispatcher that dies leaves its claims for this long
     route_failures: int = 5  # transient failures in a row that take a route out
     route_cool_down: timedelta = timedelta(seconds=30)  # how long it stays out before a probe
+    dispatch_batch: int = 100  # most messages one dispatcher claims and holds at once
+    # Refuse a send when its route's estimated wait passes this share of the code's validity
+    # (percent; 0 switches admission control off): see admission.py.
+    admission_wait_percent: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -93,6 +97,10 @@ class Settings:
             route_failures=_int(env, "QUICKOTP_ROUTE_FAILURES", 5, low=1, high=1000),
             route_cool_down=timedelta(
                 seconds=_int(env, "QUICKOTP_ROUTE_COOL_DOWN_SECONDS", 30, low=1, high=3600)
+            ),
+            dispatch_batch=_int(env, "QUICKOTP_DISPATCH_BATCH", 100, low=1, high=10_000),
+            admission_wait_percent=_int(
+                env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
         )
 

@@ -163,6 +163,10 @@ class LimitsUnavailableProblem(ProblemError, ServiceError):
     """The fraud guard is unavailable, and refuses until it is back."""
 
 
+class RouteOverloadedProblem(ProblemError, ServiceError):
+    """More is offered than the gateway's route can deliver in time: try again shortly."""
+
+
 class ServerErrorProblem(ProblemError, ServiceError):
     """The server failed on its side."""
 
@@ -208,6 +212,7 @@ ERROR_FOR_PROBLEM: dict[str, type[ProblemError]] = {
     TYPE_PREFIX + "request-in-progress": RequestInProgressProblem,
     TYPE_PREFIX + "request-repeated": RequestRepeatedProblem,
     TYPE_PREFIX + "limits-unavailable": LimitsUnavailableProblem,
+    TYPE_PREFIX + "route-overloaded": RouteOverloadedProblem,
     TYPE_PREFIX + "server-error": ServerErrorProblem,
     TYPE_PREFIX + "request-rejected": RequestRejectedProblem,
 }

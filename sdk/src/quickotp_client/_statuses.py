@@ -316,6 +316,10 @@ class GuardUnavailable(StatusError, ServiceError):
     """The fraud guard is unavailable, and refuses until it is back."""
 
 
+class RouteOverloaded(StatusError, ServiceError):
+    """More is offered than the gateway's route can deliver in time: try again shortly."""
+
+
 class RequestInProgress(StatusError, ConflictError):
     """The same request is being answered right now."""
 
@@ -411,4 +415,5 @@ ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "Request_Repeated": RequestRepeated,
     "Request_Conflict": RequestConflict,
     "Request_Invalid": RequestInvalid,
+    "Route_Overloaded": RouteOverloaded,
 }

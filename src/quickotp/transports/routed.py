@@ -43,6 +43,7 @@ from quickotp.transports.amoot import AmootConfig, AmootTransport
 from quickotp.transports.http_upstream import new_client
 from quickotp.transports.kavenegar import KavenegarConfig, KavenegarTransport
 from quickotp.transports.smpp import SmppConfig, SmppTransport
+from quickotp.transports.smpp_slots import NoSlotHere
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,10 @@ class RoutingTransport:
             except TransportRejected:
                 item.breaker.succeeded()  # it answered: the route works
                 raise
+            except NoSlotHere as exc:  # other dispatchers hold its binds: the route is fine
+                item.breaker.released()
+                last = exc
+                continue
             except TransportUnavailable as exc:
                 self._failed(item, exc)
                 if isinstance(exc, DeliveryUncertain):

@@ -68,6 +68,7 @@ from quickotp.transports.smpp_codec import (
 )
 from quickotp.transports.smpp_config import ID_BASES, SmppConfig
 from quickotp.transports.smpp_session import Bind, BindDown, Pdu
+from quickotp.transports.smpp_slots import BindSlots, NoSlotHere, SlotKeeper
 
 __all__ = ["SmppConfig", "SmppTransport"]
 
@@ -75,6 +76,7 @@ log = logging.getLogger(__name__)
 
 _ATTEMPTS = 6  # submit_sm tries per part when the SMSC answers throttled / queue full
 _PART_IDS = 100_000  # part id -> first part id entries kept for receipts of long messages
+_NO_BIND_HERE = "this dispatcher holds none of the route's bind slots: others hold them all"
 
 
 def _utcnow() -> datetime:
@@ -138,11 +140,15 @@ class SmppTransport:
         *,
         name: str = "smpp",
         clock: Callable[[], datetime] = _utcnow,
+        slots: BindSlots | None = None,
     ) -> None:
         self.name = name
         self._config = config
         self._clock = clock
         self._binds: list[Bind] = []
+        # With `slots`, the route's binds are shared with other dispatchers (smpp_slots.py).
+        self._slots = slots
+        self._keeper: SlotKeeper | None = None
         self._closed = False
         self._tickets = itertools.count()
         self._references = itertools.count(secrets.randbelow(256))
@@ -150,9 +156,15 @@ class SmppTransport:
         self._resp_base, self._text_base = ID_BASES[config.receipt_ids]
 
     @classmethod
-    def from_url(cls, url: str, *, name: str = "smpp") -> SmppTransport:
-        """A transport for the route `url` (see SmppConfig.from_url)."""
-        return cls(SmppConfig.from_url(url), name=name)
+    def from_url(
+        cls, url: str, *, name: str = "smpp", slots: Callable[[int], BindSlots] | None = None
+    ) -> SmppTransport:
+        """
+        A transport for the route `url` (see SmppConfig.from_url); `slots`, given the route's
+        number of binds, shares them with the other dispatchers.
+        """
+        config = SmppConfig.from_url(url)
+        return cls(config, name=name, slots=slots(config.binds) if slots else None)
 
     @property
     def bound(self) -> int:
@@ -162,19 +174,36 @@ class SmppTransport:
     async def start(self, reports: ReportSink) -> None:
         """Start binding in the background; sends wait up to `timeout` for a first bind."""
         on_deliver = functools.partial(self._on_deliver, reports)
-        self._binds = [Bind(self._config, i, on_deliver) for i in range(self._config.binds)]
+        if self._slots is not None:
+            self._keeper = SlotKeeper(
+                self._slots,
+                total=self._config.binds,
+                window=self._config.window,
+                new_bind=lambda slot: Bind(self._config, slot, on_deliver),
+                binds=self._binds,
+                drain_timeout=self._config.timeout + 1,
+                name=self.name,
+            )
+            self._keeper.start()
+            return
+        self._binds[:] = [Bind(self._config, i, on_deliver) for i in range(self._config.binds)]
         for bind in self._binds:
             bind.start()
 
     async def aclose(self) -> None:
         """Unbind every bind; sends still waiting fail."""
         self._closed = True
+        if self._keeper is not None:
+            await self._keeper.aclose()
+            return
         await asyncio.gather(*(bind.aclose() for bind in self._binds))
 
     async def send(self, sms: OutboundSms) -> SendReceipt:
         """Submit every part of `sms`; see the Transport Protocol for what it raises."""
-        if self._closed or not self._binds:
+        if self._closed:
             raise TransportUnavailable("the SMPP transport is not running")
+        if not self._binds:
+            raise NoSlotHere(_NO_BIND_HERE) if self._slots else TransportUnavailable("not running")
         self._check_expiry(sms)
         encoded = split(sms.text)
         if len(encoded.segments) > MAX_PARTS:
@@ -294,6 +323,8 @@ class SmppTransport:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TransportUnavailable("no SMPP bind is up")
+            if not self._binds:
+                raise NoSlotHere(_NO_BIND_HERE)
             waiters = [asyncio.ensure_future(bind.wait_up()) for bind in self._binds]
             try:
                 await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)

@@ -38,7 +38,8 @@ def _problem(description: str, *, retry_after: bool = False, auth: bool = False)
     headers = {}
     if retry_after:
         headers["Retry-After"] = {
-            "description": "Seconds until the limit that refused would pass.",
+            "description": "Seconds until the limit that refused would pass (or, for "
+            "route-overloaded, until the route's queue is expected to be short enough).",
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }
     if auth:
@@ -124,7 +125,13 @@ DOCUMENT: dict[str, Any] = {
                         "account-rate-limited, token-rate-limited, ip-rate-limited.",
                         retry_after=True,
                     ),
-                    "503": _problem("The fraud guard's backend is down (limits-unavailable)."),
+                    "503": _problem(
+                        "The fraud guard's backend is down (limits-unavailable); or more is "
+                        "offered than the number's route can deliver before a new code would "
+                        "expire, so the send is refused at once (route-overloaded, with "
+                        "Retry-After).",
+                        retry_after=True,
+                    ),
                 },
             }
         },

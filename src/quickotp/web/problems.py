@@ -82,6 +82,9 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
     ),
     errors.RequestRepeated: _p("request-repeated", 409, "A repeat whose answer is gone"),
     errors.LimitsUnavailable: _p("limits-unavailable", 503, "The fraud guard is unavailable"),
+    errors.RouteOverloaded: _p(
+        "route-overloaded", 503, "More is offered than the route can deliver in time"
+    ),
     errors.RequestRejected: _p("request-rejected", 400, "The request was refused"),
     errors.GatewayError: _p("request-rejected", 400, "The request was refused"),
 }
@@ -112,7 +115,7 @@ def problem_response(exc: BaseException, *, instance: str) -> Response:
     if isinstance(exc, errors.VerificationFailed) and exc.verification is not None:
         body["verification_id"] = exc.verification.id
         body["attempts_left"] = exc.verification.attempts_left
-    if isinstance(exc, errors.GuardRefused) and exc.retry_after > 0:
+    if isinstance(exc, errors.GuardRefused | errors.RouteOverloaded) and exc.retry_after > 0:
         seconds = max(1, math.ceil(exc.retry_after))
         body["retry_after"] = seconds
         headers["Retry-After"] = str(seconds)

@@ -54,6 +54,7 @@ class Status(StrEnum):
     REQUEST_REPEATED = "Request_Repeated"
     REQUEST_CONFLICT = "Request_Conflict"
     REQUEST_INVALID = "Request_Invalid"
+    ROUTE_OVERLOADED = "Route_Overloaded"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -93,6 +94,7 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.RequestRepeated: Status.REQUEST_REPEATED,
     errors.IdempotencyConflict: Status.REQUEST_CONFLICT,
     errors.InvalidRequest: Status.REQUEST_INVALID,
+    errors.RouteOverloaded: Status.ROUTE_OVERLOADED,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.errors import GatewayError, InvalidRequest, MalformedRequest
+from quickotp.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
 from quickotp.models import Message, Verification
 from quickotp.service import Caller, Gateway, SentOtp
 from quickotp.web.amoot import DELIVERY_TYPE
@@ -93,7 +93,8 @@ class V1Api:
                 )
                 response = await operation(caller, request)
             except GatewayError as exc:
-                if problem_for(exc).status >= 500:
+                # An overload refusal is expected traffic, counted by admission.py: no error line.
+                if problem_for(exc).status >= 500 and not isinstance(exc, RouteOverloaded):
                     log.error("/v1 %s: %s", name, exc)
                 else:
                     log.info("/v1 %s refused: %s (%s)", name, type(exc).__name__, exc)
