@@ -14,13 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Row
@@ -36,8 +34,8 @@ from quickotp.models import (
     WebhookState,
 )
 from quickotp.store.engine import Engines
+from quickotp.store.raw import driver_tx, marks
 from quickotp.store.schema import (
-    UtcDateTime,
     account_webhooks,
     messages,
     relay_urls,
@@ -48,32 +46,27 @@ REPORTED = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)  # what is pushe
 MAX_RELAY_URLS = 10  # per account
 
 
-# On the delivery hot path (once per applied report, or batch of them): one prepared text
-# statement, compiled once; with no URL anywhere it joins against nothing.
-_OWED = text(
-    """
-    INSERT INTO webhook_deliveries
-        (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
-    SELECT m.account_id, m.id, t.url, m.status, :pending, 0, :now, :now
-    FROM messages AS m
-    JOIN (
-        SELECT account_id, url FROM relay_urls WHERE active
-        UNION
-        SELECT account_id, url FROM account_webhooks WHERE url <> ''
-    ) AS t ON t.account_id = m.account_id
-    WHERE m.id IN :ids
-      AND m.status IN :reported
-      AND NOT EXISTS (
-        SELECT 1 FROM webhook_deliveries AS w
-        WHERE w.message_id = m.id AND w.url = t.url AND w.status = m.status
-      )
-    """
-).bindparams(
-    bindparam("ids", expanding=True),
-    bindparam("reported", expanding=True),
-    bindparam("now", type_=UtcDateTime),
-    bindparam("pending", type_=String(16)),
-)
+# On the delivery hot path (once per batch of applied reports), so on the driver
+# (store/raw.py: an SQLAlchemy execute costs many driver calls); with no URL anywhere it
+# joins against nothing. `{now}` is typed for PostgreSQL, whose parameters in a select list
+# have no type to infer.
+_OWED = """
+INSERT INTO webhook_deliveries
+    (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
+SELECT m.account_id, m.id, t.url, m.status, '{pending}', 0, {{now}}, {{now}}
+FROM messages AS m
+JOIN (
+    SELECT account_id, url FROM relay_urls WHERE active
+    UNION
+    SELECT account_id, url FROM account_webhooks WHERE url <> ''
+) AS t ON t.account_id = m.account_id
+WHERE m.status IN ({reported})
+  AND NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries AS w
+    WHERE w.message_id = m.id AND w.url = t.url AND w.status = m.status
+  )
+  AND m.id IN ({{ids}})
+""".format(pending=WebhookState.PENDING, reported=", ".join(f"'{s}'" for s in REPORTED))
 
 
 async def enqueue_reported(
@@ -83,16 +76,13 @@ async def enqueue_reported(
     Owe a webhook to every active URL of the owners of `message_ids` that now have a final
     reported status (relay URLs, and the panel's webhook URL). Within the caller's transaction.
     """
-    if message_ids:
-        await conn.execute(
-            _OWED,
-            {
-                "ids": list(set(message_ids)),
-                "reported": [str(s) for s in REPORTED],
-                "now": now,
-                "pending": str(WebhookState.PENDING),
-            },
-        )
+    if not message_ids:
+        return
+    ids = sorted(set(message_ids))
+    tx = await driver_tx(conn)
+    stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
+    moment = tx.time(now)
+    await tx.execute(_OWED.format(now=stamp, ids=marks(len(ids))), moment, moment, *ids)
 
 
 class WebhookStore:
