@@ -185,6 +185,8 @@ def plan(
         if route.matches(mobile, account_id)
         and (route.name not in breakers or breakers[route.name].admits(now))
     ]
+    if len(matching) < 2:  # the usual case on a gateway with one route: nothing to order
+        return matching
     ordered = sorted(
         matching,
         key=lambda r: (r.priority, tuple(-n for n in r.specificity(mobile)), r.name),

@@ -13,7 +13,14 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import DeliveryReport, OutboundSms, ReportSink, SendReceipt, Transport
+from quickotp.ports import (
+    DeliveryReport,
+    DeliveryState,
+    OutboundSms,
+    ReportSink,
+    SendReceipt,
+    Transport,
+)
 from quickotp.routing import BreakerPolicy, Route
 from quickotp.transports.routed import RoutingTransport
 
@@ -29,9 +36,10 @@ class Upstream:
         self.always: DeliveryError | None = None
         self.sent: list[int] = []
         self.closed = False
+        self.reports: ReportSink | None = None
 
     async def start(self, reports: ReportSink) -> None:
-        return None
+        self.reports = reports
 
     async def send(self, sms: OutboundSms) -> SendReceipt:
         if self.failures:
@@ -217,3 +225,33 @@ async def test_routes_added_and_removed_are_picked_up() -> None:
                 await asyncio.sleep(0.02)
     finally:
         await changing.router.aclose()
+
+
+async def test_reports_are_held_briefly_then_all_handed_on() -> None:
+    """A route's reports reach the sink after the hold, without waiting on each other; closing
+    the router hands on those still held."""
+    received: list[tuple[str, float]] = []
+    started = asyncio.get_running_loop().time()
+
+    async def slow_sink(report: DeliveryReport) -> None:
+        await asyncio.sleep(0.05)  # a commit
+        received.append((report.provider_message_id, asyncio.get_running_loop().time()))
+
+    made = World([route("first")])
+    made.router = RoutingTransport(
+        made.load, fallback=made.fallback, build=made.build, refresh=0, report_delay=0.1
+    )
+    await made.router.start(slow_sink)
+    upstream = made.upstreams["first"]
+    assert upstream.reports is not None
+    for i in range(20):
+        await upstream.reports(
+            DeliveryReport("first", f"p{i}", DeliveryState.DELIVERED, datetime.now(UTC))
+        )
+    reader_done = asyncio.get_running_loop().time()
+
+    await made.router.aclose()
+
+    assert reader_done - started < 0.05  # the reader never waited on the sink
+    assert sorted(p for p, _ in received) == sorted(f"p{i}" for i in range(20))
+    assert min(t for _, t in received) - started >= 0.1

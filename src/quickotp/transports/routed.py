@@ -91,25 +91,38 @@ def build_transport(route: Route) -> Transport:
 
 class _Reports:
     """
-    The report sink each route's transport is given. The dispatcher's sink returns once the
-    report is committed; an SMPP session reads its next deliver_sm only after the sink
-    returns, so awaiting each commit in turn made receipts one commit each (measured: ~300
-    receipts/s while 900 submits/s went out). Here each report is handed on as its own task,
-    so reports arriving together share a commit; at most `limit` wait at once, after which the
-    reader waits too. (smpp34 has answered deliver_sm_resp before we see a receipt, so this
-    holds nothing the SMSC would resend.)
+    The report sink each route's transport is given.
+
+    The dispatcher's sink returns once the report is committed; an SMPP session reads its
+    next deliver_sm only after the sink returns, so awaiting each commit in turn made receipts
+    one commit each (measured: ~300 receipts/s while 900 submits/s went out). Here each report
+    is handed on as its own task, so reports arriving together share a commit; at most `limit`
+    wait at once, after which the reader waits too. (smpp34 has answered deliver_sm_resp
+    before we see a receipt, so this holds nothing the SMSC would resend.)
+
+    Each report is also held `delay` seconds first. A receipt usually comes back within a
+    millisecond of its submit_sm_resp, before the dispatcher's group commit has recorded the
+    submit: it then finds no message, is parked, and is applied on its own when the submit is
+    recorded. Held 100 ms, most find their message and are applied in batches: measured
+    +25 % OTP/s end to end (bench/e2e_smpp.py: 838-905 → 1,064-1,166 OTP/s).
     """
 
-    def __init__(self, sink: ReportSink, limit: int = 4096) -> None:
+    def __init__(self, sink: ReportSink, *, delay: float = 0.1, limit: int = 4096) -> None:
         self._sink = sink
+        self._delay = delay
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, report: DeliveryReport) -> None:
         await self._slots.acquire()
-        task = asyncio.create_task(self._sink(report))
+        task = asyncio.create_task(self._hand_on(report))
         self._tasks.add(task)
         task.add_done_callback(self._done)
+
+    async def _hand_on(self, report: DeliveryReport) -> None:
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        await self._sink(report)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -171,6 +184,7 @@ class RoutingTransport:
         policy: BreakerPolicy | None = None,
         refresh: float = 5.0,
         bind_grace: float = 2.0,
+        report_delay: float = 0.1,
     ) -> None:
         self._load = load
         self._fallback = fallback
@@ -179,6 +193,7 @@ class RoutingTransport:
         self._policy = policy or BreakerPolicy()
         self._refresh = refresh
         self._bind_grace = bind_grace
+        self._report_delay = report_delay
         self._live: dict[str, _Live] = {}
         # Views of _live that each send reads, rebuilt when routes change.
         self._routes: list[Route] = []
@@ -190,7 +205,7 @@ class RoutingTransport:
 
     async def start(self, reports: ReportSink) -> None:
         """Start the fallback and every configured route; SMPP routes get a moment to bind."""
-        self._reports = _Reports(reports)
+        self._reports = _Reports(reports, delay=self._report_delay)
         await self._fallback.start(reports)
         await self._apply(await self._load())
         smpp = [
