@@ -52,7 +52,7 @@ from quickotp.transports.routed import RoutingTransport, build_transport
 from quickotp.transports.smpp import SmppTransport
 from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
-from quickotp.webhooks import Relays, WebhookWorker
+from quickotp.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -203,9 +203,20 @@ def build_runtime(
         workspace=workspace,
         desk=desk,
         route_book=route_book,
-        relays=Relays(webhook_store, utc_now, lambda: "whsec_" + secrets.token_urlsafe(24)),
+        relays=Relays(
+            webhook_store,
+            utc_now,
+            lambda: "whsec_" + secrets.token_urlsafe(24),
+            private_urls=settings.webhook_private_urls,
+        ),
         webhooks=(
-            WebhookWorker(webhook_store, new_client(), utc_now, owns_client=True)
+            WebhookWorker(
+                webhook_store,
+                new_client(),
+                utc_now,
+                WebhookConfig(private_urls=settings.webhook_private_urls),
+                owns_client=True,
+            )
             if dispatcher is not None
             else None
         ),

@@ -56,6 +56,7 @@ class Settings:
     dispatch_concurrency: int
     dispatch_lease: timedelta  # a dispatcher that dies leaves its claims for this long
     route_failures: int = 5  # transient failures in a row that take a route out
+    webhook_private_urls: bool = False  # delivery reports may go to private addresses
     route_cool_down: timedelta = timedelta(seconds=30)  # how long it stays out before a probe
     dispatch_batch: int = 100  # most messages one dispatcher claims and holds at once
     # Refuse a send when its route's estimated wait passes this share of the code's validity
@@ -95,6 +96,9 @@ class Settings:
                 seconds=_int(env, "QUICKOTP_DISPATCH_LEASE_SECONDS", 30, low=1)
             ),
             route_failures=_int(env, "QUICKOTP_ROUTE_FAILURES", 5, low=1, high=1000),
+            webhook_private_urls=_flag(env, "QUICKOTP_WEBHOOK_PRIVATE_URLS")
+            if "QUICKOTP_WEBHOOK_PRIVATE_URLS" in env
+            else dev,
             route_cool_down=timedelta(
                 seconds=_int(env, "QUICKOTP_ROUTE_COOL_DOWN_SECONDS", 30, low=1, high=3600)
             ),

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ import httpx
 import orjson
 
 from quickotp.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
-from quickotp.models import RelayUrl, WebhookJob, WebhookOutcome
+from quickotp.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,36 @@ def verify(
     if abs(now - int(timestamp)) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+def public(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return ip.is_global and not ip.is_multicast
+
+
+async def private_target(url: str) -> str | None:
+    """
+    Why `url` must not be posted to from a shared gateway, or None. Clients choose these URLs:
+    without this check they could make the gateway POST to its own host or network (SSRF).
+    A name is resolved here and again by the POST itself, so a name that changes its answer
+    in between (DNS rebinding) is not caught.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80)
+        )
+    except OSError:
+        return None  # the POST itself will fail and be retried
+    for *_, sockaddr in found:
+        if not public(str(sockaddr[0])):
+            return f"{host} is a private address"
+    return None
 
 
 def report_body(job: WebhookJob) -> bytes:
@@ -101,6 +132,7 @@ class WebhookConfig:
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
     idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
+    private_urls: bool = False  # post to loopback and private addresses too (dev, tests)
 
 
 def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float) -> datetime | None:
@@ -178,6 +210,9 @@ class WebhookWorker:
                 DELIVERY_HEADER: str(delivery.id),
             }
             code: int | None = None
+            refused = None if self.config.private_urls else await private_target(delivery.url)
+            if refused is not None:
+                return self._failed(delivery, None, f"refused: {refused}")
             try:
                 response = await self.client.post(
                     delivery.url, content=body, headers=headers, timeout=self.config.timeout
@@ -188,6 +223,9 @@ class WebhookWorker:
                 error = type(exc).__name__
         if error is None:
             return WebhookOutcome(delivery.id, True, code, None, None)
+        return self._failed(delivery, code, error)
+
+    def _failed(self, delivery: WebhookDelivery, code: int | None, error: str) -> WebhookOutcome:
         jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
         again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
         log.info(
@@ -205,11 +243,17 @@ class Relays:
     """The RelayMessageDelivery use cases: an account's delivery-report URLs."""
 
     def __init__(
-        self, store: RelayStore, clock: Callable[[], datetime], new_secret: Callable[[], str]
+        self,
+        store: RelayStore,
+        clock: Callable[[], datetime],
+        new_secret: Callable[[], str],
+        *,
+        private_urls: bool = False,
     ) -> None:
         self.store = store
         self.clock = clock
         self.new_secret = new_secret
+        self.private_urls = private_urls
 
     async def create(self, account_id: int, url: str) -> RelayUrl:
         url = url.strip()
@@ -218,6 +262,8 @@ class Relays:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > MAX_URL:
             raise WebhookUrlInvalid(f"a delivery-report URL is an http(s) URL of <= {MAX_URL}")
+        if not self.private_urls and (reason := await private_target(url)) is not None:
+            raise WebhookUrlInvalid(f"a delivery-report URL must be public: {reason}")
         relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())
         log.info("account %d added relay URL %d", account_id, relay.id)
         return relay

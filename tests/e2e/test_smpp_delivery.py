@@ -111,6 +111,7 @@ async def gateway_factory(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Start]
         QUICKOTP_ROUTE_FAILURES="2",
         QUICKOTP_ROUTE_COOL_DOWN_SECONDS="1",
         QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
+        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver listens on 127.0.0.1
     )
     runtime = build_runtime(settings, dispatch=True)
     await upgrade(runtime.engines)

@@ -30,6 +30,7 @@ from quickotp.web.app import create_app
 from quickotp.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    Relays,
     WebhookConfig,
     WebhookWorker,
     sign,
@@ -39,6 +40,19 @@ from tests.conftest import Seeded
 from tests.http_peer import serving
 
 pytestmark = pytest.mark.anyio
+
+
+LOCAL = WebhookConfig(private_urls=True)  # the receivers here listen on 127.0.0.1
+
+
+def local_relays(runtime: Runtime) -> Relays:
+    """Relays that accept URLs on 127.0.0.1, as the test receivers' are."""
+    return Relays(
+        WebhookStore(runtime.engines),
+        lambda: datetime.now(UTC),
+        lambda: "whsec_t",
+        private_urls=True,
+    )
 
 
 @dataclass
@@ -233,13 +247,13 @@ async def test_the_worker_posts_a_signed_report(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """The receiver gets the message id, DeliveryType 1, and a signature it can check."""
-    await runtime.relays.create(seeded.account_id, receiver.url)
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
     message_id = await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
     async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(store, http, lambda: datetime.now(UTC))
+        worker = WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL)
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
@@ -266,12 +280,12 @@ async def test_failures_are_retried_with_back_off_then_given_up(
 ) -> None:
     """A 500 schedules a later attempt (recorded); the last allowed failure gives up."""
     receiver.statuses = [500]
-    await runtime.relays.create(seeded.account_id, receiver.url)
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
     now = datetime.now(UTC)
     clock = [now]
-    config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
+    config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5), private_urls=True)
 
     async with httpx.AsyncClient() as http:
         worker = WebhookWorker(store, http, lambda: clock[0], config)
@@ -291,17 +305,46 @@ async def test_a_crashed_workers_claims_are_taken_over(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """A delivery claimed by a worker that died is posted once its lease runs out."""
-    await runtime.relays.create(seeded.account_id, receiver.url)
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
     now = datetime.now(UTC)
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
     async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(store, http, lambda: now + timedelta(seconds=61))
+        worker = WebhookWorker(store, http, lambda: now + timedelta(seconds=61), LOCAL)
         assert await worker.run_once() == 1
 
     assert len(receiver.got) == 1
     async with runtime.engines.write.begin() as conn:  # the row was re-claimed, not duplicated
         rows = await conn.execute(update(webhook_deliveries).values(url=webhook_deliveries.c.url))
         assert rows.rowcount == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/x", "http://localhost/x", "http://10.1.2.3/x", "http://[::1]/x"]
+)
+async def test_private_urls_are_refused(rest: httpx.AsyncClient, seeded: Seeded, url: str) -> None:
+    """A client cannot point the gateway at its own host or network (SSRF)."""
+    answer = await call(rest, seeded.token, "RelayMessageDeliveryCreate", URLAddress=url)
+
+    assert answer == {"Status": "Failed", "Data": None}
+
+
+async def test_the_worker_does_not_post_to_private_addresses(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """A URL that leads to a private address (the panel's, or a name resolving so) is not posted."""
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+
+    async with httpx.AsyncClient() as http:
+        assert await WebhookWorker(store, http, lambda: datetime.now(UTC)).run_once() == 1
+
+    [refused] = await store.deliveries(seeded.account_id)
+    assert receiver.got == []
+    assert (refused.state, refused.last_error) == (
+        WebhookState.PENDING,
+        "refused: 127.0.0.1 is a private address",
+    )
