@@ -85,7 +85,11 @@ class _Drain:
         self._left: deque[tuple[float, int]] = deque()  # (reading time, messages that left)
 
     def update(self, at: float, queue: RouteQueue) -> float:
-        """Record a reading; the rate (0 until two readings tell)."""
+        """
+        Record a reading; the rate. 0 until two readings tell, and 0 while nothing left in
+        the last two: a queue that stopped (no dispatcher, the SMSC down) has no rate to
+        divide by, only its age, and a rate dying out of the window would overstate the wait.
+        """
         if self._backlog is None:
             self._start = at
         else:
@@ -94,7 +98,9 @@ class _Drain:
         while len(self._left) > 1 and self._left[0][0] < at - self.window:
             self._start = self._left.popleft()[0]
         span = at - self._start
-        return sum(n for _, n in self._left) / span if span > 0 else 0.0
+        if span <= 0 or not any(n for _, n in list(self._left)[-2:]):
+            return 0.0
+        return sum(n for _, n in self._left) / span
 
 
 class Admission:
@@ -184,16 +190,16 @@ class Admission:
             self._routes_at = now
         head = await self.stats.head(moment)
         head_delay = (moment - head.due_since).total_seconds() if head.due_since else 0.0
-        after = self._last_id if self._last_id is not None else head.last_id
-        self._last_id = head.last_id
         loads: dict[str, RouteLoad] = {}
         if head_delay >= SATURATED / 2 or self.loads:
-            queues = await self.stats.routes(
-                [pair[0] for pair in self._pairs], moment, after_id=after, last_id=head.last_id
+            after = head.last_id if self._last_id is None else self._last_id
+            queues, self._last_id = await self.stats.routes(
+                [pair[0] for pair in self._pairs], moment, after_id=after
             )
             loads = self._estimate(queues, now, moment)
         else:
             self._drains.clear()  # no queue: an idle gateway reads only the head
+            self._last_id = head.last_id
         self._publish(loads)
         self._read_at = now
 

@@ -134,6 +134,7 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
         log_level="warning",
         proxy_headers=True,
         forwarded_allow_ips=settings_forwarded(),
+        limit_concurrency=settings.max_connections,
     )
     return 0
 
@@ -176,6 +177,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         log_config=WORKER_LOGGING,
         proxy_headers=True,
         forwarded_allow_ips=settings_forwarded(),
+        limit_concurrency=settings.max_connections,
     )
     return 0
 

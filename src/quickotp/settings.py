@@ -62,6 +62,10 @@ class Settings:
     # Refuse a send when its route's estimated wait passes this share of the code's validity
     # (percent; 0 switches admission control off): see admission.py.
     admission_wait_percent: int = 50
+    # Connections (and requests) one API process serves at once; past it uvicorn answers 503
+    # at once. Each request in flight holds a little memory (its group-commit slot, its
+    # single-flight entry), so this is what bounds them.
+    max_connections: int = 4096
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -106,6 +110,7 @@ class Settings:
             admission_wait_percent=_int(
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
+            max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
         )
 
 

@@ -51,6 +51,15 @@ def test_no_wait_while_the_head_of_the_queue_moves() -> None:
     assert estimate(due=1_000, head_delay=1.5, drain=10.0) == 0.0
 
 
+def test_a_queue_that_stopped_moving_has_no_rate() -> None:
+    """The dispatcher died: once two readings see nothing leave, the rate is 0, not a tail."""
+    drain = _Drain(window=5.0)
+    for second, backlog in enumerate((1_000, 900, 800, 800, 800)):
+        rate = drain.update(float(second), RouteQueue(backlog, backlog, None, 0))
+
+    assert rate == 0.0
+
+
 def test_a_forming_queue_waits_what_is_due_over_the_drain_rate() -> None:
     """Past the threshold the wait is the messages ahead over the rate they leave at."""
     assert estimate(due=600, head_delay=3.0, drain=10.0) == 60.0
@@ -107,10 +116,10 @@ class FakeStats:
         return Head(self.due_since, self.last_id)
 
     async def routes(
-        self, routes: list[Route], now: datetime, *, after_id: int, last_id: int
-    ) -> dict[str | None, RouteQueue]:
+        self, routes: list[Route], now: datetime, *, after_id: int
+    ) -> tuple[dict[str | None, RouteQueue], int]:
         self.route_readings += 1
-        return self.queues
+        return self.queues, self.last_id
 
 
 class Clock:
@@ -210,15 +219,15 @@ async def test_the_outbox_figures_follow_the_routes(
     stats = OutboxStats(runtime.engines)
 
     head = await stats.head(utc_now())
-    queues = await stats.routes(
-        await runtime.route_book.load(), utc_now(), after_id=0, last_id=head.last_id
-    )
+    queues, last_id = await stats.routes(await runtime.route_book.load(), utc_now(), after_id=0)
+    _, same = await stats.routes(await runtime.route_book.load(), utc_now(), after_id=last_id)
 
     assert head.due_since is not None
     assert {k: (q.backlog, q.due, q.arrived) for k, q in queues.items()} == {
         "mci": (2, 2, 2),
         "other": (1, 1, 1),
     }
+    assert last_id == head.last_id == same
 
 
 @pytest.mark.anyio
@@ -265,3 +274,26 @@ async def test_v1_answers_503_with_retry_after_as_documented(
     operation = SCHEMA.find_operation_by_path("POST", "/v1/verifications")
     assert operation is not None
     operation.validate_response(response)
+
+
+@pytest.mark.anyio
+async def test_arrivals_that_stay_queued_are_no_drain(
+    runtime: Runtime, client: httpx.AsyncClient, seeded: Seeded
+) -> None:
+    """No dispatcher: what arrives between readings stays, so the wait is the head's age."""
+    offset = {"seconds": 100.0}
+    gate = Admission(
+        OutboxStats(runtime.engines),
+        runtime.route_book.load,
+        lambda: utc_now() + timedelta(**offset),
+    )
+    for reading in range(4):
+        for i in range(3):
+            await send(client, seeded.token, f"091210{reading}{i:04d}")
+        await gate.refresh()
+        offset["seconds"] += 1
+
+    load = gate.loads[FALLBACK]
+    assert load.drain == 0.0
+    assert 100 <= load.wait == load.head_delay < 110
+    assert load.due == 12

@@ -1,6 +1,6 @@
 """
 The outbox's queue figures, for admission control (admission.py): how late the head of the
-queue is, and, per route, how many messages wait and how many arrived since a given id.
+queue is, and, per route, how many messages wait and how many arrived after a given id.
 
 Read in the background, about once a second per process, never per request. The cheap
 reading (`head`) is two index lookups; the per-route one (`routes`) reads the backlog's rows,
@@ -41,7 +41,7 @@ class RouteQueue:
     backlog: int  # queued (due or waiting for a retry) or being sent
     due: int  # queued and due: what a message accepted now waits behind
     due_since: datetime | None  # the oldest due message's due time
-    arrived: int  # accepted after the id given, up to the head's last id (test numbers aside)
+    arrived: int  # accepted with an id above the one given (test numbers aside)
 
 
 def first_choices(routes: Sequence[Route]) -> list[tuple[Route, str]]:
@@ -100,44 +100,42 @@ class OutboxStats:
         return Head(_aware(due_since), int(last_id or 0))
 
     async def routes(
-        self, routes: Sequence[Route], now: datetime, *, after_id: int, last_id: int
-    ) -> dict[str | None, RouteQueue]:
-        """Each route's queue, and its arrivals with ids in (after_id, last_id]."""
+        self, routes: Sequence[Route], now: datetime, *, after_id: int
+    ) -> tuple[dict[str | None, RouteQueue], int]:
+        """
+        Each route's queue, and its arrivals: the messages with ids above `after_id`; and the
+        newest id seen. One statement, so one snapshot: a message accepted while the figures
+        are read is either in both the backlog and the arrivals, or in neither.
+        """
         pairs = first_choices(routes)
         key = _route_case(pairs).label("route")
         due = and_(messages.c.status == MessageStatus.QUEUED, messages.c.next_attempt_at <= now)
-        backlog = (
+        waiting = messages.c.status.in_(_BACKLOG)
+        fresh = messages.c.id > after_id
+        # Test numbers are stored delivered and never queue: no arrivals of a route.
+        counted = and_(
+            fresh, or_(messages.c.transport.is_(None), messages.c.transport != "sandbox")
+        )
+        query = (
             select(
                 key,
-                func.count(),
+                func.count(case((waiting, 1))),
                 func.count(case((due, 1))),
                 func.min(case((due, messages.c.next_attempt_at))),
+                func.count(case((counted, 1))),
+                func.max(messages.c.id),
             )
-            .where(messages.c.status.in_(_BACKLOG))
+            .where(or_(waiting, fresh))
             # By position: PostgreSQL takes a repeated CASE with bound values for another one.
             .group_by(literal_column("1"))
         )
-        arrivals = (
-            select(key, func.count())
-            .where(
-                messages.c.id > after_id,
-                messages.c.id <= last_id,
-                # Test numbers are stored delivered and never queue.
-                or_(messages.c.transport.is_(None), messages.c.transport != "sandbox"),
-            )
-            .group_by(literal_column("1"))
-        )
         async with self.engines.read.connect() as conn:
-            waiting = (await conn.execute(backlog)).all()
-            arrived = (await conn.execute(arrivals)).all() if last_id > after_id else []
-        counts = {row[0]: int(row[1]) for row in arrived}
+            rows = (await conn.execute(query)).all()
         found = {
-            row[0]: RouteQueue(int(row[1]), int(row[2]), _aware(row[3]), counts.pop(row[0], 0))
-            for row in waiting
+            row[0]: RouteQueue(int(row[1]), int(row[2]), _aware(row[3]), int(row[4]))
+            for row in rows
         }
-        for name, count in counts.items():  # arrived and gone since: no backlog left
-            found[name] = RouteQueue(0, 0, None, count)
-        return found
+        return found, max([after_id, *(int(row[5]) for row in rows)])
 
 
 def _aware(value: object) -> datetime | None:
