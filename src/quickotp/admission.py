@@ -11,10 +11,10 @@ so what is accepted still has the rest of its validity to reach the SMSC.
 
 The estimate, per route: a queue is forming when its oldest due message has waited
 `SATURATED` seconds or more; then the route is working at its capacity, so the messages due
-ahead of a new one divided by the rate at which the backlog drains (counted over the last
-`window` seconds, from the backlog's size and the arrivals between readings) is the wait.
-The head's own delay is a floor: it holds while the drain rate is unknown or nil (no
-dispatcher running, the SMSC down), when only the messages' age tells.
+ahead of a new one divided by the rate at which the backlog drains (from the backlog's size
+and the arrivals between readings; see _Drain) is the wait. The head's own delay is a floor:
+it holds while the drain rate is unknown or nil (no dispatcher running, the SMSC down), when
+only the messages' age tells.
 """
 
 from __future__ import annotations
@@ -76,31 +76,43 @@ def estimate(due: int, head_delay: float, drain: float) -> float:
 
 
 class _Drain:
-    """One route's backlog drain rate over a sliding window of readings."""
+    """
+    One route's drain rate: messages that left its backlog between readings, over a short
+    window, and the best such rate of the last minute. A route's capacity changes slowly,
+    while what one second shows swings with every stalled commit or busy CPU; taking the
+    best recent rate keeps one slow second from refusing a burst of sends, and the head's
+    own delay still guards a route that really slowed down.
+    """
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float = 3.0, memory: float = 60.0) -> None:
         self.window = window
+        self.memory = memory
         self._backlog: int | None = None  # at the last reading
-        self._start = 0.0  # the reading before the oldest one in `_left`
-        self._left: deque[tuple[float, int]] = deque()  # (reading time, messages that left)
+        self._at = 0.0
+        self._left: deque[tuple[float, float, int]] = deque()  # (time, seconds, messages left)
+        self._rates: deque[tuple[float, float]] = deque()  # (time, rate over the window)
 
     def update(self, at: float, queue: RouteQueue) -> float:
         """
         Record a reading; the rate. 0 until two readings tell, and 0 while nothing left in
         the last two: a queue that stopped (no dispatcher, the SMSC down) has no rate to
-        divide by, only its age, and a rate dying out of the window would overstate the wait.
+        divide by, only its age.
         """
-        if self._backlog is None:
-            self._start = at
-        else:
-            self._left.append((at, max(0, self._backlog + queue.arrived - queue.backlog)))
-        self._backlog = queue.backlog
-        while len(self._left) > 1 and self._left[0][0] < at - self.window:
-            self._start = self._left.popleft()[0]
-        span = at - self._start
-        if span <= 0 or not any(n for _, n in list(self._left)[-2:]):
+        if self._backlog is not None and at > self._at:
+            left = max(0, self._backlog + queue.arrived - queue.backlog)
+            self._left.append((at, at - self._at, left))
+        self._backlog, self._at = queue.backlog, at
+        while len(self._left) > 1 and self._left[0][0] <= at - self.window:
+            self._left.popleft()
+        if not self._left:
             return 0.0
-        return sum(n for _, n in self._left) / span
+        span = sum(seconds for _, seconds, _ in self._left)
+        self._rates.append((at, sum(n for _, _, n in self._left) / span))
+        while self._rates[0][0] <= at - self.memory:
+            self._rates.popleft()
+        if not any(n for _, _, n in list(self._left)[-2:]):
+            return 0.0
+        return max(rate for _, rate in self._rates)
 
 
 class Admission:
@@ -117,14 +129,12 @@ class Admission:
         *,
         wait_share: float = 0.5,
         refresh: float = 1.0,
-        window: float = 5.0,
     ) -> None:
         self.stats = stats
         self.load_routes = load_routes
         self.clock = clock
         self.wait_share = wait_share
         self.refresh_every = refresh
-        self.window = window
         self.loads: dict[str, RouteLoad] = {}  # congested routes only
         self._congested = False  # any route with a wait: the only thing an idle check reads
         self._read_at = 0.0  # clock seconds of the last reading
@@ -208,7 +218,7 @@ class Admission:
     ) -> dict[str, RouteLoad]:
         loads = {}
         for key, queue in queues.items():
-            drain = self._drains.setdefault(key, _Drain(self.window)).update(now, queue)
+            drain = self._drains.setdefault(key, _Drain()).update(now, queue)
             delay = (moment - queue.due_since).total_seconds() if queue.due_since else 0.0
             wait = estimate(queue.due, delay, drain)
             if key is not None and wait > 0:

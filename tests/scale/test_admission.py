@@ -51,9 +51,20 @@ def test_no_wait_while_the_head_of_the_queue_moves() -> None:
     assert estimate(due=1_000, head_delay=1.5, drain=10.0) == 0.0
 
 
+def test_one_slow_second_does_not_cut_the_rate() -> None:
+    """100 a second leave, then 5 in one stalled second: the route's rate stays 100."""
+    drain = _Drain()
+    backlog = 10_000
+    for second, left in enumerate((0, 100, 100, 100, 5)):
+        backlog -= left
+        rate = drain.update(float(second), RouteQueue(backlog, backlog, None, 0))
+
+    assert rate == 100.0
+
+
 def test_a_queue_that_stopped_moving_has_no_rate() -> None:
     """The dispatcher died: once two readings see nothing leave, the rate is 0, not a tail."""
-    drain = _Drain(window=5.0)
+    drain = _Drain()
     for second, backlog in enumerate((1_000, 900, 800, 800, 800)):
         rate = drain.update(float(second), RouteQueue(backlog, backlog, None, 0))
 
@@ -72,7 +83,7 @@ def test_with_nothing_draining_the_heads_age_is_the_wait() -> None:
 
 def test_the_drain_rate_counts_what_left_the_backlog_between_readings() -> None:
     """100 waiting, 30 more arrive, 80 left a second later: 50 left in that second."""
-    drain = _Drain(window=5.0)
+    drain = _Drain()
 
     first = drain.update(0.0, RouteQueue(backlog=100, due=100, due_since=None, arrived=0))
     second = drain.update(1.0, RouteQueue(backlog=80, due=80, due_since=None, arrived=30))
