@@ -5,6 +5,7 @@ and the real randomness, and reveals the secret key.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -38,6 +39,7 @@ from quickotp.routing import BreakerPolicy, Route
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
 from quickotp.store.bind_leases import BindLeases
+from quickotp.store.checkpoint import WalCheckpointer
 from quickotp.store.engine import Engines, create_engines
 from quickotp.store.identity import IdentitySqlStore
 from quickotp.store.notify import OutboxListener
@@ -84,8 +86,11 @@ class Runtime:
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
+    checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
 
     async def start(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self.gateway.start()
         if self.admission is not None:
             self.admission.start()
@@ -109,6 +114,8 @@ class Runtime:
             await self.webhooks.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
+        if self.checkpointer is not None:
+            await self.checkpointer.aclose()
         await self.engines.dispose()
 
     async def ready(self) -> bool:
@@ -132,7 +139,11 @@ def build_runtime(
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
     admission control (a process that serves no API, as `quickotp dispatch`).
     """
-    engines = create_engines(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engines = create_engines(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        sqlite_checkpoints=False,  # the runtime's WalCheckpointer makes them
+    )
     store = SqlStore(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
     route_book = RouteBook(engines, keys.derive(settings.secret_key.reveal().encode(), "routes"))
@@ -199,6 +210,7 @@ def build_runtime(
         gateway,
         admin,
         dispatcher,
+        checkpointer=WalCheckpointer(engines) if engines.dialect == "sqlite" else None,
         users=users,
         workspace=workspace,
         desk=desk,
@@ -335,12 +347,33 @@ def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guar
     )
 
 
-def build_app(runtime: Runtime) -> ASGIApp:
+def settle_heap() -> None:
+    """
+    Take everything alive now out of the garbage collector's scans, for good (gc.freeze).
+
+    For a serving process, once it has started: its modules, classes and start-up objects
+    live as long as it does, and without this every full collection walked them all again
+    (some 150,000 objects: pauses of up to 170 ms under load, measured with gc.callbacks).
+    Never for a process that starts runtimes again and again (tests): frozen objects in a
+    reference cycle are never freed.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
+    """The web app around `runtime`; `settle`: a serving process's own app (settle_heap)."""
+
+    async def start() -> None:
+        await runtime.start()
+        if settle:
+            settle_heap()
+
     return create_app(
         runtime.gateway,
         data_as_array=runtime.settings.data_as_array,
         ready=runtime.ready,
-        on_startup=runtime.start,
+        on_startup=start,
         on_shutdown=runtime.aclose,
         panel=build_panel(runtime),
         relays=runtime.relays,
@@ -352,4 +385,4 @@ def app_from_environment() -> ASGIApp:
     The app of one process of `quickotp serve --workers N` (uvicorn's factory, which takes no
     arguments): Settings from this process's environment, which the parent filled in.
     """
-    return build_app(build_runtime(Settings.from_env(os.environ)))
+    return build_app(build_runtime(Settings.from_env(os.environ)), settle=True)

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from quickotp import client_cli
-from quickotp.bootstrap import Runtime, build_app, build_runtime
+from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
 from quickotp.errors import (
     ConfigurationError,
     Conflict,
@@ -107,6 +107,7 @@ async def _dispatch(settings: Settings) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await runtime.start()
+        settle_heap()
         log.info("dispatching from %s", runtime.engines.dialect)
         await stop.wait()
         log.info("stopping: finishing the sends in flight")
@@ -125,7 +126,7 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
     if banner:
         print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
     uvicorn.run(
-        build_app(runtime),
+        build_app(runtime, settle=True),
         host=args.host,
         port=args.port,
         loop="uvloop",

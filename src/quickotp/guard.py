@@ -20,6 +20,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from quickotp.cache import TtlCache
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.phone import Mobile
 from quickotp.errors import (
@@ -290,31 +291,28 @@ class Guard:
     clock: Callable[[], datetime]
     fail_open: bool = False
     cache_seconds: float = 2.0
-    _policies: dict[int, tuple[float, Policy]] = field(default_factory=dict, repr=False)
     _outage_logged: float = field(default=float("-inf"), repr=False)
+
+    def __post_init__(self) -> None:
+        self._policies: TtlCache[int, Policy] = TtlCache(
+            self.cache_seconds, max_size=_POLICY_CACHE_SIZE
+        )
 
     async def policy(self, account_id: int) -> Policy:
         """The account's policy: the defaults with its own settings applied (cached briefly)."""
-        now = time.monotonic()
-        cached = self._policies.get(account_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        own = await self.store.get_account_settings(account_id)
-        try:
-            policy = self.defaults.with_overrides(own)
-        except InvalidInput:
-            log.exception("account %d has unusable limits; using the defaults", account_id)
-            policy = self.defaults
-        if len(self._policies) >= _POLICY_CACHE_SIZE:
-            self._policies.clear()
-        self._policies[account_id] = (now + self.cache_seconds, policy)
-        return policy
+
+        async def load() -> Policy:
+            own = await self.store.get_account_settings(account_id)
+            try:
+                return self.defaults.with_overrides(own)
+            except InvalidInput:
+                log.exception("account %d has unusable limits; using the defaults", account_id)
+                return self.defaults
+
+        return await self._policies.get(account_id, load)
 
     def forget(self, account_id: int | None = None) -> None:
-        if account_id is None:
-            self._policies.clear()
-        else:
-            self._policies.pop(account_id, None)
+        self._policies.forget(account_id)
 
     def number_key(self, e164: str) -> str:
         """A number as it appears in the backend: a keyed hash, so Redis holds no numbers."""

@@ -12,15 +12,16 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from quickotp.errors import IdempotencyConflict
 
 T = TypeVar("T")
 
 
-@dataclass
-class _Answer:
+class _Answer(NamedTuple):
+    """A kept answer: a tuple, so that it leaves the garbage collector's scans (see SentOtp)."""
+
     fingerprint: str
     until: float  # in the callers' time
     value: Any

@@ -11,11 +11,12 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
-import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+from quickotp.cache import TtlCache
 from quickotp.domain import keys, otp, phone, sealing, sms
 from quickotp.domain.digits import ascii_digits
 from quickotp.errors import (
@@ -73,8 +74,12 @@ class Caller:
     ip: str | None = None
 
 
-@dataclass(frozen=True)
-class SentOtp:
+class SentOtp(NamedTuple):
+    """
+    An accepted send's answer. A named tuple of plain values: answers are kept for the
+    idempotency window, and the garbage collector stops tracking tuples of such values.
+    """
+
     message_id: int
     mobile: phone.Mobile
     code: str  # "" in a /v1 answer, which never shows the code
@@ -121,10 +126,7 @@ class Keys:
         return cls(token=keys.derive(secret, "token"), code=keys.derive(secret, "code"))
 
 
-@dataclass
-class _Cached:
-    until: float  # time.monotonic()
-    value: tuple[Token, Account, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]] | None
+_Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 
 @dataclass
@@ -145,8 +147,13 @@ class Gateway:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(
             lambda batch: self.store.accept(batch, self.clock())
         )
-        self._tokens: dict[bytes, _Cached] = {}
-        self._patterns: dict[int, tuple[float, Pattern | None]] = {}
+        cache_seconds = self.config.token_cache.total_seconds()
+        self._tokens: TtlCache[bytes, tuple[Token, Account, _Networks] | None] = TtlCache(
+            cache_seconds, max_size=_TOKEN_CACHE_SIZE
+        )
+        self._patterns: TtlCache[int, Pattern | None] = TtlCache(
+            cache_seconds, max_size=_PATTERN_CACHE_SIZE
+        )
         self._seal_key = keys.derive(self.keys.code, "seal")
         self._rest_repeats = Idempotency()  # /rest: a window of seconds
         self._v1_repeats = Idempotency()  # /v1 Idempotency-Key: a day
@@ -192,28 +199,21 @@ class Gateway:
             raise TokenMethodNotAllowed(f"token {token.id} may not call {method}")
         return Caller(token, account, ip)
 
-    async def _find_token(
-        self, digest: bytes
-    ) -> tuple[Token, Account, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]] | None:
-        now = time.monotonic()
-        cached = self._tokens.get(digest)
-        if cached is not None and cached.until > now:
-            return cached.value
-        found = await self.store.find_token(digest)
-        value = None
-        if found is not None:
+    async def _find_token(self, digest: bytes) -> tuple[Token, Account, _Networks] | None:
+        async def load() -> tuple[Token, Account, _Networks] | None:
+            found = await self.store.find_token(digest)
+            if found is None:
+                return None
             token, account = found
             networks = tuple(ipaddress.ip_network(net, strict=False) for net in token.allowed_ips)
-            value = (token, account, networks)
-        if len(self._tokens) >= _TOKEN_CACHE_SIZE:
-            self._tokens.clear()
-        self._tokens[digest] = _Cached(now + self.config.token_cache.total_seconds(), value)
-        return value
+            return token, account, networks
+
+        return await self._tokens.get(digest, load)
 
     def forget_cached(self) -> None:
         """Drop cached tokens and patterns (after this process changed one)."""
-        self._tokens.clear()
-        self._patterns.clear()
+        self._tokens.forget()
+        self._patterns.forget()
         if self.guard is not None:
             self.guard.forget()
 
@@ -450,15 +450,7 @@ class Gateway:
         return self.config.regions
 
     async def _otp_pattern(self, account_id: int) -> Pattern:
-        now = time.monotonic()
-        cached = self._patterns.get(account_id)
-        if cached is not None and cached[0] > now:
-            pattern = cached[1]
-        else:
-            pattern = await self.store.otp_pattern(account_id)
-            if len(self._patterns) >= _PATTERN_CACHE_SIZE:
-                self._patterns.clear()
-            self._patterns[account_id] = (now + self.config.token_cache.total_seconds(), pattern)
+        pattern = await self._patterns.get(account_id, lambda: self.store.otp_pattern(account_id))
         if pattern is None:
             log.warning("account %d has no approved OTP pattern", account_id)
             raise PatternUnavailable(f"account {account_id} has no approved OTP pattern")

@@ -50,8 +50,13 @@ def async_url(database_url: str) -> URL:
     raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
-def create_engines(database_url: str, *, sqlite_synchronous: str = "FULL") -> Engines:
-    """Engines for `database_url`; nothing connects until first use."""
+def create_engines(
+    database_url: str, *, sqlite_synchronous: str = "FULL", sqlite_checkpoints: bool = True
+) -> Engines:
+    """
+    Engines for `database_url`; nothing connects until first use. `sqlite_checkpoints`
+    False: the writer leaves WAL checkpoints to a WalCheckpointer (store/checkpoint.py).
+    """
     url = async_url(database_url)
     if url.get_backend_name() == "postgresql":
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -61,12 +66,14 @@ def create_engines(database_url: str, *, sqlite_synchronous: str = "FULL") -> En
         raise ConfigurationError(f"unsupported SQLite synchronous mode {synchronous!r}")
     write = create_async_engine(url, pool_size=1, max_overflow=0)
     read = create_async_engine(url, pool_size=4, max_overflow=4)
-    _configure_sqlite(write, synchronous, immediate=True)
-    _configure_sqlite(read, synchronous, immediate=False)
+    _configure_sqlite(write, synchronous, immediate=True, checkpoints=sqlite_checkpoints)
+    _configure_sqlite(read, synchronous, immediate=False, checkpoints=True)
     return Engines(write=write, read=read)
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, immediate: bool) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine, synchronous: str, *, immediate: bool, checkpoints: bool
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's BEGIN below be the only one (pysqlite's own is deferred).
@@ -76,6 +83,10 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, immediate: bool)
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Once checkpointed, a log that grew under a burst goes back to 64 MiB at most.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

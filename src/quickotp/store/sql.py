@@ -37,7 +37,7 @@ from quickotp.models import (
 from quickotp.ports import DeliveryReport, DeliveryState
 from quickotp.store.engine import Engines
 from quickotp.store.notify import CHANNEL as OUTBOX_CHANNEL
-from quickotp.store.raw import Tx, driver_tx, marks
+from quickotp.store.raw import Tx, driver_tx, marks, write_transaction
 from quickotp.store.schema import (
     account_settings,
     accounts,
@@ -281,8 +281,8 @@ class SqlStore:
         Returns, per item, the new message id, or None where the account's credit did not
         cover it (that item is not stored). Items are charged in order.
         """
-        async with self.engines.write.begin() as conn:
-            tx = await driver_tx(conn)
+
+        async def work(tx: Tx) -> list[int | None]:
             balances = await _balances(tx, sorted({item.account_id for item in batch}))
             spent: dict[int, int] = defaultdict(int)
             taken: list[NewMessage] = []
@@ -311,8 +311,10 @@ class SqlStore:
                 )
                 if tx.postgres:  # wakes dispatchers in every process, at commit
                     await tx.execute("SELECT pg_notify(?, '')", OUTBOX_CHANNEL)
-        by_item = dict(zip(map(id, taken), ids, strict=True))
-        return [by_item.get(id(item)) for item in batch]
+            by_item = dict(zip(map(id, taken), ids, strict=True))
+            return [by_item.get(id(item)) for item in batch]
+
+        return await write_transaction(self.engines, work)
 
     # verifications --------------------------------------------------------------------
 
@@ -457,8 +459,8 @@ class SqlStore:
         marked a possible duplicate. Attempts count up here, before anything is sent.
         """
         lock = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
-        async with self.engines.write.begin() as conn:
-            tx = await driver_tx(conn)  # a claim per batch of sends: store/raw.py
+
+        async def work(tx: Tx) -> list[Claimed]:
             rows = await tx.fetch(
                 "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
                 " possible_duplicate = (possible_duplicate OR status = ?)"
@@ -475,7 +477,9 @@ class SqlStore:
                 tx.time(now),
                 limit,
             )
-        claimed = [_claimed(tx, row) for row in rows]
+            return [_claimed(tx, row) for row in rows]
+
+        claimed = await write_transaction(self.engines, work)  # one per batch of sends
         return sorted(claimed, key=lambda c: c.message.id)
 
     async def record_outcomes(
@@ -484,8 +488,8 @@ class SqlStore:
         """Write what the dispatcher's attempts came to, in one transaction."""
         submitted = [o for o in outcomes if isinstance(o, Submitted)]
         retries = [o for o in outcomes if isinstance(o, Retry)]
-        async with self.engines.write.begin() as conn:
-            tx = await driver_tx(conn)
+
+        async def work(tx: Tx) -> None:
             # One executemany per batch on the driver: see store/raw.py.
             await tx.executemany(
                 "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
@@ -504,7 +508,7 @@ class SqlStore:
                 ],
             )
             if submitted:
-                await self._apply_early_reports(conn, tx, submitted)
+                await _apply_early_reports(tx, submitted)
             await tx.executemany(
                 "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
                 " error = ?, possible_duplicate = (possible_duplicate OR ?) WHERE id = ?",
@@ -521,64 +525,9 @@ class SqlStore:
             )
             for outcome in outcomes:
                 if isinstance(outcome, GiveUp):
-                    await self._give_up(conn, outcome)
+                    await _give_up(tx, outcome)
 
-    async def _apply_early_reports(
-        self, conn: AsyncConnection, tx: Tx, submitted: Sequence[Submitted]
-    ) -> None:
-        """Reports that overtook their submit were parked: apply them now. Usually none."""
-        by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
-        provider_ids = sorted({key[1] for key in by_key})
-        early = [
-            row
-            for row in await tx.fetch(
-                "SELECT id, transport, provider_message_id, state, reported_at"
-                f" FROM orphan_reports WHERE provider_message_id IN ({marks(len(provider_ids))})",
-                *provider_ids,
-            )
-            if (row[1], row[2]) in by_key
-        ]
-        if not early:
-            return
-        for row in sorted(early, key=lambda r: tx.read_time(r[4])):
-            outcome = by_key[(row[1], row[2])]
-            await self._apply_report(
-                conn, outcome.message_id, DeliveryState(row[3]), tx.read_time(row[4])
-            )
-        # Reports applied are webhooks owed (one statement for the batch).
-        await enqueue_reported(
-            conn,
-            [by_key[(row[1], row[2])].message_id for row in early],
-            max(tx.read_time(row[4]) for row in early),
-        )
-        await tx.execute(
-            f"DELETE FROM orphan_reports WHERE id IN ({marks(len(early))})",
-            *(row[0] for row in early),
-        )
-
-    async def _give_up(self, conn: AsyncConnection, outcome: GiveUp) -> None:
-        live = messages.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])
-        query = select(messages.c.account_id, messages.c.charged).where(
-            messages.c.id == outcome.message_id, live
-        )
-        if self._postgres:
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
-        if row is None:  # already final: a repeated outcome changes nothing
-            return
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id == outcome.message_id)
-            .values(
-                status=outcome.status, lease_until=None, code=None, error=outcome.error, charged=0
-            )
-        )
-        if row.charged:
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == row.account_id)
-                .values(credit=accounts.c.credit + row.charged)
-            )
+        await write_transaction(self.engines, work)
 
     # delivery reports -----------------------------------------------------------------
 
@@ -588,8 +537,8 @@ class SqlStore:
         finds no message yet: it is parked and applied when the submit is recorded.
         """
         provider_ids = sorted({r.provider_message_id for r in reports})
-        async with self.engines.write.begin() as conn:
-            tx = await driver_tx(conn)  # the statements of every report batch: store/raw.py
+
+        async def work(tx: Tx) -> None:
             found = {
                 (transport, provider_id): message_id
                 for message_id, transport, provider_id in await tx.fetch(
@@ -607,8 +556,7 @@ class SqlStore:
                 elif report.state in _STATUS_FOR_REPORT:
                     matched.append((message_id, report))
             await tx.executemany(
-                "UPDATE messages SET status = ?, reported_at = ?"
-                " WHERE id = ? AND status <> ? AND status <> ?",
+                _APPLY_REPORT,
                 [
                     (
                         _STATUS_FOR_REPORT[report.state].value,
@@ -619,9 +567,8 @@ class SqlStore:
                     for message_id, report in matched
                 ],
             )
-            if matched:
-                # A report applied is a webhook owed to the client, in this transaction.
-                await enqueue_reported(conn, [message_id for message_id, _ in matched], now)
+            # A report applied is a webhook owed to the client, in this transaction.
+            await enqueue_reported(tx, [message_id for message_id, _ in matched], now)
             await tx.executemany(
                 "INSERT INTO orphan_reports"
                 " (transport, provider_message_id, state, reported_at, received_at)"
@@ -631,6 +578,8 @@ class SqlStore:
                     for r in parked
                 ],
             )
+
+        await write_transaction(self.engines, work)
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
@@ -657,11 +606,10 @@ class SqlStore:
                     .order_by(orphan_reports.c.reported_at)
                 )
             ).all()
+            tx = await driver_tx(conn)
             for row in matched:
-                await self._apply_report(
-                    conn, row.message_id, DeliveryState(row.state), row.reported_at
-                )
-            await enqueue_reported(conn, [row.message_id for row in matched], now)
+                await _apply_report(tx, row.message_id, DeliveryState(row.state), row.reported_at)
+            await enqueue_reported(tx, [row.message_id for row in matched], now)
             if matched:
                 await conn.execute(
                     delete(orphan_reports).where(orphan_reports.c.id.in_([r.id for r in matched]))
@@ -670,18 +618,6 @@ class SqlStore:
                 delete(orphan_reports).where(orphan_reports.c.received_at < now - keep)
             )
         return len(matched)
-
-    async def _apply_report(
-        self, conn: AsyncConnection, message_id: int, state: DeliveryState, at: datetime
-    ) -> None:
-        status = _STATUS_FOR_REPORT.get(state)
-        if status is None:  # an intermediate report: nothing final to record
-            return
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id == message_id, messages.c.status.not_in(_FINAL))
-            .values(status=status, reported_at=at)
-        )
 
     # counting -------------------------------------------------------------------------
 
@@ -806,6 +742,9 @@ _CLAIMED_COLUMNS = (
 )
 _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
+_APPLY_REPORT = (
+    "UPDATE messages SET status = ?, reported_at = ? WHERE id = ? AND status <> ? AND status <> ?"
+)
 
 
 async def _balances(tx: Tx, account_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
@@ -920,6 +859,68 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
             f" WHERE id IN ({marks(len(replaced))})",
             _CANCELED,
             *replaced,
+        )
+
+
+async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
+    """Reports that overtook their submit were parked: apply them now. Usually none."""
+    by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
+    provider_ids = sorted({key[1] for key in by_key})
+    early = [
+        row
+        for row in await tx.fetch(
+            "SELECT id, transport, provider_message_id, state, reported_at"
+            f" FROM orphan_reports WHERE provider_message_id IN ({marks(len(provider_ids))})",
+            *provider_ids,
+        )
+        if (row[1], row[2]) in by_key
+    ]
+    if not early:
+        return
+    for row in sorted(early, key=lambda r: tx.read_time(r[4])):
+        outcome = by_key[(row[1], row[2])]
+        await _apply_report(tx, outcome.message_id, DeliveryState(row[3]), tx.read_time(row[4]))
+    # Reports applied are webhooks owed (one statement for the batch).
+    await enqueue_reported(
+        tx,
+        [by_key[(row[1], row[2])].message_id for row in early],
+        max(tx.read_time(row[4]) for row in early),
+    )
+    await tx.execute(
+        f"DELETE FROM orphan_reports WHERE id IN ({marks(len(early))})",
+        *(row[0] for row in early),
+    )
+
+
+async def _apply_report(tx: Tx, message_id: int, state: DeliveryState, at: datetime) -> None:
+    status = _STATUS_FOR_REPORT.get(state)
+    if status is None:  # an intermediate report: nothing final to record
+        return
+    await tx.execute(_APPLY_REPORT, status.value, tx.time(at), message_id, *_FINAL)
+
+
+async def _give_up(tx: Tx, outcome: GiveUp) -> None:
+    """A message that will not be sent: final, its code dropped, its charge refunded."""
+    lock = " FOR UPDATE" if tx.postgres else ""
+    rows = await tx.fetch(
+        f"SELECT account_id, charged FROM messages WHERE id = ? AND status IN (?, ?){lock}",
+        outcome.message_id,
+        MessageStatus.QUEUED.value,
+        MessageStatus.SENDING.value,
+    )
+    if not rows:  # already final: a repeated outcome changes nothing
+        return
+    [(account_id, charged)] = rows
+    await tx.execute(
+        "UPDATE messages SET status = ?, lease_until = NULL, code = NULL, error = ?, charged = 0"
+        " WHERE id = ?",
+        outcome.status.value,
+        outcome.error,
+        outcome.message_id,
+    )
+    if charged:
+        await tx.execute(
+            "UPDATE accounts SET credit = credit + ? WHERE id = ?", charged, account_id
         )
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.errors import RelayNotFound, WebhookUrlDuplicate
 from quickotp.models import (
@@ -34,7 +33,7 @@ from quickotp.models import (
     WebhookState,
 )
 from quickotp.store.engine import Engines
-from quickotp.store.raw import driver_tx, marks
+from quickotp.store.raw import Tx, marks
 from quickotp.store.schema import (
     account_webhooks,
     messages,
@@ -69,9 +68,7 @@ WHERE m.status IN ({reported})
 """.format(pending=WebhookState.PENDING, reported=", ".join(f"'{s}'" for s in REPORTED))
 
 
-async def enqueue_reported(
-    conn: AsyncConnection, message_ids: Sequence[int], now: datetime
-) -> None:
+async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) -> None:
     """
     Owe a webhook to every active URL of the owners of `message_ids` that now have a final
     reported status (relay URLs, and the panel's webhook URL). Within the caller's transaction.
@@ -79,7 +76,6 @@ async def enqueue_reported(
     if not message_ids:
         return
     ids = sorted(set(message_ids))
-    tx = await driver_tx(conn)
     stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
     moment = tx.time(now)
     await tx.execute(_OWED.format(now=stamp, ids=marks(len(ids))), moment, moment, *ids)
