@@ -77,13 +77,15 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._held = 0  # claimed and not yet recorded
         self._room = asyncio.Event()  # set when `_held` drops
-        self._window = asyncio.Semaphore(self.config.concurrency)
+        # Claimed messages wait here for one of `concurrency` senders (the transport's
+        # window): a fixed set of tasks, not a task per message waiting on a semaphore.
+        self._claimed: asyncio.Queue[Claimed] = asyncio.Queue()
+        self._senders: list[asyncio.Task[None]] = []
         self._outcomes: GroupCommitter[Submitted | Retry | GiveUp, None] = GroupCommitter(
             self._record_outcomes
         )
         self._reports: GroupCommitter[DeliveryReport, None] = GroupCommitter(self._record_reports)
         self._task: asyncio.Task[None] | None = None
-        self._sends: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Tell the dispatcher that something was accepted."""
@@ -93,17 +95,25 @@ class Dispatcher:
         self._outcomes.start()
         self._reports.start()
         await self.transport.start(self._reports.submit)
+        self._senders = [
+            asyncio.create_task(self._sender(), name=f"sender-{n}")
+            for n in range(self.config.concurrency)
+        ]
         self._task = asyncio.create_task(self._run(), name="dispatcher")
 
     async def aclose(self) -> None:
-        """Stop claiming, let sends in flight finish, record them, close the transport."""
+        """Stop claiming, send what was claimed, record it, close the transport."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._sends:
-            await asyncio.gather(*self._sends, return_exceptions=True)
+        if self._senders:
+            await self._claimed.join()
+            for sender in self._senders:
+                sender.cancel()
+            await asyncio.gather(*self._senders, return_exceptions=True)
+            self._senders = []
         await self.transport.aclose()
         await self._outcomes.aclose()
         await self._reports.aclose()
@@ -128,11 +138,9 @@ class Dispatcher:
                 log.exception("claiming messages failed; retrying shortly")
                 await asyncio.sleep(1)
                 continue
+            self._held += len(claimed)
             for item in claimed:
-                self._held += 1
-                task = asyncio.create_task(self._send(item))
-                self._sends.add(task)
-                task.add_done_callback(self._sends.discard)
+                self._claimed.put_nowait(item)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.idle_poll.total_seconds())
@@ -140,16 +148,29 @@ class Dispatcher:
                 reconciled_at = self.clock()
                 await self._reconcile()
 
-    async def _send(self, claimed: Claimed) -> None:
-        try:
-            async with self._window:
+    async def _sender(self) -> None:
+        """One slot of the window: sends claimed messages one at a time, until cancelled."""
+        while True:
+            claimed = await self._claimed.get()
+            try:
                 outcome = await self._attempt(claimed)
-            await self._outcomes.submit(outcome)
-        except Exception:  # recorded nothing: the lease runs out and the message is retried
-            log.exception("recording the outcome of message %d failed", claimed.message.id)
-        finally:
-            self._held -= 1
-            self._room.set()
+                # Recorded by the group committer while this slot sends the next one.
+                self._outcomes.add(outcome).add_done_callback(self._recorded)
+            except Exception:  # recorded nothing: the lease runs out and the message is retried
+                log.exception("sending message %d failed", claimed.message.id)
+                self._release()
+            finally:
+                self._claimed.task_done()
+
+    def _recorded(self, done: asyncio.Future[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            # Recorded nothing: the lease runs out and the message is retried.
+            log.error("recording an outcome failed: %s", done.exception())
+        self._release()
+
+    def _release(self) -> None:
+        self._held -= 1
+        self._room.set()
 
     async def _attempt(self, claimed: Claimed) -> Submitted | Retry | GiveUp:
         message = claimed.message

@@ -52,12 +52,16 @@ class GroupCommitter(Generic[Item, Result]):
 
     async def submit(self, item: Item) -> Result:
         """Wait until `item` is committed; its result, or the exception its batch raised."""
+        return await self.add(item)
+
+    def add(self, item: Item) -> asyncio.Future[Result]:
+        """Queue `item`; the future is done once it is committed (for callers that move on)."""
         if self._task is None:
-            raise RuntimeError("GroupCommitter.submit before start()")
+            raise RuntimeError("GroupCommitter.add before start()")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         self._wake.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         while True:
