@@ -25,6 +25,8 @@ from quickotp.store.batching import GroupCommitter
 
 log = logging.getLogger(__name__)
 
+Outcome = Submitted | Retry | GiveUp
+
 
 @dataclass(frozen=True)
 class DispatchConfig:
@@ -81,10 +83,9 @@ class Dispatcher:
         # window): a fixed set of tasks, not a task per message waiting on a semaphore.
         self._claimed: asyncio.Queue[Claimed] = asyncio.Queue()
         self._senders: list[asyncio.Task[None]] = []
-        self._outcomes: GroupCommitter[Submitted | Retry | GiveUp, None] = GroupCommitter(
-            self._record_outcomes
-        )
-        self._reports: GroupCommitter[DeliveryReport, None] = GroupCommitter(self._record_reports)
+        # Outcomes and delivery reports share one group commit: one transaction for both,
+        # outcomes first, so a report finds the submit recorded just before it.
+        self._records: GroupCommitter[Outcome | DeliveryReport, None] = GroupCommitter(self._record)
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -92,9 +93,8 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        self._outcomes.start()
-        self._reports.start()
-        await self.transport.start(self._reports.submit)
+        self._records.start()
+        await self.transport.start(self._records.submit)
         self._senders = [
             asyncio.create_task(self._sender(), name=f"sender-{n}")
             for n in range(self.config.concurrency)
@@ -115,8 +115,7 @@ class Dispatcher:
             await asyncio.gather(*self._senders, return_exceptions=True)
             self._senders = []
         await self.transport.aclose()
-        await self._outcomes.aclose()
-        await self._reports.aclose()
+        await self._records.aclose()
 
     async def _run(self) -> None:
         reconciled_at = self.clock()
@@ -155,7 +154,7 @@ class Dispatcher:
             try:
                 outcome = await self._attempt(claimed)
                 # Recorded by the group committer while this slot sends the next one.
-                self._outcomes.add(outcome).add_done_callback(self._recorded)
+                self._records.add(outcome).add_done_callback(self._recorded)
             except Exception:  # recorded nothing: the lease runs out and the message is retried
                 log.exception("sending message %d failed", claimed.message.id)
                 self._release()
@@ -199,15 +198,13 @@ class Dispatcher:
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
         return Submitted(message.id, receipt, masked)
 
-    async def _record_outcomes(self, outcomes: Sequence[Submitted | Retry | GiveUp]) -> list[None]:
-        await self.store.record_outcomes(outcomes, self.clock())
+    async def _record(self, items: Sequence[Outcome | DeliveryReport]) -> list[None]:
+        outcomes = [item for item in items if not isinstance(item, DeliveryReport)]
+        reports = [item for item in items if isinstance(item, DeliveryReport)]
+        await self.store.record(outcomes, reports, now=self.clock())
         if any(isinstance(o, Retry) for o in outcomes):
             self._wake.set()
-        return [None] * len(outcomes)
-
-    async def _record_reports(self, reports: Sequence[DeliveryReport]) -> list[None]:
-        await self.store.record_reports(reports, self.clock())
-        return [None] * len(reports)
+        return [None] * len(items)
 
     async def _reconcile(self) -> None:
         try:

@@ -208,11 +208,13 @@ class Store(Protocol):
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]: ...
 
-    async def record_outcomes(
-        self, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
+    async def record(
+        self,
+        outcomes: Sequence[Submitted | Retry | GiveUp] = (),
+        reports: Sequence[DeliveryReport] = (),
+        *,
+        now: datetime,
     ) -> None: ...
-
-    async def record_reports(self, reports: Sequence[DeliveryReport], now: datetime) -> None: ...
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
 

@@ -288,11 +288,11 @@ async def test_a_message_page_tells_its_whole_history(
     sent = await send_otp(browser, token)
     now = utc_now()
     claimed = await runtime.store.claim(now, timedelta(seconds=30), 10)
-    await runtime.store.record_outcomes(
-        [Submitted(claimed[0].message.id, SendReceipt("log", "log-1"), "Your code: *****")], now
+    await runtime.store.record(
+        [Submitted(claimed[0].message.id, SendReceipt("log", "log-1"), "Your code: *****")], now=now
     )
-    await runtime.store.record_reports(
-        [DeliveryReport("log", "log-1", DeliveryState.DELIVERED, now)], now
+    await runtime.store.record(
+        reports=[DeliveryReport("log", "log-1", DeliveryState.DELIVERED, now)], now=now
     )
 
     page = await browser.get(f"/panel/messages/{sent['Data']['MessageID']}")  # type: ignore[index]

@@ -96,8 +96,8 @@ async def test_submitted_masks_the_text_and_forgets_the_code(
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
 
-    await runtime.store.record_outcomes(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
     )
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
@@ -115,7 +115,7 @@ async def test_retry_waits_until_its_time(runtime: Runtime, seeded: Seeded) -> N
     await runtime.store.claim(NOW, LEASE, 10)
     later = NOW + timedelta(seconds=5)
 
-    await runtime.store.record_outcomes([Retry(message_id, later, "busy", False)], NOW)
+    await runtime.store.record([Retry(message_id, later, "busy", False)], now=NOW)
 
     assert await runtime.store.claim(NOW + timedelta(seconds=4), LEASE, 10) == []
     assert len(await runtime.store.claim(later, LEASE, 10)) == 1
@@ -127,8 +127,8 @@ async def test_giving_up_refunds_the_charge(runtime: Runtime, seeded: Seeded) ->
     await runtime.store.claim(NOW, LEASE, 10)
     give_up = GiveUp(message_id, MessageStatus.EXPIRED, "stale")
 
-    await runtime.store.record_outcomes([give_up], NOW)
-    await runtime.store.record_outcomes([give_up], NOW)
+    await runtime.store.record([give_up], now=NOW)
+    await runtime.store.record([give_up], now=NOW)
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert message.status is MessageStatus.EXPIRED
@@ -143,9 +143,9 @@ async def test_a_report_that_overtakes_its_submit_is_matched(
     await runtime.store.claim(NOW, LEASE, 10)
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
 
-    await runtime.store.record_reports([report], NOW)
-    await runtime.store.record_outcomes(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    await runtime.store.record(reports=[report], now=NOW)
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
     )
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
@@ -156,15 +156,15 @@ async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded
     """A parked report whose submit was recorded beside it is matched by the sweep."""
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
-    await runtime.store.record_outcomes(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
     )
     # As if the report had committed in a transaction that could not see the submit:
-    await runtime.store.record_reports(
-        [DeliveryReport("smsc", "zz99", DeliveryState.UNDELIVERED, NOW)], NOW
+    await runtime.store.record(
+        reports=[DeliveryReport("smsc", "zz99", DeliveryState.UNDELIVERED, NOW)], now=NOW
     )
-    await runtime.store.record_reports(
-        [DeliveryReport("smsc", "ab12", DeliveryState.UNDELIVERED, NOW)], NOW
+    await runtime.store.record(
+        reports=[DeliveryReport("smsc", "ab12", DeliveryState.UNDELIVERED, NOW)], now=NOW
     )
 
     matched = await runtime.store.reconcile_reports(NOW + timedelta(days=2), timedelta(days=1))
@@ -178,15 +178,15 @@ async def test_a_batch_of_reports_lands_on_each_message(runtime: Runtime, seeded
     """Many reports in one batch each reach their own message; unknown ones are parked."""
     ids = await accepted(runtime, seeded, 3)
     await runtime.store.claim(NOW, LEASE, 10)
-    await runtime.store.record_outcomes(
-        [Submitted(i, SendReceipt("smsc", f"p{i}"), "code ****") for i in ids], NOW
+    await runtime.store.record(
+        [Submitted(i, SendReceipt("smsc", f"p{i}"), "code ****") for i in ids], now=NOW
     )
     states = [DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.ACCEPTED]
 
-    await runtime.store.record_reports(
-        [DeliveryReport("smsc", f"p{i}", s, NOW) for i, s in zip(ids, states, strict=True)]
+    await runtime.store.record(
+        reports=[DeliveryReport("smsc", f"p{i}", s, NOW) for i, s in zip(ids, states, strict=True)]
         + [DeliveryReport("smsc", "unknown", DeliveryState.DELIVERED, NOW)],
-        NOW,
+        now=NOW,
     )
 
     found = await runtime.store.get_messages(seeded.account_id, ids)
@@ -203,13 +203,13 @@ async def test_a_final_state_is_not_undone_by_a_late_report(
     """DELIVERED stays DELIVERED when a stale UNDELIVERED report arrives later."""
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
-    await runtime.store.record_outcomes(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], NOW
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
     )
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
 
-    await runtime.store.record_reports([report], NOW)
-    await runtime.store.record_reports([replace(report, state=DeliveryState.UNDELIVERED)], NOW)
+    await runtime.store.record(reports=[report], now=NOW)
+    await runtime.store.record(reports=[replace(report, state=DeliveryState.UNDELIVERED)], now=NOW)
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert message.status is MessageStatus.DELIVERED

@@ -194,7 +194,7 @@ async def deliver_one(runtime: Runtime, seeded: Seeded, *, report_first: bool = 
         "quiet", f"q-{sent.message_id}", DeliveryState.DELIVERED, datetime.now(UTC)
     )
     if report_first:  # it overtakes the submit: parked, then applied when the submit is
-        await runtime.store.record_reports([report], datetime.now(UTC))
+        await runtime.store.record(reports=[report], now=datetime.now(UTC))
     dispatcher = Dispatcher(runtime.store, Quiet(), lambda: datetime.now(UTC))
     await dispatcher.start()
     dispatcher.wake()
@@ -208,7 +208,7 @@ async def deliver_one(runtime: Runtime, seeded: Seeded, *, report_first: bool = 
     finally:
         await dispatcher.aclose()
     if not report_first:
-        await runtime.store.record_reports([report], datetime.now(UTC))
+        await runtime.store.record(reports=[report], now=datetime.now(UTC))
     return sent.message_id
 
 
@@ -223,7 +223,7 @@ async def test_a_delivered_report_owes_one_webhook_per_active_url(
 
     message_id = await deliver_one(runtime, seeded)
     again = DeliveryReport("quiet", f"q-{message_id}", DeliveryState.DELIVERED, datetime.now(UTC))
-    await runtime.store.record_reports([again], datetime.now(UTC))
+    await runtime.store.record(reports=[again], now=datetime.now(UTC))
 
     owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
     assert [(d.message_id, d.url, d.status, d.state) for d in owed] == [

@@ -482,102 +482,25 @@ class SqlStore:
         claimed = await write_transaction(self.engines, work)  # one per batch of sends
         return sorted(claimed, key=lambda c: c.message.id)
 
-    async def record_outcomes(
-        self, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
+    async def record(
+        self,
+        outcomes: Sequence[Submitted | Retry | GiveUp] = (),
+        reports: Sequence[DeliveryReport] = (),
+        *,
+        now: datetime,
     ) -> None:
-        """Write what the dispatcher's attempts came to, in one transaction."""
-        submitted = [o for o in outcomes if isinstance(o, Submitted)]
-        retries = [o for o in outcomes if isinstance(o, Retry)]
+        """
+        What the dispatcher's attempts came to, then the delivery reports that came in, in
+        one transaction: outcomes first, so that a report which came after its submit's
+        answer finds its message (a report recorded before its outcome had to be parked,
+        and applied again with the outcome: half the dispatcher's database work, measured).
+        """
 
         async def work(tx: Tx) -> None:
-            # One executemany per batch on the driver: see store/raw.py.
-            await tx.executemany(
-                "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
-                " submitted_at = ?, lease_until = NULL, text = ?, code = NULL, error = NULL"
-                " WHERE id = ?",
-                [
-                    (
-                        MessageStatus.SENT.value,
-                        o.receipt.transport,
-                        o.receipt.provider_message_id,
-                        tx.time(now),
-                        o.masked_text,
-                        o.message_id,
-                    )
-                    for o in submitted
-                ],
-            )
-            if submitted:
-                await _apply_early_reports(tx, submitted)
-            await tx.executemany(
-                "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-                " error = ?, possible_duplicate = (possible_duplicate OR ?) WHERE id = ?",
-                [
-                    (
-                        MessageStatus.QUEUED.value,
-                        tx.time(r.at),
-                        r.error,
-                        r.possible_duplicate,
-                        r.message_id,
-                    )
-                    for r in retries
-                ],
-            )
-            for outcome in outcomes:
-                if isinstance(outcome, GiveUp):
-                    await _give_up(tx, outcome)
-
-        await write_transaction(self.engines, work)
-
-    # delivery reports -----------------------------------------------------------------
-
-    async def record_reports(self, reports: Sequence[DeliveryReport], now: datetime) -> None:
-        """
-        Apply delivery reports to their messages. A report that overtook its submit's answer
-        finds no message yet: it is parked and applied when the submit is recorded.
-        """
-        provider_ids = sorted({r.provider_message_id for r in reports})
-
-        async def work(tx: Tx) -> None:
-            found = {
-                (transport, provider_id): message_id
-                for message_id, transport, provider_id in await tx.fetch(
-                    "SELECT id, transport, provider_message_id FROM messages"
-                    f" WHERE provider_message_id IN ({marks(len(provider_ids))})",
-                    *provider_ids,
-                )
-            }
-            matched = []
-            parked = []
-            for report in reports:
-                message_id = found.get((report.transport, report.provider_message_id))
-                if message_id is None:
-                    parked.append(report)
-                elif report.state in _STATUS_FOR_REPORT:
-                    matched.append((message_id, report))
-            await tx.executemany(
-                _APPLY_REPORT,
-                [
-                    (
-                        _STATUS_FOR_REPORT[report.state].value,
-                        tx.time(report.at),
-                        message_id,
-                        *_FINAL,
-                    )
-                    for message_id, report in matched
-                ],
-            )
-            # A report applied is a webhook owed to the client, in this transaction.
-            await enqueue_reported(tx, [message_id for message_id, _ in matched], now)
-            await tx.executemany(
-                "INSERT INTO orphan_reports"
-                " (transport, provider_message_id, state, reported_at, received_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [
-                    (r.transport, r.provider_message_id, r.state.value, tx.time(r.at), tx.time(now))
-                    for r in parked
-                ],
-            )
+            if outcomes:
+                await _record_outcomes(tx, outcomes, now)
+            if reports:
+                await _record_reports(tx, reports, now)
 
         await write_transaction(self.engines, work)
 
@@ -862,18 +785,117 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
         )
 
 
+async def _record_outcomes(
+    tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
+) -> None:
+    """Write what the dispatcher's attempts came to."""
+    submitted = [o for o in outcomes if isinstance(o, Submitted)]
+    retries = [o for o in outcomes if isinstance(o, Retry)]
+    # One executemany per batch on the driver: see store/raw.py.
+    await tx.executemany(
+        "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
+        " submitted_at = ?, lease_until = NULL, text = ?, code = NULL, error = NULL"
+        " WHERE id = ?",
+        [
+            (
+                MessageStatus.SENT.value,
+                o.receipt.transport,
+                o.receipt.provider_message_id,
+                tx.time(now),
+                o.masked_text,
+                o.message_id,
+            )
+            for o in submitted
+        ],
+    )
+    if submitted:
+        await _apply_early_reports(tx, submitted)
+    await tx.executemany(
+        "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
+        " error = ?, possible_duplicate = (possible_duplicate OR ?) WHERE id = ?",
+        [
+            (
+                MessageStatus.QUEUED.value,
+                tx.time(r.at),
+                r.error,
+                r.possible_duplicate,
+                r.message_id,
+            )
+            for r in retries
+        ],
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, GiveUp):
+            await _give_up(tx, outcome)
+
+
+async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: datetime) -> None:
+    """
+    Apply delivery reports to their messages. A report that overtook its submit's answer
+    finds no message yet: it is parked and applied when the submit is recorded.
+    """
+    by_transport: dict[str, set[str]] = defaultdict(set)
+    for report in reports:
+        by_transport[report.transport].add(report.provider_message_id)
+    found: dict[tuple[str, str], int] = {}
+    for transport, provider_ids in sorted(by_transport.items()):
+        # By transport first: ix_messages_provider's leading column. Without it the
+        # lookup read the whole index, and every report batch slowed as the table grew.
+        for message_id, provider_id in await tx.fetch(
+            "SELECT id, provider_message_id FROM messages WHERE transport = ?"
+            f" AND provider_message_id IN ({marks(len(provider_ids))})",
+            transport,
+            *sorted(provider_ids),
+        ):
+            found[(transport, provider_id)] = message_id
+    matched = []
+    parked = []
+    for report in reports:
+        message_id = found.get((report.transport, report.provider_message_id))
+        if message_id is None:
+            parked.append(report)
+        elif report.state in _STATUS_FOR_REPORT:
+            matched.append((message_id, report))
+    await tx.executemany(
+        _APPLY_REPORT,
+        [
+            (
+                _STATUS_FOR_REPORT[report.state].value,
+                tx.time(report.at),
+                message_id,
+                *_FINAL,
+            )
+            for message_id, report in matched
+        ],
+    )
+    # A report applied is a webhook owed to the client, in this transaction.
+    await enqueue_reported(tx, [message_id for message_id, _ in matched], now)
+    await tx.executemany(
+        "INSERT INTO orphan_reports"
+        " (transport, provider_message_id, state, reported_at, received_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (r.transport, r.provider_message_id, r.state.value, tx.time(r.at), tx.time(now))
+            for r in parked
+        ],
+    )
+
+
 async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
     """Reports that overtook their submit were parked: apply them now. Usually none."""
     by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
-    provider_ids = sorted({key[1] for key in by_key})
+    by_transport: dict[str, list[str]] = defaultdict(list)
+    for transport, provider_id in sorted(by_key):
+        by_transport[transport].append(provider_id)
     early = [
         row
-        for row in await tx.fetch(
-            "SELECT id, transport, provider_message_id, state, reported_at"
-            f" FROM orphan_reports WHERE provider_message_id IN ({marks(len(provider_ids))})",
+        for transport, provider_ids in by_transport.items()
+        for row in await tx.fetch(  # by transport first: see _record_reports
+            "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
+            f" WHERE transport = ? AND provider_message_id IN ({marks(len(provider_ids))})",
+            transport,
             *provider_ids,
         )
-        if (row[1], row[2]) in by_key
     ]
     if not early:
         return

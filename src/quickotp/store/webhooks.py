@@ -48,12 +48,17 @@ MAX_RELAY_URLS = 10  # per account
 # On the delivery hot path (once per batch of applied reports), so on the driver
 # (store/raw.py: an SQLAlchemy execute costs many driver calls); with no URL anywhere it
 # joins against nothing. `{now}` is typed for PostgreSQL, whose parameters in a select list
-# have no type to infer.
+# have no type to infer. The batch's messages are picked by id alone, in a materialized CTE:
+# left to itself, SQLite walked the status index through every delivered message instead
+# (3.3 ms a batch at 32,000 messages, and growing with the table).
 _OWED = """
+WITH m AS MATERIALIZED (
+    SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})
+)
 INSERT INTO webhook_deliveries
     (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
 SELECT m.account_id, m.id, t.url, m.status, '{pending}', 0, {{now}}, {{now}}
-FROM messages AS m
+FROM m
 JOIN (
     SELECT account_id, url FROM relay_urls WHERE active
     UNION
@@ -64,7 +69,6 @@ WHERE m.status IN ({reported})
     SELECT 1 FROM webhook_deliveries AS w
     WHERE w.message_id = m.id AND w.url = t.url AND w.status = m.status
   )
-  AND m.id IN ({{ids}})
 """.format(pending=WebhookState.PENDING, reported=", ".join(f"'{s}'" for s in REPORTED))
 
 
@@ -78,7 +82,7 @@ async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) ->
     ids = sorted(set(message_ids))
     stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
     moment = tx.time(now)
-    await tx.execute(_OWED.format(now=stamp, ids=marks(len(ids))), moment, moment, *ids)
+    await tx.execute(_OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
 
 
 class WebhookStore:
