@@ -665,6 +665,17 @@ _CLAIMED_COLUMNS = (
 )
 _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
+# The hot path's lookups by provider id, by transport first: the index's leading column.
+# Without it the lookup read the whole index, and every report batch slowed as the table grew
+# (tests/store/test_query_plans.py keeps these on their indexes).
+REPORTED_MESSAGES = (
+    "SELECT id, provider_message_id FROM messages"
+    " WHERE transport = ? AND provider_message_id IN ({ids})"
+)
+PARKED_REPORTS = (
+    "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
+    " WHERE transport = ? AND provider_message_id IN ({ids})"
+)
 _APPLY_REPORT = (
     "UPDATE messages SET status = ?, reported_at = ? WHERE id = ? AND status <> ? AND status <> ?"
 )
@@ -839,11 +850,8 @@ async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: dateti
         by_transport[report.transport].add(report.provider_message_id)
     found: dict[tuple[str, str], int] = {}
     for transport, provider_ids in sorted(by_transport.items()):
-        # By transport first: ix_messages_provider's leading column. Without it the
-        # lookup read the whole index, and every report batch slowed as the table grew.
         for message_id, provider_id in await tx.fetch(
-            "SELECT id, provider_message_id FROM messages WHERE transport = ?"
-            f" AND provider_message_id IN ({marks(len(provider_ids))})",
+            REPORTED_MESSAGES.format(ids=marks(len(provider_ids))),
             transport,
             *sorted(provider_ids),
         ):
@@ -891,8 +899,7 @@ async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
         row
         for transport, provider_ids in by_transport.items()
         for row in await tx.fetch(  # by transport first: see _record_reports
-            "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
-            f" WHERE transport = ? AND provider_message_id IN ({marks(len(provider_ids))})",
+            PARKED_REPORTS.format(ids=marks(len(provider_ids))),
             transport,
             *provider_ids,
         )

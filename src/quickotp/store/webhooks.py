@@ -50,8 +50,9 @@ MAX_RELAY_URLS = 10  # per account
 # joins against nothing. `{now}` is typed for PostgreSQL, whose parameters in a select list
 # have no type to infer. The batch's messages are picked by id alone, in a materialized CTE:
 # left to itself, SQLite walked the status index through every delivered message instead
-# (3.3 ms a batch at 32,000 messages, and growing with the table).
-_OWED = """
+# (3.3 ms a batch at 32,000 messages, and growing with the table; see
+# tests/store/test_query_plans.py).
+OWED = """
 WITH m AS MATERIALIZED (
     SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})
 )
@@ -82,7 +83,7 @@ async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) ->
     ids = sorted(set(message_ids))
     stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
     moment = tx.time(now)
-    await tx.execute(_OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
+    await tx.execute(OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
 
 
 class WebhookStore:

@@ -1,0 +1,54 @@
+"""
+The delivery path's lookups stay on their indexes on SQLite (the embedded default), whose
+planner picks a plan from the statement alone until statistics exist: a statement that
+wandered onto the wrong index read every message, and grew slower as the table grew.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quickotp.store.engine import create_engines
+from quickotp.store.migrate import upgrade
+from quickotp.store.raw import marks
+from quickotp.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
+from quickotp.store.webhooks import OWED
+
+pytestmark = pytest.mark.anyio
+
+
+async def _plan(tmp_path: Path, sql: str, count: int) -> str:
+    engines = create_engines(f"sqlite:///{tmp_path / 'plans.db'}")
+    try:
+        await upgrade(engines)
+        async with engines.read.connect() as conn:
+            raw = await conn.get_raw_connection()
+            rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
+                f"EXPLAIN QUERY PLAN {sql}", [1] * count
+            )
+    finally:
+        await engines.dispose()
+    return "\n".join(str(row[3]) for row in rows)
+
+
+async def test_reports_find_their_messages_by_transport_and_provider_id(tmp_path: Path) -> None:
+    plan = await _plan(tmp_path, REPORTED_MESSAGES.format(ids=marks(30)), 31)
+    assert "ix_messages_provider (transport=? AND provider_message_id=?)" in plan
+    assert "SCAN" not in plan
+
+
+async def test_parked_reports_are_found_by_transport_and_provider_id(tmp_path: Path) -> None:
+    plan = await _plan(tmp_path, PARKED_REPORTS.format(ids=marks(30)), 31)
+    assert "ix_orphan_reports_provider (transport=? AND provider_message_id=?)" in plan
+    assert "SCAN orphan_reports" not in plan
+
+
+async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
+    tmp_path: Path,
+) -> None:
+    plan = await _plan(tmp_path, OWED.format(now="?", ids=marks(30)), 32)
+    assert "SEARCH messages USING INTEGER PRIMARY KEY" in plan
+    assert "ix_messages_due" not in plan
+    assert "SCAN messages" not in plan
