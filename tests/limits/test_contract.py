@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -21,6 +22,7 @@ from quickotp.limits import (
 )
 from quickotp.limits.memory import MemoryLimiter
 from quickotp.limits.redis import RedisLimiter
+from tests.conftest import REDIS_URL, service_missing
 
 pytestmark = pytest.mark.anyio
 
@@ -180,6 +182,27 @@ async def test_redis_outage_raises_limits_unavailable() -> None:
     with pytest.raises(LimitsUnavailable):
         await limiter.admit([Cooldown("cd", 60)], T0)
     await limiter.aclose()
+
+
+@pytest.mark.redis
+async def test_a_burst_beyond_the_redis_pool_waits_for_connections() -> None:
+    """More concurrent requests than connections: they queue for one, none is refused."""
+    if not REDIS_URL:
+        service_missing("redis")
+    prefix = f"quickotp-test:{uuid.uuid4().hex[:12]}:"
+    limiter = RedisLimiter.from_url(REDIS_URL, max_connections=4, prefix=prefix)
+    try:
+        answers = await asyncio.gather(
+            *(limiter.admit([Cooldown(f"cd:{i}", 60)], T0) for i in range(200))
+        )
+        assert answers == [Admitted()] * 200
+        counts = limiter.client.connection_pool.get_connection_count()  # [(idle, _), (used, _)]
+        assert sum(count for count, _ in counts) <= 4  # the bound held
+    finally:
+        keys = [key async for key in limiter.client.scan_iter(match=prefix + "*")]
+        if keys:
+            await limiter.client.delete(*keys)
+        await limiter.aclose()
 
 
 async def test_memory_limiter_is_bounded() -> None:

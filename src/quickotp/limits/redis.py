@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from quickotp.errors import LimitsUnavailable
@@ -108,6 +108,9 @@ return alarms
 """
 
 
+MAX_CONNECTIONS = 50  # per process: one Lua call takes Redis some 30 us
+
+
 class RedisLimiter:
     """Limits shared by every process that talks to one Redis; keys start with `prefix`."""
 
@@ -117,10 +120,30 @@ class RedisLimiter:
         self._admit = client.register_script(ADMIT)
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 0.5, prefix: str = "quickotp:") -> RedisLimiter:
-        """A limiter on a new client; `timeout` bounds how long an outage can stall a request."""
-        client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        return cls(client, prefix=prefix)
+    def from_url(
+        cls,
+        url: str,
+        *,
+        timeout: float = 0.5,
+        max_connections: int = MAX_CONNECTIONS,
+        prefix: str = "quickotp:",
+    ) -> RedisLimiter:
+        """
+        A limiter on a new client; `timeout` bounds how long an outage can stall a request.
+
+        At most `max_connections` to Redis, and a request that finds them all busy waits
+        for one (up to four times `timeout`). redis-py's default pool refuses the 101st
+        concurrent command instead: a burst of 128 requests got Guard_Unavailable
+        ("Too many connections") while Redis itself was idle (bench/scale.py, paced rows).
+        """
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=4 * timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+        return cls(Redis.from_pool(pool), prefix=prefix)
 
     async def admit(
         self, rules: Sequence[Rule], now: float, claim: Claim | None = None
