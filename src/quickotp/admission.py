@@ -20,7 +20,6 @@ only the messages' age tells.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections import deque
@@ -30,6 +29,7 @@ from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 
+from quickotp.background import stop
 from quickotp.errors import RouteOverloaded
 from quickotp.routing import Route
 from quickotp.store.outbox_stats import (
@@ -173,11 +173,8 @@ class Admission:
             self._task = asyncio.create_task(self._run(), name="admission")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         failing = False

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from quickotp.background import stop
 from quickotp.domain import otp
 from quickotp.errors import DeliveryError, DeliveryUncertain, TransportRejected
 from quickotp.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
@@ -103,11 +104,8 @@ class Dispatcher:
 
     async def aclose(self) -> None:
         """Stop claiming, send what was claimed, record it, close the transport."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self._senders:
             await self._claimed.join()
             for sender in self._senders:

@@ -11,7 +11,6 @@ the signature are described in the README ("Delivery reports to your URL").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from quickotp.background import stop
 from quickotp.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
@@ -168,11 +168,8 @@ class WebhookWorker:
 
     async def aclose(self) -> None:
         """Stop; claims in flight are taken over after their lease (nothing is lost)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self._owns_client:
             await self.client.aclose()
 

@@ -9,10 +9,11 @@ measured in shared/perf-notes.md, which beat a fixed window at every concurrency
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from quickotp.background import stop
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,7 @@ class GroupCommitter(Generic[Item, Result]):
             return
         while self._pending:
             await self._flush_once()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop(self._task)
         self._task = None
 
     async def submit(self, item: Item) -> Result:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from quickotp.background import stop
 from quickotp.store.engine import Engines
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,8 @@ class WalCheckpointer:
             self._task = asyncio.create_task(self._run(), name="wal-checkpointer")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         with contextlib.suppress(Exception):  # at shutdown, a last one is a courtesy
             await self.checkpoint()
 

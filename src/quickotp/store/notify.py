@@ -9,7 +9,6 @@ reconnect loop; while it is down, dispatchers fall back to their idle poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -18,6 +17,8 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+from quickotp.background import stop
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,8 @@ class OutboxListener:
         self._task = asyncio.create_task(self._run(), name="outbox-listener")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     def _on_notify(self, *_: Any) -> None:
         self._wake()

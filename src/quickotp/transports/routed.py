@@ -13,7 +13,6 @@ sink) carries everything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -21,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from quickotp.background import stop
 from quickotp.errors import (
     ConfigurationError,
     DeliveryError,
@@ -221,10 +221,7 @@ class RoutingTransport:
             self._task = asyncio.create_task(self._watch(), name="routes")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop(self._task)
         live, self._live = list(self._live.values()), {}
         await asyncio.gather(*(item.transport.aclose() for item in live), return_exceptions=True)
         await asyncio.gather(*self._retiring, return_exceptions=True)

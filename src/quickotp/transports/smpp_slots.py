@@ -21,6 +21,7 @@ import random
 from collections.abc import Callable
 from typing import Protocol
 
+from quickotp.background import stop
 from quickotp.errors import TransportUnavailable
 from quickotp.transports.smpp_session import Bind
 
@@ -91,10 +92,7 @@ class SlotKeeper:
 
     async def aclose(self) -> None:
         """Unbind everything held, then give the slots back and leave the route."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop(self._task)
         self.binds.clear()
         held, self.held = self.held, {}
         await asyncio.gather(*(bind.aclose() for bind in held.values()))
