@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any
 
 from quickotp.cache import TtlCache
 from quickotp.domain import keys, otp, phone, sealing, sms
@@ -74,12 +74,8 @@ class Caller:
     ip: str | None = None
 
 
-class SentOtp(NamedTuple):
-    """
-    An accepted send's answer. A named tuple of plain values: answers are kept for the
-    idempotency window, and the garbage collector stops tracking tuples of such values.
-    """
-
+@dataclass(frozen=True)
+class SentOtp:
     message_id: int
     mobile: phone.Mobile
     code: str  # "" in a /v1 answer, which never shows the code
@@ -155,8 +151,8 @@ class Gateway:
             cache_seconds, max_size=_PATTERN_CACHE_SIZE
         )
         self._seal_key = keys.derive(self.keys.code, "seal")
-        self._rest_repeats = Idempotency()  # /rest: a window of seconds
-        self._v1_repeats = Idempotency()  # /v1 Idempotency-Key: a day
+        self._rest_repeats = Idempotency(_pack, _unpack)  # /rest: a window of seconds
+        self._v1_repeats = Idempotency(_pack, _unpack)  # /v1 Idempotency-Key: a day
         self.verifications = Verifications(
             self.store, self.keys.code, self.clock, self.config.regions, self.guard
         )
@@ -526,6 +522,33 @@ class Gateway:
 
     async def list_patterns(self, caller: Caller) -> list[Pattern]:
         return await self.store.list_patterns(caller.account.id)
+
+
+def _pack(sent: SentOtp) -> tuple[Any, ...]:
+    """An answer as a tuple of plain values, for keeping (quickotp/idempotency.py says why)."""
+    number = sent.mobile
+    return (
+        sent.message_id,
+        number.e164,
+        number.national,
+        number.region,
+        sent.code,
+        sent.verification_id,
+        sent.expires_at,
+        sent.sandbox,
+    )
+
+
+def _unpack(kept: tuple[Any, ...]) -> SentOtp:
+    message_id, e164, national, region, code, verification_id, expires_at, sandbox = kept
+    return SentOtp(
+        message_id,
+        phone.Mobile(e164, national, region),
+        code,
+        verification_id,
+        expires_at,
+        sandbox,
+    )
 
 
 def _key(*parts: str) -> str:

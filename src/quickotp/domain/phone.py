@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -28,11 +28,9 @@ _WRITTEN_IRANIAN = re.compile(r"(?:\+98|0098|98|0)?(9[0-9]{9})")
 _SEPARATORS = re.compile(r"[\s\-().\u200c\u200e\u200f\u202a-\u202e]")
 
 
-class Mobile(NamedTuple):
-    """
-    A valid mobile number of an allowed country. A named tuple of strings and an int: the
-    garbage collector stops tracking it, and answers kept for idempotency hold thousands.
-    """
+@dataclass(frozen=True)
+class Mobile:
+    """A valid mobile number of an allowed country."""
 
     e164: str  # digits without '+': 989120000000
     national: int  # the national significant number, as Amoot echoes it: 9120000000
