@@ -34,12 +34,15 @@ from pathlib import Path
 import httpx
 from harness import (
     HERE,
+    SECRET,
+    UVICORN,
     free_port,
     parse_wrk,
     pinned,
     quickotp,
     quickotp_env,
     require_wrk,
+    server,
     setup_account,
 )
 from smpp_client import SIMULATOR, Result, bare, ours
@@ -220,6 +223,64 @@ def end_to_end(
     )
 
 
+def floor_end_to_end(smsc_port: int, seconds: int, connections: int, window: int) -> EndToEnd:
+    """The floor (floor_asgi.py) delivering over SMPP to the same simulator, measured alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "floor.db"
+        env = {
+            **os.environ,
+            "FLOOR_DATABASE": str(db),
+            "FLOOR_SINK": str(Path(tmp) / "floor.jsonl"),
+            "FLOOR_TOKEN": SECRET,
+            "FLOOR_SMSC_PORT": str(smsc_port),
+            "FLOOR_WINDOW": str(window),
+        }
+        port = free_port()
+        argv = [*UVICORN, "--app-dir", str(HERE), "--port", str(port), "floor_asgi:app"]
+        url = f"http://127.0.0.1:{port}/rest/SendQuickOTP"
+        wrk = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / "send_form.lua")]
+        wrk_env = {**os.environ, "QUICKOTP_BENCH_TOKEN": SECRET}
+        with server(argv, env, f"http://127.0.0.1:{port}/"):
+            subprocess.run(pinned(1, [*wrk, "-d3s", url]), env=wrk_env, capture_output=True)
+            start = time.time()
+            done = subprocess.run(
+                pinned(1, [*wrk, f"-d{seconds}s", url]),
+                env=wrk_env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            end = time.time()
+            query = "SELECT count(*) FROM messages WHERE status = 'queued'"
+            for _ in range(60):  # the drain: until every message is submitted, or 30 s
+                with sqlite3.connect(db) as conn:
+                    if not conn.execute(query).fetchone()[0]:
+                        break
+                time.sleep(0.5)
+            time.sleep(2)  # the last receipts (the floor drops those that beat their resp)
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT created_at, submitted_at, status FROM messages"
+                " WHERE created_at >= ? AND created_at < ?",
+                (start, end),
+            ).fetchall()
+    load = parse_wrk(done.stdout)
+    latencies = [sent - created for created, sent, _ in rows if sent is not None]
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return EndToEnd(
+        accepted_per_s=load.rps,
+        accepted=len(rows),
+        submitted=len(latencies),
+        submit_per_s=sum(1 for _, sent, _ in rows if sent is not None and sent < end)
+        / (end - start),
+        p50_ms=cuts[49] * 1000,
+        p99_ms=cuts[98] * 1000,
+        delivered=sum(1 for _, _, status in rows if status == "delivered"),
+        wrk_p99_ms=load.p99_ms,
+        failures=load.failures,
+    )
+
+
 async def bare_clients(port: int, n: int, window: int, limit: float) -> tuple[Result, Result]:
     return (
         await ours(port, n, window, limit),
@@ -248,6 +309,7 @@ def main() -> None:
         simulator.stdout.readline()  # READY
         e2e = end_to_end(smsc_port, args.seconds, args.connections, args.window)
         sink = end_to_end(None, args.seconds, args.connections, args.window)
+        floor = floor_end_to_end(smsc_port, args.seconds, args.connections, args.window)
         paced = (
             end_to_end(smsc_port, args.seconds, args.connections, args.window, args.rate)
             if args.rate
@@ -289,6 +351,12 @@ def main() -> None:
         f" accept → sent p50 / p99 {sink.p50_ms:.1f} / {sink.p99_ms:.1f} ms"
     )
     print(
+        f"\nThe floor (floor_asgi.py: durable accept + SMPP delivery, nothing else) alike:"
+        f"\n  answers/s {floor.accepted_per_s:,.0f}, submit_sm_resp/s {floor.submit_per_s:,.0f},"
+        f" accept → submit_sm_resp p50 / p99 {floor.p50_ms:.1f} / {floor.p99_ms:.1f} ms,"
+        f" receipts applied {floor.delivered:,} of {floor.accepted:,}"
+    )
+    print(
         f"\nThe same simulator, {args.n:,} messages (at most {args.seconds} s),"
         f" window {args.window}:"
     )
@@ -297,7 +365,8 @@ def main() -> None:
         print("  " + result.line())
     print(
         f"\nratio end to end / bare smpp34 client: {e2e.submit_per_s / client.rate:.2f}"
-        f"  (end to end / SmppTransport alone: {e2e.submit_per_s / transport.rate:.2f})"
+        f"  (end to end / SmppTransport alone: {e2e.submit_per_s / transport.rate:.2f};"
+        f" the floor / bare smpp34 client: {floor.submit_per_s / client.rate:.2f})"
     )
 
 

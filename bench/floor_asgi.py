@@ -6,13 +6,17 @@ Per request it reads the form body, finds the token by its SHA-256, makes a code
 `secrets` and its HMAC, renders the text, commits one row (SQLite WAL, synchronous=FULL,
 group commit by one writer thread, the fastest form in shared/perf-notes.md) and answers
 after the commit; a delivery task writes each committed message to a sink file as a JSON
-line and commits it delivered with its text masked, in the same writer's next group.
+line and commits it delivered with its text masked, in the same writer's next group. With
+FLOOR_SMSC_PORT it delivers over SMPP instead (bench/e2e_smpp.py): the bare smpp34 client on
+one bind, FLOOR_WINDOW submits outstanding, each submit_sm_resp committed as `sent` with its
+id and time, each receipt's `id:` committed as `delivered`.
 
 It leaves out everything else the gateway does: number validation, credit, patterns, the
 fraud guard, idempotency, metrics, logging, error answers. So QuickOTP cannot be faster than
 this on the same server; `bench/rest_send.py` runs it beside the hello-world and QuickOTP.
 
     FLOOR_DATABASE=/tmp/f.db FLOOR_SINK=/tmp/f.jsonl FLOOR_TOKEN=... uvicorn floor_asgi:app
+    [FLOOR_SMSC_PORT=2775 FLOOR_WINDOW=10]
 """
 
 from __future__ import annotations
@@ -22,33 +26,46 @@ import hashlib
 import hmac
 import os
 import queue
+import re
 import secrets
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+import smpp34
+
+from quickotp.transports.smpp_session import tune_sockets
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-Job = tuple[str, tuple[Any, ...], "asyncio.Future[int]"]
+Job = tuple[str, Sequence[Sequence[Any]], "asyncio.Future[int]"]
 
 KEY = secrets.token_bytes(32)
 TEXT = "کد ورود شما: {}"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, account_id INTEGER,"
-    " mobile TEXT, text TEXT, code_digest BLOB, status TEXT, created_at REAL, updated_at REAL)",
+    " mobile TEXT, text TEXT, code_digest BLOB, status TEXT, provider_id INTEGER,"
+    " created_at REAL, submitted_at REAL, updated_at REAL)",
     "CREATE INDEX IF NOT EXISTS messages_status ON messages (status, created_at)",
+    "CREATE INDEX IF NOT EXISTS messages_provider ON messages (provider_id)",
 )
 INSERT = (
     "INSERT INTO messages (account_id, mobile, text, code_digest, status, created_at,"
     " updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)"
 )
 DELIVERED = "UPDATE messages SET status = 'delivered', text = ?, updated_at = ? WHERE id = ?"
+SENT = (
+    "UPDATE messages SET status = 'sent', text = ?, provider_id = ?, submitted_at = ?,"
+    " updated_at = ? WHERE id = ?"
+)
+RECEIPT = "UPDATE messages SET status = 'delivered', updated_at = ? WHERE provider_id = ?"
+RECEIPT_ID = re.compile(rb"id:(\S+)")
 
 
 class Writer:
@@ -64,9 +81,10 @@ class Writer:
             self._conn.execute(statement)
         threading.Thread(target=self._run, daemon=True).start()
 
-    def submit(self, kind: str, args: tuple[Any, ...]) -> asyncio.Future[int]:
+    def submit(self, sql: str, rows: Sequence[Sequence[Any]]) -> asyncio.Future[int]:
+        """`rows` through `sql` in the next group; the future gets the last row id."""
         future: asyncio.Future[int] = self._loop.create_future()
-        self._jobs.put((kind, args, future))
+        self._jobs.put((sql, rows, future))
         return future
 
     def _run(self) -> None:
@@ -76,14 +94,19 @@ class Writer:
                 jobs.append(self._jobs.get_nowait())
             self._conn.execute("BEGIN IMMEDIATE")
             done = []
-            for kind, args, future in jobs:
-                if kind == "insert":
-                    done.append((future, self._conn.execute(INSERT, args).lastrowid or 0))
+            for sql, rows, future in jobs:
+                if len(rows) == 1:
+                    done.append((future, self._conn.execute(sql, rows[0]).lastrowid or 0))
                 else:
-                    self._conn.executemany(DELIVERED, args)
+                    self._conn.executemany(sql, rows)
                     done.append((future, 0))
             self._conn.execute("COMMIT")
             self._loop.call_soon_threadsafe(_settle, done)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        print(f"floor: a delivery task died: {error!r}", file=sys.stderr, flush=True)
 
 
 def _settle(done: list[tuple[asyncio.Future[int], int]]) -> None:
@@ -97,7 +120,9 @@ class Floor:
         self._tokens: dict[bytes, int] = {}
         self._writer: Writer | None = None
         self._sink = -1
-        self._outbox: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
+        # Bounded: a full outbox holds answers back, so accepting never outruns delivery
+        # (QuickOTP refuses the excess instead; either way its codes' age stays bounded).
+        self._outbox: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(maxsize=256)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,8 +144,8 @@ class Floor:
         digest = hmac.digest(KEY, code.encode(), "sha256")
         text, now = TEXT.format(code), time.time()
         assert self._writer is not None
-        message_id = await self._writer.submit("insert", (account, mobile, text, digest, now, now))
-        self._outbox.put_nowait((message_id, mobile, text))
+        message_id = await self._writer.submit(INSERT, [(account, mobile, text, digest, now, now)])
+        await self._outbox.put((message_id, mobile, text))  # waits while delivery is behind
         answer = {"Status": "Success", "Data": {"Mobile": int(mobile), "MessageId": message_id}}
         await send(
             {
@@ -142,7 +167,40 @@ class Floor:
                 os.write(self._sink, orjson.dumps(line) + b"\n")
             now = time.time()
             masked = tuple(("***", now, message_id) for message_id, _, _ in batch)
-            await self._writer.submit("delivered", masked)
+            await self._writer.submit(DELIVERED, masked)
+
+    async def _bind(self, port: int, window: int) -> None:
+        """SMPP delivery instead of the sink: one bind, `window` submits outstanding."""
+        client = smpp34.Client(  # a deep receipt queue: a full one kills the session
+            "127.0.0.1", port, "bench", "secret", window_size=window, inbound_capacity=65_536
+        )
+        session = await client.connect()
+        tune_sockets({"127.0.0.1"}, port, idle=30, timeout=10)
+        self._tasks.add(asyncio.create_task(self._receipts(session)))
+        self._tasks.update(asyncio.create_task(self._submit(session)) for _ in range(window))
+        for task in self._tasks:
+            task.add_done_callback(_report_crash)
+
+    async def _submit(self, session: smpp34.Smsc) -> None:
+        assert self._writer is not None
+        while True:
+            message_id, mobile, text = await self._outbox.get()
+            resp = await session.submit_sm(
+                "98" + mobile,
+                text.encode("utf-16-be"),
+                source_addr="10004321",
+                data_coding=8,
+                registered_delivery=1,
+            )
+            now = time.time()
+            provider_id = int(resp.message_id or "0", 16)  # the simulator's ids are hex
+            self._writer.submit(SENT, [("***", provider_id, now, now, message_id)])
+
+    async def _receipts(self, session: smpp34.Smsc) -> None:
+        assert self._writer is not None
+        while not isinstance(event := await session.next(), smpp34.Disconnected):
+            if found := RECEIPT_ID.search(event.short_message):
+                self._writer.submit(RECEIPT, [(time.time(), int(found.group(1), 16))])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -153,7 +211,10 @@ class Floor:
                     os.environ["FLOOR_SINK"], os.O_WRONLY | os.O_APPEND | os.O_CREAT
                 )
                 self._writer = Writer(os.environ["FLOOR_DATABASE"], asyncio.get_running_loop())
-                self._tasks.add(asyncio.create_task(self._deliver()))
+                if port := os.environ.get("FLOOR_SMSC_PORT"):
+                    await self._bind(int(port), int(os.environ.get("FLOOR_WINDOW", "10")))
+                else:
+                    self._tasks.add(asyncio.create_task(self._deliver()))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
