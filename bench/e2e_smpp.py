@@ -45,6 +45,7 @@ from harness import (
     server,
     setup_account,
 )
+from harness import wrk as load_wrk
 from smpp_client import SIMULATOR, Result, bare, ours
 
 GUARD_OFF = {  # the fraud guard's per-number and rate limits would refuse a load test
@@ -238,18 +239,11 @@ def floor_end_to_end(smsc_port: int, seconds: int, connections: int, window: int
         port = free_port()
         argv = [*UVICORN, "--app-dir", str(HERE), "--port", str(port), "floor_asgi:app"]
         url = f"http://127.0.0.1:{port}/rest/SendQuickOTP"
-        wrk = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / "send_form.lua")]
-        wrk_env = {**os.environ, "QUICKOTP_BENCH_TOKEN": SECRET}
+        wrk_env = {"QUICKOTP_BENCH_TOKEN": SECRET}
         with server(argv, env, f"http://127.0.0.1:{port}/"):
-            subprocess.run(pinned(1, [*wrk, "-d3s", url]), env=wrk_env, capture_output=True)
+            load_wrk(url, connections=connections, seconds=3, env=wrk_env, warmup=0)
             start = time.time()
-            done = subprocess.run(
-                pinned(1, [*wrk, f"-d{seconds}s", url]),
-                env=wrk_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
+            load = load_wrk(url, connections=connections, seconds=seconds, env=wrk_env, warmup=0)
             end = time.time()
             query = "SELECT count(*) FROM messages WHERE status = 'queued'"
             for _ in range(60):  # the drain: until every message is submitted, or 30 s
@@ -264,7 +258,6 @@ def floor_end_to_end(smsc_port: int, seconds: int, connections: int, window: int
                 " WHERE created_at >= ? AND created_at < ?",
                 (start, end),
             ).fetchall()
-    load = parse_wrk(done.stdout)
     latencies = [sent - created for created, sent, _ in rows if sent is not None]
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return EndToEnd(
