@@ -122,7 +122,8 @@ class Floor:
         self._sink = -1
         # Bounded: a full outbox holds answers back, so accepting never outruns delivery
         # (QuickOTP refuses the excess instead; either way its codes' age stays bounded).
-        self._outbox: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(maxsize=256)
+        # Short, so a message waits little there: 256 made the floor's p50 150 ms over SMPP.
+        self._outbox: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(maxsize=32)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -167,7 +168,7 @@ class Floor:
                 os.write(self._sink, orjson.dumps(line) + b"\n")
             now = time.time()
             masked = tuple(("***", now, message_id) for message_id, _, _ in batch)
-            await self._writer.submit(DELIVERED, masked)
+            self._writer.submit(DELIVERED, masked)  # committed in the writer's next group
 
     async def _bind(self, port: int, window: int) -> None:
         """SMPP delivery instead of the sink: one bind, `window` submits outstanding."""
