@@ -9,7 +9,7 @@ commit among many requests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -845,15 +845,11 @@ async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: dateti
     Apply delivery reports to their messages. A report that overtook its submit's answer
     finds no message yet: it is parked and applied when the submit is recorded.
     """
-    by_transport: dict[str, set[str]] = defaultdict(set)
-    for report in reports:
-        by_transport[report.transport].add(report.provider_message_id)
     found: dict[tuple[str, str], int] = {}
-    for transport, provider_ids in sorted(by_transport.items()):
+    keys = ((r.transport, r.provider_message_id) for r in reports)
+    for transport, provider_ids in _by_transport(keys).items():
         for message_id, provider_id in await tx.fetch(
-            REPORTED_MESSAGES.format(ids=marks(len(provider_ids))),
-            transport,
-            *sorted(provider_ids),
+            REPORTED_MESSAGES.format(ids=marks(len(provider_ids))), transport, *provider_ids
         ):
             found[(transport, provider_id)] = message_id
     matched = []
@@ -889,15 +885,20 @@ async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: dateti
     )
 
 
+def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(transport, provider id) pairs as each transport's ids, sorted, for IN-list lookups."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for transport, provider_id in sorted(set(keys)):
+        grouped[transport].append(provider_id)
+    return grouped
+
+
 async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
     """Reports that overtook their submit were parked: apply them now. Usually none."""
     by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
-    by_transport: dict[str, list[str]] = defaultdict(list)
-    for transport, provider_id in sorted(by_key):
-        by_transport[transport].append(provider_id)
     early = [
         row
-        for transport, provider_ids in by_transport.items()
+        for transport, provider_ids in _by_transport(by_key).items()
         for row in await tx.fetch(  # by transport first: see _record_reports
             PARKED_REPORTS.format(ids=marks(len(provider_ids))),
             transport,
