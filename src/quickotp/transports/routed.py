@@ -100,31 +100,23 @@ class _Reports:
     wait at once, after which the reader waits too. (smpp34 has answered deliver_sm_resp
     before we see a receipt, so this holds nothing the SMSC would resend.)
 
-    A report can be held `delay` seconds first; by default it is not. A receipt usually comes
-    back within a millisecond of its submit_sm_resp, and while the dispatcher recorded outcomes
-    and reports in separate transactions it often found no message yet and was parked: then a
-    100 ms hold gave +25 % OTP/s end to end. Now a report joins the same group commit as the
-    outcome queued before it (Dispatcher._record), and the hold measured no gain
-    (bench/e2e_smpp.py --connections 24, interleaved runs: 1,566 and 1,496 OTP/s held,
-    1,560 and 1,595 not), while it delayed every report 100 ms.
+    Reports are not held back waiting for their submit to be recorded: a report joins the
+    same group commit as the outcome queued before it (Dispatcher._record). A 100 ms hold
+    helped while the two went in separate transactions (+25 % OTP/s end to end) and measured
+    no gain once they shared one (bench/e2e_smpp.py --connections 24, interleaved runs:
+    1,566 and 1,496 OTP/s held, 1,560 and 1,595 not), so it is gone.
     """
 
-    def __init__(self, sink: ReportSink, *, delay: float = 0.0, limit: int = 4096) -> None:
+    def __init__(self, sink: ReportSink, *, limit: int = 4096) -> None:
         self._sink = sink
-        self._delay = delay
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, report: DeliveryReport) -> None:
         await self._slots.acquire()
-        task = asyncio.create_task(self._hand_on(report))
+        task = asyncio.create_task(self._sink(report))
         self._tasks.add(task)
         task.add_done_callback(self._done)
-
-    async def _hand_on(self, report: DeliveryReport) -> None:
-        if self._delay:
-            await asyncio.sleep(self._delay)
-        await self._sink(report)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -186,7 +178,6 @@ class RoutingTransport:
         policy: BreakerPolicy | None = None,
         refresh: float = 5.0,
         bind_grace: float = 2.0,
-        report_delay: float = 0.0,
     ) -> None:
         self._load = load
         self._fallback = fallback
@@ -195,7 +186,6 @@ class RoutingTransport:
         self._policy = policy or BreakerPolicy()
         self._refresh = refresh
         self._bind_grace = bind_grace
-        self._report_delay = report_delay
         self._live: dict[str, _Live] = {}
         # Views of _live that each send reads, rebuilt when routes change.
         self._routes: list[Route] = []
@@ -207,7 +197,7 @@ class RoutingTransport:
 
     async def start(self, reports: ReportSink) -> None:
         """Start the fallback and every configured route; SMPP routes get a moment to bind."""
-        self._reports = _Reports(reports, delay=self._report_delay)
+        self._reports = _Reports(reports)
         await self._fallback.start(reports)
         await self._apply(await self._load())
         smpp = [
