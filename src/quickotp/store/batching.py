@@ -13,8 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from quickotp.background import stop
-
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
@@ -34,6 +32,7 @@ class GroupCommitter(Generic[Item, Result]):
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._wake = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -41,12 +40,12 @@ class GroupCommitter(Generic[Item, Result]):
             self._task = asyncio.create_task(self._run(), name="group-committer")
 
     async def aclose(self) -> None:
-        """Flush what is pending, then stop."""
+        """Flush what is pending, then stop: a flush under way is finished, never cancelled."""
         if self._task is None:
             return
-        while self._pending:
-            await self._flush_once()
-        await stop(self._task)
+        self._closing = True
+        self._wake.set()
+        await self._task
         self._task = None
 
     async def submit(self, item: Item) -> Result:
@@ -68,6 +67,8 @@ class GroupCommitter(Generic[Item, Result]):
             self._wake.clear()
             while self._pending:
                 await self._flush_once()
+            if self._closing:
+                return
 
     async def _flush_once(self) -> None:
         batch = self._pending[: self._max_batch]

@@ -1,0 +1,84 @@
+"""The group committer: batches, and a close that loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from quickotp.store.batching import GroupCommitter
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_closing_finishes_the_flush_under_way() -> None:
+    """A close during a flush lets it commit (a cancelled one was lost on PostgreSQL)."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        started.set()
+        await release.wait()
+        flushed.append(list(batch))
+        return [n * 10 for n in batch]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    committer.start()
+    first = committer.add(1)
+    await started.wait()
+
+    closing = asyncio.create_task(committer.aclose())
+    await asyncio.sleep(0.05)
+    assert not closing.done()
+    release.set()
+    await asyncio.wait_for(closing, 5)
+
+    assert flushed == [[1]]
+    assert first.result() == 10
+
+
+async def test_closing_flushes_what_waits_one_flush_at_a_time() -> None:
+    running = 0
+    most = 0
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        flushed.append(list(batch))
+        running -= 1
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    committer.start()
+    first = committer.add(1)
+    await asyncio.sleep(0.01)  # its flush is under way
+    second = committer.add(2)
+    closing = asyncio.create_task(committer.aclose())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(closing, 5)
+
+    assert flushed == [[1], [2]]
+    assert most == 1
+    assert (first.result(), second.result()) == (1, 2)
+
+
+async def test_a_failed_flush_fails_its_batch_and_the_next_goes_on() -> None:
+    async def flush(batch: Sequence[int]) -> list[int]:
+        if 0 in batch:
+            raise ValueError("no zeros")
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    committer.start()
+    failed = committer.add(0)
+    with pytest.raises(ValueError, match="no zeros"):
+        await failed
+    assert await committer.submit(7) == 7
+    await committer.aclose()
