@@ -34,7 +34,7 @@ from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
-from quickotp.ports import DeliveryLog, RouteMonitor, Transport
+from quickotp.ports import DeliveryLog, NoOutbox, RouteMonitor, Transport
 from quickotp.routing import BreakerPolicy, Route
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
@@ -195,7 +195,7 @@ def build_runtime(
             regions=settings.regions,
             token_cache=settings.token_cache,
         ),
-        on_accept=dispatcher.wake if dispatcher is not None else (lambda: None),
+        outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),
         admission=admission,
     )

@@ -5,6 +5,11 @@ records what happened. `next_step` decides (pure); `Dispatcher` acts.
 Every claim is committed before anything is sent, and every claim carries a lease: a
 dispatcher that dies mid-send leaves messages that another (or the restarted) dispatcher
 takes over once the lease runs out, marked as possible duplicates.
+
+A message accepted in this process skips the claim while the dispatcher has room: the
+gateway reserves a slot (`reserve`), stores the message already leased to it, and hands it
+over in memory once committed (`hand`). Same lease, same guarantees, one transaction per
+message fewer (the claim was a quarter of the dispatcher's database work, measured).
 """
 
 from __future__ import annotations
@@ -78,7 +83,9 @@ class Dispatcher:
         self.clock = clock
         self.config = config or DispatchConfig()
         self._wake = asyncio.Event()
-        self._held = 0  # claimed and not yet recorded
+        self._held = 0  # claimed (or reserved) and not yet recorded
+        self._reserved = 0  # slots reserved by accepts not yet handed over or given back
+        self._settled = asyncio.Event()  # set when a reservation ends
         self._room = asyncio.Event()  # set when `_held` drops
         # Claimed messages wait here for one of `concurrency` senders (the transport's
         # window): a fixed set of tasks, not a task per message waiting on a semaphore.
@@ -93,6 +100,32 @@ class Dispatcher:
         """Tell the dispatcher that something was accepted."""
         self._wake.set()
 
+    def reserve(self) -> datetime | None:
+        """
+        A slot for a message about to be accepted, and the lease it is stored under; None
+        when the dispatcher is full or stopped (the message is stored queued, and claimed).
+        Every reservation ends in `hand` or `unreserve`.
+        """
+        if self._task is None or self._held >= self.config.batch:
+            return None
+        self._held += 1
+        self._reserved += 1
+        return self.clock() + self.config.lease
+
+    def hand(self, claimed: Claimed) -> None:
+        """A reserved slot's message, stored under its lease: sent like a claimed one."""
+        self._end_reservation()
+        self._claimed.put_nowait(claimed)
+
+    def unreserve(self) -> None:
+        """A reserved slot whose message was not stored."""
+        self._end_reservation()
+        self._release()
+
+    def _end_reservation(self) -> None:
+        self._reserved -= 1
+        self._settled.set()
+
     async def start(self) -> None:
         self._records.start()
         await self.transport.start(self._records.submit)
@@ -105,7 +138,13 @@ class Dispatcher:
     async def aclose(self) -> None:
         """Stop claiming, send what was claimed, record it, close the transport."""
         await stop(self._task)
-        self._task = None
+        self._task = None  # no more reservations
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.lease.total_seconds()  # their leases end by then
+        while self._reserved and loop.time() < deadline:
+            self._settled.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), 1)
         if self._senders:
             await self._claimed.join()
             for sender in self._senders:

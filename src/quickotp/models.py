@@ -88,6 +88,33 @@ class NewMessage:
     sandbox: bool = False  # a test number: stored as delivered, never dispatched
     metadata: str | None = None  # the caller's metadata, as JSON text
     resend_of: str | None = None  # re-sends this pending verification's code, if still pending
+    # Leased to this process's dispatcher until then: stored as sending (its first attempt),
+    # and handed over in memory once committed, with no claim (see Dispatcher.reserve).
+    lease_until: datetime | None = None
+
+    def claimed(self, message_id: int) -> Claimed:
+        """The message as its dispatcher holds it once stored under `lease_until`."""
+        message = Message(
+            id=message_id,
+            account_id=self.account_id,
+            mobile=self.mobile,
+            sender=self.sender,
+            text=self.text,
+            encoding=self.encoding,
+            parts=self.parts,
+            cost=self.cost,
+            status=MessageStatus.SENDING,
+            attempts=1,
+            possible_duplicate=False,
+            expires_at=self.expires_at,
+            created_at=self.created_at,
+            submitted_at=None,
+            reported_at=None,
+            transport=None,
+            provider_message_id=None,
+            error=None,
+        )
+        return Claimed(message, self.code)
 
 
 class VerificationStatus(StrEnum):

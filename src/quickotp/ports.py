@@ -219,6 +219,38 @@ class Store(Protocol):
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
 
 
+class Outbox(Protocol):
+    """
+    This process's dispatcher, as the gateway sees it. A message stored under a lease
+    from `reserve` is handed over in memory once committed (`hand`), or its slot given
+    back (`unreserve`); one stored queued is claimed after `wake`.
+    """
+
+    def reserve(self) -> datetime | None: ...
+
+    def hand(self, claimed: Claimed) -> None: ...
+
+    def unreserve(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+
+class NoOutbox:
+    """No dispatcher in this process: every message is stored queued, for another to claim."""
+
+    def reserve(self) -> datetime | None:
+        return None
+
+    def hand(self, claimed: Claimed) -> None:
+        raise RuntimeError("nothing was reserved")
+
+    def unreserve(self) -> None:
+        raise RuntimeError("nothing was reserved")
+
+    def wake(self) -> None:
+        pass
+
+
 class AdmissionControl(Protocol):
     """
     Whether a route can take one more message in time, from figures kept fresh in the

@@ -49,7 +49,7 @@ from quickotp.models import (
     Verification,
     VerificationStatus,
 )
-from quickotp.ports import AdmissionControl, Store
+from quickotp.ports import AdmissionControl, NoOutbox, Outbox, Store
 from quickotp.store.batching import GroupCommitter
 from quickotp.verification import Verifications
 
@@ -135,14 +135,12 @@ class Gateway:
     randbelow: Callable[[int], int]
     new_id: Callable[[], str]
     config: GatewayConfig = field(default_factory=GatewayConfig)
-    on_accept: Callable[[], None] = lambda: None  # wakes the dispatcher
+    outbox: Outbox = field(default_factory=NoOutbox)  # this process's dispatcher, if any
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
     admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
 
     def __post_init__(self) -> None:
-        self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(
-            lambda batch: self.store.accept(batch, self.clock())
-        )
+        self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(self._accept_batch)
         cache_seconds = self.config.token_cache.total_seconds()
         self._tokens: TtlCache[bytes, tuple[Token, Account, _Networks] | None] = TtlCache(
             cache_seconds, max_size=_TOKEN_CACHE_SIZE
@@ -351,12 +349,11 @@ class Gateway:
             sandbox=sandbox,
             metadata=send.metadata,
             resend_of=resend.id if resend else None,
+            lease_until=None if sandbox else self.outbox.reserve(),
         )
         message_id = await self._accepting.submit(item)
         if message_id is None:
             raise CreditNotEnough(f"account {caller.account.id} cannot pay for {item.cost} rial")
-        if not sandbox:
-            self.on_accept()
         # DEBUG, not INFO: a log line per OTP cost 5 % of the request (py-spy); the
         # quickotp_rest_responses counter carries the volume.
         log.debug(
@@ -367,6 +364,31 @@ class Gateway:
             " in the sandbox" if sandbox else " re-sending its code" if resend else "",
         )
         return SentOtp(message_id, number, code, verification_id, item.expires_at, sandbox)
+
+    async def _accept_batch(self, batch: Sequence[NewMessage]) -> list[int | None]:
+        """
+        Stores a batch (one transaction), then hands the leased messages to this process's
+        dispatcher: here, in the committer's task, so a caller who gave up waiting cannot
+        leave a stored message unhanded.
+        """
+        try:
+            ids = await self.store.accept(batch, self.clock())
+        except BaseException:
+            for item in batch:
+                if item.lease_until is not None:
+                    self.outbox.unreserve()
+            raise
+        queued = False
+        for item, message_id in zip(batch, ids, strict=True):
+            if item.lease_until is None:
+                queued = queued or (message_id is not None and not item.sandbox)
+            elif message_id is None:  # not stored: the account's credit fell short
+                self.outbox.unreserve()
+            else:
+                self.outbox.hand(item.claimed(message_id))
+        if queued:
+            self.outbox.wake()
+        return ids
 
     async def _replay(self, send: _Send, repeated: Repeated) -> SentOtp:
         """

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from quickotp.bootstrap import Runtime
 from quickotp.dispatcher import DispatchConfig, Dispatcher
-from quickotp.errors import DeliveryError, TransportRejected, TransportUnavailable
-from quickotp.models import MessageStatus
+from quickotp.errors import (
+    CreditNotEnough,
+    DeliveryError,
+    TransportRejected,
+    TransportUnavailable,
+)
+from quickotp.models import Claimed, MessageStatus
 from quickotp.ports import (
     DeliveryReport,
     DeliveryState,
@@ -19,6 +25,7 @@ from quickotp.ports import (
     SendReceipt,
 )
 from tests.conftest import Seeded
+from tests.store.test_outbox import new_message
 
 pytestmark = pytest.mark.anyio
 
@@ -155,6 +162,121 @@ async def test_reports_that_overtake_the_submit_land(runtime: Runtime, seeded: S
     await worker.start()
     await until(lambda: _all(runtime, seeded, ids, MessageStatus.DELIVERED))
     await worker.aclose()
+
+
+class CountingClaims:
+    """The store's claim, counting the messages it hands out."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.claimed: list[int] = []
+        self._claim = runtime.store.claim
+
+    async def __call__(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        got = await self._claim(now, lease, limit)
+        self.claimed += [c.message.id for c in got]
+        return got
+
+
+async def test_messages_accepted_here_are_handed_over_without_a_claim(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room in the dispatcher, an accepted message goes to it in memory, leased."""
+    claims = CountingClaims(runtime)
+    monkeypatch.setattr(runtime.store, "claim", claims)
+    transport = ScriptedTransport()
+    worker = dispatcher(runtime, transport, concurrency=4)
+    await worker.start()
+    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+
+    ids = await send_otps(runtime, seeded, 5)
+    await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
+    await worker.aclose()
+
+    assert sorted(s.message_id for s in transport.sent) == ids  # each once
+    assert [s.attempt for s in transport.sent] == [1] * 5
+    assert claims.claimed == []
+    found = await runtime.store.get_messages(seeded.account_id, ids)
+    assert {m.attempts for m in found.values()} == {1}
+    assert not any(m.possible_duplicate for m in found.values())
+
+
+async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `batch` held messages, accepts are stored queued and claimed once there is room."""
+    claims = CountingClaims(runtime)
+    monkeypatch.setattr(runtime.store, "claim", claims)
+    gate = asyncio.Event()
+    transport = ScriptedTransport()
+    send = transport.send
+
+    async def held_send(sms: OutboundSms) -> SendReceipt:
+        await gate.wait()
+        return await send(sms)
+
+    monkeypatch.setattr(transport, "send", held_send)
+    worker = dispatcher(runtime, transport, concurrency=2, batch=2)
+    await worker.start()
+    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+
+    ids = await send_otps(runtime, seeded, 5)
+    assert (
+        await statuses(runtime, seeded, ids)
+        == [MessageStatus.SENDING] * 2 + [MessageStatus.QUEUED] * 3
+    )
+    gate.set()
+    await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
+    await worker.aclose()
+
+    assert sorted(s.message_id for s in transport.sent) == ids
+    assert sorted(claims.claimed) == ids[2:]
+
+
+async def test_a_refused_accept_gives_its_slot_back(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sends the credit cannot cover reserve nothing for good: later ones still go in memory."""
+    claims = CountingClaims(runtime)
+    monkeypatch.setattr(runtime.store, "claim", claims)
+    transport = ScriptedTransport()
+    worker = dispatcher(runtime, transport, batch=2)
+    await worker.start()
+    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+    await runtime.admin.add_credit(seeded.account_id, -1_000_000)
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+
+    for _ in range(3):  # more than `batch`: a slot kept by any would show below
+        with pytest.raises(CreditNotEnough):
+            await runtime.gateway.send_quick_otp(caller, mobile="09120001111", code_length=6)
+    await runtime.admin.add_credit(seeded.account_id, 1_000_000)
+    ids = await send_otps(runtime, seeded, 2)
+    await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
+    await worker.aclose()
+
+    assert claims.claimed == []
+    assert sorted(s.message_id for s in transport.sent) == ids
+
+
+async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Seeded) -> None:
+    """A message reserved before the dispatcher stopped is still sent by it, not left leased."""
+    transport = ScriptedTransport()
+    worker = dispatcher(runtime, transport)
+    await worker.start()
+    lease = worker.reserve()
+    assert lease is not None
+    item = replace(new_message(seeded), lease_until=lease, expires_at=lease)
+
+    closing = asyncio.create_task(worker.aclose())
+    await asyncio.sleep(0.1)
+    assert not closing.done()
+    assert worker.reserve() is None  # stopping: no more reservations
+    [message_id] = await runtime.store.accept([item], datetime.now(UTC))
+    assert message_id is not None
+    worker.hand(item.claimed(message_id))
+    await asyncio.wait_for(closing, 10)
+
+    assert [s.message_id for s in transport.sent] == [message_id]
+    assert await statuses(runtime, seeded, [message_id]) == [MessageStatus.SENT]
 
 
 async def _all(runtime: Runtime, seeded: Seeded, ids: list[int], status: MessageStatus) -> bool:

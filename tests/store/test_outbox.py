@@ -89,6 +89,27 @@ async def test_a_lapsed_lease_is_claimed_again_as_a_possible_duplicate(
     assert again[0].message.attempts == 2
 
 
+async def test_a_message_accepted_under_a_lease_is_not_claimed_until_it_lapses(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Stored leased (handed to a dispatcher in memory): sending, first attempt, no claim."""
+    leased = replace(new_message(seeded), lease_until=NOW + LEASE)
+    message_id, queued_id = await runtime.store.accept([leased, new_message(seeded, n=1)], NOW)
+    assert message_id is not None
+
+    [stored] = (await runtime.store.get_messages(seeded.account_id, [message_id])).values()
+    claimed = await runtime.store.claim(NOW, LEASE, 10)
+    again = await runtime.store.claim(NOW + LEASE * 2, LEASE, 10)
+
+    assert stored.status is MessageStatus.SENDING
+    assert stored.attempts == 1
+    assert [c.message.id for c in claimed] == [queued_id]  # only the queued one
+    taken_over = {c.message.id: c for c in again}[message_id]  # its dispatcher died
+    assert taken_over.message.possible_duplicate
+    assert taken_over.message.attempts == 2
+    assert taken_over.code == "4821"
+
+
 async def test_submitted_masks_the_text_and_forgets_the_code(
     runtime: Runtime, seeded: Seeded
 ) -> None:

@@ -309,7 +309,8 @@ class SqlStore:
                     "UPDATE tokens SET last_used_at = ? WHERE id = ?",
                     [(tx.time(now), token_id) for token_id in sorted(_token_ids(taken))],
                 )
-                if tx.postgres:  # wakes dispatchers in every process, at commit
+                if tx.postgres and any(item.lease_until is None for item in taken):
+                    # Wakes dispatchers in every process, at commit (leased ones are held).
                     await tx.execute("SELECT pg_notify(?, '')", OUTBOX_CHANNEL)
             by_item = dict(zip(map(id, taken), ids, strict=True))
             return [by_item.get(id(item)) for item in batch]
@@ -650,9 +651,9 @@ def _message(row: Row[Any]) -> Message:
 _MESSAGE_COLUMNS = (
     "id, account_id, token_id, pattern_id, mobile, sender, text, code, encoding, parts, cost,"
     " charged, status, attempts, possible_duplicate, next_attempt_at, expires_at, created_at,"
-    " transport, submitted_at, reported_at"
+    " transport, submitted_at, reported_at, lease_until"
 )
-_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(21)})"
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(22)})"
 _INSERT_VERIFICATION = (
     "INSERT INTO verifications (id, account_id, message_id, mobile, code_digest, status,"
     " attempts_left, expires_at, created_at, updated_at, code_sealed, sandbox, metadata)"
@@ -702,7 +703,7 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
         )
     else:
         status, code, transport, submitted, reported = (
-            MessageStatus.QUEUED.value,
+            MessageStatus.QUEUED.value if item.lease_until is None else MessageStatus.SENDING.value,
             item.code,
             None,
             None,
@@ -722,7 +723,7 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
         item.cost,
         item.cost if charged else 0,
         status,
-        0,
+        0 if item.lease_until is None else 1,  # a leased message is on its first attempt
         False,
         created,
         tx.time(item.expires_at),
@@ -730,6 +731,7 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
         transport,
         submitted,
         reported,
+        tx.time(item.lease_until),
     )
 
 
