@@ -101,15 +101,15 @@ def split(text: str) -> Encoded:
     boundary it moves to the next part.
     """
     if is_gsm7(text):
-        units, width, single, part = _gsm7_units(text), 1, GSM7_SINGLE, GSM7_PART
-        data_coding = DATA_CODING_GSM7
-    else:
-        units, width, single, part = _ucs2_units(text), 2, UCS2_SINGLE, UCS2_PART
-        data_coding = DATA_CODING_UCS2
-    whole = b"".join(units)
-    if len(whole) <= single * width:
-        return Encoded(data_coding, (whole,))
-    return Encoded(data_coding, _pack(units, part * width))
+        units = _gsm7_units(text)
+        whole = b"".join(units)
+        if len(whole) <= GSM7_SINGLE:
+            return Encoded(DATA_CODING_GSM7, (whole,))
+        return Encoded(DATA_CODING_GSM7, _pack(units, GSM7_PART))
+    whole = text.encode("utf-16-be")
+    if len(whole) <= UCS2_SINGLE * 2:  # one part: no character to keep whole across a cut
+        return Encoded(DATA_CODING_UCS2, (whole,))
+    return Encoded(DATA_CODING_UCS2, _pack(_ucs2_units(text), UCS2_PART * 2))
 
 
 def with_udh(segments: tuple[bytes, ...], reference: int) -> tuple[bytes, ...]:
