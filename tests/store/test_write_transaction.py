@@ -65,3 +65,61 @@ async def test_on_sqlite_work_that_awaits_anything_else_is_refused_and_undone(
         await write_transaction(runtime.engines, work)
 
     assert await _credit(runtime, seeded) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_the_writer_connection_goes_back_to_the_pool_when_idle(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Held only while hot transactions queue up: after the last one, the pool has it back."""
+    pool = runtime.engines.write.sync_engine.pool
+
+    async def work(tx: Tx) -> None:
+        await _add_one(tx, seeded)
+
+    async def failing(tx: Tx) -> None:
+        raise RuntimeError("the batch failed")
+
+    await asyncio.gather(*(write_transaction(runtime.engines, work) for _ in range(40)))
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        await write_transaction(runtime.engines, failing)
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_other_writers_are_not_starved_by_a_stream_of_hot_transactions(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Hot transactions back to back without a pause, and SQLAlchemy writes still get in."""
+    before = await _credit(runtime, seeded)
+    stop = asyncio.Event()
+    hot = 0
+
+    async def stream() -> None:
+        nonlocal hot
+
+        async def work(tx: Tx) -> None:
+            await _add_one(tx, seeded)
+
+        while not stop.is_set():
+            await write_transaction(runtime.engines, work)
+            hot += 1
+
+    streams = [asyncio.create_task(stream()) for _ in range(3)]  # always one waiting
+    await asyncio.sleep(0.1)
+    waits = []
+    for _ in range(5):
+        started = asyncio.get_running_loop().time()
+        async with runtime.engines.write.begin() as conn:
+            await conn.execute(
+                text("UPDATE accounts SET credit = credit + 1000 WHERE id = :id"),
+                {"id": seeded.account_id},
+            )
+        waits.append(asyncio.get_running_loop().time() - started)
+    stop.set()
+    await asyncio.gather(*streams)
+
+    assert hot > 3 * 16  # the stream ran through several holds meanwhile
+    assert max(waits) < 1.0
+    assert await _credit(runtime, seeded) == before + hot + 5 * 1000

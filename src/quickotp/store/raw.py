@@ -19,14 +19,16 @@ request of the batch waiting (measured with 64 connections, `bench/rest_send.py`
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from quickotp.store.engine import Engines
 
@@ -80,13 +82,69 @@ async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]
     if engines.dialect == "postgresql":
         async with engines.write.begin() as conn:
             return await work(await driver_tx(conn))
-    async with engines.write.connect() as conn:  # the one writer connection, held
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        # aiosqlite has no public call that runs a function in its thread; `_execute` is
-        # the one every public method goes through (unchanged since aiosqlite 0.9).
-        result: T = await driver._execute(_in_sqlite_transaction, driver._conn, work)  # type: ignore[union-attr]
-        return result
+    writer = _WRITERS.get(engines.write)
+    if writer is None:
+        writer = _WRITERS[engines.write] = _SqliteWriter(engines.write)
+    return await writer.run(work)
+
+
+class _SqliteWriter:
+    """
+    The hot path's hold on SQLite's one writer connection. It is checked out of the pool for
+    a run of back-to-back transactions rather than for each: with a checkout and check-in
+    per transaction the store's hot path took 116-151 us of CPU a message, held 92-115
+    (`bench/store_paths.py`, batches of 12, 2026-11-27). The hold ends as soon as no hot
+    transaction waits, and after `MAX_RUN` transactions in any case, so another writer
+    (panel, admin, webhooks) waiting in the pool gets the connection within one run.
+    """
+
+    MAX_RUN = 16
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._turn = asyncio.Lock()
+        self._waiting = 0  # hot transactions waiting for their turn
+        self._held: tuple[AsyncConnection, Any] | None = None  # the connection and its driver
+        self._run = 0  # transactions in the current hold
+
+    async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        self._waiting += 1
+        try:
+            await self._turn.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            driver = await self._driver()
+            try:
+                # aiosqlite has no public call that runs a function in its thread; `_execute`
+                # is the one every public method goes through (unchanged since aiosqlite 0.9).
+                result: T = await driver._execute(_in_sqlite_transaction, driver._conn, work)
+                return result
+            finally:
+                self._run += 1
+                if not self._waiting or self._run >= self.MAX_RUN:
+                    await self._let_go()
+        finally:
+            self._turn.release()
+
+    async def _driver(self) -> Any:
+        if self._held is None:
+            conn = await self._engine.connect()
+            try:
+                raw = await conn.get_raw_connection()
+            except BaseException:
+                await conn.close()
+                raise
+            self._held = (conn, raw.driver_connection)
+        return self._held[1]
+
+    async def _let_go(self) -> None:
+        held, self._held, self._run = self._held, None, 0
+        if held is not None:
+            await held[0].close()  # back to the pool, for whoever waits there
+
+
+_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, _SqliteWriter] = weakref.WeakKeyDictionary()
 
 
 def _in_sqlite_transaction(conn: sqlite3.Connection, work: Callable[[Tx], Awaitable[T]]) -> T:

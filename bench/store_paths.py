@@ -1,0 +1,150 @@
+"""
+The store's hot path on SQLite, in CPU per message: accept (leased to a dispatcher), record
+the submit, apply the delivery report, in batches, with the accept stream and the record
+stream overlapping as they do in `quickotp serve`. Two ways, interleaved in one run: the
+writer connection held for a run of transactions (store/raw.py, at most MAX_RUN), and
+checked out of SQLAlchemy's pool for each transaction (MAX_RUN = 1, what the code did before).
+
+    .venv/bin/python bench/store_paths.py [--batch 12] [--rounds 400] [--repeats 3]
+
+Run it pinned (taskset -c 0) for steadier figures. Bounded: rounds x batch messages a pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from harness import SECRET
+
+from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.models import NewMessage, Submitted
+from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.settings import Settings
+from quickotp.store import raw
+from quickotp.store.migrate import upgrade
+
+
+async def prepared(db: Path) -> tuple[Runtime, int, int]:
+    """A migrated runtime (no dispatcher) with an account and its approved OTP pattern."""
+    settings = Settings.from_env(
+        {"QUICKOTP_SECRET_KEY": SECRET, "QUICKOTP_DATABASE_URL": f"sqlite:///{db}"}
+    )
+    runtime = build_runtime(settings, dispatch=False)
+    await upgrade(runtime.engines)
+    await runtime.start()
+    account = await runtime.admin.create_account(name="bench", credit=10**15, sender="10004321")
+    pattern = await runtime.admin.create_pattern(
+        account_id=account.id, text="کد ورود شما: %code%", otp=True
+    )
+    await runtime.admin.approve_pattern(pattern.id)
+    return runtime, account.id, pattern.id
+
+
+def batch(account_id: int, pattern_id: int, first: int, size: int) -> list[NewMessage]:
+    now = datetime.now(UTC)
+    return [
+        NewMessage(
+            account_id=account_id,
+            token_id=None,
+            pattern_id=pattern_id,
+            mobile=f"98912{n:07d}",
+            sender="10004321",
+            text=f"کد ورود شما: {n % 1_000_000:06d}",
+            code=f"{n % 1_000_000:06d}",
+            encoding="ucs2",
+            parts=1,
+            cost=1000,
+            expires_at=now + timedelta(minutes=2),
+            created_at=now,
+            verification_id=os.urandom(16).hex(),
+            code_digest=os.urandom(32),
+            attempts_left=5,
+            code_sealed=os.urandom(40),
+            lease_until=now + timedelta(seconds=30),
+        )
+        for n in range(first, first + size)
+    ]
+
+
+async def one_pass(
+    runtime: Runtime, account_id: int, pattern_id: int, size: int, rounds: int
+) -> float:
+    """CPU seconds per message of `rounds` batches through accept, outcome and report."""
+    accepted: asyncio.Queue[list[int] | None] = asyncio.Queue()
+    store = runtime.store
+
+    async def accepting() -> None:
+        for round_ in range(rounds):
+            ids = await store.accept(
+                batch(account_id, pattern_id, round_ * size, size), datetime.now(UTC)
+            )
+            await accepted.put([i for i in ids if i is not None])
+        await accepted.put(None)
+
+    def receipts(ids: list[int]) -> list[DeliveryReport]:
+        now = datetime.now(UTC)
+        return [DeliveryReport("smsc", f"{i:08X}", DeliveryState.DELIVERED, now) for i in ids]
+
+    async def recording() -> None:
+        before: list[int] = []
+        while (ids := await accepted.get()) is not None:
+            now = datetime.now(UTC)
+            # This batch's submits and the receipts of the batch before share a transaction,
+            # as they mostly do in the dispatcher's group commit.
+            await store.record(
+                [Submitted(i, SendReceipt("smsc", f"{i:08X}"), "کد ورود شما: ******") for i in ids],
+                receipts(before),
+                now=now,
+            )
+            before = ids
+        if before:
+            now = datetime.now(UTC)
+            reports = [
+                DeliveryReport("smsc", f"{i:08X}", DeliveryState.DELIVERED, now) for i in before
+            ]
+            await store.record([], reports, now=now)
+
+    started = time.process_time()
+    await asyncio.gather(accepting(), recording())
+    return (time.process_time() - started) / (rounds * size)
+
+
+async def main(size: int, rounds: int, repeats: int) -> None:
+    results: dict[str, list[float]] = {"held for a run": [], "checked out each time": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime, account_id, pattern_id = await prepared(Path(tmp) / "bench.db")
+        try:
+            await one_pass(runtime, account_id, pattern_id, size, rounds // 4)  # warm-up
+            for _ in range(repeats):
+                for label, run in (("held for a run", 16), ("checked out each time", 1)):
+                    raw._SqliteWriter.MAX_RUN = run
+                    results[label].append(
+                        await one_pass(runtime, account_id, pattern_id, size, rounds)
+                    )
+        finally:
+            await runtime.aclose()
+    print(
+        f"SQLite store hot path, batches of {size}, {rounds} batches a pass, {repeats} passes each"
+    )
+    for label, figures in results.items():
+        low, high = min(figures) * 1e6, max(figures) * 1e6
+        print(f"  writer connection {label:22} {low:6.0f}-{high:.0f} us CPU a message")
+    held = statistics.median(results["held for a run"])
+    each = statistics.median(results["checked out each time"])
+    print(f"ratio held / checked out each time (medians): {held / each:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--batch", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.batch, args.rounds, args.repeats))
