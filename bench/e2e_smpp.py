@@ -302,9 +302,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     require_wrk()
-    # A fresh simulator for each run, so none depends on what the runs before it left behind
-    # (with one simulator for all, the bare client's run failed on ESME_RSYSERR in 3 of 6
-    # runs on 2026-11-27).
+    # A fresh simulator for each run, so none depends on what the runs before it left behind.
     with simulator() as smsc_port:
         e2e = end_to_end(smsc_port, args.seconds, args.connections, args.window)
     sink = end_to_end(None, args.seconds, args.connections, args.window)
