@@ -46,7 +46,7 @@ from harness import (
     setup_account,
 )
 from harness import wrk as load_wrk
-from smpp_client import SIMULATOR, bare, ours
+from smpp_client import HEADER, SIMULATOR, bare, ours
 
 GUARD_OFF = {  # the fraud guard's per-number and rate limits would refuse a load test
     "QUICKOTP_GUARD_IDEMPOTENCY_SECONDS": "0",
@@ -357,7 +357,7 @@ def main() -> None:
         f"\nThe same simulator, {args.n:,} messages (at most {args.seconds} s),"
         f" window {args.window}:"
     )
-    print(f"  {'client':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'receipts':>15}")
+    print(f"  {HEADER}  (CPU: the client process's, all threads, per message)")
     for result in (transport, client):
         print("  " + result.line())
     print(
