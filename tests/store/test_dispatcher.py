@@ -177,16 +177,27 @@ class CountingClaims:
         return got
 
 
+async def handing_over(
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: ScriptedTransport,
+    **config: object,
+) -> tuple[Dispatcher, CountingClaims]:
+    """A started dispatcher that the gateway hands accepted messages to, its claims counted."""
+    claims = CountingClaims(runtime)
+    monkeypatch.setattr(runtime.store, "claim", claims)
+    worker = dispatcher(runtime, transport, **config)
+    await worker.start()
+    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+    return worker, claims
+
+
 async def test_messages_accepted_here_are_handed_over_without_a_claim(
     runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With room in the dispatcher, an accepted message goes to it in memory, leased."""
-    claims = CountingClaims(runtime)
-    monkeypatch.setattr(runtime.store, "claim", claims)
     transport = ScriptedTransport()
-    worker = dispatcher(runtime, transport, concurrency=4)
-    await worker.start()
-    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=4)
 
     ids = await send_otps(runtime, seeded, 5)
     await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
@@ -204,8 +215,6 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
     runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past `batch` held messages, accepts are stored queued and claimed once there is room."""
-    claims = CountingClaims(runtime)
-    monkeypatch.setattr(runtime.store, "claim", claims)
     gate = asyncio.Event()
     transport = ScriptedTransport()
     send = transport.send
@@ -215,9 +224,7 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
         return await send(sms)
 
     monkeypatch.setattr(transport, "send", held_send)
-    worker = dispatcher(runtime, transport, concurrency=2, batch=2)
-    await worker.start()
-    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=2, batch=2)
 
     ids = await send_otps(runtime, seeded, 5)
     assert (
@@ -236,12 +243,8 @@ async def test_a_refused_accept_gives_its_slot_back(
     runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sends the credit cannot cover reserve nothing for good: later ones still go in memory."""
-    claims = CountingClaims(runtime)
-    monkeypatch.setattr(runtime.store, "claim", claims)
     transport = ScriptedTransport()
-    worker = dispatcher(runtime, transport, batch=2)
-    await worker.start()
-    monkeypatch.setattr(runtime.gateway, "outbox", worker)
+    worker, claims = await handing_over(runtime, monkeypatch, transport, batch=2)
     await runtime.admin.add_credit(seeded.account_id, -1_000_000)
     caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
 
