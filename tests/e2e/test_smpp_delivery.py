@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -52,9 +53,13 @@ class Receiver:
 
 @dataclass
 class FakeAmoot:
-    """Amoot's SendQuickOTP, answering Success with a fresh MessageID."""
+    """
+    Amoot's SendQuickOTP, answering Success with a fresh MessageID, and its GetDeliveries,
+    answering RecievedPhone (1) for the ids it sent.
+    """
 
     calls: int = 0
+    asked: list[str] = field(default_factory=list)  # the ListMessageID of each GetDeliveries
 
     def app(self) -> Starlette:
         async def send(request: Request) -> Response:
@@ -62,7 +67,21 @@ class FakeAmoot:
             data = {"Mobile": 9120000000, "MessageID": 9000 + self.calls, "Status": "Success"}
             return JSONResponse({"Status": "Success", "Data": data})
 
-        return Starlette(routes=[Route("/rest/SendQuickOTP", send, methods=["POST"])])
+        async def deliveries(request: Request) -> Response:
+            asked = str((await request.form())["ListMessageID"])
+            self.asked.append(asked)
+            data = [
+                {"MessageID": int(i), "DeliveryType": 1 if int(i) <= 9000 + self.calls else 100}
+                for i in asked.split(",")
+            ]
+            return JSONResponse({"Status": "Success", "Data": data})
+
+        return Starlette(
+            routes=[
+                Route("/rest/SendQuickOTP", send, methods=["POST"]),
+                Route("/rest/GetDeliveries", deliveries, methods=["POST"]),
+            ]
+        )
 
 
 @dataclass
@@ -181,6 +200,29 @@ async def test_quick_otp_over_smpp_is_delivered_and_reported_to_the_client(
         1,
         "delivered",
     )
+
+
+async def test_delivery_reports_are_fetched_from_an_amoot_route(
+    gateway_factory: tuple[Gateway, Start],
+) -> None:
+    """Sent through Amoot, reported by its GetDeliveries: GetDelivery here says RecievedPhone."""
+    gateway, start = gateway_factory
+    amoot = FakeAmoot()
+    async with serving(amoot.app()) as url:
+        port = urlsplit(url).port
+        await gateway.add_route("amoot", f"amoot://tok@127.0.0.1:{port}?scheme=http&reports=1", 1)
+        await start()
+        sent = await gateway.rest("SendQuickOTP", Mobile="09120000000", CodeLength="6")
+        message_id = sent["Data"]["MessageID"]
+
+        async def delivered() -> bool:
+            answer = await gateway.rest("GetDelivery", MessageID=str(message_id))
+            return bool(answer["Data"]["DeliveryType"] == 1)
+
+        await until(delivered)
+        await asyncio.sleep(1.5)  # a round after the report: nothing left to ask for
+
+    assert amoot.asked == ["9001"]
 
 
 async def test_failover_and_the_breaker(

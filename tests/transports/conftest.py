@@ -42,6 +42,7 @@ class Upstream:
 
     status_code: int = 200
     body: Any = None  # JSON to answer with; bytes are sent as they are
+    by_path: dict[str, Any] = field(default_factory=dict)  # a body for one path instead
     delay: float = 0.0  # seconds before answering: longer than the client's timeout = no answer
     requests: list[tuple[str, dict[str, str], dict[str, str]]] = field(default_factory=list)
     url: str = ""
@@ -52,9 +53,10 @@ class Upstream:
             self.requests.append((request.url.path, form, dict(request.headers)))
             if self.delay:
                 await asyncio.sleep(self.delay)
-            if isinstance(self.body, bytes):
-                return Response(self.body, self.status_code)
-            return JSONResponse(self.body, self.status_code)
+            body = self.by_path.get(request.url.path, self.body)
+            if isinstance(body, bytes):
+                return Response(body, self.status_code)
+            return JSONResponse(body, self.status_code)
 
         return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
 

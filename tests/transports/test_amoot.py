@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,7 +16,7 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import SendReceipt
+from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
 from quickotp.transports.amoot import AmootConfig, AmootTransport
 from tests.http_peer import free_port
 
@@ -193,9 +195,132 @@ def test_the_url_is_shown_without_its_token() -> None:
         "amoot://t@h?timeout=0",
         "amoot://t@h?colour=blue",
         "amoot://t:p@h",
+        "amoot://t@h?reports=soon",
+        "amoot://t@h?reports=0.5",
+        "amoot://t@h?reports=7200",
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
     """A URL without a token, with a bad option or an unknown key is a configuration error."""
     with pytest.raises(ConfigurationError):
         AmootConfig.from_url(url)
+
+
+def sent_as(message_id: int) -> dict[str, Any]:
+    data = {"Mobile": 9120000000, "MessageID": message_id, "Status": "Success"}
+    return {"Status": "Success", "Data": data}
+
+
+def deliveries(*items: tuple[int, int]) -> dict[str, Any]:
+    data = [{"MessageID": m, "DeliveryType": t, "Cost": 1000} for m, t in items]
+    return {"Status": "Success", "Data": data}
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.got: list[DeliveryReport] = []
+
+    async def __call__(self, report: DeliveryReport) -> None:
+        self.got.append(report)
+
+    async def until(self, count: int) -> None:
+        async with asyncio.timeout(10):
+            while len(self.got) < count:
+                await asyncio.sleep(0.05)
+
+
+def asked(upstream: Upstream) -> list[tuple[str, str]]:
+    """(ListMessageID, Authorization) of each GetDeliveries the fake was sent."""
+    return [
+        (form["ListMessageID"], headers["authorization"])
+        for path, form, headers in upstream.requests
+        if path == "/rest/GetDeliveries"
+    ]
+
+
+async def test_delivery_reports_are_asked_for_until_final(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    """GetDeliveries with the ids still waiting; an intermediate type is asked for again."""
+    transport = amoot(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(555)
+    await transport.send(otp_sms())
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 0))  # SendToTci: on its way
+    await asyncio.sleep(1.3)
+    assert reports.got == []
+
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 1))  # RecievedPhone
+    await reports.until(1)
+    await asyncio.sleep(1.2)  # one more round: nothing is left to ask for
+    await transport.aclose()
+
+    [report] = reports.got
+    assert (report.transport, report.provider_message_id, report.state) == (
+        "amoot-main",
+        "555",
+        DeliveryState.DELIVERED,
+    )
+    assert asked(upstream) == [("555", TOKEN), ("555", TOKEN)]
+
+
+@pytest.mark.parametrize(
+    ("delivery_type", "state"),
+    [
+        (1, DeliveryState.DELIVERED),
+        (2, DeliveryState.UNDELIVERED),
+        (3, DeliveryState.UNDELIVERED),
+        (16, DeliveryState.UNDELIVERED),
+        (35, DeliveryState.REJECTED),
+        (300, DeliveryState.REJECTED),
+        (950, DeliveryState.REJECTED),
+    ],
+)
+async def test_final_delivery_types_map_onto_report_states(
+    upstream: Upstream, client: httpx.AsyncClient, delivery_type: int, state: DeliveryState
+) -> None:
+    transport = amoot(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(41)
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))
+    await transport.send(otp_sms())
+
+    await reports.until(1)
+    await transport.aclose()
+
+    assert [r.state for r in reports.got] == [state]
+
+
+async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
+    """Amoot down, or answering an error name or garbage: the ids wait for the next round."""
+    transport = amoot(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(77)
+    await transport.send(otp_sms())
+    for broken in ({"Status": "ServerError", "Data": None}, b"<html>busy</html>"):
+        upstream.by_path["/rest/GetDeliveries"] = broken
+        await asyncio.sleep(1.1)
+    assert reports.got == []
+
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((77, 2))
+    await reports.until(1)
+    await transport.aclose()
+
+    assert [(r.provider_message_id, r.state) for r in reports.got] == [
+        ("77", DeliveryState.UNDELIVERED)
+    ]
+    assert len(asked(upstream)) >= 3
+
+
+async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.AsyncClient) -> None:
+    transport = amoot(client, upstream.url, "&reports=0")
+    await transport.start(Reports())
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(88)
+    await transport.send(otp_sms())
+    await asyncio.sleep(1.2)
+    await transport.aclose()
+
+    assert asked(upstream) == []

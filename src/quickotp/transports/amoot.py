@@ -6,7 +6,7 @@ with Amoot's `SendQuickOTP` (Mobile, CodeLength, OptionalCode = our code), so Am
 the operator's own approved OTP pattern there; `?method=pattern&pattern=ID` uses
 `SendWithPattern` (Mobile, PatternCodeID, PatternValues = the code). The token goes in the
 raw `Authorization` header, as Amoot's clients send it. Other keys: `scheme`, `timeout`
-(http_upstream.parse_route_url).
+(http_upstream.parse_route_url), and `reports` (below).
 
 Answers (shared/amoot-compat.md): HTTP 200 with a `Status` name; `Data` an object or a
 one-element array carrying `MessageID` and its own `Status`. How each name maps:
@@ -17,12 +17,23 @@ one-element array carrying `MessageID` and its own `Status`. How each name maps:
   every other name (Token_*, User_*, Credit-
   NotEnough, Failed = no approved pattern, ...)  TransportUnavailable: the route cannot
                                                  send now; nothing was sent
-Amoot's delivery reports are not fetched: messages sent through it stay `sent`.
+
+Delivery reports: Amoot pushes them only to URLs registered in its panel, so the transport
+asks for them: every `reports` seconds (30 by default; `reports=0` turns it off) it sends
+`GetDeliveries` with up to 100 of the message ids it is still waiting on, oldest first, and
+hands on each final `DeliveryType`: 1 RecievedPhone as delivered, 2, 3 and 16 as
+undelivered, 35, 300 and 950-952 as rejected; the others (0 SendToTci, 8 TciReceived, 200
+Sent, 400, 900, 100, 5, 500) are asked for again next time. The ids wait in this process's
+memory: a restart forgets them (those messages stay `sent`), as does a day without a final
+answer, and past 100,000 waiting the oldest are dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +42,7 @@ from typing import Any
 import httpx
 import orjson
 
+from quickotp.background import stop
 from quickotp.errors import (
     ConfigurationError,
     DeliveryError,
@@ -38,7 +50,7 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import OutboundSms, ReportSink, SendReceipt
+from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
 from quickotp.transports.http_upstream import (
     HttpRoute,
     check_sendable,
@@ -103,17 +115,40 @@ def error_for_status(name: str, status: str) -> DeliveryError:
     return DeliveryUncertain(f"{name}: Amoot answered {shown!r}")
 
 
+# DeliveryType codes (shared/amoot-compat.md) that end a message's story; the rest are asked
+# for again.
+FINAL_DELIVERY = {
+    1: DeliveryState.DELIVERED,  # RecievedPhone
+    2: DeliveryState.UNDELIVERED,  # NotRecievedPhone
+    3: DeliveryState.UNDELIVERED,  # TciError
+    16: DeliveryState.UNDELIVERED,  # NotTciReceived
+    35: DeliveryState.REJECTED,  # BlackList
+    300: DeliveryState.REJECTED,  # Filtered
+    950: DeliveryState.REJECTED,  # WrongNumber
+    951: DeliveryState.REJECTED,  # EmptyMessage
+    952: DeliveryState.REJECTED,  # ShortCodeInvalid
+}
+ASK_AT_ONCE = 100  # message ids in one GetDeliveries
+FORGET_AFTER = 24 * 3600.0  # seconds without a final answer
+MAX_WAITING = 100_000
+MAX_REPORTS_EVERY = 3600.0
+
+
 @dataclass(frozen=True)
 class AmootConfig:
     route: HttpRoute
     method: str = "quickotp"  # or "pattern"
     pattern_id: int = 0
+    reports: float = 30.0  # seconds between GetDeliveries; 0: delivery reports not asked for
 
     @classmethod
     def from_url(cls, url: str) -> tuple[AmootConfig, str]:
         """The config in an `amoot://` URL, and the URL as it may be shown."""
         route, shown = parse_route_url(
-            url, kind="amoot", default_host=DEFAULT_HOST, options=frozenset({"method", "pattern"})
+            url,
+            kind="amoot",
+            default_host=DEFAULT_HOST,
+            options=frozenset({"method", "pattern", "reports"}),
         )
         method = route.options.get("method", "quickotp")
         if method not in {"quickotp", "pattern"}:
@@ -121,7 +156,15 @@ class AmootConfig:
         pattern = route.options.get("pattern", "")
         if method == "pattern" and not (pattern.isascii() and pattern.isdigit()):
             raise ConfigurationError("amoot:// with method=pattern needs pattern=ID (a number)")
-        return cls(route, method, int(pattern) if method == "pattern" else 0), shown
+        try:
+            reports = float(route.options.get("reports", "30"))
+        except ValueError:
+            raise ConfigurationError("amoot:// URL parameter reports is not a number") from None
+        if not (reports == 0 or 1 <= reports <= MAX_REPORTS_EVERY):
+            raise ConfigurationError(
+                f"amoot:// URL parameter reports must be 0 (off) or 1-{MAX_REPORTS_EVERY:g} seconds"
+            )
+        return cls(route, method, int(pattern) if method == "pattern" else 0, reports), shown
 
 
 def _utcnow() -> datetime:
@@ -145,11 +188,16 @@ class AmootTransport:
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
+        self._waiting: dict[str, float] = {}  # provider id -> when sent (monotonic), oldest first
+        self._asking: asyncio.Task[None] | None = None
 
     async def start(self, reports: ReportSink) -> None:
-        return None  # Amoot's delivery reports are not fetched (module docstring)
+        if self.config.reports and self._asking is None:
+            self._asking = asyncio.create_task(self._ask_for_reports(reports), name=self.name)
 
     async def aclose(self) -> None:
+        await stop(self._asking)
+        self._asking = None
         if self._owns_client:
             await self.client.aclose()
 
@@ -179,7 +227,60 @@ class AmootTransport:
             )
         if response.status_code != 200:
             raise status_error(self.name, response.status_code)
-        return SendReceipt(self.name, self._message_id(response.content, sms))
+        message_id = self._message_id(response.content, sms)
+        if self._asking is not None and not message_id.startswith("none-"):
+            self._waiting[message_id] = time.monotonic()
+            if len(self._waiting) > MAX_WAITING:
+                del self._waiting[next(iter(self._waiting))]
+        return SendReceipt(self.name, message_id)
+
+    async def _ask_for_reports(self, reports: ReportSink) -> None:
+        while True:
+            await asyncio.sleep(self.config.reports)
+            forget_before = time.monotonic() - FORGET_AFTER
+            for message_id, sent in list(self._waiting.items()):
+                if sent >= forget_before:
+                    break
+                del self._waiting[message_id]
+            asking = list(self._waiting)[:ASK_AT_ONCE]
+            if not asking:
+                continue
+            try:
+                for message_id, state in await self._deliveries(asking):
+                    if message_id in self._waiting:
+                        await reports(DeliveryReport(self.name, message_id, state, self._clock()))
+                        self._waiting.pop(message_id, None)  # once recorded: else asked again
+            except DeliveryError as error:
+                log.warning("%s: asking for delivery reports failed: %s", self.name, error)
+            except Exception:  # the loop must live on: the next round asks again
+                log.exception("%s: handling delivery reports failed", self.name)
+
+    async def _deliveries(self, message_ids: list[str]) -> list[tuple[str, DeliveryState]]:
+        """The final states among `message_ids`, from one GetDeliveries."""
+        route = self.config.route
+        with upstream_errors(self.name):
+            response = await self.client.post(
+                route.base_url + "/rest/GetDeliveries",
+                data={"ListMessageID": ",".join(message_ids)},
+                headers={"Authorization": route.credential, "Accept": "application/json"},
+                timeout=route.timeout,
+            )
+        if response.status_code != 200:
+            raise status_error(self.name, response.status_code)
+        with contextlib.suppress(orjson.JSONDecodeError):
+            body: Any = orjson.loads(response.content)
+            if isinstance(body, dict) and body.get("Status") == "Success":
+                items = body.get("Data")
+                return [
+                    (str(item["MessageID"]), FINAL_DELIVERY[item["DeliveryType"]])
+                    for item in (items if isinstance(items, list) else [])
+                    if isinstance(item, dict)
+                    and isinstance(item.get("MessageID"), int | str)
+                    and item.get("DeliveryType") in FINAL_DELIVERY
+                ]
+            if isinstance(body, dict) and isinstance(body.get("Status"), str):
+                raise error_for_status(self.name, body["Status"])
+        raise DeliveryUncertain(f"{self.name}: GetDeliveries answered with no Status")
 
     def _message_id(self, content: bytes, sms: OutboundSms) -> str:
         try:
