@@ -17,6 +17,7 @@ from quickotp.errors import (
     TransportUnavailable,
 )
 from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.transports import amoot as amoot_module
 from quickotp.transports.amoot import AmootConfig, AmootTransport
 from tests.http_peer import free_port
 
@@ -324,3 +325,22 @@ async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.As
     await transport.aclose()
 
     assert asked(upstream) == []
+
+
+async def test_waiting_ids_are_bounded(
+    upstream: Upstream, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_WAITING the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
+    monkeypatch.setattr(amoot_module, "MAX_WAITING", 2)
+    transport = amoot(client, upstream.url, "&reports=1")
+    await transport.start(Reports())
+    for message_id in (1, 2, 3):
+        upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)
+        await transport.send(otp_sms())
+    upstream.by_path["/rest/GetDeliveries"] = deliveries()  # nothing final yet
+    await asyncio.sleep(1.2)
+    monkeypatch.setattr(amoot_module, "FORGET_AFTER", 0.0)
+    await asyncio.sleep(1.2)
+    await transport.aclose()
+
+    assert [ids for ids, _ in asked(upstream)] == ["2,3"]
