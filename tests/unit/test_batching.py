@@ -82,3 +82,17 @@ async def test_a_failed_flush_fails_its_batch_and_the_next_goes_on() -> None:
         await failed
     assert await committer.submit(7) == 7
     await committer.aclose()
+
+
+async def test_a_closed_committer_started_again_commits_again() -> None:
+    async def flush(batch: Sequence[int]) -> list[int]:
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush)
+    committer.start()
+    await committer.aclose()
+    committer.start()
+
+    assert await asyncio.wait_for(committer.submit(3), 5) == 3
+    assert await asyncio.wait_for(committer.submit(4), 5) == 4
+    await committer.aclose()

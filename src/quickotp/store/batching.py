@@ -37,6 +37,7 @@ class GroupCommitter(Generic[Item, Result]):
 
     def start(self) -> None:
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name="group-committer")
 
     async def aclose(self) -> None:
