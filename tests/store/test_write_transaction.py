@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from quickotp.bootstrap import Runtime
+from quickotp.store.engine import create_engines
 from quickotp.store.raw import Tx, write_transaction
 from tests.conftest import Seeded
 
@@ -123,3 +125,20 @@ async def test_on_sqlite_other_writers_are_not_starved_by_a_stream_of_hot_transa
     assert hot > 3 * 16  # the stream ran through several holds meanwhile
     assert max(waits) < 1.0
     assert await _credit(runtime, seeded) == before + hot + 5 * 1000
+
+
+def test_on_sqlite_each_event_loop_gets_its_own_hold(tmp_path: Path) -> None:
+    """As `quickotp serve` does: set-up in one asyncio.run, serving in another."""
+    engines = create_engines(f"sqlite:///{tmp_path / 'loops.db'}")
+
+    async def contended() -> int:
+        async def work(tx: Tx) -> int:
+            rows = await tx.fetch("SELECT 1")
+            return int(rows[0][0])
+
+        results = await asyncio.gather(*(write_transaction(engines, work) for _ in range(20)))
+        await engines.write.dispose()
+        return sum(results)
+
+    assert asyncio.run(contended()) == 20
+    assert asyncio.run(contended()) == 20  # the first loop's lock would refuse this one

@@ -83,7 +83,7 @@ async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]
         async with engines.write.begin() as conn:
             return await work(await driver_tx(conn))
     writer = _WRITERS.get(engines.write)
-    if writer is None:
+    if writer is None or writer.loop is not asyncio.get_running_loop():  # one per event loop
         writer = _WRITERS[engines.write] = _SqliteWriter(engines.write)
     return await writer.run(work)
 
@@ -101,6 +101,7 @@ class _SqliteWriter:
     MAX_RUN = 16
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.loop = asyncio.get_running_loop()  # its lock works in this loop only
         self._engine = engine
         self._turn = asyncio.Lock()
         self._waiting = 0  # hot transactions waiting for their turn
