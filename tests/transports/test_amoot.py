@@ -344,3 +344,23 @@ async def test_waiting_ids_are_bounded(
     await transport.aclose()
 
     assert [ids for ids, _ in asked(upstream)] == ["2,3"]
+
+
+async def test_delivery_types_that_are_not_numbers_are_not_final(
+    upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """true (== 1 in Python), 1.0, a list or a string: asked for again, no report, no error."""
+    transport = amoot(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(61)
+    await transport.send(otp_sms())
+    odd = [{"MessageID": 61, "DeliveryType": t} for t in (True, 1.0, [1], "1")]
+    upstream.by_path["/rest/GetDeliveries"] = {"Status": "Success", "Data": odd}
+    with caplog.at_level(logging.WARNING):
+        await asyncio.sleep(2.3)  # two rounds
+    await transport.aclose()
+
+    assert reports.got == []
+    assert len(asked(upstream)) == 2  # still waiting: asked again
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -276,7 +276,9 @@ class AmootTransport:
                     for item in (items if isinstance(items, list) else [])
                     if isinstance(item, dict)
                     and isinstance(item.get("MessageID"), int | str)
-                    and item.get("DeliveryType") in FINAL_DELIVERY
+                    # An int, exactly: JSON true would equal 1, a list would not hash.
+                    and type(item.get("DeliveryType")) is int
+                    and item["DeliveryType"] in FINAL_DELIVERY
                 ]
             if isinstance(body, dict) and isinstance(body.get("Status"), str):
                 raise error_for_status(self.name, body["Status"])
