@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -238,11 +239,12 @@ class AmootTransport:
         while True:
             await asyncio.sleep(self.config.reports)
             forget_before = time.monotonic() - FORGET_AFTER
-            for message_id, sent in list(self._waiting.items()):
+            while self._waiting:  # oldest first: stop at the first one still young enough
+                oldest, sent = next(iter(self._waiting.items()))
                 if sent >= forget_before:
                     break
-                del self._waiting[message_id]
-            asking = list(self._waiting)[:ASK_AT_ONCE]
+                del self._waiting[oldest]
+            asking = list(itertools.islice(self._waiting, ASK_AT_ONCE))
             if not asking:
                 continue
             try:
