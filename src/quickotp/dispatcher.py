@@ -85,7 +85,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._held = 0  # claimed (or reserved) and not yet recorded
         self._reserved = 0  # slots reserved by accepts not yet handed over or given back
-        self._settled = asyncio.Event()  # set when a reservation ends
+        self._settled = asyncio.Event()  # set while no reservation is open
+        self._settled.set()
         self._room = asyncio.Event()  # set when `_held` drops
         # Claimed messages wait here for one of `concurrency` senders (the transport's
         # window): a fixed set of tasks, not a task per message waiting on a semaphore.
@@ -110,6 +111,7 @@ class Dispatcher:
             return None
         self._held += 1
         self._reserved += 1
+        self._settled.clear()
         return self.clock() + self.config.lease
 
     def hand(self, claimed: Claimed) -> None:
@@ -124,7 +126,8 @@ class Dispatcher:
 
     def _end_reservation(self) -> None:
         self._reserved -= 1
-        self._settled.set()
+        if not self._reserved:
+            self._settled.set()
 
     async def start(self) -> None:
         self._records.start()
@@ -139,12 +142,8 @@ class Dispatcher:
         """Stop claiming, send what was claimed, record it, close the transport."""
         await stop(self._task)
         self._task = None  # no more reservations
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.lease.total_seconds()  # their leases end by then
-        while self._reserved and loop.time() < deadline:
-            self._settled.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._settled.wait(), 1)
+        with contextlib.suppress(TimeoutError):  # their leases run out by then anyway
+            await asyncio.wait_for(self._settled.wait(), self.config.lease.total_seconds())
         if self._senders:
             await self._claimed.join()
             for sender in self._senders:
