@@ -230,6 +230,18 @@ class Reports:
                 await asyncio.sleep(0.05)
 
 
+async def sent_reporting(
+    upstream: Upstream, client: httpx.AsyncClient, message_id: int
+) -> tuple[AmootTransport, Reports]:
+    """A transport asking for reports every second, with one message sent as `message_id`."""
+    transport = amoot(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)
+    await transport.send(otp_sms())
+    return transport, reports
+
+
 def asked(upstream: Upstream) -> list[tuple[str, str]]:
     """(ListMessageID, Authorization) of each GetDeliveries the fake was sent."""
     return [
@@ -243,11 +255,7 @@ async def test_delivery_reports_are_asked_for_until_final(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
     """GetDeliveries with the ids still waiting; an intermediate type is asked for again."""
-    transport = amoot(client, upstream.url, "&reports=1")
-    reports = Reports()
-    await transport.start(reports)
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(555)
-    await transport.send(otp_sms())
+    transport, reports = await sent_reporting(upstream, client, 555)
     upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 0))  # SendToTci: on its way
     await asyncio.sleep(1.3)
     assert reports.got == []
@@ -281,12 +289,8 @@ async def test_delivery_reports_are_asked_for_until_final(
 async def test_final_delivery_types_map_onto_report_states(
     upstream: Upstream, client: httpx.AsyncClient, delivery_type: int, state: DeliveryState
 ) -> None:
-    transport = amoot(client, upstream.url, "&reports=1")
-    reports = Reports()
-    await transport.start(reports)
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(41)
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))
-    await transport.send(otp_sms())
+    transport, reports = await sent_reporting(upstream, client, 41)
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))  # within the second
 
     await reports.until(1)
     await transport.aclose()
@@ -296,11 +300,7 @@ async def test_final_delivery_types_map_onto_report_states(
 
 async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
     """Amoot down, or answering an error name or garbage: the ids wait for the next round."""
-    transport = amoot(client, upstream.url, "&reports=1")
-    reports = Reports()
-    await transport.start(reports)
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(77)
-    await transport.send(otp_sms())
+    transport, reports = await sent_reporting(upstream, client, 77)
     for broken in ({"Status": "ServerError", "Data": None}, b"<html>busy</html>"):
         upstream.by_path["/rest/GetDeliveries"] = broken
         await asyncio.sleep(1.1)
@@ -350,11 +350,7 @@ async def test_delivery_types_that_are_not_numbers_are_not_final(
     upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """true (== 1 in Python), 1.0, a list or a string: asked for again, no report, no error."""
-    transport = amoot(client, upstream.url, "&reports=1")
-    reports = Reports()
-    await transport.start(reports)
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(61)
-    await transport.send(otp_sms())
+    transport, reports = await sent_reporting(upstream, client, 61)
     odd = [{"MessageID": 61, "DeliveryType": t} for t in (True, 1.0, [1], "1")]
     upstream.by_path["/rest/GetDeliveries"] = {"Status": "Success", "Data": odd}
     with caplog.at_level(logging.WARNING):
