@@ -37,8 +37,8 @@ UVICORN = [
     "uvicorn",
     "--loop",
     "uvloop",
-    "--http",
-    "httptools",
+    "--http",  # the HTTP protocol `quickotp serve` runs, so the baselines share its server
+    "quickotp.web.protocol:CoalescingHttpToolsProtocol",
     "--no-access-log",
     "--log-level",
     "warning",

@@ -22,14 +22,17 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
-    """Serve `app` on 127.0.0.1 for the block; yields its base URL."""
+async def serving(
+    app: ASGIApp, port: int | None = None, *, http: type[asyncio.Protocol] | str = "auto"
+) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 (with uvicorn's `http` protocol) for the block; its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host="127.0.0.1",
             port=port,
+            http=http,
             lifespan="off",
             log_level="warning",
             access_log=False,

@@ -119,6 +119,8 @@ async def _dispatch(settings: Settings) -> int:
 def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     import uvicorn
 
+    from quickotp.web.protocol import CoalescingHttpToolsProtocol
+
     if args.workers > 1:
         return _serve_workers(settings, args, environ)
     runtime = build_runtime(settings, dispatch=False if args.no_dispatch else None)
@@ -130,7 +132,7 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
         proxy_headers=True,
@@ -147,6 +149,8 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
     check and dev mode's demo account happen once, here, before they start.
     """
     import uvicorn
+
+    from quickotp.web.protocol import CoalescingHttpToolsProtocol
 
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         raise ConfigurationError(
@@ -172,7 +176,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
         log_config=WORKER_LOGGING,
