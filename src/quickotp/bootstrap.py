@@ -9,7 +9,7 @@ import gc
 import logging
 import os
 import secrets
-import uuid
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from quickotp.admin import Admin
 from quickotp.admission import Admission
 from quickotp.desk import OperatorDesk
 from quickotp.dispatcher import DispatchConfig, Dispatcher
-from quickotp.domain import keys
+from quickotp.domain import ids, keys
 from quickotp.errors import ConfigurationError, InvalidInput
 from quickotp.guard import Guard, Policy, policy_from_env
 from quickotp.limits import Limiter
@@ -65,6 +65,10 @@ PANEL_ZONE = ZoneInfo("Asia/Tehran")  # the panel shows and groups times in Iran
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _verification_id() -> str:
+    return ids.uuid7_hex(time.time_ns() // 1_000_000, os.urandom(ids.RANDOM_BYTES))
 
 
 @dataclass
@@ -187,7 +191,7 @@ def build_runtime(
         keys=key_material,
         clock=utc_now,
         randbelow=secrets.randbelow,
-        new_id=lambda: uuid.uuid4().hex,
+        new_id=_verification_id,
         config=GatewayConfig(
             otp_ttl=settings.otp_ttl,
             verify_attempts=settings.verify_attempts,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from typing import Any
 
 import httpx
@@ -66,6 +68,7 @@ async def test_create_answers_201_with_the_verification(
     client: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     """A send answers 201: id, number, pending, expiry, message id; Location points at it."""
+    before_ms = time.time_ns() // 1_000_000
     response = await create(
         client, seeded.token, {"to": NUMBER, "code_length": 4, "metadata": {"user": "42"}}
     )
@@ -73,6 +76,9 @@ async def test_create_answers_201_with_the_verification(
     body = response.json()
     assert response.status_code == 201
     assert response.headers["location"] == f"/v1/verifications/{body['id']}"
+    made = uuid.UUID(hex=body["id"])  # a UUIDv7, of the moment of the send (domain/ids.py)
+    assert (made.version, len(body["id"])) == (7, 32)
+    assert before_ms <= made.int >> 80 <= time.time_ns() // 1_000_000
     assert body["to"] == "+989121234567"
     assert body["status"] == "pending"
     assert body["expires_at"].endswith("Z")
