@@ -334,9 +334,10 @@ def main() -> None:
         client = asyncio.run(
             bare(smsc_port, args.n, args.window, float(args.seconds), nodelay=True)
         )
-    # The bare client again on CPU 0 alone, where the service runs: measured faster there
-    # (4,659 and 4,750 msg/s against 4,179 and 4,354 unpinned, 2026-11-27), so the ratio is
-    # taken to the faster of the two.
+    # The bare client again on CPU 0 alone, where the service runs. Either placement has been
+    # the faster (a /tmp check: 4,659 and 4,750 msg/s on CPU 0 against 4,179 and 4,354
+    # unpinned; this command's three runs of 2026-11-27: unpinned faster in two), so the
+    # ratio is taken to the faster of the two.
     with simulator() as smsc_port, on_cpu0():
         client_cpu0 = asyncio.run(
             bare(smsc_port, args.n, args.window, float(args.seconds), nodelay=True)

@@ -105,11 +105,7 @@ async def one_pass(
             )
             before = ids
         if before:
-            now = datetime.now(UTC)
-            reports = [
-                DeliveryReport("smsc", f"{i:08X}", DeliveryState.DELIVERED, now) for i in before
-            ]
-            await store.record([], reports, now=now)
+            await store.record([], receipts(before), now=datetime.now(UTC))
 
     started = time.process_time()
     await asyncio.gather(accepting(), recording())

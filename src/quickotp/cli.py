@@ -117,12 +117,12 @@ async def _dispatch(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.workers > 1:
+        return _serve_workers(settings, args, environ)
     import uvicorn
 
     from quickotp.web.protocol import CoalescingHttpToolsProtocol
 
-    if args.workers > 1:
-        return _serve_workers(settings, args, environ)
     runtime = build_runtime(settings, dispatch=False if args.no_dispatch else None)
     banner = asyncio.run(_prepare(runtime, args))
     if banner:
