@@ -233,6 +233,31 @@ async def test_send_without_a_reachable_smsc_fails_in_time(connect: Connect) -> 
     assert time.monotonic() - started < 2
 
 
+async def test_an_unanswered_submit_sm_fails_in_time_and_the_bind_comes_back(
+    smsc: Simulator, connect: Connect
+) -> None:
+    """
+    An SMSC that takes a submit_sm and never answers it in time: the send raises
+    DeliveryUncertain (it may have been taken) once `timeout` has passed and within the
+    timer's resolution (a quarter of it here), and the bind rebinds for the next send.
+    """
+    transport = await connect(smsc.port, timeout=0.4)
+    smsc.hold = 3.0
+    started = time.monotonic()
+
+    with pytest.raises(DeliveryUncertain, match=r"no submit_sm_resp within 0\.4 s"):
+        await transport.send(sms())
+
+    waited = time.monotonic() - started
+    assert 0.4 <= waited < 0.4 + 0.1 + 0.3  # timeout, the check's resolution, scheduling
+    smsc.hold = 0.0
+    async with asyncio.timeout(10):
+        while transport.bound == 0:
+            await asyncio.sleep(0.05)
+    assert isinstance(await transport.send(sms(message_id=2)), SendReceipt)
+    assert len(smsc.binds) == 2
+
+
 class SmscProcess:
     """The simulator in a process of its own, so a test can SIGKILL it and start it again."""
 

