@@ -23,10 +23,13 @@ What the wrapper does about smpp34's faults (notes F1-F5, and two found here):
   - Its session task ends silently (no Disconnected; every submit then fails with
     ESME_RSYSERR) once 1,024 receipts wait for Python: reproduced with the bare client and
     a slow receipt reader, and a likely cause of the F1 wedge. We give it a 65,536 queue,
-    check its liveness every second and after any local failure, and rebind.
+    ask whether it lives every second (bounded, so a wedged runtime cannot stall the
+    response timer below) and after any local failure, and rebind.
   - No reconnect (F5): Bind rebinds with jittered exponential back-off, unbinding first.
-  - A 30 s response timer, not settable from Python: our own `timeout` per submit_sm; no
-    answer in time is DeliveryUncertain and the bind is rebuilt.
+  - A 30 s response timer, not settable from Python: our own `timeout`, one check per
+    session of its oldest unanswered submit_sm (a quarter of `timeout` or a second apart,
+    whichever is less); no answer in time is DeliveryUncertain for every submit in flight
+    and the bind is rebuilt.
   - No text encoding, no UDH: smpp_codec.
   - enquire_link every 30 s, fixed: `enquire_link` sets TCP keepalive on the same socket.
 """

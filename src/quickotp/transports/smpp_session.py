@@ -258,7 +258,8 @@ class Session:
         try:
             return _answer(await waiter)
         except DeliveryUncertain:
-            await self._check_alive()  # a dead session task makes smpp34 fail every submit
+            if self.alive:  # a dead session task makes smpp34 fail every submit
+                await self._check_alive()
             raise
         finally:
             del self._inflight[waiter]
@@ -274,20 +275,32 @@ class Session:
 
     async def wait_dead(self) -> str:
         """
-        Return why the session ended; meanwhile, every `_check_every` seconds, end it when a
-        submit_sm went unanswered past `timeout` or smpp34's session task stopped.
+        Return why the session ended. Meanwhile it ends the session when a submit_sm goes
+        unanswered past `timeout` (checked every `_check_every` seconds) or when smpp34's
+        session task has stopped (asked every `_WATCH_EVERY`, never holding up the former:
+        smpp34 answers is_alive through the same runtime that may have wedged).
         """
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
         while not self._dead.done():
             with contextlib.suppress(TimeoutError):
                 return await asyncio.wait_for(asyncio.shield(self._dead), self._check_every)
             self._check_answers()
-            await self._check_alive()
+            if loop.time() - asked >= _WATCH_EVERY:
+                asked = loop.time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._check_alive(), self._check_every)
         return self._dead.result()
 
     def _check_answers(self) -> None:
-        oldest = next(iter(self._inflight.values()), None)
-        if oldest is not None and oldest <= asyncio.get_running_loop().time():
-            self.fail(f"no submit_sm_resp within {self._config.timeout:g} s")
+        """Fail the session if its oldest unanswered submit_sm is past due."""
+        now = asyncio.get_running_loop().time()
+        for waiter, due in self._inflight.items():
+            if waiter.done():  # answered; its submit has not resumed yet to leave
+                continue
+            if due <= now:
+                self.fail(f"no submit_sm_resp within {self._config.timeout:g} s")
+            return
 
     async def _check_alive(self) -> None:
         # smpp34 1.5.0 can end its session task without a Disconnected event (seen when its
