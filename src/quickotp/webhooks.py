@@ -26,13 +26,13 @@ import httpx
 import orjson
 
 from quickotp.background import stop
+from quickotp.domain.urls import url_problem
 from quickotp.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
 
 log = logging.getLogger(__name__)
 
-MAX_URL = 500
 SIGNATURE_HEADER = "X-QuickOTP-Signature"
 TIMESTAMP_HEADER = "X-QuickOTP-Timestamp"
 DELIVERY_HEADER = "X-QuickOTP-Delivery"
@@ -207,7 +207,11 @@ class WebhookWorker:
                 DELIVERY_HEADER: str(delivery.id),
             }
             code: int | None = None
-            refused = None if self.config.private_urls else await private_target(delivery.url)
+            # A URL stored before url_problem checked what it checks cannot be posted to:
+            # that delivery fails on its own, never the batch beside it.
+            refused = url_problem(delivery.url)
+            if refused is None and not self.config.private_urls:
+                refused = await private_target(delivery.url)
             if refused is not None:
                 return self._failed(delivery, None, f"refused: {refused}")
             try:
@@ -256,9 +260,8 @@ class Relays:
         url = url.strip()
         if not url:
             raise WebhookUrlEmpty("URLAddress is empty")
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > MAX_URL:
-            raise WebhookUrlInvalid(f"a delivery-report URL is an http(s) URL of <= {MAX_URL}")
+        if (problem := url_problem(url)) is not None:
+            raise WebhookUrlInvalid(f"URLAddress cannot take delivery reports: {problem}")
         if not self.private_urls and (reason := await private_target(url)) is not None:
             raise WebhookUrlInvalid(f"a delivery-report URL must be public: {reason}")
         relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())

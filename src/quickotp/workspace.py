@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
-from urllib.parse import urlsplit
 
 from quickotp.admin import Admin, IssuedToken, checked_methods, checked_networks
 from quickotp.domain import sms
 from quickotp.domain.digits import ascii_digits
+from quickotp.domain.urls import url_problem
 from quickotp.errors import GatewayError, InvalidInput, NotAllowed
 from quickotp.models import (
     Account,
@@ -55,7 +55,6 @@ SERIES: dict[str, tuple[MessageStatus, ...]] = {
 PAGE_SIZE = 50
 SAMPLE_CODE = "48213765"
 MIN_NUMBER_PART = 4  # digits a search needs before it looks inside numbers
-MAX_WEBHOOK_URL = 500
 
 
 @dataclass(frozen=True)
@@ -261,16 +260,8 @@ class Workspace:
     async def set_webhook(self, user: User, url: str) -> Webhook:
         """Set the delivery-report URL (empty: none); the first one gets a signing secret."""
         url = url.strip()
-        if url:
-            parts = urlsplit(url)
-            if (
-                parts.scheme not in {"http", "https"}
-                or not parts.netloc
-                or len(url) > MAX_WEBHOOK_URL
-            ):
-                raise InvalidInput(
-                    f"a webhook URL is an http(s) URL of at most {MAX_WEBHOOK_URL} characters"
-                )
+        if url and (problem := url_problem(url)) is not None:
+            raise InvalidInput(f"this URL cannot take delivery reports: {problem}")
         account_id = account_of(user)
         current = await self.panel.get_webhook(account_id)
         secret = current.secret if current is not None else self._new_secret()

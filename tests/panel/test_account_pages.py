@@ -370,6 +370,32 @@ async def test_a_webhook_url_must_be_http(browser: Browser) -> None:
     assert "http(s) URL" in response.text
 
 
+async def test_a_form_field_decoding_to_lone_surrogates_is_not_a_500(
+    browser: Browser, runtime: Runtime
+) -> None:
+    """A multipart part whose charset (utf-7) decodes to U+D800 is read as U+FFFD, no 500."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+    token = await browser.csrf("/panel/credit")
+    body = (
+        f'--XyZ\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+        '--XyZ\r\nContent-Disposition: form-data; name="url"\r\n\r\n'
+        "https://shop.test/+2AA-\r\n--XyZ--\r\n"
+    ).encode()
+
+    response = await browser.http.post(
+        "/panel/credit/webhook",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ; charset=utf-7"},
+    )
+
+    assert response.status_code == 303  # saved, as a URL whose path is the replacement
+    account = (await runtime.admin.list_accounts())[0]
+    webhook = await runtime.workspace.panel.get_webhook(account.id)
+    assert webhook is not None
+    assert webhook.url.startswith("https://shop.test/\ufffd")
+    assert "\ud800" not in webhook.url
+
+
 async def test_a_disabled_account_is_told_so_on_its_dashboard(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:

@@ -12,15 +12,20 @@ from quickotp.errors import InvalidCodeLength
 KEY = b"k" * 32
 
 
-@pytest.mark.parametrize(("raw", "length"), [("4", 4), ("8", 8), (6, 6), (" 5 ", 5), ("۶", 6)])
+@pytest.mark.parametrize(
+    ("raw", "length"), [("4", 4), ("8", 8), (6, 6), (" 5 ", 5), ("۶", 6), ("0006", 6)]
+)
 def test_code_length_accepts_4_to_8(raw: str | int, length: int) -> None:
     """CodeLength from 4 to 8, in any digits, is taken."""
     assert otp.code_length(raw) == length
 
 
-@pytest.mark.parametrize("raw", [None, "", "3", "9", "0", "-4", "six", "4.0", "1e1", "٤٤"])
+@pytest.mark.parametrize(
+    "raw",
+    [None, "", "3", "9", "0", "-4", "six", "4.0", "1e1", "٤٤", "10", "6" * 4301, "1" * 10_000],
+)
 def test_code_length_refuses_the_rest(raw: str | None) -> None:
-    """Missing, non-numeric or out-of-range CodeLength is Length_Invalid."""
+    """Missing, non-numeric or out-of-range CodeLength is Length_Invalid, however long."""
     with pytest.raises(InvalidCodeLength):
         otp.code_length(raw)
 

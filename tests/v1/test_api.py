@@ -32,8 +32,13 @@ def _every_answer_is_documented(client: httpx.AsyncClient) -> None:
             return
         await response.aread()
         operation = SCHEMA.find_operation_by_path(request.method, request.url.path)
-        if operation is None:  # an unknown /v1 path: a 404 problem
-            assert (response.status_code, response.headers["content-type"]) == (404, PROBLEM)
+        if operation is None:  # another method on a resource: 405, an unknown path: 404
+            resource = any(
+                SCHEMA.find_operation_by_path(method, request.url.path) is not None
+                for method in ("GET", "POST")
+            )
+            expected = 405 if resource else 404
+            assert (response.status_code, response.headers["content-type"]) == (expected, PROBLEM)
             return
         documented = DOCUMENT["paths"][operation.path][operation.method.lower()]["responses"]
         assert str(response.status_code) in documented
@@ -291,6 +296,35 @@ async def test_unknown_ids_and_paths_are_404_problems(
     ]
 
     assert [problem(a)[0] for a in answers] == [404] * 4
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/verifications", "POST"),
+        ("TRACE", "/v1/verifications/check", "GET, HEAD, POST"),  # GET reads id "check"
+        ("PUT", "/v1/verifications", "POST"),
+        ("DELETE", "/v1/verifications/abc", "GET, HEAD"),
+        ("PATCH", "/v1/verifications/abc/cancel", "POST"),
+        ("POST", "/v1/messages/12", "GET, HEAD"),
+    ],
+)
+async def test_a_method_a_resource_does_not_take_is_a_405_problem(
+    client: httpx.AsyncClient, seeded: Seeded, method: str, path: str, allowed: str
+) -> None:
+    """Any other method on a /v1 resource is a 405 problem naming what it takes (Allow)."""
+    answer = await client.request(method, path, headers=bearer(seeded.token))
+
+    assert answer.headers["content-type"] == PROBLEM
+    assert problem(answer)[0] == 405
+    assert answer.headers["allow"] == allowed
+
+
+async def test_other_methods_on_unknown_paths_are_404_problems(client: httpx.AsyncClient) -> None:
+    """A method on a path that is no resource is a 404 problem whatever the method."""
+    answers = [await client.request(m, "/v1/nothing") for m in ("OPTIONS", "PUT", "DELETE")]
+
+    assert [(a.headers["content-type"], problem(a)[0]) for a in answers] == [(PROBLEM, 404)] * 3
 
 
 async def test_cooldown_is_a_429_with_retry_after(

@@ -159,3 +159,24 @@ async def test_pattern_list_failure_is_an_empty_list(client: httpx.AsyncClient) 
     body = await call(client, "PatternCodeList", "")
 
     assert body == {"Status": "Token_Invalid", "Data": []}
+
+
+async def test_a_refusal_echoing_input_logs_one_line(
+    client: httpx.AsyncClient, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal whose message carries the caller's text cannot forge lines in the log."""
+    forged = "amount\n2026-11-27 21:50:00 ERROR quickotp.web.amoot: SendQuickOTP failed"
+    caplog.set_level("INFO", logger="quickotp")
+
+    body = await call(
+        client,
+        "PatternCodeCreate",
+        seeded.token,
+        MessageText="order %tracking%",
+        NumberPatterns=forged,
+    )
+
+    assert body["Status"] == "Failed"
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "\n" not in line
+    assert "\\n2026-11-27" in line  # written escaped, still readable

@@ -286,6 +286,15 @@ async def test_unlimited_account_is_never_short(
         ("application/json", b"{not json"),
         ("application/json", b"[1, 2]"),
         ("application/x-www-form-urlencoded", b"Mobile=\xff\xfe"),
+        # nested past what orjson writes back (a non-text value is read as its JSON)
+        ("application/json", b'{"Mobile": ' + b"[" * 300 + b"]" * 300 + b"}"),
+        # a part's charset that decodes to a lone surrogate (utf-7 "+2AA-" is U+D800)
+        (
+            "multipart/form-data; boundary=XyZ; charset=utf-7",
+            b'--XyZ\r\nContent-Disposition: form-data; name="Mobile"\r\n\r\n+2AA-\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="CodeLength"\r\n\r\n4\r\n'
+            b"--XyZ--\r\n",
+        ),
     ],
 )
 async def test_unreadable_bodies_are_failed_not_500(

@@ -24,7 +24,7 @@ from quickotp.bootstrap import Runtime
 from quickotp.dispatcher import Dispatcher
 from quickotp.models import MessageStatus, WebhookState
 from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
-from quickotp.store.schema import webhook_deliveries
+from quickotp.store.schema import relay_urls, webhook_deliveries
 from quickotp.store.webhooks import WebhookStore
 from quickotp.web.app import create_app
 from quickotp.webhooks import (
@@ -135,6 +135,12 @@ async def test_relay_methods_create_list_and_switch(
         ({}, "URLAddress_Empty"),
         ({"URLAddress": "  "}, "URLAddress_Empty"),
         ({"URLAddress": "ftp://shop.example/x"}, "Failed"),
+        ({"URLAddress": "https://shop.example/a\x00b"}, "Failed"),  # httpx would not post it
+        ({"URLAddress": "https://shop.example:99999/"}, "Failed"),
+        ({"URLAddress": "http://[::1"}, "Failed"),
+        ({"URLAddress": "http://a..b/"}, "Failed"),
+        ({"URLAddress": "https://" + "x" * 64 + ".example/"}, "Failed"),  # a 64-letter label
+        ({"URLAddress": "http://exa\uff03mple.com/"}, "Failed"),  # NFKC makes it a '#'
         ({"URLAddress": "https://shop.example/dlr"}, "URLAddress_Duplicate"),
     ],
 )
@@ -347,4 +353,35 @@ async def test_the_worker_does_not_post_to_private_addresses(
     assert (refused.state, refused.last_error) == (
         WebhookState.PENDING,
         "refused: 127.0.0.1 is a private address",
+    )
+
+
+async def test_a_stored_url_that_cannot_be_posted_fails_alone(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """
+    A URL stored before today's checks (a DEL in it: httpx refuses it) fails its own
+    delivery and is retried as any failure; the batch's other deliveries are posted.
+    """
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
+    await local_relays(runtime).create(seeded.account_id, receiver.url + "/second")
+    async with runtime.engines.write.begin() as conn:  # as an older release could store it
+        await conn.execute(
+            update(relay_urls)
+            .where(relay_urls.c.url == receiver.url + "/second")
+            .values(url="http://127.0.0.1:1/a\x7fb")
+        )
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+
+    async with httpx.AsyncClient() as http:
+        assert await WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL).run_once() == 2
+
+    assert len(receiver.got) == 1
+    by_url = {d.url: d for d in await store.deliveries(seeded.account_id)}
+    assert by_url[receiver.url].state is WebhookState.DELIVERED
+    refused = by_url["http://127.0.0.1:1/a\x7fb"]
+    assert (refused.state, refused.last_error) == (
+        WebhookState.PENDING,
+        "refused: it holds spaces or control characters",
     )

@@ -22,6 +22,8 @@ def code_length(raw: str | int | None) -> int:
     text = ascii_digits(str(raw if raw is not None else "")).strip()
     if not text.isascii() or not text.isdigit():
         raise InvalidCodeLength("CodeLength must be a whole number from 4 to 8")
+    if len(text.lstrip("0")) > 1:  # past one digit: too long, and int() of 4,301 refuses
+        raise InvalidCodeLength("CodeLength must be from 4 to 8")
     length = int(text)
     if not MIN_LENGTH <= length <= MAX_LENGTH:
         raise InvalidCodeLength("CodeLength must be from 4 to 8")

@@ -14,13 +14,24 @@ MAX_FIELD = 2000
 
 def text(form: FormData | QueryParams, name: str, limit: int = MAX_FIELD) -> str:
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return _unicode(value.strip()[:limit]) if isinstance(value, str) else ""
 
 
 def secret(form: FormData, name: str) -> str:
     """A password as typed: not trimmed (spaces count), but bounded."""
     value = form.get(name)
-    return value[:MAX_FIELD] if isinstance(value, str) else ""
+    return _unicode(value[:MAX_FIELD]) if isinstance(value, str) else ""
+
+
+def _unicode(value: str) -> str:
+    """
+    Lone surrogates as U+FFFD, as the urlencoded parser writes bytes it cannot read: a
+    multipart part may declare a charset (utf-7) that decodes to them, and no database,
+    page or log line can hold them.
+    """
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def flag(form: FormData | QueryParams, name: str) -> bool:

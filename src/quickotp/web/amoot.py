@@ -127,7 +127,7 @@ class AmootApi:
             body = failure(status)
             if (number := validation_for(exc)) is not None:
                 body["ValidationResult"] = {"Status": number, "Message": str(exc)}
-            log.info("%s refused: %s (%s)", name, status, exc)
+            log.info("%s refused: %s (%r)", name, status, str(exc))  # %r: one line
         except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
             log.exception("%s failed", name)
             body = failure(Status.SERVER_ERROR)

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from http import HTTPMethod
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
 from quickotp.service import Gateway
 from quickotp.web.amoot import AmootApi
 from quickotp.web.openapi import DOCUMENT as OPENAPI
-from quickotp.web.problems import NOT_FOUND, plain_problem
+from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
 from quickotp.web.rest import RestFront
 from quickotp.web.v1 import V1Api
 from quickotp.webhooks import Relays
@@ -39,11 +40,28 @@ def create_app(
     """
     amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays)
     v1 = V1Api(gateway)
+    v1_routes = v1.routes()
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
     async def v1_not_found(request: Request) -> Response:
+        """Any other /v1 request: 405 with Allow where the path is a resource, else 404."""
+        allowed = sorted(
+            {
+                method
+                for route in v1_routes
+                if route.matches(request.scope)[0] is Match.PARTIAL
+                for method in route.methods or ()
+            }
+        )
+        if allowed:
+            return plain_problem(
+                METHOD_NOT_ALLOWED,
+                f"{request.method} is not one of {', '.join(allowed)}",
+                instance=request.url.path,
+                headers={"Allow": ", ".join(allowed)},
+            )
         return plain_problem(NOT_FOUND, "no such resource", instance=request.url.path)
 
     async def healthz(request: Request) -> Response:
@@ -72,8 +90,8 @@ def create_app(
         return RedirectResponse("/panel/", status_code=303)
 
     routes: list[BaseRoute] = [
-        *v1.routes(),
-        Route("/v1/{rest:path}", v1_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        *v1_routes,
+        Route("/v1/{rest:path}", v1_not_found, methods=[method.value for method in HTTPMethod]),
         Route("/openapi.json", openapi),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

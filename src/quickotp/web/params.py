@@ -61,7 +61,15 @@ async def _multipart(call: RestCall) -> dict[str, str]:
         form = await Request(call.scope, replay).form()
     except Exception as exc:  # python-multipart's errors have no common base worth naming
         raise MalformedRequest(f"the multipart body cannot be read: {type(exc).__name__}") from exc
-    return {k.lower(): v for k, v in form.items() if isinstance(v, str)}
+    fields = {k.lower(): v for k, v in form.items() if isinstance(v, str)}
+    # A part may declare a charset (utf-7, unicode_escape) that decodes to lone surrogates:
+    # text no database, JSON answer or log line can hold.
+    for text in (*fields, *fields.values()):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedRequest("the multipart body holds text that is not Unicode") from None
+    return fields
 
 
 def _json(body: bytes) -> dict[str, str]:
@@ -84,7 +92,10 @@ def _text(value: object) -> str:
         return value
     if isinstance(value, int | float):
         return str(value)
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # nested past orjson's depth (254 levels)
+        raise MalformedRequest("the JSON body nests too deeply") from None
 
 
 def token_of(call: RestCall, params: dict[str, str]) -> str:

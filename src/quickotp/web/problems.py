@@ -90,6 +90,7 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
 }
 SERVER_ERROR = _p("server-error", 500, "Internal error")
 NOT_FOUND = _p("not-found", 404, "No such resource")
+METHOD_NOT_ALLOWED = _p("method-not-allowed", 405, "This resource does not take this method")
 
 
 def problem_for(exc: BaseException) -> ProblemType:
@@ -124,7 +125,9 @@ def problem_response(exc: BaseException, *, instance: str) -> Response:
     return ProblemResponse(body, status_code=kind.status, headers=headers)
 
 
-def plain_problem(kind: ProblemType, detail: str, *, instance: str) -> Response:
+def plain_problem(
+    kind: ProblemType, detail: str, *, instance: str, headers: dict[str, str] | None = None
+) -> Response:
     body = {
         "type": kind.uri,
         "title": kind.title,
@@ -132,7 +135,7 @@ def plain_problem(kind: ProblemType, detail: str, *, instance: str) -> Response:
         "detail": detail,
         "instance": instance,
     }
-    return ProblemResponse(body, status_code=kind.status)
+    return ProblemResponse(body, status_code=kind.status, headers=headers)
 
 
 class ProblemResponse(Response):

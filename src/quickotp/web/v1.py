@@ -97,7 +97,7 @@ class V1Api:
                 if problem_for(exc).status >= 500 and not isinstance(exc, RouteOverloaded):
                     log.error("/v1 %s: %s", name, exc)
                 else:
-                    log.info("/v1 %s refused: %s (%s)", name, type(exc).__name__, exc)
+                    log.info("/v1 %s refused: %s (%r)", name, type(exc).__name__, str(exc))
                 response = problem_response(exc, instance=request.url.path)
             except Exception as exc:  # a bug: answered as a problem, and logged in full
                 log.exception("/v1 %s failed", name)

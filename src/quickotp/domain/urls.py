@@ -1,0 +1,48 @@
+"""
+Checking a URL a client gives us to POST delivery reports to (a relay URL, the panel's
+webhook URL), before it is stored: what is stored is what the webhook worker will post to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import httpx
+
+MAX_URL = 500
+
+
+def url_problem(url: str) -> str | None:
+    """
+    Why `url` cannot be a delivery-report URL, or None: it must be an http(s) URL of at most
+    MAX_URL characters, without spaces or control characters, whose port is a port and
+    whose host is an IP address or a name IDNA can encode, and that httpx (which posts it)
+    reads.
+    """
+    if len(url) > MAX_URL:
+        return f"it is longer than {MAX_URL} characters"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it: ValueError past 65535 or not a number
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme not in {"http", "https"}:
+        return "it is not an http(s) URL"
+    host = parts.hostname
+    if not host:
+        return "it names no host"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            host.encode("idna")  # empty or over-long labels, characters IDNA refuses
+        except UnicodeError:
+            return "its host is not a valid name"
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL:
+        return "it is not a URL the gateway can post to"
+    return None
