@@ -396,6 +396,40 @@ async def test_a_form_field_decoding_to_lone_surrogates_is_not_a_500(
     assert "\ud800" not in webhook.url
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "9999-06-01", "0001-01-01", "3000-01-01"])
+async def test_a_token_expiry_past_the_dates_shown_is_refused(browser: Browser, day: str) -> None:
+    """An expiry whose end overflows, or whose Persian year cannot be shown, is refused."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+
+    refused = await browser.post("/panel/tokens", {"label": "far", "expires_on": day})
+
+    assert refused.status_code == 422
+    assert "a date is between 1971 and 2999" in refused.text
+    page = await browser.get("/panel/tokens")
+    assert page.status_code == 200
+    assert "far" not in page.text
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01", "since=2999-12-31"])
+async def test_message_log_dates_at_the_ends_of_the_calendar(browser: Browser, query: str) -> None:
+    """Date filters far off are refused on the page or simply find nothing, never a 500."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+
+    page = await browser.get(f"/panel/messages?{query}")
+
+    assert page.status_code == 200
+
+
+async def test_control_characters_are_dropped_from_form_text(
+    browser: Browser, runtime: Runtime
+) -> None:
+    """NUL, ESC and DEL typed into a form are not stored (PostgreSQL refuses NUL)."""
+    await sign_up(browser, "owner@shop.test", "acme\x00\x1b[2J\x7f")
+
+    [account] = await runtime.admin.list_accounts()
+    assert account.name == "acme[2J"
+
+
 async def test_a_disabled_account_is_told_so_on_its_dashboard(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:

@@ -148,3 +148,51 @@ async def test_passwords_are_kept_as_argon2id_hashes(runtime: Runtime) -> None:
 
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "correct horse battery" not in hashed
+
+
+async def test_head_never_runs_a_form_post(browser: Browser) -> None:
+    """HEAD on a form page is a 405: it used to reach the post code without the CSRF check."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+    await make_token(browser, label="kept")
+    page = await browser.get("/panel/tokens")
+    token_id = re.findall(r'id="token-(\d+)"', page.text)[0]
+
+    answers = [
+        await browser.http.request("HEAD", f"/panel/tokens/{token_id}", data={"label": "x"}),
+        await browser.http.request("HEAD", "/panel/tokens"),
+    ]
+
+    assert [a.status_code for a in answers] == [405, 405]
+    after = await browser.get("/panel/tokens")
+    assert "kept" in after.text
+    assert re.findall(r'id="token-(\d+)"', after.text) == [token_id]  # no token issued
+
+
+@pytest.mark.parametrize("row_id", ["9223372036854775808", "9" * 4301])
+async def test_ids_past_a_64_bit_column_are_404(browser: Browser, row_id: str) -> None:
+    """An id no row can have is 'nothing here' (the database refused it: an HTTP 500)."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+
+    answers = [
+        await browser.get(f"/panel/tokens/{row_id}"),
+        await browser.get(f"/panel/messages/{row_id}"),
+    ]
+
+    assert [a.status_code for a in answers] == [404, 404]
+
+
+async def test_a_refused_post_logs_its_path_escaped(
+    browser: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Control characters in a refused path cannot forge lines in the log."""
+    caplog.set_level("WARNING", logger="quickotp")
+
+    refused = await browser.http.post(
+        "/panel/invitations/x%0b2026-01-01%2000:00:00%20ERROR%20quickotp:%20FORGED",
+        data={"csrf": "0"},
+    )
+
+    assert refused.status_code == 403
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "\x0b" not in line
+    assert "\\x0b2026" in line

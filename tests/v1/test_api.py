@@ -379,3 +379,20 @@ async def test_checks_are_rate_limited_before_any_lookup(
     assert created.status_code == 201
     assert problem(checked) == (429, "ip-rate-limited")
     assert checked.json()["code"] == "IP_RateLimited"
+
+
+async def test_a_rate_a_hair_above_zero_waits_a_day_at_most(
+    client: httpx.AsyncClient, seeded: Seeded, runtime: Runtime
+) -> None:
+    """A rate so small its wait is infinite answers 429 with a day's Retry-After, not 500."""
+    await runtime.admin.set_limits(
+        seeded.account_id, {"account_rate": 1e-320, "account_burst": 1}
+    )
+    runtime.gateway.forget_cached()
+
+    first = await create(client, seeded.token)
+    second = await create(client, seeded.token, {"to": "09120000099", "code": "13579"})
+
+    assert first.status_code == 201
+    assert problem(second)[0] == 429
+    assert second.headers["retry-after"] == "86400"

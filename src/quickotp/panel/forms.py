@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from starlette.datastructures import FormData, QueryParams
@@ -10,6 +11,7 @@ from quickotp.domain.digits import ascii_digits
 from quickotp.errors import InvalidInput
 
 MAX_FIELD = 2000
+FIRST_YEAR, LAST_YEAR = 1971, 2999
 
 
 def text(form: FormData | QueryParams, name: str, limit: int = MAX_FIELD) -> str:
@@ -25,13 +27,18 @@ def secret(form: FormData, name: str) -> str:
 
 def _unicode(value: str) -> str:
     """
-    Lone surrogates as U+FFFD, as the urlencoded parser writes bytes it cannot read: a
-    multipart part may declare a charset (utf-7) that decodes to them, and no database,
-    page or log line can hold them.
+    Text a database, a page and a log line can all hold: control characters but tab and
+    line breaks dropped (NUL is refused by PostgreSQL, ESC rewrites a terminal), and lone
+    surrogates as U+FFFD, as the urlencoded parser writes bytes it cannot read (a multipart
+    part may declare a charset, utf-7, that decodes to them).
     """
-    if value.isascii():
+    if value.isascii() and value.isprintable():
         return value
-    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _CONTROLS.sub("", value)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def flag(form: FormData | QueryParams, name: str) -> bool:
@@ -53,9 +60,13 @@ def day(form: FormData | QueryParams, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+    # Past these a day's end overflows datetime, or its Persian year cannot be shown.
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
+    return found
 
 
 def lines(form: FormData, name: str) -> list[str]:

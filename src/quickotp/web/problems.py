@@ -89,6 +89,7 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
     errors.GatewayError: _p("request-rejected", 400, "The request was refused"),
 }
 SERVER_ERROR = _p("server-error", 500, "Internal error")
+MAX_RETRY_AFTER = 86_400  # seconds
 NOT_FOUND = _p("not-found", 404, "No such resource")
 METHOD_NOT_ALLOWED = _p("method-not-allowed", 405, "This resource does not take this method")
 
@@ -117,7 +118,8 @@ def problem_response(exc: BaseException, *, instance: str) -> Response:
         body["verification_id"] = exc.verification.id
         body["attempts_left"] = exc.verification.attempts_left
     if isinstance(exc, errors.GuardRefused | errors.RouteOverloaded) and exc.retry_after > 0:
-        seconds = max(1, math.ceil(exc.retry_after))
+        # A rate a hair above zero waits "forever": a day is as long as an answer says.
+        seconds = max(1, math.ceil(min(exc.retry_after, MAX_RETRY_AFTER)))
         body["retry_after"] = seconds
         headers["Retry-After"] = str(seconds)
     if kind.status == 401:

@@ -21,15 +21,15 @@ def routes(panel: Panel) -> list[Route]:
         panel.route("/patterns", pages.patterns, access=user, methods=["GET", "POST"]),
         panel.route("/patterns/preview", pages.preview, access=user),
         panel.route("/tokens", pages.tokens, access=user, methods=["GET", "POST"]),
-        panel.route("/tokens/{token_id:int}", pages.token, access=user, methods=["GET", "POST"]),
+        panel.route("/tokens/{token_id:id}", pages.token, access=user, methods=["GET", "POST"]),
         panel.route(
-            "/tokens/{token_id:int}/state", pages.token_state, access=user, methods=["POST"]
+            "/tokens/{token_id:id}/state", pages.token_state, access=user, methods=["POST"]
         ),
         panel.route(
-            "/tokens/{token_id:int}/delete", pages.token_delete, access=user, methods=["POST"]
+            "/tokens/{token_id:id}/delete", pages.token_delete, access=user, methods=["POST"]
         ),
         panel.route("/messages", pages.messages, access=user),
-        panel.route("/messages/{message_id:int}", pages.message, access=user),
+        panel.route("/messages/{message_id:id}", pages.message, access=user),
         panel.route("/credit", pages.credit, access=user),
         panel.route("/credit/webhook", pages.webhook, access=user, methods=["POST"]),
         panel.route("/credit/webhook-secret", pages.webhook_secret, access=user, methods=["POST"]),

@@ -21,49 +21,49 @@ def routes(panel: Panel) -> list[Route]:
     return [
         panel.route("/operator", pages.queue, access=operator),
         panel.route(
-            "/operator/patterns/{pattern_id:int}/approve",
+            "/operator/patterns/{pattern_id:id}/approve",
             pages.approve,
             access=operator,
             methods=post,
         ),
         panel.route(
-            "/operator/patterns/{pattern_id:int}/reject",
+            "/operator/patterns/{pattern_id:id}/reject",
             pages.reject,
             access=operator,
             methods=post,
         ),
         panel.route("/operator/dashboard", pages.dashboard, access=operator),
         panel.route("/operator/accounts", pages.accounts, access=operator),
-        panel.route("/operator/accounts/{account_id:int}", pages.account, access=operator),
+        panel.route("/operator/accounts/{account_id:id}", pages.account, access=operator),
         panel.route(
-            "/operator/accounts/{account_id:int}/credit",
+            "/operator/accounts/{account_id:id}/credit",
             pages.credit,
             access=operator,
             methods=post,
         ),
         panel.route(
-            "/operator/accounts/{account_id:int}/unlimited",
+            "/operator/accounts/{account_id:id}/unlimited",
             pages.unlimited,
             access=operator,
             methods=post,
         ),
         panel.route(
-            "/operator/accounts/{account_id:int}/state",
+            "/operator/accounts/{account_id:id}/state",
             pages.account_state,
             access=operator,
             methods=post,
         ),
         panel.route(
-            "/operator/accounts/{account_id:int}/limits",
+            "/operator/accounts/{account_id:id}/limits",
             pages.limits,
             access=operator,
             methods=post,
         ),
         panel.route(
-            "/operator/users/{user_id:int}/state", pages.user_state, access=operator, methods=post
+            "/operator/users/{user_id:id}/state", pages.user_state, access=operator, methods=post
         ),
         panel.route("/operator/guard", pages.guard, access=operator),
-        panel.route("/operator/messages/{message_id:int}", pages.message, access=operator),
+        panel.route("/operator/messages/{message_id:id}", pages.message, access=operator),
         panel.route(
             "/operator/invitations", pages.invitations, access=operator, methods=["GET", "POST"]
         ),
