@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,11 @@ from quickotp.models import Account, Message, Pattern, PatternState, Token
 from quickotp.ports import Store
 
 log = logging.getLogger(__name__)
+
+MAX_CREDIT = 10**15  # rial: an amount or a balance past it is a typo (and past a float's precision)
+# The years a date the gateway takes may fall in: past them a day's end overflows
+# datetime, or its Persian year cannot be shown (a token's expiry, the panel's dates).
+FIRST_YEAR, LAST_YEAR = 1971, 2999
 
 API_METHODS = (
     "SendQuickOTP",
@@ -56,6 +62,30 @@ def checked_methods(allowed_methods: Sequence[str]) -> list[str]:
     return methods
 
 
+def text_problem(text: str) -> str | None:
+    """
+    Why `text` cannot be stored as a name, an email or a password, or None: it holds
+    control characters, or bytes that were not UTF-8 (surrogate escapes).
+    """
+    categories = {unicodedata.category(ch) for ch in text}
+    if "Cc" in categories:
+        return "it holds control characters"
+    if "Cs" in categories:
+        return "it holds bytes that are not UTF-8"
+    return None
+
+
+def checked_expiry(expires_at: datetime | None) -> datetime | None:
+    """A token's expiry as given; InvalidInput without a time zone or outside 1971..2999."""
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
+    if not FIRST_YEAR <= expires_at.year <= LAST_YEAR:
+        raise InvalidInput(f"an expiry is a time in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return expires_at
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A new token: `secret` is shown once and never stored."""
@@ -77,11 +107,15 @@ class Admin:
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidInput("an account name is 1 to 100 characters")
-        if credit < 0:
-            raise InvalidInput("credit cannot be negative")
+        if problem := text_problem(name):
+            raise InvalidInput(f"an account name cannot be used: {problem}")
+        if not 0 <= credit <= MAX_CREDIT:
+            raise InvalidInput(f"a credit is from 0 to {MAX_CREDIT:,} rial")
         sender = sender.strip()
         if not sender or len(sender) > 20:
             raise InvalidInput("a sender line is 1 to 20 characters")
+        if problem := text_problem(sender):
+            raise InvalidInput(f"a sender line cannot be used: {problem}")
         account = await self.store.create_account(
             name=name, credit=credit, unlimited=unlimited, sender=sender, now=self.clock()
         )
@@ -99,8 +133,7 @@ class Admin:
     ) -> IssuedToken:
         networks = checked_networks(allowed_ips)
         methods = checked_methods(allowed_methods)
-        if expires_at is not None and expires_at.tzinfo is None:
-            raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
+        expires_at = checked_expiry(expires_at)
         secret = keys.new_token(self.token_urlsafe)
         token = await self.store.create_token(
             account_id=account_id,
@@ -143,8 +176,17 @@ class Admin:
         return pattern
 
     async def add_credit(self, account_id: int, amount: int, reason: str = "top-up") -> Account:
+        """
+        Add `amount` rial (negative: take). InvalidInput for zero, for more than MAX_CREDIT
+        either way, or when the balance would pass MAX_CREDIT; nothing is stored then.
+        """
         if amount == 0:
             raise InvalidInput("the amount must not be zero")
+        if abs(amount) > MAX_CREDIT:
+            raise InvalidInput(f"an amount is at most {MAX_CREDIT:,} rial either way")
+        account = await self.store.get_account(account_id)
+        if account.credit + amount > MAX_CREDIT:
+            raise InvalidInput(f"a credit is at most {MAX_CREDIT:,} rial")
         return await self.store.add_credit(account_id, amount, reason, self.clock())
 
     async def set_account_active(self, account_id: int, active: bool) -> Account:

@@ -24,7 +24,9 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from quickotp import client_cli
+from quickotp.admin import MAX_CREDIT, text_problem
 from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
+from quickotp.domain.urls import host_problem
 from quickotp.errors import (
     ConfigurationError,
     Conflict,
@@ -65,9 +67,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     level = environ.get("QUICKOTP_LOG_LEVEL", quiet).upper()
     if level in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         logging.getLogger("quickotp").setLevel(level)
-    if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
-        return client_cli.run(args, environ)
     try:
+        if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
+            return client_cli.run(args, environ)
         settings = Settings.from_env(environ, dev=True if getattr(args, "dev", False) else None)
         if args.command == "serve":
             return _serve(settings, args, environ)
@@ -284,11 +286,14 @@ async def _operators_create(runtime: Runtime, args: argparse.Namespace) -> int:
 def _read_password(*, stdin: bool) -> str:
     """A new password: one line of stdin, or asked for twice at the terminal."""
     if stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password for the new operator: ")
-    if getpass.getpass("The same again: ") != first:
-        raise InvalidInput("the two passwords differ")
-    return first
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password for the new operator: ")
+        if getpass.getpass("The same again: ") != password:
+            raise InvalidInput("the two passwords differ")
+    if text_problem(password):
+        raise InvalidInput("a password holds no control characters or undecodable bytes")
+    return password
 
 
 async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -400,7 +405,12 @@ async def _messages_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
     url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
-    kind, shown = check_url(url)
+    if text_problem(url):
+        raise InvalidInput("a route URL holds no control characters or undecodable bytes")
+    try:
+        kind, shown = check_url(url)
+    except ValueError:  # urlsplit's own refusal, e.g. an unclosed IPv6 bracket
+        raise InvalidInput("the route URL is not a URL") from None
     for account_id in args.account:
         await runtime.store.get_account(account_id)  # NotFound for an unknown account
     route = checked_route(
@@ -495,6 +505,53 @@ def _iso_datetime(text: str) -> datetime:
     return moment
 
 
+MAX_ID = 2**63 - 1  # the database's integer
+
+
+def _text(text: str) -> str:
+    """An argument stored as typed (a name, an email): no control characters, valid UTF-8."""
+    if problem := text_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _whole(text: str, low: int, high: int, what: str) -> int:
+    """A whole number in low..high, of ASCII digits (and a sign) only."""
+    digits = text.removeprefix("-").removeprefix("+") if low < 0 else text
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what} is from {low:,} to {high:,}")
+    return value
+
+
+def _id(text: str) -> int:
+    """An account, token, pattern or message id: 1 .. 2^63-1."""
+    return _whole(text, 1, MAX_ID, "an id")
+
+
+def _credit(text: str) -> int:
+    """A starting credit in rial: 0 .. MAX_CREDIT."""
+    return _whole(text, 0, MAX_CREDIT, "a credit")
+
+
+def _amount(text: str) -> int:
+    """A credit change in rial: within ±MAX_CREDIT."""
+    return _whole(text, -MAX_CREDIT, MAX_CREDIT, "an amount")
+
+
+def _port(text: str) -> int:
+    return _whole(text, 1, 65535, "a port")
+
+
+def _host(text: str) -> str:
+    """An address to listen on: an IP address or a name IDNA encodes."""
+    if problem := host_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -502,8 +559,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", parents=[common], help="run the gateway")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", type=_host, default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--dev", action="store_true", help="dev mode: demo account, own key")
     serve.add_argument(
         "--no-dispatch", action="store_true", help="accept only; a `dispatch` process delivers"
@@ -537,45 +594,45 @@ def _parser() -> argparse.ArgumentParser:
 
     accounts = group("accounts", "accounts that send")
     create = command(accounts, "create", _accounts_create, "create an account")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", type=_text, required=True)
     money = create.add_mutually_exclusive_group()
-    money.add_argument("--credit", type=int, default=0, metavar="RIAL")
+    money.add_argument("--credit", type=_credit, default=0, metavar="RIAL")
     money.add_argument("--unlimited", action="store_true")
-    create.add_argument("--sender", default="10001", help="the SMS source address")
+    create.add_argument("--sender", type=_text, default="10001", help="the SMS source address")
     command(accounts, "list", _accounts_list, "list accounts")
 
     tokens = group("tokens", "API tokens")
     create = command(tokens, "create", _tokens_create, "issue a token (shown once)")
-    create.add_argument("--account", type=int, required=True, metavar="ID")
-    create.add_argument("--label", default="")
+    create.add_argument("--account", type=_id, required=True, metavar="ID")
+    create.add_argument("--label", type=_text, default="")
     create.add_argument("--expires", type=_iso_datetime, metavar="ISO")
     create.add_argument("--allow-ip", action="append", default=[], metavar="CIDR")
     create.add_argument("--allow-method", action="append", default=[], metavar="METHOD")
     disable = command(tokens, "disable", _tokens_disable, "switch a token off")
-    disable.add_argument("id", type=int)
+    disable.add_argument("id", type=_id)
 
     patterns = group("patterns", "message patterns")
     create = command(patterns, "create", _patterns_create, "create a pattern (pending)")
-    create.add_argument("--account", type=int, required=True, metavar="ID")
+    create.add_argument("--account", type=_id, required=True, metavar="ID")
     create.add_argument("--text", required=True)
     create.add_argument("--otp", action="store_true", help="an OTP pattern: holds %%code%%")
     approve = command(patterns, "approve", _patterns_approve, "approve a pattern")
-    approve.add_argument("id", type=int)
+    approve.add_argument("id", type=_id)
     reject = command(patterns, "reject", _patterns_reject, "reject a pattern")
-    reject.add_argument("id", type=int)
-    reject.add_argument("--reason", required=True)
+    reject.add_argument("id", type=_id)
+    reject.add_argument("--reason", type=_text, required=True)
     listing = command(patterns, "list", _patterns_list, "list patterns")
-    listing.add_argument("--account", type=int, metavar="ID")
+    listing.add_argument("--account", type=_id, metavar="ID")
 
     credit = group("credit", "account credit")
     add = command(credit, "add", _credit_add, "add (or, negative, take) credit")
-    add.add_argument("--account", type=int, required=True, metavar="ID")
-    add.add_argument("--amount", type=int, required=True, metavar="RIAL")
-    add.add_argument("--reason", default="top-up")
+    add.add_argument("--account", type=_id, required=True, metavar="ID")
+    add.add_argument("--amount", type=_amount, required=True, metavar="RIAL")
+    add.add_argument("--reason", type=_text, default="top-up")
 
     operators = group("operators", "the people who run the gateway (the panel's operators)")
     create = command(operators, "create", _operators_create, "create an operator")
-    create.add_argument("--email", required=True)
+    create.add_argument("--email", type=_text, required=True)
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
     )
@@ -593,17 +650,24 @@ def _parser() -> argparse.ArgumentParser:
         "--prefix", action="append", default=[], help="destination prefix, e.g. 98912 (repeat)"
     )
     add.add_argument(
-        "--account", action="append", type=int, default=[], metavar="ID", help="(repeat)"
+        "--account", action="append", type=_id, default=[], metavar="ID", help="(repeat)"
     )
-    add.add_argument("--priority", type=int, default=DEFAULT_PRIORITY, help="lower is tried first")
+    add.add_argument(
+        "--priority",
+        type=lambda text: _whole(text, -1_000_000, 1_000_000, "a priority"),
+        default=DEFAULT_PRIORITY,
+        help="lower is tried first",
+    )
     command(routes, "list", _routes_list, "list routes (credentials blanked)")
     remove = command(routes, "remove", _routes_remove, "remove a route")
     remove.add_argument("name")
 
     messages = group("messages", "sent messages")
     listing = command(messages, "list", _messages_list, "list recent messages")
-    listing.add_argument("--account", type=int, metavar="ID")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--account", type=_id, metavar="ID")
+    listing.add_argument(
+        "--limit", type=lambda text: _whole(text, 1, 10_000, "a limit"), default=50
+    )
 
     client_cli.add_commands(commands, common)
     return parser

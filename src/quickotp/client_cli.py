@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
+import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,25 @@ EXIT_GATEWAY_FAILED = 8
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: no answer
 EXIT_PROTOCOL = 76  # EX_PROTOCOL: an answer that is not the API's
 EXIT_CONFIG = 78  # EX_CONFIG: no URL or token, or the client is not installed
+MAX_TIMEOUT = 3600.0  # seconds
+
+
+def _timeout(text: str) -> float:
+    """--timeout: a finite number of seconds above 0, at most MAX_TIMEOUT."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"a timeout is above 0 and at most {MAX_TIMEOUT:g} seconds"
+        )
+    return seconds
+
+
+def _unusable(text: str) -> bool:
+    """True if `text` holds control characters or bytes that were not UTF-8."""
+    return any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in text)
 
 
 def add_commands(
@@ -41,7 +62,7 @@ def add_commands(
     gateway = argparse.ArgumentParser(add_help=False)
     gateway.add_argument("--url", help="the gateway's base URL (default: $QUICKOTP_URL)")
     gateway.add_argument("--token", help="an API token (default: $QUICKOTP_TOKEN)")
-    gateway.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    gateway.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS")
 
     send = commands.add_parser(
         "send", parents=[common, gateway], help="send a one-time code to a number (needs a token)"
@@ -71,6 +92,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _fail("no gateway URL: set QUICKOTP_URL or pass --url", EXIT_CONFIG)
     if not token:
         return _fail("no token: set QUICKOTP_TOKEN or pass --token", EXIT_CONFIG)
+    if _unusable(url) or _unusable(token):
+        return _fail("the URL or the token holds control characters or bytes", EXIT_CONFIG)
+    given = [args.mobile, args.code or ""]
+    if any(_unusable(text) for text in given):
+        return _fail("the number or the code holds control characters or bytes", EXIT_BAD_INPUT)
     try:
         client = quickotp_client.Client(base_url=url, token=token, timeout=args.timeout)
     except ValueError as exc:  # a base URL or a token the client cannot use
@@ -89,6 +115,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 _emit(args, verified, text)
     except quickotp_client.QuickOTPError as exc:
         return _fail(str(exc), _exit_code(exc))
+    except UnicodeError:  # a host name IDNA cannot encode, found only when connecting
+        return _fail("the gateway URL's host is not a valid name", EXIT_CONFIG)
     return 0
 
 

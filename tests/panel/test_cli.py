@@ -123,3 +123,118 @@ def _wait_for_banner(log: Path, server: subprocess.Popen[bytes], url: str) -> st
                 return log.read_text()
         time.sleep(0.1)
     raise AssertionError(f"the dev server did not come up:\n{log.read_text()}")
+
+
+# input the CLI refuses with one line, never a traceback ----------------------------------
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-1", "0", "inf", "1e308"])
+def test_send_refuses_a_timeout_that_is_no_finite_positive_number(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timeout is checked by argparse: a usage error (exit 2), not ValueError/OverflowError."""
+    with pytest.raises(SystemExit) as exited:
+        main(["send", "09120000000", "--timeout", timeout], {"QUICKOTP_TOKEN": "t"})
+    assert exited.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["send", "09120000000", "--url", "http://a..b"],
+        ["send", "0912\udcff"],
+        ["verify", "09120000000", "12\udcff34"],
+    ],
+)
+def test_send_and_verify_fail_in_one_line_on_unusable_input(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A host IDNA refuses, a surrogate-escaped byte: `quickotp: ...`, a non-zero exit."""
+    env = {"QUICKOTP_URL": "http://127.0.0.1:9", "QUICKOTP_TOKEN": "t"}
+    code = main(argv, env)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("quickotp: ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["tokens", "disable", str(2**63)],
+        ["patterns", "approve", "0"],
+        ["patterns", "list", "--account", str(2**64)],
+        ["credit", "add", "--account", str(2**63), "--amount", "5"],
+        ["messages", "list", "--account", "²"],
+        ["routes", "add", "x", "--url", "amoot://T@h", "--account", str(2**63)],
+        ["accounts", "create", "--name", "a", "--credit", str(2**63)],
+        ["credit", "add", "--account", "1", "--amount", "9223372036854775807"],
+        ["serve", "--port", "99999"],
+        ["serve", "--host", "a..b"],
+        ["accounts", "create", "--name", "n\x1b[31m"],
+        ["accounts", "create", "--name", "\udcff"],
+        ["operators", "create", "--email", "a@b.cd\x1b[31m", "--password-stdin"],
+    ],
+)
+def test_out_of_range_ids_amounts_ports_and_control_characters_are_usage_errors(
+    argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse refuses them (exit 2) before SQLite overflows, uvicorn wraps or text is stored."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv, env)
+    assert exited.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_credit_past_the_bound_is_refused_and_the_balance_stays_exact(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Adding to 10^15 rial is InvalidInput (exit 2); the balance stays an exact integer."""
+    assert main(["accounts", "create", "--name", "a", "--credit", str(10**15)], env) == 0
+    refused = main(["credit", "add", "--account", "1", "--amount", "1"], env)
+    assert main(["accounts", "list", "--json"], env) == 0
+    out = capsys.readouterr()
+    assert refused == 2
+    assert "at most 1,000,000,000,000,000 rial" in out.err
+    assert '"credit":1000000000000000,' in out.out
+
+
+@pytest.mark.parametrize("expires", ["0001-01-01T00:00:00-12:00", "9999-06-01T00:00:00+00:00"])
+def test_a_token_expiry_outside_1971_to_2999_is_refused(
+    expires: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Years the panel's calendar cannot show are InvalidInput (exit 2), nothing issued."""
+    assert main(["accounts", "create", "--name", "a"], env) == 0
+    code = main(["tokens", "create", "--account", "1", "--expires", expires], env)
+    assert code == 2
+    assert "1971 to 2999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("password", ["a long \udcff password", "a long \x1b[31m password"])
+def test_a_password_with_control_characters_or_bad_bytes_is_refused(
+    password: str,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One line, exit 2, the password not echoed; not UnicodeEncodeError."""
+    code = _create(env, "ops@gateway.test", password, monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("quickotp: a password")
+    assert password not in err
+
+
+@pytest.mark.parametrize(
+    "url", ["amoot://T@ä..b", "kavenegar://K@-a-?template=x", "smpp://x:y@[::1"]
+)
+def test_a_route_with_a_bad_host_is_not_added(
+    url: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused when added (exit 2, one line), so no send meets httpx.InvalidURL later."""
+    code = main(["routes", "add", "x", "--url", url], env)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("quickotp: ")
+    assert err.count("\n") == 1

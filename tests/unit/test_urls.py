@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quickotp.domain.urls import MAX_URL, url_problem
+from quickotp.domain.urls import MAX_URL, host_problem, url_problem
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,28 @@ def test_unusable_urls_say_why(url: str, problem: str) -> None:
 
     assert found is not None
     assert problem in found
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "2001:db8::1",
+        "smsc.example",
+        "smsc.example.",
+        "فروشگاه.ایران",
+        "a-b",
+        "my_smsc",
+    ],
+)
+def test_hosts_to_connect_to_pass(host: str) -> None:
+    """An IP address, or a name of letters, digits and inner hyphens (IDN too)."""
+    assert host_problem(host) is None
+
+
+@pytest.mark.parametrize(
+    "host", ["", "a..b", "ä..b", "-a-", "a-.b", "h%00x", "a" * 64, ("a" * 60 + ".") * 5]
+)
+def test_hosts_that_cannot_be_looked_up_have_a_problem(host: str) -> None:
+    """Empty or over-long labels, characters outside letters/digits/hyphen, edge hyphens."""
+    assert host_problem(host) is not None

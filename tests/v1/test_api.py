@@ -385,9 +385,7 @@ async def test_a_rate_a_hair_above_zero_waits_a_day_at_most(
     client: httpx.AsyncClient, seeded: Seeded, runtime: Runtime
 ) -> None:
     """A rate so small its wait is infinite answers 429 with a day's Retry-After, not 500."""
-    await runtime.admin.set_limits(
-        seeded.account_id, {"account_rate": 1e-320, "account_burst": 1}
-    )
+    await runtime.admin.set_limits(seeded.account_id, {"account_rate": 1e-320, "account_burst": 1})
     runtime.gateway.forget_cached()
 
     first = await create(client, seeded.token)

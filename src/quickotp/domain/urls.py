@@ -46,3 +46,38 @@ def url_problem(url: str) -> str | None:
     except httpx.InvalidURL:
         return "it is not a URL the gateway can post to"
     return None
+
+
+MAX_HOST = 253  # characters of a DNS name, without a trailing dot
+# Letters, digits, hyphens, and the underscore internal names carry (Docker's services).
+_LABEL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def host_problem(host: str) -> str | None:
+    """
+    Why `host` cannot be a host to connect to, or None: it must be an IP address, or a name
+    the idna codec encodes into labels of 1 to 63 letters, digits, hyphens and underscores,
+    none starting or ending with a hyphen, at most MAX_HOST characters in all (one trailing
+    dot allowed).
+    """
+    if not host:
+        return "it names no host"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    try:
+        encoded = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # empty or over-long labels, characters IDNA refuses
+        return f"its host {host!r} is not a valid name"
+    if len(encoded) > MAX_HOST:
+        return f"its host is longer than {MAX_HOST} characters"
+    for label in encoded.split("."):
+        if not label or len(label) > 63 or not set(label) <= _LABEL:
+            return f"its host {host!r} is not a valid name"
+        if label.startswith("-") or label.endswith("-"):
+            return f"its host {host!r} is not a valid name"
+    return None

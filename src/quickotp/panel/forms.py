@@ -7,11 +7,11 @@ from datetime import date
 
 from starlette.datastructures import FormData, QueryParams
 
+from quickotp.admin import FIRST_YEAR, LAST_YEAR
 from quickotp.domain.digits import ascii_digits
 from quickotp.errors import InvalidInput
 
 MAX_FIELD = 2000
-FIRST_YEAR, LAST_YEAR = 1971, 2999
 
 
 def text(form: FormData | QueryParams, name: str, limit: int = MAX_FIELD) -> str:
@@ -63,7 +63,6 @@ def day(form: FormData | QueryParams, name: str) -> date | None:
         found = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)") from None
-    # Past these a day's end overflows datetime, or its Persian year cannot be shown.
     if not FIRST_YEAR <= found.year <= LAST_YEAR:
         raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
     return found

@@ -133,6 +133,7 @@ ASK_AT_ONCE = 100  # message ids in one GetDeliveries
 FORGET_AFTER = 24 * 3600.0  # seconds without a final answer
 MAX_WAITING = 100_000
 MAX_REPORTS_EVERY = 3600.0
+MAX_PATTERN_DIGITS = 18  # a pattern id fits a signed 64-bit number
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,13 @@ class AmootConfig:
         if method not in {"quickotp", "pattern"}:
             raise ConfigurationError("amoot:// URL parameter method must be quickotp or pattern")
         pattern = route.options.get("pattern", "")
-        if method == "pattern" and not (pattern.isascii() and pattern.isdigit()):
-            raise ConfigurationError("amoot:// with method=pattern needs pattern=ID (a number)")
+        if method == "pattern" and not (
+            pattern.isascii() and pattern.isdigit() and len(pattern) <= MAX_PATTERN_DIGITS
+        ):
+            raise ConfigurationError(
+                f"amoot:// with method=pattern needs pattern=ID (a number of 1-{MAX_PATTERN_DIGITS}"
+                " digits)"
+            )
         try:
             reports = float(route.options.get("reports", "30"))
         except ValueError:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 
+from quickotp.domain.urls import host_problem
 from quickotp.errors import (
     ConfigurationError,
     DeliveryUncertain,
@@ -50,7 +51,10 @@ def parse_route_url(
     `scheme` (https, or http for a local test server), `timeout` (seconds) and `options`.
     ConfigurationError says what is wrong, never echoing the credential.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed IPv6 bracket
+        raise ConfigurationError(f"the {kind}:// URL is not a URL") from None
     if parts.scheme != kind:
         raise ConfigurationError(f"a {kind} route URL starts with {kind}://")
     if parts.path not in ("", "/") or parts.fragment:
@@ -59,6 +63,8 @@ def parse_route_url(
     if not credential or parts.password is not None:
         raise ConfigurationError(f"a {kind}:// URL carries its token before '@' (and no ':')")
     host = parts.hostname or default_host
+    if problem := host_problem(host):
+        raise ConfigurationError(f"the {kind}:// URL cannot be used: {problem}")
     try:
         port = parts.port
     except ValueError:
@@ -111,6 +117,8 @@ def upstream_errors(name: str) -> Iterator[None]:
     except httpx.TransportError as exc:
         # Sent, or partly sent, and then the connection failed: the upstream may have it.
         raise DeliveryUncertain(f"{name}: the exchange broke off ({type(exc).__name__})") from exc
+    except httpx.InvalidURL as exc:  # a host httpx will not encode: nothing was sent
+        raise TransportUnavailable(f"{name}: the route's URL cannot be requested") from exc
 
 
 def status_error(name: str, status: int) -> TransportUnavailable | DeliveryUncertain:

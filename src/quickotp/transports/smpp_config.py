@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar, overload
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from quickotp.domain.urls import host_problem
 from quickotp.errors import ConfigurationError
 
+MAX_NUMBER = 20  # characters of a query number: more is no setting, and int() would balk
 _VALID_TON = range(7)  # §5.2.5
 _VALID_NPI = frozenset({0, 1, 3, 4, 6, 8, 9, 10, 14, 18})  # §5.2.6
 ID_BASES: dict[str, tuple[int | None, int | None]] = {
@@ -49,13 +51,18 @@ class SmppConfig:
         enquire_link, timeout, reconnect_max (seconds) and receipt_ids (same, hex2dec,
         dec2hex). Raises ConfigurationError saying what is wrong, never echoing the password.
         """
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:  # an unclosed IPv6 bracket
+            raise ConfigurationError("the smpp:// URL is not a URL") from None
         if parts.scheme != "smpp":
             raise ConfigurationError("an SMPP route URL starts with smpp://")
         if parts.path not in ("", "/") or parts.fragment:
             raise ConfigurationError("an smpp:// URL has no path or fragment")
         if not parts.hostname:
             raise ConfigurationError("the smpp:// URL names no host")
+        if problem := host_problem(parts.hostname):
+            raise ConfigurationError(f"the smpp:// URL cannot be used: {problem}")
         try:
             port = parts.port or 2775
         except ValueError:
@@ -117,9 +124,13 @@ def _number(
         return default
     raw = query.pop(key)
     try:
+        if len(raw) > MAX_NUMBER or not raw.isascii():
+            raise ValueError(raw)
         value = kind(raw)
     except ValueError:
-        raise ConfigurationError(f"smpp:// URL parameter {key}={raw!r} is not a number") from None
+        raise ConfigurationError(
+            f"smpp:// URL parameter {key}={raw[:MAX_NUMBER]!r} is not a number"
+        ) from None
     if not low <= value <= high:
         raise ConfigurationError(f"smpp:// URL parameter {key} must be in {low}-{high}")
     return value
@@ -145,6 +156,8 @@ def _address_part(
     if key not in query:
         return default
     raw = query.pop(key)
-    if not raw.isdigit() or int(raw) not in valid:
-        raise ConfigurationError(f"smpp:// URL parameter {key}={raw!r} is not a valid value")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_NUMBER) or int(raw) not in valid:
+        raise ConfigurationError(
+            f"smpp:// URL parameter {key}={raw[:MAX_NUMBER]!r} is not a valid value"
+        )
     return int(raw)
