@@ -222,6 +222,11 @@ class WebhookWorker:
                 error = None if 200 <= code < 300 else f"HTTP {code}"
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
+            except Exception as exc:  # one delivery's failure is its own
+                # (a URL httpx cannot encode raised idna's errors and failed the whole batch,
+                # its outcomes unrecorded and re-posted every lease)
+                log.exception("webhook %d: posting failed", delivery.id)
+                error = type(exc).__name__
         if error is None:
             return WebhookOutcome(delivery.id, True, code, None, None)
         return self._failed(delivery, code, error)

@@ -42,6 +42,9 @@ def test_usable_urls_pass(url: str) -> None:
         ("http://a..b/", "not a valid name"),
         ("https://.example.com/", "not a valid name"),
         ("https://" + "x" * 64 + ".example/", "not a valid name"),
+        ("http://xn--a/", "not a URL the gateway can post to"),  # A-labels IDNA refuses
+        ("https://xn--zz.com/", "not a URL the gateway can post to"),
+        ("http://xn--ls8h.la/hook", "not a URL the gateway can post to"),  # an emoji
     ],
 )
 def test_unusable_urls_say_why(url: str, problem: str) -> None:
@@ -70,7 +73,19 @@ def test_hosts_to_connect_to_pass(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["", "a..b", "ä..b", "-a-", "a-.b", "h%00x", "a" * 64, ("a" * 60 + ".") * 5]
+    "host",
+    [
+        "",
+        "a..b",
+        "ä..b",
+        "-a-",
+        "a-.b",
+        "h%00x",
+        "a" * 64,
+        ("a" * 60 + ".") * 5,
+        "xn--a",
+        "xn--zz.com",
+    ],
 )
 def test_hosts_that_cannot_be_looked_up_have_a_problem(host: str) -> None:
     """Empty or over-long labels, characters outside letters/digits/hyphen, edge hyphens."""

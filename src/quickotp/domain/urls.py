@@ -42,8 +42,8 @@ def url_problem(url: str) -> str | None:
         except UnicodeError:
             return "its host is not a valid name"
     try:
-        httpx.URL(url)
-    except httpx.InvalidURL:
+        httpx.URL(url).host  # noqa: B018 - reading it decodes it, as posting will
+    except (httpx.InvalidURL, UnicodeError):  # idna's errors for bad A-labels (xn--a)
         return "it is not a URL the gateway can post to"
     return None
 
@@ -80,4 +80,8 @@ def host_problem(host: str) -> str | None:
             return f"its host {host!r} is not a valid name"
         if label.startswith("-") or label.endswith("-"):
             return f"its host {host!r} is not a valid name"
+    try:  # what httpx will make of it: an A-label (xn--) must decode under IDNA 2008
+        httpx.URL(f"http://{name}/").host  # noqa: B018 - reading it decodes it
+    except (httpx.InvalidURL, UnicodeError):
+        return f"its host {host!r} is not a valid name"
     return None

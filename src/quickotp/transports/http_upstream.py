@@ -117,7 +117,7 @@ def upstream_errors(name: str) -> Iterator[None]:
     except httpx.TransportError as exc:
         # Sent, or partly sent, and then the connection failed: the upstream may have it.
         raise DeliveryUncertain(f"{name}: the exchange broke off ({type(exc).__name__})") from exc
-    except httpx.InvalidURL as exc:  # a host httpx will not encode: nothing was sent
+    except (httpx.InvalidURL, UnicodeError) as exc:  # a host httpx cannot encode: not sent
         raise TransportUnavailable(f"{name}: the route's URL cannot be requested") from exc
 
 
