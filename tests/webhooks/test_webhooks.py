@@ -389,3 +389,30 @@ async def test_a_stored_url_that_cannot_be_posted_fails_alone(
     assert by_url[receiver.url].state is WebhookState.DELIVERED
     refused = by_url[stored]
     assert (refused.state, refused.last_error) == (WebhookState.PENDING, f"refused: {problem}")
+
+
+async def test_any_failure_of_one_post_stays_with_its_delivery(
+    runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """
+    Whatever one POST raises (here an error that is not httpx's), that delivery is recorded
+    as a failed attempt and retried; the worker's batch is recorded, never left in flight.
+    """
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise ValueError("a client library fault")
+
+    await local_relays(runtime).create(seeded.account_id, "https://shop.example/dlr")
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as http:
+        assert await WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL).run_once() == 1
+
+    [failed] = await store.deliveries(seeded.account_id)
+    assert (failed.state, failed.attempts, failed.last_error) == (
+        WebhookState.PENDING,
+        1,
+        "ValueError",
+    )
+    assert any("posting failed" in r.getMessage() for r in caplog.records)
