@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from quickotp.domain import keys, sms
+from quickotp.domain.text import text_problem
 from quickotp.errors import InvalidInput
 from quickotp.guard import Policy
 from quickotp.models import Account, Message, Pattern, PatternState, Token
@@ -60,19 +60,6 @@ def checked_methods(allowed_methods: Sequence[str]) -> list[str]:
     if unknown:
         raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
     return methods
-
-
-def text_problem(text: str) -> str | None:
-    """
-    Why `text` cannot be stored as a name, an email or a password, or None: it holds
-    control characters, or bytes that were not UTF-8 (surrogate escapes).
-    """
-    categories = {unicodedata.category(ch) for ch in text}
-    if "Cc" in categories:
-        return "it holds control characters"
-    if "Cs" in categories:
-        return "it holds bytes that are not UTF-8"
-    return None
 
 
 def checked_expiry(expires_at: datetime | None) -> datetime | None:
@@ -184,10 +171,9 @@ class Admin:
             raise InvalidInput("the amount must not be zero")
         if abs(amount) > MAX_CREDIT:
             raise InvalidInput(f"an amount is at most {MAX_CREDIT:,} rial either way")
-        account = await self.store.get_account(account_id)
-        if account.credit + amount > MAX_CREDIT:
-            raise InvalidInput(f"a credit is at most {MAX_CREDIT:,} rial")
-        return await self.store.add_credit(account_id, amount, reason, self.clock())
+        return await self.store.add_credit(
+            account_id, amount, reason, self.clock(), ceiling=MAX_CREDIT
+        )
 
     async def set_account_active(self, account_id: int, active: bool) -> Account:
         account = await self.store.set_account_active(account_id, active)

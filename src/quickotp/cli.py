@@ -24,8 +24,9 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from quickotp import client_cli
-from quickotp.admin import MAX_CREDIT, text_problem
+from quickotp.admin import MAX_CREDIT
 from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
+from quickotp.domain.text import text_problem
 from quickotp.domain.urls import host_problem
 from quickotp.errors import (
     ConfigurationError,
@@ -407,10 +408,7 @@ async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
     url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
     if text_problem(url):
         raise InvalidInput("a route URL holds no control characters or undecodable bytes")
-    try:
-        kind, shown = check_url(url)
-    except ValueError:  # urlsplit's own refusal, e.g. an unclosed IPv6 bracket
-        raise InvalidInput("the route URL is not a URL") from None
+    kind, shown = check_url(url)
     for account_id in args.account:
         await runtime.store.get_account(account_id)  # NotFound for an unknown account
     route = checked_route(

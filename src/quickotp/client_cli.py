@@ -11,11 +11,12 @@ import argparse
 import dataclasses
 import math
 import sys
-import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from quickotp.domain.text import text_problem
 
 if TYPE_CHECKING:
     import quickotp_client
@@ -48,11 +49,6 @@ def _timeout(text: str) -> float:
             f"a timeout is above 0 and at most {MAX_TIMEOUT:g} seconds"
         )
     return seconds
-
-
-def _unusable(text: str) -> bool:
-    """True if `text` holds control characters or bytes that were not UTF-8."""
-    return any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in text)
 
 
 def add_commands(
@@ -92,10 +88,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _fail("no gateway URL: set QUICKOTP_URL or pass --url", EXIT_CONFIG)
     if not token:
         return _fail("no token: set QUICKOTP_TOKEN or pass --token", EXIT_CONFIG)
-    if _unusable(url) or _unusable(token):
+    if text_problem(url) or text_problem(token):
         return _fail("the URL or the token holds control characters or bytes", EXIT_CONFIG)
     given = [args.mobile, args.code or ""]
-    if any(_unusable(text) for text in given):
+    if any(text_problem(text) for text in given):
         return _fail("the number or the code holds control characters or bytes", EXIT_BAD_INPUT)
     try:
         client = quickotp_client.Client(base_url=url, token=token, timeout=args.timeout)

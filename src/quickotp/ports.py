@@ -130,7 +130,7 @@ class Store(Protocol):
     async def set_account_active(self, account_id: int, active: bool) -> Account: ...
 
     async def add_credit(
-        self, account_id: int, amount: int, reason: str, now: datetime
+        self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
     ) -> Account: ...
 
     async def create_token(

@@ -16,9 +16,8 @@ MAX_URL = 500
 def url_problem(url: str) -> str | None:
     """
     Why `url` cannot be a delivery-report URL, or None: it must be an http(s) URL of at most
-    MAX_URL characters, without spaces or control characters, whose port is a port and
-    whose host is an IP address or a name IDNA can encode, and that httpx (which posts it)
-    reads.
+    MAX_URL characters, without spaces or control characters, whose port is a port, that
+    httpx (which posts it) reads, and whose host passes host_problem.
     """
     if len(url) > MAX_URL:
         return f"it is longer than {MAX_URL} characters"
@@ -31,21 +30,13 @@ def url_problem(url: str) -> str | None:
         return "it is not a URL"
     if parts.scheme not in {"http", "https"}:
         return "it is not an http(s) URL"
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         return "it names no host"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            host.encode("idna")  # empty or over-long labels, characters IDNA refuses
-        except UnicodeError:
-            return "its host is not a valid name"
     try:
         httpx.URL(url).host  # noqa: B018 - reading it decodes it, as posting will
     except (httpx.InvalidURL, UnicodeError):  # idna's errors for bad A-labels (xn--a)
         return "it is not a URL the gateway can post to"
-    return None
+    return host_problem(parts.hostname)
 
 
 MAX_HOST = 253  # characters of a DNS name, without a trailing dot

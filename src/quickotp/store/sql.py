@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.errors import Conflict, NotFound
+from quickotp.errors import Conflict, InvalidInput, NotFound
 from quickotp.models import (
     Account,
     Claimed,
@@ -106,14 +106,19 @@ class SqlStore:
             rows = await conn.execute(select(accounts).order_by(accounts.c.id))
             return [_account(row) for row in rows]
 
-    async def add_credit(self, account_id: int, amount: int, reason: str, now: datetime) -> Account:
+    async def add_credit(
+        self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
+    ) -> Account:
+        """Add `amount`; InvalidInput (nothing stored) when the credit would pass `ceiling`."""
         async with self.engines.write.begin() as conn:
             await self._account(conn, account_id)
-            await conn.execute(
+            done = await conn.execute(
                 update(accounts)
-                .where(accounts.c.id == account_id)
+                .where(accounts.c.id == account_id, accounts.c.credit + amount <= ceiling)
                 .values(credit=accounts.c.credit + amount)
             )
+            if done.rowcount != 1:  # one statement: two adds at once cannot both pass it
+                raise InvalidInput(f"a credit is at most {ceiling:,} rial")
             await conn.execute(
                 insert(credit_changes).values(
                     account_id=account_id, amount=amount, reason=reason, created_at=now

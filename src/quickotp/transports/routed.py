@@ -56,7 +56,10 @@ def check_url(url: str) -> tuple[str, str]:
     The kind of a route URL and the URL as it may be shown (credential blanked);
     InvalidInput says what is wrong with it, never echoing the credential.
     """
-    scheme = urlsplit(url.strip()).scheme
+    try:
+        scheme = urlsplit(url.strip()).scheme
+    except ValueError:  # urlsplit's own refusal, e.g. an unclosed IPv6 bracket
+        raise InvalidInput("the route URL is not a URL") from None
     try:
         if scheme == "smpp":
             SmppConfig.from_url(url)
