@@ -1,6 +1,7 @@
 """
-Checking a URL a client gives us to POST delivery reports to (a relay URL, the panel's
-webhook URL), before it is stored: what is stored is what the webhook worker will post to.
+Checking, before they are stored, the URLs and hosts the gateway will connect to: a URL a
+client gives us to POST delivery reports to (a relay URL, the panel's webhook URL), and the
+host of a route (smpp://, amoot://, kavenegar://) or of `serve --host`.
 """
 
 from __future__ import annotations
