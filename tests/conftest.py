@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import httpx
@@ -28,6 +30,44 @@ REDIS_URL = os.environ.get("QUICKOTP_TEST_REDIS_URL", "")
 REQUIRE_SERVICES = os.environ.get("QUICKOTP_REQUIRE_SERVICES", "") == "1"
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 OTP_PATTERN = "کد ورود شما: %code%"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_timeout_set_timer(
+    item: pytest.Item, settings: object
+) -> Generator[None, object, object]:
+    """
+    pytest-timeout's SIGALRM shows the threads' stacks, which for a hung async test is the
+    event loop idle in select; first print where every asyncio task of the loop waits.
+    """
+    result = yield
+    timeout_handler = signal.getsignal(signal.SIGALRM)
+    if callable(timeout_handler):
+
+        def tasks_then_timeout(signum: int, frame: FrameType | None) -> None:
+            loop = asyncio.events._get_running_loop()
+            tasks = asyncio.all_tasks(loop) if loop is not None else set()
+            writer = item.config.get_terminal_writer()
+            writer.sep("+", f"{len(tasks)} asyncio task(s) at the timeout")
+            for task in tasks:
+                writer.line(f"{task!r}, awaiting:")
+                for line in _await_chain(task.get_coro()):
+                    writer.line(f"    {line}")
+            timeout_handler(signum, frame)
+
+        signal.signal(signal.SIGALRM, tasks_then_timeout)
+    return result
+
+
+def _await_chain(awaitable: object) -> Iterator[str]:
+    """Where a coroutine waits: each frame of its chain of awaits, outermost first."""
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is None:
+            yield repr(awaitable)
+            return
+        yield f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
 
 
 @pytest.fixture
