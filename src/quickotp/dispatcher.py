@@ -143,7 +143,8 @@ class Dispatcher:
         await stop(self._task)
         self._task = None  # no more reservations
         with contextlib.suppress(TimeoutError):  # their leases run out by then anyway
-            await asyncio.wait_for(self._settled.wait(), self.config.lease.total_seconds())
+            async with asyncio.timeout(self.config.lease.total_seconds()):
+                await self._settled.wait()
         if self._senders:
             await self._claimed.join()
             for sender in self._senders:
@@ -178,7 +179,8 @@ class Dispatcher:
                 self._claimed.put_nowait(item)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.idle_poll.total_seconds())
+                    async with asyncio.timeout(self.config.idle_poll.total_seconds()):
+                        await self._wake.wait()
             if self.clock() - reconciled_at > timedelta(seconds=10):
                 reconciled_at = self.clock()
                 await self._reconcile()

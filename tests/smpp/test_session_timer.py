@@ -101,3 +101,19 @@ async def test_a_cancelled_submit_leaves_no_due_time_behind() -> None:
     assert under_test.alive
     under_test.fail("test over")
     assert await watcher == "test over"
+
+
+async def test_cancelling_wait_dead_as_the_session_dies_cancels_it() -> None:
+    """
+    A cancel that lands as the session dies still cancels (Python 3.11's wait_for returned
+    the inner result instead, and the Bind, told to close, rebound and slept on: CI hung).
+    """
+    under_test, _ = session(timeout=2)
+    watcher = asyncio.create_task(under_test.wait_dead())
+    await asyncio.sleep(0)  # waiting now
+
+    under_test.fail("the SMSC closed the session")
+    watcher.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await watcher

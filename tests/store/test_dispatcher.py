@@ -82,11 +82,9 @@ async def send_otps(runtime: Runtime, seeded: Seeded, count: int) -> list[int]:
 
 
 async def until(predicate: object, timeout: float = 10.0) -> None:
-    async def wait() -> None:
+    async with asyncio.timeout(timeout):
         while not await predicate():  # type: ignore[operator]
             await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(wait(), timeout)
 
 
 async def statuses(runtime: Runtime, seeded: Seeded, ids: list[int]) -> list[MessageStatus]:
@@ -276,7 +274,8 @@ async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Se
     [message_id] = await runtime.store.accept([item], datetime.now(UTC))
     assert message_id is not None
     worker.hand(item.claimed(message_id))
-    await asyncio.wait_for(closing, 10)
+    async with asyncio.timeout(10):
+        await closing
 
     assert [s.message_id for s in transport.sent] == [message_id]
     assert await statuses(runtime, seeded, [message_id]) == [MessageStatus.SENT]

@@ -33,7 +33,8 @@ async def test_closing_finishes_the_flush_under_way() -> None:
     await asyncio.sleep(0.05)
     assert not closing.done()
     release.set()
-    await asyncio.wait_for(closing, 5)
+    async with asyncio.timeout(5):
+        await closing
 
     assert flushed == [[1]]
     assert first.result() == 10
@@ -62,7 +63,8 @@ async def test_closing_flushes_what_waits_one_flush_at_a_time() -> None:
     closing = asyncio.create_task(committer.aclose())
     await asyncio.sleep(0.05)
     release.set()
-    await asyncio.wait_for(closing, 5)
+    async with asyncio.timeout(5):
+        await closing
 
     assert flushed == [[1], [2]]
     assert most == 1
@@ -93,6 +95,7 @@ async def test_a_closed_committer_started_again_commits_again() -> None:
     await committer.aclose()
     committer.start()
 
-    assert await asyncio.wait_for(committer.submit(3), 5) == 3
-    assert await asyncio.wait_for(committer.submit(4), 5) == 4
+    async with asyncio.timeout(5):
+        assert await committer.submit(3) == 3
+        assert await committer.submit(4) == 4
     await committer.aclose()

@@ -81,7 +81,8 @@ class BindLeases:
             self._owners.clear()
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-                    await asyncio.wait_for(conn.close(), _TIMEOUT)
+                    async with asyncio.timeout(_TIMEOUT):
+                        await conn.close()
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         """One statement on the session (opened on first use); SlotsUnavailable if it fails."""
@@ -96,7 +97,8 @@ class BindLeases:
                     conn.add_termination_listener(self._terminated)
                     self._conn = conn
                     self.generation += 1
-                return await asyncio.wait_for(self._conn.fetchval(sql, *args), _TIMEOUT)
+                async with asyncio.timeout(_TIMEOUT):
+                    return await self._conn.fetchval(sql, *args)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 await self._lose(self._conn)
                 raise SlotsUnavailable(f"bind slots: {type(exc).__name__}: {exc}") from exc

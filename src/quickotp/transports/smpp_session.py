@@ -282,15 +282,16 @@ class Session:
         """
         loop = asyncio.get_running_loop()
         asked = loop.time()
-        while not self._dead.done():
-            with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(self._dead), self._check_every)
+        while True:
+            await asyncio.wait([self._dead], timeout=self._check_every)
+            if self._dead.done():
+                return self._dead.result()
             self._check_answers()
             if loop.time() - asked >= _WATCH_EVERY:
                 asked = loop.time()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._check_alive(), self._check_every)
-        return self._dead.result()
+                    async with asyncio.timeout(self._check_every):
+                        await self._check_alive()
 
     def _check_answers(self) -> None:
         """Fail the session if its oldest unanswered submit_sm is past due."""
@@ -319,7 +320,8 @@ class Session:
         if self._peer_alive:
             for session in self._sessions:
                 with contextlib.suppress(smpp34.SmppError, TimeoutError):
-                    await asyncio.wait_for(session.unbind(), self._config.timeout)
+                    async with asyncio.timeout(self._config.timeout):
+                        await session.unbind()
         _, late = await asyncio.wait(self._readers, timeout=self._config.timeout)
         for reader in late:
             reader.cancel()
@@ -335,7 +337,8 @@ class Session:
                 if self.alive:
                     event = await session.next()
                 else:
-                    event = await asyncio.wait_for(session.next(), _DRAIN_IDLE)
+                    async with asyncio.timeout(_DRAIN_IDLE):
+                        event = await session.next()
             except TimeoutError:
                 return
             if isinstance(event, smpp34.Disconnected):

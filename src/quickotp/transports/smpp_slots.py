@@ -109,7 +109,8 @@ class SlotKeeper:
             # Short of the share: look again soon, as the holder gives a slot back.
             pause = (self.every / 5 if short else self.every) * random.uniform(0.8, 1.2)  # noqa: S311
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._lost.wait()
 
     def _on_lost(self) -> None:
         self._lost.set()
