@@ -38,8 +38,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 import smpp34
-
-from quickotp.transports.smpp_session import tune_sockets
+from nodelay import tune_sockets
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -176,7 +175,7 @@ class Floor:
             "127.0.0.1", port, "bench", "secret", window_size=window, inbound_capacity=65_536
         )
         session = await client.connect()
-        tune_sockets({"127.0.0.1"}, port, idle=30, timeout=10)
+        tune_sockets({"127.0.0.1"}, port)
         self._tasks.add(asyncio.create_task(self._receipts(session)))
         self._tasks.update(asyncio.create_task(self._submit(session)) for _ in range(window))
         for task in self._tasks:

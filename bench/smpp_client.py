@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import smpp34
+from nodelay import tune_sockets
 
 from quickotp.ports import DeliveryReport, OutboundSms
 from quickotp.transports.smpp import SmppTransport
-from quickotp.transports.smpp_session import tune_sockets
 
 SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "smpp" / "smsc_sim.py"
 TEXT = "کد ورود شما: {:06d}"
@@ -125,7 +125,7 @@ async def bare(port: int, n: int, window: int, limit: float, *, nodelay: bool) -
     )
     session = await client.connect()
     if nodelay:
-        tune_sockets({"127.0.0.1"}, port, idle=30, timeout=10)
+        tune_sockets({"127.0.0.1"}, port)
     receipts = Receipts(n)
 
     async def drain() -> None:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import smpp34
 
 from quickotp.errors import TransportUnavailable
 from quickotp.ports import OutboundSms
 from quickotp.store.bind_leases import SLOT, BindLeases, route_key
 from quickotp.transports.smpp import SmppConfig, SmppTransport
+from quickotp.transports.smpp_pdu import DeliverSm
 from quickotp.transports.smpp_session import Bind
 from quickotp.transports.smpp_slots import SlotKeeper
 from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
@@ -46,7 +46,7 @@ async def smsc() -> AsyncIterator[Simulator]:
     await simulator.stop()
 
 
-async def ignore(event: smpp34.DeliverSmEvent) -> None:
+async def ignore(event: DeliverSm) -> None:
     return None
 
 

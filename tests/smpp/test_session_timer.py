@@ -1,16 +1,19 @@
 """
-Session's response timer alone, with a stand-in for smpp34's session and client: what it
-promises does not depend on the peer, and a real one cannot be made to wedge on demand.
+Session's response timer and enquire_link against an SMSC that binds and then goes silent:
+what the timer promises does not depend on the peer, and the simulator cannot be made to
+wedge on demand. The silent SMSC is a bare asyncio server speaking smpp_pdu.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
 from quickotp.errors import DeliveryUncertain
+from quickotp.transports import smpp_pdu
 from quickotp.transports.smpp_config import SmppConfig
 from quickotp.transports.smpp_session import Pdu, Session
 
@@ -20,45 +23,60 @@ PDU = Pdu("989120000000", 1, 1, "10004321", 2, 1, 0, 8, "کد".encode("utf-16-be
 
 
 class SilentSmsc:
-    """Takes every submit_sm and never answers: the futures stay pending."""
+    """Answers bind_transceiver, then reads every PDU and answers none."""
 
     def __init__(self) -> None:
-        self.submitted: list[asyncio.Future[object]] = []
+        self.commands: list[int] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
 
-    def submit_sm(self, *_: object, **__: object) -> asyncio.Future[object]:
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self.submitted.append(future)
-        return future
+    async def __aenter__(self) -> SilentSmsc:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                header = await reader.readexactly(smpp_pdu.HEADER.size)
+                length, command_id, _, sequence = smpp_pdu.HEADER.unpack(header)
+                await reader.readexactly(length - smpp_pdu.HEADER.size)
+                self.commands.append(command_id)
+                if command_id == smpp_pdu.BIND_TRANSCEIVER:
+                    writer.write(
+                        smpp_pdu.encode(command_id | smpp_pdu.RESPONSE, sequence, b"SIM\0")
+                    )
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
 
 
-class Client:
-    """Answers is_alive after `delay` seconds (a wedged runtime: a long delay)."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-
-    async def is_alive(self) -> bool:
-        await asyncio.sleep(self.delay)
-        return True
-
-    async def stop(self) -> None:
-        return None
+@pytest.fixture
+async def smsc() -> AsyncIterator[SilentSmsc]:
+    async with SilentSmsc() as silent:
+        yield silent
 
 
 async def ignore(_: object) -> None:
     return None
 
 
-def session(*, timeout: float, alive_delay: float = 0.0) -> tuple[Session, SilentSmsc]:
-    config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:2775?timeout={timeout}")
-    smsc = SilentSmsc()
-    client = Client(alive_delay)
-    return Session(config, [client], smsc, [], ignore), smsc  # type: ignore[list-item,arg-type]
+async def session(smsc: SilentSmsc, *, timeout: float, enquire_link: float = 30) -> Session:
+    config = SmppConfig.from_url(
+        f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout={timeout}"
+        f"&enquire_link={enquire_link}"
+    )
+    return await Session.open(config, ignore)
 
 
-async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_in_it() -> None:
+async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_in_it(
+    smsc: SilentSmsc,
+) -> None:
     """Past the oldest one's due time, it and the younger ones in flight are all uncertain."""
-    under_test, _ = session(timeout=0.4)
+    under_test = await session(smsc, timeout=0.4)
     watcher = asyncio.create_task(under_test.wait_dead())
     started = time.monotonic()
     oldest = asyncio.create_task(under_test.submit(PDU))
@@ -72,24 +90,25 @@ async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_i
     assert 0.4 <= waited < 0.4 + 0.1 + 0.3  # the oldest's due time, a check's resolution
     assert await watcher == "no submit_sm_resp within 0.4 s"
     assert not under_test.alive
+    await under_test.close()
 
 
-async def test_a_slow_liveness_answer_does_not_hold_up_the_response_timer() -> None:
-    """smpp34 answering is_alive late (its runtime wedged) does not delay the timeout."""
-    under_test, _ = session(timeout=0.4, alive_delay=5.0)
-    watcher = asyncio.create_task(under_test.wait_dead())
+async def test_an_unanswered_enquire_link_fails_the_session(smsc: SilentSmsc) -> None:
+    """With nothing to submit, enquire_link finds the SMSC gone quiet within its timeout."""
+    under_test = await session(smsc, timeout=0.4, enquire_link=1)
     started = time.monotonic()
 
-    with pytest.raises(DeliveryUncertain):
-        await under_test.submit(PDU)
+    reason = await under_test.wait_dead()
 
-    assert time.monotonic() - started < 0.4 + 0.1 + 0.3
-    assert await watcher == "no submit_sm_resp within 0.4 s"
+    assert reason == "no enquire_link_resp within 0.4 s"
+    assert 1 + 0.4 <= time.monotonic() - started < 1 + 0.4 + 0.1 + 0.3
+    assert smpp_pdu.ENQUIRE_LINK in smsc.commands
+    await under_test.close()
 
 
-async def test_a_cancelled_submit_leaves_no_due_time_behind() -> None:
+async def test_a_cancelled_submit_leaves_no_due_time_behind(smsc: SilentSmsc) -> None:
     """A caller that gives up takes its submit out of the timer: the session stays up."""
-    under_test, _ = session(timeout=0.4)
+    under_test = await session(smsc, timeout=0.4)
     watcher = asyncio.create_task(under_test.wait_dead())
     gave_up = asyncio.create_task(under_test.submit(PDU))
     await asyncio.sleep(0.05)
@@ -101,14 +120,15 @@ async def test_a_cancelled_submit_leaves_no_due_time_behind() -> None:
     assert under_test.alive
     under_test.fail("test over")
     assert await watcher == "test over"
+    await under_test.close()
 
 
-async def test_cancelling_wait_dead_as_the_session_dies_cancels_it() -> None:
+async def test_cancelling_wait_dead_as_the_session_dies_cancels_it(smsc: SilentSmsc) -> None:
     """
     A cancel that lands as the session dies still cancels (Python 3.11's wait_for returned
     the inner result instead, and the Bind, told to close, rebound and slept on: CI hung).
     """
-    under_test, _ = session(timeout=2)
+    under_test = await session(smsc, timeout=0.4)
     watcher = asyncio.create_task(under_test.wait_dead())
     await asyncio.sleep(0)  # waiting now
 
@@ -117,3 +137,4 @@ async def test_cancelling_wait_dead_as_the_session_dies_cancels_it() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         await watcher
+    await under_test.close()

@@ -46,8 +46,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-import smpp34
-
 from quickotp.errors import (
     DeliveryError,
     DeliveryUncertain,
@@ -70,7 +68,8 @@ from quickotp.transports.smpp_codec import (
     with_udh,
 )
 from quickotp.transports.smpp_config import ID_BASES, SmppConfig
-from quickotp.transports.smpp_session import Bind, BindDown, Pdu
+from quickotp.transports.smpp_pdu import DeliverSm, Pdu
+from quickotp.transports.smpp_session import Bind, BindDown
 from quickotp.transports.smpp_slots import BindSlots, NoSlotHere, SlotKeeper
 
 __all__ = ["SmppConfig", "SmppTransport"]
@@ -342,13 +341,13 @@ class SmppTransport:
             raise TransportRejected("the code expired before the SMSC took it")
         return remaining
 
-    async def _on_deliver(self, reports: ReportSink, event: smpp34.DeliverSmEvent) -> None:
+    async def _on_deliver(self, reports: ReportSink, event: DeliverSm) -> None:
         if not is_receipt(event.esm_class):
             log.debug("SMPP %s: ignoring a mobile-originated deliver_sm", self.name)
             return
         receipt = parse_receipt(
             event.short_message,
-            {tlv.tag: tlv.value for tlv in event.tlvs},
+            event.tlvs,
             resp_base=self._resp_base,
             text_base=self._text_base,
         )

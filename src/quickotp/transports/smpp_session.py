@@ -1,59 +1,41 @@
 """
-One kept SMPP bind over smpp34: connecting, socket tuning, submit through the Gate with a
-response timer, the receive loop, and rebinding with jittered back-off.
-smpp34's exceptions end here; what leaves this module is our error tree or `Submitted`.
+One kept SMPP bind: a Session is one connection generation (a transceiver, or a transmitter
+and a receiver) spoken over asyncio by smpp_pdu; a Bind keeps one up, rebinding with jittered
+back-off. What leaves this module is our error tree, `Submitted` or a DeliverSm.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import itertools
 import logging
-import os
 import random
-import re
 import socket
-import stat
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import smpp34
-
-from quickotp.errors import DeliveryUncertain, TransportUnavailable
-from quickotp.transports.smpp_codec import ESME_RSYSERR, SLOW_DOWN
+from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
+from quickotp.transports import smpp_pdu
+from quickotp.transports.smpp_codec import SLOW_DOWN
 from quickotp.transports.smpp_gate import Gate
+from quickotp.transports.smpp_pdu import DeliverSm, Pdu, PduError
 
 if TYPE_CHECKING:
     from quickotp.transports.smpp_config import SmppConfig
 
+__all__ = ["Bind", "BindDown", "DeliverHandler", "Pdu", "Session", "Submitted"]
+
 log = logging.getLogger(__name__)
 
-DeliverHandler = Callable[[smpp34.DeliverSmEvent], Awaitable[None]]
+DeliverHandler = Callable[[DeliverSm], Awaitable[None]]
 
-_INBOUND = 65_536  # smpp34's deliver_sm queue; its session dies silently when it fills
-_WATCH_EVERY = 1.0  # seconds between checks that smpp34's session task still runs
-_DRAIN_IDLE = 0.2  # a dead session's receipts are drained until none came for this long
+_WATCH_EVERY = 1.0  # at most this many seconds between response-timer checks
+_INBOX_HIGH = 8_192  # receipts waiting for the handler past which the socket is not read
 _BACKOFF_BASE = 0.5  # first reconnect delay, doubled per failed attempt up to reconnect_max
 _STABLE_AFTER = 10.0  # a bind that stayed up this long resets the back-off
-
-
-@dataclass(frozen=True)
-class Pdu:
-    """The fields of one submit_sm that vary per part."""
-
-    destination: str
-    dest_ton: int
-    dest_npi: int
-    source: str
-    source_ton: int
-    source_npi: int
-    esm_class: int
-    data_coding: int
-    short_message: bytes
-    validity_period: str
 
 
 @dataclass(frozen=True)
@@ -68,58 +50,10 @@ class BindDown(TransportUnavailable):
     """The bind went down before the submit_sm was written: nothing was sent."""
 
 
-def _socket_fds() -> list[int]:
-    for directory in ("/proc/self/fd", "/dev/fd"):
-        with contextlib.suppress(OSError):
-            return [int(name) for name in os.listdir(directory)]
-    return []
-
-
-def tune_sockets(addresses: set[str], port: int, *, idle: float, timeout: float) -> int:
-    """
-    Set TCP_NODELAY (and TCP keepalive) on every TCP socket of this process connected to
-    `port` on one of `addresses`; returns how many. smpp34 owns its sockets in Rust and sets
-    no option (smpp-notes F2), so we reach them through a duplicate descriptor: socket
-    options belong to the socket, not to the descriptor, and closing the duplicate leaves
-    smpp34's own open.
-    """
-    tuned = 0
-    for fd in _socket_fds():
-        try:
-            # Sockets only: closing a duplicate of a file's descriptor would drop every POSIX
-            # lock this process holds on that file, SQLite's included (another process then
-            # takes the database for unused and truncates its -shm under us: SIGBUS).
-            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                continue
-            dup = os.dup(fd)
-        except OSError:
-            continue
-        try:
-            sock = socket.socket(fileno=dup)
-        except OSError:
-            os.close(dup)
-            continue
-        with sock:
-            if sock.family not in (socket.AF_INET, socket.AF_INET6):
-                continue
-            if sock.type != socket.SOCK_STREAM:
-                continue
-            try:
-                peer = sock.getpeername()
-            except OSError:
-                continue
-            if peer[0] not in addresses or peer[1] != port:
-                continue
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _keepalive(sock, idle=idle, timeout=timeout)
-            tuned += 1
-    return tuned
-
-
 def _keepalive(sock: socket.socket, *, idle: float, timeout: float) -> None:
-    # smpp34 1.5.0 sends enquire_link every 30 s and its Python API has no setting for it;
-    # TCP keepalive probes after `idle` seconds find a dead peer sooner, and a write left
-    # unacknowledged for longer than idle + timeout drops the connection.
+    # TCP keepalive probes after `idle` seconds (the enquire_link interval) find a dead peer
+    # even with no PDU in flight, and a write left unacknowledged for longer than
+    # idle + timeout drops the connection.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     probes = max(1, round(idle / 3))
     for name, value in (
@@ -132,96 +66,187 @@ def _keepalive(sock: socket.socket, *, idle: float, timeout: float) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
-_STATUS_IN_ERROR = re.compile(r"\(0x([0-9A-Fa-f]{8})\)")
+Answer = tuple[int, bytes]  # a response's command_status and body
 
 
-def _answer(outcome: asyncio.Future[smpp34.SubmitSmResp]) -> Submitted:
-    """Read smpp34's result for one submit_sm: an answer from the SMSC, or no answer."""
-    error = outcome.exception()
-    if error is None:
-        resp = outcome.result()
-        return Submitted(resp.command_status, resp.message_id or "")
-    # smpp34 raises SmppError carrying a command_status for a generic_nack from the SMSC,
-    # and ESME_RSYSERR for its own failures (response timer, connection gone), which leave
-    # us not knowing whether the SMSC took the message.
-    found = _STATUS_IN_ERROR.search(str(error))
-    status = int(found.group(1), 16) if isinstance(error, smpp34.SmppError) and found else None
-    if status is None or status == ESME_RSYSERR:
-        raise DeliveryUncertain(f"no submit_sm_resp: {error}")
-    return Submitted(status, "")
+class Link(asyncio.Protocol):
+    """
+    One TCP connection to the SMSC, read and written on the event loop: requests wait for
+    the response with their sequence_number, deliver_sm go to the Session's inbox,
+    enquire_link and unbind from the SMSC are answered here.
+    """
+
+    def __init__(self, session: Session, config: SmppConfig) -> None:
+        self._session = session
+        self._config = config
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._sequence = itertools.count(1)
+        # Requests waiting for their response, oldest first, and when each is due: one
+        # timeout for all, so insertion order is due order.
+        self.waiting: dict[int, tuple[asyncio.Future[Answer], float, int]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]  # a TCP connection's
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # the ~40 ms Nagle tail on every answer otherwise (smpp-notes F2)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keepalive(sock, idle=self._config.enquire_link, timeout=self._config.timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._session.peer_gone()
+        self._session.fail("the SMSC closed the connection" if exc is None else f"{exc}")
+        self.fail_waiting("the connection closed")
+
+    def fail_waiting(self, reason: str) -> None:
+        waiting, self.waiting = self.waiting, {}
+        for future, _, _ in waiting.values():
+            if not future.done():
+                future.set_exception(DeliveryUncertain(f"the bind went down: {reason}"))
+
+    @property
+    def open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def request(self, command_id: int, body: bytes = b"") -> asyncio.Future[Answer]:
+        """Write one request; the future is its response (DeliveryUncertain if none comes)."""
+        if self._transport is None or self._transport.is_closing():
+            raise BindDown("the connection is closed")
+        sequence = next(self._sequence)
+        if sequence > smpp_pdu.MAX_SEQUENCE:
+            self._sequence = itertools.count(2)
+            sequence = 1
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        self.waiting[sequence] = (future, loop.time() + self._config.timeout, command_id)
+        self._transport.write(smpp_pdu.encode(command_id, sequence, body))
+        return future
+
+    def forget(self, future: asyncio.Future[Answer]) -> None:
+        """Stop waiting for a request's response (its caller gave up)."""
+        for sequence, (waiting, _, _) in self.waiting.items():
+            if waiting is future:
+                del self.waiting[sequence]
+                return
+
+    def respond(self, command_id: int, sequence: int, body: bytes = b"", status: int = 0) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(smpp_pdu.encode(command_id, sequence, body, status))
+
+    def oldest(self) -> tuple[float, int] | None:
+        """When the oldest request waiting is due, and its command_id."""
+        for _, due, command_id in self.waiting.values():
+            return due, command_id
+        return None
+
+    def pause(self, paused: bool) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            if paused:
+                self._transport.pause_reading()
+            else:
+                self._transport.resume_reading()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        at = 0
+        try:
+            while len(buffer) - at >= smpp_pdu.HEADER.size:
+                length, command_id, status, sequence = smpp_pdu.HEADER.unpack_from(buffer, at)
+                if not smpp_pdu.HEADER.size <= length <= smpp_pdu.MAX_PDU:
+                    raise PduError(f"command_length {length}")
+                if len(buffer) - at < length:
+                    break
+                body = bytes(buffer[at + smpp_pdu.HEADER.size : at + length])
+                at += length
+                self._received(command_id, status, sequence, body)
+        except PduError as error:
+            log.warning("SMPP %s:%d: %s; closing", self._config.host, self._config.port, error)
+            self._session.fail(f"malformed PDU from the SMSC: {error}")
+            self.abort()
+        finally:
+            del buffer[:at]
+
+    def _received(self, command_id: int, status: int, sequence: int, body: bytes) -> None:
+        if command_id & smpp_pdu.RESPONSE:
+            waiting = self.waiting.pop(sequence, None)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result((status, body))
+        elif command_id == smpp_pdu.DELIVER_SM:
+            try:
+                event = smpp_pdu.deliver_sm(body)
+            except PduError:  # §2.8: refuse the one PDU, keep the session
+                self.respond(smpp_pdu.GENERIC_NACK, sequence, status=smpp_pdu.ESME_RINVCMDLEN)
+                return
+            self._session.deliver(self, sequence, event)
+        elif command_id == smpp_pdu.ENQUIRE_LINK:
+            self.respond(smpp_pdu.ENQUIRE_LINK | smpp_pdu.RESPONSE, sequence)
+        elif command_id == smpp_pdu.UNBIND:
+            self.respond(smpp_pdu.UNBIND | smpp_pdu.RESPONSE, sequence)
+            self._session.fail("the SMSC unbound")
+            self._session.peer_gone()
+        elif command_id != smpp_pdu.ALERT_NOTIFICATION:
+            self.respond(smpp_pdu.GENERIC_NACK, sequence, status=smpp_pdu.ESME_RINVCMDID)
 
 
 class Session:
     """
     One connection generation of a bind: a transceiver, or a transmitter plus a receiver.
     It dies once, for good; the Bind then opens a new one.
+
+    A deliver_sm is answered once the handler has taken it (handed it on to be recorded),
+    so a receipt this process never took is one the SMSC still holds and sends again.
     """
 
-    def __init__(
-        self,
-        config: SmppConfig,
-        clients: list[smpp34.Client],
-        transmitter: smpp34.Smsc,
-        sessions: list[smpp34.Smsc],
-        on_deliver: DeliverHandler,
-    ) -> None:
+    def __init__(self, config: SmppConfig, on_deliver: DeliverHandler) -> None:
         self._config = config
-        self._clients = clients
-        self._transmitter = transmitter
-        self._sessions = sessions
         self._on_deliver = on_deliver
+        self._links: list[Link] = []
         self._dead: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._peer_alive = True  # False once the SMSC has gone: no unbind to say then
-        # Each waiting submit and the loop time its answer is due by, oldest first (one
-        # timeout for all, so insertion order is due order).
-        self._inflight: dict[asyncio.Future[asyncio.Future[smpp34.SubmitSmResp]], float] = {}
-        # The response timer's resolution: a submit left unanswered fails the session between
-        # `timeout` and `timeout` + this. One check for all, rather than a timer per submit_sm:
-        # asyncio.timeout cost 4.5-5.3 us a submit here, 1 % of an OTP's CPU end to end.
+        self._inbox: asyncio.Queue[tuple[Link, int, DeliverSm] | None] = asyncio.Queue()
+        self._paused = False
+        self._reader: asyncio.Task[None] | None = None
+        # The response timer's resolution: a request left unanswered fails the session
+        # between `timeout` and `timeout` + this. One check for all, rather than a timer per
+        # submit_sm: asyncio.timeout cost 4.5-5.3 us a submit here, 1 % of an OTP's CPU.
         self._check_every = min(_WATCH_EVERY, config.timeout / 4)
-        self._readers = [asyncio.create_task(self._read(s)) for s in sessions]
 
     @classmethod
     async def open(cls, config: SmppConfig, on_deliver: DeliverHandler) -> Session:
         """Connect and bind (both binds in `pair` mode); raises TransportUnavailable."""
-        loop = asyncio.get_running_loop()
+        session = cls(config, on_deliver)
         try:
-            infos = await loop.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
-        except OSError as error:
-            raise TransportUnavailable(f"cannot resolve {config.host}: {error}") from None
-        addresses = {str(info[4][0]) for info in infos}
-        bind_types = ["TRX"] if config.mode == "trx" else ["TX", "RX"]
-        clients: list[smpp34.Client] = []
-        sessions: list[smpp34.Smsc] = []
-        try:
-            for bind_type in bind_types:
-                client = smpp34.Client(
-                    config.host,
-                    config.port,
-                    config.system_id,
-                    config.password,
-                    bind_type=bind_type,
-                    system_type=config.system_type,
-                    window_size=config.window,
-                    inbound_capacity=_INBOUND,
-                    connect_timeout_ms=round(config.timeout * 1000),
-                )
-                clients.append(client)
-                sessions.append(await client.connect())
-        except smpp34.SmppError as error:
-            for client in clients:
-                await client.stop()
-            raise TransportUnavailable(f"bind {'+'.join(bind_types)} failed: {error}") from None
-        except BaseException:  # cancelled while binding: leave no session task behind
-            for client in clients:
-                await client.stop()
+            for bind_type in ["TRX"] if config.mode == "trx" else ["TX", "RX"]:
+                await session._bind(bind_type)
+        except BaseException:
+            for link in session._links:
+                link.abort()
             raise
-        tuned = tune_sockets(
-            addresses, config.port, idle=config.enquire_link, timeout=config.timeout
-        )
-        if tuned < len(sessions):
-            log.warning("TCP_NODELAY set on %d of %d SMPP sockets", tuned, len(sessions))
-        return cls(config, clients, sessions[0], sessions, on_deliver)
+        session._reader = asyncio.create_task(session._read())
+        return session
+
+    async def _bind(self, bind_type: str) -> None:
+        config = self._config
+        loop = asyncio.get_running_loop()
+        body = smpp_pdu.bind_body(config.system_id, config.password, config.system_type)
+        try:
+            async with asyncio.timeout(config.timeout):
+                _, link = await loop.create_connection(
+                    lambda: Link(self, config), config.host, config.port
+                )
+                self._links.append(link)
+                status, _ = await link.request(smpp_pdu.BIND_COMMANDS[bind_type], body)
+        except (OSError, TimeoutError, DeliveryUncertain, TransportUnavailable) as error:
+            reason = "no answer" if isinstance(error, TimeoutError) else str(error)
+            raise TransportUnavailable(f"bind {bind_type} failed: {reason}") from None
+        if status:
+            raise TransportUnavailable(f"bind {bind_type} refused: command_status 0x{status:08X}")
 
     @property
     def alive(self) -> bool:
@@ -231,54 +256,53 @@ class Session:
     async def submit(self, pdu: Pdu) -> Submitted:
         """
         Send one submit_sm and wait for its answer. Raises BindDown when nothing was written,
-        DeliveryUncertain when the session died first, which it does when any submit_sm
-        stays unanswered past `timeout` (wait_dead's checks), so the bind rebinds.
+        TransportRejected when the PDU cannot be encoded, DeliveryUncertain when the session
+        died first, which it does when any request stays unanswered past `timeout`.
         """
         if not self.alive:
             raise BindDown("the bind is down")
-        loop = asyncio.get_running_loop()
-        outcome = asyncio.ensure_future(
-            self._transmitter.submit_sm(
-                pdu.destination,
-                pdu.short_message,
-                source_addr=pdu.source,
-                source_addr_ton=pdu.source_ton,
-                source_addr_npi=pdu.source_npi,
-                dest_addr_ton=pdu.dest_ton,
-                dest_addr_npi=pdu.dest_npi,
-                esm_class=pdu.esm_class,
-                validity_period=pdu.validity_period,
-                registered_delivery=1,  # §5.2.17: SMSC delivery receipt on success or failure
-                data_coding=pdu.data_coding,
-            )
-        )
-        waiter: asyncio.Future[asyncio.Future[smpp34.SubmitSmResp]] = loop.create_future()
-        outcome.add_done_callback(functools.partial(_settle, waiter))
-        self._inflight[waiter] = loop.time() + self._config.timeout
         try:
-            return _answer(await waiter)
-        except DeliveryUncertain:
-            if self.alive:  # a dead session task makes smpp34 fail every submit
-                await self._check_alive()
+            body = smpp_pdu.submit_sm_body(pdu)
+        except (ValueError, UnicodeEncodeError) as error:
+            raise TransportRejected(f"cannot encode the submit_sm: {error}") from None
+        transmitter = self._links[0]
+        answer = transmitter.request(smpp_pdu.SUBMIT_SM, body)
+        try:
+            status, resp = await answer
+        except asyncio.CancelledError:
+            transmitter.forget(answer)
             raise
-        finally:
-            del self._inflight[waiter]
+        try:
+            return Submitted(status, smpp_pdu.message_id(resp) if not status else "")
+        except PduError as error:  # taken (status 0) but its id unreadable: never resend
+            log.warning("SMPP %s: submit_sm_resp unreadable: %s", self._config.host, error)
+            return Submitted(status, "")
+
+    def deliver(self, link: Link, sequence: int, event: DeliverSm) -> None:
+        """A deliver_sm read on `link`: queued for the handler, answered once it took it."""
+        self._inbox.put_nowait((link, sequence, event))
+        if not self._paused and self._inbox.qsize() >= _INBOX_HIGH:
+            self._paused = True  # the SMSC waits (TCP), rather than this process filling up
+            for each in self._links:
+                each.pause(True)
 
     def fail(self, reason: str) -> None:
-        """End the session: every submit still waiting learns its fate is unknown."""
+        """End the session: every request still waiting learns its fate is unknown."""
         if self._dead.done():
             return
         self._dead.set_result(reason)
-        for waiter in self._inflight:
-            if not waiter.done():
-                waiter.set_exception(DeliveryUncertain(f"the bind went down: {reason}"))
+        for link in self._links:
+            link.fail_waiting(reason)
+
+    def peer_gone(self) -> None:
+        """The SMSC has closed or unbound: there is no unbind to send it."""
+        self._peer_alive = False
 
     async def wait_dead(self) -> str:
         """
-        Return why the session ended. Meanwhile it ends the session when a submit_sm goes
-        unanswered past `timeout` (checked every `_check_every` seconds) or when smpp34's
-        session task has stopped (asked every `_WATCH_EVERY`, never holding up the former:
-        smpp34 answers is_alive through the same runtime that may have wedged).
+        Return why the session ended. Meanwhile it ends the session when a request goes
+        unanswered past `timeout` (checked every `_check_every` seconds), and asks the SMSC
+        with enquire_link every `enquire_link` seconds whether it is there.
         """
         loop = asyncio.get_running_loop()
         asked = loop.time()
@@ -287,78 +311,65 @@ class Session:
             if self._dead.done():
                 return self._dead.result()
             self._check_answers()
-            if loop.time() - asked >= _WATCH_EVERY:
+            if loop.time() - asked >= self._config.enquire_link:
                 asked = loop.time()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._check_every):
-                        await self._check_alive()
+                for link in self._links:
+                    if link.open:
+                        _unheeded(link.request(smpp_pdu.ENQUIRE_LINK))
 
     def _check_answers(self) -> None:
-        """Fail the session if its oldest unanswered submit_sm is past due."""
+        """Fail the session if its oldest unanswered request is past due."""
         now = asyncio.get_running_loop().time()
-        for waiter, due in self._inflight.items():
-            if waiter.done():  # answered; its submit has not resumed yet to leave
-                continue
-            if due <= now:
-                self.fail(f"no submit_sm_resp within {self._config.timeout:g} s")
-            return
-
-    async def _check_alive(self) -> None:
-        # smpp34 1.5.0 can end its session task without a Disconnected event (seen when its
-        # inbound queue fills); then every submit fails at once, so notice and rebind.
-        for client in self._clients:
-            if not await client.is_alive():
-                self._peer_alive = False
-                self.fail("the smpp34 session task ended")
+        for link in self._links:
+            oldest = link.oldest()
+            if oldest is not None and oldest[0] <= now:
+                name = smpp_pdu.NAMES.get(oldest[1], f"0x{oldest[1]:08X}")
+                self.fail(f"no {name}_resp within {self._config.timeout:g} s")
+                return
 
     async def close(self) -> None:
         """
-        Unbind where the SMSC may still listen (§4.2), let the readers hand on receipts
-        already queued, then stop smpp34's session tasks.
+        Unbind where the SMSC may still listen (§4.2), let the reader hand on receipts
+        already read, then close the connections.
         """
         self.fail("closed")
-        if self._peer_alive:
-            for session in self._sessions:
-                with contextlib.suppress(smpp34.SmppError, TimeoutError):
-                    async with asyncio.timeout(self._config.timeout):
-                        await session.unbind()
-        _, late = await asyncio.wait(self._readers, timeout=self._config.timeout)
-        for reader in late:
-            reader.cancel()
-        await asyncio.gather(*self._readers, return_exceptions=True)
-        for client in self._clients:
-            await client.stop()
+        unbinds = []
+        for link in self._links if self._peer_alive else []:
+            with contextlib.suppress(TransportUnavailable):
+                unbinds.append(_unheeded(link.request(smpp_pdu.UNBIND)))
+        if unbinds:
+            await asyncio.wait(unbinds, timeout=self._config.timeout)
+        if self._reader is not None:
+            self._inbox.put_nowait(None)  # after the receipts already read
+            _, late = await asyncio.wait([self._reader], timeout=self._config.timeout)
+            for reader in late:
+                reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        for link in self._links:
+            link.abort()
 
-    async def _read(self, session: smpp34.Smsc) -> None:
-        # smpp34 sends deliver_sm_resp itself, before we see the receipt: one dropped here
-        # is lost, so a dead session is drained until it has been quiet for a moment.
+    async def _read(self) -> None:
         while True:
-            try:
-                if self.alive:
-                    event = await session.next()
-                else:
-                    async with asyncio.timeout(_DRAIN_IDLE):
-                        event = await session.next()
-            except TimeoutError:
+            item = await self._inbox.get()
+            if item is None:
                 return
-            if isinstance(event, smpp34.Disconnected):
-                self._peer_alive = False
-                self.fail("the SMSC closed the session")
-                return
+            link, sequence, event = item
             try:
                 await self._on_deliver(event)
-            except Exception:  # the receipt is lost, not the bind
+            except Exception:  # the receipt is lost, not the bind (and not answered)
                 log.exception("handling a deliver_sm failed")
+            else:
+                link.respond(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, sequence, b"\0")
+            if self._paused and self._inbox.qsize() < _INBOX_HIGH // 2:
+                self._paused = False
+                for each in self._links:
+                    each.pause(False)
 
 
-def _settle(
-    waiter: asyncio.Future[asyncio.Future[smpp34.SubmitSmResp]],
-    outcome: asyncio.Future[smpp34.SubmitSmResp],
-) -> None:
-    if not outcome.cancelled():
-        outcome.exception()  # read it, so a late failure is never "never retrieved"
-    if not waiter.done():
-        waiter.set_result(outcome)
+def _unheeded(future: asyncio.Future[Answer]) -> asyncio.Future[Answer]:
+    """A request whose failure (the session died first) is no news: read, never logged."""
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return future
 
 
 class Bind:

@@ -1,4 +1,4 @@
-"""The SMPP socket tuning leaves this process's file locks alone (SQLite relies on them)."""
+"""bench/nodelay.py (the bare smpp34 baseline's TCP_NODELAY) leaves file locks alone (SQLite's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quickotp.transports.smpp_session import tune_sockets
+from nodelay import tune_sockets
 
 PROBE = """
 import fcntl, sys
@@ -39,6 +39,6 @@ def test_tuning_sockets_keeps_posix_locks_on_files(tmp_path: Path) -> None:
         fcntl.lockf(held, fcntl.LOCK_SH)
         assert other_process_sees(path) == "locked"
 
-        tune_sockets({"127.0.0.1"}, 1, idle=30, timeout=10)
+        tune_sockets({"127.0.0.1"}, 1)
 
         assert other_process_sees(path) == "locked"
