@@ -1,7 +1,7 @@
 """
 Session's response timer and enquire_link against an SMSC that binds and then goes silent:
 what the timer promises does not depend on the peer, and the simulator cannot be made to
-wedge on demand. The silent SMSC is a bare asyncio server speaking smpp_pdu.
+wedge on demand.
 """
 
 from __future__ import annotations
@@ -17,46 +17,16 @@ from quickotp.transports import smpp_pdu
 from quickotp.transports.smpp_config import SmppConfig
 from quickotp.transports.smpp_session import Pdu, Session
 
+from .scripted import ScriptedSmsc
+
 pytestmark = pytest.mark.anyio
 
 PDU = Pdu("989120000000", 1, 1, "10004321", 2, 1, 0, 8, "کد".encode("utf-16-be"), "")
 
 
-class SilentSmsc:
-    """Answers bind_transceiver, then reads every PDU and answers none."""
-
-    def __init__(self) -> None:
-        self.commands: list[int] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> SilentSmsc:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                header = await reader.readexactly(smpp_pdu.HEADER.size)
-                length, command_id, _, sequence = smpp_pdu.HEADER.unpack(header)
-                await reader.readexactly(length - smpp_pdu.HEADER.size)
-                self.commands.append(command_id)
-                if command_id == smpp_pdu.BIND_TRANSCEIVER:
-                    writer.write(
-                        smpp_pdu.encode(command_id | smpp_pdu.RESPONSE, sequence, b"SIM\0")
-                    )
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-
-
 @pytest.fixture
-async def smsc() -> AsyncIterator[SilentSmsc]:
-    async with SilentSmsc() as silent:
+async def smsc() -> AsyncIterator[ScriptedSmsc]:
+    async with ScriptedSmsc() as silent:  # answers the bind, then nothing
         yield silent
 
 
@@ -64,7 +34,7 @@ async def ignore(_: object) -> None:
     return None
 
 
-async def session(smsc: SilentSmsc, *, timeout: float, enquire_link: float = 30) -> Session:
+async def session(smsc: ScriptedSmsc, *, timeout: float, enquire_link: float = 30) -> Session:
     config = SmppConfig.from_url(
         f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout={timeout}"
         f"&enquire_link={enquire_link}"
@@ -73,7 +43,7 @@ async def session(smsc: SilentSmsc, *, timeout: float, enquire_link: float = 30)
 
 
 async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_in_it(
-    smsc: SilentSmsc,
+    smsc: ScriptedSmsc,
 ) -> None:
     """Past the oldest one's due time, it and the younger ones in flight are all uncertain."""
     under_test = await session(smsc, timeout=0.4)
@@ -93,7 +63,7 @@ async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_i
     await under_test.close()
 
 
-async def test_an_unanswered_enquire_link_fails_the_session(smsc: SilentSmsc) -> None:
+async def test_an_unanswered_enquire_link_fails_the_session(smsc: ScriptedSmsc) -> None:
     """With nothing to submit, enquire_link finds the SMSC gone quiet within its timeout."""
     under_test = await session(smsc, timeout=0.4, enquire_link=1)
     started = time.monotonic()
@@ -106,7 +76,7 @@ async def test_an_unanswered_enquire_link_fails_the_session(smsc: SilentSmsc) ->
     await under_test.close()
 
 
-async def test_a_cancelled_submit_leaves_no_due_time_behind(smsc: SilentSmsc) -> None:
+async def test_a_cancelled_submit_leaves_no_due_time_behind(smsc: ScriptedSmsc) -> None:
     """A caller that gives up takes its submit out of the timer: the session stays up."""
     under_test = await session(smsc, timeout=0.4)
     watcher = asyncio.create_task(under_test.wait_dead())
@@ -123,7 +93,7 @@ async def test_a_cancelled_submit_leaves_no_due_time_behind(smsc: SilentSmsc) ->
     await under_test.close()
 
 
-async def test_cancelling_wait_dead_as_the_session_dies_cancels_it(smsc: SilentSmsc) -> None:
+async def test_cancelling_wait_dead_as_the_session_dies_cancels_it(smsc: ScriptedSmsc) -> None:
     """
     A cancel that lands as the session dies still cancels (Python 3.11's wait_for returned
     the inner result instead, and the Bind, told to close, rebound and slept on: CI hung).

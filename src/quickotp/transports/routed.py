@@ -100,8 +100,9 @@ class _Reports:
     next deliver_sm only after the sink returns, so awaiting each commit in turn made receipts
     one commit each (measured: ~300 receipts/s while 900 submits/s went out). Here each report
     is handed on as its own task, so reports arriving together share a commit; at most `limit`
-    wait at once, after which the reader waits too. (smpp34 has answered deliver_sm_resp
-    before we see a receipt, so this holds nothing the SMSC would resend.)
+    wait at once, after which the reader waits too. (The SMPP session answers a deliver_sm
+    once this has taken it: a report taken here and lost to a crash before its commit is
+    not sent again by the SMSC.)
 
     Reports are not held back waiting for their submit to be recorded: a report joins the
     same group commit as the outcome queued before it (Dispatcher._record). A 100 ms hold

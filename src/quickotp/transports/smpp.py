@@ -1,37 +1,34 @@
 """
 SMPP 3.4 transport: `SmppTransport` delivers OutboundSms to an operator's SMSC over kept binds
 and turns delivery receipts into DeliveryReports. Its route is a URL parsed by
-`SmppConfig.from_url`. Only this package imports smpp34.
+`SmppConfig.from_url`.
 
-Library choice: smpp34 1.5.0 (Rust/tokio core), wrapped.
-  `.venv/bin/python bench/smpp_client.py` (5,000 short Persian UCS-2 submit_sm, one
-  bind_transceiver, window 10, receipts on, smpp34's Server in another process, this
-  2-core machine; two runs):
-    SmppTransport (this module)   2,900-3,210 msg/s, p50 2.8-2.9 ms, p99 5.9-7.9 ms
-    smpp34 bare, as shipped       2,235-2,800 msg/s, p50 2.8-2.9 ms, p99 43.6-45.8 ms
-    smpp34 bare + TCP_NODELAY     3,550-3,720 msg/s, p50 2.5-2.6 ms, p99 5.0-5.3 ms
-  all 5,000 receipts in every row; ours/bare 1.15-1.30, ours/bare+TCP_NODELAY 0.82-0.86.
-  aiosmpplib 0.7.4 made 1,182-1,211 msg/s at window 10 on the same simulator
-  (shared/smpp-notes.md section 2), under the 1,500 OTP/s bar; smpp34 with TCP_NODELAY
-  clears it (and p99 < 50 ms) with room, so no PDU layer of our own.
+The PDU layer is our own (smpp_pdu: the dozen PDUs an ESME that submits and takes receipts
+needs; smpp_session: the connection on the event loop), chosen on measurements:
+  - aiosmpplib 0.7.4 made 1,182-1,211 submit_sm/s at window 10 with receipts
+    (shared/smpp-notes.md section 2): under the 1,500 OTP/s bar before any gateway work.
+  - smpp34 1.5.0 (Rust/tokio core), which this transport wrapped until 2026-11-28, clears
+    that bar alone, but end to end it held QuickOTP to 0.43-0.61 of its own bare client
+    (README, Speed), under the 0.7 asked: each of its answers and receipts crosses from a
+    tokio thread to the event loop, taking the GIL (11.5 context switches and 15 % of the
+    process's CPU an OTP in the kernel's switch path, `perf`), and it has no reconnect,
+    no TCP_NODELAY, a window that does not cap, a session that dies silently once 1,024
+    receipts wait, and a fixed 30 s response timer (smpp-notes F1, F2, F5).
+  - A minimal asyncio client spoke to the same simulator for 77-82 us of CPU a message
+    against smpp34's 215-282 (a /tmp prototype, 2,000 messages, two runs each, 2026-11-28).
+    With this layer, `quickotp serve` end to end (interleaved pairs against the tree
+    before, 20 s, wrk -c24, /tmp script as bench/e2e_smpp.py runs it): 1,512 / 1,514 /
+    1,300 OTP/s against 1,336 / 1,282 / 1,137, CPU per OTP 627-636 us against 736-772
+    (a slow spell of the machine: the bare smpp34 client made 2,400-2,500 msg/s).
 
-What the wrapper does about smpp34's faults (notes F1-F5, and two found here):
-  - No TCP_NODELAY (F2, the ~40 ms Nagle tail above): set on its socket through a
-    duplicate descriptor after each bind (smpp_session.tune_sockets).
-  - `window_size` does not cap outstanding submit_sm (measured: 40 in flight at window 5):
-    our Gate holds the window, the `tps` cap and the throttle back-off.
-  - Its session task ends silently (no Disconnected; every submit then fails with
-    ESME_RSYSERR) once 1,024 receipts wait for Python: reproduced with the bare client and
-    a slow receipt reader, and a likely cause of the F1 wedge. We give it a 65,536 queue,
-    ask whether it lives every second (bounded, so a wedged runtime cannot stall the
-    response timer below) and after any local failure, and rebind.
-  - No reconnect (F5): Bind rebinds with jittered exponential back-off, unbinding first.
-  - A 30 s response timer, not settable from Python: our own `timeout`, one check per
-    session of its oldest unanswered submit_sm (a quarter of `timeout` or a second apart,
-    whichever is less); no answer in time is DeliveryUncertain for every submit in flight
-    and the bind is rebuilt.
-  - No text encoding, no UDH: smpp_codec.
-  - enquire_link every 30 s, fixed: `enquire_link` sets TCP keepalive on the same socket.
+What the layer does (smpp_session): one TCP connection per bind on the event loop with
+TCP_NODELAY and keepalive; the window and the `tps` cap and the throttle back-off are the
+Gate's; one response timer per session (its oldest unanswered request, a quarter of
+`timeout` or a second apart), and no answer in time is DeliveryUncertain for every submit in
+flight and a rebind; enquire_link every `enquire_link` seconds; a deliver_sm is answered
+once its receipt is taken, so the SMSC resends one this process never took; reading stops
+while 8,192 receipts wait; Bind rebinds with jittered exponential back-off, unbinding first.
+Encoding and UDH are smpp_codec's.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ class SmppConfig:
             dest_ton=_address_part(query, "dest_ton", _VALID_TON, default=1),
             dest_npi=_address_part(query, "dest_npi", _VALID_NPI, default=1),
             enquire_link=_number(query, "enquire_link", 30.0, float, 1.0, 3600.0),
-            # Below smpp34's own 30 s response timer, so ours decides.
+            # At most 25 s: a submit_sm unanswered that long means a bind to rebuild.
             timeout=_number(query, "timeout", 10.0, float, 0.1, 25.0),
             reconnect_max=_number(query, "reconnect_max", 30.0, float, 1.0, 3600.0),
             receipt_ids=query.pop("receipt_ids", "same"),
