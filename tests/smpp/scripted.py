@@ -9,9 +9,23 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import smpp34
+
 from quickotp.transports import smpp_pdu
 
 BINDS = {smpp_pdu.BIND_TRANSCEIVER, smpp_pdu.BIND_TRANSMITTER, smpp_pdu.BIND_RECEIVER}
+
+
+def receipt(sequence: int, tlvs: list[smpp34.Tlv] | None = None) -> bytes:
+    """A delivery receipt deliver_sm for message id 1F, as smpp34's codec encodes it."""
+    return smpp34.DeliverSm(
+        sequence_number=sequence,
+        source_addr="989120000000",
+        destination_addr="10004321",
+        esm_class=0x04,
+        short_message=b"id:1F sub:001 dlvrd:001 stat:DELIVRD err:000 text:",
+        tlvs=tlvs or [],
+    ).encode()
 
 
 @dataclass(frozen=True)

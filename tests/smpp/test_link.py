@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-import smpp34
 
 from quickotp.errors import TransportUnavailable
 from quickotp.transports import smpp_pdu
@@ -17,17 +16,11 @@ from quickotp.transports.smpp_config import SmppConfig
 from quickotp.transports.smpp_pdu import DeliverSm
 from quickotp.transports.smpp_session import Session
 
-from .scripted import ScriptedSmsc
+from .scripted import ScriptedSmsc, receipt
 
 pytestmark = pytest.mark.anyio
 
-RECEIPT = smpp34.DeliverSm(
-    sequence_number=41,
-    source_addr="989120000000",
-    destination_addr="10004321",
-    esm_class=0x04,
-    short_message=b"id:1F sub:001 dlvrd:001 stat:DELIVRD err:000 text:",
-).encode()
+RECEIPT = receipt(41)
 
 
 @pytest.fixture

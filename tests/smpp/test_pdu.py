@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from quickotp.transports import smpp_pdu
 from quickotp.transports.smpp_pdu import Pdu, PduError
 
+from .scripted import receipt
+
 PDU = Pdu(
     "989120000000",
     1,
@@ -51,14 +53,7 @@ def test_submit_sm_decodes_with_a_third_party_codec() -> None:
 
 def test_a_deliver_sm_from_a_third_party_codec_is_read_with_its_tlvs() -> None:
     """A receipt as smpp34 encodes it: its text, esm_class and optional parameters."""
-    wire = smpp34.DeliverSm(
-        sequence_number=9,
-        source_addr="989120000000",
-        destination_addr="10004321",
-        esm_class=0x04,
-        short_message=b"id:1F sub:001 dlvrd:001 stat:DELIVRD err:000 text:",
-        tlvs=[smpp34.Tlv(0x001E, b"1F\x00"), smpp34.Tlv(0x0427, b"\x02")],
-    ).encode()
+    wire = receipt(9, [smpp34.Tlv(0x001E, b"1F\x00"), smpp34.Tlv(0x0427, b"\x02")])
     length, command_id, _, sequence = smpp_pdu.HEADER.unpack_from(wire)
 
     event = smpp_pdu.deliver_sm(wire[smpp_pdu.HEADER.size : length])
