@@ -53,6 +53,16 @@ def test_a_token_is_stored_only_as_a_hash(gateway: Gateway) -> None:
     assert token.encode() not in database
 
 
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+    """One gateway for the refusals below (none of them changes it): account 1, pattern 1."""
+    installed = Gateway(tmp_path_factory.mktemp("refusing"))
+    assert installed.cli("migrate").returncode == 0
+    installed.cli_json("accounts", "create", "--name", "shop")
+    installed.cli_json("patterns", "create", "--account", "1", "--text", "c %code%", "--otp")
+    return installed
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -70,13 +80,10 @@ def test_a_token_is_stored_only_as_a_hash(gateway: Gateway) -> None:
     ],
 )
 def test_errors_are_one_line_and_an_exit_code(
-    gateway: Gateway, args: tuple[str, ...], code: int, message: str
+    refusing: Gateway, args: tuple[str, ...], code: int, message: str
 ) -> None:
     """Each refusal is one line on stderr, no traceback, and its own exit code."""
-    gateway.cli_json("accounts", "create", "--name", "shop")
-    gateway.cli_json("patterns", "create", "--account", "1", "--text", "c %code%", "--otp")
-
-    done = gateway.cli(*args)
+    done = refusing.cli(*args)
 
     assert done.returncode == code
     assert len(done.stderr.splitlines()) == 1
