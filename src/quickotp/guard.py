@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +19,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from quickotp.cache import TtlCache
+from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.phone import Mobile
 from quickotp.errors import (
@@ -316,7 +315,7 @@ class Guard:
 
     def number_key(self, e164: str) -> str:
         """A number as it appears in the backend: a keyed hash, so Redis holds no numbers."""
-        return hmac.digest(self.key, e164.encode(), hashlib.sha256)[:12].hex()
+        return keys.hmac_sha256(self.key, e164.encode())[:12].hex()
 
     async def admit(
         self, rules: Sequence[Checked], claim: Claim | None = None

@@ -6,10 +6,10 @@ Pure: the caller passes randomness (a `randbelow`) and keys.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable
 
+from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
 from quickotp.errors import InvalidCodeLength
 
@@ -52,7 +52,7 @@ def generate(length: int, randbelow: Callable[[int], int]) -> str:
 
 def digest(key: bytes, code: str) -> bytes:
     """The keyed hash a code is kept as (HMAC-SHA256)."""
-    return hmac.digest(key, code.encode(), hashlib.sha256)
+    return keys.hmac_sha256(key, code.encode())
 
 
 def matches(key: bytes, code: str, stored: bytes) -> bool:

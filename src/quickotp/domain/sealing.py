@@ -10,12 +10,11 @@ hash; and it is wiped once the verification is over.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from quickotp.domain.keys import hmac_sha256
 
 
 def _pad(key: bytes, verification_id: str, length: int) -> bytes:
-    return hmac.digest(key, verification_id.encode(), hashlib.sha256)[:length]
+    return hmac_sha256(key, verification_id.encode())[:length]
 
 
 def seal(key: bytes, verification_id: str, code: str) -> bytes:

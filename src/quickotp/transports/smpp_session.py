@@ -81,6 +81,7 @@ class Link(asyncio.Protocol):
         self._config = config
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
+        self._out: list[bytes] = []  # PDUs written this turn of the event loop
         self._sequence = itertools.count(1)
         # Requests waiting for their response, oldest first, and when each is due: one
         # timeout for all, so insertion order is due order.
@@ -120,7 +121,7 @@ class Link(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self.waiting[sequence] = (future, loop.time() + self._config.timeout, command_id)
-        self._transport.write(smpp_pdu.encode(command_id, sequence, body))
+        self._write(smpp_pdu.encode(command_id, sequence, body))
         return future
 
     def forget(self, future: asyncio.Future[Answer]) -> None:
@@ -132,7 +133,19 @@ class Link(asyncio.Protocol):
 
     def respond(self, command_id: int, sequence: int, body: bytes = b"", status: int = 0) -> None:
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(smpp_pdu.encode(command_id, sequence, body, status))
+            self._write(smpp_pdu.encode(command_id, sequence, body, status))
+
+    def _write(self, pdu: bytes) -> None:
+        # What one turn of the event loop writes goes out as one send(): submits from
+        # several senders and the answers to a burst of receipts share a system call.
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(pdu)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def oldest(self) -> tuple[float, int] | None:
         """When the oldest request waiting is due, and its command_id."""
