@@ -11,16 +11,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from quickotp.errors import TransportUnavailable
-from quickotp.transports import smpp_pdu
+from quickotp.transports import smpp_pdu, smpp_session
 from quickotp.transports.smpp_config import SmppConfig
 from quickotp.transports.smpp_pdu import DeliverSm
-from quickotp.transports.smpp_session import Session
+from quickotp.transports.smpp_session import Bind, Pdu, Session
 
 from .scripted import ScriptedSmsc, receipt
 
 pytestmark = pytest.mark.anyio
 
 RECEIPT = receipt(41)
+PDU = Pdu("989120000000", 1, 1, "10004321", 2, 1, 0, 8, "کد".encode("utf-16-be"), "")
 
 
 @pytest.fixture
@@ -87,29 +88,29 @@ async def test_a_receipt_is_answered_once_taken(
     assert taken.short_message.startswith(b"id:1F ")
 
 
-async def test_a_receipt_the_handler_failed_on_is_not_answered(
+async def test_a_receipt_the_handler_failed_on_is_answered_send_again_later(
     smsc: ScriptedSmsc, bound: tuple[Session, Handler]
 ) -> None:
-    """Unanswered, the SMSC keeps it and sends it again: the receipt is not lost."""
+    """ESME_RX_T_APPN (§5.1.3): the SMSC keeps the receipt and sends it again later."""
     bound[1].failing = True
     smsc.send(RECEIPT)
-    smsc.send(smpp_pdu.encode(smpp_pdu.ENQUIRE_LINK, 78))  # answered after the receipt's turn
 
-    await smsc.next(smpp_pdu.ENQUIRE_LINK | smpp_pdu.RESPONSE)
-    await asyncio.sleep(0.1)
+    answer = await smsc.next(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE)
 
-    assert smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE not in smsc.commands
+    assert (answer.sequence, answer.status) == (41, smpp_pdu.ESME_RX_T_APPN)
+    assert bound[1].taken == []
     assert bound[0].alive
 
 
 async def test_a_malformed_deliver_sm_is_refused_alone(
     smsc: ScriptedSmsc, bound: tuple[Session, Handler]
 ) -> None:
+    """Refused for good (ESME_RX_P_APPN): it would not read any better a second time."""
     smsc.send(smpp_pdu.encode(smpp_pdu.DELIVER_SM, 9, b"\x00\x01\x01" + b"9" * 30))
 
-    nack = await smsc.next(smpp_pdu.GENERIC_NACK)
+    answer = await smsc.next(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE)
 
-    assert (nack.sequence, nack.status) == (9, smpp_pdu.ESME_RINVCMDLEN)
+    assert (answer.sequence, answer.status) == (9, smpp_pdu.ESME_RX_P_APPN)
     assert bound[1].taken == []
     assert bound[0].alive
 
@@ -157,3 +158,65 @@ async def test_a_bind_refused_says_its_status(smsc: ScriptedSmsc) -> None:
 
     with pytest.raises(TransportUnavailable, match="refused: command_status 0x0000000E"):
         await Session.open(config, Handler())
+
+
+async def test_receipts_piling_up_pause_reading_without_failing_the_submits(
+    smsc: ScriptedSmsc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A handler slower than the receipts stops the reading, and with it the submit_sm_resp
+    behind them: the response timer rests meanwhile, so the answered submit is not lost.
+    """
+    monkeypatch.setattr(smpp_session, "_INBOX_HIGH", 2)
+    release = asyncio.Event()
+
+    async def slow(event: DeliverSm) -> None:
+        await release.wait()
+
+    config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=0.4")
+    session = await Session.open(config, slow)
+    watcher = asyncio.create_task(session.wait_dead())
+    try:
+        for sequence in (41, 42, 43):
+            smsc.send(receipt(sequence))
+        await asyncio.sleep(0.2)  # read, the handler stuck on the first: paused
+        submitting = asyncio.create_task(session.submit(PDU))
+        submit = await smsc.next(smpp_pdu.SUBMIT_SM)
+        smsc.send(
+            smpp_pdu.encode(smpp_pdu.SUBMIT_SM | smpp_pdu.RESPONSE, submit.sequence, b"ABC\0")
+        )
+        await asyncio.sleep(1.0)  # past the timeout, twice over, while paused
+
+        assert session.alive
+        release.set()
+        async with asyncio.timeout(5):
+            answer = await submitting
+        assert (answer.status, answer.message_id) == (0, "ABC")
+        assert session.alive
+    finally:
+        session.fail("test over")
+        await session.close()
+        await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def test_close_cancelled_half_way_still_closes_the_connection(smsc: ScriptedSmsc) -> None:
+    """The scripted SMSC never answers unbind; close is cancelled while it waits for it."""
+    config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=5")
+    session = await Session.open(config, Handler())
+    closing = asyncio.create_task(session.close())
+    await smsc.next(smpp_pdu.UNBIND)
+
+    closing.cancel()
+    await asyncio.gather(closing, return_exceptions=True)
+
+    async with asyncio.timeout(2):
+        await smsc.closed.wait()
+    assert closing.cancelled()
+
+
+def test_the_back_off_stays_bounded_however_long_the_outage() -> None:
+    """Past a thousand failed binds in a row (2 ** 1024 overflowed), still a delay."""
+    config = SmppConfig.from_url("smpp://quickotp:secret@127.0.0.1:2775?reconnect_max=1")
+    bind = Bind(config, 0, Handler())
+
+    assert all(0.25 <= bind._backoff(failures) <= 1 for failures in (1, 2, 1025, 10**6))

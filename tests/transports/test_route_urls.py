@@ -89,3 +89,20 @@ async def test_a_stored_route_httpx_cannot_request_is_a_transport_error(base: st
             await AmootTransport(client, AmootConfig(route)).send(otp_sms())
         with pytest.raises(TransportUnavailable, match="cannot be requested"):
             await KavenegarTransport(client, KavenegarConfig(route, "otp")).send(otp_sms())
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("smpp://quickotp:" + "p" * 65 + "@h:2775", "password must be at most 64 octets"),
+        ("smpp://quickotp:%D9%83%D8%AF@h:2775", "password must be Latin-1 text"),
+        ("smpp://quickotp:pw@h:2775?system_type=" + "T" * 13, "system_type must be at most 12"),
+    ],
+)
+def test_what_a_bind_pdu_cannot_carry_is_refused_without_echoing_it(url: str, refusal: str) -> None:
+    """Refused when the route is added, not at every bind; the password never echoed."""
+    with pytest.raises(ConfigurationError, match=refusal) as refused:
+        SmppConfig.from_url(url)
+
+    assert "pppp" not in str(refused.value)
+    assert "\u0643" not in str(refused.value)

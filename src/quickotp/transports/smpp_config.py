@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from quickotp.domain.urls import host_problem
 from quickotp.errors import ConfigurationError
+from quickotp.transports import smpp_pdu
 
 MAX_NUMBER = 20  # characters of a query number: more is no setting, and int() would balk
 _VALID_TON = range(7)  # §5.2.5
@@ -95,6 +96,10 @@ class SmppConfig:
         )
         if config.receipt_ids not in ID_BASES:
             raise ConfigurationError("receipt_ids must be same, hex2dec or dec2hex")
+        try:  # what the bind PDU cannot carry is refused here, not at every bind
+            smpp_pdu.bind_body(config.system_id, config.password, config.system_type)
+        except ValueError as error:
+            raise ConfigurationError(f"the smpp:// URL: {error}") from None
         if query:
             raise ConfigurationError(f"unknown smpp:// URL parameter: {sorted(query)[0]}")
         return config

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 HEADER = struct.Struct(">IIII")  # command_length, command_id, command_status, sequence_number
 _TLV = struct.Struct(">HH")
-MAX_PDU = 65_536  # far past any PDU this client reads; a longer command_length is garbage
+MAX_PDU = 70_000  # a deliver_sm with a full message_payload (§5.3.2.32) fits; longer is garbage
 MAX_SEQUENCE = 0x7FFFFFFF  # §5.1.4: 1 .. 0x7FFFFFFF
 
 RESPONSE = 0x80000000  # the bit that makes a command_id its response's
@@ -24,8 +24,10 @@ BIND_TRANSCEIVER = 0x00000009
 ENQUIRE_LINK = 0x00000015
 ALERT_NOTIFICATION = 0x00000102  # §4.12: no response is sent
 
-ESME_RINVCMDLEN = 0x02
+ESME_ROK = 0x00
 ESME_RINVCMDID = 0x03
+ESME_RX_T_APPN = 0x64  # §5.1.3: temporary application error, the SMSC retries later
+ESME_RX_P_APPN = 0x65  # permanent: not to be sent again
 INTERFACE_VERSION = 0x34
 
 NAMES = {
@@ -78,7 +80,10 @@ def encode(command_id: int, sequence: int, body: bytes = b"", status: int = 0) -
 
 def _cstring(text: str, limit: int, name: str) -> bytes:
     """A C-Octet String (§3.1) of at most `limit` octets before its NUL."""
-    raw = text.encode("latin-1")
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} must be Latin-1 text") from None  # never echo a password
     if len(raw) > limit or b"\0" in raw:
         raise ValueError(f"{name} must be at most {limit} octets without NUL")
     return raw + b"\0"

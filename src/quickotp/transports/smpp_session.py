@@ -92,7 +92,8 @@ class Link(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:  # the ~40 ms Nagle tail on every answer otherwise (smpp-notes F2)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _keepalive(sock, idle=self._config.enquire_link, timeout=self._config.timeout)
+            with contextlib.suppress(OSError):  # an option this kernel lacks: the defaults
+                _keepalive(sock, idle=self._config.enquire_link, timeout=self._config.timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -115,9 +116,10 @@ class Link(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             raise BindDown("the connection is closed")
         sequence = next(self._sequence)
-        if sequence > smpp_pdu.MAX_SEQUENCE:
-            self._sequence = itertools.count(2)
-            sequence = 1
+        while sequence > smpp_pdu.MAX_SEQUENCE or sequence in self.waiting:
+            if sequence > smpp_pdu.MAX_SEQUENCE:  # wrapped: numbers still awaited are skipped
+                self._sequence = itertools.count(1)
+            sequence = next(self._sequence)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self.waiting[sequence] = (future, loop.time() + self._config.timeout, command_id)
@@ -154,11 +156,18 @@ class Link(asyncio.Protocol):
         return None
 
     def pause(self, paused: bool) -> None:
+        """
+        Stop or resume reading. Responses are not read while paused either, so on resuming
+        every request waiting gets a whole `timeout` again (the session's timer rests too).
+        """
         if self._transport is not None and not self._transport.is_closing():
             if paused:
                 self._transport.pause_reading()
             else:
                 self._transport.resume_reading()
+        if not paused:
+            due = asyncio.get_running_loop().time() + self._config.timeout
+            self.waiting = {n: (f, due, c) for n, (f, _, c) in self.waiting.items()}
 
     def abort(self) -> None:
         if self._transport is not None:
@@ -193,8 +202,9 @@ class Link(asyncio.Protocol):
         elif command_id == smpp_pdu.DELIVER_SM:
             try:
                 event = smpp_pdu.deliver_sm(body)
-            except PduError:  # §2.8: refuse the one PDU, keep the session
-                self.respond(smpp_pdu.GENERIC_NACK, sequence, status=smpp_pdu.ESME_RINVCMDLEN)
+            except PduError:  # refused for good (§5.1.3), the session kept
+                answer = smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE
+                self.respond(answer, sequence, b"\0", smpp_pdu.ESME_RX_P_APPN)
                 return
             self._session.deliver(self, sequence, event)
         elif command_id == smpp_pdu.ENQUIRE_LINK:
@@ -276,7 +286,7 @@ class Session:
             raise BindDown("the bind is down")
         try:
             body = smpp_pdu.submit_sm_body(pdu)
-        except (ValueError, UnicodeEncodeError) as error:
+        except ValueError as error:
             raise TransportRejected(f"cannot encode the submit_sm: {error}") from None
         transmitter = self._links[0]
         answer = transmitter.request(smpp_pdu.SUBMIT_SM, body)
@@ -284,6 +294,8 @@ class Session:
             status, resp = await answer
         except asyncio.CancelledError:
             transmitter.forget(answer)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # read: the caller is gone, its fate is no news
             raise
         try:
             return Submitted(status, smpp_pdu.message_id(resp) if not status else "")
@@ -331,7 +343,9 @@ class Session:
                         _unheeded(link.request(smpp_pdu.ENQUIRE_LINK))
 
     def _check_answers(self) -> None:
-        """Fail the session if its oldest unanswered request is past due."""
+        """Fail the session if its oldest unanswered request is past due (not while paused)."""
+        if self._paused:  # its answers wait unread behind the receipts: no fault of the SMSC
+            return
         now = asyncio.get_running_loop().time()
         for link in self._links:
             oldest = link.oldest()
@@ -342,24 +356,31 @@ class Session:
 
     async def close(self) -> None:
         """
-        Unbind where the SMSC may still listen (§4.2), let the reader hand on receipts
-        already read, then close the connections.
+        Hand on and answer the receipts already read, unbind where the SMSC may still listen
+        (§4.2: nothing is answered after unbind_resp), then close the connections: closed
+        even when this is cancelled half-way.
         """
         self.fail("closed")
-        unbinds = []
-        for link in self._links if self._peer_alive else []:
-            with contextlib.suppress(TransportUnavailable):
-                unbinds.append(_unheeded(link.request(smpp_pdu.UNBIND)))
-        if unbinds:
-            await asyncio.wait(unbinds, timeout=self._config.timeout)
-        if self._reader is not None:
-            self._inbox.put_nowait(None)  # after the receipts already read
-            _, late = await asyncio.wait([self._reader], timeout=self._config.timeout)
-            for reader in late:
-                reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        for link in self._links:
-            link.abort()
+        try:
+            if self._reader is not None:
+                self._inbox.put_nowait(None)  # after the receipts already read
+                if self._paused:
+                    self._paused = False
+                    for link in self._links:
+                        link.pause(False)
+                await asyncio.wait([self._reader], timeout=self._config.timeout)
+            unbinds = []
+            for link in self._links if self._peer_alive else []:
+                with contextlib.suppress(TransportUnavailable):
+                    unbinds.append(_unheeded(link.request(smpp_pdu.UNBIND)))
+            if unbinds:
+                await asyncio.wait(unbinds, timeout=self._config.timeout)
+        finally:
+            if self._reader is not None:
+                self._reader.cancel()
+                await asyncio.gather(self._reader, return_exceptions=True)
+            for link in self._links:
+                link.abort()
 
     async def _read(self) -> None:
         while True:
@@ -367,12 +388,13 @@ class Session:
             if item is None:
                 return
             link, sequence, event = item
+            status = smpp_pdu.ESME_ROK
             try:
                 await self._on_deliver(event)
-            except Exception:  # the receipt is lost, not the bind (and not answered)
+            except Exception:  # not taken: the SMSC is told to send it again later
                 log.exception("handling a deliver_sm failed")
-            else:
-                link.respond(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, sequence, b"\0")
+                status = smpp_pdu.ESME_RX_T_APPN
+            link.respond(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, sequence, b"\0", status)
             if self._paused and self._inbox.qsize() < _INBOX_HIGH // 2:
                 self._paused = False
                 for each in self._links:
@@ -462,5 +484,6 @@ class Bind:
             await asyncio.sleep(delay)
 
     def _backoff(self, failures: int) -> float:
-        ceiling = min(self._config.reconnect_max, _BACKOFF_BASE * 2 ** (failures - 1))
+        # Capped exponent: 2.0 ** 1024 overflows, and a bind retries for as long as it must.
+        ceiling = min(self._config.reconnect_max, _BACKOFF_BASE * 2.0 ** min(failures - 1, 30))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
