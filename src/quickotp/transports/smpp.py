@@ -26,8 +26,10 @@ TCP_NODELAY and keepalive; the window and the `tps` cap and the throttle back-of
 Gate's; one response timer per session (its oldest unanswered request, a quarter of
 `timeout` or a second apart), and no answer in time is DeliveryUncertain for every submit in
 flight and a rebind; enquire_link every `enquire_link` seconds; a deliver_sm is answered
-once its receipt is taken, so the SMSC resends one this process never took; reading stops
-while 8,192 receipts wait; Bind rebinds with jittered exponential back-off, unbinding first.
+once its receipt is taken (ESME_RX_T_APPN when the handler failed), so the SMSC resends one
+this process never took; reading stops while 8,192 receipts wait, and the response timer
+with it; Bind rebinds with jittered exponential back-off, answering the receipts it read and
+unbinding first.
 Encoding and UDH are smpp_codec's.
 """
 
