@@ -79,6 +79,7 @@ class Link(asyncio.Protocol):
     def __init__(self, session: Session, config: SmppConfig) -> None:
         self._session = session
         self._config = config
+        self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._out: list[bytes] = []  # PDUs written this turn of the event loop
@@ -98,7 +99,7 @@ class Link(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._session.peer_gone()
-        self._session.fail("the SMSC closed the connection" if exc is None else f"{exc}")
+        self._session.fail("the SMSC closed the connection" if exc is None else f"{exc!r}")
         self.fail_waiting("the connection closed")
 
     def fail_waiting(self, reason: str) -> None:
@@ -120,9 +121,8 @@ class Link(asyncio.Protocol):
             if sequence > smpp_pdu.MAX_SEQUENCE:  # wrapped: numbers still awaited are skipped
                 self._sequence = itertools.count(1)
             sequence = next(self._sequence)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Answer] = loop.create_future()
-        self.waiting[sequence] = (future, loop.time() + self._config.timeout, command_id)
+        future: asyncio.Future[Answer] = self._loop.create_future()
+        self.waiting[sequence] = (future, self._loop.time() + self._config.timeout, command_id)
         self._write(smpp_pdu.encode(command_id, sequence, body))
         return future
 
@@ -141,7 +141,7 @@ class Link(asyncio.Protocol):
         # What one turn of the event loop writes goes out as one send(): submits from
         # several senders and the answers to a burst of receipts share a system call.
         if not self._out:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._out.append(pdu)
 
     def _flush(self) -> None:
@@ -166,7 +166,7 @@ class Link(asyncio.Protocol):
             else:
                 self._transport.resume_reading()
         if not paused:
-            due = asyncio.get_running_loop().time() + self._config.timeout
+            due = self._loop.time() + self._config.timeout
             self.waiting = {n: (f, due, c) for n, (f, _, c) in self.waiting.items()}
 
     def abort(self) -> None:
@@ -307,9 +307,13 @@ class Session:
         """A deliver_sm read on `link`: queued for the handler, answered once it took it."""
         self._inbox.put_nowait((link, sequence, event))
         if not self._paused and self._inbox.qsize() >= _INBOX_HIGH:
-            self._paused = True  # the SMSC waits (TCP), rather than this process filling up
-            for each in self._links:
-                each.pause(True)
+            self._pause(True)  # the SMSC waits (TCP), rather than this process filling up
+
+    def _pause(self, paused: bool) -> None:
+        """Stop or resume reading every link (and the response timer with it)."""
+        self._paused = paused
+        for link in self._links:
+            link.pause(paused)
 
     def fail(self, reason: str) -> None:
         """End the session: every request still waiting learns its fate is unknown."""
@@ -365,9 +369,7 @@ class Session:
             if self._reader is not None:
                 self._inbox.put_nowait(None)  # after the receipts already read
                 if self._paused:
-                    self._paused = False
-                    for link in self._links:
-                        link.pause(False)
+                    self._pause(False)
                 await asyncio.wait([self._reader], timeout=self._config.timeout)
             unbinds = []
             for link in self._links if self._peer_alive else []:
@@ -396,9 +398,7 @@ class Session:
                 status = smpp_pdu.ESME_RX_T_APPN
             link.respond(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, sequence, b"\0", status)
             if self._paused and self._inbox.qsize() < _INBOX_HIGH // 2:
-                self._paused = False
-                for each in self._links:
-                    each.pause(False)
+                self._pause(False)
 
 
 def _unheeded(future: asyncio.Future[Answer]) -> asyncio.Future[Answer]:
