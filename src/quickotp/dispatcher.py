@@ -131,7 +131,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._records.start()
-        await self.transport.start(self._records.submit)
+        await self.transport.start(self._records.add)  # a future per report: no task each
         self._senders = [
             asyncio.create_task(self._sender(), name=f"sender-{n}")
             for n in range(self.config.concurrency)

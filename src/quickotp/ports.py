@@ -5,7 +5,7 @@ dataclasses that cross them. Adapters implement these without inheriting from th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -86,7 +86,10 @@ class DeliveryReport:
     at: datetime  # when the upstream says it happened (UTC)
 
 
-ReportSink = Callable[[DeliveryReport], Coroutine[Any, Any, None]]
+# Takes a report to be recorded; what it returns is done once the report is committed. A
+# coroutine or a future: the dispatcher's sink hands back its group commit's future, so a
+# transport that keeps many reports in flight needs no task of its own for each.
+ReportSink = Callable[[DeliveryReport], Awaitable[None]]
 
 
 class Transport(Protocol):

@@ -25,7 +25,7 @@ class LogSinkTransport:
         self.path = path
         self._fd: int | None = None
         self._reports: ReportSink | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future[None]] = set()
 
     async def start(self, reports: ReportSink) -> None:
         self._reports = reports
@@ -50,7 +50,7 @@ class LogSinkTransport:
             report = DeliveryReport(
                 self.name, receipt.provider_message_id, DeliveryState.DELIVERED, datetime.now(UTC)
             )
-            task = asyncio.create_task(self._reports(report))
+            task = asyncio.ensure_future(self._reports(report))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         return receipt

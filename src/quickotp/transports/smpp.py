@@ -318,9 +318,12 @@ class SmppTransport:
         while True:
             if self._closed:
                 raise TransportUnavailable("the SMPP transport was closed")
-            up = [bind for bind in self._binds if bind.up]
-            if up:
-                return min(up, key=lambda bind: bind.gate.load)
+            best: Bind | None = None
+            for bind in self._binds:  # a loop, not min() over a list: once per submit_sm
+                if bind.up and (best is None or bind.gate.load < best.gate.load):
+                    best = bind
+            if best is not None:
+                return best
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TransportUnavailable("no SMPP bind is up")

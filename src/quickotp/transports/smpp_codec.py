@@ -6,7 +6,6 @@ command statuses. No I/O and no clock here: the caller passes time in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -199,9 +198,25 @@ _STATE_BY_WORD = {
     "ACCEPTED": DeliveryState.ACCEPTED,
     "ENROUTE": DeliveryState.ACCEPTED,
 }
-_TEXT_ID = re.compile(r"(?:^|\s)id:(\S+)", re.IGNORECASE)
-_TEXT_STAT = re.compile(r"(?:^|\s)stat:(\S+)", re.IGNORECASE)
-_TEXT_START = re.compile(r"(?:^|\s)text:", re.IGNORECASE)
+
+
+def _text_fields(text: str) -> dict[str, str]:
+    """
+    The `id` and `stat` fields of an Appendix B receipt text (names in any case, the first
+    of each), read up to its `text:` field, whose free text may contain anything. Split on
+    whitespace rather than searched with regular expressions: a third of the cost.
+    """
+    found: dict[str, str] = {}
+    for word in text.split():
+        name, colon, value = word.partition(":")
+        if not colon:
+            continue
+        name = name.lower()
+        if name == "text":
+            break
+        if value and name in ("id", "stat"):
+            found.setdefault(name, value)
+    return found
 
 
 @dataclass(frozen=True)
@@ -233,16 +248,14 @@ def parse_receipt(
     text id in `text_base`.
     """
     body = short_message or tlvs.get(TLV_MESSAGE_PAYLOAD, b"")
-    text = body.decode("latin-1")
-    end = _TEXT_START.search(text)  # the free text after `text:` may contain anything
-    fields = text[: end.start()] if end else text
-    text_id, text_stat = _TEXT_ID.search(fields), _TEXT_STAT.search(fields)
+    fields = _text_fields(body.decode("latin-1"))
+    text_id, text_stat = fields.get("id"), fields.get("stat")
 
     message_id = None
     if raw_id := tlvs.get(TLV_RECEIPTED_MESSAGE_ID):
         message_id = canonical_id(raw_id.decode("latin-1"), resp_base)
     if not message_id and text_id:
-        message_id = canonical_id(text_id.group(1), text_base)
+        message_id = canonical_id(text_id, text_base)
     if not message_id:
         return None
 
@@ -250,7 +263,7 @@ def parse_receipt(
     if (raw_state := tlvs.get(TLV_MESSAGE_STATE)) is not None and len(raw_state) == 1:
         state = _STATE_BY_NUMBER.get(raw_state[0], DeliveryState.UNKNOWN)
     elif text_stat:
-        state = _STATE_BY_WORD.get(text_stat.group(1).upper(), DeliveryState.UNKNOWN)
+        state = _STATE_BY_WORD.get(text_stat.upper(), DeliveryState.UNKNOWN)
     return Receipt(message_id, state)
 
 
