@@ -31,6 +31,8 @@ from quickotp.store.batching import GroupCommitter
 
 log = logging.getLogger(__name__)
 
+RECORD_LINGER = 0.005  # seconds between commits of outcomes and reports (see Dispatcher)
+
 Outcome = Submitted | Retry | GiveUp
 
 
@@ -94,7 +96,12 @@ class Dispatcher:
         self._senders: list[asyncio.Task[None]] = []
         # Outcomes and delivery reports share one group commit: one transaction for both,
         # outcomes first, so a report finds the submit recorded just before it.
-        self._records: GroupCommitter[Outcome | DeliveryReport, None] = GroupCommitter(self._record)
+        # No caller waits on these commits, so they rest RECORD_LINGER between flushes and
+        # each carries more: a commit every 6 OTPs otherwise, the accepts' and these in
+        # turn, 46 WAL pages each (perf stat of `quickotp serve` on SQLite, wrk -c24).
+        self._records: GroupCommitter[Outcome | DeliveryReport, None] = GroupCommitter(
+            self._record, linger=RECORD_LINGER
+        )
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:

@@ -99,3 +99,49 @@ async def test_a_closed_committer_started_again_commits_again() -> None:
         assert await committer.submit(3) == 3
         assert await committer.submit(4) == 4
     await committer.aclose()
+
+
+async def _added_a_turn_apart(linger: float) -> list[list[int]]:
+    """The batches flushed for 1, 2, 3 added one event-loop turn after another."""
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        flushed.append(list(batch))
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, linger=linger)
+    committer.start()
+    added = []
+    for n in (1, 2, 3):
+        added.append(committer.add(n))
+        await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await asyncio.gather(*added)
+    await committer.aclose()
+    return flushed
+
+
+async def test_without_linger_a_flush_starts_at_once() -> None:
+    assert await _added_a_turn_apart(0.0) == [[1], [2], [3]]
+
+
+async def test_linger_gathers_what_comes_during_the_rest() -> None:
+    assert await _added_a_turn_apart(0.05) == [[1, 2, 3]]
+
+
+async def test_linger_is_skipped_for_a_full_batch_and_on_closing() -> None:
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        flushed.append(list(batch))
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, max_batch=2, linger=60)
+    committer.start()
+    full = [committer.add(1), committer.add(2)]
+    async with asyncio.timeout(5):
+        await asyncio.gather(*full)  # a full batch does not rest its minute
+        last = committer.add(3)
+        await committer.aclose()  # nor does the last one at closing
+    assert flushed == [[1, 2], [3]]
+    assert last.result() == 3

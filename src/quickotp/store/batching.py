@@ -2,8 +2,10 @@
 Group commit: many concurrent callers share one transaction, and each gets its answer
 only after that transaction committed ("answered => durable", at a fraction of the cost).
 
-No timer: a batch is whatever arrived while the previous flush was running (the "w0" form
-measured in shared/perf-notes.md, which beat a fixed window at every concurrency).
+No timer by default: a batch is whatever arrived while the previous flush was running (the
+"w0" form measured in shared/perf-notes.md, which beat a fixed window at every concurrency
+for callers who wait on the commit). Where no caller waits, `linger` rests between flushes
+so that each carries more: the dispatcher's outcomes and reports (see Dispatcher).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ class GroupCommitter(Generic[Item, Result]):
         flush: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         *,
         max_batch: int = 500,
+        linger: float = 0.0,
     ) -> None:
+        self._linger = linger  # seconds of rest before each flush, unless a batch is full
         self._flush = flush
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -67,6 +71,8 @@ class GroupCommitter(Generic[Item, Result]):
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                if self._linger and not self._closing and len(self._pending) < self._max_batch:
+                    await asyncio.sleep(self._linger)
                 await self._flush_once()
             if self._closing:
                 return
