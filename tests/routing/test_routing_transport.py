@@ -253,3 +253,52 @@ async def test_reports_are_handed_on_at_once_and_all_by_close() -> None:
     assert reader_done - started < 0.05  # the reader never waited on the sink
     assert sorted(p for p, _ in received) == sorted(f"p{i}" for i in range(20))
     assert min(t for _, t in received) - started < 0.14  # one 50 ms commit, no 100 ms hold
+
+
+async def test_a_sink_that_hands_back_futures_is_followed_and_drained_by_close() -> None:
+    """As the dispatcher's group commit does: the future each report gets is the commit."""
+    commits: list[asyncio.Future[None]] = []
+
+    def committing_sink(report: DeliveryReport) -> asyncio.Future[None]:
+        commits.append(asyncio.get_running_loop().create_future())
+        return commits[-1]
+
+    made = World([route("first")])
+    await made.router.start(committing_sink)
+    upstream = made.upstreams["first"]
+    assert upstream.reports is not None
+    for i in range(3):
+        await upstream.reports(
+            DeliveryReport("first", f"p{i}", DeliveryState.DELIVERED, datetime.now(UTC))
+        )
+    assert len(commits) == 3
+
+    closing = asyncio.create_task(made.router.aclose())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # it waits for the commits still under way
+    for commit in commits:
+        commit.set_result(None)
+    async with asyncio.timeout(5):
+        await closing
+
+
+async def test_a_sink_that_refuses_at_once_keeps_no_slot() -> None:
+    calls = 0
+
+    def refusing_sink(report: DeliveryReport) -> asyncio.Future[None]:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("the committer is closed")
+
+    made = World([route("first")])
+    made.router = RoutingTransport(made.load, fallback=made.fallback, build=made.build, refresh=0)
+    await made.router.start(refusing_sink)
+    upstream = made.upstreams["first"]
+    assert upstream.reports is not None
+    report = DeliveryReport("first", "p1", DeliveryState.DELIVERED, datetime.now(UTC))
+    async with asyncio.timeout(5):  # a kept slot would block the 4,097th call for good
+        for _ in range(5000):
+            with pytest.raises(RuntimeError, match="closed"):
+                await upstream.reports(report)
+    assert calls == 5000
+    await made.router.aclose()

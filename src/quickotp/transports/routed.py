@@ -121,7 +121,11 @@ class _Reports:
 
     async def __call__(self, report: DeliveryReport) -> None:
         await self._slots.acquire()
-        task = asyncio.ensure_future(self._sink(report))
+        try:
+            task = asyncio.ensure_future(self._sink(report))
+        except BaseException:  # a sink that refuses at once keeps no slot
+            self._slots.release()
+            raise
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
