@@ -226,6 +226,19 @@ def test_receipt_stat_words(stat: str, state: DeliveryState) -> None:
     assert receipt == codec.Receipt("1", state)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"ID:2b Stat:DELIVRD Text:id:9",  # field names in any case
+        b"id:2b\tsub:001\r\nstat:DELIVRD",  # any whitespace between fields
+        b"id: sub:001 id:2b stat:DELIVRD stat:UNDELIV",  # an empty id is none; the first wins
+        b"msgid:9 id:2b xstat:UNDELIV stat:DELIVRD context:x",  # names are whole words
+    ],
+)
+def test_receipt_text_fields_are_whole_words_in_any_case(text: bytes) -> None:
+    assert codec.parse_receipt(text, {}) == codec.Receipt("2b", DeliveryState.DELIVERED)
+
+
 def test_receipt_without_id_is_none() -> None:
     """A receipt that names no message gives None."""
     assert codec.parse_receipt(b"stat:DELIVRD", {}) is None
