@@ -227,6 +227,20 @@ async def test_routes_added_and_removed_are_picked_up() -> None:
         await changing.router.aclose()
 
 
+async def _one_route_with(sink: ReportSink) -> tuple[World, ReportSink]:
+    """A started router with the route `first`, and the sink its transport was given."""
+    made = World([route("first")])
+    made.router = RoutingTransport(made.load, fallback=made.fallback, build=made.build, refresh=0)
+    await made.router.start(sink)
+    reports = made.upstreams["first"].reports
+    assert reports is not None
+    return made, reports
+
+
+def _report(n: int) -> DeliveryReport:
+    return DeliveryReport("first", f"p{n}", DeliveryState.DELIVERED, datetime.now(UTC))
+
+
 async def test_reports_are_handed_on_at_once_and_all_by_close() -> None:
     """A route's reports reach the sink at once, without waiting on each other; closing the
     router hands on those still on their way."""
@@ -237,15 +251,9 @@ async def test_reports_are_handed_on_at_once_and_all_by_close() -> None:
         await asyncio.sleep(0.05)  # a commit
         received.append((report.provider_message_id, asyncio.get_running_loop().time()))
 
-    made = World([route("first")])
-    made.router = RoutingTransport(made.load, fallback=made.fallback, build=made.build, refresh=0)
-    await made.router.start(slow_sink)
-    upstream = made.upstreams["first"]
-    assert upstream.reports is not None
+    made, reports = await _one_route_with(slow_sink)
     for i in range(20):
-        await upstream.reports(
-            DeliveryReport("first", f"p{i}", DeliveryState.DELIVERED, datetime.now(UTC))
-        )
+        await reports(_report(i))
     reader_done = asyncio.get_running_loop().time()
 
     await made.router.aclose()
@@ -263,14 +271,9 @@ async def test_a_sink_that_hands_back_futures_is_followed_and_drained_by_close()
         commits.append(asyncio.get_running_loop().create_future())
         return commits[-1]
 
-    made = World([route("first")])
-    await made.router.start(committing_sink)
-    upstream = made.upstreams["first"]
-    assert upstream.reports is not None
+    made, reports = await _one_route_with(committing_sink)
     for i in range(3):
-        await upstream.reports(
-            DeliveryReport("first", f"p{i}", DeliveryState.DELIVERED, datetime.now(UTC))
-        )
+        await reports(_report(i))
     assert len(commits) == 3
 
     closing = asyncio.create_task(made.router.aclose())
@@ -290,15 +293,10 @@ async def test_a_sink_that_refuses_at_once_keeps_no_slot() -> None:
         calls += 1
         raise RuntimeError("the committer is closed")
 
-    made = World([route("first")])
-    made.router = RoutingTransport(made.load, fallback=made.fallback, build=made.build, refresh=0)
-    await made.router.start(refusing_sink)
-    upstream = made.upstreams["first"]
-    assert upstream.reports is not None
-    report = DeliveryReport("first", "p1", DeliveryState.DELIVERED, datetime.now(UTC))
+    made, reports = await _one_route_with(refusing_sink)
     async with asyncio.timeout(5):  # a kept slot would block the 4,097th call for good
         for _ in range(5000):
             with pytest.raises(RuntimeError, match="closed"):
-                await upstream.reports(report)
+                await reports(_report(1))
     assert calls == 5000
     await made.router.aclose()
