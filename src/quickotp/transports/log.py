@@ -50,9 +50,9 @@ class LogSinkTransport:
             report = DeliveryReport(
                 self.name, receipt.provider_message_id, DeliveryState.DELIVERED, datetime.now(UTC)
             )
-            task = asyncio.ensure_future(self._reports(report))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            recorded = asyncio.ensure_future(self._reports(report))
+            self._pending.add(recorded)
+            recorded.add_done_callback(self._pending.discard)
         return receipt
 
     async def aclose(self) -> None:

@@ -117,27 +117,27 @@ class _Reports:
     def __init__(self, sink: ReportSink, *, limit: int = 4096) -> None:
         self._sink = sink
         self._slots = asyncio.Semaphore(limit)
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._recording: set[asyncio.Future[None]] = set()  # reports not yet committed
 
     async def __call__(self, report: DeliveryReport) -> None:
         await self._slots.acquire()
         try:
-            task = asyncio.ensure_future(self._sink(report))
+            recorded = asyncio.ensure_future(self._sink(report))
         except BaseException:  # a sink that refuses at once keeps no slot
             self._slots.release()
             raise
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        self._recording.add(recorded)
+        recorded.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Future[None]) -> None:
-        self._tasks.discard(task)
+    def _done(self, recorded: asyncio.Future[None]) -> None:
+        self._recording.discard(recorded)
         self._slots.release()
-        if not task.cancelled() and (error := task.exception()) is not None:
+        if not recorded.cancelled() and (error := recorded.exception()) is not None:
             log.error("recording a delivery report failed: %r", error)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
 
 
 class _Rate:
