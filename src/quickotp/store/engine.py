@@ -44,6 +44,13 @@ def async_url(database_url: str) -> URL:
         raise ConfigurationError(f"QUICKOTP_DATABASE_URL is not a database URL: {exc}") from exc
     backend = url.get_backend_name()
     if backend == "sqlite":
+        if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+            # Each pooled connection would open a database of its own, and every message
+            # would be gone at exit.
+            raise ConfigurationError(
+                "QUICKOTP_DATABASE_URL names an in-memory SQLite database, which keeps no"
+                " message: give a file, as in sqlite:///quickotp.db"
+            )
         return url.set(drivername="sqlite+aiosqlite")
     if backend == "postgresql":
         return url.set(drivername="postgresql+asyncpg")
