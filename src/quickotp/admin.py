@@ -165,8 +165,10 @@ class Admin:
     async def add_credit(self, account_id: int, amount: int, reason: str = "top-up") -> Account:
         """
         Add `amount` rial (negative: take). InvalidInput for zero, for more than MAX_CREDIT
-        either way, or when the balance would pass MAX_CREDIT; nothing is stored then.
+        either way, or when the balance would pass MAX_CREDIT; nothing is stored then. A
+        blank reason is recorded as "top-up" (the panel's field may be left empty).
         """
+        reason = reason.strip() or "top-up"
         if amount == 0:
             raise InvalidInput("the amount must not be zero")
         if abs(amount) > MAX_CREDIT:
