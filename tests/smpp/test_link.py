@@ -16,7 +16,7 @@ from quickotp.transports.smpp_config import SmppConfig
 from quickotp.transports.smpp_pdu import DeliverSm
 from quickotp.transports.smpp_session import Bind, Pdu, Session
 
-from .scripted import ScriptedSmsc, receipt
+from .scripted import ScriptedSmsc, Seen, receipt
 
 pytestmark = pytest.mark.anyio
 
@@ -149,6 +149,49 @@ async def test_the_smscs_unbind_is_answered_and_ends_the_session(
     assert reason == "the SMSC unbound"
     await bound[0].close()
     assert smpp_pdu.UNBIND not in smsc.commands  # nothing to unbind from: it already did
+
+
+async def test_receipts_read_before_the_smscs_unbind_are_answered_before_it(
+    smsc: ScriptedSmsc,
+) -> None:
+    """Nothing follows unbind_resp (§4.2): the receipts ahead of the unbind are answered first."""
+    release = asyncio.Event()
+    taken: list[DeliverSm] = []
+
+    async def slow(event: DeliverSm) -> None:
+        await release.wait()
+        taken.append(event)
+
+    config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2")
+    session = await Session.open(config, slow)
+    try:
+        smsc.send(receipt(41) + receipt(42) + smpp_pdu.encode(smpp_pdu.UNBIND, 43))
+        async with asyncio.timeout(5):
+            assert await session.wait_dead() == "the SMSC unbound"
+        release.set()
+        closing = asyncio.create_task(session.close())
+
+        answers: list[Seen] = []
+        async with asyncio.timeout(5):
+            while len(answers) < 3:
+                seen = await smsc.seen.get()
+                if seen.command_id & smpp_pdu.RESPONSE:  # the bind and nothing else before
+                    answers.append(seen)
+
+        assert [(a.command_id, a.sequence, a.status) for a in answers] == [
+            (smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, 41, smpp_pdu.ESME_ROK),
+            (smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, 42, smpp_pdu.ESME_ROK),
+            (smpp_pdu.UNBIND | smpp_pdu.RESPONSE, 43, smpp_pdu.ESME_ROK),
+        ]
+        assert len(taken) == 2
+        async with asyncio.timeout(5):
+            await closing
+            await smsc.closed.wait()
+        assert smpp_pdu.UNBIND not in smsc.commands  # it unbound: nothing to unbind from
+    finally:
+        release.set()
+        session.fail("test over")
+        await session.close()
 
 
 async def test_a_bind_refused_says_its_status(smsc: ScriptedSmsc) -> None:

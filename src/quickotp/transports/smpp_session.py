@@ -146,7 +146,7 @@ class Link(asyncio.Protocol):
 
     def _flush(self) -> None:
         out, self._out = self._out, []
-        if self._transport is not None and not self._transport.is_closing():
+        if out and self._transport is not None and not self._transport.is_closing():
             self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def oldest(self) -> tuple[float, int] | None:
@@ -170,6 +170,8 @@ class Link(asyncio.Protocol):
             self.waiting = {n: (f, due, c) for n, (f, _, c) in self.waiting.items()}
 
     def abort(self) -> None:
+        """Close now, after writing what this turn of the loop has not written yet."""
+        self._flush()
         if self._transport is not None:
             self._transport.abort()
 
@@ -210,9 +212,7 @@ class Link(asyncio.Protocol):
         elif command_id == smpp_pdu.ENQUIRE_LINK:
             self.respond(smpp_pdu.ENQUIRE_LINK | smpp_pdu.RESPONSE, sequence)
         elif command_id == smpp_pdu.UNBIND:
-            self.respond(smpp_pdu.UNBIND | smpp_pdu.RESPONSE, sequence)
-            self._session.fail("the SMSC unbound")
-            self._session.peer_gone()
+            self._session.unbound(self, sequence)
         elif command_id != smpp_pdu.ALERT_NOTIFICATION:
             self.respond(smpp_pdu.GENERIC_NACK, sequence, status=smpp_pdu.ESME_RINVCMDID)
 
@@ -232,7 +232,9 @@ class Session:
         self._links: list[Link] = []
         self._dead: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._peer_alive = True  # False once the SMSC has gone: no unbind to say then
-        self._inbox: asyncio.Queue[tuple[Link, int, DeliverSm] | None] = asyncio.Queue()
+        # Receipts read, each answered once handed on; an event of None is the SMSC's
+        # unbind, answered after the receipts read before it; None ends the reader.
+        self._inbox: asyncio.Queue[tuple[Link, int, DeliverSm | None] | None] = asyncio.Queue()
         self._paused = False
         self._reader: asyncio.Task[None] | None = None
         # The response timer's resolution: a request left unanswered fails the session
@@ -323,6 +325,18 @@ class Session:
         for link in self._links:
             link.fail_waiting(reason)
 
+    def unbound(self, link: Link, sequence: int) -> None:
+        """
+        The SMSC unbinds: the session ends, and its unbind_resp goes out after the answers
+        to the receipts read before it (§4.2: nothing is said after unbind_resp).
+        """
+        self.peer_gone()
+        self.fail("the SMSC unbound")
+        if self._reader is None or self._reader.done():  # still binding: no receipt taken
+            link.respond(smpp_pdu.UNBIND | smpp_pdu.RESPONSE, sequence)
+        else:
+            self._inbox.put_nowait((link, sequence, None))
+
     def peer_gone(self) -> None:
         """The SMSC has closed or unbound: there is no unbind to send it."""
         self._peer_alive = False
@@ -390,6 +404,9 @@ class Session:
             if item is None:
                 return
             link, sequence, event = item
+            if event is None:
+                link.respond(smpp_pdu.UNBIND | smpp_pdu.RESPONSE, sequence)
+                return
             status = smpp_pdu.ESME_ROK
             try:
                 await self._on_deliver(event)
