@@ -85,6 +85,39 @@ class FakeAmoot:
 
 
 @dataclass
+class FakeKavenegar:
+    """
+    Kavenegar's verify/lookup, answering 200 with a fresh messageid, and its sms/status.json,
+    answering delivered (10) for the ids it sent and 100 (no such id) for the rest.
+    """
+
+    tokens: list[str] = field(default_factory=list)  # the code of each lookup
+    asked: list[str] = field(default_factory=list)  # the messageid field of each status.json
+
+    def app(self) -> Starlette:
+        async def lookup(request: Request) -> Response:
+            self.tokens.append(str((await request.form())["token"]))
+            entry = {"messageid": 70000 + len(self.tokens), "status": 5}
+            return JSONResponse({"return": {"status": 200, "message": "ok"}, "entries": [entry]})
+
+        async def status(request: Request) -> Response:
+            asked = str((await request.form())["messageid"])
+            self.asked.append(asked)
+            entries = [
+                {"messageid": int(i), "status": 10 if int(i) <= 70000 + len(self.tokens) else 100}
+                for i in asked.split(",")
+            ]
+            return JSONResponse({"return": {"status": 200, "message": "ok"}, "entries": entries})
+
+        return Starlette(
+            routes=[
+                Route("/v1/{key}/verify/lookup.json", lookup, methods=["POST"]),
+                Route("/v1/{key}/sms/status.json", status, methods=["POST"]),
+            ]
+        )
+
+
+@dataclass
 class Gateway:
     runtime: Runtime
     http: httpx.AsyncClient
@@ -223,6 +256,32 @@ async def test_delivery_reports_are_fetched_from_an_amoot_route(
         await asyncio.sleep(1.5)  # a round after the report: nothing left to ask for
 
     assert amoot.asked == ["9001"]
+
+
+async def test_delivery_reports_are_fetched_from_a_kavenegar_route(
+    gateway_factory: tuple[Gateway, Start],
+) -> None:
+    """Sent with verify/lookup, reported by sms/status.json: GetDelivery says RecievedPhone."""
+    gateway, start = gateway_factory
+    kavenegar = FakeKavenegar()
+    async with serving(kavenegar.app()) as url:
+        port = urlsplit(url).port
+        await gateway.add_route(
+            "kave", f"kavenegar://KEY@127.0.0.1:{port}?scheme=http&template=login&reports=1", 1
+        )
+        await start()
+        sent = await gateway.rest("SendQuickOTP", Mobile="09120000000", CodeLength="6")
+        message_id = sent["Data"]["MessageID"]
+
+        async def delivered() -> bool:
+            answer = await gateway.rest("GetDelivery", MessageID=str(message_id))
+            return bool(answer["Data"]["DeliveryType"] == 1)
+
+        await until(delivered)
+        await asyncio.sleep(1.5)  # a round after the report: nothing left to ask for
+
+    assert kavenegar.tokens == [sent["Data"]["Code"]]  # our code, for its template
+    assert kavenegar.asked == ["70001"]
 
 
 async def test_failover_and_the_breaker(

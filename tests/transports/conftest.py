@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from quickotp.ports import OutboundSms
+from quickotp.ports import DeliveryReport, OutboundSms
 from tests.http_peer import serving
 
 
@@ -34,6 +34,21 @@ def otp_sms(code: str | None = "048213", *, valid_for: float = 120.0) -> Outboun
         account_id=1,
         code=code,
     )
+
+
+class Reports:
+    """A report sink that keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.got: list[DeliveryReport] = []
+
+    async def __call__(self, report: DeliveryReport) -> None:
+        self.got.append(report)
+
+    async def until(self, count: int) -> None:
+        async with asyncio.timeout(10):
+            while len(self.got) < count:
+                await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -16,12 +16,12 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
-from quickotp.transports import amoot as amoot_module
+from quickotp.ports import DeliveryState, SendReceipt
+from quickotp.transports import report_polling
 from quickotp.transports.amoot import AmootConfig, AmootTransport
 from tests.http_peer import free_port
 
-from .conftest import Upstream, otp_sms
+from .conftest import Reports, Upstream, otp_sms
 
 pytestmark = pytest.mark.anyio
 
@@ -217,19 +217,6 @@ def deliveries(*items: tuple[int, int]) -> dict[str, Any]:
     return {"Status": "Success", "Data": data}
 
 
-class Reports:
-    def __init__(self) -> None:
-        self.got: list[DeliveryReport] = []
-
-    async def __call__(self, report: DeliveryReport) -> None:
-        self.got.append(report)
-
-    async def until(self, count: int) -> None:
-        async with asyncio.timeout(10):
-            while len(self.got) < count:
-                await asyncio.sleep(0.05)
-
-
 async def sent_reporting(
     upstream: Upstream, client: httpx.AsyncClient, message_id: int
 ) -> tuple[AmootTransport, Reports]:
@@ -331,7 +318,7 @@ async def test_waiting_ids_are_bounded(
     upstream: Upstream, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past MAX_WAITING the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
-    monkeypatch.setattr(amoot_module, "MAX_WAITING", 2)
+    monkeypatch.setattr(report_polling, "MAX_WAITING", 2)
     transport = amoot(client, upstream.url, "&reports=1")
     await transport.start(Reports())
     for message_id in (1, 2, 3):
@@ -339,7 +326,7 @@ async def test_waiting_ids_are_bounded(
         await transport.send(otp_sms())
     upstream.by_path["/rest/GetDeliveries"] = deliveries()  # nothing final yet
     await asyncio.sleep(1.2)
-    monkeypatch.setattr(amoot_module, "FORGET_AFTER", 0.0)
+    monkeypatch.setattr(report_polling, "FORGET_AFTER", 0.0)
     await asyncio.sleep(1.2)
     await transport.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,21 +16,25 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import SendReceipt
+from quickotp.ports import DeliveryState, SendReceipt
 from quickotp.transports.kavenegar import KavenegarConfig, KavenegarTransport
 from tests.http_peer import free_port
 
-from .conftest import Upstream, otp_sms
+from .conftest import Reports, Upstream, otp_sms
 
 pytestmark = pytest.mark.anyio
 
 API_KEY = "4B6F6E672D4B65792D30313233"
 
 
-def kavenegar(client: httpx.AsyncClient, base: str) -> KavenegarTransport:
+LOOKUP = f"/v1/{API_KEY}/verify/lookup.json"
+STATUS = f"/v1/{API_KEY}/sms/status.json"
+
+
+def kavenegar(client: httpx.AsyncClient, base: str, query: str = "") -> KavenegarTransport:
     host = urlsplit(base).netloc
     config, _ = KavenegarConfig.from_url(
-        f"kavenegar://{API_KEY}@{host}?scheme=http&timeout=0.5&template=login"
+        f"kavenegar://{API_KEY}@{host}?scheme=http&timeout=0.5&template=login{query}"
     )
     return KavenegarTransport(client, config, name="kave")
 
@@ -61,7 +66,7 @@ async def test_lookup_sends_receptor_template_and_code(
     receipt = await kavenegar(client, upstream.url).send(otp_sms("048213"))
 
     [(path, form, _)] = upstream.requests
-    assert path == f"/v1/{API_KEY}/verify/lookup.json"
+    assert path == LOOKUP
     assert form == {"receptor": "09120000000", "template": "login", "token": "048213"}
     assert receipt == SendReceipt("kave", "8792343")
 
@@ -142,3 +147,146 @@ def test_a_route_needs_a_template() -> None:
     """verify/lookup sends a template: a URL without one is refused."""
     with pytest.raises(ConfigurationError):
         KavenegarConfig.from_url(f"kavenegar://{API_KEY}@api.kavenegar.com")
+
+
+@pytest.mark.parametrize(
+    "query", ["&reports=soon", "&reports=0.5", "&reports=7200", "&reports=1&reports=2"]
+)
+def test_bad_report_intervals_are_refused(query: str) -> None:
+    with pytest.raises(ConfigurationError, match="reports"):
+        KavenegarConfig.from_url(f"kavenegar://{API_KEY}@api.kavenegar.com?template=t{query}")
+
+
+def statuses(*entries: tuple[Any, Any]) -> dict[str, Any]:
+    """An sms/status.json answer: each (messageid, status)."""
+    return answer(200, [{"messageid": m, "status": s, "statustext": "..."} for m, s in entries])
+
+
+async def sent_reporting(
+    upstream: Upstream, client: httpx.AsyncClient, message_id: int
+) -> tuple[KavenegarTransport, Reports]:
+    """A transport asking for reports every second, with one message sent as `message_id`."""
+    transport = kavenegar(client, upstream.url, "&reports=1")
+    reports = Reports()
+    await transport.start(reports)
+    upstream.by_path[LOOKUP] = answer(200, [{"messageid": message_id, "status": 5}])
+    await transport.send(otp_sms())
+    return transport, reports
+
+
+def asked(upstream: Upstream) -> list[str]:
+    """The messageid field of each sms/status.json the fake was sent."""
+    return [form["messageid"] for path, form, _ in upstream.requests if path == STATUS]
+
+
+async def test_delivery_reports_are_asked_for_until_final(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    """sms/status.json with the ids still waiting; an intermediate status is asked again."""
+    transport, reports = await sent_reporting(upstream, client, 8792343)
+    upstream.by_path[STATUS] = statuses((8792343, 4))  # sent to the operator: on its way
+    await asyncio.sleep(1.3)
+    assert reports.got == []
+
+    upstream.by_path[STATUS] = statuses((8792343, 10))  # delivered
+    await reports.until(1)
+    await asyncio.sleep(1.2)  # one more round: nothing is left to ask for
+    await transport.aclose()
+
+    [report] = reports.got
+    assert (report.transport, report.provider_message_id, report.state) == (
+        "kave",
+        "8792343",
+        DeliveryState.DELIVERED,
+    )
+    assert asked(upstream) == ["8792343", "8792343"]
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (10, DeliveryState.DELIVERED),
+        (6, DeliveryState.UNDELIVERED),
+        (11, DeliveryState.UNDELIVERED),
+        (13, DeliveryState.UNDELIVERED),
+        (14, DeliveryState.REJECTED),
+    ],
+)
+async def test_final_statuses_map_onto_report_states(
+    upstream: Upstream, client: httpx.AsyncClient, status: int, state: DeliveryState
+) -> None:
+    transport, reports = await sent_reporting(upstream, client, 41)
+    upstream.by_path[STATUS] = statuses((41, status))  # within the second
+
+    await reports.until(1)
+    await transport.aclose()
+
+    assert [r.state for r in reports.got] == [state]
+
+
+async def test_an_id_kavenegar_does_not_know_is_dropped_with_a_warning(
+    upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport, reports = await sent_reporting(upstream, client, 99)
+    upstream.by_path[STATUS] = statuses((99, 100))
+    with caplog.at_level(logging.WARNING):
+        await asyncio.sleep(2.3)  # two rounds
+    await transport.aclose()
+
+    assert reports.got == []
+    assert asked(upstream) == ["99"]  # once: not asked again
+    assert "does not know message 99" in caplog.text
+
+
+async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
+    """Kavenegar busy, garbage, or entries that are not entries: the ids wait for a next round."""
+    transport, reports = await sent_reporting(upstream, client, 77)
+    for broken in (
+        answer(409),
+        b"<html>busy</html>",
+        answer(200, "not a list"),
+        statuses((77, True), (77, "10"), ([77], 10)),
+    ):
+        upstream.by_path[STATUS] = broken
+        await asyncio.sleep(1.1)
+    assert reports.got == []
+
+    upstream.by_path[STATUS] = statuses((77, 11))
+    await reports.until(1)
+    await transport.aclose()
+
+    assert [(r.provider_message_id, r.state) for r in reports.got] == [
+        ("77", DeliveryState.UNDELIVERED)
+    ]
+    assert len(asked(upstream)) >= 5
+    assert all(ids == "77" for ids in asked(upstream))
+
+
+async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.AsyncClient) -> None:
+    transport = kavenegar(client, upstream.url, "&reports=0")
+    await transport.start(Reports())
+    upstream.by_path[LOOKUP] = answer(200, [{"messageid": 88, "status": 5}])
+    await transport.send(otp_sms())
+    await asyncio.sleep(1.2)
+    await transport.aclose()
+
+    assert asked(upstream) == []
+
+
+async def test_the_key_in_a_status_request_never_reaches_the_log(
+    upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    from quickotp.transports.http_upstream import new_client
+
+    caplog.set_level(logging.DEBUG)
+    http = new_client()
+    try:
+        transport, reports = await sent_reporting(upstream, http, 5)
+        upstream.by_path[STATUS] = statuses((5, 10))
+        await reports.until(1)
+        await transport.aclose()
+    finally:
+        await http.aclose()
+
+    assert asked(upstream) == ["5"]
+    assert API_KEY not in caplog.text

@@ -18,23 +18,16 @@ one-element array carrying `MessageID` and its own `Status`. How each name maps:
   NotEnough, Failed = no approved pattern, ...)  TransportUnavailable: the route cannot
                                                  send now; nothing was sent
 
-Delivery reports: Amoot pushes them only to URLs registered in its panel, so the transport
-asks for them: every `reports` seconds (30 by default; `reports=0` turns it off) it sends
-`GetDeliveries` with up to 100 of the message ids it is still waiting on, oldest first, and
-hands on each final `DeliveryType`: 1 RecievedPhone as delivered, 2, 3 and 16 as
-undelivered, 35, 300 and 950-952 as rejected; the others (0 SendToTci, 8 TciReceived, 200
-Sent, 400, 900, 100, 5, 500) are asked for again next time. The ids wait in this process's
-memory: a restart forgets them (those messages stay `sent`), as does a day without a final
-answer, and past 100,000 waiting the oldest are dropped.
+Delivery reports are asked for (transports/report_polling.py) with `GetDeliveries`
+(ListMessageID, comma-separated). A final `DeliveryType` is handed on: 1 RecievedPhone as
+delivered, 2, 3 and 16 as undelivered, 35, 300 and 950-952 as rejected; the others (0
+SendToTci, 8 TciReceived, 200 Sent, 400, 900, 100, 5, 500) are asked for again next time.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import itertools
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +36,6 @@ from typing import Any
 import httpx
 import orjson
 
-from quickotp.background import stop
 from quickotp.errors import (
     ConfigurationError,
     DeliveryError,
@@ -51,7 +43,8 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
+from quickotp.ports import DeliveryState, OutboundSms, ReportSink, SendReceipt
+from quickotp.transports import report_polling
 from quickotp.transports.http_upstream import (
     HttpRoute,
     check_sendable,
@@ -129,10 +122,6 @@ FINAL_DELIVERY = {
     951: DeliveryState.REJECTED,  # EmptyMessage
     952: DeliveryState.REJECTED,  # ShortCodeInvalid
 }
-ASK_AT_ONCE = 100  # message ids in one GetDeliveries
-FORGET_AFTER = 24 * 3600.0  # seconds without a final answer
-MAX_WAITING = 100_000
-MAX_REPORTS_EVERY = 3600.0
 MAX_PATTERN_DIGITS = 18  # a pattern id fits a signed 64-bit number
 
 
@@ -141,7 +130,7 @@ class AmootConfig:
     route: HttpRoute
     method: str = "quickotp"  # or "pattern"
     pattern_id: int = 0
-    reports: float = 30.0  # seconds between GetDeliveries; 0: delivery reports not asked for
+    reports: float = report_polling.DEFAULT_EVERY  # seconds between rounds; 0: none
 
     @classmethod
     def from_url(cls, url: str) -> tuple[AmootConfig, str]:
@@ -163,14 +152,7 @@ class AmootConfig:
                 f"amoot:// with method=pattern needs pattern=ID (a number of 1-{MAX_PATTERN_DIGITS}"
                 " digits)"
             )
-        try:
-            reports = float(route.options.get("reports", "30"))
-        except ValueError:
-            raise ConfigurationError("amoot:// URL parameter reports is not a number") from None
-        if not (reports == 0 or 1 <= reports <= MAX_REPORTS_EVERY):
-            raise ConfigurationError(
-                f"amoot:// URL parameter reports must be 0 (off) or 1-{MAX_REPORTS_EVERY:g} seconds"
-            )
+        reports = report_polling.reports_every(route.options, "amoot")
         return cls(route, method, int(pattern) if method == "pattern" else 0, reports), shown
 
 
@@ -195,16 +177,13 @@ class AmootTransport:
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
-        self._waiting: dict[str, float] = {}  # provider id -> when sent (monotonic), oldest first
-        self._asking: asyncio.Task[None] | None = None
+        self._reports = report_polling.ReportPoller(name, config.reports, self._deliveries, clock)
 
     async def start(self, reports: ReportSink) -> None:
-        if self.config.reports and self._asking is None:
-            self._asking = asyncio.create_task(self._ask_for_reports(reports), name=self.name)
+        self._reports.start(reports)
 
     async def aclose(self) -> None:
-        await stop(self._asking)
-        self._asking = None
+        await self._reports.aclose()
         if self._owns_client:
             await self.client.aclose()
 
@@ -235,35 +214,11 @@ class AmootTransport:
         if response.status_code != 200:
             raise status_error(self.name, response.status_code)
         message_id = self._message_id(response.content, sms)
-        if self._asking is not None and not message_id.startswith("none-"):
-            self._waiting[message_id] = time.monotonic()
-            if len(self._waiting) > MAX_WAITING:
-                del self._waiting[next(iter(self._waiting))]
+        if not message_id.startswith("none-"):
+            self._reports.track(message_id)
         return SendReceipt(self.name, message_id)
 
-    async def _ask_for_reports(self, reports: ReportSink) -> None:
-        while True:
-            await asyncio.sleep(self.config.reports)
-            forget_before = time.monotonic() - FORGET_AFTER
-            while self._waiting:  # oldest first: stop at the first one still young enough
-                oldest, sent = next(iter(self._waiting.items()))
-                if sent >= forget_before:
-                    break
-                del self._waiting[oldest]
-            asking = list(itertools.islice(self._waiting, ASK_AT_ONCE))
-            if not asking:
-                continue
-            try:
-                for message_id, state in await self._deliveries(asking):
-                    if message_id in self._waiting:
-                        await reports(DeliveryReport(self.name, message_id, state, self._clock()))
-                        self._waiting.pop(message_id, None)  # once recorded: else asked again
-            except DeliveryError as error:
-                log.warning("%s: asking for delivery reports failed: %s", self.name, error)
-            except Exception:  # the loop must live on: the next round asks again
-                log.exception("%s: handling delivery reports failed", self.name)
-
-    async def _deliveries(self, message_ids: list[str]) -> list[tuple[str, DeliveryState]]:
+    async def _deliveries(self, message_ids: list[str]) -> list[tuple[str, DeliveryState | None]]:
         """The final states among `message_ids`, from one GetDeliveries."""
         route = self.config.route
         with upstream_errors(self.name):

@@ -3,7 +3,7 @@ Kavenegar's Verify Lookup as an upstream: `kavenegar://API_KEY@api.kavenegar.com
 
 Request: `POST {base}/v1/{API_KEY}/verify/lookup.json`, form fields `receptor` (09xxxxxxxxx
 for Iranian numbers), `template` (a template approved in the Kavenegar panel), `token` (our
-code) and, with `?type=call`, `type`. Other URL keys: `scheme`, `timeout`.
+code) and, with `?type=call`, `type`. Other URL keys: `scheme`, `timeout`, `reports`.
 
 The answer, as Kavenegar documents it publicly (implemented from that description, not from
 a live account): JSON `{"return": {"status": N, "message": "..."}, "entries": [...]}`, the
@@ -23,7 +23,14 @@ Assumed mapping of `return.status`:
   424 template missing, ...   TransportUnavailable: nothing was sent; this route cannot now
   anything else, or no JSON   DeliveryUncertain (5xx and unknown codes may have been sent)
 The API key is part of the URL path, so no URL is ever logged (http_upstream.new_client
-silences httpx's request log). Delivery reports are not fetched.
+silences httpx's request log).
+
+Delivery reports are asked for (transports/report_polling.py) with `POST {base}/v1/{API_KEY}
+/sms/status.json`, form field `messageid` (the ids, comma-separated). The answer has the
+same envelope, each entry a `messageid` and its `status`: 10 delivered; 6 (failed at the
+operator), 11 undelivered and 13 (cancelled, refunded) as undelivered; 14 (blocked by the
+receiver) as rejected; 100 (no such message id) is dropped; the rest (1 queued, 2
+scheduled, 4 and 5 sent to the operator) are asked for again next time.
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ from quickotp.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import OutboundSms, ReportSink, SendReceipt
+from quickotp.ports import DeliveryState, OutboundSms, ReportSink, SendReceipt
+from quickotp.transports import report_polling
 from quickotp.transports.http_upstream import (
     HttpRoute,
     check_sendable,
@@ -65,6 +73,17 @@ UNAVAILABLE = frozenset(
 )
 
 
+# An entry's `status` in sms/status.json that ends a message's story (module docstring).
+FINAL_STATUS: dict[int, DeliveryState | None] = {
+    10: DeliveryState.DELIVERED,
+    6: DeliveryState.UNDELIVERED,
+    11: DeliveryState.UNDELIVERED,
+    13: DeliveryState.UNDELIVERED,
+    14: DeliveryState.REJECTED,
+    100: None,  # Kavenegar has no such message id
+}
+
+
 def error_for_status(name: str, status: int) -> DeliveryError:
     """The error a Kavenegar `return.status` other than 200 stands for (module docstring)."""
     if status in REJECTED:
@@ -79,6 +98,7 @@ class KavenegarConfig:
     route: HttpRoute
     template: str
     type: str = ""  # "" (sms) or "call"
+    reports: float = report_polling.DEFAULT_EVERY  # seconds between rounds; 0: none
 
     @classmethod
     def from_url(cls, url: str) -> tuple[KavenegarConfig, str]:
@@ -87,7 +107,7 @@ class KavenegarConfig:
             url,
             kind="kavenegar",
             default_host=DEFAULT_HOST,
-            options=frozenset({"template", "type"}),
+            options=frozenset({"template", "type", "reports"}),
         )
         template = route.options.get("template", "")
         if not template:
@@ -95,7 +115,9 @@ class KavenegarConfig:
         kind = route.options.get("type", "")
         if kind not in {"", "sms", "call"}:
             raise ConfigurationError("kavenegar:// URL parameter type must be sms or call")
-        return cls(route, template, kind), shown
+        return cls(
+            route, template, kind, report_polling.reports_every(route.options, "kavenegar")
+        ), shown
 
 
 def _utcnow() -> datetime:
@@ -119,11 +141,13 @@ class KavenegarTransport:
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
+        self._reports = report_polling.ReportPoller(name, config.reports, self._statuses, clock)
 
     async def start(self, reports: ReportSink) -> None:
-        return None  # delivery reports are not fetched (module docstring)
+        self._reports.start(reports)
 
     async def aclose(self) -> None:
+        await self._reports.aclose()
         if self._owns_client:
             await self.client.aclose()
 
@@ -137,12 +161,39 @@ class KavenegarTransport:
         }
         if self.config.type:
             form["type"] = self.config.type
-        url = f"{route.base_url}/v1/{quote(route.credential, safe='')}/verify/lookup.json"
         with upstream_errors(self.name):
-            response = await self.client.post(url, data=form, timeout=route.timeout)
-        return SendReceipt(self.name, self._message_id(response, sms))
+            response = await self.client.post(
+                self._url("verify/lookup.json"), data=form, timeout=route.timeout
+            )
+        message_id = self._message_id(response, sms)
+        if not message_id.startswith("none-"):
+            self._reports.track(message_id)
+        return SendReceipt(self.name, message_id)
 
-    def _message_id(self, response: httpx.Response, sms: OutboundSms) -> str:
+    def _url(self, method: str) -> str:
+        route = self.config.route
+        return f"{route.base_url}/v1/{quote(route.credential, safe='')}/{method}"
+
+    async def _statuses(self, message_ids: list[str]) -> list[tuple[str, DeliveryState | None]]:
+        """The final states among `message_ids`, from one sms/status.json."""
+        with upstream_errors(self.name):
+            response = await self.client.post(
+                self._url("sms/status.json"),
+                data={"messageid": ",".join(message_ids)},
+                timeout=self.config.route.timeout,
+            )
+        return [
+            (str(entry["messageid"]), FINAL_STATUS[entry["status"]])
+            for entry in self._entries(response)
+            if isinstance(entry, dict)
+            and isinstance(entry.get("messageid"), int | str)
+            # An int, exactly: JSON true would equal 1, a list would not hash.
+            and type(entry.get("status")) is int
+            and entry["status"] in FINAL_STATUS
+        ]
+
+    def _entries(self, response: httpx.Response) -> list[Any]:
+        """The `entries` of an answer whose `return.status` is 200; else the error it means."""
         try:
             body: Any = orjson.loads(response.content)
             status = body["return"]["status"]
@@ -155,7 +206,11 @@ class KavenegarTransport:
         if status != 200:
             raise error_for_status(self.name, status)
         entries = body.get("entries")
-        entry = entries[0] if isinstance(entries, list) and entries else None
+        return entries if isinstance(entries, list) else []
+
+    def _message_id(self, response: httpx.Response, sms: OutboundSms) -> str:
+        entries = self._entries(response)
+        entry = entries[0] if entries else None
         message_id = entry.get("messageid") if isinstance(entry, dict) else None
         if isinstance(message_id, int | str) and str(message_id) not in {"", "0"}:
             return str(message_id)
