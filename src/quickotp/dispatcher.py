@@ -10,6 +10,13 @@ A message accepted in this process skips the claim while the dispatcher has room
 gateway reserves a slot (`reserve`), stores the message already leased to it, and hands it
 over in memory once committed (`hand`). Same lease, same guarantees, one transaction per
 message fewer (the claim was a quarter of the dispatcher's database work, measured).
+
+Messages go out in the order they were accepted. Once an accept found no room (its message
+was stored queued), later accepts are stored queued too, until a claim has taken everything
+that waited: a slot freed in memory would otherwise go to the newest message while older
+ones wait in the table (measured: accept → submit_sm_resp up to 1.3 s under load, with the
+median at 17 ms). Claims wait for a quarter of `batch` to be free, not for one slot, so a
+backlog is taken in a few transactions rather than one per message.
 """
 
 from __future__ import annotations
@@ -90,6 +97,8 @@ class Dispatcher:
         self._settled = asyncio.Event()  # set while no reservation is open
         self._settled.set()
         self._room = asyncio.Event()  # set when `_held` drops
+        self._backlog = False  # messages may wait queued in the table: accepts queue behind them
+        self._claim_at_least = max(1, self.config.batch // 4)
         # Claimed messages wait here for one of `concurrency` senders (the transport's
         # window): a fixed set of tasks, not a task per message waiting on a semaphore.
         self._claimed: asyncio.Queue[Claimed] = asyncio.Queue()
@@ -114,7 +123,10 @@ class Dispatcher:
         when the dispatcher is full or stopped (the message is stored queued, and claimed).
         Every reservation ends in `hand` or `unreserve`.
         """
-        if self._task is None or self._held >= self.config.batch:
+        if self._task is None or self._backlog:
+            return None
+        if self._held >= self.config.batch:
+            self._backlog = True
             return None
         self._held += 1
         self._reserved += 1
@@ -166,21 +178,20 @@ class Dispatcher:
         while True:
             # Claim ahead of the send window, so a fast transport never waits on a claim;
             # but not more than one batch ahead, so leases do not run out while queued here.
-            if self._held >= self.config.batch:
+            room = self.config.batch - self._held
+            if room < self._claim_at_least:
                 self._room.clear()
                 await self._room.wait()
                 continue
             self._wake.clear()  # before claiming, so an accept during the claim is not missed
             try:
-                claimed = await self.store.claim(
-                    self.clock(),
-                    self.config.lease,
-                    self.config.batch - self._held,
-                )
+                claimed = await self.store.claim(self.clock(), self.config.lease, room)
             except Exception:  # a database hiccup must not kill the loop
                 log.exception("claiming messages failed; retrying shortly")
                 await asyncio.sleep(1)
                 continue
+            if len(claimed) < room:  # nothing due is left waiting in the table
+                self._backlog = False
             self._held += len(claimed)
             for item in claimed:
                 self._claimed.put_nowait(item)

@@ -167,9 +167,12 @@ class CountingClaims:
 
     def __init__(self, runtime: Runtime) -> None:
         self.claimed: list[int] = []
+        self.open = asyncio.Event()  # cleared: claims wait
+        self.open.set()
         self._claim = runtime.store.claim
 
     async def __call__(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        await self.open.wait()
         got = await self._claim(now, lease, limit)
         self.claimed += [c.message.id for c in got]
         return got
@@ -235,6 +238,44 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
 
     assert sorted(s.message_id for s in transport.sent) == ids
     assert sorted(claims.claimed) == ids[2:]
+
+
+async def test_accepts_after_a_full_dispatcher_queue_behind_the_backlog(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Messages go out in accept order: once an accept found no room, a slot freed later goes
+    to the messages waiting in the table (by a claim), not to the next accept.
+    """
+    steps = asyncio.Semaphore(0)
+    transport = ScriptedTransport()
+    send = transport.send
+
+    async def stepped(sms: OutboundSms) -> SendReceipt:
+        await steps.acquire()
+        return await send(sms)
+
+    monkeypatch.setattr(transport, "send", stepped)
+    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=1, batch=2)
+    claims.open.clear()  # the claim that would take the queued message waits
+
+    first = await send_otps(runtime, seeded, 3)  # two held in memory, the third queued
+    steps.release()  # the first is sent and recorded: a slot is free
+
+    async def first_sent() -> bool:
+        return await statuses(runtime, seeded, first[:1]) == [MessageStatus.SENT]
+
+    await until(first_sent)
+    later = await send_otps(runtime, seeded, 2)  # the free slot is not theirs
+    assert await statuses(runtime, seeded, first[2:] + later) == [MessageStatus.QUEUED] * 3
+    claims.open.set()
+    for _ in range(4):
+        steps.release()
+    await until(lambda: _all(runtime, seeded, first + later, MessageStatus.SENT))
+    await worker.aclose()
+
+    assert [s.message_id for s in transport.sent] == first + later
+    assert claims.claimed == first[2:] + later
 
 
 async def test_a_refused_accept_gives_its_slot_back(
