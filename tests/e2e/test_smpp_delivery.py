@@ -235,15 +235,17 @@ async def test_quick_otp_over_smpp_is_delivered_and_reported_to_the_client(
     )
 
 
-async def test_delivery_reports_are_fetched_from_an_amoot_route(
-    gateway_factory: tuple[Gateway, Start],
-) -> None:
-    """Sent through Amoot, reported by its GetDeliveries: GetDelivery here says RecievedPhone."""
+async def sent_and_reported(
+    gateway_factory: tuple[Gateway, Start], upstream: Starlette, route_url: str
+) -> dict[str, Any]:
+    """
+    One SendQuickOTP through the HTTP upstream `upstream` (served on a free port, which
+    `route_url` takes as {port}), until GetDelivery says RecievedPhone, then one more round
+    of report requests. The SendQuickOTP answer.
+    """
     gateway, start = gateway_factory
-    amoot = FakeAmoot()
-    async with serving(amoot.app()) as url:
-        port = urlsplit(url).port
-        await gateway.add_route("amoot", f"amoot://tok@127.0.0.1:{port}?scheme=http&reports=1", 1)
+    async with serving(upstream) as url:
+        await gateway.add_route("upstream", route_url.format(port=urlsplit(url).port), 1)
         await start()
         sent = await gateway.rest("SendQuickOTP", Mobile="09120000000", CodeLength="6")
         message_id = sent["Data"]["MessageID"]
@@ -254,6 +256,18 @@ async def test_delivery_reports_are_fetched_from_an_amoot_route(
 
         await until(delivered)
         await asyncio.sleep(1.5)  # a round after the report: nothing left to ask for
+    return sent
+
+
+async def test_delivery_reports_are_fetched_from_an_amoot_route(
+    gateway_factory: tuple[Gateway, Start],
+) -> None:
+    """Sent through Amoot, reported by its GetDeliveries: GetDelivery here says RecievedPhone."""
+    amoot = FakeAmoot()
+
+    await sent_and_reported(
+        gateway_factory, amoot.app(), "amoot://tok@127.0.0.1:{port}?scheme=http&reports=1"
+    )
 
     assert amoot.asked == ["9001"]
 
@@ -262,23 +276,13 @@ async def test_delivery_reports_are_fetched_from_a_kavenegar_route(
     gateway_factory: tuple[Gateway, Start],
 ) -> None:
     """Sent with verify/lookup, reported by sms/status.json: GetDelivery says RecievedPhone."""
-    gateway, start = gateway_factory
     kavenegar = FakeKavenegar()
-    async with serving(kavenegar.app()) as url:
-        port = urlsplit(url).port
-        await gateway.add_route(
-            "kave", f"kavenegar://KEY@127.0.0.1:{port}?scheme=http&template=login&reports=1", 1
-        )
-        await start()
-        sent = await gateway.rest("SendQuickOTP", Mobile="09120000000", CodeLength="6")
-        message_id = sent["Data"]["MessageID"]
 
-        async def delivered() -> bool:
-            answer = await gateway.rest("GetDelivery", MessageID=str(message_id))
-            return bool(answer["Data"]["DeliveryType"] == 1)
-
-        await until(delivered)
-        await asyncio.sleep(1.5)  # a round after the report: nothing left to ask for
+    sent = await sent_and_reported(
+        gateway_factory,
+        kavenegar.app(),
+        "kavenegar://KEY@127.0.0.1:{port}?scheme=http&template=login&reports=1",
+    )
 
     assert kavenegar.tokens == [sent["Data"]["Code"]]  # our code, for its template
     assert kavenegar.asked == ["70001"]

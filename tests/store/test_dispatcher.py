@@ -42,11 +42,14 @@ class ScriptedTransport:
         self.in_flight = 0
         self.most_in_flight = 0
         self.reports: ReportSink | None = None
+        self.gate: asyncio.Semaphore | None = None  # when set, each send waits for a permit
 
     async def start(self, reports: ReportSink) -> None:
         self.reports = reports
 
     async def send(self, sms: OutboundSms) -> SendReceipt:
+        if self.gate is not None:
+            await self.gate.acquire()
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -216,15 +219,8 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
     runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past `batch` held messages, accepts are stored queued and claimed once there is room."""
-    gate = asyncio.Event()
     transport = ScriptedTransport()
-    send = transport.send
-
-    async def held_send(sms: OutboundSms) -> SendReceipt:
-        await gate.wait()
-        return await send(sms)
-
-    monkeypatch.setattr(transport, "send", held_send)
+    transport.gate = asyncio.Semaphore(0)
     worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=2, batch=2)
 
     ids = await send_otps(runtime, seeded, 5)
@@ -232,7 +228,8 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
         await statuses(runtime, seeded, ids)
         == [MessageStatus.SENDING] * 2 + [MessageStatus.QUEUED] * 3
     )
-    gate.set()
+    for _ in ids:
+        transport.gate.release()
     await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
     await worker.aclose()
 
@@ -247,15 +244,8 @@ async def test_accepts_after_a_full_dispatcher_queue_behind_the_backlog(
     Messages go out in accept order: once an accept found no room, a slot freed later goes
     to the messages waiting in the table (by a claim), not to the next accept.
     """
-    steps = asyncio.Semaphore(0)
     transport = ScriptedTransport()
-    send = transport.send
-
-    async def stepped(sms: OutboundSms) -> SendReceipt:
-        await steps.acquire()
-        return await send(sms)
-
-    monkeypatch.setattr(transport, "send", stepped)
+    transport.gate = steps = asyncio.Semaphore(0)
     worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=1, batch=2)
     claims.open.clear()  # the claim that would take the queued message waits
 
