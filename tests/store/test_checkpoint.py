@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from quickotp.store.checkpoint import WalCheckpointer
+from quickotp.store.checkpoint import RESTART_FRAMES, WalCheckpointer
 from quickotp.store.engine import Engines, create_engines
 
 pytestmark = pytest.mark.anyio
@@ -55,4 +57,54 @@ async def test_the_checkpointer_runs_while_started_and_once_more_at_close(
     await checkpointer.aclose()
     await _write(engines, 1)
     assert await _log_frames(engines) < 10
+    await engines.dispose()
+
+
+async def test_under_a_steady_load_the_log_starts_over(engines: Engines, tmp_path: Path) -> None:
+    """
+    Commits back to back leave no moment at which SQLite starts the log over by itself: the
+    checkpointer's RESTART makes one, so the log file stays far smaller than what went through.
+    """
+    wal = tmp_path / "wal.db-wal"
+    done = asyncio.Event()
+    commits = 0
+
+    async def steady() -> None:
+        nonlocal commits
+        while not done.is_set():
+            await _write(engines, 5)
+            commits += 1
+
+    writer = asyncio.create_task(steady())
+    checkpointer = WalCheckpointer(engines, interval=0.05)
+    checkpointer.start()
+    largest = 0
+    for _ in range(60):  # 3 s
+        await asyncio.sleep(0.05)
+        largest = max(largest, wal.stat().st_size)
+    done.set()
+    await writer
+    await checkpointer.aclose()
+    await engines.dispose()
+
+    written = commits * 5 * 4096  # at least a page a row
+    assert written > 4 * RESTART_FRAMES * 4096  # the load went past the threshold 4 times over
+    assert largest < written / 2
+
+
+async def test_a_reader_in_the_log_holds_a_restart_back_only_briefly(engines: Engines) -> None:
+    """A reader that stays in the log: RESTART gives up within its wait, writers go on."""
+    await _write(engines, RESTART_FRAMES + 10)
+    async with engines.read.connect() as reader:
+        await reader.execute(text("SELECT count(*) FROM filler"))  # a snapshot in the log
+        await _write(engines, 1)
+        started = time.monotonic()
+        log, copied = await WalCheckpointer(engines).checkpoint()
+        waited = time.monotonic() - started
+        await _write(engines, 1)  # a writer is not held back after it gave up
+        await reader.commit()
+
+    assert waited < 2.0  # not the connections' 10 s busy timeout
+    assert log > RESTART_FRAMES
+    assert copied < log  # the reader's snapshot keeps the last frames in the log
     await engines.dispose()

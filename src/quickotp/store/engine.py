@@ -18,6 +18,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from quickotp.errors import ConfigurationError
 
+BUSY_TIMEOUT_MS = 10_000  # how long a connection waits for SQLite's locks
+
 
 @dataclass(frozen=True)
 class Engines:
@@ -88,7 +90,7 @@ def _configure_sqlite(
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Once checkpointed, a log that grew under a burst goes back to 64 MiB at most.
         cursor.execute("PRAGMA journal_size_limit=67108864")
