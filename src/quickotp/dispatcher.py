@@ -14,9 +14,10 @@ message fewer (the claim was a quarter of the dispatcher's database work, measur
 Messages go out in the order they were accepted. Once an accept found no room (its message
 was stored queued), later accepts are stored queued too, until a claim has taken everything
 that waited: a slot freed in memory would otherwise go to the newest message while older
-ones wait in the table (measured: accept → submit_sm_resp up to 1.3 s under load, with the
-median at 17 ms). Claims wait for a quarter of `batch` to be free, not for one slot, so a
-backlog is taken in a few transactions rather than one per message.
+ones wait in the table (the likely cause of a benchmark run whose accept → submit_sm_resp
+reached 1.3 s with no pause in accepts or submits). Claims wait for a quarter of `batch`
+to be free, not for one slot, so a backlog is taken in a few transactions rather than one
+per message.
 """
 
 from __future__ import annotations

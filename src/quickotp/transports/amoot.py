@@ -233,16 +233,9 @@ class AmootTransport:
         with contextlib.suppress(orjson.JSONDecodeError):
             body: Any = orjson.loads(response.content)
             if isinstance(body, dict) and body.get("Status") == "Success":
-                items = body.get("Data")
-                return [
-                    (str(item["MessageID"]), FINAL_DELIVERY[item["DeliveryType"]])
-                    for item in (items if isinstance(items, list) else [])
-                    if isinstance(item, dict)
-                    and isinstance(item.get("MessageID"), int | str)
-                    # An int, exactly: JSON true would equal 1, a list would not hash.
-                    and type(item.get("DeliveryType")) is int
-                    and item["DeliveryType"] in FINAL_DELIVERY
-                ]
+                return report_polling.final_states(
+                    body.get("Data"), "MessageID", "DeliveryType", FINAL_DELIVERY
+                )
             if isinstance(body, dict) and isinstance(body.get("Status"), str):
                 raise error_for_status(self.name, body["Status"])
         raise DeliveryUncertain(f"{self.name}: GetDeliveries answered with no Status")

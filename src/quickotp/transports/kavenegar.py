@@ -182,15 +182,9 @@ class KavenegarTransport:
                 data={"messageid": ",".join(message_ids)},
                 timeout=self.config.route.timeout,
             )
-        return [
-            (str(entry["messageid"]), FINAL_STATUS[entry["status"]])
-            for entry in self._entries(response)
-            if isinstance(entry, dict)
-            and isinstance(entry.get("messageid"), int | str)
-            # An int, exactly: JSON true would equal 1, a list would not hash.
-            and type(entry.get("status")) is int
-            and entry["status"] in FINAL_STATUS
-        ]
+        return report_polling.final_states(
+            self._entries(response), "messageid", "status", FINAL_STATUS
+        )
 
     def _entries(self, response: httpx.Response) -> list[Any]:
         """The `entries` of an answer whose `return.status` is 200; else the error it means."""

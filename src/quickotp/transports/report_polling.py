@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from quickotp.background import stop
 from quickotp.errors import ConfigurationError, DeliveryError
@@ -47,6 +48,24 @@ def reports_every(options: Mapping[str, str], kind: str) -> float:
             f"{kind}:// URL parameter reports must be 0 (off) or 1-{MAX_EVERY:g} seconds"
         )
     return every
+
+
+def final_states(
+    entries: Any, id_key: str, state_key: str, final: Mapping[int, DeliveryState | None]
+) -> list[tuple[str, DeliveryState | None]]:
+    """
+    From a provider's list of entries (anything else: none), each one whose `id_key` is a
+    number or a string and whose `state_key` is a code in `final`, as (id, state).
+    """
+    return [
+        (str(entry[id_key]), final[entry[state_key]])
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+        and isinstance(entry.get(id_key), int | str)
+        # An int, exactly: JSON true would equal 1, a list would not hash.
+        and type(entry.get(state_key)) is int
+        and entry[state_key] in final
+    ]
 
 
 class ReportPoller:
