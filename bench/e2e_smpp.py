@@ -9,8 +9,9 @@ The service runs on CPU 0, wrk on CPU 1, the simulator unpinned; the bare client
 unpinned and once on CPU 0, and the ratio is to the faster run. Figures come from the
 messages table: messages accepted during the wrk run, how many of them reached `sent`
 (their submit_sm_resp came back and was recorded) and when; accept → submit_sm_resp latency
-is submitted_at - created_at (submitted_at is stamped when the outcome is recorded, just
-after the resp: an upper bound). Bounded: wrk runs --seconds, the drain waits at most 30 s.
+is submitted_at - created_at (created_at is stamped as the request is handled, submitted_at
+as the dispatcher gets the submit_sm_resp back). Bounded: wrk runs --seconds, the drain
+waits at most 30 s.
 Needs `wrk` (Debian: apt-get install wrk).
 """
 

@@ -99,7 +99,10 @@ async def one_pass(
             # This batch's submits and the receipts of the batch before share a transaction,
             # as they mostly do in the dispatcher's group commit.
             await store.record(
-                [Submitted(i, SendReceipt("smsc", f"{i:08X}"), "کد ورود شما: ******") for i in ids],
+                [
+                    Submitted(i, SendReceipt("smsc", f"{i:08X}"), "کد ورود شما: ******", now)
+                    for i in ids
+                ],
                 receipts(before),
                 now=now,
             )

@@ -253,7 +253,8 @@ class Dispatcher:
             log.warning("message %d attempt %d: %s", message.id, message.attempts, step)
             return step
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
-        return Submitted(message.id, receipt, masked)
+        # Stamped now, not when the batch of outcomes is written a few milliseconds later.
+        return Submitted(message.id, receipt, masked, self.clock())
 
     async def _record(self, items: Sequence[Outcome | DeliveryReport]) -> list[None]:
         outcomes = [item for item in items if not isinstance(item, DeliveryReport)]

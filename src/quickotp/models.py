@@ -182,11 +182,13 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Submitted:
-    """An upstream took message `message_id`; its stored text becomes `masked_text`."""
+    """An upstream took message `message_id` `at` (its answer came back); its stored text
+    becomes `masked_text`."""
 
     message_id: int
     receipt: SendReceipt
     masked_text: str
+    at: datetime
 
 
 @dataclass(frozen=True)

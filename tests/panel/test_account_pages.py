@@ -289,7 +289,8 @@ async def test_a_message_page_tells_its_whole_history(
     now = utc_now()
     claimed = await runtime.store.claim(now, timedelta(seconds=30), 10)
     await runtime.store.record(
-        [Submitted(claimed[0].message.id, SendReceipt("log", "log-1"), "Your code: *****")], now=now
+        [Submitted(claimed[0].message.id, SendReceipt("log", "log-1"), "Your code: *****", now)],
+        now=now,
     )
     await runtime.store.record(
         reports=[DeliveryReport("log", "log-1", DeliveryState.DELIVERED, now)], now=now

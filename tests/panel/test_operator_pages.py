@@ -187,7 +187,8 @@ async def test_the_routes_page_shows_what_was_carried(
     now = utc_now()
     claimed = await runtime.store.claim(now, timedelta(seconds=30), 1)
     await runtime.store.record(
-        [Submitted(claimed[0].message.id, SendReceipt("smpp-mci", "x1"), "Code *****")], now=now
+        [Submitted(claimed[0].message.id, SendReceipt("smpp-mci", "x1"), "Code *****", now)],
+        now=now,
     )
 
     page = await operator.get("/panel/operator/routes")

@@ -165,6 +165,34 @@ async def test_reports_that_overtake_the_submit_land(runtime: Runtime, seeded: S
     await worker.aclose()
 
 
+async def test_a_submit_is_stamped_when_the_upstream_answered(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """submitted_at is the clock when `send` returned, not when its batch was written."""
+    [message_id] = await send_otps(runtime, seeded, 1)
+    moment = [datetime.now(UTC)]
+    answered = moment[0] + timedelta(milliseconds=7)
+    written = answered + timedelta(seconds=2)
+
+    class AnswerThenTimePasses(ScriptedTransport):
+        async def send(self, sms: OutboundSms) -> SendReceipt:
+            receipt = await super().send(sms)
+            moment[0] = answered
+            # Runs once this step has built and queued the outcome, before it is written.
+            asyncio.get_running_loop().call_soon(moment.__setitem__, 0, written)
+            return receipt
+
+    config = DispatchConfig(first_delay=timedelta(milliseconds=50))
+    worker = Dispatcher(runtime.store, AnswerThenTimePasses(), lambda: moment[0], config)
+
+    await worker.start()
+    await until(lambda: _all(runtime, seeded, [message_id], MessageStatus.SENT))
+    await worker.aclose()
+
+    [stored] = (await runtime.store.get_messages(seeded.account_id, [message_id])).values()
+    assert stored.submitted_at == answered
+
+
 class CountingClaims:
     """The store's claim, counting the messages it hands out."""
 

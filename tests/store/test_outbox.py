@@ -118,7 +118,7 @@ async def test_submitted_masks_the_text_and_forgets_the_code(
     await runtime.store.claim(NOW, LEASE, 10)
 
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
     )
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
@@ -128,6 +128,23 @@ async def test_submitted_masks_the_text_and_forgets_the_code(
         "ab12",
     )
     assert await runtime.store.claim(NOW + LEASE * 2, LEASE, 10) == []
+
+
+async def test_submitted_at_is_when_the_upstream_answered_not_when_recorded(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """The outcome's own time is stored: a batch written later does not move it."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    answered = NOW + timedelta(milliseconds=3, microseconds=417)
+
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", answered)],
+        now=answered + timedelta(milliseconds=40),
+    )
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert message.submitted_at == answered
 
 
 async def test_retry_waits_until_its_time(runtime: Runtime, seeded: Seeded) -> None:
@@ -166,7 +183,7 @@ async def test_a_report_that_overtakes_its_submit_is_matched(
 
     await runtime.store.record(reports=[report], now=NOW)
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
     )
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
@@ -178,7 +195,7 @@ async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
     )
     # As if the report had committed in a transaction that could not see the submit:
     await runtime.store.record(
@@ -200,7 +217,7 @@ async def test_a_batch_of_reports_lands_on_each_message(runtime: Runtime, seeded
     ids = await accepted(runtime, seeded, 3)
     await runtime.store.claim(NOW, LEASE, 10)
     await runtime.store.record(
-        [Submitted(i, SendReceipt("smsc", f"p{i}"), "code ****") for i in ids], now=NOW
+        [Submitted(i, SendReceipt("smsc", f"p{i}"), "code ****", NOW) for i in ids], now=NOW
     )
     states = [DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.ACCEPTED]
 
@@ -225,7 +242,7 @@ async def test_a_final_state_is_not_undone_by_a_late_report(
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****")], now=NOW
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
     )
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
 

@@ -505,7 +505,7 @@ class SqlStore:
 
         async def work(tx: Tx) -> None:
             if outcomes:
-                await _record_outcomes(tx, outcomes, now)
+                await _record_outcomes(tx, outcomes)
             if reports:
                 await _record_reports(tx, reports, now)
 
@@ -806,13 +806,10 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
         )
 
 
-async def _record_outcomes(
-    tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp], now: datetime
-) -> None:
+async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp]) -> None:
     """Write what the dispatcher's attempts came to."""
     submitted = [o for o in outcomes if isinstance(o, Submitted)]
     retries = [o for o in outcomes if isinstance(o, Retry)]
-    stamp = tx.time(now)
     # One executemany per batch on the driver: see store/raw.py.
     await tx.executemany(
         "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
@@ -823,7 +820,7 @@ async def _record_outcomes(
                 MessageStatus.SENT.value,
                 o.receipt.transport,
                 o.receipt.provider_message_id,
-                stamp,
+                tx.time(o.at),
                 o.masked_text,
                 o.message_id,
             )
