@@ -99,6 +99,7 @@ async def _fresh_postgres_database(url: str) -> str:
 
 
 _created_databases: list[str] = []
+_DROPPERS = 4  # connections dropping the test databases at the end
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -107,7 +108,7 @@ def _drop_test_databases() -> Iterator[None]:
     if not _created_databases:
         return
 
-    async def drop() -> None:
+    async def drop(names: list[str]) -> None:
         parsed = make_url(POSTGRES_URL)
         conn = await asyncpg.connect(
             host=parsed.host,
@@ -116,12 +117,16 @@ def _drop_test_databases() -> Iterator[None]:
             database=parsed.database,
         )
         try:
-            for name in _created_databases:
+            for name in names:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
 
-    asyncio.run(drop())
+    async def drop_all() -> None:
+        # Side by side: one after another, the ~300 of a full run took 37 s at the end.
+        await asyncio.gather(*(drop(_created_databases[i::_DROPPERS]) for i in range(_DROPPERS)))
+
+    asyncio.run(drop_all())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
