@@ -10,8 +10,9 @@ unpinned and once on CPU 0, and the ratio is to the faster run. Figures come fro
 messages table: messages accepted during the wrk run, how many of them reached `sent`
 (their submit_sm_resp came back and was recorded) and when; accept → submit_sm_resp latency
 is submitted_at - created_at (created_at is stamped as the request is handled, submitted_at
-as the dispatcher gets the submit_sm_resp back). Bounded: wrk runs --seconds, the drain
-waits at most 30 s.
+as the dispatcher gets the submit_sm_resp back). The service's CPU per accepted OTP comes
+from /proc, read before and after the wrk run (steadier than OTP/s on a shared machine).
+Bounded: wrk runs --seconds, the drain waits at most 30 s.
 Needs `wrk` (Debian: apt-get install wrk).
 """
 
@@ -47,6 +48,7 @@ from harness import (
     require_wrk,
     server,
     setup_account,
+    thread_cpu,
 )
 from harness import wrk as load_wrk
 from smpp_client import HEADER, SIMULATOR, bare, ours
@@ -74,6 +76,8 @@ class EndToEnd:
     delivered: int  # of those, delivered (receipt matched)
     wrk_p99_ms: float
     failures: int
+    loop_us: float = 0.0  # the service's CPU an accepted OTP: its event loop's thread
+    others_us: float = 0.0  # and its other threads (SQLite's writer, mostly)
 
 
 def _parse_time(text: str) -> datetime:
@@ -195,6 +199,7 @@ def end_to_end(
             subprocess.run(pinned(1, [*wrk, "-d3s", url]), env=wrk_env, capture_output=True)
             wait_drained(db, datetime(2000, 1, 1, tzinfo=UTC), 30)
             start = datetime.now(UTC)
+            before = thread_cpu(process.pid)  # taskset execs the service: the same pid
             done = subprocess.run(
                 pinned(1, [*wrk, f"-d{seconds}s", url]),
                 env=wrk_env,
@@ -202,6 +207,7 @@ def end_to_end(
                 text=True,
                 check=False,
             )
+            cpu = thread_cpu(process.pid) - before
             end = datetime.now(UTC)
             if done.returncode:
                 tail = log.read_text(errors="replace")[-3000:]
@@ -224,6 +230,8 @@ def end_to_end(
         delivered=delivered,
         wrk_p99_ms=load.p99_ms,
         failures=load.failures,
+        loop_us=cpu.main / accepted * 1e6 if accepted else 0.0,
+        others_us=cpu.others / accepted * 1e6 if accepted else 0.0,
     )
 
 
@@ -360,6 +368,10 @@ def main() -> None:
     print(
         f"  sent by the end of the drain      {e2e.submitted:10,}"
         f"  receipts applied {e2e.delivered:,}"
+    )
+    print(
+        f"  service CPU an accepted OTP       {e2e.loop_us + e2e.others_us:10,.0f} µs"
+        f"  (event loop's thread {e2e.loop_us:,.0f}, other threads {e2e.others_us:,.0f})"
     )
     if paced is not None:
         print(

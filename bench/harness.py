@@ -134,6 +134,34 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+@dataclass(frozen=True)
+class ThreadCpu:
+    """CPU time (user + system, seconds) of a process: its main thread, and all of it."""
+
+    main: float  # the first thread: a server's event loop
+    total: float  # every thread, including those that have ended
+
+    @property
+    def others(self) -> float:
+        return self.total - self.main
+
+    def __sub__(self, before: ThreadCpu) -> ThreadCpu:
+        return ThreadCpu(self.main - before.main, self.total - before.total)
+
+
+def thread_cpu(pid: int) -> ThreadCpu:
+    """ThreadCpu of one process (not its children), from /proc."""
+
+    def seconds(stat: Path) -> float:
+        text = stat.read_text()
+        fields = text[text.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return ThreadCpu(
+        main=seconds(Path(f"/proc/{pid}/task/{pid}/stat")), total=seconds(Path(f"/proc/{pid}/stat"))
+    )
+
+
 def wrk(
     url: str,
     *,
