@@ -190,7 +190,9 @@ async def test_a_burst_beyond_the_redis_pool_waits_for_connections() -> None:
     if not REDIS_URL:
         service_missing("redis")
     prefix = f"quickotp-test:{uuid.uuid4().hex[:12]}:"
-    limiter = RedisLimiter.from_url(REDIS_URL, max_connections=4, prefix=prefix)
+    # A connect timeout well above the default 0.5 s: this tests the queue for connections,
+    # and a loaded machine (two test processes on two cores) once took longer to connect.
+    limiter = RedisLimiter.from_url(REDIS_URL, timeout=3.0, max_connections=4, prefix=prefix)
     try:
         answers = await asyncio.gather(
             *(limiter.admit([Cooldown(f"cd:{i}", 60)], T0) for i in range(200))

@@ -196,5 +196,5 @@ async def test_a_dispatcher_without_a_slot_hands_its_messages_back_at_once(
         await third.aclose()
         await leases.aclose()
 
-    assert took < 0.5
+    assert took < 2.0  # not the bind's 5 s timeout (slack for a loaded machine)
     assert bound == 0

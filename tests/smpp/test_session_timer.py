@@ -57,7 +57,9 @@ async def test_the_oldest_unanswered_submit_fails_the_session_and_every_submit_i
 
     waited = time.monotonic() - started
     assert all(isinstance(result, DeliveryUncertain) for result in results)
-    assert 0.4 <= waited < 0.4 + 0.1 + 0.3  # the oldest's due time, a check's resolution
+    # The oldest's due time, a check's resolution, and scheduling on a loaded machine (two
+    # test processes on two cores were 0.48 s late): still far from the SMSC never answering.
+    assert 0.4 <= waited < 0.4 + 0.1 + 1.0
     assert await watcher == "no submit_sm_resp within 0.4 s"
     assert not under_test.alive
     await under_test.close()
@@ -71,7 +73,8 @@ async def test_an_unanswered_enquire_link_fails_the_session(smsc: ScriptedSmsc) 
     reason = await under_test.wait_dead()
 
     assert reason == "no enquire_link_resp within 0.4 s"
-    assert 1 + 0.4 <= time.monotonic() - started < 1 + 0.4 + 0.1 + 0.3
+    # Scheduling slack as above; a failure only at the next enquire_link (2 s) would be later.
+    assert 1 + 0.4 <= time.monotonic() - started < 1 + 0.4 + 0.8
     assert smpp_pdu.ENQUIRE_LINK in smsc.commands
     await under_test.close()
 

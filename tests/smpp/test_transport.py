@@ -249,7 +249,9 @@ async def test_an_unanswered_submit_sm_fails_in_time_and_the_bind_comes_back(
         await transport.send(sms())
 
     waited = time.monotonic() - started
-    assert 0.4 <= waited < 0.4 + 0.1 + 0.3  # timeout, the check's resolution, scheduling
+    # The timeout, the check's resolution, and scheduling on a loaded machine (two test
+    # processes on two cores); the held answer would come at 3 s.
+    assert 0.4 <= waited < 0.4 + 0.1 + 1.0
     smsc.hold = 0.0
     async with asyncio.timeout(10):
         while transport.bound == 0:
