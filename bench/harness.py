@@ -112,20 +112,25 @@ def server(
             process.wait(5)
 
 
+def _stat(path: Path) -> tuple[int, float]:
+    """(parent pid, CPU seconds: user + system) from a /proc `stat` file."""
+    text = path.read_text()
+    fields = text[text.rindex(")") + 2 :].split()  # after the command, which may hold spaces
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and all its descendants, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            parent, seconds = _stat(stat)
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2 :].split()
         child = int(stat.parent.name)
-        parents[child] = int(fields[1])
-        times[child] = (int(fields[11]) + int(fields[12])) / tick
+        parents[child] = parent
+        times[child] = seconds
     total, family = 0.0, {pid}
     for child in sorted(times):
         if child in family or parents.get(child) in family:
@@ -151,15 +156,9 @@ class ThreadCpu:
 
 def thread_cpu(pid: int) -> ThreadCpu:
     """ThreadCpu of one process (not its children), from /proc."""
-
-    def seconds(stat: Path) -> float:
-        text = stat.read_text()
-        fields = text[text.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    return ThreadCpu(
-        main=seconds(Path(f"/proc/{pid}/task/{pid}/stat")), total=seconds(Path(f"/proc/{pid}/stat"))
-    )
+    _, main = _stat(Path(f"/proc/{pid}/task/{pid}/stat"))
+    _, total = _stat(Path(f"/proc/{pid}/stat"))
+    return ThreadCpu(main=main, total=total)
 
 
 def wrk(
