@@ -317,6 +317,36 @@ async def test_a_refused_accept_gives_its_slot_back(
     assert sorted(s.message_id for s in transport.sent) == ids
 
 
+async def test_a_slow_sweep_of_parked_reports_holds_no_claim_back(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages waiting in the table are claimed and sent while a reconcile sweep waits."""
+    sweeping = asyncio.Event()
+
+    async def stuck(now: datetime, keep: timedelta) -> int:
+        sweeping.set()
+        await asyncio.Event().wait()  # as long as the test: cancelled by aclose
+        return 0
+
+    monkeypatch.setattr(runtime.store, "reconcile_reports", stuck)
+    transport = ScriptedTransport()
+    worker = dispatcher(
+        runtime,
+        transport,
+        reconcile_every=timedelta(milliseconds=1),
+        idle_poll=timedelta(milliseconds=20),
+    )
+    await worker.start()
+    async with asyncio.timeout(5):
+        await sweeping.wait()
+
+    ids = await send_otps(runtime, seeded, 3)  # stored queued: only a claim sends them
+    await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
+    await worker.aclose()
+
+    assert sorted(s.message_id for s in transport.sent) == ids
+
+
 async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Seeded) -> None:
     """A message reserved before the dispatcher stopped is still sent by it, not left leased."""
     transport = ScriptedTransport()

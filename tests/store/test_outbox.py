@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from quickotp.bootstrap import Runtime
 from quickotp.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
 from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.store import sql
+from quickotp.store.engine import Engines
+from quickotp.store.raw import Tx, write_transaction
+from quickotp.store.schema import messages
 from tests.conftest import Seeded
 
 pytestmark = pytest.mark.anyio
@@ -210,6 +216,63 @@ async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert matched == 0  # the direct path already applied it; the stray one aged out
     assert message.status is MessageStatus.UNDELIVERED
+
+
+async def submitted_unseen(runtime: Runtime, message_id: int, provider_id: str) -> None:
+    """The message's submit recorded as if by a transaction that did not see a parked report."""
+    async with runtime.store.engines.write.begin() as conn:
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(status="sent", transport="smsc", provider_message_id=provider_id)
+        )
+
+
+async def test_reconcile_applies_a_report_parked_beside_its_submit(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A report parked while its submit committed beside it reaches its message, once."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW + timedelta(seconds=3))
+    await runtime.store.record(reports=[report], now=NOW)  # no message has it yet: parked
+    await submitted_unseen(runtime, message_id, "ab12")
+
+    first = await runtime.store.reconcile_reports(NOW, timedelta(days=1))
+    again = await runtime.store.reconcile_reports(NOW, timedelta(days=1))
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert (first, again) == (1, 0)
+    assert message.status is MessageStatus.DELIVERED
+    assert message.reported_at == report.at
+
+
+async def test_reconcile_takes_a_long_backlog_in_bounded_transactions(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More parked reports than one transaction takes are all matched, in several."""
+    monkeypatch.setattr(sql, "RECONCILE_BATCH", 2)
+    transactions = []
+    real = write_transaction
+
+    async def counted(engines: Engines, work: Callable[[Tx], Awaitable[int]]) -> int:
+        transactions.append(await real(engines, work))
+        return transactions[-1]
+
+    ids = await accepted(runtime, seeded, 5)
+    await runtime.store.claim(NOW, LEASE, 10)
+    reports = [DeliveryReport("smsc", f"p{i}", DeliveryState.UNDELIVERED, NOW) for i in ids]
+    await runtime.store.record(reports=reports, now=NOW)
+    for message_id in ids:
+        await submitted_unseen(runtime, message_id, f"p{message_id}")
+    monkeypatch.setattr(sql, "write_transaction", counted)
+
+    matched = await runtime.store.reconcile_reports(NOW, timedelta(days=1))
+
+    found = await runtime.store.get_messages(seeded.account_id, ids)
+    assert matched == 5
+    assert transactions == [2, 2, 1]
+    assert {m.status for m in found.values()} == {MessageStatus.UNDELIVERED}
 
 
 async def test_a_batch_of_reports_lands_on_each_message(runtime: Runtime, seeded: Seeded) -> None:
