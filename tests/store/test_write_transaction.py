@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.bootstrap import Runtime
 from quickotp.store.engine import create_engines
@@ -142,3 +143,32 @@ def test_on_sqlite_each_event_loop_gets_its_own_hold(tmp_path: Path) -> None:
 
     assert asyncio.run(contended()) == 20
     assert asyncio.run(contended()) == 20  # the first loop's lock would refuse this one
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_a_failed_return_to_the_pool_leaves_the_commit_standing(
+    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller of a committed transaction hears it committed; the next one still runs."""
+    before = await _credit(runtime, seeded)
+    failures = [RuntimeError("check-in failed")]
+    close = AsyncConnection.close
+
+    async def failing_once(conn: AsyncConnection) -> None:
+        if failures:
+            raise failures.pop()
+        await close(conn)
+
+    monkeypatch.setattr(AsyncConnection, "close", failing_once)
+
+    async def work(tx: Tx) -> str:
+        await _add_one(tx, seeded)
+        return "committed"
+
+    async with asyncio.timeout(5):  # a connection kept from the pool would hang the second
+        assert await write_transaction(runtime.engines, work) == "committed"
+        assert await write_transaction(runtime.engines, work) == "committed"
+
+    assert failures == []
+    assert await _credit(runtime, seeded) == before + 2
+    assert runtime.engines.write.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

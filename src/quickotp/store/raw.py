@@ -20,6 +20,8 @@ request of the batch waiting (measured with 64 connections, `bench/rest_send.py`
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import sqlite3
 import weakref
@@ -33,6 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from quickotp.store.engine import Engines
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _MARK = re.compile(r"\?")
 
@@ -141,8 +145,18 @@ class _SqliteWriter:
 
     async def _let_go(self) -> None:
         held, self._held, self._run = self._held, None, 0
-        if held is not None:
+        if held is None:
+            return
+        try:
             await held[0].close()  # back to the pool, for whoever waits there
+        except Exception:
+            # The transaction before is over (committed or rolled back) and its caller gets
+            # that outcome, not this: an accept answered as failed after its COMMIT would be
+            # sent anyway, and sent again when the client retries. Dropping the connection
+            # gives its place in the pool back; the pool opens a new one when next asked.
+            log.warning("returning SQLite's writer connection failed; dropped", exc_info=True)
+            with contextlib.suppress(Exception):
+                await held[0].invalidate()
 
 
 _WRITERS: weakref.WeakKeyDictionary[AsyncEngine, _SqliteWriter] = weakref.WeakKeyDictionary()
