@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -166,3 +167,38 @@ async def test_a_raw_client_reads_the_whole_answer_before_the_server_closes() ->
         await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert answer.endswith(b"\r\n\r\nhello raw")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32 + b"\r\n\r\n",  # TLS hello
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /rest/SendQuickOTP HTTP/9.9\r\n\r\n",
+        b"GET /hello\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["tls", "negative-length", "version", "nul-in-target"],
+)
+async def test_bytes_that_are_not_http_get_a_problem_answer_and_the_connection_closes(
+    garbage: bytes,
+) -> None:
+    async with serving(APP, http=CoalescingHttpToolsProtocol) as url:
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, family=socket.AF_INET)
+        writer.write(garbage)
+        async with asyncio.timeout(5):
+            answer = await reader.read()  # to EOF: the server closes after answering
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 400 Bad Request"
+    assert b"content-type: application/problem+json" in lines
+    assert b"connection: close" in lines
+    assert f"content-length: {len(body)}".encode() in lines
+    assert orjson.loads(body) == {
+        "type": "urn:quickotp:problem:malformed-http",
+        "title": "The request is not valid HTTP/1.1",
+        "status": 400,
+        "detail": "Invalid HTTP request received.",
+    }

@@ -92,6 +92,7 @@ SERVER_ERROR = _p("server-error", 500, "Internal error")
 MAX_RETRY_AFTER = 86_400  # seconds
 NOT_FOUND = _p("not-found", 404, "No such resource")
 METHOD_NOT_ALLOWED = _p("method-not-allowed", 405, "This resource does not take this method")
+MALFORMED_HTTP = _p("malformed-http", 400, "The request is not valid HTTP/1.1")
 
 
 def problem_for(exc: BaseException) -> ProblemType:

@@ -18,14 +18,41 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from quickotp.web.problems import MALFORMED_HTTP, PROBLEM_JSON
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol writing through a `CoalescedWrites` transport."""
+    """
+    HttpToolsProtocol writing through a `CoalescedWrites` transport, and answering bytes
+    that are not HTTP/1.1 with a problem+json 400, as every other refusal is answered,
+    where uvicorn answers in plain text.
+    """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescedWrites(transport, self.loop))
+
+    def send_400_response(self, msg: str) -> None:
+        body = orjson.dumps(
+            {
+                "type": MALFORMED_HTTP.uri,
+                "title": MALFORMED_HTTP.title,
+                "status": MALFORMED_HTTP.status,
+                "detail": msg,
+            }
+        )
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [
+            b"content-type: " + PROBLEM_JSON.encode() + b"\r\n",
+            b"content-length: " + str(len(body)).encode() + b"\r\n",
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
 
 class CoalescedWrites(asyncio.Transport):
