@@ -1,6 +1,7 @@
 """
-Statements straight on the database driver (aiosqlite, asyncpg), inside an SQLAlchemy
-transaction, for the few statements every OTP runs: accepting, and recording submits.
+Statements straight on the database driver (sqlite3 in aiosqlite's thread, asyncpg), in
+the driver's own transaction on a connection from SQLAlchemy's pool, for the few
+statements every OTP runs: accepting, and recording submits.
 
 Why not SQLAlchemy there: measured on this machine (`bench/sql_paths.py`, SQLite), one
 SQLAlchemy Core execute cost 13 times a driver call (372 against 28 us), and a batch's
@@ -64,28 +65,21 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-async def driver_tx(conn: AsyncConnection) -> Tx:
-    """
-    The driver under `conn`, an SQLAlchemy connection inside `engine.begin()`: statements
-    sent through either take part in the same transaction, which SQLAlchemy commits.
-    """
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if conn.dialect.name == "postgresql":
-        # SQLAlchemy opens its asyncpg transaction at the first statement it runs itself.
-        await conn.exec_driver_sql("SELECT 1")
-        return _PostgresTx(driver)
-    return _SqliteTx(driver)  # BEGIN IMMEDIATE was sent when the block began
-
-
 async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]) -> T:
     """
     `work`'s result, with its statements in one write transaction, committed when it
     returns (rolled back when it raises). `work` must await nothing but its Tx.
     """
     if engines.dialect == "postgresql":
-        async with engines.write.begin() as conn:
-            return await work(await driver_tx(conn))
+        # asyncpg's own transaction on a pooled connection, not SQLAlchemy's: that one opens
+        # at the first statement SQLAlchemy runs itself, a `SELECT 1` it would need for it
+        # cost 170 us of CPU and a round trip a transaction (541-573 against 356-375 us,
+        # interleaved on this machine, 2026-11-29). SQLAlchemy's reset on check-in is then a
+        # no-op: it started nothing.
+        async with engines.write.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            async with driver.transaction():
+                return await work(_PostgresTx(driver))
     writer = _WRITERS.get(engines.write)
     if writer is None or writer.loop is not asyncio.get_running_loop():  # one per event loop
         writer = _WRITERS[engines.write] = _SqliteWriter(engines.write)
@@ -212,23 +206,6 @@ class _SqliteTimes(ABC):
         # Safe: BEGIN IMMEDIATE holds SQLite's one write lock until COMMIT.
         [(top,)] = await self.fetch(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         return list(range(top + 1, top + 1 + count))
-
-
-class _SqliteTx(_SqliteTimes):
-    """Statements through aiosqlite, inside an SQLAlchemy transaction."""
-
-    def __init__(self, driver: Any) -> None:
-        self._driver = driver
-
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        return list(await self._driver.execute_fetchall(sql, args))
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._driver.execute(sql, args)
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            await self._driver.executemany(sql, rows)
 
 
 class _BlockingSqliteTx(_SqliteTimes):
