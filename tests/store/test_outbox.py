@@ -275,6 +275,27 @@ async def test_reconcile_takes_a_long_backlog_in_bounded_transactions(
     assert {m.status for m in found.values()} == {MessageStatus.UNDELIVERED}
 
 
+async def test_two_sweeps_at_once_match_each_parked_report_once(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Every dispatcher sweeps (on PostgreSQL, at the same time): a report is matched once."""
+    ids = await accepted(runtime, seeded, 3)
+    await runtime.store.claim(NOW, LEASE, 10)
+    reports = [DeliveryReport("smsc", f"p{i}", DeliveryState.DELIVERED, NOW) for i in ids]
+    await runtime.store.record(reports=reports, now=NOW)
+    for message_id in ids:
+        await submitted_unseen(runtime, message_id, f"p{message_id}")
+
+    both = await asyncio.gather(
+        runtime.store.reconcile_reports(NOW, timedelta(days=1)),
+        runtime.store.reconcile_reports(NOW, timedelta(days=1)),
+    )
+
+    assert sum(both) == 3
+    found = await runtime.store.get_messages(seeded.account_id, ids)
+    assert {m.status for m in found.values()} == {MessageStatus.DELIVERED}
+
+
 async def test_a_batch_of_reports_lands_on_each_message(runtime: Runtime, seeded: Seeded) -> None:
     """Many reports in one batch each reach their own message; unknown ones are parked."""
     ids = await accepted(runtime, seeded, 3)

@@ -662,7 +662,7 @@ MATCHED_ORPHANS = (
     "SELECT o.id, o.state, o.reported_at, m.id FROM orphan_reports o"
     " JOIN messages m ON m.transport = o.transport"
     " AND m.provider_message_id = o.provider_message_id"
-    " ORDER BY o.reported_at, o.id LIMIT ?"
+    " ORDER BY o.reported_at, o.id LIMIT ?{lock}"
 )
 RECONCILE_BATCH = 500  # parked reports matched in one transaction
 PARKED_REPORTS = (
@@ -889,7 +889,9 @@ def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 async def _reconcile(tx: Tx, *, now: datetime, keep: timedelta) -> int:
     """One batch of `reconcile_reports`: how many parked reports it matched."""
-    matched = await tx.fetch(MATCHED_ORPHANS, RECONCILE_BATCH)
+    # On PostgreSQL every dispatcher sweeps: each takes the parked reports no other holds.
+    lock = " FOR UPDATE OF o SKIP LOCKED" if tx.postgres else ""
+    matched = await tx.fetch(MATCHED_ORPHANS.format(lock=lock), RECONCILE_BATCH)
     for _, state, reported_at, message_id in matched:
         await _apply_report(tx, message_id, DeliveryState(state), tx.read_time(reported_at))
     await enqueue_reported(tx, [row[3] for row in matched], now)
