@@ -10,8 +10,10 @@ unpinned and once on CPU 0, and the ratio is to the faster run. Figures come fro
 messages table: messages accepted during the wrk run, how many of them reached `sent`
 (their submit_sm_resp came back and was recorded) and when; accept → submit_sm_resp latency
 is submitted_at - created_at (created_at is stamped as the request is handled, submitted_at
-as the dispatcher gets the submit_sm_resp back). The service's CPU per accepted OTP comes
-from /proc, read before and after the wrk run (steadier than OTP/s on a shared machine).
+as the dispatcher gets the submit_sm_resp back). The slowest message and the longest time
+without a submit_sm_resp show a stall that the p99 hides. The service's CPU per accepted OTP
+comes from /proc, read before and after the wrk run (steadier than OTP/s on a shared
+machine).
 Bounded: wrk runs --seconds, the drain waits at most 30 s.
 Needs `wrk` (Debian: apt-get install wrk).
 """
@@ -41,6 +43,7 @@ from harness import (
     SECRET,
     UVICORN,
     free_port,
+    longest_pause,
     parse_wrk,
     pinned,
     quickotp,
@@ -78,14 +81,26 @@ class EndToEnd:
     failures: int
     loop_us: float = 0.0  # the service's CPU an accepted OTP: its event loop's thread
     others_us: float = 0.0  # and its other threads (SQLite's writer, mostly)
+    max_ms: float = 0.0  # the slowest accept → submit_sm_resp
+    pause_ms: float = 0.0  # the longest time in the run without a submit_sm_resp
+    pause_at: float = 0.0  # seconds into the run that pause began
 
 
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def measure(db: Path, start: datetime, end: datetime) -> tuple[list[float], int, int, int]:
-    """(accept → submit latencies in s, accepted, submitted during the run, delivered)."""
+@dataclass(frozen=True)
+class Measured:
+    latencies: list[float]  # accept → submit_sm_resp, seconds, of the messages sent
+    accepted: int  # messages created in the run
+    in_run: int  # of those, sent before the run ended
+    delivered: int
+    pause: tuple[float, float]  # the longest pause between submits in the run, its start
+
+
+def measure(db: Path, start: datetime, end: datetime) -> Measured:
+    """What became of the messages accepted between `start` and `end`."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT created_at, submitted_at, status FROM messages WHERE created_at >= ?"
@@ -93,16 +108,17 @@ def measure(db: Path, start: datetime, end: datetime) -> tuple[list[float], int,
             (start.replace(tzinfo=None).isoformat(" "), end.replace(tzinfo=None).isoformat(" ")),
         ).fetchall()
     latencies = []
-    in_run = 0
+    sent_in_run = []
     delivered = 0
     for created, submitted, status in rows:
         if submitted is None:
             continue
         sent_at = _parse_time(submitted)
         latencies.append((sent_at - _parse_time(created)).total_seconds())
-        in_run += sent_at < end
+        if sent_at < end:
+            sent_in_run.append((sent_at - start).total_seconds())
         delivered += status == "delivered"
-    return latencies, len(rows), in_run, delivered
+    return Measured(latencies, len(rows), len(sent_in_run), delivered, longest_pause(sent_in_run))
 
 
 def wait_drained(db: Path, start: datetime, limit: float) -> None:
@@ -218,20 +234,23 @@ def end_to_end(
             wait_drained(db, start, 30)
             wait_reported(db, start, 30)
         load = parse_wrk(done.stdout)
-        latencies, accepted, in_run, delivered = measure(db, start, end)
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        run = measure(db, start, end)
+    cuts = statistics.quantiles(run.latencies, n=100) if len(run.latencies) > 1 else [0.0] * 99
     return EndToEnd(
         accepted_per_s=load.rps,
-        accepted=accepted,
-        submitted=len(latencies),
-        submit_per_s=in_run / (end - start).total_seconds(),
+        accepted=run.accepted,
+        submitted=len(run.latencies),
+        submit_per_s=run.in_run / (end - start).total_seconds(),
         p50_ms=cuts[49] * 1000,
         p99_ms=cuts[98] * 1000,
-        delivered=delivered,
+        delivered=run.delivered,
         wrk_p99_ms=load.p99_ms,
         failures=load.failures,
-        loop_us=cpu.main / accepted * 1e6 if accepted else 0.0,
-        others_us=cpu.others / accepted * 1e6 if accepted else 0.0,
+        loop_us=cpu.main / run.accepted * 1e6 if run.accepted else 0.0,
+        others_us=cpu.others / run.accepted * 1e6 if run.accepted else 0.0,
+        max_ms=max(run.latencies, default=0.0) * 1000,
+        pause_ms=run.pause[0] * 1000,
+        pause_at=run.pause[1],
     )
 
 
@@ -366,6 +385,10 @@ def main() -> None:
     print(f"  submit_sm_resp/s in the run       {e2e.submit_per_s:10,.0f}")
     print(f"  accept → submit_sm_resp p50 / p99 {e2e.p50_ms:8.1f} / {e2e.p99_ms:.1f} ms")
     print(
+        f"  slowest / longest pause in submits  {e2e.max_ms:6.1f} / {e2e.pause_ms:.1f} ms"
+        f"  (the pause {e2e.pause_at:.1f} s into the run)"
+    )
+    print(
         f"  sent by the end of the drain      {e2e.submitted:10,}"
         f"  receipts applied {e2e.delivered:,}"
     )
@@ -377,7 +400,8 @@ def main() -> None:
         print(
             f"\nPaced at about {args.rate:,} OTP/s offered: {paced.accepted_per_s:,.0f} answers/s,"
             f" {paced.submit_per_s:,.0f} submit_sm_resp/s, accept → submit_sm_resp p50 / p99"
-            f" {paced.p50_ms:.1f} / {paced.p99_ms:.1f} ms, receipts {paced.delivered:,}"
+            f" {paced.p50_ms:.1f} / {paced.p99_ms:.1f} ms (slowest {paced.max_ms:.1f} ms, longest"
+            f" pause in submits {paced.pause_ms:.1f} ms), receipts {paced.delivered:,}"
             f" of {paced.accepted:,}"
         )
     print(

@@ -15,9 +15,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -255,6 +256,16 @@ def setup_account(env: Mapping[str, str]) -> str:
     issued = quickotp(env, "tokens", "create", "--account", str(account["id"]))
     assert isinstance(issued, dict)
     return str(issued["token"])
+
+
+def longest_pause(moments: Iterable[float]) -> tuple[float, float]:
+    """
+    The longest time between two consecutive `moments` (seconds, any order), and when it
+    began: (0.0, 0.0) for fewer than two. A stall that a p99 hides shows here.
+    """
+    ordered = sorted(moments)
+    gaps = ((later - earlier, earlier) for earlier, later in pairwise(ordered))
+    return max(gaps, default=(0.0, 0.0))
 
 
 def count_lines(path: Path) -> int:

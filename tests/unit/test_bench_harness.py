@@ -1,4 +1,4 @@
-"""bench/harness.py's per-thread CPU reading, which bench/e2e_smpp.py prints per OTP."""
+"""bench/harness.py: the per-thread CPU reading and the longest pause bench/e2e_smpp.py prints."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from harness import thread_cpu
+from harness import longest_pause, thread_cpu
 
 BURN = 0.2  # seconds of CPU time: /proc counts in ticks of 10 ms
 
@@ -33,3 +33,9 @@ def test_the_main_threads_cpu_is_told_apart_from_the_others() -> None:
     # The worker has ended: its time still counts, in the process's total.
     assert after_worker.others >= BURN * 0.75
     assert after_worker.main < BURN / 2
+
+
+def test_the_longest_pause_is_found_in_any_order() -> None:
+    assert longest_pause([3.0, 0.0, 0.5, 1.0, 3.1]) == (2.0, 1.0)
+    assert longest_pause([0.25]) == (0.0, 0.0)
+    assert longest_pause([]) == (0.0, 0.0)
