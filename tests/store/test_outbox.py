@@ -228,6 +228,19 @@ async def submitted_unseen(runtime: Runtime, message_id: int, provider_id: str) 
         )
 
 
+async def parked_beside_submits(
+    runtime: Runtime, seeded: Seeded, count: int, state: DeliveryState
+) -> list[int]:
+    """`count` messages, each with a report in `state` parked beside its recorded submit."""
+    ids = await accepted(runtime, seeded, count)
+    await runtime.store.claim(NOW, LEASE, 10)
+    reports = [DeliveryReport("smsc", f"p{i}", state, NOW) for i in ids]
+    await runtime.store.record(reports=reports, now=NOW)
+    for message_id in ids:
+        await submitted_unseen(runtime, message_id, f"p{message_id}")
+    return ids
+
+
 async def test_reconcile_applies_a_report_parked_beside_its_submit(
     runtime: Runtime, seeded: Seeded
 ) -> None:
@@ -259,12 +272,7 @@ async def test_reconcile_takes_a_long_backlog_in_bounded_transactions(
         transactions.append(await real(engines, work))
         return transactions[-1]
 
-    ids = await accepted(runtime, seeded, 5)
-    await runtime.store.claim(NOW, LEASE, 10)
-    reports = [DeliveryReport("smsc", f"p{i}", DeliveryState.UNDELIVERED, NOW) for i in ids]
-    await runtime.store.record(reports=reports, now=NOW)
-    for message_id in ids:
-        await submitted_unseen(runtime, message_id, f"p{message_id}")
+    ids = await parked_beside_submits(runtime, seeded, 5, DeliveryState.UNDELIVERED)
     monkeypatch.setattr(sql, "write_transaction", counted)
 
     matched = await runtime.store.reconcile_reports(NOW, timedelta(days=1))
@@ -279,12 +287,7 @@ async def test_two_sweeps_at_once_match_each_parked_report_once(
     runtime: Runtime, seeded: Seeded
 ) -> None:
     """Every dispatcher sweeps (on PostgreSQL, at the same time): a report is matched once."""
-    ids = await accepted(runtime, seeded, 3)
-    await runtime.store.claim(NOW, LEASE, 10)
-    reports = [DeliveryReport("smsc", f"p{i}", DeliveryState.DELIVERED, NOW) for i in ids]
-    await runtime.store.record(reports=reports, now=NOW)
-    for message_id in ids:
-        await submitted_unseen(runtime, message_id, f"p{message_id}")
+    ids = await parked_beside_submits(runtime, seeded, 3, DeliveryState.DELIVERED)
 
     both = await asyncio.gather(
         runtime.store.reconcile_reports(NOW, timedelta(days=1)),
