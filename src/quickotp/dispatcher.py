@@ -267,8 +267,9 @@ class Dispatcher:
     async def _reconcile(self) -> None:
         """
         Every `reconcile_every`, the store's sweep of parked reports. A task of its own: in
-        the claim loop, a sweep waiting 130 to 320 ms for SQLite's writer held back every
-        claim, and under load accept → submit_sm_resp reached 590 ms (`bench/e2e_smpp.py`).
+        the claim loop, a sweep waiting 134 to 316 ms for SQLite's writer held back every
+        claim, and under load the p99 of accept → submit_sm_resp reached 1.2 s
+        (`bench/e2e_smpp.py`, 2026-11-29).
         """
         while True:
             await asyncio.sleep(self.config.reconcile_every.total_seconds())

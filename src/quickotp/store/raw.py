@@ -26,7 +26,6 @@ import logging
 import re
 import sqlite3
 import weakref
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -181,13 +180,26 @@ def _run_to_end(awaitable: Awaitable[T]) -> T:
     raise RuntimeError("a write transaction's work awaited something other than its Tx")
 
 
-class _SqliteTimes(ABC):
-    """How SQLite keeps times, and new ids under its one write lock."""
+class _BlockingSqliteTx:
+    """
+    Statements on the sqlite3 connection itself, in aiosqlite's thread: never suspends.
+    Times are kept as SQLite keeps them, and new ids are taken under its one write lock.
+    """
 
     postgres = False
 
-    @abstractmethod
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]: ...
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, args).fetchall()
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self._conn.execute(sql, args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._conn.executemany(sql, rows)
 
     def time(self, moment: datetime | None) -> Any:
         # The text SQLAlchemy's SQLite DateTime writes, so both read each other's rows
@@ -206,23 +218,6 @@ class _SqliteTimes(ABC):
         # Safe: BEGIN IMMEDIATE holds SQLite's one write lock until COMMIT.
         [(top,)] = await self.fetch(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         return list(range(top + 1, top + 1 + count))
-
-
-class _BlockingSqliteTx(_SqliteTimes):
-    """Statements on the sqlite3 connection itself, in aiosqlite's thread: never suspends."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, args).fetchall()
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        self._conn.execute(sql, args)
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._conn.executemany(sql, rows)
 
 
 class _PostgresTx:

@@ -519,7 +519,7 @@ class SqlStore:
 
         Through the hot path's writer, `RECONCILE_BATCH` reports a transaction: on SQLite a
         checkout of the writer connection from the pool waits for the hot path's run to end,
-        which took 130 to 320 ms under load (`bench/e2e_smpp.py`, 2026-11-29).
+        which took 134 to 316 ms under load (`bench/e2e_smpp.py`, 2026-11-29).
         """
         matched = 0
         while True:
