@@ -26,6 +26,7 @@ from quickotp.models import MessageStatus, WebhookState
 from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
 from quickotp.store.schema import relay_urls, webhook_deliveries
 from quickotp.store.webhooks import WebhookStore
+from quickotp.web.amoot import tehran_time
 from quickotp.web.app import create_app
 from quickotp.webhooks import (
     SIGNATURE_HEADER,
@@ -277,6 +278,12 @@ async def test_the_worker_posts_a_signed_report(
         "delivered",
     )
     assert report["Mobile"] == 9120000000
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert report["Cost"] == message.cost
+    assert report["RegDateTime"] == tehran_time(message.created_at)
+    assert report["SendDateTime"] == tehran_time(message.submitted_at)
+    assert report["DeliveryDateTime"] == tehran_time(message.reported_at)
+    assert message.reported_at is not None
     [done] = await store.deliveries(seeded.account_id)
     assert (done.state, done.attempts, done.last_status_code) == (WebhookState.DELIVERED, 1, 200)
 
