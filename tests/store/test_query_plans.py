@@ -6,15 +6,18 @@ wandered onto the wrong index read every message, and grew slower as the table g
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 
 from quickotp.store.engine import create_engines
 from quickotp.store.migrate import upgrade
 from quickotp.store.raw import marks
 from quickotp.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
-from quickotp.store.webhooks import OWED
+from quickotp.store.webhooks import OWED, claim_ids
 
 pytestmark = pytest.mark.anyio
 
@@ -52,3 +55,14 @@ async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
     assert "SEARCH messages USING INTEGER PRIMARY KEY" in plan
     assert "ix_messages_due" not in plan
     assert "SCAN messages" not in plan
+
+
+async def test_a_webhook_claim_reads_only_the_batch_from_the_due_index(tmp_path: Path) -> None:
+    """Not every due delivery, collected and sorted: the claim stays cheap behind a backlog."""
+    claim = select(claim_ids(datetime.now(UTC), 50, postgres=False)).compile(
+        dialect=sqlite.dialect()
+    )
+    plan = await _plan(tmp_path, str(claim), len(claim.positiontup or ()))
+    assert "ix_webhook_deliveries_due (state=? AND next_attempt_at<?)" in plan
+    assert "TEMP B-TREE" not in plan
+    assert "SCAN webhook_deliveries" not in plan
