@@ -892,16 +892,27 @@ async def _reconcile(tx: Tx, *, now: datetime, keep: timedelta) -> int:
     # On PostgreSQL every dispatcher sweeps: each takes the parked reports no other holds.
     lock = " FOR UPDATE OF o SKIP LOCKED" if tx.postgres else ""
     matched = await tx.fetch(MATCHED_ORPHANS.format(lock=lock), RECONCILE_BATCH)
-    for _, state, reported_at, message_id in matched:
-        await _apply_report(tx, message_id, DeliveryState(state), tx.read_time(reported_at))
-    await enqueue_reported(tx, [row[3] for row in matched], now)
-    if matched:
-        await tx.execute(
-            f"DELETE FROM orphan_reports WHERE id IN ({marks(len(matched))})",
-            *(row[0] for row in matched),
-        )
+    await _apply_parked(tx, [(o, m, state, tx.read_time(at)) for o, state, at, m in matched], now)
     await tx.execute("DELETE FROM orphan_reports WHERE received_at < ?", tx.time(now - keep))
     return len(matched)
+
+
+async def _apply_parked(
+    tx: Tx, parked: Sequence[tuple[int, int, str, datetime]], owed_at: datetime
+) -> None:
+    """
+    Parked reports, as (orphan id, message id, state, reported at), applied to their
+    messages in the order they were reported, owed as webhooks from `owed_at`, unparked.
+    """
+    if not parked:
+        return
+    in_order = sorted(parked, key=lambda p: p[3])
+    for _, message_id, state, at in in_order:
+        await _apply_report(tx, message_id, DeliveryState(state), at)
+    await enqueue_reported(tx, [p[1] for p in in_order], owed_at)
+    await tx.execute(
+        f"DELETE FROM orphan_reports WHERE id IN ({marks(len(parked))})", *(p[0] for p in parked)
+    )
 
 
 async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
@@ -916,21 +927,12 @@ async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
             *provider_ids,
         )
     ]
-    if not early:
-        return
-    for row in sorted(early, key=lambda r: tx.read_time(r[4])):
-        outcome = by_key[(row[1], row[2])]
-        await _apply_report(tx, outcome.message_id, DeliveryState(row[3]), tx.read_time(row[4]))
-    # Reports applied are webhooks owed (one statement for the batch).
-    await enqueue_reported(
-        tx,
-        [by_key[(row[1], row[2])].message_id for row in early],
-        max(tx.read_time(row[4]) for row in early),
-    )
-    await tx.execute(
-        f"DELETE FROM orphan_reports WHERE id IN ({marks(len(early))})",
-        *(row[0] for row in early),
-    )
+    parked = [
+        (orphan_id, by_key[(transport, provider_id)].message_id, state, tx.read_time(at))
+        for orphan_id, transport, provider_id, state, at in early
+    ]
+    if parked:  # webhooks owed as of the latest report applied
+        await _apply_parked(tx, parked, max(p[3] for p in parked))
 
 
 async def _apply_report(tx: Tx, message_id: int, state: DeliveryState, at: datetime) -> None:
