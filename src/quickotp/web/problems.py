@@ -106,14 +106,9 @@ def problem_for(exc: BaseException) -> ProblemType:
 def problem_response(exc: BaseException, *, instance: str) -> Response:
     """`exc` as a problem+json response, with what the caller needs to react to it."""
     kind = problem_for(exc)
-    body: dict[str, Any] = {
-        "type": kind.uri,
-        "title": kind.title,
-        "status": kind.status,
-        "detail": str(exc) if kind is not SERVER_ERROR else "an internal error; it was logged",
-        "instance": instance,
-        "code": status_for(exc).value,
-    }
+    detail = str(exc) if kind is not SERVER_ERROR else "an internal error; it was logged"
+    body = problem_document(kind, detail, instance=instance)
+    body["code"] = status_for(exc).value
     headers: dict[str, str] = {}
     if isinstance(exc, errors.VerificationFailed) and exc.verification is not None:
         body["verification_id"] = exc.verification.id
@@ -128,16 +123,23 @@ def problem_response(exc: BaseException, *, instance: str) -> Response:
     return ProblemResponse(body, status_code=kind.status, headers=headers)
 
 
-def plain_problem(
-    kind: ProblemType, detail: str, *, instance: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = {
+def problem_document(kind: ProblemType, detail: str, *, instance: str | None) -> dict[str, Any]:
+    """The RFC 9457 members every problem has; `instance` left out when there is none."""
+    body: dict[str, Any] = {
         "type": kind.uri,
         "title": kind.title,
         "status": kind.status,
         "detail": detail,
-        "instance": instance,
     }
+    if instance is not None:
+        body["instance"] = instance
+    return body
+
+
+def plain_problem(
+    kind: ProblemType, detail: str, *, instance: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = problem_document(kind, detail, instance=instance)
     return ProblemResponse(body, status_code=kind.status, headers=headers)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from quickotp.web.problems import MALFORMED_HTTP, PROBLEM_JSON
+from quickotp.web.problems import MALFORMED_HTTP, PROBLEM_JSON, problem_document
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
@@ -35,14 +35,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(CoalescedWrites(transport, self.loop))
 
     def send_400_response(self, msg: str) -> None:
-        body = orjson.dumps(
-            {
-                "type": MALFORMED_HTTP.uri,
-                "title": MALFORMED_HTTP.title,
-                "status": MALFORMED_HTTP.status,
-                "detail": msg,
-            }
-        )
+        # No request was read, so there is no path for `instance`.
+        body = orjson.dumps(problem_document(MALFORMED_HTTP, msg, instance=None))
         head = [b"HTTP/1.1 400 Bad Request\r\n"]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
