@@ -1,7 +1,7 @@
 """
 TCP_NODELAY for the bare smpp34 client, the benchmarks' baseline: smpp34 owns its sockets in
 Rust and sets no option (smpp-notes F2), so the benchmarks reach them through a duplicate
-descriptor. QuickOTP's own SMPP client (quickotp.transports.smpp_session) owns its sockets
+descriptor. QuickOTP's own SMPP client (quickotp.adapters.transports.smpp.session) owns its sockets
 and sets this itself.
 """
 

@@ -28,8 +28,8 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from quickotp.store.engine import create_engines
-from quickotp.store.schema import messages
+from quickotp.adapters.store.engine import create_engines
+from quickotp.adapters.store.schema import messages
 
 SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "smpp" / "smsc_sim.py"
 POSTGRES = os.environ.get(

@@ -24,8 +24,8 @@ from pathlib import Path
 import smpp34
 from nodelay import tune_sockets
 
-from quickotp.ports import DeliveryReport, OutboundSms
-from quickotp.transports.smpp import SmppTransport
+from quickotp.adapters.transports.smpp.transport import SmppTransport
+from quickotp.domain.delivery import DeliveryReport, OutboundSms
 
 SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "smpp" / "smsc_sim.py"
 TEXT = "کد ورود شما: {:06d}"

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from quickotp.store.engine import create_engines
-from quickotp.store.schema import accounts, metadata
+from quickotp.adapters.store.engine import create_engines
+from quickotp.adapters.store.schema import accounts, metadata
 
 RAW = (
     "INSERT INTO accounts (name, credit, unlimited, sender, active, created_at)"

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from harness import SECRET
 
+from quickotp.adapters.store import raw
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
-from quickotp.models import NewMessage, Submitted
-from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.domain.models import NewMessage, Submitted
 from quickotp.settings import Settings
-from quickotp.store import raw
-from quickotp.store.migrate import upgrade
 
 
 async def prepared(db: Path) -> tuple[Runtime, int, int]:

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.settings import Settings
-from quickotp.store.migrate import upgrade
 from quickotp.web.app import create_app
 
 POSTGRES_URL = os.environ.get("QUICKOTP_TEST_POSTGRES_URL", "")

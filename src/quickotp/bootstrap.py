@@ -19,43 +19,43 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from quickotp.admin import Admin
-from quickotp.admission import Admission
-from quickotp.desk import OperatorDesk
-from quickotp.dispatcher import DispatchConfig, Dispatcher
+from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.limits.redis import RedisLimiter
+from quickotp.adapters.store.bind_leases import BindLeases
+from quickotp.adapters.store.checkpoint import WalCheckpointer
+from quickotp.adapters.store.engine import Engines, create_engines
+from quickotp.adapters.store.identity import IdentitySqlStore
+from quickotp.adapters.store.notify import OutboxListener
+from quickotp.adapters.store.outbox_stats import OutboxStats
+from quickotp.adapters.store.panel import PanelSqlStore
+from quickotp.adapters.store.routes import RouteBook
+from quickotp.adapters.store.sql import SqlStore
+from quickotp.adapters.store.webhooks import WebhookStore
+from quickotp.adapters.transports.http.upstream import new_client
+from quickotp.adapters.transports.log import LogSinkTransport
+from quickotp.adapters.transports.routed import RoutingTransport, build_transport
+from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain import ids, keys
-from quickotp.errors import ConfigurationError, InvalidInput
-from quickotp.guard import Guard, Policy, policy_from_env
-from quickotp.limits import Limiter
-from quickotp.limits.memory import MemoryLimiter
-from quickotp.limits.redis import RedisLimiter
-from quickotp.monitor import CounterGuardStats, TransportMonitor
+from quickotp.domain.errors import ConfigurationError, InvalidInput
+from quickotp.domain.limits import Limiter
+from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
-from quickotp.ports import DeliveryLog, NoOutbox, RouteMonitor, Transport
-from quickotp.routing import BreakerPolicy, Route
-from quickotp.service import Gateway, GatewayConfig, Keys
+from quickotp.services.admin import Admin
+from quickotp.services.admission import Admission
+from quickotp.services.desk import OperatorDesk
+from quickotp.services.dispatcher import DispatchConfig, Dispatcher
+from quickotp.services.gateway import Gateway, GatewayConfig, Keys
+from quickotp.services.guard import Guard, Policy, policy_from_env
+from quickotp.services.monitor import CounterGuardStats, TransportMonitor
+from quickotp.services.ports import DeliveryLog, NoOutbox, RouteMonitor, Transport
+from quickotp.services.users import Users, UsersConfig
+from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
+from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
-from quickotp.store.bind_leases import BindLeases
-from quickotp.store.checkpoint import WalCheckpointer
-from quickotp.store.engine import Engines, create_engines
-from quickotp.store.identity import IdentitySqlStore
-from quickotp.store.notify import OutboxListener
-from quickotp.store.outbox_stats import OutboxStats
-from quickotp.store.panel import PanelSqlStore
-from quickotp.store.routes import RouteBook
-from quickotp.store.sql import SqlStore
-from quickotp.store.webhooks import WebhookStore
-from quickotp.transports.http_upstream import new_client
-from quickotp.transports.log import LogSinkTransport
-from quickotp.transports.routed import RoutingTransport, build_transport
-from quickotp.transports.smpp import SmppTransport
-from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
-from quickotp.webhooks import Relays, WebhookConfig, WebhookWorker
-from quickotp.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

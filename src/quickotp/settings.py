@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from quickotp.errors import ConfigurationError
+from quickotp.domain.errors import ConfigurationError
 
 DEV_KEY_FILE = "quickotp-dev.key"
 MIN_SECRET_LENGTH = 32

@@ -23,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from quickotp.adapters.store.migrate import upgrade
+from quickotp.adapters.transports.routed import RoutingTransport, check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime
-from quickotp.routing import checked_route
-from quickotp.store.migrate import upgrade
-from quickotp.transports.routed import RoutingTransport, check_url
-from quickotp.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from quickotp.domain.routing import checked_route
+from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.conftest import OTP_PATTERN, make_settings, seed
 from tests.http_peer import free_port, serving
 from tests.smpp.smsc_sim import Simulator

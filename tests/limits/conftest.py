@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from quickotp.limits import Limiter
-from quickotp.limits.memory import MemoryLimiter
-from quickotp.limits.redis import RedisLimiter
+from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.limits.redis import RedisLimiter
+from quickotp.domain.limits import Limiter
 from tests.conftest import REDIS_URL, service_missing
 
 

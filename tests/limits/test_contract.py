@@ -7,8 +7,10 @@ import uuid
 
 import pytest
 
-from quickotp.errors import LimitsUnavailable
-from quickotp.limits import (
+from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.limits.redis import RedisLimiter
+from quickotp.domain.errors import LimitsUnavailable
+from quickotp.domain.limits import (
     Admitted,
     Bucket,
     Claim,
@@ -20,8 +22,6 @@ from quickotp.limits import (
     Spike,
     Window,
 )
-from quickotp.limits.memory import MemoryLimiter
-from quickotp.limits.redis import RedisLimiter
 from tests.conftest import REDIS_URL, service_missing
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from quickotp.limits import (
+from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.limits.redis import RedisLimiter
+from quickotp.domain.limits import (
     Admitted,
     Bucket,
     Claim,
@@ -20,8 +22,6 @@ from quickotp.limits import (
     Spike,
     Window,
 )
-from quickotp.limits.memory import MemoryLimiter
-from quickotp.limits.redis import RedisLimiter
 from tests.conftest import REDIS_URL, service_missing
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]

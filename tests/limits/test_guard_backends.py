@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from quickotp.adapters.limits.redis import RedisLimiter
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain import phone
-from quickotp.errors import (
+from quickotp.domain.errors import (
     AccountRateLimited,
     CountryNotAllowed,
     IdempotencyConflict,
@@ -27,11 +29,9 @@ from quickotp.errors import (
     RequestRepeated,
     TokenRateLimited,
 )
-from quickotp.guard import Guard, Policy, Subject
-from quickotp.limits import Admitted, Limiter
-from quickotp.limits.redis import RedisLimiter
-from quickotp.service import Caller, Gateway, SentOtp
-from quickotp.store.migrate import upgrade
+from quickotp.domain.limits import Admitted, Limiter
+from quickotp.services.gateway import Caller, Gateway, SentOtp
+from quickotp.services.guard import Guard, Policy, Subject
 from tests.conftest import Seeded, make_settings, seed
 from tests.limits.clock import FrozenClock
 

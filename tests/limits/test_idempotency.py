@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from quickotp.domain.errors import IdempotencyConflict
 from quickotp.domain.phone import Mobile
-from quickotp.errors import IdempotencyConflict
-from quickotp.idempotency import Idempotency
-from quickotp.service import SentOtp, _pack, _unpack
+from quickotp.services.gateway import SentOtp, _pack, _unpack
+from quickotp.services.idempotency import Idempotency
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime
-from quickotp.store.migrate import upgrade
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery"

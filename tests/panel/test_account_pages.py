@@ -10,9 +10,9 @@ import pytest
 
 from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain import sms
-from quickotp.models import Submitted
-from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
-from quickotp.workspace import SAMPLE_CODE
+from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.domain.models import Submitted
+from quickotp.services.workspace import SAMPLE_CODE
 from tests.panel.conftest import (
     Browser,
     approved_account,

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 
+from quickotp.adapters.store.identity import IdentitySqlStore
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
-from quickotp.errors import SignInFailed, SignInThrottled
-from quickotp.models import Role
-from quickotp.store.identity import IdentitySqlStore
-from quickotp.store.migrate import upgrade
-from quickotp.users import Users, UsersConfig
+from quickotp.domain.errors import SignInFailed, SignInThrottled
+from quickotp.domain.models import Role
+from quickotp.services.users import Users, UsersConfig
 from tests.conftest import make_settings
 from tests.panel.conftest import (
     OPERATOR_EMAIL,

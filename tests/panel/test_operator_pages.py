@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from quickotp.bootstrap import Runtime, utc_now
-from quickotp.desk import OperatorDesk
-from quickotp.errors import NotAllowed
-from quickotp.models import Actor, Role, Submitted, User
-from quickotp.monitor import TransportMonitor
-from quickotp.ports import OutboundSms, ReportSink, RouteState, SendReceipt
+from quickotp.domain.delivery import OutboundSms, ReportSink, RouteState, SendReceipt
+from quickotp.domain.errors import NotAllowed
+from quickotp.domain.models import Actor, Role, Submitted, User
+from quickotp.services.desk import OperatorDesk
+from quickotp.services.monitor import TransportMonitor
 from tests.panel.conftest import (
     OPERATOR_EMAIL,
     Browser,

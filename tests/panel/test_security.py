@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
-from quickotp.store.migrate import upgrade
 from tests.conftest import make_settings
 from tests.panel.conftest import Browser, make_token, open_browser, send_otp, sign_up
 

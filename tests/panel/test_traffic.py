@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from quickotp.bootstrap import Runtime
-from quickotp.models import MessageStatus, NewMessage, TrafficRow, VerificationStatus
-from quickotp.workspace import bucket_starts, message_query, shape_traffic, traffic
+from quickotp.domain.models import MessageStatus, NewMessage, TrafficRow, VerificationStatus
+from quickotp.services.workspace import bucket_starts, message_query, shape_traffic, traffic
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

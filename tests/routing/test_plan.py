@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quickotp.errors import InvalidInput
-from quickotp.routing import (
+from quickotp.domain.errors import InvalidInput
+from quickotp.domain.routing import (
     Breaker,
     BreakerPolicy,
     BreakerState,

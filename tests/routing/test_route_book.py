@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from quickotp.adapters.store.routes import RouteBook, seal, unseal
+from quickotp.adapters.store.schema import routes
 from quickotp.bootstrap import Runtime
 from quickotp.cli import main
-from quickotp.errors import ConfigurationError, Conflict, NotFound
-from quickotp.routing import checked_route
-from quickotp.store.routes import RouteBook, seal, unseal
-from quickotp.store.schema import routes
+from quickotp.domain.errors import ConfigurationError, Conflict, NotFound
+from quickotp.domain.routing import checked_route
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.anyio

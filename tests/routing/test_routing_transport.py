@@ -7,22 +7,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quickotp.errors import (
-    DeliveryError,
-    DeliveryUncertain,
-    TransportRejected,
-    TransportUnavailable,
-)
-from quickotp.ports import (
+from quickotp.adapters.transports.routed import RoutingTransport
+from quickotp.domain.delivery import (
     DeliveryReport,
     DeliveryState,
     OutboundSms,
     ReportSink,
     SendReceipt,
-    Transport,
 )
-from quickotp.routing import BreakerPolicy, Route
-from quickotp.transports.routed import RoutingTransport
+from quickotp.domain.errors import (
+    DeliveryError,
+    DeliveryUncertain,
+    TransportRejected,
+    TransportUnavailable,
+)
+from quickotp.domain.routing import BreakerPolicy, Route
+from quickotp.services.ports import Transport
 
 pytestmark = pytest.mark.anyio
 

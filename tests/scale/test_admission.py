@@ -12,11 +12,7 @@ import httpx
 import pytest
 import schemathesis
 
-from quickotp.admission import Admission, _Drain, estimate
-from quickotp.bootstrap import Runtime, utc_now
-from quickotp.errors import RouteOverloaded
-from quickotp.routing import Route, checked_route
-from quickotp.store.outbox_stats import (
+from quickotp.adapters.store.outbox_stats import (
     FALLBACK,
     Head,
     OutboxStats,
@@ -24,6 +20,10 @@ from quickotp.store.outbox_stats import (
     first_choices,
     route_key,
 )
+from quickotp.bootstrap import Runtime, utc_now
+from quickotp.domain.errors import RouteOverloaded
+from quickotp.domain.routing import Route, checked_route
+from quickotp.services.admission import Admission, _Drain, estimate
 from quickotp.web.openapi import DOCUMENT
 from tests.conftest import Seeded
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quickotp.errors import TransportUnavailable
-from quickotp.ports import OutboundSms
-from quickotp.store.bind_leases import SLOT, BindLeases, route_key
-from quickotp.transports.smpp import SmppConfig, SmppTransport
-from quickotp.transports.smpp_pdu import DeliverSm
-from quickotp.transports.smpp_session import Bind
-from quickotp.transports.smpp_slots import SlotKeeper
+from quickotp.adapters.store.bind_leases import SLOT, BindLeases, route_key
+from quickotp.adapters.transports.smpp.pdu import DeliverSm
+from quickotp.adapters.transports.smpp.session import Bind
+from quickotp.adapters.transports.smpp.slots import SlotKeeper
+from quickotp.adapters.transports.smpp.transport import SmppConfig, SmppTransport
+from quickotp.domain.delivery import OutboundSms
+from quickotp.domain.errors import TransportUnavailable
 from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
 from tests.http_peer import free_port
 from tests.smpp.smsc_sim import Simulator

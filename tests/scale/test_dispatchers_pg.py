@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from quickotp.adapters.store.bind_leases import SLOT, BindLeases
+from quickotp.adapters.store.migrate import upgrade
+from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_runtime
-from quickotp.models import MessageStatus
-from quickotp.routing import checked_route
-from quickotp.store.bind_leases import SLOT, BindLeases
-from quickotp.store.migrate import upgrade
-from quickotp.transports.routed import check_url
+from quickotp.domain.models import MessageStatus
+from quickotp.domain.routing import checked_route
 from tests.conftest import (
     POSTGRES_URL,
     TEST_SECRET,

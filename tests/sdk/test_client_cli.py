@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from quickotp import client_cli
+from quickotp.cli import client as client_cli
 from quickotp.cli import main
 from tests.e2e.server import free_port
 from tests.sdk.conftest import Served

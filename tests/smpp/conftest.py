@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quickotp.ports import DeliveryReport, OutboundSms
-from quickotp.transports.smpp import SmppTransport
+from quickotp.adapters.transports.smpp.transport import SmppTransport
+from quickotp.domain.delivery import DeliveryReport, OutboundSms
 
 from .smsc_sim import Simulator
 

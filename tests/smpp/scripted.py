@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import smpp34
 
-from quickotp.transports import smpp_pdu
+from quickotp.adapters.transports.smpp import pdu as smpp_pdu
 
 BINDS = {smpp_pdu.BIND_TRANSCEIVER, smpp_pdu.BIND_TRANSMITTER, smpp_pdu.BIND_RECEIVER}
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from quickotp.adapters.transports.smpp import codec
 from quickotp.domain import sms as domain_sms
-from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
-from quickotp.ports import DeliveryState
-from quickotp.transports import smpp_codec as codec
+from quickotp.domain.delivery import DeliveryState
+from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
 
 # Independent of the codec's tables: the domain's GSM 03.38 string and 3GPP TS 23.038's
 # extension codes, to read back what the codec wrote.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from quickotp.errors import ConfigurationError
-from quickotp.transports.smpp import SmppConfig
+from quickotp.adapters.transports.smpp.transport import SmppConfig
+from quickotp.domain.errors import ConfigurationError
 
 
 def test_full_url() -> None:

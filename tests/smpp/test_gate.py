@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from quickotp.transports.smpp_gate import Gate
+from quickotp.adapters.transports.smpp.gate import Gate
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from quickotp.errors import TransportUnavailable
-from quickotp.transports import smpp_pdu, smpp_session
-from quickotp.transports.smpp_config import SmppConfig
-from quickotp.transports.smpp_pdu import DeliverSm
-from quickotp.transports.smpp_session import Bind, Pdu, Session
+from quickotp.adapters.transports.smpp import pdu as smpp_pdu
+from quickotp.adapters.transports.smpp import session as smpp_session
+from quickotp.adapters.transports.smpp.config import SmppConfig
+from quickotp.adapters.transports.smpp.pdu import DeliverSm
+from quickotp.adapters.transports.smpp.session import Bind, Pdu, Session
+from quickotp.domain.errors import TransportUnavailable
 
 from .scripted import ScriptedSmsc, Seen, receipt
 

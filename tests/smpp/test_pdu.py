@@ -9,8 +9,8 @@ import smpp34
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quickotp.transports import smpp_pdu
-from quickotp.transports.smpp_pdu import Pdu, PduError
+from quickotp.adapters.transports.smpp import pdu as smpp_pdu
+from quickotp.adapters.transports.smpp.pdu import Pdu, PduError
 
 from .scripted import receipt
 

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from quickotp.errors import DeliveryUncertain
-from quickotp.transports import smpp_pdu
-from quickotp.transports.smpp_config import SmppConfig
-from quickotp.transports.smpp_session import Pdu, Session
+from quickotp.adapters.transports.smpp import pdu as smpp_pdu
+from quickotp.adapters.transports.smpp.config import SmppConfig
+from quickotp.adapters.transports.smpp.session import Pdu, Session
+from quickotp.domain.errors import DeliveryUncertain
 
 from .scripted import ScriptedSmsc
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain import sms as domain_sms
-from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
-from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
-from quickotp.transports.smpp import SmppTransport
+from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
 
 from .conftest import PERSIAN_OTP, Connect, Reports, free_port, sms
 from .smsc_sim import Simulator, WireTap

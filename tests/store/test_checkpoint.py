@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from quickotp.store.checkpoint import RESTART_FRAMES, WalCheckpointer
-from quickotp.store.engine import Engines, create_engines
+from quickotp.adapters.store.checkpoint import RESTART_FRAMES, WalCheckpointer
+from quickotp.adapters.store.engine import Engines, create_engines
 
 pytestmark = pytest.mark.anyio
 

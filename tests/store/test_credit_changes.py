@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from quickotp.adapters.store.schema import credit_changes
 from quickotp.bootstrap import Runtime
-from quickotp.store.schema import credit_changes
 
 pytestmark = pytest.mark.anyio
 

@@ -9,21 +9,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from quickotp.bootstrap import Runtime
-from quickotp.dispatcher import DispatchConfig, Dispatcher
-from quickotp.errors import (
-    CreditNotEnough,
-    DeliveryError,
-    TransportRejected,
-    TransportUnavailable,
-)
-from quickotp.models import Claimed, MessageStatus
-from quickotp.ports import (
+from quickotp.domain.delivery import (
     DeliveryReport,
     DeliveryState,
     OutboundSms,
     ReportSink,
     SendReceipt,
 )
+from quickotp.domain.errors import (
+    CreditNotEnough,
+    DeliveryError,
+    TransportRejected,
+    TransportUnavailable,
+)
+from quickotp.domain.models import Claimed, MessageStatus
+from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from tests.conftest import Seeded
 from tests.store.test_outbox import new_message
 

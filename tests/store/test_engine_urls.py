@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quickotp.errors import ConfigurationError
-from quickotp.store.engine import async_url
+from quickotp.adapters.store.engine import async_url
+from quickotp.domain.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(

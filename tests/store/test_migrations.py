@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
+from quickotp.adapters.store.migrate import is_current, upgrade
+from quickotp.adapters.store.schema import metadata
 from quickotp.bootstrap import Runtime
-from quickotp.store.migrate import is_current, upgrade
-from quickotp.store.schema import metadata
 
 pytestmark = pytest.mark.anyio
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from quickotp.adapters.store import sql
+from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.raw import Tx, write_transaction
+from quickotp.adapters.store.schema import messages
 from quickotp.bootstrap import Runtime
-from quickotp.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
-from quickotp.ports import DeliveryReport, DeliveryState, SendReceipt
-from quickotp.store import sql
-from quickotp.store.engine import Engines
-from quickotp.store.raw import Tx, write_transaction
-from quickotp.store.schema import messages
+from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
+from quickotp.domain.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
 from tests.conftest import Seeded
 
 pytestmark = pytest.mark.anyio

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
-from quickotp.store.engine import create_engines
-from quickotp.store.migrate import upgrade
-from quickotp.store.raw import marks
-from quickotp.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
-from quickotp.store.webhooks import OWED, claim_ids
+from quickotp.adapters.store.engine import create_engines
+from quickotp.adapters.store.migrate import upgrade
+from quickotp.adapters.store.raw import marks
+from quickotp.adapters.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
+from quickotp.adapters.store.webhooks import OWED, claim_ids
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store.engine import create_engines
+from quickotp.adapters.store.raw import Tx, write_transaction
 from quickotp.bootstrap import Runtime
-from quickotp.store.engine import create_engines
-from quickotp.store.raw import Tx, write_transaction
 from tests.conftest import Seeded
 
 pytestmark = pytest.mark.anyio

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from quickotp.ports import DeliveryReport, OutboundSms
+from quickotp.domain.delivery import DeliveryReport, OutboundSms
 from tests.http_peer import serving
 
 

@@ -10,15 +10,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from quickotp.errors import (
+from quickotp.adapters.transports.http import report_polling
+from quickotp.adapters.transports.http.amoot import AmootConfig, AmootTransport
+from quickotp.domain.delivery import DeliveryState, SendReceipt
+from quickotp.domain.errors import (
     ConfigurationError,
     DeliveryUncertain,
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import DeliveryState, SendReceipt
-from quickotp.transports import report_polling
-from quickotp.transports.amoot import AmootConfig, AmootTransport
 from tests.http_peer import free_port
 
 from .conftest import Reports, Upstream, otp_sms

@@ -10,14 +10,14 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from quickotp.errors import (
+from quickotp.adapters.transports.http.kavenegar import KavenegarConfig, KavenegarTransport
+from quickotp.domain.delivery import DeliveryState, SendReceipt
+from quickotp.domain.errors import (
     ConfigurationError,
     DeliveryUncertain,
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.ports import DeliveryState, SendReceipt
-from quickotp.transports.kavenegar import KavenegarConfig, KavenegarTransport
 from tests.http_peer import free_port
 
 from .conftest import Reports, Upstream, otp_sms
@@ -130,7 +130,7 @@ async def test_the_key_in_the_url_never_reaches_the_log(
     upstream: Upstream, caplog: pytest.LogCaptureFixture
 ) -> None:
     """httpx logs request URLs, and this URL holds the key: the route's own client is quiet."""
-    from quickotp.transports.http_upstream import new_client
+    from quickotp.adapters.transports.http.upstream import new_client
 
     caplog.set_level(logging.DEBUG)
     upstream.body = answer(200, [{"messageid": 1}])
@@ -276,7 +276,7 @@ async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.As
 async def test_the_key_in_a_status_request_never_reaches_the_log(
     upstream: Upstream, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from quickotp.transports.http_upstream import new_client
+    from quickotp.adapters.transports.http.upstream import new_client
 
     caplog.set_level(logging.DEBUG)
     http = new_client()

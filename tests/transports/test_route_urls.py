@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from quickotp.errors import ConfigurationError, InvalidInput, TransportUnavailable
-from quickotp.transports.amoot import AmootConfig, AmootTransport
-from quickotp.transports.http_upstream import HttpRoute
-from quickotp.transports.kavenegar import KavenegarConfig, KavenegarTransport
-from quickotp.transports.routed import check_url
-from quickotp.transports.smpp_config import SmppConfig
+from quickotp.adapters.transports.http.amoot import AmootConfig, AmootTransport
+from quickotp.adapters.transports.http.kavenegar import KavenegarConfig, KavenegarTransport
+from quickotp.adapters.transports.http.upstream import HttpRoute
+from quickotp.adapters.transports.routed import check_url
+from quickotp.adapters.transports.smpp.config import SmppConfig
+from quickotp.domain.errors import ConfigurationError, InvalidInput, TransportUnavailable
 
 from .conftest import otp_sms
 

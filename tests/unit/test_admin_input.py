@@ -7,9 +7,9 @@ from typing import Any, cast
 
 import pytest
 
-from quickotp.admin import Admin, checked_expiry
-from quickotp.errors import InvalidInput
-from quickotp.ports import Store
+from quickotp.domain.errors import InvalidInput
+from quickotp.services.admin import Admin, checked_expiry
+from quickotp.services.ports import Store
 
 
 class _NoStore:

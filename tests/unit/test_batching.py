@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from quickotp.store.batching import GroupCommitter
+from quickotp.services.batching import GroupCommitter
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from quickotp.cache import TtlCache
+from quickotp.services.cache import TtlCache
 
 pytestmark = pytest.mark.anyio
 

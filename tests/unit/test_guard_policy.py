@@ -8,9 +8,14 @@ import pytest
 
 from quickotp.bootstrap import build_runtime
 from quickotp.domain import phone
-from quickotp.errors import ConfigurationError, CountryNotAllowed, InvalidInput, MobileBlocked
-from quickotp.guard import Policy, Subject, policy_from_env, send_rules
-from quickotp.limits import Bucket, Cooldown, Spike, Window
+from quickotp.domain.errors import (
+    ConfigurationError,
+    CountryNotAllowed,
+    InvalidInput,
+    MobileBlocked,
+)
+from quickotp.domain.limits import Bucket, Cooldown, Spike, Window
+from quickotp.services.guard import Policy, Subject, policy_from_env, send_rules
 from tests.conftest import make_settings
 
 WHO = Subject(account_id=7, token_id=3, ip="192.0.2.1")

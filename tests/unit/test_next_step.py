@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quickotp.dispatcher import DispatchConfig, next_step
-from quickotp.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
-from quickotp.models import Claimed, GiveUp, Message, MessageStatus, Retry
+from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
+from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry
+from quickotp.services.dispatcher import DispatchConfig, next_step
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CONFIG = DispatchConfig(max_attempts=4, first_delay=timedelta(seconds=2))

@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from quickotp.domain import otp
-from quickotp.errors import InvalidCodeLength
+from quickotp.domain.errors import InvalidCodeLength
 
 KEY = b"k" * 32
 

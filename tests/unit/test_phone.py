@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quickotp.domain import phone
-from quickotp.errors import InvalidMobile, MobileEmpty
+from quickotp.domain.errors import InvalidMobile, MobileEmpty
 
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quickotp.errors import ConfigurationError
+from quickotp.domain.errors import ConfigurationError
 from quickotp.settings import Settings
 
 KEY = "k" * 40

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from quickotp.domain import sms
-from quickotp.errors import PatternTextEmpty, PatternVariablesInvalid, PatternWithoutVariables
+from quickotp.domain.errors import (
+    PatternTextEmpty,
+    PatternVariablesInvalid,
+    PatternWithoutVariables,
+)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from quickotp.adapters.limits.memory import MemoryLimiter
 from quickotp.bootstrap import Runtime
 from quickotp.domain import sealing
-from quickotp.errors import (
+from quickotp.domain.errors import (
     CodeAlreadyUsed,
     CodeEmpty,
     CodeExpired,
@@ -27,10 +28,9 @@ from quickotp.errors import (
     VerificationNotFound,
     VerificationNotPending,
 )
-from quickotp.guard import Guard, Policy
-from quickotp.limits.memory import MemoryLimiter
-from quickotp.models import MessageStatus, VerificationStatus
-from quickotp.service import Caller, Gateway, SentOtp
+from quickotp.domain.models import MessageStatus, VerificationStatus
+from quickotp.services.gateway import Caller, Gateway, SentOtp
+from quickotp.services.guard import Guard, Policy
 from tests.conftest import Seeded, seed
 from tests.limits.clock import FrozenClock
 

@@ -19,8 +19,8 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as openapi_checks
 from starlette.types import ASGIApp
 
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import build_runtime
-from quickotp.store.migrate import upgrade
 from quickotp.web.app import create_app
 from quickotp.web.openapi import DOCUMENT
 from tests.conftest import make_settings, seed

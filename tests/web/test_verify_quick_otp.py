@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
-from quickotp.models import MessageStatus
-from quickotp.store.migrate import upgrade
+from quickotp.domain.models import MessageStatus
 from quickotp.web.app import create_app
 from tests.conftest import Seeded, make_settings, seed
 

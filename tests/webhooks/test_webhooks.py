@@ -20,15 +20,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from quickotp.adapters.store.schema import relay_urls, webhook_deliveries
+from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime
-from quickotp.dispatcher import Dispatcher
-from quickotp.models import MessageStatus, WebhookState
-from quickotp.ports import DeliveryReport, DeliveryState, OutboundSms, ReportSink, SendReceipt
-from quickotp.store.schema import relay_urls, webhook_deliveries
-from quickotp.store.webhooks import WebhookStore
-from quickotp.web.amoot import tehran_time
-from quickotp.web.app import create_app
-from quickotp.webhooks import (
+from quickotp.domain.delivery import (
+    DeliveryReport,
+    DeliveryState,
+    OutboundSms,
+    ReportSink,
+    SendReceipt,
+)
+from quickotp.domain.models import MessageStatus, WebhookState
+from quickotp.services.dispatcher import Dispatcher
+from quickotp.services.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Relays,
@@ -37,6 +41,8 @@ from quickotp.webhooks import (
     sign,
     verify,
 )
+from quickotp.web.amoot import tehran_time
+from quickotp.web.app import create_app
 from tests.conftest import Seeded
 from tests.http_peer import serving
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
-from quickotp.errors import InvalidCodeLength
+from quickotp.domain.errors import InvalidCodeLength
 
 MIN_LENGTH = 4
 MAX_LENGTH = 8

@@ -14,7 +14,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from quickotp.domain.digits import ascii_digits
-from quickotp.errors import InvalidMobile, MobileEmpty
+from quickotp.domain.errors import InvalidMobile, MobileEmpty
 
 # Longer than any real number in any written form: refuse before parsing junk.
 _MAX_INPUT = 40

@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from quickotp.errors import PatternTextEmpty, PatternVariablesInvalid, PatternWithoutVariables
+from quickotp.domain.errors import (
+    PatternTextEmpty,
+    PatternVariablesInvalid,
+    PatternWithoutVariables,
+)
 
 GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

@@ -27,9 +27,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quickotp.desk import OperatorDesk
-from quickotp.errors import GatewayError, NotAllowed, NotFound
-from quickotp.models import Role
+from quickotp.domain.errors import GatewayError, NotAllowed, NotFound
+from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
 from quickotp.panel.visits import (
@@ -44,8 +43,9 @@ from quickotp.panel.visits import (
     read_locale,
     set_cookie,
 )
-from quickotp.users import Users
-from quickotp.workspace import Workspace
+from quickotp.services.desk import OperatorDesk
+from quickotp.services.users import Users
+from quickotp.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

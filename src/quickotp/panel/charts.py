@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from quickotp.models import MessageStatus, VerificationStatus, WebhookState
+from quickotp.domain.models import MessageStatus, VerificationStatus, WebhookState
 from quickotp.panel.i18n import N_, Translator
-from quickotp.workspace import SERIES, Traffic
+from quickotp.services.workspace import SERIES, Traffic
 
 SERIES_LABELS = {
     "delivered": N_("Delivered"),

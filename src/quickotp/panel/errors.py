@@ -1,11 +1,11 @@
 """
 What the panel tells a person when the gateway refuses something: one sentence per error
-class, in their language. The classes come from quickotp.errors; the most specific wins.
+class, in their language. The classes come from quickotp.domain.errors; the most specific wins.
 """
 
 from __future__ import annotations
 
-from quickotp import errors
+from quickotp.domain import errors
 from quickotp.panel.i18n import N_, Translator
 
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")

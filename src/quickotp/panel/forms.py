@@ -7,9 +7,9 @@ from datetime import date
 
 from starlette.datastructures import FormData, QueryParams
 
-from quickotp.admin import FIRST_YEAR, LAST_YEAR
 from quickotp.domain.digits import ascii_digits
-from quickotp.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput
+from quickotp.services.admin import FIRST_YEAR, LAST_YEAR
 
 MAX_FIELD = 2000
 

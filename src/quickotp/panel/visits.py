@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from quickotp.errors import NotAllowed
-from quickotp.models import User
-from quickotp.users import LOCALES
+from quickotp.domain.errors import NotAllowed
+from quickotp.domain.models import User
+from quickotp.services.users import LOCALES
 
 SESSION_COOKIE = "qotp_session"
 VISITOR_COOKIE = "qotp_visitor"

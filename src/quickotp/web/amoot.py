@@ -16,18 +16,18 @@ from zoneinfo import ZoneInfo
 from prometheus_client import Counter
 
 from quickotp.domain import phone
+from quickotp.domain.errors import GatewayError
+from quickotp.domain.models import Message, MessageStatus, Pattern, PatternState, Verification
 from quickotp.domain.sms import variables
-from quickotp.errors import GatewayError
-from quickotp.models import Message, MessageStatus, Pattern, PatternState, Verification
-from quickotp.service import Caller, Gateway
-from quickotp.verification import phone_regions
+from quickotp.services.gateway import Caller, Gateway
+from quickotp.services.verification import phone_regions
 from quickotp.web.params import read_params, token_of
 from quickotp.web.rest import RestCall
 from quickotp.web.status import VALIDATION_SUCCESS, Status, status_for, validation_for
 
 if TYPE_CHECKING:
-    from quickotp.models import RelayUrl
-    from quickotp.webhooks import Relays
+    from quickotp.domain.models import RelayUrl
+    from quickotp.services.webhooks import Relays
 
 log = logging.getLogger(__name__)
 

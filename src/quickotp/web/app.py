@@ -15,13 +15,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
-from quickotp.service import Gateway
+from quickotp.services.gateway import Gateway
+from quickotp.services.webhooks import Relays
 from quickotp.web.amoot import AmootApi
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
 from quickotp.web.rest import RestFront
 from quickotp.web.v1 import V1Api
-from quickotp.webhooks import Relays
 
 
 def create_app(

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.requests import Request
 
-from quickotp.errors import MalformedRequest
+from quickotp.domain.errors import MalformedRequest
 from quickotp.web.rest import MAX_BODY, RestCall
 
 

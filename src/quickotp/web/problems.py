@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from quickotp import errors
+from quickotp.domain import errors
 from quickotp.web.status import status_for
 
 PROBLEM_JSON = "application/problem+json"

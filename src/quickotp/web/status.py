@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from quickotp import errors
+from quickotp.domain import errors
 
 
 class Status(StrEnum):

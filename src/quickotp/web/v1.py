@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
-from quickotp.models import Message, Verification
-from quickotp.service import Caller, Gateway, SentOtp
+from quickotp.domain.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
+from quickotp.domain.models import Message, Verification
+from quickotp.services.gateway import Caller, Gateway, SentOtp
 from quickotp.web.amoot import DELIVERY_TYPE
 from quickotp.web.problems import problem_for, problem_response
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from quickotp.admin import API_METHODS
-from quickotp.errors import GatewayError, InvalidInput
-from quickotp.models import MessageStatus, User
+from quickotp.domain.errors import GatewayError, InvalidInput
+from quickotp.domain.models import MessageStatus, User
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.visits import Visit
+from quickotp.services.admin import API_METHODS
 
 
 def routes(panel: Panel) -> list[Route]:

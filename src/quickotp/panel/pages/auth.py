@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.errors import GatewayError, SignInThrottled
-from quickotp.models import Role
+from quickotp.domain.errors import GatewayError, SignInThrottled
+from quickotp.domain.models import Role
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.i18n import N_
 from quickotp.panel.visits import LANGUAGE_COOKIE, Visit, set_cookie
-from quickotp.users import LOCALES
+from quickotp.services.users import LOCALES
 
 
 def routes(panel: Panel) -> list[Route]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.desk import AUDIT_PAGE
-from quickotp.errors import GatewayError, InvalidInput
-from quickotp.models import Actor, Role
+from quickotp.domain.errors import GatewayError, InvalidInput
+from quickotp.domain.models import Actor, Role
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.i18n import N_
 from quickotp.panel.visits import Visit
+from quickotp.services.desk import AUDIT_PAGE
 
 
 def routes(panel: Panel) -> list[Route]:

@@ -1,0 +1,1 @@
+"""Counters for the fraud guard and the idempotency window."""

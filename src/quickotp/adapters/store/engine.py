@@ -1,0 +1,103 @@
+"""
+Engines for the two supported databases, set up the way the gateway needs them.
+
+SQLite runs in WAL mode with one writer connection that takes its lock up front
+(BEGIN IMMEDIATE), so writers never deadlock on a lock upgrade, and a separate pool
+for readers. PostgreSQL uses one asyncpg pool for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from quickotp.domain.errors import ConfigurationError
+
+BUSY_TIMEOUT_MS = 10_000  # how long a connection waits for SQLite's locks
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engine writes go through and the engine reads go through (the same one on PG)."""
+
+    write: AsyncEngine
+    read: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.write.dialect.name
+
+    async def dispose(self) -> None:
+        await self.write.dispose()
+        if self.read is not self.write:
+            await self.read.dispose()
+
+
+def async_url(database_url: str) -> URL:
+    """The async-driver form of a user's database URL (`sqlite:///x.db`, `postgresql://...`)."""
+    try:
+        url = make_url(database_url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError and ValueError alike here
+        raise ConfigurationError(f"QUICKOTP_DATABASE_URL is not a database URL: {exc}") from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+            # Each pooled connection would open a database of its own, and every message
+            # would be gone at exit.
+            raise ConfigurationError(
+                "QUICKOTP_DATABASE_URL names an in-memory SQLite database, which keeps no"
+                " message: give a file, as in sqlite:///quickotp.db"
+            )
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+asyncpg")
+    raise ConfigurationError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def create_engines(
+    database_url: str, *, sqlite_synchronous: str = "FULL", sqlite_checkpoints: bool = True
+) -> Engines:
+    """
+    Engines for `database_url`; nothing connects until first use. `sqlite_checkpoints`
+    False: the writer leaves WAL checkpoints to a WalCheckpointer (store/checkpoint.py).
+    """
+    url = async_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return Engines(write=engine, read=engine)
+    synchronous = sqlite_synchronous.upper()
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ConfigurationError(f"unsupported SQLite synchronous mode {synchronous!r}")
+    write = create_async_engine(url, pool_size=1, max_overflow=0)
+    read = create_async_engine(url, pool_size=4, max_overflow=4)
+    _configure_sqlite(write, synchronous, immediate=True, checkpoints=sqlite_checkpoints)
+    _configure_sqlite(read, synchronous, immediate=False, checkpoints=True)
+    return Engines(write=write, read=read)
+
+
+def _configure_sqlite(
+    engine: AsyncEngine, synchronous: str, *, immediate: bool, checkpoints: bool
+) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's BEGIN below be the only one (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Once checkpointed, a log that grew under a burst goes back to 64 MiB at most.
+        cursor.execute("PRAGMA journal_size_limit=67108864")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,417 @@
+"""
+The panel's people on SQL: users, their sessions, failed sign-ins, invitations and the
+operator's audit log. Each method is one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.schema import (
+    accounts,
+    audit_log,
+    invitations,
+    sessions,
+    sign_in_failures,
+    users,
+)
+from quickotp.domain.errors import Conflict, InvitationInvalid, NotFound
+from quickotp.domain.models import AuditEntry, Invitation, Role, User
+
+
+class IdentitySqlStore:
+    """Users, sessions, invitations and the audit log in the gateway's database."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+
+    # users ------------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        *,
+        email: str,
+        password_hash: str,
+        role: Role,
+        account_id: int | None,
+        new_account: str | None,
+        sender: str,
+        locale: str,
+        now: datetime,
+    ) -> User:
+        """
+        A new user; with `new_account`, a new empty account of that name too, in the same
+        transaction. Conflict when the email (or the account name) is taken.
+        """
+        async with self.engines.write.begin() as conn:
+            return await self._create_user(
+                conn,
+                email=email,
+                password_hash=password_hash,
+                role=role,
+                account_id=account_id,
+                new_account=new_account,
+                sender=sender,
+                locale=locale,
+                now=now,
+            )
+
+    async def _create_user(
+        self,
+        conn: AsyncConnection,
+        *,
+        email: str,
+        password_hash: str,
+        role: Role,
+        account_id: int | None,
+        new_account: str | None,
+        sender: str,
+        locale: str,
+        now: datetime,
+    ) -> User:
+        if await conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
+            raise Conflict("a user with this email exists already")
+        if new_account is not None:
+            taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == new_account))
+            if taken is not None:
+                raise Conflict(f"an account named {new_account!r} exists already")
+            account_id = await conn.scalar(
+                insert(accounts)
+                .values(
+                    name=new_account,
+                    credit=0,
+                    unlimited=False,
+                    sender=sender,
+                    active=True,
+                    created_at=now,
+                )
+                .returning(accounts.c.id)
+            )
+        elif account_id is not None:
+            found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
+            if found is None:
+                raise NotFound(f"no account {account_id}")
+        try:
+            new_id = await conn.scalar(
+                insert(users)
+                .values(
+                    email=email,
+                    password_hash=password_hash,
+                    role=role,
+                    account_id=account_id,
+                    active=True,
+                    locale=locale,
+                    created_at=now,
+                )
+                .returning(users.c.id)
+            )
+        except IntegrityError:  # a concurrent sign-up took the email between check and insert
+            raise Conflict("a user with this email exists already") from None
+        return await self._user(conn, int(new_id))
+
+    async def get_user(self, user_id: int) -> User:
+        async with self.engines.read.connect() as conn:
+            return await self._user(conn, user_id)
+
+    async def user_by_email(self, email: str) -> tuple[User, str] | None:
+        """The user with this (lower-cased) email and their password hash, or None."""
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.email == email))).first()
+        return None if row is None else (_user(row), row.password_hash)
+
+    async def list_users(self, account_id: int | None = None) -> list[User]:
+        """The users of one account, or (None) every user, oldest first."""
+        query = select(users).order_by(users.c.id)
+        if account_id is not None:
+            query = query.where(users.c.account_id == account_id)
+        async with self.engines.read.connect() as conn:
+            return [_user(row) for row in await conn.execute(query)]
+
+    async def set_user_active(self, user_id: int, active: bool) -> User:
+        """Switch a user on or off; switching off ends every session of theirs at once."""
+        async with self.engines.write.begin() as conn:
+            await self._user(conn, user_id)
+            await conn.execute(update(users).where(users.c.id == user_id).values(active=active))
+            if not active:
+                await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            return await self._user(conn, user_id)
+
+    async def set_password_hash(
+        self, user_id: int, password_hash: str, *, keep_session: bytes | None
+    ) -> None:
+        """A new password hash; every session but `keep_session` (a digest) ends."""
+        async with self.engines.write.begin() as conn:
+            await self._user(conn, user_id)
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+            ended = delete(sessions).where(sessions.c.user_id == user_id)
+            if keep_session is not None:
+                ended = ended.where(sessions.c.digest != keep_session)
+            await conn.execute(ended)
+
+    async def rehash_password(self, user_id: int, password_hash: str) -> None:
+        """Store a stronger hash of the same password (sessions stay)."""
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        async with self.engines.write.begin() as conn:
+            await conn.execute(update(users).where(users.c.id == user_id).values(locale=locale))
+
+    async def _user(self, conn: AsyncConnection, user_id: int) -> User:
+        row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        return _user(row)
+
+    # sessions ---------------------------------------------------------------------------
+
+    async def create_session(
+        self, *, digest: bytes, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        """A new session; expired sessions of anyone are swept away on the way."""
+        async with self.engines.write.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
+            await conn.execute(
+                insert(sessions).values(
+                    digest=digest, user_id=user_id, created_at=now, expires_at=expires_at
+                )
+            )
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(last_sign_in_at=now)
+            )
+
+    async def session_user(self, digest: bytes, now: datetime) -> User | None:
+        """The active user of a live session, or None."""
+        query = (
+            select(users)
+            .join(sessions, sessions.c.user_id == users.c.id)
+            .where(
+                sessions.c.digest == digest,
+                sessions.c.expires_at > now,
+                users.c.active.is_(True),
+            )
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _user(row)
+
+    async def delete_session(self, digest: bytes) -> None:
+        async with self.engines.write.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.digest == digest))
+
+    # failed sign-ins --------------------------------------------------------------------
+
+    async def record_sign_in_failure(self, email: str, ip: str | None, now: datetime) -> None:
+        async with self.engines.write.begin() as conn:
+            await conn.execute(insert(sign_in_failures).values(email=email, ip=ip, at=now))
+
+    async def sign_in_failures(
+        self, email: str, ip: str | None, since: datetime
+    ) -> tuple[int, int, datetime | None]:
+        """Failures since `since` for this email, from this address, and the oldest of them."""
+        recent = sign_in_failures.c.at >= since
+        async with self.engines.read.connect() as conn:
+            by_email, oldest_email = (
+                await conn.execute(
+                    select(func.count(), func.min(sign_in_failures.c.at)).where(
+                        recent, sign_in_failures.c.email == email
+                    )
+                )
+            ).one()
+            by_ip, oldest_ip = 0, None
+            if ip is not None:
+                by_ip, oldest_ip = (
+                    await conn.execute(
+                        select(func.count(), func.min(sign_in_failures.c.at)).where(
+                            recent, sign_in_failures.c.ip == ip
+                        )
+                    )
+                ).one()
+        oldest = [t for t in (oldest_email, oldest_ip) if t is not None]
+        return int(by_email), int(by_ip), min(oldest) if oldest else None
+
+    async def clear_sign_in_failures(self, email: str, older_than: datetime) -> None:
+        """Forget this email's failures (it signed in), and everyone's older ones."""
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                delete(sign_in_failures).where(
+                    (sign_in_failures.c.email == email) | (sign_in_failures.c.at < older_than)
+                )
+            )
+
+    # invitations ------------------------------------------------------------------------
+
+    async def create_invitation(
+        self,
+        *,
+        digest: bytes,
+        email: str,
+        role: Role,
+        account_id: int | None,
+        created_by: int | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Invitation:
+        async with self.engines.write.begin() as conn:
+            if account_id is not None:
+                found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
+                if found is None:
+                    raise NotFound(f"no account {account_id}")
+            new_id = await conn.scalar(
+                insert(invitations)
+                .values(
+                    digest=digest,
+                    email=email,
+                    role=role,
+                    account_id=account_id,
+                    created_by=created_by,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                .returning(invitations.c.id)
+            )
+            row = (await conn.execute(select(invitations).where(invitations.c.id == new_id))).one()
+            return _invitation(row)
+
+    async def find_invitation(self, digest: bytes, now: datetime) -> Invitation | None:
+        """The unused, unexpired invitation behind this digest, or None."""
+        query = select(invitations).where(
+            invitations.c.digest == digest,
+            invitations.c.used_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _invitation(row)
+
+    async def list_invitations(self) -> list[Invitation]:
+        async with self.engines.read.connect() as conn:
+            rows = await conn.execute(select(invitations).order_by(invitations.c.id.desc()))
+            return [_invitation(row) for row in rows]
+
+    async def accept_invitation(
+        self,
+        *,
+        digest: bytes,
+        password_hash: str,
+        new_account: str | None,
+        sender: str,
+        locale: str,
+        now: datetime,
+    ) -> User:
+        """
+        Use the invitation (once: a second use raises InvitationInvalid) and make its user,
+        in one transaction. `new_account` names the account a USER invitation without one
+        makes.
+        """
+        async with self.engines.write.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(invitations)
+                    .where(
+                        invitations.c.digest == digest,
+                        invitations.c.used_at.is_(None),
+                        invitations.c.expires_at > now,
+                    )
+                    .values(used_at=now)
+                    .returning(*invitations.c)
+                )
+            ).first()
+            if row is None:
+                raise InvitationInvalid("this invitation is unknown, used or expired")
+            invitation = _invitation(row)
+            makes_account = invitation.role is Role.USER and invitation.account_id is None
+            return await self._create_user(
+                conn,
+                email=invitation.email,
+                password_hash=password_hash,
+                role=invitation.role,
+                account_id=invitation.account_id,
+                new_account=new_account if makes_account else None,
+                sender=sender,
+                locale=locale,
+                now=now,
+            )
+
+    # the audit log ----------------------------------------------------------------------
+
+    async def add_audit(
+        self,
+        *,
+        actor_id: int | None,
+        actor: str,
+        action: str,
+        target: str,
+        detail: str,
+        ip: str | None,
+        now: datetime,
+    ) -> None:
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                insert(audit_log).values(
+                    actor_id=actor_id,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    detail=detail,
+                    ip=ip,
+                    created_at=now,
+                )
+            )
+
+    async def list_audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+        """The newest entries first; `before` pages back from an entry id."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(audit_log.c.id < before)
+        async with self.engines.read.connect() as conn:
+            return [_audit(row) for row in await conn.execute(query)]
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        role=Role(row.role),
+        account_id=row.account_id,
+        active=row.active,
+        locale=row.locale,
+        created_at=row.created_at,
+        last_sign_in_at=row.last_sign_in_at,
+    )
+
+
+def _invitation(row: Row[Any]) -> Invitation:
+    return Invitation(
+        id=row.id,
+        email=row.email,
+        role=Role(row.role),
+        account_id=row.account_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
+def _audit(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        actor_id=row.actor_id,
+        actor=row.actor,
+        action=row.action,
+        target=row.target,
+        detail=row.detail,
+        ip=row.ip,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,42 @@
+"""
+Schema migrations with Alembic, run on the gateway's own engine (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from quickotp.adapters.store.engine import Engines
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "quickotp.adapters.store:migrations")
+    return config
+
+
+async def upgrade(engines: Engines, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (the newest by default)."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with engines.write.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def is_current(engines: Engines) -> bool:
+    """Whether the database's schema is at the newest revision."""
+
+    def check(connection: Connection) -> bool:
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+    async with engines.read.connect() as conn:
+        return await conn.run_sync(check)

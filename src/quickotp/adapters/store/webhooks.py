@@ -1,0 +1,294 @@
+"""
+Delivery reports pushed to clients, in SQL: the accounts' relay URLs (Amoot's
+RelayMessageDelivery*), and the `webhook_deliveries` outbox, claimed under a lease like the
+messages table, so a crash loses no report and a dead worker's claims are taken over.
+
+`enqueue_reported` runs inside the transaction that records a delivery report, so a report
+applied is a webhook owed: one row per (message, URL, reported status), never two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ScalarSelect,
+    bindparam,
+    insert,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.engine import Row
+
+from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.raw import Tx, marks
+from quickotp.adapters.store.schema import (
+    account_webhooks,
+    messages,
+    relay_urls,
+    webhook_deliveries,
+)
+from quickotp.domain.errors import RelayNotFound, WebhookUrlDuplicate
+from quickotp.domain.models import (
+    MessageStatus,
+    RelayUrl,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookOutcome,
+    WebhookState,
+)
+
+REPORTED = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)  # what is pushed
+MAX_RELAY_URLS = 10  # per account
+
+
+# On the delivery hot path (once per batch of applied reports), so on the driver
+# (store/raw.py: an SQLAlchemy execute costs many driver calls); with no URL anywhere it
+# joins against nothing. `{now}` is typed for PostgreSQL, whose parameters in a select list
+# have no type to infer. The batch's messages are picked by id alone, in a materialized CTE:
+# left to itself, SQLite walked the status index through every delivered message instead
+# (3.3 ms a batch at 32,000 messages, and growing with the table; see
+# tests/store/test_query_plans.py).
+OWED = """
+WITH m AS MATERIALIZED (
+    SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})
+)
+INSERT INTO webhook_deliveries
+    (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
+SELECT m.account_id, m.id, t.url, m.status, '{pending}', 0, {{now}}, {{now}}
+FROM m
+JOIN (
+    SELECT account_id, url FROM relay_urls WHERE active
+    UNION
+    SELECT account_id, url FROM account_webhooks WHERE url <> ''
+) AS t ON t.account_id = m.account_id
+WHERE m.status IN ({reported})
+  AND NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries AS w
+    WHERE w.message_id = m.id AND w.url = t.url AND w.status = m.status
+  )
+""".format(pending=WebhookState.PENDING, reported=", ".join(f"'{s}'" for s in REPORTED))
+
+
+async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) -> None:
+    """
+    Owe a webhook to every active URL of the owners of `message_ids` that now have a final
+    reported status (relay URLs, and the panel's webhook URL). Within the caller's transaction.
+    """
+    if not message_ids:
+        return
+    ids = sorted(set(message_ids))
+    stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
+    moment = tx.time(now)
+    await tx.execute(OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
+
+
+class WebhookStore:
+    """Relay URLs and the webhook outbox."""
+
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+        self._postgres = engines.dialect == "postgresql"
+
+    # relay URLs ------------------------------------------------------------------------
+
+    async def add_relay(self, account_id: int, url: str, secret: str, now: datetime) -> RelayUrl:
+        """A new active URL; `secret` becomes the account's signing secret if it has none."""
+        async with self.engines.write.begin() as conn:
+            taken = (
+                await conn.execute(
+                    select(relay_urls.c.url).where(relay_urls.c.account_id == account_id)
+                )
+            ).all()
+            if url in {row.url for row in taken}:
+                raise WebhookUrlDuplicate(f"account {account_id} has this URL already")
+            if len(taken) >= MAX_RELAY_URLS:
+                raise WebhookUrlDuplicate(f"an account has at most {MAX_RELAY_URLS} URLs")
+            new_id = await conn.scalar(
+                insert(relay_urls)
+                .values(account_id=account_id, url=url, active=True, created_at=now)
+                .returning(relay_urls.c.id)
+            )
+            has_secret = await conn.scalar(
+                select(account_webhooks.c.account_id).where(
+                    account_webhooks.c.account_id == account_id
+                )
+            )
+            if has_secret is None:
+                await conn.execute(
+                    insert(account_webhooks).values(
+                        account_id=account_id, url="", secret=secret, updated_at=now
+                    )
+                )
+        return RelayUrl(int(new_id), account_id, url, True, now)
+
+    async def list_relays(self, account_id: int) -> list[RelayUrl]:
+        async with self.engines.read.connect() as conn:
+            rows = await conn.execute(
+                select(relay_urls)
+                .where(relay_urls.c.account_id == account_id)
+                .order_by(relay_urls.c.id)
+            )
+            return [_relay(row) for row in rows]
+
+    async def set_relay_active(self, account_id: int, relay_id: int, active: bool) -> RelayUrl:
+        """RelayNotFound for another account's URL as for a missing one."""
+        async with self.engines.write.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(relay_urls)
+                    .where(relay_urls.c.id == relay_id, relay_urls.c.account_id == account_id)
+                    .values(active=active)
+                    .returning(*relay_urls.c)
+                )
+            ).first()
+        if row is None:
+            raise RelayNotFound(f"no relay URL {relay_id} for this account")
+        return _relay(row)
+
+    # the outbox ------------------------------------------------------------------------
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[WebhookJob]:
+        """Lease up to `limit` due deliveries (pending and due, or sending past their lease)."""
+        due = claim_ids(now, limit, postgres=self._postgres)
+        async with self.engines.write.begin() as conn:
+            claimed = (
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id.in_(due))
+                    .values(
+                        state=WebhookState.SENDING,
+                        lease_until=now + lease,
+                        attempts=webhook_deliveries.c.attempts + 1,
+                    )
+                    .returning(webhook_deliveries.c.id)
+                )
+            ).all()
+            if not claimed:
+                return []
+            rows = (
+                await conn.execute(
+                    select(
+                        webhook_deliveries,
+                        account_webhooks.c.secret.label("secret"),
+                        messages.c.mobile.label("m_mobile"),
+                        messages.c.cost.label("m_cost"),
+                        messages.c.created_at.label("m_created_at"),
+                        messages.c.submitted_at.label("m_submitted_at"),
+                        messages.c.reported_at.label("m_reported_at"),
+                    )
+                    .join(messages, messages.c.id == webhook_deliveries.c.message_id)
+                    .join(
+                        account_webhooks,
+                        account_webhooks.c.account_id == webhook_deliveries.c.account_id,
+                        isouter=True,
+                    )
+                    .where(webhook_deliveries.c.id.in_([row.id for row in claimed]))
+                    .order_by(webhook_deliveries.c.id)
+                )
+            ).all()
+        return [
+            WebhookJob(
+                delivery=_delivery(row),
+                mobile=row.m_mobile,
+                cost=row.m_cost,
+                created_at=row.m_created_at,
+                submitted_at=row.m_submitted_at,
+                reported_at=row.m_reported_at,
+                secret=row.secret or "",
+            )
+            for row in rows
+        ]
+
+    async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None:
+        if not outcomes:
+            return
+        async with self.engines.write.begin() as conn:
+            await conn.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == bindparam("delivery_id"))
+                .values(
+                    state=bindparam("new_state"),
+                    next_attempt_at=bindparam("at"),
+                    lease_until=None,
+                    last_status_code=bindparam("code"),
+                    last_error=bindparam("error"),
+                    done_at=bindparam("done"),
+                ),
+                [
+                    {
+                        "delivery_id": o.delivery_id,
+                        "new_state": (
+                            WebhookState.DELIVERED
+                            if o.delivered
+                            else WebhookState.PENDING
+                            if o.retry_at is not None
+                            else WebhookState.FAILED
+                        ),
+                        "at": o.retry_at or now,
+                        "code": o.status_code,
+                        "error": (o.error or "")[:500] or None,
+                        "done": None if o.retry_at is not None and not o.delivered else now,
+                    }
+                    for o in outcomes
+                ],
+            )
+
+    async def deliveries(
+        self, account_id: int | None, *, message_id: int | None = None, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """The latest deliveries and their attempts (for the panel), newest first."""
+        query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(limit)
+        if account_id is not None:
+            query = query.where(webhook_deliveries.c.account_id == account_id)
+        if message_id is not None:
+            query = query.where(webhook_deliveries.c.message_id == message_id)
+        async with self.engines.read.connect() as conn:
+            return [_delivery(row) for row in await conn.execute(query)]
+
+
+def _relay(row: Row[Any]) -> RelayUrl:
+    return RelayUrl(row.id, row.account_id, row.url, row.active, row.created_at)
+
+
+def claim_ids(now: datetime, limit: int, *, postgres: bool) -> ScalarSelect[Any]:
+    """
+    The ids of up to `limit` deliveries to claim: lapsed leases first (few), then due ones,
+    oldest first, each read from the due index alone. One query with an OR of the two had
+    to collect and sort every due delivery: 1.3 ms a claim with 30,000 waiting, against
+    0.02 ms (SQLite), with the database's one writer connection held meanwhile.
+    """
+    lapsed = select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.state == WebhookState.SENDING,
+        webhook_deliveries.c.lease_until < now,
+    )
+    due = select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.state == WebhookState.PENDING,
+        webhook_deliveries.c.next_attempt_at <= now,
+    )
+    due = due.order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+    parts = [part.limit(limit) for part in (lapsed, due)]
+    if postgres:
+        parts = [part.with_for_update(skip_locked=True) for part in parts]
+    either = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
+    return select(either.c.id).limit(limit).scalar_subquery()
+
+
+def _delivery(row: Row[Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        url=row.url,
+        status=MessageStatus(row.status),
+        state=WebhookState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        done_at=row.done_at,
+    )

@@ -1,0 +1,1 @@
+"""HTTP upstream providers (Amoot, Kavenegar): their URLs, calls and report polling."""

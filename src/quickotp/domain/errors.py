@@ -1,0 +1,373 @@
+"""
+Every exception the gateway raises on purpose, in one tree:
+
+* GatewayError
+  x RequestRejected           the caller asked for something we refuse
+    - MobileEmpty
+    - InvalidMobile
+    - InvalidCodeLength
+    - PatternUnavailable      no approved OTP pattern to send with
+    - InvalidPattern          a pattern text we will not store
+      - PatternTextEmpty
+      - PatternWithoutVariables
+      - PatternVariablesInvalid
+      - PatternDuplicate
+    - CreditNotEnough
+    - InvalidMessageId
+    - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
+    - InvalidInput            an operator's input that cannot be used
+      - WebhookUrlInvalid     not an http(s) URL we will post delivery reports to
+    - WebhookUrlEmpty         a delivery-report URL was not given
+    - WebhookUrlDuplicate     the account has this delivery-report URL already (or too many)
+    - RelayNotFound           no such delivery-report URL of the caller's
+    - InvalidRequest          a /v1 body or parameter of the wrong shape
+    - CodeEmpty               a check without a code
+    x VerificationFailed      a code check that approved nothing (carries the verification)
+      - CodeMismatch          wrong code; attempts remain
+      - CodeExpired
+      - TooManyAttempts       the wrong-code cap was reached: even the right code fails now
+      - CodeAlreadyUsed       approved before: a code works once
+      - VerificationCanceled  a newer send replaced it, or the caller canceled it
+      - VerificationNotFound  nothing to check (for this number, or by this id)
+    - VerificationNotPending  cancel of a verification that is already over
+    x GuardRefused            the fraud guard said no (carries retry_after)
+      - MobileCooldown        a send to this number a moment ago
+      - MobileLimitReached    this number's hourly or daily cap
+      - AccountRateLimited
+      - TokenRateLimited
+      - IpRateLimited
+      - MobileBlocked         on the blocklist
+      - CountryNotAllowed     a valid mobile number of a country not allowed
+      - PumpingSuspected      a prefix or country far above the account's normal rate
+    - IdempotencyConflict     an Idempotency-Key reused with another body
+    - RequestInProgress       the same request is being answered elsewhere right now
+    - RequestRepeated         a repeat whose first answer can no longer be shown
+      - EmailInvalid
+      - PasswordRejected      too short, too long
+      - AccountNameInvalid
+  x AccessDenied              who is asking is not allowed
+    - TokenMissing
+    - TokenUnknown
+    - TokenDisabled
+    - TokenExpired
+    - TokenIpNotAllowed
+    - TokenMethodNotAllowed
+    - AccountDisabled
+    - SignInFailed            wrong email or password
+    - WrongPassword           a password change with a wrong current password
+    - SignInThrottled         too many failed sign-ins of late
+    - UserDisabled
+    - SignUpClosed            open sign-up is off: an invitation is needed
+    - InvitationInvalid       unknown, used or expired
+    - NotAllowed              the signed-in user's role may not do this
+  x NotFound                  an operator named something that does not exist
+  x Conflict                  an operator asked for something that clashes with what exists
+  x DeliveryError             a transport failed us
+    - TransportUnavailable    transient, nothing was sent: the dispatcher retries
+    - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
+    - TransportRejected       permanent: the message is marked failed
+  x LimitsUnavailable         the limits backend (Redis) cannot be reached
+  x RouteOverloaded           the route's queue would hold a new code past its validity
+  x ConfigurationError        settings the gateway refuses to start with
+
+Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quickotp.domain.models import Verification
+
+
+class GatewayError(Exception):
+    """Base for every error the gateway raises on purpose."""
+
+
+class RequestRejected(GatewayError):
+    """The caller asked for something we refuse."""
+
+
+class MobileEmpty(RequestRejected):
+    """No mobile number was given."""
+
+
+class InvalidMobile(RequestRejected):
+    """The mobile number is not a mobile number of an allowed country."""
+
+
+class InvalidCodeLength(RequestRejected):
+    """CodeLength is not a number in 4..8, or the caller's own code is not 4..8 digits."""
+
+
+class PatternUnavailable(RequestRejected):
+    """The account has no approved OTP pattern to send with."""
+
+
+class InvalidPattern(RequestRejected):
+    """A pattern text that cannot be stored (empty, or without a usable %code%)."""
+
+
+class PatternTextEmpty(InvalidPattern):
+    """The pattern text is empty."""
+
+
+class PatternWithoutVariables(InvalidPattern):
+    """The pattern defines no variable (an OTP pattern: no %code%)."""
+
+
+class PatternVariablesInvalid(InvalidPattern):
+    """The pattern's variables do not fit its use (an OTP pattern with more than %code%)."""
+
+
+class PatternDuplicate(InvalidPattern):
+    """The account has a pattern with this text already."""
+
+
+class CreditNotEnough(RequestRejected):
+    """The account's credit does not cover the message."""
+
+
+class InvalidMessageId(RequestRejected):
+    """A message id that is malformed or not one of the caller's messages."""
+
+
+class MalformedRequest(RequestRejected):
+    """A request body that cannot be read: broken JSON, a wrong encoding, too large."""
+
+
+class InvalidInput(RequestRejected):
+    """An operator's input that cannot be used (a bad network, method or amount)."""
+
+
+class EmailInvalid(InvalidInput):
+    """Not an email address we can use to sign in."""
+
+
+class PasswordRejected(InvalidInput):
+    """A new password that is too short or too long."""
+
+
+class AccountNameInvalid(InvalidInput):
+    """An account name that is too short or too long."""
+
+
+class WebhookUrlInvalid(InvalidInput):
+    """Not an http(s) URL of a usable length to post delivery reports to."""
+
+
+class WebhookUrlEmpty(RequestRejected):
+    """No delivery-report URL was given."""
+
+
+class WebhookUrlDuplicate(RequestRejected):
+    """The account has this delivery-report URL already, or as many as it may have."""
+
+
+class RelayNotFound(RequestRejected):
+    """No delivery-report URL with this id among the caller's."""
+
+
+class InvalidRequest(RequestRejected):
+    """A /v1 request body or parameter of the wrong shape."""
+
+
+class CodeEmpty(RequestRejected):
+    """A code check came without a code."""
+
+
+class VerificationFailed(RequestRejected):
+    """A code check that approved nothing. `verification` is what was checked, if anything."""
+
+    def __init__(self, message: str, verification: Verification | None = None) -> None:
+        super().__init__(message)
+        self.verification = verification
+
+
+class CodeMismatch(VerificationFailed):
+    """The code is wrong; attempts remain."""
+
+
+class CodeExpired(VerificationFailed):
+    """The verification's validity ran out."""
+
+
+class TooManyAttempts(VerificationFailed):
+    """The cap on wrong codes was reached: even the right code fails now."""
+
+
+class CodeAlreadyUsed(VerificationFailed):
+    """The verification was approved before: a code works once."""
+
+
+class VerificationCanceled(VerificationFailed):
+    """A newer send to the number replaced it, or the caller canceled it."""
+
+
+class VerificationNotFound(VerificationFailed):
+    """No verification to check: none for this number, or none with this id, for the caller."""
+
+
+class VerificationNotPending(RequestRejected):
+    """Only a pending verification can be canceled."""
+
+
+class GuardRefused(RequestRejected):
+    """The fraud guard refused the request; `retry_after` seconds until it may pass (0: never)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MobileCooldown(GuardRefused):
+    """A send to this number went out a moment ago (the resend cooldown)."""
+
+
+class MobileLimitReached(GuardRefused):
+    """This number had its hourly or daily number of sends."""
+
+
+class AccountRateLimited(GuardRefused):
+    """The account's request rate is exceeded."""
+
+
+class TokenRateLimited(GuardRefused):
+    """The token's request rate is exceeded."""
+
+
+class IpRateLimited(GuardRefused):
+    """The client address's request rate is exceeded."""
+
+
+class MobileBlocked(GuardRefused):
+    """The number or its prefix is on the blocklist."""
+
+
+class CountryNotAllowed(GuardRefused):
+    """A valid mobile number of a country the account may not send to."""
+
+
+class PumpingSuspected(GuardRefused):
+    """Sends to this prefix or country are far above the account's normal rate (SMS pumping)."""
+
+
+class IdempotencyConflict(RequestRejected):
+    """An Idempotency-Key was used before with another request body."""
+
+
+class RequestInProgress(RequestRejected):
+    """The same request is being answered elsewhere right now: retry in a moment."""
+
+
+class RequestRepeated(RequestRejected):
+    """A repeat of an answered request whose answer can no longer be shown (its code is gone)."""
+
+
+class AccessDenied(GatewayError):
+    """Who is asking is not allowed to."""
+
+
+class TokenMissing(AccessDenied):
+    """No token was given."""
+
+
+class TokenUnknown(AccessDenied):
+    """The token is not one we issued, or it was deleted."""
+
+
+class TokenDisabled(AccessDenied):
+    """The token was switched off."""
+
+
+class TokenExpired(AccessDenied):
+    """The token is past its expiry."""
+
+
+class TokenIpNotAllowed(AccessDenied):
+    """The request came from an address outside the token's allowed networks."""
+
+
+class TokenMethodNotAllowed(AccessDenied):
+    """The token may not call this method."""
+
+
+class AccountDisabled(AccessDenied):
+    """The token's account is switched off."""
+
+
+class SignInFailed(AccessDenied):
+    """The email or the password is wrong (which of the two is not said)."""
+
+
+class WrongPassword(AccessDenied):
+    """The current password given to change it is wrong."""
+
+
+class SignInThrottled(AccessDenied):
+    """Too many failed sign-ins for this email or from this address of late."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds
+
+
+class UserDisabled(AccessDenied):
+    """The operator switched this user off."""
+
+
+class SignUpClosed(AccessDenied):
+    """Open sign-up is off: only an invitation lets someone in."""
+
+
+class InvitationInvalid(AccessDenied):
+    """The invitation is unknown, used already, or expired."""
+
+
+class NotAllowed(AccessDenied):
+    """The signed-in user's role may not do this."""
+
+
+class NotFound(GatewayError):
+    """An operator named an account, token, pattern or route that does not exist."""
+
+
+class Conflict(GatewayError):
+    """An operator asked for something that clashes with what exists (a name taken)."""
+
+
+class DeliveryError(GatewayError):
+    """A transport failed to hand a message on."""
+
+
+class TransportUnavailable(DeliveryError):
+    """Transient, and the message was certainly not sent: retrying may help."""
+
+
+class DeliveryUncertain(TransportUnavailable):
+    """No answer came: the message may have been sent. A retry is a possible duplicate."""
+
+
+class TransportRejected(DeliveryError):
+    """Permanent: the upstream refused this message and will refuse it again."""
+
+
+class LimitsUnavailable(GatewayError):
+    """The limits backend (Redis) cannot be reached; the guard fails in the configured direction."""
+
+
+class RouteOverloaded(GatewayError):
+    """
+    More is offered than the route can deliver: a code accepted now would wait in the queue
+    for most of its validity, so the send is refused at once. `retry_after` seconds until the
+    queue is expected to be short enough again.
+    """
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(GatewayError):
+    """Settings the gateway refuses to start with."""

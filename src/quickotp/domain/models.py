@@ -1,0 +1,396 @@
+"""
+The records the service and the store hand each other: frozen dataclasses, never ORM rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from quickotp.domain.delivery import SendReceipt
+
+
+class PatternState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # accepted and durable, waiting for the dispatcher
+    SENDING = "sending"  # claimed by a dispatcher, which holds a lease on it
+    SENT = "sent"  # an upstream took it
+    DELIVERED = "delivered"  # the handset got it
+    UNDELIVERED = "undelivered"  # the network gave up on it
+    FAILED = "failed"  # no upstream would take it
+    EXPIRED = "expired"  # its code went stale before any upstream took it
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    credit: int  # rial
+    unlimited: bool
+    sender: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Token:
+    id: int
+    account_id: int
+    label: str
+    active: bool
+    expires_at: datetime | None
+    allowed_ips: tuple[str, ...]  # CIDR networks; empty = any address
+    allowed_methods: tuple[str, ...]  # API method names; empty = every method
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: int
+    account_id: int
+    text: str
+    is_otp: bool
+    number_patterns: tuple[str, ...]
+    state: PatternState
+    reason: str
+    description: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """An OTP message and its verification, about to be accepted in one transaction."""
+
+    account_id: int
+    token_id: int | None
+    pattern_id: int
+    mobile: str
+    sender: str
+    text: str
+    code: str
+    encoding: str
+    parts: int
+    cost: int
+    expires_at: datetime
+    created_at: datetime
+    verification_id: str
+    code_digest: bytes
+    attempts_left: int
+    code_sealed: bytes | None = None  # the code sealed for re-sends (see verification.py)
+    sandbox: bool = False  # a test number: stored as delivered, never dispatched
+    metadata: str | None = None  # the caller's metadata, as JSON text
+    resend_of: str | None = None  # re-sends this pending verification's code, if still pending
+    # Leased to this process's dispatcher until then: stored as sending (its first attempt),
+    # and handed over in memory once committed, with no claim (see Dispatcher.reserve).
+    lease_until: datetime | None = None
+
+    def claimed(self, message_id: int) -> Claimed:
+        """The message as its dispatcher holds it once stored under `lease_until`."""
+        message = Message(
+            id=message_id,
+            account_id=self.account_id,
+            mobile=self.mobile,
+            sender=self.sender,
+            text=self.text,
+            encoding=self.encoding,
+            parts=self.parts,
+            cost=self.cost,
+            status=MessageStatus.SENDING,
+            attempts=1,
+            possible_duplicate=False,
+            expires_at=self.expires_at,
+            created_at=self.created_at,
+            submitted_at=None,
+            reported_at=None,
+            transport=None,
+            provider_message_id=None,
+            error=None,
+        )
+        return Claimed(message, self.code)
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXPIRED = "expired"
+    MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A code sent to a number, kept as a keyed hash, and what became of it."""
+
+    id: str
+    account_id: int
+    message_id: int
+    mobile: str
+    status: VerificationStatus  # as stored: a pending one may be past expires_at
+    attempts_left: int
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    sandbox: bool
+    metadata: str | None
+    code_digest: bytes
+    code_sealed: bytes | None
+
+    def status_at(self, now: datetime) -> VerificationStatus:
+        """The status as of `now`: a pending verification past its expiry is expired."""
+        if self.status is VerificationStatus.PENDING and self.expires_at <= now:
+            return VerificationStatus.EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    account_id: int
+    mobile: str
+    sender: str
+    text: str
+    encoding: str
+    parts: int
+    cost: int
+    status: MessageStatus
+    attempts: int
+    possible_duplicate: bool
+    expires_at: datetime
+    created_at: datetime
+    submitted_at: datetime | None
+    reported_at: datetime | None
+    transport: str | None
+    provider_message_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message a dispatcher holds a lease on, with the code it must mask once sent."""
+
+    message: Message
+    code: str | None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An upstream took message `message_id` `at` (its answer came back); its stored text
+    becomes `masked_text`."""
+
+    message_id: int
+    receipt: SendReceipt
+    masked_text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Retry:
+    message_id: int
+    at: datetime
+    error: str
+    possible_duplicate: bool
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Nothing more will be tried: the message ends FAILED or EXPIRED and its charge returns."""
+
+    message_id: int
+    status: MessageStatus
+    error: str
+
+
+# the panel: people, their sessions, and what the operator did ------------------------------
+
+
+class Role(StrEnum):
+    USER = "user"  # belongs to one account and sees only it
+    OPERATOR = "operator"  # runs the gateway: every account, approvals, credit
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in to the panel. A USER has an account; an OPERATOR has none."""
+
+    id: int
+    email: str  # lower-cased
+    role: Role
+    account_id: int | None
+    active: bool
+    locale: str  # "fa" or "en"
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user doing something, and the address they did it from (for the audit)."""
+
+    user: User
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """
+    An operator's invitation to the panel. With an `account_id` the invitee joins that
+    account; a USER invitation without one makes a new account; an OPERATOR one makes an
+    operator.
+    """
+
+    id: int
+    email: str
+    role: Role
+    account_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One operator action, as the audit log keeps it."""
+
+    id: int
+    actor_id: int | None  # None for the command line
+    actor: str  # the actor's email then, or "cli"
+    action: str  # e.g. "pattern.approve"
+    target: str  # e.g. "pattern:12"
+    detail: str
+    ip: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    amount: int  # rial; negative takes credit away
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where an account's delivery reports are posted, and the secret they are signed with."""
+
+    account_id: int
+    url: str
+    secret: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """A search of the message log; `before` pages back from a message id (newest first)."""
+
+    mobile_digits: str = ""  # ASCII digits found anywhere in the number
+    message_id: int | None = None
+    status: MessageStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    items: list[Message]  # codes masked
+    older: int | None  # the `before` of the next page, None on the last one
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message and what is known around it: its token, pattern and verification."""
+
+    message: Message  # code masked
+    token_label: str | None
+    token_id: int | None
+    pattern_id: int | None
+    verification_status: str | None
+    verification_attempts_left: int | None
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    """How many of an account's (or every account's) messages began in one time bucket."""
+
+    bucket: datetime  # the bucket's start, in the display zone's wall time
+    status: MessageStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account: Account
+    users: int
+    messages_today: int  # over the last 24 hours
+
+
+# delivery reports pushed to clients --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelayUrl:
+    """One of an account's delivery-report URLs (Amoot's RelayMessageDelivery)."""
+
+    id: int
+    account_id: int
+    url: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a worker, under a lease
+    DELIVERED = "delivered"  # the client answered 2xx
+    FAILED = "failed"  # every attempt failed: given up
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One delivery report to POST to one URL, and how its attempts went."""
+
+    id: int
+    account_id: int
+    message_id: int
+    url: str
+    status: MessageStatus  # the message status it reports
+    state: WebhookState
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WebhookJob:
+    """A claimed delivery, what its body tells of the message, and the secret that signs it."""
+
+    delivery: WebhookDelivery
+    mobile: str
+    cost: int
+    created_at: datetime
+    submitted_at: datetime | None
+    reported_at: datetime | None
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """What one attempt came to: delivered, or retried at `retry_at`, or (None) given up."""
+
+    delivery_id: int
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    retry_at: datetime | None

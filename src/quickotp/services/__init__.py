@@ -1,0 +1,1 @@
+"""The use cases: what the gateway does, on ports it is given."""

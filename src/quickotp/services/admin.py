@@ -1,0 +1,207 @@
+"""
+The operator's use cases: accounts, tokens, pattern approval, credit, message lists.
+
+Called by the CLI and the operator's pages; I/O only through the Store port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from quickotp.domain import keys, sms
+from quickotp.domain.errors import InvalidInput
+from quickotp.domain.models import Account, Message, Pattern, PatternState, Token
+from quickotp.domain.text import text_problem
+from quickotp.services.guard import Policy
+from quickotp.services.ports import Store
+
+log = logging.getLogger(__name__)
+
+MAX_CREDIT = 10**15  # rial: an amount or a balance past it is a typo (and past a float's precision)
+# The years a date the gateway takes may fall in: past them a day's end overflows
+# datetime, or its Persian year cannot be shown (a token's expiry, the panel's dates).
+FIRST_YEAR, LAST_YEAR = 1971, 2999
+
+API_METHODS = (
+    "SendQuickOTP",
+    "VerifyQuickOTP",
+    "AccountStatus",
+    "GetDelivery",
+    "GetDeliveries",
+    "PatternCodeCreate",
+    "PatternCodeList",
+    "RelayMessageDeliveryCreate",
+    "RelayMessageDeliveryList",
+    "RelayMessageDeliverySetActive",
+)
+
+
+def checked_networks(allowed_ips: Sequence[str]) -> list[str]:
+    """A token's allowed networks in canonical CIDR form; InvalidInput for one that is not."""
+    networks = []
+    for net in allowed_ips:
+        try:
+            networks.append(str(ipaddress.ip_network(net.strip(), strict=False)))
+        except ValueError:
+            raise InvalidInput(f"{net!r} is not an IP network (CIDR)") from None
+    return networks
+
+
+def checked_methods(allowed_methods: Sequence[str]) -> list[str]:
+    """A token's allowed API methods, lower-cased; InvalidInput for an unknown one."""
+    known = {m.lower() for m in API_METHODS}
+    methods = [m.strip().lower() for m in allowed_methods]
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
+    return methods
+
+
+def checked_expiry(expires_at: datetime | None) -> datetime | None:
+    """A token's expiry as given; InvalidInput without a time zone or outside 1971..2999."""
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
+    if not FIRST_YEAR <= expires_at.year <= LAST_YEAR:
+        raise InvalidInput(f"an expiry is a time in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return expires_at
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: `secret` is shown once and never stored."""
+
+    token: Token
+    secret: str
+
+
+@dataclass
+class Admin:
+    store: Store
+    token_key: bytes
+    clock: Callable[[], datetime]
+    token_urlsafe: Callable[[int], str]
+
+    async def create_account(
+        self, *, name: str, credit: int = 0, unlimited: bool = False, sender: str = "10001"
+    ) -> Account:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("an account name is 1 to 100 characters")
+        if problem := text_problem(name):
+            raise InvalidInput(f"an account name cannot be used: {problem}")
+        if not 0 <= credit <= MAX_CREDIT:
+            raise InvalidInput(f"a credit is from 0 to {MAX_CREDIT:,} rial")
+        sender = sender.strip()
+        if not sender or len(sender) > 20:
+            raise InvalidInput("a sender line is 1 to 20 characters")
+        if problem := text_problem(sender):
+            raise InvalidInput(f"a sender line cannot be used: {problem}")
+        account = await self.store.create_account(
+            name=name, credit=credit, unlimited=unlimited, sender=sender, now=self.clock()
+        )
+        log.info("created account %d", account.id)
+        return account
+
+    async def issue_token(
+        self,
+        *,
+        account_id: int,
+        label: str = "",
+        expires_at: datetime | None = None,
+        allowed_ips: Sequence[str] = (),
+        allowed_methods: Sequence[str] = (),
+    ) -> IssuedToken:
+        networks = checked_networks(allowed_ips)
+        methods = checked_methods(allowed_methods)
+        expires_at = checked_expiry(expires_at)
+        secret = keys.new_token(self.token_urlsafe)
+        token = await self.store.create_token(
+            account_id=account_id,
+            digest=keys.token_digest(self.token_key, secret),
+            label=label.strip()[:100],
+            expires_at=expires_at,
+            allowed_ips=networks,
+            allowed_methods=methods,
+            now=self.clock(),
+        )
+        log.info("issued token %d for account %d", token.id, account_id)
+        return IssuedToken(token, secret)
+
+    async def create_pattern(self, *, account_id: int, text: str, otp: bool) -> Pattern:
+        checked = sms.check_pattern(text, otp=otp)
+        return await self.store.create_pattern(
+            account_id=account_id,
+            text=checked,
+            is_otp=otp,
+            number_patterns=sms.numeric_variables(checked, otp=otp),
+            description="",
+            now=self.clock(),
+        )
+
+    async def approve_pattern(self, pattern_id: int) -> Pattern:
+        pattern = await self.store.decide_pattern(
+            pattern_id, PatternState.APPROVED, "", self.clock()
+        )
+        log.info("approved pattern %d", pattern_id)
+        return pattern
+
+    async def reject_pattern(self, pattern_id: int, reason: str) -> Pattern:
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("a rejection needs a reason")
+        pattern = await self.store.decide_pattern(
+            pattern_id, PatternState.REJECTED, reason, self.clock()
+        )
+        log.info("rejected pattern %d", pattern_id)
+        return pattern
+
+    async def add_credit(self, account_id: int, amount: int, reason: str = "top-up") -> Account:
+        """
+        Add `amount` rial (negative: take). InvalidInput for zero, for more than MAX_CREDIT
+        either way, or when the balance would pass MAX_CREDIT; nothing is stored then. A
+        blank reason is recorded as "top-up" (the panel's field may be left empty).
+        """
+        reason = reason.strip() or "top-up"
+        if amount == 0:
+            raise InvalidInput("the amount must not be zero")
+        if abs(amount) > MAX_CREDIT:
+            raise InvalidInput(f"an amount is at most {MAX_CREDIT:,} rial either way")
+        return await self.store.add_credit(
+            account_id, amount, reason, self.clock(), ceiling=MAX_CREDIT
+        )
+
+    async def set_account_active(self, account_id: int, active: bool) -> Account:
+        account = await self.store.set_account_active(account_id, active)
+        log.info("account %d %s", account_id, "enabled" if active else "disabled")
+        return account
+
+    async def list_accounts(self) -> list[Account]:
+        return await self.store.list_accounts()
+
+    async def list_messages(self, account_id: int | None, limit: int = 50) -> list[Message]:
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be from 1 to 10000")
+        return await self.store.list_messages(account_id, limit)
+
+    async def set_limits(self, account_id: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        Replace the account's own fraud-guard settings (any Policy field; the rest follow
+        the global defaults). InvalidInput names the first unusable one; nothing is stored.
+        """
+        Policy().with_overrides(overrides)
+        settings = dict(overrides)
+        await self.store.set_account_settings(account_id, settings, self.clock())
+        log.info("account %d has new limits: %s", account_id, ", ".join(sorted(settings)) or "none")
+        return settings
+
+    async def limits(self, account_id: int) -> dict[str, Any]:
+        """The account's own fraud-guard settings ({} when it follows the defaults)."""
+        await self.store.get_account(account_id)
+        return await self.store.get_account_settings(account_id)

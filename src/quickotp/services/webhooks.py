@@ -1,0 +1,287 @@
+"""
+Delivery reports pushed to clients: the relay URLs an account registers (Amoot's
+RelayMessageDeliveryCreate / List / SetActive), and `WebhookWorker`, which POSTs each owed
+report, signed, with retries and back-off, from the durable `webhook_deliveries` outbox.
+
+The worker is its own task beside the dispatcher: a slow or dead client URL never holds up
+a delivery, and what the worker holds in memory is one claimed batch. The wire format and
+the signature are described in the README ("Delivery reports to your URL").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
+from quickotp.domain.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
+from quickotp.domain.urls import url_problem
+from quickotp.support.background import stop
+from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-QuickOTP-Signature"
+TIMESTAMP_HEADER = "X-QuickOTP-Timestamp"
+DELIVERY_HEADER = "X-QuickOTP-Delivery"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: HMAC-SHA256 over `{timestamp}.{body}`, hex."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance: int = 300
+) -> bool:
+    """What a receiver checks: a fresh timestamp and a matching signature (constant time)."""
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    if abs(now - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+def public(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return ip.is_global and not ip.is_multicast
+
+
+async def private_target(url: str) -> str | None:
+    """
+    Why `url` must not be posted to from a shared gateway, or None. Clients choose these URLs:
+    without this check they could make the gateway POST to its own host or network (SSRF).
+    A name is resolved here and again by the POST itself, so a name that changes its answer
+    in between (DNS rebinding) is not caught.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80)
+        )
+    except OSError:
+        return None  # the POST itself will fail and be retried
+    for *_, sockaddr in found:
+        if not public(str(sockaddr[0])):
+            return f"{host} is a private address"
+    return None
+
+
+def report_body(job: WebhookJob) -> bytes:
+    """The JSON a client receives for one delivery report."""
+    delivery = job.delivery
+    mobile = job.mobile
+    return orjson.dumps(
+        {
+            "Event": "delivery",
+            "MessageID": delivery.message_id,
+            "Mobile": int(mobile[2:]) if mobile.startswith("98") else int(mobile),
+            "DeliveryType": DELIVERY_TYPE[delivery.status],
+            "Status": str(delivery.status),
+            "Cost": job.cost,
+            "RegDateTime": tehran_time(job.created_at),
+            "SendDateTime": tehran_time(job.submitted_at),
+            "DeliveryDateTime": tehran_time(job.reported_at),
+        }
+    )
+
+
+class WebhookOutbox(Protocol):
+    """The durable outbox of owed reports (store/webhooks.py). Each call is one transaction."""
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[WebhookJob]: ...
+
+    async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None: ...
+
+
+class RelayStore(Protocol):
+    async def add_relay(
+        self, account_id: int, url: str, secret: str, now: datetime
+    ) -> RelayUrl: ...
+
+    async def list_relays(self, account_id: int) -> list[RelayUrl]: ...
+
+    async def set_relay_active(self, account_id: int, relay_id: int, active: bool) -> RelayUrl: ...
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    concurrency: int = 8  # POSTs in flight at once
+    batch: int = 50  # deliveries claimed at once: what the worker holds in memory
+    lease: timedelta = timedelta(seconds=60)
+    timeout: float = 10.0  # seconds per POST
+    max_attempts: int = 10  # then the delivery is given up (about 1.5 hours of tries)
+    first_delay: timedelta = timedelta(seconds=5)
+    max_delay: timedelta = timedelta(hours=1)
+    idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
+    private_urls: bool = False  # post to loopback and private addresses too (dev, tests)
+
+
+def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float) -> datetime | None:
+    """When to try again after failed attempt number `attempts`; None: give up."""
+    if attempts >= config.max_attempts:
+        return None
+    delay: timedelta = min(config.first_delay * 2 ** (attempts - 1), config.max_delay)
+    return now + delay * jitter
+
+
+class WebhookWorker:
+    """POSTs owed delivery reports to their URLs until stopped."""
+
+    def __init__(
+        self,
+        outbox: WebhookOutbox,
+        client: httpx.AsyncClient,
+        clock: Callable[[], datetime],
+        config: WebhookConfig | None = None,
+        *,
+        owns_client: bool = False,
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.clock = clock
+        self.config = config or WebhookConfig()
+        self._owns_client = owns_client
+        self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(self.config.concurrency)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhooks")
+
+    async def aclose(self) -> None:
+        """Stop; claims in flight are taken over after their lease (nothing is lost)."""
+        await stop(self._task)
+        self._task = None
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def run_once(self) -> int:
+        """Claim one batch, post it, record the outcomes; how many were claimed."""
+        jobs = await self.outbox.claim(self.clock(), self.config.lease, self.config.batch)
+        if jobs:
+            outcomes = await asyncio.gather(*(self._post(job) for job in jobs))
+            await self.outbox.record(outcomes, self.clock())
+        return len(jobs)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                claimed = await self.run_once()
+            except Exception:  # a database hiccup must not end the worker
+                log.exception("delivering webhooks failed; trying again shortly")
+                claimed = 0
+                await asyncio.sleep(1)
+            if claimed < self.config.batch:
+                await asyncio.sleep(self.config.idle_poll)
+
+    async def _post(self, job: WebhookJob) -> WebhookOutcome:
+        delivery = job.delivery
+        async with self._slots:
+            if not job.secret:
+                return WebhookOutcome(delivery.id, False, None, "the account has no secret", None)
+            body = report_body(job)
+            timestamp = int(self.clock().timestamp())
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "QuickOTP-Webhooks/1",
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: sign(job.secret, timestamp, body),
+                DELIVERY_HEADER: str(delivery.id),
+            }
+            code: int | None = None
+            # A URL stored before url_problem checked what it checks cannot be posted to:
+            # that delivery fails on its own, never the batch beside it.
+            refused = url_problem(delivery.url)
+            if refused is None and not self.config.private_urls:
+                refused = await private_target(delivery.url)
+            if refused is not None:
+                return self._failed(delivery, None, f"refused: {refused}")
+            try:
+                response = await self.client.post(
+                    delivery.url, content=body, headers=headers, timeout=self.config.timeout
+                )
+                code = response.status_code
+                error = None if 200 <= code < 300 else f"HTTP {code}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+            except Exception as exc:  # one delivery's failure is its own
+                # (a URL httpx cannot encode raised idna's errors and failed the whole batch,
+                # its outcomes unrecorded and re-posted every lease)
+                log.exception("webhook %d: posting failed", delivery.id)
+                error = type(exc).__name__
+        if error is None:
+            return WebhookOutcome(delivery.id, True, code, None, None)
+        return self._failed(delivery, code, error)
+
+    def _failed(self, delivery: WebhookDelivery, code: int | None, error: str) -> WebhookOutcome:
+        jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
+        again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
+        log.info(
+            "webhook %d (message %d) attempt %d failed: %s%s",
+            delivery.id,
+            delivery.message_id,
+            delivery.attempts,
+            error,
+            "" if again else "; giving up",
+        )
+        return WebhookOutcome(delivery.id, False, code, error, again)
+
+
+class Relays:
+    """The RelayMessageDelivery use cases: an account's delivery-report URLs."""
+
+    def __init__(
+        self,
+        store: RelayStore,
+        clock: Callable[[], datetime],
+        new_secret: Callable[[], str],
+        *,
+        private_urls: bool = False,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.new_secret = new_secret
+        self.private_urls = private_urls
+
+    async def create(self, account_id: int, url: str) -> RelayUrl:
+        url = url.strip()
+        if not url:
+            raise WebhookUrlEmpty("URLAddress is empty")
+        if (problem := url_problem(url)) is not None:
+            raise WebhookUrlInvalid(f"URLAddress cannot take delivery reports: {problem}")
+        if not self.private_urls and (reason := await private_target(url)) is not None:
+            raise WebhookUrlInvalid(f"a delivery-report URL must be public: {reason}")
+        relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())
+        log.info("account %d added relay URL %d", account_id, relay.id)
+        return relay
+
+    async def list(self, account_id: int) -> list[RelayUrl]:
+        return await self.store.list_relays(account_id)
+
+    async def set_active(self, account_id: int, relay_id: str, active: str) -> RelayUrl:
+        """`relay_id` and `active` as the caller wrote them (Amoot's ID, Active)."""
+        ident = relay_id.strip()
+        if not ident.isascii() or not ident.isdigit() or len(ident) > 18:
+            raise RelayNotFound(f"RelayMessageDeliveryID {relay_id[:20]!r} is not an id")
+        flag = active.strip().lower()
+        if flag not in {"true", "false", "1", "0"}:
+            raise InvalidInput("Active is true or false")
+        return await self.store.set_relay_active(account_id, int(ident), flag in {"true", "1"})

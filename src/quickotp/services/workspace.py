@@ -1,0 +1,377 @@
+"""
+An account user's use cases in the panel: tokens, patterns and their preview, the message
+log, traffic at a glance, credit and the delivery-report webhook.
+
+Every method takes the signed-in User and works inside that user's account only; an
+operator (who has no account) gets NotAllowed. I/O only through the Store and PanelStore
+ports; time and randomness come in from the composition root.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Literal
+
+from quickotp.domain import sms
+from quickotp.domain.digits import ascii_digits
+from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed
+from quickotp.domain.models import (
+    Account,
+    CreditChange,
+    MessagePage,
+    MessageQuery,
+    MessageRecord,
+    MessageStatus,
+    Pattern,
+    Role,
+    Token,
+    TrafficRow,
+    User,
+    VerificationStatus,
+    Webhook,
+    WebhookDelivery,
+)
+from quickotp.domain.urls import url_problem
+from quickotp.services.admin import Admin, IssuedToken, checked_methods, checked_networks
+from quickotp.services.gateway import Gateway
+from quickotp.services.ports import DeliveryLog, PanelStore, Store
+
+log = logging.getLogger(__name__)
+
+PERIODS: dict[str, tuple[timedelta, Literal["hour", "day"]]] = {
+    "24h": (timedelta(hours=24), "hour"),
+    "7d": (timedelta(days=7), "day"),
+    "30d": (timedelta(days=30), "day"),
+}
+# How the traffic chart groups the message states.
+SERIES: dict[str, tuple[MessageStatus, ...]] = {
+    "delivered": (MessageStatus.DELIVERED,),
+    "in_flight": (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT),
+    "not_delivered": (MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.EXPIRED),
+}
+PAGE_SIZE = 50
+SAMPLE_CODE = "48213765"
+MIN_NUMBER_PART = 4  # digits a search needs before it looks inside numbers
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How a pattern's text travels with a sample code: alphabet, length, parts, price."""
+
+    text: str  # rendered with the sample code
+    encoding: sms.Encoding
+    units: int
+    parts: int
+    cost: int  # rial
+    problem: GatewayError | None  # why the pattern would be refused, if it would
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Messages and verifications over a period, ready to be drawn."""
+
+    period: str
+    bucket: Literal["hour", "day"]
+    starts: list[datetime]  # each bucket's start, in the display zone
+    series: dict[str, list[int]]  # SERIES name -> a count per bucket
+    totals: dict[MessageStatus, int]
+    delivery_rate: float | None  # delivered among the messages whose fate is known
+    verifications: dict[str, int]  # by status
+    conversion: float | None  # approved among the verifications begun
+
+
+@dataclass(frozen=True)
+class Credit:
+    account: Account
+    price_per_part: int
+    messages: int  # over the last 30 days
+    parts: int
+    spent: int  # rial
+    changes: list[CreditChange]
+
+
+@dataclass
+class Workspace:
+    store: Store
+    panel: PanelStore
+    deliveries: DeliveryLog
+    gateway: Gateway
+    admin: Admin
+    clock: Callable[[], datetime]
+    token_urlsafe: Callable[[int], str]
+    zone: tzinfo  # the zone dates are shown and grouped in
+
+    # the account ------------------------------------------------------------------------
+
+    async def account(self, user: User) -> Account:
+        return await self.store.get_account(account_of(user))
+
+    # tokens -----------------------------------------------------------------------------
+
+    async def tokens(self, user: User) -> list[Token]:
+        return await self.panel.list_tokens(account_of(user))
+
+    async def token(self, user: User, token_id: int) -> Token:
+        return await self.panel.get_token(account_of(user), token_id)
+
+    async def issue_token(
+        self,
+        user: User,
+        *,
+        label: str,
+        expires_on: date | None,
+        allowed_ips: Sequence[str],
+        allowed_methods: Sequence[str],
+    ) -> IssuedToken:
+        """A new token of the user's account; its secret is in the answer and nowhere else."""
+        return await self.admin.issue_token(
+            account_id=account_of(user),
+            label=label,
+            expires_at=self._end_of(expires_on),
+            allowed_ips=allowed_ips,
+            allowed_methods=allowed_methods,
+        )
+
+    async def update_token(
+        self,
+        user: User,
+        token_id: int,
+        *,
+        label: str,
+        expires_on: date | None,
+        allowed_ips: Sequence[str],
+        allowed_methods: Sequence[str],
+    ) -> Token:
+        token = await self.panel.update_token(
+            account_of(user),
+            token_id,
+            label=label.strip()[:100],
+            expires_at=self._end_of(expires_on),
+            allowed_ips=checked_networks(allowed_ips),
+            allowed_methods=checked_methods(allowed_methods),
+        )
+        self.gateway.forget_cached()
+        log.info("user %d changed token %d", user.id, token_id)
+        return token
+
+    async def set_token_active(self, user: User, token_id: int, active: bool) -> Token:
+        token = await self.panel.set_token_active(account_of(user), token_id, active)
+        self.gateway.forget_cached()
+        log.info("user %d %s token %d", user.id, "enabled" if active else "disabled", token_id)
+        return token
+
+    async def delete_token(self, user: User, token_id: int) -> None:
+        await self.panel.delete_token(account_of(user), token_id, self.clock())
+        self.gateway.forget_cached()
+        log.info("user %d deleted token %d", user.id, token_id)
+
+    def _end_of(self, day: date | None) -> datetime | None:
+        """A token expiring "on" a day lasts to the end of that day in the display zone."""
+        if day is None:
+            return None
+        return datetime.combine(day + timedelta(days=1), time(), self.zone)
+
+    # patterns ---------------------------------------------------------------------------
+
+    async def patterns(self, user: User) -> list[Pattern]:
+        return list(reversed(await self.store.list_patterns(account_of(user))))
+
+    async def create_pattern(
+        self, user: User, *, text: str, is_otp: bool, description: str
+    ) -> Pattern:
+        """A pattern of the user's account, pending the operator's approval."""
+        return await self.gateway.create_account_pattern(
+            account_of(user), text=text, is_otp=is_otp, description=description
+        )
+
+    def preview(self, text: str, *, is_otp: bool, code_length: int = 6) -> Preview:
+        """The pattern as a handset would get it with a sample code, and what it costs."""
+        length = min(max(code_length, 4), 8)
+        problem: GatewayError | None = None
+        try:
+            sms.check_pattern(text, otp=is_otp)
+        except GatewayError as exc:
+            problem = exc
+        rendered = sms.render(text.strip(), {sms.CODE_VARIABLE: SAMPLE_CODE[:length]})
+        parts = sms.segment(rendered)
+        return Preview(
+            text=rendered,
+            encoding=parts.encoding,
+            units=parts.units,
+            parts=parts.parts,
+            cost=parts.parts * self.gateway.config.price_per_part,
+            problem=problem,
+        )
+
+    # messages ---------------------------------------------------------------------------
+
+    async def messages(self, user: User, query: MessageQuery) -> MessagePage:
+        return await self.panel.search_messages(account_of(user), query)
+
+    async def message(self, user: User, message_id: int) -> MessageRecord:
+        return await self.panel.message_record(account_of(user), message_id)
+
+    async def webhook_posts(self, user: User, message_id: int) -> list[WebhookDelivery]:
+        """The delivery reports of one message posted to the account's webhook, newest first."""
+        return await self.deliveries.deliveries(account_of(user), message_id=message_id)
+
+    def message_query(
+        self,
+        *,
+        search: str = "",
+        status: str = "",
+        since: date | None = None,
+        until: date | None = None,
+        before: int | None = None,
+    ) -> MessageQuery:
+        """What a person typed into the log's search form, as a query (dates are local)."""
+        return message_query(
+            search=search, status=status, since=since, until=until, before=before, zone=self.zone
+        )
+
+    # traffic ----------------------------------------------------------------------------
+
+    async def traffic(self, user: User, period: str) -> Traffic:
+        return await traffic(self.panel, account_of(user), period, self.clock(), self.zone)
+
+    # credit and the webhook -------------------------------------------------------------
+
+    async def credit(self, user: User) -> Credit:
+        account_id = account_of(user)
+        account = await self.store.get_account(account_id)
+        count, parts, spent = await self.panel.usage(
+            account_id, since=self.clock() - timedelta(days=30)
+        )
+        return Credit(
+            account=account,
+            price_per_part=self.gateway.config.price_per_part,
+            messages=count,
+            parts=parts,
+            spent=spent,
+            changes=await self.panel.credit_changes(account_id, 20),
+        )
+
+    async def webhook(self, user: User) -> Webhook | None:
+        return await self.panel.get_webhook(account_of(user))
+
+    async def set_webhook(self, user: User, url: str) -> Webhook:
+        """Set the delivery-report URL (empty: none); the first one gets a signing secret."""
+        url = url.strip()
+        if url and (problem := url_problem(url)) is not None:
+            raise InvalidInput(f"this URL cannot take delivery reports: {problem}")
+        account_id = account_of(user)
+        current = await self.panel.get_webhook(account_id)
+        secret = current.secret if current is not None else self._new_secret()
+        log.info("user %d set the webhook of account %d", user.id, account_id)
+        return await self.panel.set_webhook(account_id, url, secret, self.clock())
+
+    async def rotate_webhook_secret(self, user: User) -> Webhook:
+        account_id = account_of(user)
+        current = await self.panel.get_webhook(account_id)
+        log.info("user %d rotated the webhook secret of account %d", user.id, account_id)
+        url = current.url if current is not None else ""
+        return await self.panel.set_webhook(account_id, url, self._new_secret(), self.clock())
+
+    def _new_secret(self) -> str:
+        return "whsec_" + self.token_urlsafe(24)
+
+
+def account_of(user: User) -> int:
+    """The account a user works in; NotAllowed for anyone without one (operators)."""
+    if user.role is not Role.USER or user.account_id is None:
+        raise NotAllowed(f"user {user.id} has no account")
+    return user.account_id
+
+
+def message_query(
+    *,
+    search: str,
+    status: str,
+    since: date | None,
+    until: date | None,
+    before: int | None,
+    zone: tzinfo,
+) -> MessageQuery:
+    """
+    A log search from form input. The search box takes any part of a number, in any digits
+    and written form (0912…, +98912…), or a message id; `until` is inclusive.
+    """
+    digits = "".join(ch for ch in ascii_digits(search) if ch.isdigit())
+    message_id = int(digits) if digits and len(digits) <= 18 else None
+    if digits.startswith("0098"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = digits[1:]
+    return MessageQuery(
+        # A few digits are a message id; a part of a number is longer.
+        mobile_digits=digits if len(digits) >= MIN_NUMBER_PART else "",
+        message_id=message_id,
+        status=MessageStatus(status) if status in set(MessageStatus) else None,
+        since=datetime.combine(since, time(), zone) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
+        before=before,
+        limit=PAGE_SIZE,
+    )
+
+
+async def traffic(
+    panel: PanelStore, account_id: int | None, period: str, now: datetime, zone: tzinfo
+) -> Traffic:
+    """Traffic over `period` ("24h", "7d", "30d"; anything else reads as "24h")."""
+    if period not in PERIODS:
+        period = "24h"
+    span, bucket = PERIODS[period]
+    since = now - span
+    offset = now.astimezone(zone).utcoffset() or timedelta()
+    rows = await panel.traffic(account_id, since=since, bucket=bucket, offset=offset)
+    verifications = await panel.verification_counts(account_id, since=since)
+    starts = bucket_starts(since.astimezone(zone), now.astimezone(zone), bucket)
+    return shape_traffic(period, bucket, starts, rows, verifications)
+
+
+def bucket_starts(
+    since: datetime, until: datetime, bucket: Literal["hour", "day"]
+) -> list[datetime]:
+    """The starts of every bucket from the one holding `since` to `until`'s, in `since`'s zone."""
+    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    first = since.replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        first = first.replace(hour=0)
+    starts = []
+    while first <= until:
+        starts.append(first)
+        first += step
+    return starts
+
+
+def shape_traffic(
+    period: str,
+    bucket: Literal["hour", "day"],
+    starts: list[datetime],
+    rows: Sequence[TrafficRow],
+    verifications: Mapping[str, int],
+) -> Traffic:
+    """Counts by bucket and status, made into chart series, totals and rates. Pure."""
+    index = {start: i for i, start in enumerate(starts)}
+    series = {name: [0] * len(starts) for name in SERIES}
+    group = {status: name for name, members in SERIES.items() for status in members}
+    totals = dict.fromkeys(MessageStatus, 0)
+    for row in rows:
+        totals[row.status] += row.count
+        if (i := index.get(row.bucket)) is not None:
+            series[group[row.status]][i] += row.count
+    known = sum(totals[s] for s in SERIES["delivered"] + SERIES["not_delivered"])
+    begun = sum(verifications.values())
+    return Traffic(
+        period=period,
+        bucket=bucket,
+        starts=starts,
+        series=series,
+        totals=totals,
+        delivery_rate=totals[MessageStatus.DELIVERED] / known if known else None,
+        verifications=dict(verifications),
+        conversion=verifications.get(VerificationStatus.APPROVED, 0) / begun if begun else None,
+    )

@@ -1,0 +1,1 @@
+"""Small tools every layer may use, knowing nothing of SMS or accounts."""
