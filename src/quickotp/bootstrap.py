@@ -37,12 +37,15 @@ from quickotp.adapters.transports.routed import RoutingTransport, build_transpor
 from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain import ids, keys
 from quickotp.domain.errors import ConfigurationError, InvalidInput
-from quickotp.domain.limits import Limiter
 from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
+from quickotp.ports.limits import Limiter
+from quickotp.ports.outbox import NoOutbox
+from quickotp.ports.people import DeliveryLog
+from quickotp.ports.transport import RouteMonitor, Transport
 from quickotp.services.admin import Admin
 from quickotp.services.admission import Admission
 from quickotp.services.desk import OperatorDesk
@@ -50,11 +53,11 @@ from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import CounterGuardStats, TransportMonitor
-from quickotp.services.ports import DeliveryLog, NoOutbox, RouteMonitor, Transport
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
+from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -231,6 +234,7 @@ def build_runtime(
                 new_client(),
                 utc_now,
                 WebhookConfig(private_urls=settings.webhook_private_urls),
+                render=amoot_wire.report_body,
                 owns_client=True,
             )
             if dispatcher is not None

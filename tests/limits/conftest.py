@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from quickotp.adapters.limits.memory import MemoryLimiter
 from quickotp.adapters.limits.redis import RedisLimiter
-from quickotp.domain.limits import Limiter
+from quickotp.ports.limits import Limiter
 from tests.conftest import REDIS_URL, service_missing
 
 

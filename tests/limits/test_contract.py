@@ -15,13 +15,13 @@ from quickotp.domain.limits import (
     Bucket,
     Claim,
     Cooldown,
-    Limiter,
     Refused,
     Repeated,
     Rule,
     Spike,
     Window,
 )
+from quickotp.ports.limits import Limiter
 from tests.conftest import REDIS_URL, service_missing
 
 pytestmark = pytest.mark.anyio

@@ -29,8 +29,10 @@ from quickotp.domain.errors import (
     RequestRepeated,
     TokenRateLimited,
 )
-from quickotp.domain.limits import Admitted, Limiter
-from quickotp.services.gateway import Caller, Gateway, SentOtp
+from quickotp.domain.limits import Admitted
+from quickotp.domain.models import Caller
+from quickotp.ports.limits import Limiter
+from quickotp.services.gateway import Gateway, SentOtp
 from quickotp.services.guard import Guard, Policy, Subject
 from tests.conftest import Seeded, make_settings, seed
 from tests.limits.clock import FrozenClock

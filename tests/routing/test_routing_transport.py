@@ -22,7 +22,7 @@ from quickotp.domain.errors import (
     TransportUnavailable,
 )
 from quickotp.domain.routing import BreakerPolicy, Route
-from quickotp.services.ports import Transport
+from quickotp.ports.transport import Transport
 
 pytestmark = pytest.mark.anyio
 

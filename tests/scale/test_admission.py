@@ -12,17 +12,11 @@ import httpx
 import pytest
 import schemathesis
 
-from quickotp.adapters.store.outbox_stats import (
-    FALLBACK,
-    Head,
-    OutboxStats,
-    RouteQueue,
-    first_choices,
-    route_key,
-)
+from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain.errors import RouteOverloaded
-from quickotp.domain.routing import Route, checked_route
+from quickotp.domain.queue import Head, RouteQueue
+from quickotp.domain.routing import FALLBACK, Route, checked_route, first_choice, first_choices
 from quickotp.services.admission import Admission, _Drain, estimate
 from quickotp.web.openapi import DOCUMENT
 from tests.conftest import Seeded
@@ -103,12 +97,12 @@ def test_a_message_goes_to_the_first_route_routing_would_pick() -> None:
         ]
     )
 
-    assert route_key(pairs, "989121234567", 1) == "mci"
-    assert route_key(pairs, "989121234567", 7) == "mci-vip"
-    assert route_key(pairs, "989351234567", 1) == "irancell"
-    assert route_key(pairs, "989901234567", 1) == "any"
-    assert route_key([], "989901234567", 1) == FALLBACK
-    assert route_key(first_choices([route("mci", "98912")]), "989351234567", 1) is None
+    assert first_choice(pairs, "989121234567", 1) == "mci"
+    assert first_choice(pairs, "989121234567", 7) == "mci-vip"
+    assert first_choice(pairs, "989351234567", 1) == "irancell"
+    assert first_choice(pairs, "989901234567", 1) == "any"
+    assert first_choice([], "989901234567", 1) == FALLBACK
+    assert first_choice(first_choices([route("mci", "98912")]), "989351234567", 1) is None
 
 
 # the check, with figures from a stand-in for the outbox -------------------------------------

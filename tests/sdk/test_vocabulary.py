@@ -9,7 +9,7 @@ import pytest
 
 import quickotp_client
 from quickotp.web import problems
-from quickotp.web.status import Status, status_for
+from quickotp.web.amoot_wire import Status, status_for
 from quickotp_client import ERROR_FOR_PROBLEM, ERROR_FOR_STATUS
 
 FAMILIES = (

@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 
 from quickotp.domain.errors import InvalidInput
+from quickotp.ports.store import AccountStore
 from quickotp.services.admin import Admin, checked_expiry
-from quickotp.services.ports import Store
 
 
 class _NoStore:
@@ -20,7 +20,9 @@ class _NoStore:
 
 
 def _admin() -> Admin:
-    return Admin(cast(Store, _NoStore()), b"k" * 32, lambda: datetime.now(UTC), lambda n: "x" * n)
+    return Admin(
+        cast(AccountStore, _NoStore()), b"k" * 32, lambda: datetime.now(UTC), lambda n: "x" * n
+    )
 
 
 @pytest.mark.anyio

@@ -28,8 +28,8 @@ from quickotp.domain.errors import (
     VerificationNotFound,
     VerificationNotPending,
 )
-from quickotp.domain.models import MessageStatus, VerificationStatus
-from quickotp.services.gateway import Caller, Gateway, SentOtp
+from quickotp.domain.models import Caller, MessageStatus, VerificationStatus
+from quickotp.services.gateway import Gateway, SentOtp
 from quickotp.services.guard import Guard, Policy
 from tests.conftest import Seeded, seed
 from tests.limits.clock import FrozenClock

@@ -41,7 +41,7 @@ from quickotp.services.webhooks import (
     sign,
     verify,
 )
-from quickotp.web.amoot import tehran_time
+from quickotp.web.amoot_wire import report_body, tehran_time
 from quickotp.web.app import create_app
 from tests.conftest import Seeded
 from tests.http_peer import serving
@@ -266,7 +266,7 @@ async def test_the_worker_posts_a_signed_report(
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
     async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL)
+        worker = WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL, render=report_body)
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
@@ -307,7 +307,7 @@ async def test_failures_are_retried_with_back_off_then_given_up(
     config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5), private_urls=True)
 
     async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(store, http, lambda: clock[0], config)
+        worker = WebhookWorker(store, http, lambda: clock[0], config, render=report_body)
         assert await worker.run_once() == 1
         [first] = await store.deliveries(seeded.account_id)
         assert await worker.run_once() == 0  # not due yet
@@ -331,7 +331,9 @@ async def test_a_crashed_workers_claims_are_taken_over(
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
     async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(store, http, lambda: now + timedelta(seconds=61), LOCAL)
+        worker = WebhookWorker(
+            store, http, lambda: now + timedelta(seconds=61), LOCAL, render=report_body
+        )
         assert await worker.run_once() == 1
 
     assert len(receiver.got) == 1
@@ -359,7 +361,12 @@ async def test_the_worker_does_not_post_to_private_addresses(
     store = WebhookStore(runtime.engines)
 
     async with httpx.AsyncClient() as http:
-        assert await WebhookWorker(store, http, lambda: datetime.now(UTC)).run_once() == 1
+        assert (
+            await WebhookWorker(
+                store, http, lambda: datetime.now(UTC), render=report_body
+            ).run_once()
+            == 1
+        )
 
     [refused] = await store.deliveries(seeded.account_id)
     assert receiver.got == []
@@ -395,7 +402,12 @@ async def test_a_stored_url_that_cannot_be_posted_fails_alone(
     store = WebhookStore(runtime.engines)
 
     async with httpx.AsyncClient() as http:
-        assert await WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL).run_once() == 2
+        assert (
+            await WebhookWorker(
+                store, http, lambda: datetime.now(UTC), LOCAL, render=report_body
+            ).run_once()
+            == 2
+        )
 
     assert len(receiver.got) == 1
     by_url = {d.url: d for d in await store.deliveries(seeded.account_id)}
@@ -420,7 +432,12 @@ async def test_any_failure_of_one_post_stays_with_its_delivery(
     store = WebhookStore(runtime.engines)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as http:
-        assert await WebhookWorker(store, http, lambda: datetime.now(UTC), LOCAL).run_once() == 1
+        assert (
+            await WebhookWorker(
+                store, http, lambda: datetime.now(UTC), LOCAL, render=report_body
+            ).run_once()
+            == 1
+        )
 
     [failed] = await store.deliveries(seeded.account_id)
     assert (failed.state, failed.attempts, failed.last_error) == (

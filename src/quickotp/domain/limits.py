@@ -9,9 +9,7 @@ frozen clock in tests; real expiry only collects garbage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 HOUR = 3600
 
@@ -97,24 +95,3 @@ class Repeated:
 
 
 Admission = Admitted | Refused | Repeated
-
-
-class Limiter(Protocol):
-    """
-    Atomic check-and-count over a set of rules, for every process that shares the backend.
-
-    `admit` is all or nothing: a held claim answers Repeated and counts nothing; a refusing
-    rule answers Refused and counts nothing; otherwise every rule counts one hit and the
-    claim is set. Concurrent calls never both pass where one alone would have.
-    Raises LimitsUnavailable when the backend cannot be reached; anything else is a bug.
-    """
-
-    async def admit(
-        self, rules: Sequence[Rule], now: float, claim: Claim | None = None
-    ) -> Admission: ...
-
-    async def release(self, key: str) -> None:
-        """Drop a claim (its request failed, so a retry may run afresh)."""
-        ...
-
-    async def aclose(self) -> None: ...

@@ -52,6 +52,15 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """An authenticated request's token and account, and the address it came from."""
+
+    token: Token
+    account: Account
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
 class Pattern:
     id: int
     account_id: int

@@ -42,6 +42,27 @@ class Mobile:
         return self.e164[-4:]
 
 
+def national_number(e164: str) -> int:
+    """
+    The national significant number of a stored number (E.164 digits), as Amoot echoes it:
+    989120000000 -> 9120000000. The same as `normalise(...).national` gave at the send.
+    """
+    if e164.startswith("98"):
+        return int(e164[2:])
+    try:
+        return phonenumbers.parse("+" + e164).national_number or int(e164)
+    except phonenumbers.NumberParseException:
+        return int(e164)
+
+
+def dialled(e164: str) -> str:
+    """
+    The number as Iranian upstreams (Amoot, Kavenegar) take it: 989120000000 -> 09120000000,
+    another country's number with the international prefix: 447700900123 -> 00447700900123.
+    """
+    return "0" + e164[2:] if e164.startswith("98") else "00" + e164
+
+
 def normalise(
     raw: str, *, regions: Collection[str] = ("IR",), default_region: str = "IR"
 ) -> Mobile:

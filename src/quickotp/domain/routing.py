@@ -39,10 +39,18 @@ class Route:
             return False
         return not self.prefixes or any(mobile.startswith(p) for p in self.prefixes)
 
-    def specificity(self, mobile: str) -> tuple[int, int]:
-        """(own account route?, length of the longest matching prefix): bigger is closer."""
-        longest = max((len(p) for p in self.prefixes if mobile.startswith(p)), default=0)
-        return (1 if self.accounts else 0, longest)
+    def closest_prefix(self, mobile: str) -> str:
+        """The longest of this route's prefixes that `mobile` starts with ("" for none)."""
+        return max((p for p in self.prefixes if mobile.startswith(p)), key=len, default="")
+
+
+def precedence(route: Route, prefix: str) -> tuple[int, int, int, str]:
+    """
+    The one order of routes, lower first: by `priority`, then an account's own route before a
+    shared one, then the longer destination prefix, then by name. `prefix` is the one of the
+    route's prefixes that matched ("" for a route that takes any number).
+    """
+    return (route.priority, -bool(route.accounts), -len(prefix), route.name)
 
 
 def checked_route(
@@ -187,11 +195,31 @@ def plan(
     ]
     if len(matching) < 2:  # the usual case on a gateway with one route: nothing to order
         return matching
-    ordered = sorted(
-        matching,
-        key=lambda r: (r.priority, tuple(-n for n in r.specificity(mobile)), r.name),
-    )
+    ordered = sorted(matching, key=lambda r: precedence(r, r.closest_prefix(mobile)))
     return [r for r in ordered if r.name not in down] + [r for r in ordered if r.name in down]
+
+
+FALLBACK = ""  # the first choice of every message when no route is configured (the log sink)
+
+
+def first_choices(routes: Sequence[Route]) -> list[tuple[Route, str]]:
+    """
+    (route, prefix) pairs in `precedence` order: with no breaker open, the first pair that
+    matches a message names the route `plan` puts first. A route without prefixes is one pair
+    with the prefix "".
+    """
+    pairs = [(route, prefix) for route in routes for prefix in (route.prefixes or ("",))]
+    return sorted(pairs, key=lambda pair: precedence(*pair))
+
+
+def first_choice(pairs: Sequence[tuple[Route, str]], mobile: str, account_id: int) -> str | None:
+    """The route a message goes to first; FALLBACK with no routes, None when none takes it."""
+    if not pairs:
+        return FALLBACK
+    for route, prefix in pairs:
+        if mobile.startswith(prefix) and (not route.accounts or account_id in route.accounts):
+            return route.name
+    return None
 
 
 def any_match(routes: Sequence[Route], *, mobile: str, account_id: int | None) -> bool:

@@ -17,8 +17,8 @@ from quickotp.domain import keys, sms
 from quickotp.domain.errors import InvalidInput
 from quickotp.domain.models import Account, Message, Pattern, PatternState, Token
 from quickotp.domain.text import text_problem
+from quickotp.ports.store import AccountStore
 from quickotp.services.guard import Policy
-from quickotp.services.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class IssuedToken:
 
 @dataclass
 class Admin:
-    store: Store
+    store: AccountStore
     token_key: bytes
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]

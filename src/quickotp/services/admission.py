@@ -29,14 +29,10 @@ from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 
-from quickotp.adapters.store.outbox_stats import (
-    OutboxStats,
-    RouteQueue,
-    first_choices,
-    route_key,
-)
 from quickotp.domain.errors import RouteOverloaded
-from quickotp.domain.routing import Route
+from quickotp.domain.queue import RouteQueue
+from quickotp.domain.routing import Route, first_choice, first_choices
+from quickotp.ports.outbox import QueueFigures
 from quickotp.support.background import stop
 
 log = logging.getLogger(__name__)
@@ -123,7 +119,7 @@ class Admission:
 
     def __init__(
         self,
-        stats: OutboxStats,
+        stats: QueueFigures,
         load_routes: Callable[[], Awaitable[list[Route]]],
         clock: Callable[[], datetime],
         *,
@@ -153,7 +149,7 @@ class Admission:
         now = self.clock().timestamp()
         if now - self._read_at > _STALE:  # the reader is failing: the database is the issue
             return
-        key = route_key(self._pairs, mobile, account_id)
+        key = first_choice(self._pairs, mobile, account_id)
         load = self.loads.get(key) if key is not None else None
         if load is None:
             return

@@ -34,16 +34,11 @@ from quickotp.domain.models import (
     User,
     WebhookDelivery,
 )
+from quickotp.ports.people import DeliveryLog, GuardStats, IdentityStore, PanelStore
+from quickotp.ports.store import AccountStore
+from quickotp.ports.transport import RouteMonitor
 from quickotp.services.admin import Admin
 from quickotp.services.guard import Guard
-from quickotp.services.ports import (
-    DeliveryLog,
-    GuardStats,
-    IdentityStore,
-    PanelStore,
-    RouteMonitor,
-    Store,
-)
 from quickotp.services.users import IssuedInvitation, Users
 from quickotp.services.workspace import Traffic, traffic
 
@@ -90,7 +85,7 @@ class GuardReport:
 
 @dataclass
 class OperatorDesk:
-    store: Store
+    store: AccountStore
     panel: PanelStore
     deliveries: DeliveryLog
     identity: IdentityStore

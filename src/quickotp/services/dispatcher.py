@@ -34,8 +34,9 @@ from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, OutboundSms
 from quickotp.domain.errors import DeliveryError, DeliveryUncertain, TransportRejected
 from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.ports.store import OutboxStore
+from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
-from quickotp.services.ports import Store, Transport
 from quickotp.support.background import stop
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         transport: Transport,
         clock: Callable[[], datetime],
         config: DispatchConfig | None = None,

@@ -38,6 +38,7 @@ from quickotp.domain.errors import (
 from quickotp.domain.limits import Claim, Repeated
 from quickotp.domain.models import (
     Account,
+    Caller,
     Message,
     NewMessage,
     Pattern,
@@ -46,11 +47,12 @@ from quickotp.domain.models import (
     Verification,
     VerificationStatus,
 )
+from quickotp.ports.outbox import AdmissionControl, NoOutbox, Outbox
+from quickotp.ports.store import SendStore
 from quickotp.services.batching import GroupCommitter
 from quickotp.services.cache import TtlCache
 from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.idempotency import Idempotency
-from quickotp.services.ports import AdmissionControl, NoOutbox, Outbox, Store
 from quickotp.services.verification import Verifications
 
 log = logging.getLogger(__name__)
@@ -63,15 +65,6 @@ IDEMPOTENCY_V1_SECONDS = 24 * 3600
 # A repeat whose first request runs in another process waits this long for its answer.
 _REPLAY_POLLS = 20
 _REPLAY_POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated request's token and account, and the address it came from."""
-
-    token: Token
-    account: Account
-    ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ _Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 class Gateway:
     """The service layer: every surface (REST, /v1, panel, CLI) calls these."""
 
-    store: Store
+    store: SendStore
     keys: Keys
     clock: Callable[[], datetime]
     randbelow: Callable[[int], int]

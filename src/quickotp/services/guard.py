@@ -38,7 +38,6 @@ from quickotp.domain.limits import (
     Bucket,
     Claim,
     Cooldown,
-    Limiter,
     Refused,
     Repeated,
     Rule,
@@ -46,8 +45,9 @@ from quickotp.domain.limits import (
     Window,
 )
 from quickotp.domain.phone import Mobile
+from quickotp.ports.limits import Limiter
+from quickotp.ports.store import PolicyStore
 from quickotp.services.cache import TtlCache
-from quickotp.services.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def send_rules(policy: Policy, who: Subject, number: Mobile, number_key: str) ->
 class Guard:
     """Applies an account's policy through a Limiter; fails closed unless told to fail open."""
 
-    store: Store
+    store: PolicyStore
     limiter: Limiter
     defaults: Policy
     key: bytes  # hides numbers in the backend's keys

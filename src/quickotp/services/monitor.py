@@ -14,8 +14,8 @@ import logging
 from prometheus_client import Counter
 
 from quickotp.domain.delivery import RouteState
+from quickotp.ports.transport import ReportsRouteState, Transport
 from quickotp.services.guard import PUMPING_ALARMS, REFUSALS
-from quickotp.services.ports import ReportsRouteState, Transport
 
 log = logging.getLogger(__name__)
 

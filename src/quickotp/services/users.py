@@ -31,7 +31,7 @@ from quickotp.domain.errors import (
     WrongPassword,
 )
 from quickotp.domain.models import Invitation, Role, User
-from quickotp.services.ports import IdentityStore
+from quickotp.ports.people import IdentityStore
 
 log = logging.getLogger(__name__)
 

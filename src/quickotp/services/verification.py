@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import phonenumbers
 from prometheus_client import Counter
@@ -33,12 +32,9 @@ from quickotp.domain.errors import (
     VerificationNotFound,
     VerificationNotPending,
 )
-from quickotp.domain.models import Verification, VerificationStatus
+from quickotp.domain.models import Caller, Verification, VerificationStatus
+from quickotp.ports.store import VerificationStore
 from quickotp.services.guard import Guard, Subject, request_rules
-from quickotp.services.ports import Store
-
-if TYPE_CHECKING:
-    from quickotp.services.gateway import Caller
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +70,7 @@ def checked_id(raw: str | None) -> str:
 class Verifications:
     """The verification use cases: check a code, look one up, cancel one."""
 
-    store: Store
+    store: VerificationStore
     code_key: bytes
     clock: Callable[[], datetime]
     regions: tuple[str, ...]

@@ -23,13 +23,11 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.domain.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.domain.urls import url_problem
 from quickotp.support.background import stop
-from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
 
 log = logging.getLogger(__name__)
 
@@ -85,25 +83,6 @@ async def private_target(url: str) -> str | None:
     return None
 
 
-def report_body(job: WebhookJob) -> bytes:
-    """The JSON a client receives for one delivery report."""
-    delivery = job.delivery
-    mobile = job.mobile
-    return orjson.dumps(
-        {
-            "Event": "delivery",
-            "MessageID": delivery.message_id,
-            "Mobile": int(mobile[2:]) if mobile.startswith("98") else int(mobile),
-            "DeliveryType": DELIVERY_TYPE[delivery.status],
-            "Status": str(delivery.status),
-            "Cost": job.cost,
-            "RegDateTime": tehran_time(job.created_at),
-            "SendDateTime": tehran_time(job.submitted_at),
-            "DeliveryDateTime": tehran_time(job.reported_at),
-        }
-    )
-
-
 class WebhookOutbox(Protocol):
     """The durable outbox of owed reports (store/webhooks.py). Each call is one transaction."""
 
@@ -153,9 +132,11 @@ class WebhookWorker:
         clock: Callable[[], datetime],
         config: WebhookConfig | None = None,
         *,
+        render: Callable[[WebhookJob], bytes],
         owns_client: bool = False,
     ) -> None:
         self.outbox = outbox
+        self.render = render  # a report's body, in the wire format its URL takes
         self.client = client
         self.clock = clock
         self.config = config or WebhookConfig()
@@ -197,7 +178,7 @@ class WebhookWorker:
         async with self._slots:
             if not job.secret:
                 return WebhookOutcome(delivery.id, False, None, "the account has no secret", None)
-            body = report_body(job)
+            body = self.render(job)
             timestamp = int(self.clock().timestamp())
             headers = {
                 "Content-Type": "application/json",

@@ -35,9 +35,10 @@ from quickotp.domain.models import (
     WebhookDelivery,
 )
 from quickotp.domain.urls import url_problem
+from quickotp.ports.people import DeliveryLog, PanelStore
+from quickotp.ports.store import AccountStore
 from quickotp.services.admin import Admin, IssuedToken, checked_methods, checked_networks
 from quickotp.services.gateway import Gateway
-from quickotp.services.ports import DeliveryLog, PanelStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Credit:
 
 @dataclass
 class Workspace:
-    store: Store
+    store: AccountStore
     panel: PanelStore
     deliveries: DeliveryLog
     gateway: Gateway

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 
 from quickotp.domain import phone
 from quickotp.domain.errors import GatewayError
-from quickotp.domain.models import Message, MessageStatus, Pattern, PatternState, Verification
+from quickotp.domain.models import Caller, Message, Pattern, Verification
 from quickotp.domain.sms import variables
-from quickotp.services.gateway import Caller, Gateway
-from quickotp.services.verification import phone_regions
+from quickotp.services.gateway import Gateway
+from quickotp.web.amoot_wire import (
+    DELIVERY_TYPE,
+    PATTERN_STATUS,
+    VALIDATION_SUCCESS,
+    Status,
+    status_for,
+    tehran_time,
+    validation_for,
+)
 from quickotp.web.params import read_params, token_of
 from quickotp.web.rest import RestCall
-from quickotp.web.status import VALIDATION_SUCCESS, Status, status_for, validation_for
 
 if TYPE_CHECKING:
     from quickotp.domain.models import RelayUrl
@@ -34,26 +39,6 @@ log = logging.getLogger(__name__)
 RESPONSES = Counter(
     "quickotp_rest_responses", "Answers on the Amoot-compatible surface", ["method", "status"]
 )
-
-TEHRAN = ZoneInfo("Asia/Tehran")
-NEVER = "0001-01-01T00:00:00"
-
-# Amoot's DeliveryType codes (GetDelivery / GetDeliveries) for our message states.
-DELIVERY_TYPE: dict[MessageStatus, int] = {
-    MessageStatus.QUEUED: 900,  # SendingQueue
-    MessageStatus.SENDING: 900,  # SendingQueue
-    MessageStatus.SENT: 0,  # SendToTci: handed to the operator
-    MessageStatus.DELIVERED: 1,  # RecievedPhone
-    MessageStatus.UNDELIVERED: 2,  # NotRecievedPhone
-    MessageStatus.FAILED: 3,  # TciError
-    MessageStatus.EXPIRED: 16,  # NotTciReceived: the operator never got it
-}
-# PatternCodeList / PatternCodeCreate's numeric pattern Status.
-PATTERN_STATUS: dict[PatternState, int] = {
-    PatternState.PENDING: 0,
-    PatternState.APPROVED: 1,
-    PatternState.REJECTED: 2,
-}
 
 Handler = Callable[[Caller, dict[str, str]], Awaitable[dict[str, Any]]]
 # Each (method, Status) counter, once looked up: labels() takes a lock and checks its
@@ -66,13 +51,6 @@ def _count(method: str, status: str) -> None:
     if counter is None:
         counter = _COUNTERS[(method, status)] = RESPONSES.labels(method, status)
     counter.inc()
-
-
-def tehran_time(moment: datetime | None) -> str:
-    """A time as Amoot writes it: Tehran local time, ISO 8601 without an offset."""
-    if moment is None:
-        return NEVER
-    return moment.astimezone(TEHRAN).isoformat(timespec="milliseconds").split("+")[0]
 
 
 class AmootApi:
@@ -237,9 +215,8 @@ _PRICE_FIELDS = (
 
 
 def _verified(verification: Verification) -> dict[str, Any]:
-    number = phone.normalise("+" + verification.mobile, regions=phone_regions())
     return {
-        "Mobile": number.national,
+        "Mobile": phone.national_number(verification.mobile),
         "MessageID": verification.message_id,
         "VerificationID": verification.id,
         "Status": Status.SUCCESS,

@@ -15,7 +15,7 @@ import orjson
 from starlette.responses import Response
 
 from quickotp.domain import errors
-from quickotp.web.status import status_for
+from quickotp.web.amoot_wire import status_for
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:quickotp:problem:"

@@ -21,9 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.domain.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
-from quickotp.domain.models import Message, Verification
-from quickotp.services.gateway import Caller, Gateway, SentOtp
-from quickotp.web.amoot import DELIVERY_TYPE
+from quickotp.domain.models import Caller, Message, Verification
+from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.web.amoot_wire import DELIVERY_TYPE
 from quickotp.web.problems import problem_for, problem_response
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ choice under routing.plan with no breaker open: the same rule, as one SQL CASE.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select
@@ -20,55 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.schema import messages
 from quickotp.domain.models import MessageStatus
-from quickotp.domain.routing import Route
+from quickotp.domain.queue import Head, RouteQueue
+from quickotp.domain.routing import FALLBACK, Route, first_choices
 
-FALLBACK = ""  # the route key of every message when no route is configured (the log sink)
 _BACKLOG = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
-@dataclass(frozen=True)
-class Head:
-    """The whole outbox at a glance: the oldest due message's due time, and the newest id."""
-
-    due_since: datetime | None  # None: nothing queued is due
-    last_id: int
-
-
-@dataclass(frozen=True)
-class RouteQueue:
-    """One route's share of the outbox."""
-
-    backlog: int  # queued (due or waiting for a retry) or being sent
-    due: int  # queued and due: what a message accepted now waits behind
-    due_since: datetime | None  # the oldest due message's due time
-    arrived: int  # accepted with an id above the one given (test numbers aside)
-
-
-def first_choices(routes: Sequence[Route]) -> list[tuple[Route, str]]:
-    """
-    (route, prefix) pairs in the order routing.plan prefers them with no breaker open: the
-    first pair that matches a message names its route. A route without prefixes is one
-    pair with the prefix "".
-    """
-    pairs = [(route, prefix) for route in routes for prefix in (route.prefixes or ("",))]
-    return sorted(
-        pairs,
-        key=lambda pair: (pair[0].priority, -bool(pair[0].accounts), -len(pair[1]), pair[0].name),
-    )
-
-
-def route_key(pairs: Sequence[tuple[Route, str]], mobile: str, account_id: int) -> str | None:
-    """The route a message goes to first; FALLBACK with no routes, None when none takes it."""
-    if not pairs:
-        return FALLBACK
-    for route, prefix in pairs:
-        if mobile.startswith(prefix) and (not route.accounts or account_id in route.accounts):
-            return route.name
-    return None
-
-
 def _route_case(pairs: Sequence[tuple[Route, str]]) -> ColumnElement[str | None]:
-    """route_key as SQL. Names, prefixes and account ids are checked on input (routing.py)."""
+    """routing.first_choice as SQL. Names, prefixes and account ids are checked on input."""
     if not pairs:
         return literal(FALLBACK)
     whens = []

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.rows import account_from, message_from, pattern_from, token_from
 from quickotp.adapters.store.schema import (
     account_webhooks,
     accounts,
@@ -28,7 +29,6 @@ from quickotp.adapters.store.schema import (
     users,
     verifications,
 )
-from quickotp.adapters.store.sql import _account, _message, _pattern, _token
 from quickotp.domain import otp
 from quickotp.domain.errors import NotFound
 from quickotp.domain.models import (
@@ -67,7 +67,7 @@ class PanelSqlStore:
             .order_by(tokens.c.id.desc())
         )
         async with self.engines.read.connect() as conn:
-            return [_token(row) for row in await conn.execute(query)]
+            return [token_from(row) for row in await conn.execute(query)]
 
     async def get_token(self, account_id: int, token_id: int) -> Token:
         async with self.engines.read.connect() as conn:
@@ -128,7 +128,7 @@ class PanelSqlStore:
         ).first()
         if row is None:
             raise NotFound(f"no token {token_id} in account {account_id}")
-        return _token(row)
+        return token_from(row)
 
     # the message log --------------------------------------------------------------------
 
@@ -322,7 +322,7 @@ class PanelSqlStore:
             if done.rowcount == 0:
                 raise NotFound(f"no account {account_id}")
             row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
-            return _account(row)
+            return account_from(row)
 
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]:
         """Every account with its number of users and of messages since `since`."""
@@ -350,18 +350,18 @@ class PanelSqlStore:
         )
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(statement)).all()
-        return [AccountSummary(_account(row), int(row.people), int(row.sent)) for row in rows]
+        return [AccountSummary(account_from(row), int(row.people), int(row.sent)) for row in rows]
 
     async def patterns_in_state(self, state: PatternState) -> list[Pattern]:
         """Every account's patterns in `state`, oldest first (the approval queue)."""
         statement = select(patterns).where(patterns.c.state == state).order_by(patterns.c.id)
         async with self.engines.read.connect() as conn:
-            return [_pattern(row) for row in await conn.execute(statement)]
+            return [pattern_from(row) for row in await conn.execute(statement)]
 
 
 def _masked(row: Row[Any]) -> Message:
     """The message of a row, its code (kept until an upstream takes it) masked in the text."""
-    message = _message(row)
+    message = message_from(row)
     return replace(message, text=otp.mask(message.text, row.code)) if row.code else message
 
 

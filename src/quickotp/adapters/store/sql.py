@@ -16,12 +16,19 @@ from typing import Any
 
 import orjson
 from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.notify import CHANNEL as OUTBOX_CHANNEL
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
+from quickotp.adapters.store.rows import (
+    ACCOUNT_FIELDS,
+    account_from,
+    message_from,
+    pattern_from,
+    token_from,
+    verification_from,
+)
 from quickotp.adapters.store.schema import (
     account_settings,
     accounts,
@@ -104,7 +111,7 @@ class SqlStore:
     async def list_accounts(self) -> list[Account]:
         async with self.engines.read.connect() as conn:
             rows = await conn.execute(select(accounts).order_by(accounts.c.id))
-            return [_account(row) for row in rows]
+            return [account_from(row) for row in rows]
 
     async def add_credit(
         self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
@@ -138,7 +145,7 @@ class SqlStore:
         row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
         if row is None:
             raise NotFound(f"no account {account_id}")
-        return _account(row)
+        return account_from(row)
 
     # tokens ---------------------------------------------------------------------------
 
@@ -170,7 +177,7 @@ class SqlStore:
                 .returning(tokens.c.id)
             )
             row = (await conn.execute(select(tokens).where(tokens.c.id == new_id))).one()
-            return _token(row)
+            return token_from(row)
 
     async def find_token(self, digest: bytes) -> tuple[Token, Account] | None:
         """The token with this keyed hash and its account, or None."""
@@ -184,8 +191,8 @@ class SqlStore:
         if row is None:
             return None
         fields = row._mapping
-        account = Account(**{name: fields[f"acct__{name}"] for name in _ACCOUNT_FIELDS})
-        return _token(row), account
+        account = Account(**{name: fields[f"acct__{name}"] for name in ACCOUNT_FIELDS})
+        return token_from(row), account
 
     async def set_token_active(self, token_id: int, active: bool) -> None:
         async with self.engines.write.begin() as conn:
@@ -234,7 +241,7 @@ class SqlStore:
         if account_id is not None:
             query = query.where(patterns.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
-            return [_pattern(row) for row in await conn.execute(query)]
+            return [pattern_from(row) for row in await conn.execute(query)]
 
     async def pattern_text_taken(self, account_id: int, text: str) -> bool:
         query = select(patterns.c.id).where(
@@ -269,13 +276,13 @@ class SqlStore:
         )
         async with self.engines.read.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else _pattern(row)
+        return None if row is None else pattern_from(row)
 
     async def _pattern(self, conn: AsyncConnection, pattern_id: int) -> Pattern:
         row = (await conn.execute(select(patterns).where(patterns.c.id == pattern_id))).first()
         if row is None:
             raise NotFound(f"no pattern {pattern_id}")
-        return _pattern(row)
+        return pattern_from(row)
 
     # accepting OTPs -------------------------------------------------------------------
 
@@ -332,7 +339,7 @@ class SqlStore:
         )
         async with self.engines.read.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else _verification(row)
+        return None if row is None else verification_from(row)
 
     async def latest_verification(self, account_id: int, mobile: str) -> Verification | None:
         """The account's newest verification for `mobile` (E.164 digits), if any."""
@@ -344,7 +351,7 @@ class SqlStore:
         )
         async with self.engines.read.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else _verification(row)
+        return None if row is None else verification_from(row)
 
     async def approve_verification(self, verification_id: str, now: datetime) -> bool:
         """
@@ -446,14 +453,14 @@ class SqlStore:
             messages.c.account_id == account_id, messages.c.id.in_(list(ids))
         )
         async with self.engines.read.connect() as conn:
-            return {row.id: _message(row) for row in await conn.execute(query)}
+            return {row.id: message_from(row) for row in await conn.execute(query)}
 
     async def list_messages(self, account_id: int | None, limit: int) -> list[Message]:
         query = select(messages).order_by(messages.c.id.desc()).limit(limit)
         if account_id is not None:
             query = query.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
-            return [_message(row) for row in await conn.execute(query)]
+            return [message_from(row) for row in await conn.execute(query)]
 
     # dispatching ----------------------------------------------------------------------
 
@@ -543,91 +550,6 @@ def _checkable(now: datetime) -> tuple[Any, ...]:
         verifications.c.status == VerificationStatus.PENDING,
         verifications.c.attempts_left > 0,
         verifications.c.expires_at > now,
-    )
-
-
-def _verification(row: Row[Any]) -> Verification:
-    return Verification(
-        id=row.id,
-        account_id=row.account_id,
-        message_id=row.message_id,
-        mobile=row.mobile,
-        status=VerificationStatus(row.status),
-        attempts_left=row.attempts_left,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        sandbox=bool(row.sandbox),
-        metadata=row._mapping["metadata"],
-        code_digest=bytes(row.code_digest),
-        code_sealed=None if row.code_sealed is None else bytes(row.code_sealed),
-    )
-
-
-def _account(row: Row[Any]) -> Account:
-    return Account(
-        id=row.id,
-        name=row.name,
-        credit=row.credit,
-        unlimited=row.unlimited,
-        sender=row.sender,
-        active=row.active,
-        created_at=row.created_at,
-    )
-
-
-_ACCOUNT_FIELDS = ("id", "name", "credit", "unlimited", "sender", "active", "created_at")
-
-
-def _token(row: Row[Any]) -> Token:
-    return Token(
-        id=row.id,
-        account_id=row.account_id,
-        label=row.label,
-        active=row.active,
-        expires_at=row.expires_at,
-        allowed_ips=tuple(row.allowed_ips.split()),
-        allowed_methods=tuple(row.allowed_methods.split()),
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-    )
-
-
-def _pattern(row: Row[Any]) -> Pattern:
-    return Pattern(
-        id=row.id,
-        account_id=row.account_id,
-        text=row.text,
-        is_otp=row.is_otp,
-        number_patterns=tuple(row.number_patterns.split()),
-        state=PatternState(row.state),
-        reason=row.reason,
-        description=row.description,
-        created_at=row.created_at,
-        decided_at=row.decided_at,
-    )
-
-
-def _message(row: Row[Any]) -> Message:
-    return Message(
-        id=row.id,
-        account_id=row.account_id,
-        mobile=row.mobile,
-        sender=row.sender,
-        text=row.text,
-        encoding=row.encoding,
-        parts=row.parts,
-        cost=row.cost,
-        status=MessageStatus(row.status),
-        attempts=row.attempts,
-        possible_duplicate=row.possible_duplicate,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-        submitted_at=row.submitted_at,
-        reported_at=row.reported_at,
-        transport=row.transport,
-        provider_message_id=row.provider_message_id,
-        error=row.error,
     )
 
 

@@ -41,7 +41,7 @@ from quickotp.domain.errors import (
     TransportUnavailable,
 )
 from quickotp.domain.routing import Breaker, BreakerPolicy, BreakerState, Route, any_match, plan
-from quickotp.services.ports import ReportsRouteState, Transport
+from quickotp.ports.transport import ReportsRouteState, Transport
 from quickotp.support.background import stop
 
 log = logging.getLogger(__name__)

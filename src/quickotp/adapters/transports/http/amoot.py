@@ -40,11 +40,11 @@ from quickotp.adapters.transports.http import report_polling
 from quickotp.adapters.transports.http.upstream import (
     HttpRoute,
     check_sendable,
-    iranian_national,
     parse_route_url,
     status_error,
     upstream_errors,
 )
+from quickotp.domain import phone
 from quickotp.domain.delivery import DeliveryState, OutboundSms, ReportSink, SendReceipt
 from quickotp.domain.errors import (
     ConfigurationError,
@@ -193,14 +193,14 @@ class AmootTransport:
         if self.config.method == "pattern":
             path = "/rest/SendWithPattern"
             form = {
-                "Mobile": iranian_national(sms.mobile),
+                "Mobile": phone.dialled(sms.mobile),
                 "PatternCodeID": str(self.config.pattern_id),
                 "PatternValues": code,
             }
         else:
             path = "/rest/SendQuickOTP"
             form = {
-                "Mobile": iranian_national(sms.mobile),
+                "Mobile": phone.dialled(sms.mobile),
                 "CodeLength": str(len(code)),
                 "OptionalCode": code,
             }

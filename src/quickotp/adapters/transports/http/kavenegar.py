@@ -49,11 +49,11 @@ from quickotp.adapters.transports.http import report_polling
 from quickotp.adapters.transports.http.upstream import (
     HttpRoute,
     check_sendable,
-    iranian_national,
     parse_route_url,
     status_error,
     upstream_errors,
 )
+from quickotp.domain import phone
 from quickotp.domain.delivery import DeliveryState, OutboundSms, ReportSink, SendReceipt
 from quickotp.domain.errors import (
     ConfigurationError,
@@ -155,7 +155,7 @@ class KavenegarTransport:
         code = check_sendable(self.name, sms, self._clock())
         route = self.config.route
         form = {
-            "receptor": iranian_national(sms.mobile),
+            "receptor": phone.dialled(sms.mobile),
             "template": self.config.template,
             "token": code,
         }

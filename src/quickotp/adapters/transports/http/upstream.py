@@ -139,8 +139,3 @@ def check_sendable(name: str, sms: OutboundSms, now: datetime | None = None) -> 
     if not sms.code:
         raise TransportRejected(f"{name}: this upstream sends OTP codes only, and there is none")
     return sms.code
-
-
-def iranian_national(mobile: str) -> str:
-    """989120000000 -> 09120000000; any other country's number -> 00 + its digits."""
-    return "0" + mobile[2:] if mobile.startswith("98") else "00" + mobile

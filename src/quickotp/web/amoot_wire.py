@@ -1,16 +1,69 @@
 """
-The Amoot-style `Status` vocabulary, and the one table that maps our errors onto it.
+Amoot's wire vocabulary, in one place: the `Status` names and the one table that maps our
+errors onto them, DeliveryType codes, pattern Status numbers, times as Amoot writes them
+(Tehran local time), and the delivery report a relay URL receives.
 
-Only the web edge imports this module. Names and numbers are Amoot's (SOAP contract and
-REST docs); Amoot has no names for some of our outcomes, and those that we add are listed
-in the README and never collide with Amoot's.
+Only the edges use this module (/rest, /v1's Amoot fields, and the relay reports, whose body
+the composition root hands the webhook worker). Names and numbers are Amoot's (its SOAP
+contract and REST docs); Amoot has no names for some of our outcomes, and those that we add
+are listed in docs/amoot-api.md and never collide with Amoot's.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from quickotp.domain import errors
+import orjson
+
+from quickotp.domain import errors, phone
+from quickotp.domain.models import MessageStatus, PatternState, WebhookJob
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+NEVER = "0001-01-01T00:00:00"  # Amoot's time for "not yet": .NET's DateTime.MinValue
+
+# Amoot's DeliveryType codes (GetDelivery / GetDeliveries, relay reports) for our states.
+DELIVERY_TYPE: dict[MessageStatus, int] = {
+    MessageStatus.QUEUED: 900,  # SendingQueue
+    MessageStatus.SENDING: 900,  # SendingQueue
+    MessageStatus.SENT: 0,  # SendToTci: handed to the operator
+    MessageStatus.DELIVERED: 1,  # RecievedPhone
+    MessageStatus.UNDELIVERED: 2,  # NotRecievedPhone
+    MessageStatus.FAILED: 3,  # TciError
+    MessageStatus.EXPIRED: 16,  # NotTciReceived: the operator never got it
+}
+# PatternCodeList / PatternCodeCreate's numeric pattern Status.
+PATTERN_STATUS: dict[PatternState, int] = {
+    PatternState.PENDING: 0,
+    PatternState.APPROVED: 1,
+    PatternState.REJECTED: 2,
+}
+
+
+def tehran_time(moment: datetime | None) -> str:
+    """A time as Amoot writes it: Tehran local time, ISO 8601 without an offset."""
+    if moment is None:
+        return NEVER
+    return moment.astimezone(TEHRAN).isoformat(timespec="milliseconds").split("+")[0]
+
+
+def report_body(job: WebhookJob) -> bytes:
+    """The JSON a relay URL receives for one delivery report."""
+    delivery = job.delivery
+    return orjson.dumps(
+        {
+            "Event": "delivery",
+            "MessageID": delivery.message_id,
+            "Mobile": phone.national_number(job.mobile),
+            "DeliveryType": DELIVERY_TYPE[delivery.status],
+            "Status": str(delivery.status),
+            "Cost": job.cost,
+            "RegDateTime": tehran_time(job.created_at),
+            "SendDateTime": tehran_time(job.submitted_at),
+            "DeliveryDateTime": tehran_time(job.reported_at),
+        }
+    )
 
 
 class Status(StrEnum):

@@ -1,0 +1,106 @@
+"""
+Table rows as the records the store hands out (`quickotp.domain.models`): one mapper a
+table, shared by every module of the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from quickotp.domain.models import (
+    Account,
+    Message,
+    MessageStatus,
+    Pattern,
+    PatternState,
+    Token,
+    Verification,
+    VerificationStatus,
+)
+
+
+def verification_from(row: Row[Any]) -> Verification:
+    return Verification(
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        mobile=row.mobile,
+        status=VerificationStatus(row.status),
+        attempts_left=row.attempts_left,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sandbox=bool(row.sandbox),
+        metadata=row._mapping["metadata"],
+        code_digest=bytes(row.code_digest),
+        code_sealed=None if row.code_sealed is None else bytes(row.code_sealed),
+    )
+
+
+def account_from(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        credit=row.credit,
+        unlimited=row.unlimited,
+        sender=row.sender,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+ACCOUNT_FIELDS = ("id", "name", "credit", "unlimited", "sender", "active", "created_at")
+
+
+def token_from(row: Row[Any]) -> Token:
+    return Token(
+        id=row.id,
+        account_id=row.account_id,
+        label=row.label,
+        active=row.active,
+        expires_at=row.expires_at,
+        allowed_ips=tuple(row.allowed_ips.split()),
+        allowed_methods=tuple(row.allowed_methods.split()),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def pattern_from(row: Row[Any]) -> Pattern:
+    return Pattern(
+        id=row.id,
+        account_id=row.account_id,
+        text=row.text,
+        is_otp=row.is_otp,
+        number_patterns=tuple(row.number_patterns.split()),
+        state=PatternState(row.state),
+        reason=row.reason,
+        description=row.description,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+    )
+
+
+def message_from(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        account_id=row.account_id,
+        mobile=row.mobile,
+        sender=row.sender,
+        text=row.text,
+        encoding=row.encoding,
+        parts=row.parts,
+        cost=row.cost,
+        status=MessageStatus(row.status),
+        attempts=row.attempts,
+        possible_duplicate=row.possible_duplicate,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        submitted_at=row.submitted_at,
+        reported_at=row.reported_at,
+        transport=row.transport,
+        provider_message_id=row.provider_message_id,
+        error=row.error,
+    )

@@ -1,0 +1,182 @@
+"""
+What each use case needs of the database (SQLite or PostgreSQL): one Protocol per
+consumer, so each names only what it uses. `SqlStore` implements them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from quickotp.domain.delivery import (
+    DeliveryReport,
+)
+
+if TYPE_CHECKING:
+    from quickotp.domain.models import (
+        Account,
+        Claimed,
+        GiveUp,
+        Message,
+        NewMessage,
+        Pattern,
+        PatternState,
+        Retry,
+        Submitted,
+        Token,
+        Verification,
+        VerificationStatus,
+    )
+
+
+class VerificationStore(Protocol):
+    """
+    Verifications, as the code checks read and move them (services/verification.py).
+    Each write is one transaction: when a method returns, what it wrote is durable.
+    """
+
+    async def get_verification(
+        self, account_id: int, verification_id: str
+    ) -> Verification | None: ...
+
+    async def latest_verification(self, account_id: int, mobile: str) -> Verification | None: ...
+
+    async def approve_verification(self, verification_id: str, now: datetime) -> bool:
+        """Pending, unexpired, attempts left -> approved; True for at most one caller, ever."""
+        ...
+
+    async def spend_attempt(self, verification_id: str, now: datetime) -> int | None:
+        """One wrong code counted: the attempts left, or None if it was not checkable."""
+        ...
+
+    async def close_verification(
+        self, verification_id: str, status: VerificationStatus, now: datetime
+    ) -> bool: ...
+
+
+class SendStore(VerificationStore, Protocol):
+    """
+    What sending needs (services/gateway.py): tokens, OTP patterns, the accept of new
+    messages, and lookups of what an account sent. A missing pattern by id raises NotFound.
+    Each write is one transaction: when a method returns, what it wrote is durable.
+    """
+
+    async def find_token(self, digest: bytes) -> tuple[Token, Account] | None: ...
+
+    async def get_account(self, account_id: int) -> Account: ...
+
+    async def otp_pattern(self, account_id: int) -> Pattern | None: ...
+
+    async def get_pattern(self, pattern_id: int) -> Pattern: ...
+
+    async def list_patterns(self, account_id: int | None = None) -> list[Pattern]: ...
+
+    async def pattern_text_taken(self, account_id: int, text: str) -> bool: ...
+
+    async def create_pattern(
+        self,
+        *,
+        account_id: int,
+        text: str,
+        is_otp: bool,
+        number_patterns: Sequence[str],
+        description: str,
+        now: datetime,
+    ) -> Pattern: ...
+
+    async def accept(self, batch: Sequence[NewMessage], now: datetime) -> list[int | None]:
+        """Per item, the new message id, or None where credit fell short (nothing stored)."""
+        ...
+
+    async def get_messages(self, account_id: int, ids: Sequence[int]) -> dict[int, Message]: ...
+
+
+class OutboxStore(Protocol):
+    """
+    The outbox, as the dispatcher works it (services/dispatcher.py): claim due messages under
+    a lease, record what became of them, and match delivery reports parked ahead of their submit.
+    Each write is one transaction: when a method returns, what it wrote is durable.
+    """
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]: ...
+
+    async def record(
+        self,
+        outcomes: Sequence[Submitted | Retry | GiveUp] = (),
+        reports: Sequence[DeliveryReport] = (),
+        *,
+        now: datetime,
+    ) -> None: ...
+
+    async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
+
+
+class AccountStore(Protocol):
+    """
+    Accounts, their tokens, patterns, credit and settings, as the operator's use cases
+    (services/admin.py) and the panel's read them. A missing account or pattern by id raises
+    NotFound; creating an account under a taken name raises Conflict.
+    Each write is one transaction: when a method returns, what it wrote is durable.
+    """
+
+    async def create_account(
+        self, *, name: str, credit: int, unlimited: bool, sender: str, now: datetime
+    ) -> Account: ...
+
+    async def get_account(self, account_id: int) -> Account: ...
+
+    async def list_accounts(self) -> list[Account]: ...
+
+    async def set_account_active(self, account_id: int, active: bool) -> Account: ...
+
+    async def add_credit(
+        self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
+    ) -> Account: ...
+
+    async def create_token(
+        self,
+        *,
+        account_id: int,
+        digest: bytes,
+        label: str,
+        expires_at: datetime | None,
+        allowed_ips: Sequence[str],
+        allowed_methods: Sequence[str],
+        now: datetime,
+    ) -> Token: ...
+
+    async def set_token_active(self, token_id: int, active: bool) -> None: ...
+
+    async def create_pattern(
+        self,
+        *,
+        account_id: int,
+        text: str,
+        is_otp: bool,
+        number_patterns: Sequence[str],
+        description: str,
+        now: datetime,
+    ) -> Pattern: ...
+
+    async def decide_pattern(
+        self, pattern_id: int, state: PatternState, reason: str, now: datetime
+    ) -> Pattern: ...
+
+    async def list_patterns(self, account_id: int | None = None) -> list[Pattern]: ...
+
+    async def get_account_settings(self, account_id: int) -> dict[str, Any]: ...
+
+    async def set_account_settings(
+        self, account_id: int, settings: Mapping[str, Any], now: datetime
+    ) -> None: ...
+
+    async def list_messages(self, account_id: int | None, limit: int) -> list[Message]: ...
+
+
+class PolicyStore(Protocol):
+    """
+    Per-account overrides of the fraud guard's policy (services/guard.py).
+    """
+
+    async def get_account_settings(self, account_id: int) -> dict[str, Any]: ...
