@@ -25,6 +25,7 @@ from quickotp.adapters.store.bind_leases import BindLeases
 from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
+from quickotp.adapters.store.migrate import is_current, upgrade
 from quickotp.adapters.store.notify import OutboxListener
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
@@ -125,6 +126,13 @@ class Runtime:
             await self.checkpointer.aclose()
         await self.engines.dispose()
 
+    async def migrate(self) -> None:
+        """Bring the database's schema up to this code's (what `quickotp migrate` does)."""
+        await upgrade(self.engines, route_key=route_key(self.settings))
+
+    async def schema_is_current(self) -> bool:
+        return await is_current(self.engines)
+
     async def ready(self) -> bool:
         try:
             async with self.engines.read.connect() as conn:
@@ -133,6 +141,11 @@ class Runtime:
             log.exception("the database is not reachable")
             return False
         return True
+
+
+def route_key(settings: Settings) -> bytes:
+    """The key that seals stored route URLs (their SMSC passwords and API tokens)."""
+    return keys.derive(settings.secret_key.reveal().encode(), "routes")
 
 
 def build_runtime(
@@ -153,7 +166,7 @@ def build_runtime(
     )
     store = SqlStore(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
-    route_book = RouteBook(engines, keys.derive(settings.secret_key.reveal().encode(), "routes"))
+    route_book = RouteBook(engines, route_key(settings))
     webhook_store = WebhookStore(engines)
     dispatcher = None
     bind_leases = None

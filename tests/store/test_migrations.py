@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, select
 
 from quickotp.adapters.store.migrate import is_current, upgrade
-from quickotp.adapters.store.schema import metadata
-from quickotp.bootstrap import Runtime
+from quickotp.adapters.store.schema import metadata, routes
+from quickotp.bootstrap import Runtime, build_runtime, route_key
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -32,3 +37,69 @@ async def test_migrating_twice_changes_nothing(runtime: Runtime) -> None:
     await upgrade(runtime.engines)
 
     assert await is_current(runtime.engines)
+
+
+def _first_release_seal(key: bytes, name: str, url: str, nonce: bytes) -> bytes:
+    """A route URL as the first release sealed it (HMAC-SHA256 counter mode, then a MAC)."""
+    enc = hmac.digest(key, b"enc", hashlib.sha256)
+    mac = hmac.digest(key, b"mac", hashlib.sha256)
+    raw = url.encode()
+    stream = b"".join(
+        hmac.digest(enc, nonce + i.to_bytes(4, "big"), hashlib.sha256)
+        for i in range((len(raw) + 31) // 32)
+    )
+    ciphertext = bytes(a ^ b for a, b in zip(raw, stream, strict=False))
+    label = name.encode()
+    signed = b"\x01" + nonce + len(label).to_bytes(2, "big") + label + ciphertext
+    return b"\x01" + nonce + ciphertext + hmac.digest(mac, signed, hashlib.sha256)
+
+
+async def _first_release_with_a_route(database_url: str, sealed: bytes) -> Runtime:
+    runtime = build_runtime(make_settings(database_url), dispatch=False)
+    await upgrade(runtime.engines, "0001")
+    async with runtime.engines.write.begin() as conn:
+        await conn.execute(
+            insert(routes).values(
+                name="main",
+                kind="smpp",
+                url_sealed=sealed,
+                shown="smpp://shop:***@127.0.0.1:2775",
+                prefixes="",
+                accounts="",
+                priority=10,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    return runtime
+
+
+async def test_route_urls_of_the_first_release_are_resealed(database_url: str) -> None:
+    """Migration 0002 opens first-release route seals and seals them again with AES-GCM."""
+    url = "smpp://shop:s3cr3t@127.0.0.1:2775?window=20"
+    key = route_key(make_settings(database_url))
+    runtime = await _first_release_with_a_route(
+        database_url, _first_release_seal(key, "main", url, bytes(16))
+    )
+    try:
+        await runtime.migrate()
+
+        assert [route.url for route in await runtime.route_book.load()] == [url]
+        async with runtime.engines.read.connect() as conn:
+            stored = (await conn.execute(select(routes.c.url_sealed))).scalar_one()
+        assert bytes(stored)[:1] == b"\x02"
+        assert b"s3cr3t" not in bytes(stored)
+    finally:
+        await runtime.engines.dispose()
+
+
+async def test_resealing_needs_the_key(database_url: str) -> None:
+    """Without the routes key, an upgrade over first-release routes stops and says why."""
+    key = route_key(make_settings(database_url))
+    runtime = await _first_release_with_a_route(
+        database_url, _first_release_seal(key, "main", "amoot://t@127.0.0.1", bytes(16))
+    )
+    try:
+        with pytest.raises(RuntimeError, match="quickotp migrate"):
+            await upgrade(runtime.engines)
+    finally:
+        await runtime.engines.dispose()

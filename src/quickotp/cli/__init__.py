@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import make_url
 
-from quickotp.adapters.store.migrate import is_current, upgrade
 from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
 from quickotp.cli import client as client_cli
@@ -103,7 +102,7 @@ async def _dispatch(settings: Settings) -> int:
     """Deliver accepted messages until SIGTERM or SIGINT; no HTTP."""
     runtime = build_runtime(settings, dispatch=True, admit=False)
     try:
-        if not await is_current(runtime.engines):
+        if not await runtime.schema_is_current():
             raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -227,8 +226,8 @@ async def _prepare(runtime: Runtime, args: argparse.Namespace) -> str:
     """Check (or, in dev mode, bring up) the schema; in dev mode make the demo account."""
     try:
         if runtime.settings.dev:
-            await upgrade(runtime.engines)
-        elif not await is_current(runtime.engines):
+            await runtime.migrate()
+        elif not await runtime.schema_is_current():
             raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
         return await _demo(runtime, args) if runtime.settings.dev else ""
     finally:
@@ -301,10 +300,10 @@ async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
     runtime = build_runtime(settings, dispatch=False)
     try:
         if args.command == "migrate":
-            await upgrade(runtime.engines)
+            await runtime.migrate()
             _emit(args, {"migrated": True}, "the schema is current")
             return 0
-        if not await is_current(runtime.engines):
+        if not await runtime.schema_is_current():
             raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
         action: Callable[[Runtime, argparse.Namespace], Awaitable[int]] = args.action
         return await action(runtime, args)

@@ -12,30 +12,25 @@ from collections.abc import Callable
 TOKEN_BYTES = 30  # 40 characters of URL-safe base64
 
 
-_BLOCK = 64  # SHA-256's block size
-_PADS: dict[bytes, tuple[hashlib._Hash, hashlib._Hash]] = {}
+_KEYED: dict[bytes, hmac.HMAC] = {}
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """
-    HMAC-SHA256 (RFC 2104) of `message`, equal to hmac.digest(key, message, "sha256").
-    Written here because the library is slow with OpenSSL 3: hmac.digest sets up the MAC
-    anew each call, 4.4-4.9 us here, where hashing on from the key's two padded states,
-    kept per key, takes 2.3 (about four HMACs an OTP: its token, code, seal and guard key).
+    HMAC-SHA256 of `message`, equal to hmac.digest(key, message, "sha256").
+
+    Each of the server's few keys keeps one set-up `hmac` object, copied for each message:
+    the one-shot hmac.digest sets the MAC up anew every call, about twice the cost
+    (bench/hmac_paths.py), and an OTP takes about four (its token, code, seal, guard key).
     """
-    pads = _PADS.get(key)
-    if pads is None:
-        block = (hashlib.sha256(key).digest() if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")
-        pads = (
-            hashlib.sha256(bytes(b ^ 0x36 for b in block)),
-            hashlib.sha256(bytes(b ^ 0x5C for b in block)),
-        )
-        if len(_PADS) < 64:  # the server's few keys; never one per request
-            _PADS[key] = pads
-    inner, outer = pads[0].copy(), pads[1].copy()
-    inner.update(message)
-    outer.update(inner.digest())
-    return outer.digest()
+    mac = _KEYED.get(key)
+    if mac is None:
+        mac = hmac.new(key, digestmod=hashlib.sha256)
+        if len(_KEYED) < 64:  # the server's few keys; never one per request
+            _KEYED[key] = mac
+    mac = mac.copy()
+    mac.update(message)
+    return mac.digest()
 
 
 def derive(secret: bytes, purpose: str) -> bytes:

@@ -19,12 +19,19 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engines: Engines, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (the newest by default)."""
+async def upgrade(
+    engines: Engines, revision: str = "head", *, route_key: bytes | None = None
+) -> None:
+    """
+    Bring the schema up to `revision` (the newest by default). `route_key` opens and re-seals
+    stored route URLs where a revision changes how they are sealed (0002); a database
+    without routes needs none.
+    """
 
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["route_key"] = route_key
         command.upgrade(config, revision)
 
     async with engines.write.begin() as conn:

@@ -2,21 +2,22 @@
 The routes table: each route's URL sealed at rest, since it holds an SMSC password or an
 upstream's API token.
 
-Sealing uses only the standard library: HMAC-SHA256 in counter mode as the keystream, then
-HMAC-SHA256 over the version, nonce, route name and ciphertext (encrypt-then-MAC, two keys
-derived from one). The key comes from QUICKOTP_SECRET_KEY (keys.derive(secret, "routes")),
-so a copy of the database alone does not give the credentials away. Changing the secret key
-makes stored routes unreadable: `routes list` says so, and they must be added again.
+Sealing is AES-256-GCM (`cryptography`), the route's name bound in as associated data, with
+a fresh 96-bit nonce a seal. The key comes from QUICKOTP_SECRET_KEY (keys.derive(secret,
+"routes")), so a copy of the database alone does not give the credentials away. Changing the
+secret key makes stored routes unreadable: `routes list` says so, and they must be added
+again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-from collections.abc import Callable
+import os
 from datetime import datetime
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, insert, select
 
 from quickotp.adapters.store.engine import Engines
@@ -24,51 +25,33 @@ from quickotp.adapters.store.schema import routes
 from quickotp.domain.errors import ConfigurationError, Conflict, NotFound
 from quickotp.domain.routing import Route
 
-_VERSION = b"\x01"
-_NONCE = 16
-_TAG = 32
+VERSION = b"\x02"  # AES-256-GCM; 0x01 was a hand-made construction, re-sealed by migration 0002
+_NONCE = 12
 
 
-def _subkey(key: bytes, purpose: bytes) -> bytes:
-    return hmac.digest(key, purpose, hashlib.sha256)
+def _cipher(key: bytes) -> AESGCM:
+    """AES-256-GCM under a key derived from `key` for this one use."""
+    return AESGCM(hmac.digest(key, b"quickotp/routes/aes-256-gcm", hashlib.sha256))
 
 
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (length + 31) // 32
-    return b"".join(
-        hmac.digest(key, nonce + i.to_bytes(4, "big"), hashlib.sha256) for i in range(blocks)
-    )[:length]
-
-
-def _tag(key: bytes, nonce: bytes, context: str, ciphertext: bytes) -> bytes:
-    label = context.encode()
-    message = _VERSION + nonce + len(label).to_bytes(2, "big") + label + ciphertext
-    return hmac.digest(key, message, hashlib.sha256)
-
-
-def seal(
-    key: bytes, context: str, plaintext: str, *, nonce: Callable[[int], bytes] = secrets.token_bytes
-) -> bytes:
+def seal(key: bytes, context: str, plaintext: str) -> bytes:
     """`plaintext` encrypted and authenticated, bound to `context` (the route's name)."""
-    fresh = nonce(_NONCE)
-    raw = plaintext.encode()
-    stream = _keystream(_subkey(key, b"enc"), fresh, len(raw))
-    ciphertext = bytes(a ^ b for a, b in zip(raw, stream, strict=True))
-    return _VERSION + fresh + ciphertext + _tag(_subkey(key, b"mac"), fresh, context, ciphertext)
+    nonce = os.urandom(_NONCE)
+    return VERSION + nonce + _cipher(key).encrypt(nonce, plaintext.encode(), context.encode())
 
 
 def unseal(key: bytes, context: str, sealed: bytes) -> str:
     """What `seal` sealed; ConfigurationError if the key or context differ, or it was altered."""
-    if len(sealed) < 1 + _NONCE + _TAG or sealed[:1] != _VERSION:
+    if len(sealed) < 1 + _NONCE + 16 or sealed[:1] != VERSION:
         raise ConfigurationError(f"route {context}: its stored URL is not readable")
-    fresh, ciphertext, tag = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE : -_TAG], sealed[-_TAG:]
-    if not hmac.compare_digest(tag, _tag(_subkey(key, b"mac"), fresh, context, ciphertext)):
+    nonce, ciphertext = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :]
+    try:
+        return _cipher(key).decrypt(nonce, ciphertext, context.encode()).decode()
+    except InvalidTag:
         raise ConfigurationError(
             f"route {context}: its stored URL does not open with this QUICKOTP_SECRET_KEY "
             "(was the key changed?): remove the route and add it again"
-        )
-    stream = _keystream(_subkey(key, b"enc"), fresh, len(ciphertext))
-    return bytes(a ^ b for a, b in zip(ciphertext, stream, strict=True)).decode()
+        ) from None
 
 
 class RouteBook:
