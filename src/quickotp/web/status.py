@@ -3,7 +3,7 @@ The Amoot-style `Status` vocabulary, and the one table that maps our errors onto
 
 Only the web edge imports this module. Names and numbers are Amoot's (SOAP contract and
 REST docs); Amoot has no names for some of our outcomes, and those that we add are listed
-in the README and never collide with Amoot's.
+in docs/amoot-api.md and never collide with Amoot's.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Status(StrEnum):
     URL_ADDRESS_EMPTY = "URLAddress_Empty"
     URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
     RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
-    # Ours (Amoot has no names for these; listed in the README):
+    # Ours (Amoot has no names for these; listed in docs/amoot-api.md):
     CODE_EMPTY = "Code_Empty"
     CODE_INVALID = "Code_Invalid"
     CODE_EXPIRED = "Code_Expired"
