@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from quickotp.web import problems
+from quickotp.web.status import Status
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -158,6 +161,17 @@ def test_every_setting_is_documented_in_operations() -> None:
         name for name in setting_names() if not re.search(re.escape(name) + r"(?![A-Z0-9_])", text)
     )
     assert undocumented == []
+
+
+def test_every_status_and_problem_type_is_documented() -> None:
+    """Each Status name is in amoot-api.md, and each /v1 problem type in the API pages."""
+    amoot = (DOCS / "amoot-api.md").read_text(encoding="utf-8")
+    v1 = (DOCS / "v1-api.md").read_text(encoding="utf-8")
+    kinds = [*problems.PROBLEM_FOR_ERROR.values(), problems.SERVER_ERROR, problems.NOT_FOUND]
+    kinds += [problems.METHOD_NOT_ALLOWED, problems.MALFORMED_HTTP]
+
+    assert [s.value for s in Status if f"`{s.value}`" not in amoot] == []
+    assert sorted({k.slug for k in kinds if k.slug not in amoot + v1}) == []
 
 
 def test_the_license_pyproject_names_is_there() -> None:

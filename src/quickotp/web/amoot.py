@@ -150,7 +150,7 @@ class AmootApi:
         return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
 
     async def verify_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
-        """Our addition to the surface: check a code; `Status` names the outcome (docs)."""
+        """Our addition to the surface: check a code; `Status` names the outcome (amoot-api.md)."""
         verification = await self.gateway.verifications.check(
             caller, code=params.get("code"), mobile=params.get("mobile", "")
         )
