@@ -1,6 +1,6 @@
 """
 The floor: the least that any durable SendQuickOTP with in-process delivery must do, as a
-bare ASGI app, to show how far the yardstick's goals are reachable at all on this machine.
+bare ASGI app, to show how much of the yardstick's efficiency any such gateway can reach.
 
 Per request it reads the form body, finds the token by its SHA-256, makes a code with
 `secrets` and its HMAC, renders the text, commits one row (SQLite WAL, synchronous=FULL,
