@@ -362,10 +362,8 @@ def main() -> None:
         client = asyncio.run(
             bare(smsc_port, args.n, args.window, float(args.seconds), nodelay=True)
         )
-    # The bare client again on CPU 0 alone, where the service runs. Either placement has been
-    # the faster (a /tmp check: 4,659 and 4,750 msg/s on CPU 0 against 4,179 and 4,354
-    # unpinned; this command's three runs of 2026-11-27: unpinned faster in two), so the
-    # ratio is taken to the faster of the two.
+    # The bare client again on CPU 0 alone, where the service runs. Either placement can be
+    # the faster from one run to the next, so the ratio is taken to the faster of the two.
     with simulator() as smsc_port, on_cpu0():
         client_cpu0 = asyncio.run(
             bare(smsc_port, args.n, args.window, float(args.seconds), nodelay=True)

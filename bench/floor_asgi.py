@@ -1,10 +1,10 @@
 """
 The floor: the least that any durable SendQuickOTP with in-process delivery must do, as a
-bare ASGI app, to show how far the yardstick's goals are reachable at all on this machine.
+bare ASGI app, to show how much of the yardstick's efficiency any such gateway can reach.
 
 Per request it reads the form body, finds the token by its SHA-256, makes a code with
 `secrets` and its HMAC, renders the text, commits one row (SQLite WAL, synchronous=FULL,
-group commit by one writer thread, the fastest form in shared/perf-notes.md) and answers
+group commit by one writer thread, the fastest durable form on SQLite) and answers
 after the commit; a delivery task writes each committed message to a sink file as a JSON
 line and commits it delivered with its text masked, in the same writer's next group. With
 FLOOR_SMSC_PORT it delivers over SMPP instead (bench/e2e_smpp.py): the bare smpp34 client on

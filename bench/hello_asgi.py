@@ -1,4 +1,4 @@
-"""The yardstick: a bare ASGI hello-world, as in shared/perf-notes.md section 1 (a)."""
+"""The yardstick: a bare ASGI hello-world, a fixed JSON body with nothing behind it."""
 
 from __future__ import annotations
 

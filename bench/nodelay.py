@@ -1,7 +1,7 @@
 """
 TCP_NODELAY for the bare smpp34 client, the benchmarks' baseline: smpp34 owns its sockets in
-Rust and sets no option (smpp-notes F2), so the benchmarks reach them through a duplicate
-descriptor. QuickOTP's own SMPP client (quickotp.adapters.transports.smpp.session) owns its sockets
+Rust and sets no option, so the benchmarks reach them through a duplicate
+descriptor. QuickOTP's own SMPP client (adapters/transports/smpp/session.py) owns its sockets
 and sets this itself.
 """
 
@@ -24,7 +24,7 @@ def tune_sockets(addresses: set[str], port: int) -> int:
     """
     Set TCP_NODELAY on every TCP socket of this process connected to
     `port` on one of `addresses`; returns how many. smpp34 owns its sockets in Rust and sets
-    no option (smpp-notes F2), so we reach them through a duplicate descriptor: socket
+    no option, so we reach them through a duplicate descriptor: socket
     options belong to the socket, not to the descriptor, and closing the duplicate leaves
     smpp34's own open.
     """

@@ -118,8 +118,7 @@ async def ours(port: int, n: int, window: int, limit: float) -> Result:
 
 async def bare(port: int, n: int, window: int, limit: float, *, nodelay: bool) -> Result:
     # As SmppTransport and the floor set it: with smpp34's default inbound queue, receipts
-    # the drain had not read yet filled it and submits failed with ESME_RSYSERR (2 runs in
-    # 6 of this client alone on 2026-11-27; none in 6 with this).
+    # the drain has not read yet can fill it, and submits then fail with ESME_RSYSERR.
     client = smpp34.Client(
         "127.0.0.1", port, "bench", "secret", window_size=window, inbound_capacity=65_536
     )

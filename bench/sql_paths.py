@@ -1,6 +1,6 @@
 """
 The cost of one statement through SQLAlchemy Core against the driver underneath, on SQLite,
-in one run: the measurement behind store/raw.py.
+in one run: the measurement behind adapters/store/raw.py.
 
     .venv/bin/python bench/sql_paths.py [--rows 2000]
 """

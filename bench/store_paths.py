@@ -3,7 +3,7 @@ The store's hot path on SQLite, in CPU per message: accept (leased to a dispatch
 the submit, apply the delivery report, in batches, with the accept stream and the record
 stream overlapping as they do in `quickotp serve`. Two ways, interleaved in one run: the
 writer connection held for a run of transactions (store/raw.py, at most MAX_RUN), and
-checked out of SQLAlchemy's pool for each transaction (MAX_RUN = 1, what the code did before).
+checked out of SQLAlchemy's pool for each transaction (MAX_RUN = 1).
 
     .venv/bin/python bench/store_paths.py [--batch 12] [--rounds 400] [--repeats 3]
 

@@ -373,8 +373,8 @@ def settle_heap() -> None:
     Take everything alive now out of the garbage collector's scans, for good (gc.freeze).
 
     For a serving process, once it has started: its modules, classes and start-up objects
-    live as long as it does, and without this every full collection walked them all again
-    (some 150,000 objects: pauses of up to 170 ms under load, measured with gc.callbacks).
+    live as long as it does, and without this every full collection walks them all again
+    (some 150,000 objects: pauses of up to 170 ms under load, as gc.callbacks shows).
     Never for a process that starts runtimes again and again (tests): frozen objects in a
     reference cycle are never freed.
     """

@@ -1,8 +1,17 @@
 """
 Settings, read once from a mapping (the environment in production, a dict in tests).
 
-Every variable starts with QUICKOTP_. Outside dev mode the gateway refuses to start
-without a real secret key.
+Every variable starts with QUICKOTP_; docs/operations.md lists each with its default and
+meaning (tests/unit/test_docs.py holds it to the names read here). Outside dev mode the
+gateway refuses to start without a real secret key. The panel's sign-in reads two:
+
+- QUICKOTP_OPEN_SIGNUP (1 or 0; on in dev mode, else off): anyone may make an account
+  on the panel's sign-up page; off, people come in only by an operator's invitation.
+- QUICKOTP_SESSION_HOURS (12; 1 to 720): how long a panel sign-in lasts before the
+  user signs in again.
+
+And dev mode one more: QUICKOTP_DEV_KEY_FILE (`quickotp-dev.key` in the working directory)
+is where dev mode keeps the secret key it makes when QUICKOTP_SECRET_KEY is not set.
 """
 
 from __future__ import annotations
@@ -50,8 +59,9 @@ class Settings:
     data_as_array: bool  # SendQuickOTP's Data as a one-element array instead of an object
     sink_file: str | None
     token_cache: timedelta
-    open_signup: bool  # anyone may make an account on the panel; off: by invitation only
-    session_lifetime: timedelta  # how long a panel sign-in lasts
+    # QUICKOTP_OPEN_SIGNUP: anyone may make an account on the panel; off: by invitation only.
+    open_signup: bool
+    session_lifetime: timedelta  # QUICKOTP_SESSION_HOURS: how long a panel sign-in lasts
     dispatch: bool  # run the dispatcher inside `serve`
     dispatch_concurrency: int
     dispatch_lease: timedelta  # a dispatcher that dies leaves its claims for this long
@@ -60,7 +70,7 @@ class Settings:
     route_cool_down: timedelta = timedelta(seconds=30)  # how long it stays out before a probe
     dispatch_batch: int = 100  # most messages one dispatcher claims and holds at once
     # Refuse a send when its route's estimated wait passes this share of the code's validity
-    # (percent; 0 switches admission control off): see admission.py.
+    # (percent; 0 switches admission control off): see services/admission.py.
     admission_wait_percent: int = 50
     # Connections (and requests) one API process serves at once; past it uvicorn answers 503
     # at once. Each request in flight holds a little memory (its group-commit slot, its
@@ -146,6 +156,10 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
 
 
 def _secret_key(env: Mapping[str, str], *, dev: bool) -> Secret:
+    """
+    QUICKOTP_SECRET_KEY; in dev mode without one, the key kept in QUICKOTP_DEV_KEY_FILE
+    (made there on first use).
+    """
     key = env.get("QUICKOTP_SECRET_KEY", "")
     if key:
         if len(key) < MIN_SECRET_LENGTH:

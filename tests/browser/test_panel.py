@@ -1,5 +1,5 @@
 """
-The seed's story in a real browser: sign up, write a pattern with %code% and OTP on, the
+An account's first day in a real browser: sign up, write a pattern with %code% and OTP on, the
 operator approves it, make a token, SendQuickOTP with it, and the message appears in the
 log with its delivery status. Plus the refusals that must hold in a browser too.
 """
@@ -29,7 +29,7 @@ PATTERN = "کد ورود شما: %code%"
 
 
 def send_quick_otp(gateway: Gateway, token: str, mobile: str) -> dict[str, object]:
-    """The seed's C# sample: a form POST with the token in the Authorization header."""
+    """Amoot's C# sample: a form POST with the token in the Authorization header."""
     response = httpx.post(
         f"{gateway.url}/rest/SendQuickOTP",
         headers={"Authorization": token},
@@ -76,7 +76,7 @@ def add_credit(operator: Page, base: str, account: str, amount: str) -> None:
     expect(operator.locator(".alert.success")).to_contain_text("Credit changed")
 
 
-def test_the_seeds_story(chromium: Browser, gateway: Gateway) -> None:
+def test_sign_up_to_a_delivered_code(chromium: Browser, gateway: Gateway) -> None:
     """Sign up → pattern with %code% and OTP on → approved → token → SendQuickOTP → delivered."""
     base = gateway.url
     user_context, user = new_page(chromium)

@@ -108,7 +108,7 @@ async def make_token(browser: Browser, **fields: str | list[str]) -> str:
 
 
 async def send_otp(browser: Browser, token: str, mobile: str = "09120000001") -> dict[str, object]:
-    """SendQuickOTP through the same app, as the seed's C# client calls it."""
+    """SendQuickOTP through the same app, as Amoot's C# sample calls it."""
     response = await browser.http.post(
         "/rest/SendQuickOTP",
         headers={"Authorization": token},

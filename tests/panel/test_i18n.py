@@ -51,8 +51,8 @@ def test_a_translation_keeps_the_placeholders_of_its_text(message: str) -> None:
     assert sorted(re.findall(pattern, FA[message])) == sorted(re.findall(pattern, message))
 
 
-def test_the_seeds_date_in_the_jalali_calendar() -> None:
-    """The seed page's date, 23 July 2023, is 1 Mordad 1402, written in Persian digits."""
+def test_a_date_in_the_jalali_calendar() -> None:
+    """23 July 2023 (Tehran time) is 1 Mordad 1402, written in Persian digits."""
     moment = datetime(2023, 7, 23, 8, 0, tzinfo=UTC)
 
     shown = Translator("fa", TEHRAN).jalali(moment)

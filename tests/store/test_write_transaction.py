@@ -1,4 +1,4 @@
-"""The hot path's write transactions (store/raw.py): all or nothing, on both engines."""
+"""The hot path's write transactions (adapters/store/raw.py): all or nothing, on both engines."""
 
 from __future__ import annotations
 

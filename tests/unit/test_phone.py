@@ -15,7 +15,7 @@ PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
-# Every Iranian mobile prefix in use: 0901-0905, 0910-0939, 0990-0999 (as amoot-compat.md).
+# Every Iranian mobile prefix in use: 0901-0905, 0910-0939, 0990-0999 (docs/amoot-api.md).
 IRANIAN_PREFIXES = (
     [f"90{d}" for d in range(1, 6)]
     + [f"9{d}" for d in range(10, 40)]

@@ -1,4 +1,4 @@
-"""SendQuickOTP on the Amoot-compatible edge, as the seed's clients and their cousins call it."""
+"""SendQuickOTP on the Amoot-compatible edge, as Amoot's published samples and others call it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ URL = "/rest/SendQuickOTP"
 
 
 async def test_php_style_get_with_token_in_query(client: httpx.AsyncClient, seeded: Seeded) -> None:
-    """The seed's PHP sample: a GET with Token, Mobile, CodeLength and an empty OptionalCode."""
+    """Amoot's PHP sample: a GET with Token, Mobile, CodeLength and an empty OptionalCode."""
     response = await client.get(
         URL,
         params={
@@ -44,7 +44,7 @@ async def test_php_style_get_with_token_in_query(client: httpx.AsyncClient, seed
 async def test_csharp_style_form_post_with_raw_authorization(
     client: httpx.AsyncClient, seeded: Seeded
 ) -> None:
-    """The seed's C# sample: a form POST, the token as the raw Authorization header."""
+    """Amoot's C# sample: a form POST, the token as the raw Authorization header."""
     response = await client.post(
         URL,
         headers={"Authorization": seeded.token},

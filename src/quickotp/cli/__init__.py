@@ -1,6 +1,6 @@
 """
 The `quickotp` command: serve, migrate, and the operator's accounts, tokens, patterns,
-credit and messages; `send` and `verify` (client_cli.py) call a running gateway's API.
+credit and messages; `send` and `verify` (cli/client.py) call a running gateway's API.
 Errors become one line on stderr and a non-zero exit code.
 """
 

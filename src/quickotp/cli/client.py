@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 COMMANDS = frozenset({"send", "verify"})
 
-# Exit codes, one per family of failure (the README lists them).
+# Exit codes, one per family of failure (docs/v1-api.md lists them).
 EXIT_REFUSED = 1  # refused without a named reason (Failed), or a Status this client predates
 EXIT_BAD_INPUT = 2  # as argparse's usage errors
 EXIT_AUTH = 3

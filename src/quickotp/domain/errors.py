@@ -1,51 +1,52 @@
 """
-Every exception the gateway raises on purpose, in one tree:
+Every exception the gateway raises on purpose, in one tree (tests/unit/test_errors_tree.py
+holds this drawing to the classes below):
 
-* GatewayError
-  x RequestRejected           the caller asked for something we refuse
+- GatewayError
+  - RequestRejected             the caller asked for something we refuse
     - MobileEmpty
     - InvalidMobile
     - InvalidCodeLength
-    - PatternUnavailable      no approved OTP pattern to send with
-    - InvalidPattern          a pattern text we will not store
+    - PatternUnavailable        no approved OTP pattern to send with
+    - InvalidPattern            a pattern text we will not store
       - PatternTextEmpty
       - PatternWithoutVariables
       - PatternVariablesInvalid
       - PatternDuplicate
     - CreditNotEnough
     - InvalidMessageId
-    - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
-    - InvalidInput            an operator's input that cannot be used
-      - WebhookUrlInvalid     not an http(s) URL we will post delivery reports to
-    - WebhookUrlEmpty         a delivery-report URL was not given
-    - WebhookUrlDuplicate     the account has this delivery-report URL already (or too many)
-    - RelayNotFound           no such delivery-report URL of the caller's
-    - InvalidRequest          a /v1 body or parameter of the wrong shape
-    - CodeEmpty               a check without a code
-    x VerificationFailed      a code check that approved nothing (carries the verification)
-      - CodeMismatch          wrong code; attempts remain
+    - MalformedRequest          a body that cannot be read (broken JSON, wrong encoding)
+    - InvalidInput              an operator's or a panel user's input that cannot be used
+      - EmailInvalid
+      - PasswordRejected        too short, too long
+      - AccountNameInvalid
+      - WebhookUrlInvalid       not an http(s) URL we will post delivery reports to
+    - WebhookUrlEmpty           a delivery-report URL was not given
+    - WebhookUrlDuplicate       the account has this delivery-report URL already (or too many)
+    - RelayNotFound             no such delivery-report URL of the caller's
+    - InvalidRequest            a /v1 body or parameter of the wrong shape
+    - CodeEmpty                 a check without a code
+    - VerificationFailed        a code check that approved nothing (carries the verification)
+      - CodeMismatch            wrong code; attempts remain
       - CodeExpired
-      - TooManyAttempts       the wrong-code cap was reached: even the right code fails now
-      - CodeAlreadyUsed       approved before: a code works once
-      - VerificationCanceled  a newer send replaced it, or the caller canceled it
-      - VerificationNotFound  nothing to check (for this number, or by this id)
-    - VerificationNotPending  cancel of a verification that is already over
-    x GuardRefused            the fraud guard said no (carries retry_after)
-      - MobileCooldown        a send to this number a moment ago
-      - MobileLimitReached    this number's hourly or daily cap
+      - TooManyAttempts         the wrong-code cap is reached: even the right code fails now
+      - CodeAlreadyUsed         approved before: a code works once
+      - VerificationCanceled    a newer send replaced it, or the caller canceled it
+      - VerificationNotFound    nothing to check (for this number, or by this id)
+    - VerificationNotPending    cancel of a verification that is already over
+    - GuardRefused              the fraud guard said no (carries retry_after)
+      - MobileCooldown          a send to this number a moment ago
+      - MobileLimitReached      this number's hourly or daily cap
       - AccountRateLimited
       - TokenRateLimited
       - IpRateLimited
-      - MobileBlocked         on the blocklist
-      - CountryNotAllowed     a valid mobile number of a country not allowed
-      - PumpingSuspected      a prefix or country far above the account's normal rate
-    - IdempotencyConflict     an Idempotency-Key reused with another body
-    - RequestInProgress       the same request is being answered elsewhere right now
-    - RequestRepeated         a repeat whose first answer can no longer be shown
-      - EmailInvalid
-      - PasswordRejected      too short, too long
-      - AccountNameInvalid
-  x AccessDenied              who is asking is not allowed
+      - MobileBlocked           on the blocklist
+      - CountryNotAllowed       a valid mobile number of a country not allowed
+      - PumpingSuspected        a prefix or country far above the account's normal rate
+    - IdempotencyConflict       an Idempotency-Key reused with another body
+    - RequestInProgress         the same request is being answered elsewhere right now
+    - RequestRepeated           a repeat whose first answer can no longer be shown
+  - AccessDenied                who is asking is not allowed
     - TokenMissing
     - TokenUnknown
     - TokenDisabled
@@ -53,22 +54,22 @@ Every exception the gateway raises on purpose, in one tree:
     - TokenIpNotAllowed
     - TokenMethodNotAllowed
     - AccountDisabled
-    - SignInFailed            wrong email or password
-    - WrongPassword           a password change with a wrong current password
-    - SignInThrottled         too many failed sign-ins of late
+    - SignInFailed              wrong email or password
+    - WrongPassword             a password change with a wrong current password
+    - SignInThrottled           too many failed sign-ins of late
     - UserDisabled
-    - SignUpClosed            open sign-up is off: an invitation is needed
-    - InvitationInvalid       unknown, used or expired
-    - NotAllowed              the signed-in user's role may not do this
-  x NotFound                  an operator named something that does not exist
-  x Conflict                  an operator asked for something that clashes with what exists
-  x DeliveryError             a transport failed us
-    - TransportUnavailable    transient, nothing was sent: the dispatcher retries
-    - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
-    - TransportRejected       permanent: the message is marked failed
-  x LimitsUnavailable         the limits backend (Redis) cannot be reached
-  x RouteOverloaded           the route's queue would hold a new code past its validity
-  x ConfigurationError        settings the gateway refuses to start with
+    - SignUpClosed              open sign-up is off: an invitation is needed
+    - InvitationInvalid         unknown, used or expired
+    - NotAllowed                the signed-in user's role may not do this
+  - NotFound                    an operator named something that does not exist
+  - Conflict                    an operator asked for something that clashes with what exists
+  - DeliveryError               a transport failed us
+    - TransportUnavailable      transient, nothing was sent: the dispatcher retries
+      - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
+    - TransportRejected         permanent: the message is marked failed
+  - LimitsUnavailable           the limits backend (Redis) cannot be reached
+  - RouteOverloaded             the route's queue would hold a new code past its validity
+  - ConfigurationError          settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
 """

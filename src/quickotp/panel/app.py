@@ -345,7 +345,7 @@ class SecurityHeaders:
 class RowId(Convertor[int]):
     """
     `{name:id}` in a panel path: a row id of at most 18 digits, which fits a 64-bit column
-    (Starlette's `int` takes any length: past 2^63 the database refused it, an HTTP 500).
+    (Starlette's `int` takes any length: past 2^63 the database would refuse it, an HTTP 500).
     """
 
     regex = "[0-9]{1,18}"

@@ -2,9 +2,9 @@
 Group commit: many concurrent callers share one transaction, and each gets its answer
 only after that transaction committed ("answered => durable", at a fraction of the cost).
 
-No timer by default: a batch is whatever arrived while the previous flush was running (the
-"w0" form measured in shared/perf-notes.md, which beat a fixed window at every concurrency
-for callers who wait on the commit). Where no caller waits, `linger` rests between flushes
+No timer by default: a batch is whatever arrived while the previous flush was running,
+which beats a fixed window at every concurrency for callers who wait on the commit (each
+waits at most one flush, never a window). Where no caller waits, `linger` rests between flushes
 so that each carries more: the dispatcher's outcomes and reports (see Dispatcher).
 """
 

@@ -9,13 +9,12 @@ takes over once the lease runs out, marked as possible duplicates.
 A message accepted in this process skips the claim while the dispatcher has room: the
 gateway reserves a slot (`reserve`), stores the message already leased to it, and hands it
 over in memory once committed (`hand`). Same lease, same guarantees, one transaction per
-message fewer (the claim was a quarter of the dispatcher's database work, measured).
+message fewer (a claim is about a quarter of the dispatcher's database work).
 
-Messages go out in the order they were accepted. Once an accept found no room (its message
-was stored queued), later accepts are stored queued too, until a claim has taken everything
+Messages go out in the order they were accepted. Once an accept finds no room (its message
+is stored queued), later accepts are stored queued too, until a claim has taken everything
 that waited: a slot freed in memory would otherwise go to the newest message while older
-ones wait in the table (the likely cause of a benchmark run whose accept → submit_sm_resp
-reached 1.3 s with no pause in accepts or submits). Claims wait for a quarter of `batch`
+ones wait in the table, some for seconds under load. Claims wait for a quarter of `batch`
 to be free, not for one slot, so a backlog is taken in a few transactions rather than one
 per message.
 """
@@ -269,9 +268,9 @@ class Dispatcher:
     async def _reconcile(self) -> None:
         """
         Every `reconcile_every`, the store's sweep of parked reports. A task of its own: in
-        the claim loop, a sweep waiting 134 to 316 ms for SQLite's writer held back every
-        claim, and under load the p99 of accept → submit_sm_resp reached 1.2 s
-        (`bench/e2e_smpp.py`, 2026-11-29).
+        the claim loop, a sweep that waits a few hundred milliseconds for SQLite's writer
+        under load would hold back every claim, and the p99 of accept → submit_sm_resp with
+        it (`bench/e2e_smpp.py` shows such stalls as its longest pause in submits).
         """
         while True:
             await asyncio.sleep(self.config.reconcile_every.total_seconds())

@@ -5,7 +5,7 @@ report, signed, with retries and back-off, from the durable `webhook_deliveries`
 
 The worker is its own task beside the dispatcher: a slow or dead client URL never holds up
 a delivery, and what the worker holds in memory is one claimed batch. The wire format and
-the signature are described in the README ("Delivery reports to your URL").
+the signature are described in docs/delivery.md ("Delivery reports to your URL").
 """
 
 from __future__ import annotations

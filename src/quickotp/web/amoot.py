@@ -128,7 +128,7 @@ class AmootApi:
         return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
 
     async def verify_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
-        """Our addition to the surface: check a code; `Status` names the outcome (README)."""
+        """Our addition to the surface: check a code; `Status` names the outcome (amoot-api.md)."""
         verification = await self.gateway.verifications.check(
             caller, code=params.get("code"), mobile=params.get("mobile", "")
         )
@@ -173,7 +173,7 @@ class AmootApi:
         found = await self.gateway.list_patterns(caller)
         return {"Status": Status.SUCCESS, "Data": [_pattern(p) for p in found]}
 
-    # delivery reports pushed to the caller's URLs (webhooks.py signs and sends them)
+    # delivery reports pushed to the caller's URLs (services/webhooks.py signs and sends them)
 
     def _relays(self) -> Relays:
         if self.relays is None:  # the Relay methods are registered only with relays

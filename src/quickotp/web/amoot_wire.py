@@ -85,7 +85,7 @@ class Status(StrEnum):
     URL_ADDRESS_EMPTY = "URLAddress_Empty"
     URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
     RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
-    # Ours (Amoot has no names for these; listed in the README):
+    # Ours (Amoot has no names for these; listed in docs/amoot-api.md):
     CODE_EMPTY = "Code_Empty"
     CODE_INVALID = "Code_Invalid"
     CODE_EXPIRED = "Code_Expired"

@@ -4,12 +4,12 @@ loop sent as one write.
 
 uvicorn writes an answer's status line and headers, then its body, as two transport writes:
 two send() calls and two TCP segments for every answer, and on a local connection the
-kernel works through the receiving side of each segment inside the sender's send(). With one
-write, `quickotp serve` on SQLite without a route took 214, 224, 251 and 233 us of CPU per OTP
-against 235, 225, 274 and 269 (interleaved pairs, wrk -c24, 2026-11-27); end to end over SMPP
-the kernel's share fell from 112-128 to 104-117 us per OTP (five pairs; the total moved within
-the machine's noise). uvicorn has no setting for it, but its `http` option takes a protocol
-class: this is one, and `quickotp serve` runs it.
+kernel works through the receiving side of each segment inside the sender's send(). One
+write saves the kernel that second round for every answer; on SendQuickOTP the saving is
+small beside the rest of an OTP's CPU (within the run-to-run spread of
+`bench/rest_send.py`). uvicorn has no setting for it, but its `http` option takes a
+protocol class: this is one, and `quickotp serve` runs it. It also answers bytes that are
+not HTTP/1.1 with a problem+json 400, like every other refusal.
 """
 
 from __future__ import annotations

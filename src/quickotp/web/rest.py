@@ -2,8 +2,8 @@
 The `/rest/<Method>` front door, in plain ASGI, with everything else passed on to Starlette.
 
 Every Amoot request comes through here, so it skips Starlette's middleware stack, router,
-Request and Response objects: on this machine they cost about 40 us of the request's CPU
-(py-spy, `bench/rest_send.py`), more than parsing, authenticating and shaping together.
+Request and Response objects: they cost about 40 us of the request's CPU (py-spy under
+`bench/rest_send.py`), more than parsing, authenticating and shaping together.
 What a request carries is read once into a `RestCall`.
 """
 

@@ -93,7 +93,7 @@ class V1Api:
                 )
                 response = await operation(caller, request)
             except GatewayError as exc:
-                # An overload refusal is expected traffic, counted by admission.py: no error line.
+                # An overload refusal is expected traffic, counted by admission control.
                 if problem_for(exc).status >= 500 and not isinstance(exc, RouteOverloaded):
                     log.error("/v1 %s: %s", name, exc)
                 else:

@@ -6,8 +6,8 @@ Atomic because `admit` never awaits between reading and writing. Bounded: at mos
 again from zero, which loosens a limit but never wrongly refuses).
 
 Entries are plain tuples of numbers and strings, which the garbage collector stops
-tracking: with 200,000 of them as objects of a class, each full collection walked them
-all and paused the event loop for up to 170 ms under load (measured with gc.callbacks).
+tracking: with 200,000 of them as objects of a class, each full collection would walk them
+all and pause the event loop for up to 170 ms under load (gc.callbacks shows the pauses).
 """
 
 from __future__ import annotations

@@ -133,8 +133,9 @@ class RedisLimiter:
 
         At most `max_connections` to Redis, and a request that finds them all busy waits
         for one (up to four times `timeout`). redis-py's default pool refuses the 101st
-        concurrent command instead: a burst of 128 requests got Guard_Unavailable
-        ("Too many connections") while Redis itself was idle (bench/scale.py, paced rows).
+        concurrent command instead: a burst of 128 requests would get Guard_Unavailable
+        ("Too many connections") while Redis itself is idle (bench/scale.py's paced rows
+        send such bursts).
         """
         pool = BlockingConnectionPool.from_url(
             url,

@@ -3,19 +3,19 @@ SQLite's WAL checkpoints, off the write path.
 
 SQLite copies its write-ahead log back into the database file (a checkpoint, with its
 fsyncs) inside whichever commit takes the log past 1,000 pages. With synchronous=FULL under
-load that commit took 100 to 600 ms, and every request of its group commit waited (measured
-with 64 connections, `bench/rest_send.py`). So the writer connection makes no checkpoints
+load (64 connections, `bench/rest_send.py`) that commit takes 100 to 600 ms, and every
+request of its group commit waits. So the writer connection makes no checkpoints
 (store/engine.py), and this task makes them from a reader connection, once a second, in
 PASSIVE mode: SQLite runs it beside the writer and it never waits for one.
 
 A passive checkpoint never starts the log over, though: SQLite does that only at a write
 that finds every frame copied back and no reader in the log, which a steady load never
-leaves. Under load the log grew by 12 KB an OTP, to 770 MB in a 40 s benchmark, every
-commit extending the file. So once the log passes `RESTART_FRAMES`, a passive checkpoint is
-followed by a RESTART one: it copies the few frames written since, waits for readers to
-leave the log (at most `RESTART_WAIT_MS`; else it gives up and tries again next time) and
-holds new writers back meanwhile, and the next commit starts the log over, cut back to
-`journal_size_limit` (store/engine.py).
+leaves. Under load the log would grow by about 12 KB an OTP, to hundreds of megabytes in a
+benchmark's half minute, every commit extending the file. So once the log passes
+`RESTART_FRAMES`, a passive checkpoint is followed by a RESTART one: it copies the few
+frames written since, waits for readers to leave the log (at most `RESTART_WAIT_MS`; else
+it gives up and tries again next time) and holds new writers back meanwhile, and the next
+commit starts the log over, cut back to `journal_size_limit` (store/engine.py).
 """
 
 from __future__ import annotations

@@ -3,19 +3,18 @@ Statements straight on the database driver (sqlite3 in aiosqlite's thread, async
 the driver's own transaction on a connection from SQLAlchemy's pool, for the few
 statements every OTP runs: accepting, and recording submits.
 
-Why not SQLAlchemy there: measured on this machine (`bench/sql_paths.py`, SQLite), one
-SQLAlchemy Core execute cost 13 times a driver call (372 against 28 us), and a batch's
-INSERT ... RETURNING through its insertmanyvalues 29 times a driver executemany, per row
-(194 against 7 us). Everything else (and the
+Why not SQLAlchemy there: on SQLite (`bench/sql_paths.py`) one SQLAlchemy Core execute
+costs about 13 times a driver call, and a batch's INSERT ... RETURNING through its
+insertmanyvalues about 29 times a driver executemany, per row. Everything else (and the
 schema, and the migrations) stays in SQLAlchemy. The SQL here is written with `?`
 placeholders for both engines; PostgreSQL's `$n` are made from them once per statement.
 The store's contract tests run every statement on SQLite and PostgreSQL.
 
 `write_transaction` runs the batches of the hot path (accept, claim, outcomes, reports).
 On SQLite it runs the whole transaction in aiosqlite's thread, in one hop: a transaction
-of ten statements otherwise waited for ten turns of a busy event loop, and under load a
-group-committed batch took 20 ms on average, and 100 to 600 ms at worst, with every
-request of the batch waiting (measured with 64 connections, `bench/rest_send.py`).
+of ten statements would otherwise wait for ten turns of a busy event loop, and under load
+(64 connections, `bench/rest_send.py`) a group-committed batch would take 20 ms on average
+and 100 to 600 ms at worst, with every request of the batch waiting.
 """
 
 from __future__ import annotations
@@ -71,10 +70,10 @@ async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]
     """
     if engines.dialect == "postgresql":
         # asyncpg's own transaction on a pooled connection, not SQLAlchemy's: that one opens
-        # at the first statement SQLAlchemy runs itself, a `SELECT 1` it would need for it
-        # cost 170 us of CPU and a round trip a transaction (541-573 against 356-375 us,
-        # interleaved on this machine, 2026-11-29). SQLAlchemy's reset on check-in is then a
-        # no-op: it started nothing.
+        # at the first statement SQLAlchemy runs itself, and the `SELECT 1` it would need for
+        # that costs about 170 us of CPU and a round trip a transaction (a third of a hot
+        # transaction's CPU). SQLAlchemy's reset on check-in is then a no-op: it started
+        # nothing.
         async with engines.write.connect() as conn:
             driver: Any = (await conn.get_raw_connection()).driver_connection
             async with driver.transaction():
@@ -88,9 +87,9 @@ async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]
 class _SqliteWriter:
     """
     The hot path's hold on SQLite's one writer connection. It is checked out of the pool for
-    a run of back-to-back transactions rather than for each: with a checkout and check-in
-    per transaction the store's hot path took 116-151 us of CPU a message, held 92-115
-    (`bench/store_paths.py`, batches of 12, 2026-11-27). The hold ends as soon as no hot
+    a run of back-to-back transactions rather than for each: a checkout and check-in per
+    transaction costs the store's hot path about a quarter more CPU a message
+    (`bench/store_paths.py` compares the two). The hold ends as soon as no hot
     transaction waits, and after `MAX_RUN` transactions in any case, so another writer
     (panel, admin, webhooks) waiting in the pool gets the connection within one run.
     """

@@ -506,8 +506,8 @@ class SqlStore:
         """
         What the dispatcher's attempts came to, then the delivery reports that came in, in
         one transaction: outcomes first, so that a report which came after its submit's
-        answer finds its message (a report recorded before its outcome had to be parked,
-        and applied again with the outcome: half the dispatcher's database work, measured).
+        answer finds its message (a report recorded before its outcome would have to be
+        parked and applied again with the outcome: twice the dispatcher's database work).
         """
 
         async def work(tx: Tx) -> None:
@@ -526,7 +526,7 @@ class SqlStore:
 
         Through the hot path's writer, `RECONCILE_BATCH` reports a transaction: on SQLite a
         checkout of the writer connection from the pool waits for the hot path's run to end,
-        which took 134 to 316 ms under load (`bench/e2e_smpp.py`, 2026-11-29).
+        a few hundred milliseconds under load (`bench/e2e_smpp.py`).
         """
         matched = 0
         while True:

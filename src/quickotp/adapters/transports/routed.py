@@ -96,21 +96,20 @@ class _Reports:
     The report sink each route's transport is given.
 
     The dispatcher's sink returns once the report is committed; an SMPP session reads its
-    next deliver_sm only after the sink returns, so awaiting each commit in turn made receipts
-    one commit each (measured: ~300 receipts/s while 900 submits/s went out). Here each report
-    is handed on as its own task, so reports arriving together share a commit; at most `limit`
-    wait at once, after which the reader waits too. (The SMPP session answers a deliver_sm
-    once this has taken it: a report taken here and lost to a crash before its commit is
-    not sent again by the SMSC.)
+    next deliver_sm only after the sink returns, so awaiting each commit in turn would make
+    receipts one commit each (about 300 receipts/s while 900 submits/s go out). Here each
+    report is handed on as its own task, so reports arriving together share a commit; at most
+    `limit` wait at once, after which the reader waits too. (The SMPP session answers a
+    deliver_sm once this has taken it: a report taken here and lost to a crash before its
+    commit is not sent again by the SMSC.)
 
     A sink that hands back a future (the dispatcher's: its group commit's) is followed as
     is; a coroutine runs as a task.
 
     Reports are not held back waiting for their submit to be recorded: a report joins the
-    same group commit as the outcome queued before it (Dispatcher._record). A 100 ms hold
-    helped while the two went in separate transactions (+25 % OTP/s end to end) and measured
-    no gain once they shared one (bench/e2e_smpp.py --connections 24, interleaved runs:
-    1,566 and 1,496 OTP/s held, 1,560 and 1,595 not), so it is gone.
+    same group commit as the outcome queued before it (Dispatcher._record), so it finds its
+    message without a wait (holding reports back 100 ms shows no gain in
+    bench/e2e_smpp.py).
     """
 
     def __init__(self, sink: ReportSink, *, limit: int = 4096) -> None:

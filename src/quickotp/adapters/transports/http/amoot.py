@@ -8,8 +8,9 @@ the operator's own approved OTP pattern there; `?method=pattern&pattern=ID` uses
 raw `Authorization` header, as Amoot's clients send it. Other keys: `scheme`, `timeout`
 (http_upstream.parse_route_url), and `reports` (below).
 
-Answers (shared/amoot-compat.md): HTTP 200 with a `Status` name; `Data` an object or a
-one-element array carrying `MessageID` and its own `Status`. How each name maps:
+Answers (Amoot's REST surface, as docs/amoot-api.md describes it): HTTP 200 with a
+`Status` name; `Data` an object or a one-element array carrying `MessageID` and its own
+`Status`. How each name maps:
   Success                                        taken; MessageID is the provider id
   Mobile_*, Length_*, SMSMessageText_Empty       TransportRejected: this message, never
   ServerError, a name we do not know, a body
@@ -109,8 +110,7 @@ def error_for_status(name: str, status: str) -> DeliveryError:
     return DeliveryUncertain(f"{name}: Amoot answered {shown!r}")
 
 
-# DeliveryType codes (shared/amoot-compat.md) that end a message's story; the rest are asked
-# for again.
+# Amoot's DeliveryType codes that end a message's story; the rest are asked for again.
 FINAL_DELIVERY = {
     1: DeliveryState.DELIVERED,  # RecievedPhone
     2: DeliveryState.UNDELIVERED,  # NotRecievedPhone

@@ -4,22 +4,16 @@ and turns delivery receipts into DeliveryReports. Its route is a URL parsed by
 `SmppConfig.from_url`.
 
 The PDU layer is our own (smpp_pdu: the dozen PDUs an ESME that submits and takes receipts
-needs; smpp_session: the connection on the event loop), chosen on measurements:
-  - aiosmpplib 0.7.4 made 1,182-1,211 submit_sm/s at window 10 with receipts
-    (shared/smpp-notes.md section 2): under the 1,500 OTP/s bar before any gateway work.
-  - smpp34 1.5.0 (Rust/tokio core), which this transport wrapped until 2026-11-28, clears
-    that bar alone, but end to end it held QuickOTP to 0.43-0.61 of its own bare client
-    (README, Speed), under the 0.7 asked: each of its answers and receipts crosses from a
-    tokio thread to the event loop, taking the GIL (11.5 context switches and 15 % of the
-    process's CPU an OTP in the kernel's switch path, `perf`), and it has no reconnect,
-    no TCP_NODELAY, a window that does not cap, a session that dies silently once 1,024
-    receipts wait, and a fixed 30 s response timer (smpp-notes F1, F2, F5).
-  - A minimal asyncio client spoke to the same simulator for 77-82 us of CPU a message
-    against smpp34's 215-282 (a /tmp prototype, 2,000 messages, two runs each, 2026-11-28).
-    With this layer, `quickotp serve` end to end (interleaved pairs against the tree
-    before, 20 s, wrk -c24, /tmp script as bench/e2e_smpp.py runs it): 1,512 / 1,514 /
-    1,300 OTP/s against 1,336 / 1,282 / 1,137, CPU per OTP 627-636 us against 736-772
-    (a slow spell of the machine: the bare smpp34 client made 2,400-2,500 msg/s).
+needs; smpp_session: the connection on the event loop). Why not a library:
+  - aiosmpplib makes about 1,200 submit_sm/s at window 10 with receipts on the test
+    simulator: under the 1,500 OTP/s a gateway process aims at, before any gateway work.
+  - smpp34 (a Rust/tokio core) clears that bar alone, but every answer and receipt crosses
+    from a tokio thread to the event loop and takes the GIL (context switches that cost a
+    large share of each OTP's CPU), and it has no reconnect, no TCP_NODELAY, a window that
+    does not cap, a session that dies silently once 1,024 receipts wait, and a fixed 30 s
+    response timer.
+  - An asyncio client on the event loop needs about a third of smpp34's CPU a message
+    (`bench/smpp_client.py` compares the two on one simulator) and has none of those gaps.
 
 What the layer does (smpp_session): one TCP connection per bind on the event loop with
 TCP_NODELAY and keepalive; the window and the `tps` cap and the throttle back-off are the
@@ -114,7 +108,8 @@ class _PartIds:
     async def first(self, message_id: str, *, grace: float) -> str:
         """The first part's id for `message_id` (itself, if it is no later part)."""
         if message_id not in self._first and self._pending:
-            # Perhaps a later part whose submit_sm_resp is still on its way (notes F3):
+            # Perhaps a later part whose submit_sm_resp is still on its way (an SMSC may
+            # send a receipt before the submit_sm_resp of its message):
             # wait for the parts in flight now, not for ones sent after.
             await asyncio.wait(set(self._pending), timeout=grace)
         return self._first.get(message_id, message_id)
