@@ -263,6 +263,30 @@ async def test_bad_sends_are_problems(
     assert problem(response) == expected
 
 
+AMOOT_NAMES = ("CodeLength", "OptionalCode", "Mobile", "MessageID", "URLAddress", "PatternCode")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"to": NUMBER, "code_length": 3},
+        {"to": NUMBER, "code_length": 40},
+        {"to": NUMBER, "code": "12ab"},
+        {"to": "12"},
+        {"to": ""},
+    ],
+)
+async def test_problem_details_speak_in_v1_terms(
+    client: httpx.AsyncClient, seeded: Seeded, body: dict[str, Any]
+) -> None:
+    """A /v1 problem's detail never names an Amoot parameter, which /v1 callers never send."""
+    response = await create(client, seeded.token, body)
+
+    detail = response.json()["detail"]
+    assert detail
+    assert not [name for name in AMOOT_NAMES if name in detail]
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

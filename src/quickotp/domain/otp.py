@@ -18,21 +18,21 @@ MAX_LENGTH = 8
 
 
 def code_length(raw: str | int | None) -> int:
-    """CodeLength as a caller sent it, checked: an integer in 4..8."""
+    """A code length as a caller sent it, checked: an integer in 4..8."""
     text = ascii_digits(str(raw if raw is not None else "")).strip()
     if not text.isascii() or not text.isdigit():
-        raise InvalidCodeLength("CodeLength must be a whole number from 4 to 8")
+        raise InvalidCodeLength("the code length must be a whole number from 4 to 8")
     if len(text.lstrip("0")) > 1:  # past one digit: too long, and int() of 4,301 refuses
-        raise InvalidCodeLength("CodeLength must be from 4 to 8")
+        raise InvalidCodeLength("the code length must be from 4 to 8")
     length = int(text)
     if not MIN_LENGTH <= length <= MAX_LENGTH:
-        raise InvalidCodeLength("CodeLength must be from 4 to 8")
+        raise InvalidCodeLength("the code length must be from 4 to 8")
     return length
 
 
 def caller_code(raw: str | None) -> str | None:
     """
-    The caller's own code (OptionalCode), digit-normalised; None when empty.
+    The caller's own code (Amoot's OptionalCode), digit-normalised; None when empty.
 
     It must be 4..8 ASCII digits after normalisation. When it is given it is sent as
     given, whatever CodeLength says (public clients set CodeLength to its length).
@@ -41,7 +41,7 @@ def caller_code(raw: str | None) -> str | None:
     if not text:
         return None
     if not (text.isascii() and text.isdigit() and MIN_LENGTH <= len(text) <= MAX_LENGTH):
-        raise InvalidCodeLength("OptionalCode must be 4 to 8 digits")
+        raise InvalidCodeLength("a code of the caller's own must be 4 to 8 digits")
     return text
 
 

@@ -475,7 +475,7 @@ class Gateway:
     async def get_delivery(self, caller: Caller, message_id: str | int | None) -> Message:
         ids = _message_ids(str(message_id if message_id is not None else ""))
         if len(ids) != 1:
-            raise InvalidMessageId("MessageID must be one positive whole number")
+            raise InvalidMessageId("a message id is one positive whole number")
         found = await self.store.get_messages(caller.account.id, ids)
         if ids[0] not in found:
             raise InvalidMessageId(f"no message {ids[0]} for this account")
@@ -485,7 +485,7 @@ class Gateway:
         """The caller's messages among the comma-separated ids, in the order asked."""
         ids = _message_ids(message_ids or "")
         if not ids or len(ids) > MAX_DELIVERY_IDS:
-            raise InvalidMessageId(f"ListMessageID must hold 1 to {MAX_DELIVERY_IDS} message ids")
+            raise InvalidMessageId(f"1 to {MAX_DELIVERY_IDS} message ids, comma-separated")
         found = await self.store.get_messages(caller.account.id, ids)
         missing = [i for i in ids if i not in found]
         if missing:
