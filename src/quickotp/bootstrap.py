@@ -6,6 +6,7 @@ and the real randomness, and reveals the secret key.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import secrets
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
@@ -20,13 +22,10 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from quickotp.adapters.limits.memory import MemoryLimiter
-from quickotp.adapters.limits.redis import RedisLimiter
-from quickotp.adapters.store.bind_leases import BindLeases
 from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import is_current, upgrade
-from quickotp.adapters.store.notify import OutboxListener
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.routes import RouteBook
@@ -60,6 +59,10 @@ from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
 from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
+
+if TYPE_CHECKING:  # PostgreSQL and Redis adapters load only when configured (extras)
+    from quickotp.adapters.store.bind_leases import BindLeases
+    from quickotp.adapters.store.notify import OutboxListener
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,8 @@ class Runtime:
         if self.dispatcher is not None:
             await self.dispatcher.start()
             if self.engines.dialect == "postgresql":
+                from quickotp.adapters.store.notify import OutboxListener
+
                 self.listener = OutboxListener(self.settings.database_url, self.dispatcher.wake)
                 self.listener.start()
         if self.webhooks is not None:
@@ -143,6 +148,16 @@ class Runtime:
         return True
 
 
+def needs_extra(module: str, extra: str) -> None:
+    """ConfigurationError, naming the extra to install, when an optional driver is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ConfigurationError(
+            f"this configuration needs {module}: pip install 'quickotp[{extra}]'"
+        ) from None
+
+
 def route_key(settings: Settings) -> bytes:
     """The key that seals stored route URLs (their SMSC passwords and API tokens)."""
     return keys.derive(settings.secret_key.reveal().encode(), "routes")
@@ -159,6 +174,8 @@ def build_runtime(
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
     admission control (a process that serves no API, as `quickotp dispatch`).
     """
+    if settings.database_url.startswith("postgres"):
+        needs_extra("asyncpg", "postgres")
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -172,6 +189,8 @@ def build_runtime(
     bind_leases = None
     if settings.dispatch if dispatch is None else dispatch:
         if transport is None and engines.dialect == "postgresql":
+            from quickotp.adapters.store.bind_leases import BindLeases
+
             bind_leases = BindLeases(settings.database_url)
         dispatcher = Dispatcher(
             store,
@@ -345,9 +364,12 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
 
 def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guard:
     """The fraud guard on Redis when QUICKOTP_REDIS_URL is set, else in this process."""
-    limiter: Limiter = (
-        RedisLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryLimiter()
-    )
+    limiter: Limiter = MemoryLimiter()
+    if settings.redis_url:
+        needs_extra("redis", "redis")
+        from quickotp.adapters.limits.redis import RedisLimiter
+
+        limiter = RedisLimiter.from_url(settings.redis_url)
     base = Policy(
         validity_seconds=int(settings.otp_ttl.total_seconds()),
         attempts=settings.verify_attempts,

@@ -18,11 +18,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from quickotp.adapters.store.schema import OUTBOX_CHANNEL
 from quickotp.support.background import stop
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "quickotp_outbox"
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -58,7 +57,7 @@ class OutboxListener:
                 connection = await asyncpg.connect(self._dsn)
                 lost = asyncio.Event()
                 connection.add_termination_listener(functools.partial(_set, lost))
-                await connection.add_listener(CHANNEL, self._on_notify)
+                await connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
                 self.connected.set()
                 self._wake()  # whatever was accepted while we were away
                 delay = 0.5

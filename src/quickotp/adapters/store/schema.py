@@ -50,6 +50,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+OUTBOX_CHANNEL = "quickotp_outbox"  # PostgreSQL: NOTIFY on each accept wakes dispatchers
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",

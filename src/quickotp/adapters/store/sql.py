@@ -19,7 +19,6 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.notify import CHANNEL as OUTBOX_CHANNEL
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import (
     ACCOUNT_FIELDS,
@@ -30,6 +29,7 @@ from quickotp.adapters.store.rows import (
     verification_from,
 )
 from quickotp.adapters.store.schema import (
+    OUTBOX_CHANNEL,
     account_settings,
     accounts,
     credit_changes,
