@@ -35,6 +35,7 @@ from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.ports import DeliveryLog, NoOutbox, RouteMonitor, Transport
+from quickotp.reports import Reports
 from quickotp.routing import BreakerPolicy, Route
 from quickotp.service import Gateway, GatewayConfig, Keys
 from quickotp.settings import Settings
@@ -45,6 +46,7 @@ from quickotp.store.identity import IdentitySqlStore
 from quickotp.store.notify import OutboxListener
 from quickotp.store.outbox_stats import OutboxStats
 from quickotp.store.panel import PanelSqlStore
+from quickotp.store.reports import ReportSqlStore
 from quickotp.store.routes import RouteBook
 from quickotp.store.sql import SqlStore
 from quickotp.store.webhooks import WebhookStore
@@ -87,6 +89,7 @@ class Runtime:
     route_book: RouteBook
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
+    reports: Reports  # Statistics and the message reads of the Amoot surface
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
@@ -219,6 +222,7 @@ def build_runtime(
         workspace=workspace,
         desk=desk,
         route_book=route_book,
+        reports=Reports(ReportSqlStore(engines)),
         relays=Relays(
             webhook_store,
             utc_now,
@@ -381,6 +385,7 @@ def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
         on_shutdown=runtime.aclose,
         panel=build_panel(runtime),
         relays=runtime.relays,
+        reports=runtime.reports,
     )
 
 
