@@ -1,7 +1,8 @@
 """
-The delivery path's lookups and the reports' window reads stay on their indexes on SQLite (the embedded default), whose
-planner picks a plan from the statement alone until statistics exist: a statement that
-wandered onto the wrong index read every message, and grew slower as the table grew.
+The delivery path's lookups and the reports' window reads stay on their indexes on SQLite
+(the embedded default), whose planner picks a plan from the statement alone until statistics
+exist: a statement that wandered onto the wrong index read every message, and grew slower
+as the table grew.
 """
 
 from __future__ import annotations
