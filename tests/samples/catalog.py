@@ -11,10 +11,11 @@ repair that lets it run, listed here with the reason.
 To add a sample (the sending methods' among them), drop `php/<Method>.php` and
 `csharp/<Method>.cs` beside this file and add one `Sample` to SAMPLES below with what its
 answer must be: both test_php_samples.py and test_csharp_samples.py pick it up. The server
-the samples meet (conftest.py) has pattern 1, approved, with two variables (the samples'
-`PatternCodeID=1` with two values), pattern 2, the approved OTP pattern, messages 1000,
-10001 and 10002 of the samples' account (the ids the samples ask about), and the shared
-line names `public` and `98` are whatever the server makes of them.
+the samples meet (conftest.py, `_set_up`) has pattern 1, approved, with two variables (the
+samples' `PatternCodeID=1` with two values), pattern 2, the approved OTP pattern, and
+messages 1000, 10001 and 10002 of the samples' account (the ids the samples ask about).
+What else a sample needs of the server (the shared lines `public` and `98` of the sending
+samples, the free-text permission) is set up there too.
 """
 
 from __future__ import annotations
