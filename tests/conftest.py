@@ -130,14 +130,43 @@ def _drop_test_databases() -> Iterator[None]:
     asyncio.run(drop_all())
 
 
+_reused_database: list[str] = []  # this test process's own PostgreSQL database, emptied per test
+
+
+async def _empty_postgres_database(url: str) -> str:
+    """
+    This process's PostgreSQL test database, emptied: its schema dropped and made anew.
+
+    One database a test process, not one a test: PostgreSQL checkpoints on every DROP
+    DATABASE, which on a busy machine made the drops of a run's hundreds of databases
+    outlast the session's time limit. Tests in one process run one at a time, so its
+    advisory locks and LISTEN channels are theirs alone.
+    """
+    if not _reused_database:
+        _reused_database.append(await _fresh_postgres_database(url))
+    parsed = make_url(_reused_database[0])
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    try:  # a server a test left running would hold locks on the tables
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    return _reused_database[0]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database of each supported kind."""
+    """An empty database of each supported kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'quickotp.db'}"
     if not POSTGRES_URL:
         service_missing("postgres")
-    return await _fresh_postgres_database(POSTGRES_URL)
+    return await _empty_postgres_database(POSTGRES_URL)
 
 
 def make_settings(database_url: str, **extra: str) -> Settings:

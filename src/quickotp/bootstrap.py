@@ -28,6 +28,7 @@ from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import is_current, upgrade
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
+from quickotp.adapters.store.reports import ReportSqlStore
 from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
@@ -53,6 +54,7 @@ from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import CounterGuardStats, TransportMonitor
+from quickotp.services.reports import Reports
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
@@ -94,6 +96,7 @@ class Runtime:
     route_book: RouteBook
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
+    reports: Reports  # Statistics and the message reads of the Amoot surface
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
@@ -254,6 +257,7 @@ def build_runtime(
         workspace=workspace,
         desk=desk,
         route_book=route_book,
+        reports=Reports(ReportSqlStore(engines)),
         relays=Relays(
             webhook_store,
             utc_now,
@@ -420,6 +424,7 @@ def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
         on_shutdown=runtime.aclose,
         panel=build_panel(runtime),
         relays=runtime.relays,
+        reports=runtime.reports,
     )
 
 

@@ -118,7 +118,8 @@ def test_command_line_options_win_over_the_environment(
     """--url and --token are used over QUICKOTP_URL and QUICKOTP_TOKEN."""
     env = {"QUICKOTP_URL": "http://127.0.0.1:1", "QUICKOTP_TOKEN": "wrong"}
 
-    code = main(["send", "09121119007", "--url", served.url, "--token", served.token], env=env)
+    # --token=T: a token may start with "-", which argparse would take for an option
+    code = main(["send", "09121119007", "--url", served.url, f"--token={served.token}"], env=env)
 
     assert code == 0
     assert capsys.readouterr().out.startswith("sent code ")

@@ -338,3 +338,16 @@ async def test_a_final_state_is_not_undone_by_a_late_report(
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert message.status is MessageStatus.DELIVERED
+
+
+@pytest.mark.parametrize("status", [MessageStatus.FAILED, MessageStatus.EXPIRED])
+async def test_a_message_given_up_keeps_no_code_in_its_text(
+    runtime: Runtime, seeded: Seeded, status: MessageStatus
+) -> None:
+    """Its code column is dropped, so the text is masked too: no later read can show the code."""
+    [message_id] = await accepted(runtime, seeded)
+
+    await runtime.store.record([GiveUp(message_id, status, "gave up")], now=NOW)
+
+    found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert (found.status, found.text) == (status, "code ****")

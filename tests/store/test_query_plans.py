@@ -1,12 +1,13 @@
 """
-The delivery path's lookups stay on their indexes on SQLite (the embedded default), whose
-planner picks a plan from the statement alone until statistics exist: a statement that
-wandered onto the wrong index read every message, and grew slower as the table grew.
+The delivery path's lookups and the reports' window reads stay on their indexes on SQLite
+(the embedded default), whose planner picks a plan from the statement alone until statistics
+exist: a statement that wandered onto the wrong index read every message, and grew slower
+as the table grew.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import sqlite
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.raw import marks
+from quickotp.adapters.store.reports import day_counts_query, window_query
 from quickotp.adapters.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.webhooks import OWED, claim_ids
 
@@ -66,3 +68,26 @@ async def test_a_webhook_claim_reads_only_the_batch_from_the_due_index(tmp_path:
     assert "ix_webhook_deliveries_due (state=? AND next_attempt_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN webhook_deliveries" not in plan
+
+
+async def test_statistics_reads_one_accounts_window_from_its_index(tmp_path: Path) -> None:
+    """Statistics walks the account's messages of the window only, not the account's all."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    query = day_counts_query(
+        7, start, start + timedelta(days=32), timedelta(hours=3, minutes=30), postgres=False
+    ).compile(dialect=sqlite.dialect())
+    plan = await _plan(tmp_path, str(query), len(query.positiontup or ()))
+    assert "ix_messages_account_created (account_id=? AND created_at>? AND created_at<?)" in plan
+    assert "SCAN messages" not in plan
+
+
+async def test_a_page_of_messages_is_read_in_index_order(tmp_path: Path) -> None:
+    """GetMessages reads its page off the index in order: no sort of the whole window."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    query = window_query(7, start, start + timedelta(days=365), 100, 1000).compile(
+        dialect=sqlite.dialect()
+    )
+    plan = await _plan(tmp_path, str(query), len(query.positiontup or ()))
+    assert "ix_messages_account_created (account_id=? AND created_at>? AND created_at<?)" in plan
+    assert "TEMP B-TREE" not in plan
+    assert "SCAN messages" not in plan

@@ -180,3 +180,16 @@ async def test_a_refusal_echoing_input_logs_one_line(
     [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert "\n" not in line
     assert "\\n2026-11-27" in line  # written escaped, still readable
+
+
+async def test_account_status_of_an_unlimited_account(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Unlimited credit answers 10^15 rial, a figure clients that check the balance go on with."""
+    account = await runtime.admin.create_account(name="big", unlimited=True, sender="10004321")
+    issued = await runtime.admin.issue_token(account_id=account.id)
+
+    body = await call(client, "AccountStatus", issued.secret)
+
+    assert body["RemaindCredit"] == 10**15
+    assert body["RemaindCredit"] == int(float(body["RemaindCredit"]))  # exact as a double

@@ -336,6 +336,18 @@ class RequestInvalid(StatusError, InvalidRequestError):
     """The request is not of the documented shape."""
 
 
+class PatternCodeIDInvalid(StatusError, InvalidRequestError):
+    """The pattern id is not one of this account's approved patterns."""
+
+
+class PatternValuesInvalid(StatusError, InvalidRequestError):
+    """The pattern values do not fill the pattern (their count, an empty or a bad value)."""
+
+
+class URLAddressLimitReached(StatusError, AccountError):
+    """The account keeps as many delivery-report URLs as it may: delete one first."""
+
+
 ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "Failed": Failed,  # 0
     "ServerError": ServerError,  # 500
@@ -416,4 +428,7 @@ ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "Request_Conflict": RequestConflict,
     "Request_Invalid": RequestInvalid,
     "Route_Overloaded": RouteOverloaded,
+    "PatternCodeID_Invalid": PatternCodeIDInvalid,
+    "PatternValues_Invalid": PatternValuesInvalid,
+    "URLAddress_LimitReached": URLAddressLimitReached,
 }

@@ -22,8 +22,22 @@ holds this drawing to the classes below):
       - AccountNameInvalid
       - WebhookUrlInvalid       not an http(s) URL we will post delivery reports to
     - WebhookUrlEmpty           a delivery-report URL was not given
-    - WebhookUrlDuplicate       the account has this delivery-report URL already (or too many)
+    - WebhookUrlDuplicate       the account has this delivery-report URL already
+    - RelayLimitReached         the account keeps as many delivery-report URLs as it may
     - RelayNotFound             no such delivery-report URL of the caller's
+    - SmsTextEmpty              no message text
+    - MobilesEmpty              no recipient
+    - InvalidMobiles            a recipient list with a bad number, or too long
+    - PatternNotFound           not an approved pattern of the caller's
+    - InvalidPatternValues      values that do not fill the pattern
+    - InvalidFromDate           the start of a statistics window
+    - InvalidToDate             its end (or a window too long)
+    - DatesReversed             a window that ends before it starts
+    - InvalidFromDateTime       the start of a message listing's window
+    - InvalidToDateTime         its end
+    - DateTimesReversed         a listing window that ends before it starts
+    - InvalidFromRow            the first row of a page of messages
+    - InvalidCount              the number of rows of a page
     - InvalidRequest            a /v1 body or parameter of the wrong shape
     - CodeEmpty                 a check without a code
     - VerificationFailed        a code check that approved nothing (carries the verification)
@@ -163,11 +177,67 @@ class WebhookUrlEmpty(RequestRejected):
 
 
 class WebhookUrlDuplicate(RequestRejected):
-    """The account has this delivery-report URL already, or as many as it may have."""
+    """The account has this delivery-report URL already."""
+
+
+class RelayLimitReached(RequestRejected):
+    """The account keeps as many delivery-report URLs as it may."""
 
 
 class RelayNotFound(RequestRejected):
     """No delivery-report URL with this id among the caller's."""
+
+
+class SmsTextEmpty(RequestRejected):
+    """No message text was given."""
+
+
+class MobilesEmpty(RequestRejected):
+    """No recipient was given."""
+
+
+class InvalidMobiles(RequestRejected):
+    """A recipient list holding a number we cannot send to, or more numbers than allowed."""
+
+
+class PatternNotFound(RequestRejected):
+    """The pattern id is not one of the caller's approved patterns."""
+
+
+class InvalidPatternValues(RequestRejected):
+    """Pattern values that do not fill the pattern: a wrong count, an empty or bad value."""
+
+
+class InvalidFromDate(RequestRejected):
+    """FromDate is missing or no date."""
+
+
+class InvalidToDate(RequestRejected):
+    """ToDate is missing, no date, or too far after FromDate."""
+
+
+class DatesReversed(RequestRejected):
+    """FromDate is after ToDate."""
+
+
+class InvalidFromDateTime(RequestRejected):
+    """FromDateTime is missing or no date."""
+
+
+class InvalidToDateTime(RequestRejected):
+    """ToDateTime is missing or no date."""
+
+
+class DateTimesReversed(RequestRejected):
+    """FromDateTime is after ToDateTime."""
+
+
+class InvalidFromRow(RequestRejected):
+    """A page start that is no whole number in the allowed range."""
+
+
+class InvalidCount(RequestRejected):
+    """A page size that is no whole number in the allowed range."""
 
 
 class InvalidRequest(RequestRejected):

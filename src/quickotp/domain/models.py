@@ -403,3 +403,14 @@ class WebhookOutcome:
     status_code: int | None
     error: str | None
     retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """An account's messages begun on one Tehran day and now in one state."""
+
+    day: datetime  # the day's start, Tehran time
+    status: MessageStatus
+    count: int
+    parts: int
+    cost: int  # rial: the price of their parts

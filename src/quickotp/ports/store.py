@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from quickotp.domain.models import (
         Account,
         Claimed,
+        DayCount,
         GiveUp,
         Message,
         NewMessage,
@@ -180,3 +181,17 @@ class PolicyStore(Protocol):
     """
 
     async def get_account_settings(self, account_id: int) -> dict[str, Any]: ...
+
+
+class ReportStore(Protocol):
+    """The reads behind the reports (adapters/store/reports.py). Codes come back masked."""
+
+    async def day_counts(
+        self, account_id: int, start: datetime, end: datetime, offset: timedelta
+    ) -> list[DayCount]: ...
+
+    async def sent_messages(
+        self, account_id: int, start: datetime, end: datetime, skip: int, limit: int
+    ) -> list[Message]: ...
+
+    async def sent_message(self, account_id: int, message_id: int) -> Message | None: ...

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.domain.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.domain.urls import url_problem
@@ -99,6 +100,8 @@ class RelayStore(Protocol):
     async def list_relays(self, account_id: int) -> list[RelayUrl]: ...
 
     async def set_relay_active(self, account_id: int, relay_id: int, active: bool) -> RelayUrl: ...
+
+    async def delete_relay(self, account_id: int, relay_id: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -258,11 +261,22 @@ class Relays:
         return await self.store.list_relays(account_id)
 
     async def set_active(self, account_id: int, relay_id: str, active: str) -> RelayUrl:
-        """`relay_id` and `active` as the caller wrote them (Amoot's ID, Active)."""
-        ident = relay_id.strip()
-        if not ident.isascii() or not ident.isdigit() or len(ident) > 18:
-            raise RelayNotFound(f"RelayMessageDeliveryID {relay_id[:20]!r} is not an id")
+        """`relay_id` and `active` as the caller wrote them (RelayMessageDeliveryID, Active)."""
+        ident = _relay_id(relay_id)
         flag = active.strip().lower()
         if flag not in {"true", "false", "1", "0"}:
             raise InvalidInput("Active is true or false")
-        return await self.store.set_relay_active(account_id, int(ident), flag in {"true", "1"})
+        return await self.store.set_relay_active(account_id, ident, flag in {"true", "1"})
+
+    async def delete(self, account_id: int, relay_id: str) -> None:
+        """Forget one of the account's URLs, which frees its place under the cap."""
+        await self.store.delete_relay(account_id, _relay_id(relay_id))
+        log.info("account %d deleted relay URL %s", account_id, relay_id.strip())
+
+
+def _relay_id(raw: str) -> int:
+    """A relay URL id as the caller wrote it (Persian digits too); RelayNotFound if none."""
+    ident = ascii_digits(raw).strip()
+    if not ident.isascii() or not ident.isdigit() or len(ident) > 18:
+        raise RelayNotFound(f"RelayMessageDeliveryID {raw[:20]!r} is not an id")
+    return int(ident)

@@ -8,7 +8,7 @@ each method's own failure shape (Data null, zeroed fields, an empty list), as Am
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -40,7 +40,16 @@ RESPONSES = Counter(
     "quickotp_rest_responses", "Answers on the Amoot-compatible surface", ["method", "status"]
 )
 
-Handler = Callable[[Caller, dict[str, str]], Awaitable[dict[str, Any]]]
+# An answer: Amoot's envelope, or, for the methods whose answer is a bare Status
+# (RelayMessageDeliverySetActive and Delete), that Status as a JSON string.
+Body = dict[str, Any] | str
+Handler = Callable[[Caller, dict[str, str]], Awaitable[Body]]
+# A method's answer on failure, given the Status.
+Failure = Callable[[Status], Body]
+# The unlimited account's RemaindCredit: 10^15 rial, the most a balance can hold (the CLI's
+# bound). It fits the contract's long and is exact as a double (below 2^53), so JavaScript's
+# Number(...) and PHP's (int) read it unchanged.
+UNLIMITED_CREDIT = 10**15
 # Each (method, Status) counter, once looked up: labels() takes a lock and checks its
 # arguments on every call (1.35 us an answer, against 0.6 for the kept child's inc()).
 _COUNTERS: dict[tuple[str, str], Counter] = {}
@@ -55,12 +64,18 @@ def _count(method: str, status: str) -> None:
 
 class AmootApi:
     def __init__(
-        self, gateway: Gateway, *, data_as_array: bool = False, relays: Relays | None = None
+        self,
+        gateway: Gateway,
+        *,
+        data_as_array: bool = False,
+        relays: Relays | None = None,
+        reads: Sequence[tuple[str, Handler]] = (),
     ) -> None:
+        """`reads`: more methods whose failure is `Data: null` (web/amoot_reads.py)."""
         self.gateway = gateway
         self.data_as_array = data_as_array
         self.relays = relays
-        self._handlers: dict[str, tuple[str, Handler, Callable[[Status], dict[str, Any]]]] = {
+        self._handlers: dict[str, tuple[str, Handler, Failure]] = {
             name.lower(): (name, handler, failure)
             for name, handler, failure in (
                 ("SendQuickOTP", self.send_quick_otp, _data_null),
@@ -72,13 +87,15 @@ class AmootApi:
                 ("PatternCodeList", self.pattern_code_list, _data_empty_list),
                 *(
                     (
-                        ("RelayMessageDeliveryCreate", self.relay_create, _data_null),
+                        ("RelayMessageDeliveryCreate", self.relay_create, _relay_failure),
                         ("RelayMessageDeliveryList", self.relay_list, _data_empty_list),
-                        ("RelayMessageDeliverySetActive", self.relay_set_active, _data_null),
+                        ("RelayMessageDeliverySetActive", self.relay_set_active, _bare),
+                        ("RelayMessageDeliveryDelete", self.relay_delete, _bare),
                     )
                     if relays is not None
                     else ()
                 ),
+                *((name, handler, _data_null) for name, handler in reads),
             )
         }
 
@@ -86,7 +103,7 @@ class AmootApi:
     def methods(self) -> list[str]:
         return [name for name, _, _ in self._handlers.values()]
 
-    async def handle(self, call: RestCall) -> tuple[int, dict[str, Any]]:
+    async def handle(self, call: RestCall) -> tuple[int, Body]:
         """Answer one `/rest/<Method>` request: its HTTP status (200 but for 404) and body."""
         found = self._handlers.get(call.method.lower())
         if found is None:
@@ -103,13 +120,13 @@ class AmootApi:
             if status is Status.SERVER_ERROR:
                 log.error("%s: no Status mapped for %s", name, type(exc).__name__, exc_info=exc)
             body = failure(status)
-            if (number := validation_for(exc)) is not None:
+            if isinstance(body, dict) and (number := validation_for(exc)) is not None:
                 body["ValidationResult"] = {"Status": number, "Message": str(exc)}
             log.info("%s refused: %s (%r)", name, status, str(exc))  # %r: one line
         except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
             log.exception("%s failed", name)
             body = failure(Status.SERVER_ERROR)
-        _count(name, body["Status"])
+        _count(name, body if isinstance(body, str) else body["Status"])
         return 200, body
 
     async def send_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
@@ -140,7 +157,7 @@ class AmootApi:
         return {
             "Status": Status.SUCCESS,
             "AccountName": account.name,
-            "RemaindCredit": account.credit,
+            "RemaindCredit": UNLIMITED_CREDIT if account.unlimited else account.credit,
             **dict.fromkeys(_PRICE_FIELDS, price),
             "Avanak_SecondPrice": 0,
             "ListLineNumbers": [account.sender],
@@ -180,27 +197,41 @@ class AmootApi:
             raise RuntimeError("no relays")
         return self.relays
 
-    async def relay_create(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+    async def relay_create(self, caller: Caller, params: dict[str, str]) -> Body:
+        """Amoot's RelayMessageDeliveryCreateResult: the Status and the new URL's id."""
         relay = await self._relays().create(caller.account.id, params.get("urladdress", ""))
-        return {"Status": Status.SUCCESS, "Data": _relay(relay)}
+        return {"Status": Status.SUCCESS, "RelayMessageDeliveryID": relay.id}
 
-    async def relay_list(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+    async def relay_list(self, caller: Caller, params: dict[str, str]) -> Body:
         found = await self._relays().list(caller.account.id)
         return {"Status": Status.SUCCESS, "Data": [_relay(relay) for relay in found]}
 
-    async def relay_set_active(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
-        relay = await self._relays().set_active(
-            caller.account.id, params.get("id", ""), params.get("active", "")
+    async def relay_set_active(self, caller: Caller, params: dict[str, str]) -> Body:
+        """Answers the bare Status, as Amoot does. `ID` is read where the id has no name."""
+        await self._relays().set_active(
+            caller.account.id, _relay_id_param(params), params.get("active", "")
         )
-        return {"Status": Status.SUCCESS, "Data": _relay(relay)}
+        return Status.SUCCESS
+
+    async def relay_delete(self, caller: Caller, params: dict[str, str]) -> Body:
+        """Ours (Amoot has no way to remove a URL), in the shape of SetActive."""
+        await self._relays().delete(caller.account.id, _relay_id_param(params))
+        return Status.SUCCESS
+
+
+def _relay_id_param(params: dict[str, str]) -> str:
+    """Amoot's name for the id, RelayMessageDeliveryID, else ID (what List calls it)."""
+    found = params.get("relaymessagedeliveryid")
+    return found if found is not None else params.get("id", "")
 
 
 def _relay(relay: RelayUrl) -> dict[str, Any]:
+    """Amoot's RelayMessageDeliverySimple."""
     return {
         "ID": relay.id,
-        "URLAddress": relay.url,
         "Active": relay.active,
         "RegDateTime": tehran_time(relay.created_at),
+        "URLAddress": relay.url,
     }
 
 
@@ -244,15 +275,23 @@ def _pattern(pattern: Pattern) -> dict[str, Any]:
     }
 
 
-def _data_null(status: Status) -> dict[str, Any]:
+def _data_null(status: Status) -> Body:
     return {"Status": status, "Data": None}
 
 
-def _data_empty_list(status: Status) -> dict[str, Any]:
+def _bare(status: Status) -> Body:
+    return str(status)
+
+
+def _relay_failure(status: Status) -> Body:
+    return {"Status": status, "RelayMessageDeliveryID": 0}
+
+
+def _data_empty_list(status: Status) -> Body:
     return {"Status": status, "Data": []}
 
 
-def _account_failure(status: Status) -> dict[str, Any]:
+def _account_failure(status: Status) -> Body:
     return {
         "Status": status,
         "AccountName": None,
@@ -263,7 +302,7 @@ def _account_failure(status: Status) -> dict[str, Any]:
     }
 
 
-def _pattern_failure(status: Status) -> dict[str, Any]:
+def _pattern_failure(status: Status) -> Body:
     return {
         "Status": status,
         "ValidationResult": {"Status": 0, "Message": None},

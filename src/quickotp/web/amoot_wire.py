@@ -85,6 +85,17 @@ class Status(StrEnum):
     URL_ADDRESS_EMPTY = "URLAddress_Empty"
     URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
     RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
+    SMS_TEXT_EMPTY = "SMSMessageText_Empty"
+    MOBILES_EMPTY = "Mobiles_Empty"
+    MOBILES_INVALID = "Mobiles_Invalid"
+    COUNT_INVALID = "Count_Invalid"
+    FROM_ROW_INVALID = "FromRow_Invalid"
+    FROM_DATE_INVALID = "FromDate_Invalid"
+    FROM_DATE_TIME_INVALID = "FromDateTime_Invalid"
+    TO_DATE_INVALID = "ToDate_Invalid"
+    TO_DATE_TIME_INVALID = "ToDateTime_Invalid"
+    FROM_DATE_AFTER_TO_DATE = "FromDateIsAfterThanToDate"
+    FROM_DATE_TIME_AFTER_TO_DATE_TIME = "FromDateTimeIsAfterThanToDateTime"
     # Ours (Amoot has no names for these; listed in docs/amoot-api.md):
     CODE_EMPTY = "Code_Empty"
     CODE_INVALID = "Code_Invalid"
@@ -108,6 +119,9 @@ class Status(StrEnum):
     REQUEST_CONFLICT = "Request_Conflict"
     REQUEST_INVALID = "Request_Invalid"
     ROUTE_OVERLOADED = "Route_Overloaded"
+    PATTERN_CODE_ID_INVALID = "PatternCodeID_Invalid"
+    PATTERN_VALUES_INVALID = "PatternValues_Invalid"
+    URL_ADDRESS_LIMIT_REACHED = "URLAddress_LimitReached"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -126,6 +140,20 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.WebhookUrlEmpty: Status.URL_ADDRESS_EMPTY,
     errors.WebhookUrlDuplicate: Status.URL_ADDRESS_DUPLICATE,
     errors.RelayNotFound: Status.RELAY_ID_INVALID,
+    errors.RelayLimitReached: Status.URL_ADDRESS_LIMIT_REACHED,
+    errors.SmsTextEmpty: Status.SMS_TEXT_EMPTY,
+    errors.MobilesEmpty: Status.MOBILES_EMPTY,
+    errors.InvalidMobiles: Status.MOBILES_INVALID,
+    errors.PatternNotFound: Status.PATTERN_CODE_ID_INVALID,
+    errors.InvalidPatternValues: Status.PATTERN_VALUES_INVALID,
+    errors.InvalidFromDate: Status.FROM_DATE_INVALID,
+    errors.InvalidToDate: Status.TO_DATE_INVALID,
+    errors.DatesReversed: Status.FROM_DATE_AFTER_TO_DATE,
+    errors.InvalidFromDateTime: Status.FROM_DATE_TIME_INVALID,
+    errors.InvalidToDateTime: Status.TO_DATE_TIME_INVALID,
+    errors.DateTimesReversed: Status.FROM_DATE_TIME_AFTER_TO_DATE_TIME,
+    errors.InvalidFromRow: Status.FROM_ROW_INVALID,
+    errors.InvalidCount: Status.COUNT_INVALID,
     errors.CodeEmpty: Status.CODE_EMPTY,
     errors.CodeMismatch: Status.CODE_INVALID,
     errors.CodeExpired: Status.CODE_EXPIRED,

@@ -16,8 +16,10 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
 from quickotp.services.gateway import Gateway
+from quickotp.services.reports import Reports
 from quickotp.services.webhooks import Relays
 from quickotp.web.amoot import AmootApi
+from quickotp.web.amoot_reads import AmootReads
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
 from quickotp.web.rest import RestFront
@@ -33,12 +35,15 @@ def create_app(
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
     panel: ASGIApp | None = None,
     relays: Relays | None = None,
+    reports: Reports | None = None,
 ) -> ASGIApp:
     """
     The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
-    `panel`, when given, is mounted at /panel and / leads to it.
+    `panel`, when given, is mounted at /panel and / leads to it. The Relay methods need
+    `relays`; Statistics, GetMessage and GetMessages need `reports`.
     """
-    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays)
+    reads = AmootReads(gateway, reports).handlers()
+    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays, reads=reads)
     v1 = V1Api(gateway)
     v1_routes = v1.routes()
 

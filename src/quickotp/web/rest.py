@@ -90,7 +90,7 @@ class RestFront:
 
     def __init__(
         self,
-        answer: Callable[[RestCall], Awaitable[tuple[int, dict[str, Any]]]],
+        answer: Callable[[RestCall], Awaitable[tuple[int, Any]]],
         rest_of_app: ASGIApp,
     ) -> None:
         self.answer = answer

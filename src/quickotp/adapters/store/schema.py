@@ -135,6 +135,8 @@ messages = Table(
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_provider", "transport", "provider_message_id"),
     Index("ix_messages_account", "account_id", "id"),
+    # An account's messages by time: Statistics and GetMessages read one window of them.
+    Index("ix_messages_account_created", "account_id", "created_at", "id"),
 )
 
 verifications = Table(

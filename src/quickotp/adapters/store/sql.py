@@ -39,6 +39,7 @@ from quickotp.adapters.store.schema import (
     verifications,
 )
 from quickotp.adapters.store.webhooks import enqueue_reported
+from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, DeliveryState
 from quickotp.domain.errors import Conflict, InvalidInput, NotFound
 from quickotp.domain.models import (
@@ -868,18 +869,22 @@ async def _give_up(tx: Tx, outcome: GiveUp) -> None:
     """A message that will not be sent: final, its code dropped, its charge refunded."""
     lock = " FOR UPDATE" if tx.postgres else ""
     rows = await tx.fetch(
-        f"SELECT account_id, charged FROM messages WHERE id = ? AND status IN (?, ?){lock}",
+        "SELECT account_id, charged, text, code FROM messages"
+        f" WHERE id = ? AND status IN (?, ?){lock}",
         outcome.message_id,
         MessageStatus.QUEUED.value,
         MessageStatus.SENDING.value,
     )
     if not rows:  # already final: a repeated outcome changes nothing
         return
-    [(account_id, charged)] = rows
+    [(account_id, charged, text, code)] = rows
+    # The code leaves the row, so it leaves the text too: with the code column gone, nothing
+    # could mask it when the message is read later (panel, GetMessage).
     await tx.execute(
-        "UPDATE messages SET status = ?, lease_until = NULL, code = NULL, error = ?, charged = 0"
-        " WHERE id = ?",
+        "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
+        " charged = 0 WHERE id = ?",
         outcome.status.value,
+        otp.mask(text, code or ""),
         outcome.error,
         outcome.message_id,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ScalarSelect,
     bindparam,
+    delete,
     insert,
     select,
     union_all,
@@ -27,11 +28,12 @@ from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks
 from quickotp.adapters.store.schema import (
     account_webhooks,
+    accounts,
     messages,
     relay_urls,
     webhook_deliveries,
 )
-from quickotp.domain.errors import RelayNotFound, WebhookUrlDuplicate
+from quickotp.domain.errors import RelayLimitReached, RelayNotFound, WebhookUrlDuplicate
 from quickotp.domain.models import (
     MessageStatus,
     RelayUrl,
@@ -96,8 +98,17 @@ class WebhookStore:
     # relay URLs ------------------------------------------------------------------------
 
     async def add_relay(self, account_id: int, url: str, secret: str, now: datetime) -> RelayUrl:
-        """A new active URL; `secret` becomes the account's signing secret if it has none."""
+        """
+        A new active URL; `secret` becomes the account's signing secret if it has none.
+        WebhookUrlDuplicate when the account keeps this very URL (active or not);
+        RelayLimitReached when it keeps MAX_RELAY_URLS (active or not: deleting one frees
+        a place, so switching one back on can never pass the cap).
+        """
         async with self.engines.write.begin() as conn:
+            if self._postgres:  # one Create at a time per account, so two cannot both fit
+                await conn.execute(
+                    select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()
+                )
             taken = (
                 await conn.execute(
                     select(relay_urls.c.url).where(relay_urls.c.account_id == account_id)
@@ -106,7 +117,7 @@ class WebhookStore:
             if url in {row.url for row in taken}:
                 raise WebhookUrlDuplicate(f"account {account_id} has this URL already")
             if len(taken) >= MAX_RELAY_URLS:
-                raise WebhookUrlDuplicate(f"an account has at most {MAX_RELAY_URLS} URLs")
+                raise RelayLimitReached(f"an account keeps at most {MAX_RELAY_URLS} URLs")
             new_id = await conn.scalar(
                 insert(relay_urls)
                 .values(account_id=account_id, url=url, active=True, created_at=now)
@@ -148,6 +159,21 @@ class WebhookStore:
         if row is None:
             raise RelayNotFound(f"no relay URL {relay_id} for this account")
         return _relay(row)
+
+    async def delete_relay(self, account_id: int, relay_id: int) -> None:
+        """
+        Forget one of the account's URLs: no new report is owed to it. Reports already owed
+        to it are still posted (they were owed while it was active). RelayNotFound for
+        another account's URL as for a missing one.
+        """
+        async with self.engines.write.begin() as conn:
+            deleted = await conn.execute(
+                delete(relay_urls).where(
+                    relay_urls.c.id == relay_id, relay_urls.c.account_id == account_id
+                )
+            )
+        if deleted.rowcount != 1:
+            raise RelayNotFound(f"no relay URL {relay_id} for this account")
 
     # the outbox ------------------------------------------------------------------------
 

@@ -1,0 +1,32 @@
+"""Calling one /rest method the ways Amoot's clients do, for the tests beside this file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+# How a request carries its parameters and its token: Amoot's C# samples (a form POST, the
+# raw token in Authorization), its PHP samples (a GET, Token in the query), a JSON body
+# with lower-case names and Bearer, and a form with Token in it.
+FORMS = ("csharp", "php", "json", "form-token")
+
+
+async def call(
+    client: httpx.AsyncClient, method: str, token: str, form: str = "csharp", **params: Any
+) -> Any:
+    """The parsed answer, asserting HTTP 200 (every outcome is 200 on this surface)."""
+    url = f"/rest/{method}"
+    if form == "csharp":
+        response = await client.post(url, headers={"Authorization": token}, data=params)
+    elif form == "php":
+        response = await client.get(url, params={"Token": token, **params})
+    elif form == "json":
+        body = {name.lower(): value for name, value in params.items()}
+        response = await client.post(url, headers={"Authorization": f"Bearer {token}"}, json=body)
+    elif form == "form-token":
+        response = await client.post(url, data={"Token": token, **params})
+    else:
+        raise ValueError(form)
+    assert response.status_code == 200
+    return response.json()
