@@ -14,6 +14,19 @@ Every exception the gateway raises on purpose, in one tree:
       - PatternDuplicate
     - CreditNotEnough
     - InvalidMessageId
+    - InvalidSendTime         a SendDateTime that cannot be read, or too far ahead
+    - LineEmpty / BackupLineEmpty
+    - LineNotOwned            a sender line that is not the caller's (nor a shared one)
+      - BackupLineNotOwned
+    - FreeTextNotAllowed      text of the caller's own, from an account without the permission
+    - MessageTextEmpty
+    - MessageTooLong
+    - MobilesEmpty
+    - TooManyMobiles
+    - PatternNotFound         no such pattern of the caller's
+    - PatternNotApproved      the caller's pattern, not (or no longer) approved
+    - PatternValuesInvalid    the wrong number of values, or a non-digit for a digit variable
+    - PatternValueEmpty
     - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
     - InvalidInput            an operator's input that cannot be used
       - WebhookUrlInvalid     not an http(s) URL we will post delivery reports to
@@ -66,6 +79,7 @@ Every exception the gateway raises on purpose, in one tree:
     - TransportUnavailable    transient, nothing was sent: the dispatcher retries
     - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
     - TransportRejected       permanent: the message is marked failed
+      - LineRefused           the upstream refused the sender line (its backup line may do)
   x LimitsUnavailable         the limits backend (Redis) cannot be reached
   x RouteOverloaded           the route's queue would hold a new code past its validity
   x ConfigurationError        settings the gateway refuses to start with
@@ -131,6 +145,62 @@ class CreditNotEnough(RequestRejected):
 
 class InvalidMessageId(RequestRejected):
     """A message id that is malformed or not one of the caller's messages."""
+
+
+class InvalidSendTime(RequestRejected):
+    """A SendDateTime that cannot be read as a date and time, or that lies too far ahead."""
+
+
+class LineEmpty(RequestRejected):
+    """No sender line (LineNumber) was given."""
+
+
+class BackupLineEmpty(RequestRejected):
+    """No backup line (BackupLineNumber) was given."""
+
+
+class LineNotOwned(RequestRejected):
+    """A sender line that is neither one of the account's nor a shared line of the gateway."""
+
+
+class BackupLineNotOwned(LineNotOwned):
+    """The backup line is neither one of the account's nor a shared line of the gateway."""
+
+
+class FreeTextNotAllowed(RequestRejected):
+    """The account may send patterns only: the operator has not granted it free text."""
+
+
+class MessageTextEmpty(RequestRejected):
+    """No message text (SMSMessageText) was given."""
+
+
+class MessageTooLong(RequestRejected):
+    """The message text is longer than the gateway sends."""
+
+
+class MobilesEmpty(RequestRejected):
+    """No mobile numbers (Mobiles) were given."""
+
+
+class TooManyMobiles(RequestRejected):
+    """More mobile numbers in one request than the gateway takes."""
+
+
+class PatternNotFound(RequestRejected):
+    """No pattern with this id among the caller's (another account's is not found either)."""
+
+
+class PatternNotApproved(RequestRejected):
+    """The caller's pattern is pending the operator's approval, or was rejected."""
+
+
+class PatternValuesInvalid(RequestRejected):
+    """Not one value per pattern variable, or a non-digit value for a digit-only variable."""
+
+
+class PatternValueEmpty(RequestRejected):
+    """A pattern value is empty."""
 
 
 class MalformedRequest(RequestRejected):
@@ -351,6 +421,10 @@ class DeliveryUncertain(TransportUnavailable):
 
 class TransportRejected(DeliveryError):
     """Permanent: the upstream refused this message and will refuse it again."""
+
+
+class LineRefused(TransportRejected):
+    """The upstream refused the message's sender line (an SMSC's invalid source address)."""
 
 
 class LimitsUnavailable(GatewayError):

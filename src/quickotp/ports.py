@@ -207,6 +207,12 @@ class Store(Protocol):
 
     async def list_messages(self, account_id: int | None, limit: int) -> list[Message]: ...
 
+    async def message_by_ref(self, account_id: int, ref: str) -> Message | None: ...
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest queued message falls due, if any message is queued."""
+        ...
+
     async def count_by_status(self, account_id: int | None = None) -> dict[MessageStatus, int]: ...
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]: ...
@@ -220,6 +226,33 @@ class Store(Protocol):
     ) -> None: ...
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
+
+
+class LineStore(Protocol):
+    """
+    An account's sender lines (its default one first) and its free-text permission.
+    NotFound for no such account (or, on removal, no such line of it); Conflict for a line
+    it has already, or for removing its default line.
+    """
+
+    async def lines(self, account_id: int) -> list[str]: ...
+
+    async def add_line(self, account_id: int, line: str, now: datetime) -> list[str]: ...
+
+    async def remove_line(self, account_id: int, line: str) -> list[str]: ...
+
+    async def set_free_text(self, account_id: int, allowed: bool) -> Account: ...
+
+
+class ScheduleStore(Protocol):
+    """
+    Scheduled messages not yet taken by a dispatcher. `cancel` raises NotFound for no such
+    message and Conflict once a dispatcher has taken it.
+    """
+
+    async def scheduled(self, account_id: int | None, limit: int) -> list[Message]: ...
+
+    async def cancel(self, message_id: int, now: datetime) -> Message: ...
 
 
 class Outbox(Protocol):

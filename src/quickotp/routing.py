@@ -2,10 +2,15 @@
 Routing, decided: which routes may carry a message and in which order, and each route's
 circuit breaker. Pure: no I/O; the caller passes the time (monotonic seconds).
 
-Order: routes that match the message (destination prefix, account) by `priority`, lower
-first; among equals the more specific (an account's own route, then the longest prefix)
-first, then by name. Routes whose breaker is open are left out; routes whose transport says
-it is down (an SMPP route with no bind up) go last, as a last resort.
+Order: routes that match the message (destination prefix, account, sender line) by
+`priority`, lower first; among equals the more specific (an account's own route, then one
+kept for the message's line, then the longest prefix) first, then by name. Routes whose
+breaker is open are left out; routes whose transport says it is down (an SMPP route with
+no bind up) go last, as a last resort.
+
+A route with `lines` carries messages from those sender lines only (an SMPP bind of the
+line's operator account, say); one without carries any line. Amoot and Kavenegar routes send
+codes with a template of their own, so they carry only messages that carry a code.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from quickotp.errors import InvalidInput
 
 ROUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_PREFIXES = 200
+MAX_LINES = 50
 DEFAULT_PRIORITY = 10
+CODE_ONLY_KINDS = frozenset({"amoot", "kavenegar"})  # upstreams that render their own text
+_LINE = re.compile(r"[!-~]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -33,16 +41,24 @@ class Route:
     prefixes: tuple[str, ...] = ()  # destination prefixes (E.164 digits); () = any
     accounts: tuple[int, ...] = ()  # () = every account
     priority: int = DEFAULT_PRIORITY
+    lines: tuple[str, ...] = ()  # sender lines it carries; () = any
 
-    def matches(self, mobile: str, account_id: int | None) -> bool:
+    def matches(
+        self, mobile: str, account_id: int | None, sender: str | None = None, *, code: bool = True
+    ) -> bool:
+        """Whether it may carry the message (`sender` None: whatever the line)."""
         if self.accounts and account_id not in self.accounts:
+            return False
+        if self.lines and sender is not None and sender not in self.lines:
+            return False
+        if not code and self.kind in CODE_ONLY_KINDS:
             return False
         return not self.prefixes or any(mobile.startswith(p) for p in self.prefixes)
 
-    def specificity(self, mobile: str) -> tuple[int, int]:
-        """(own account route?, length of the longest matching prefix): bigger is closer."""
+    def specificity(self, mobile: str) -> tuple[int, int, int]:
+        """(own account route?, kept for lines?, longest matching prefix): bigger is closer."""
         longest = max((len(p) for p in self.prefixes if mobile.startswith(p)), default=0)
-        return (1 if self.accounts else 0, longest)
+        return (1 if self.accounts else 0, 1 if self.lines else 0, longest)
 
 
 def checked_route(
@@ -54,6 +70,7 @@ def checked_route(
     prefixes: Iterable[str] = (),
     accounts: Iterable[int] = (),
     priority: int = DEFAULT_PRIORITY,
+    lines: Iterable[str] = (),
 ) -> Route:
     """A Route from an operator's input; InvalidInput names the first thing wrong."""
     name = name.strip()
@@ -74,6 +91,9 @@ def checked_route(
         raise InvalidInput("an account id is a positive number")
     if not -1_000_000 <= priority <= 1_000_000:
         raise InvalidInput("a priority is a whole number within ±1,000,000")
+    kept = sorted({line.strip() for line in lines})
+    if len(kept) > MAX_LINES or not all(_LINE.fullmatch(line) for line in kept):
+        raise InvalidInput(f"a route has at most {MAX_LINES} lines of 1-20 printable characters")
     return Route(
         name=name,
         kind=kind,
@@ -82,6 +102,7 @@ def checked_route(
         prefixes=tuple(sorted(set(cleaned))),
         accounts=tuple(ids),
         priority=priority,
+        lines=tuple(kept),
     )
 
 
@@ -177,12 +198,14 @@ def plan(
     breakers: Mapping[str, Breaker],
     down: frozenset[str] = frozenset(),
     now: float,
+    sender: str | None = None,
+    code: bool = True,
 ) -> list[Route]:
     """The routes to try for one message, in order (see the module docstring)."""
     matching = [
         route
         for route in routes
-        if route.matches(mobile, account_id)
+        if route.matches(mobile, account_id, sender, code=code)
         and (route.name not in breakers or breakers[route.name].admits(now))
     ]
     if len(matching) < 2:  # the usual case on a gateway with one route: nothing to order
@@ -194,6 +217,13 @@ def plan(
     return [r for r in ordered if r.name not in down] + [r for r in ordered if r.name in down]
 
 
-def any_match(routes: Sequence[Route], *, mobile: str, account_id: int | None) -> bool:
+def any_match(
+    routes: Sequence[Route],
+    *,
+    mobile: str,
+    account_id: int | None,
+    sender: str | None = None,
+    code: bool = True,
+) -> bool:
     """Whether some route, open breaker or not, may carry this message at all."""
-    return any(route.matches(mobile, account_id) for route in routes)
+    return any(route.matches(mobile, account_id, sender, code=code) for route in routes)

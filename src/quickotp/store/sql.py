@@ -455,7 +455,26 @@ class SqlStore:
         async with self.engines.read.connect() as conn:
             return [_message(row) for row in await conn.execute(query)]
 
+    async def message_by_ref(self, account_id: int, ref: str) -> Message | None:
+        """The account's message stored for the request `ref` (see NewMessage.ref)."""
+        query = select(messages).where(messages.c.account_id == account_id, messages.c.ref == ref)
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query.limit(1))).first()
+        return None if row is None else _message(row)
+
     # dispatching ----------------------------------------------------------------------
+
+    async def next_due(self) -> datetime | None:
+        """
+        When the earliest queued message falls due (a scheduled send, or a retry), if any:
+        the dispatcher sleeps until then. One step down ix_messages_due.
+        """
+        query = select(func.min(messages.c.next_attempt_at)).where(
+            messages.c.status == MessageStatus.QUEUED
+        )
+        async with self.engines.read.connect() as conn:
+            found: datetime | None = await conn.scalar(query)
+        return found
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """
@@ -573,10 +592,20 @@ def _account(row: Row[Any]) -> Account:
         sender=row.sender,
         active=row.active,
         created_at=row.created_at,
+        free_text=bool(row.free_text),
     )
 
 
-_ACCOUNT_FIELDS = ("id", "name", "credit", "unlimited", "sender", "active", "created_at")
+_ACCOUNT_FIELDS = (
+    "id",
+    "name",
+    "credit",
+    "unlimited",
+    "sender",
+    "active",
+    "created_at",
+    "free_text",
+)
 
 
 def _token(row: Row[Any]) -> Token:
@@ -628,6 +657,8 @@ def _message(row: Row[Any]) -> Message:
         transport=row.transport,
         provider_message_id=row.provider_message_id,
         error=row.error,
+        not_before=row.not_before,
+        backup_sender=row.backup_sender,
     )
 
 
@@ -636,9 +667,9 @@ def _message(row: Row[Any]) -> Message:
 _MESSAGE_COLUMNS = (
     "id, account_id, token_id, pattern_id, mobile, sender, text, code, encoding, parts, cost,"
     " charged, status, attempts, possible_duplicate, next_attempt_at, expires_at, created_at,"
-    " transport, submitted_at, reported_at, lease_until"
+    " transport, submitted_at, reported_at, lease_until, not_before, backup_sender, ref"
 )
-_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(22)})"
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(25)})"
 _INSERT_VERIFICATION = (
     "INSERT INTO verifications (id, account_id, message_id, mobile, code_digest, status,"
     " attempts_left, expires_at, created_at, updated_at, code_sealed, sandbox, metadata)"
@@ -647,7 +678,7 @@ _INSERT_VERIFICATION = (
 _CLAIMED_COLUMNS = (
     "id, account_id, mobile, sender, text, encoding, parts, cost, status, attempts,"
     " possible_duplicate, expires_at, created_at, submitted_at, reported_at, transport,"
-    " provider_message_id, error, code"
+    " provider_message_id, error, code, backup_sender"
 )
 _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
@@ -717,13 +748,16 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
         status,
         0 if item.lease_until is None else 1,  # a leased message is on its first attempt
         False,
-        created,
+        created if item.not_before is None else tx.time(item.not_before),  # next_attempt_at
         tx.time(item.expires_at),
         created,
         transport,
         submitted,
         reported,
         tx.time(item.lease_until),
+        tx.time(item.not_before),
+        item.backup_sender,
+        item.ref,
     )
 
 
@@ -748,10 +782,15 @@ def _verification_row(tx: Tx, item: NewMessage, message_id: int) -> tuple[Any, .
 
 async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence[int]) -> None:
     """
-    A new verification per message, canceling the number's pending one from the same
-    account; a re-send of the same code points its pending verification at the new message.
+    A new verification per message that carries a code, canceling the number's pending one
+    from the same account; a re-send of the same code points its pending verification at
+    the new message. Messages without a verification (free text, plain patterns) are skipped.
     """
-    pairs = list(zip(items, ids, strict=True))
+    pairs = [
+        (item, message_id)
+        for item, message_id in zip(items, ids, strict=True)
+        if item.verification_id is not None
+    ]
     await tx.executemany(
         "UPDATE verifications SET message_id = ?, updated_at = ? WHERE id = ? AND status = ?",
         [
@@ -781,7 +820,8 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
     replaced = [
         item.verification_id
         for item, _ in fresh
-        if last[(item.account_id, item.mobile)] != item.verification_id
+        if item.verification_id is not None
+        and last[(item.account_id, item.mobile)] != item.verification_id
     ]
     if replaced:
         await tx.execute(
@@ -812,6 +852,11 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
             )
             for o in submitted
         ],
+    )
+    # Sent on the backup line (rare): the message records the line it went out on.
+    await tx.executemany(
+        "UPDATE messages SET sender = ? WHERE id = ?",
+        [(o.sender, o.message_id) for o in submitted if o.sender is not None],
     )
     if submitted:
         await _apply_early_reports(tx, submitted)
@@ -997,5 +1042,6 @@ def _claimed(tx: Tx, row: tuple[Any, ...]) -> Claimed:
         transport=row[15],
         provider_message_id=row[16],
         error=row[17],
+        backup_sender=row[19],
     )
     return Claimed(message, row[18])

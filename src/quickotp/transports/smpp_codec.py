@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from quickotp.errors import DeliveryError, TransportRejected, TransportUnavailable
+from quickotp.errors import DeliveryError, LineRefused, TransportRejected, TransportUnavailable
 from quickotp.ports import DeliveryState
 
 DATA_CODING_GSM7 = 0x00  # SMSC default alphabet (§5.2.19), sent unpacked: one septet per octet
@@ -303,6 +303,8 @@ _PERMANENT = {
     0xC4: "ESME_RINVOPTPARAMVAL",
     0xFE: "ESME_RDELIVERYFAILURE",
 }
+# Of those, the ones about the source address: the sender line, not the message.
+_SOURCE = frozenset({0x0A, 0x48, 0x49})  # ESME_RINVSRCADR, ESME_RINVSRCTON, ESME_RINVSRCNPI
 # Statuses where the SMSC did not take the message but may later (§5.1.3).
 _TRANSIENT = {
     0x04: "ESME_RINVBNDSTS",
@@ -323,6 +325,8 @@ def status_error(status: int) -> DeliveryError:
     may fail over to another route.
     """
     if name := _PERMANENT.get(status):
+        if status in _SOURCE:  # the line itself: the message's backup line may do
+            return LineRefused(f"the SMSC refused the sender line: {name} (0x{status:08X})")
         return TransportRejected(f"the SMSC refused the message: {name} (0x{status:08X})")
     name = _TRANSIENT.get(status, "unknown status")
     return TransportUnavailable(f"the SMSC did not take the message: {name} (0x{status:08X})")

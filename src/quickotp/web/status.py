@@ -32,6 +32,14 @@ class Status(StrEnum):
     URL_ADDRESS_EMPTY = "URLAddress_Empty"
     URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
     RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
+    LINE_NUMBER_NOT_EXIST = "LineNumber_NotExist"
+    BACKUP_LINE_NUMBER_NOT_EXIST = "BackupLineNumber_NotExist"
+    LINE_NUMBER_EMPTY = "LineNumber_Empty"
+    BACKUP_LINE_NUMBER_EMPTY = "BackupLineNumber_Empty"
+    SMS_MESSAGE_TEXT_EMPTY = "SMSMessageText_Empty"
+    MOBILES_EMPTY = "Mobiles_Empty"
+    MOBILES_INVALID = "Mobiles_Invalid"
+    LENGTH_EXCEEDED = "Length_Exceeded"
     # Ours (Amoot has no names for these; listed in the README):
     CODE_EMPTY = "Code_Empty"
     CODE_INVALID = "Code_Invalid"
@@ -55,6 +63,12 @@ class Status(StrEnum):
     REQUEST_CONFLICT = "Request_Conflict"
     REQUEST_INVALID = "Request_Invalid"
     ROUTE_OVERLOADED = "Route_Overloaded"
+    SEND_DATETIME_INVALID = "SendDateTime_Invalid"
+    FREE_TEXT_NOT_ALLOWED = "FreeText_NotAllowed"
+    PATTERN_CODE_ID_INVALID = "PatternCodeID_Invalid"
+    PATTERN_NOT_APPROVED = "Pattern_NotApproved"
+    PATTERN_VALUES_INVALID = "PatternValues_Invalid"
+    PATTERN_VALUES_EMPTY = "PatternValues_Empty"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -95,6 +109,20 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.IdempotencyConflict: Status.REQUEST_CONFLICT,
     errors.InvalidRequest: Status.REQUEST_INVALID,
     errors.RouteOverloaded: Status.ROUTE_OVERLOADED,
+    errors.InvalidSendTime: Status.SEND_DATETIME_INVALID,
+    errors.LineEmpty: Status.LINE_NUMBER_EMPTY,
+    errors.BackupLineEmpty: Status.BACKUP_LINE_NUMBER_EMPTY,
+    errors.LineNotOwned: Status.LINE_NUMBER_NOT_EXIST,
+    errors.BackupLineNotOwned: Status.BACKUP_LINE_NUMBER_NOT_EXIST,
+    errors.FreeTextNotAllowed: Status.FREE_TEXT_NOT_ALLOWED,
+    errors.MessageTextEmpty: Status.SMS_MESSAGE_TEXT_EMPTY,
+    errors.MessageTooLong: Status.LENGTH_EXCEEDED,
+    errors.MobilesEmpty: Status.MOBILES_EMPTY,
+    errors.TooManyMobiles: Status.MOBILES_INVALID,
+    errors.PatternNotFound: Status.PATTERN_CODE_ID_INVALID,
+    errors.PatternNotApproved: Status.PATTERN_NOT_APPROVED,
+    errors.PatternValuesInvalid: Status.PATTERN_VALUES_INVALID,
+    errors.PatternValueEmpty: Status.PATTERN_VALUES_EMPTY,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 
