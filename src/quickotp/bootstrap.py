@@ -42,10 +42,12 @@ from quickotp.store.bind_leases import BindLeases
 from quickotp.store.checkpoint import WalCheckpointer
 from quickotp.store.engine import Engines, create_engines
 from quickotp.store.identity import IdentitySqlStore
+from quickotp.store.lines import SqlLines
 from quickotp.store.notify import OutboxListener
 from quickotp.store.outbox_stats import OutboxStats
 from quickotp.store.panel import PanelSqlStore
 from quickotp.store.routes import RouteBook
+from quickotp.store.schedule import SqlSchedule
 from quickotp.store.sql import SqlStore
 from quickotp.store.webhooks import WebhookStore
 from quickotp.transports.http_upstream import new_client
@@ -149,6 +151,7 @@ def build_runtime(
         sqlite_checkpoints=False,  # the runtime's WalCheckpointer makes them
     )
     store = SqlStore(engines)
+    lines = SqlLines(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
     route_book = RouteBook(engines, keys.derive(settings.secret_key.reveal().encode(), "routes"))
     webhook_store = WebhookStore(engines)
@@ -198,12 +201,22 @@ def build_runtime(
             price_per_part=settings.price_per_part,
             regions=settings.regions,
             token_cache=settings.token_cache,
+            message_ttl=settings.message_ttl,
+            shared_lines=settings.shared_lines,
         ),
         outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),
         admission=admission,
+        lines=lines,
     )
-    admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
+    admin = Admin(
+        store,
+        key_material.token,
+        utc_now,
+        secrets.token_urlsafe,
+        lines=lines,
+        schedule=SqlSchedule(engines),
+    )
     users, workspace, desk = build_panel_services(
         settings, engines, store, webhook_store, gateway, admin, dispatcher
     )

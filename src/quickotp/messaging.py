@@ -15,19 +15,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from quickotp.cache import TtlCache
 from quickotp.domain import otp, phone, sendtime, sms
 from quickotp.domain.digits import ascii_digits
+from quickotp.domain.lines import MAX_LINE, SHARED_NAMES
 from quickotp.errors import (
     BackupLineEmpty,
     BackupLineNotOwned,
-    ConfigurationError,
     FreeTextNotAllowed,
     GatewayError,
     InvalidRequest,
@@ -52,47 +53,8 @@ log = logging.getLogger(__name__)
 
 MAX_MOBILES = 100  # numbers in one SendSimple / SendWithBackupLine request
 MAX_TEXT = 2000  # characters of one message (about 30 parts of Persian text)
-MAX_LINE = 20  # characters of a sender line, as the messages table keeps it
-SHARED_NAMES = ("public", "service", "98")  # the shared-line names public clients send
 _LINES_CACHE_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class SharedLines:
-    """
-    The gateway's shared lines, by the names clients send for them (QUICKOTP_SHARED_LINES).
-    A name with no line set stands for the caller's own default line, so the vendor's
-    samples (`LineNumber=public`) work on a gateway that has no shared line.
-    """
-
-    by_name: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, text: str) -> SharedLines:
-        """
-        `10001234` (one line for every name) or `public=10001234,98=9810001234` (per name);
-        ConfigurationError for anything else.
-        """
-        by_name: dict[str, str] = {}
-        for entry in (part.strip() for part in text.split(",")):
-            if not entry:
-                continue
-            name, equals, line = entry.rpartition("=")
-            names = [name.strip().lower()] if equals else list(SHARED_NAMES)
-            line = line.strip()
-            if not line or len(line) > MAX_LINE or not line.isascii() or not line.isprintable():
-                raise ConfigurationError(f"QUICKOTP_SHARED_LINES: {line!r} is not a line")
-            for one in names:
-                if one not in SHARED_NAMES:
-                    raise ConfigurationError(
-                        f"QUICKOTP_SHARED_LINES: {one!r} is not one of {', '.join(SHARED_NAMES)}"
-                    )
-                by_name[one] = line
-        return cls(by_name)
-
-    @property
-    def numbers(self) -> frozenset[str]:
-        return frozenset(self.by_name.values())
+AMOOT_ZONE = ZoneInfo("Asia/Tehran")  # a SendDateTime without an offset is Tehran time
 
 
 @dataclass(frozen=True)
@@ -107,19 +69,21 @@ class Row:
 
 @dataclass
 class Messaging:
-    """The sending use cases beyond SendQuickOTP (module docstring)."""
+    """
+    The sending use cases beyond SendQuickOTP (module docstring), on `gateway`'s ports:
+    its store, its clock, its shared lines and its LineStore.
+    """
 
     gateway: Gateway
-    store: Store
     lines: LineStore
-    clock: Callable[[], datetime]
-    zone: tzinfo  # of a SendDateTime written without an offset: Tehran, as Amoot's
-    shared: SharedLines = field(default_factory=SharedLines)
-    cache_seconds: float = 2.0
+    zone: tzinfo = AMOOT_ZONE
 
     def __post_init__(self) -> None:
+        self.store: Store = self.gateway.store
+        self.clock: Callable[[], datetime] = self.gateway.clock
+        self.shared = self.gateway.config.shared_lines
         self._owned: TtlCache[int, frozenset[str]] = TtlCache(
-            self.cache_seconds, max_size=_LINES_CACHE_SIZE
+            self.gateway.config.token_cache.total_seconds(), max_size=_LINES_CACHE_SIZE
         )
 
     def forget_cached(self, account_id: int | None = None) -> None:

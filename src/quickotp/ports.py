@@ -232,7 +232,7 @@ class LineStore(Protocol):
     """
     An account's sender lines (its default one first) and its free-text permission.
     NotFound for no such account (or, on removal, no such line of it); Conflict for a line
-    it has already, or for removing its default line.
+    it has already; InvalidInput for removing its default line.
     """
 
     async def lines(self, account_id: int) -> list[str]: ...

@@ -21,6 +21,7 @@ from typing import Any
 from quickotp.cache import TtlCache
 from quickotp.domain import keys, otp, phone, sealing, sms
 from quickotp.domain.digits import ascii_digits
+from quickotp.domain.lines import SharedLines
 from quickotp.errors import (
     AccountDisabled,
     CreditNotEnough,
@@ -51,7 +52,7 @@ from quickotp.models import (
     Verification,
     VerificationStatus,
 )
-from quickotp.ports import AdmissionControl, NoOutbox, Outbox, Store
+from quickotp.ports import AdmissionControl, LineStore, NoOutbox, Outbox, Store
 from quickotp.store.batching import GroupCommitter
 from quickotp.verification import Verifications
 
@@ -144,6 +145,7 @@ class GatewayConfig:
     token_cache: timedelta = timedelta(seconds=2)
     # How long a message without a code may wait for an upstream before it is given up.
     message_ttl: timedelta = timedelta(hours=24)
+    shared_lines: SharedLines = field(default_factory=SharedLines)  # QUICKOTP_SHARED_LINES
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class Gateway:
     outbox: Outbox = field(default_factory=NoOutbox)  # this process's dispatcher, if any
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
     admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
+    lines: LineStore | None = None  # sender lines: with them, free text and patterns are sent
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(self._accept_batch)
@@ -201,9 +204,10 @@ class Gateway:
 
     # who is calling -------------------------------------------------------------------
 
-    async def authenticate(self, raw_token: str, *, method: str, ip: str | None) -> Caller:
+    async def authenticate(self, raw_token: str, *, method: str | None, ip: str | None) -> Caller:
         """
-        The caller behind `raw_token`, allowed to call `method` from `ip`.
+        The caller behind `raw_token`, allowed to call `method` from `ip` (`method` None: the
+        caller names its method later, with `allow`).
 
         Token lookups are cached for `config.token_cache` (2 s by default), so disabling a
         token takes effect within that time in every process.
@@ -225,9 +229,16 @@ class Gateway:
             raise TokenExpired(f"token {token.id} expired")
         if networks and not _address_in(ip, networks):
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
+        caller = Caller(token, account, ip)
+        if method is not None:
+            self.allow(caller, method)
+        return caller
+
+    def allow(self, caller: Caller, method: str) -> None:
+        """TokenMethodNotAllowed unless the caller's token may call `method`."""
+        token = caller.token
         if token.allowed_methods and method.lower() not in token.allowed_methods:
             raise TokenMethodNotAllowed(f"token {token.id} may not call {method}")
-        return Caller(token, account, ip)
 
     async def _find_token(self, digest: bytes) -> tuple[Token, Account, _Networks] | None:
         async def load() -> tuple[Token, Account, _Networks] | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.errors import Conflict, NotFound
+from quickotp.errors import Conflict, InvalidInput, NotFound
 from quickotp.models import Account
 from quickotp.store.engine import Engines
 from quickotp.store.schema import account_lines, accounts
@@ -46,11 +46,11 @@ class SqlLines:
             return [*found, line]
 
     async def remove_line(self, account_id: int, line: str) -> list[str]:
-        """Remove `line`; NotFound when the account has no such line, Conflict for its default."""
+        """Remove `line`: NotFound when the account lacks it, InvalidInput for its default line."""
         async with self.engines.write.begin() as conn:
             found = await self._lines(conn, account_id)
             if found[0] == line:
-                raise Conflict(f"{line} is account {account_id}'s default line: it stays")
+                raise InvalidInput(f"{line} is the account's default line: it stays")
             done = await conn.execute(
                 delete(account_lines).where(
                     account_lines.c.account_id == account_id, account_lines.c.line == line

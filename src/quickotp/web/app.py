@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
+from quickotp.messaging import Messaging
 from quickotp.service import Gateway
 from quickotp.web.amoot import AmootApi
 from quickotp.web.openapi import DOCUMENT as OPENAPI
@@ -38,8 +39,10 @@ def create_app(
     The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
     `panel`, when given, is mounted at /panel and / leads to it.
     """
-    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays)
-    v1 = V1Api(gateway)
+    # Free text and patterns need the account's sender lines (Gateway.lines).
+    messaging = Messaging(gateway, gateway.lines) if gateway.lines is not None else None
+    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays, messaging=messaging)
+    v1 = V1Api(gateway, messaging)
     v1_routes = v1.routes()
 
     async def openapi(request: Request) -> Response:
