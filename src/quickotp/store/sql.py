@@ -488,12 +488,7 @@ class SqlStore:
 
         async def work(tx: Tx) -> list[Claimed]:
             rows = await tx.fetch(
-                "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
-                " possible_duplicate = (possible_duplicate OR status = ?)"
-                " WHERE id IN (SELECT id FROM messages"
-                "  WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until < ?)"
-                f"  ORDER BY next_attempt_at, id LIMIT ?{lock})"
-                f" RETURNING {_CLAIMED_COLUMNS}",
+                CLAIM_DUE.format(lock=lock),
                 MessageStatus.SENDING.value,
                 tx.time(now + lease),
                 MessageStatus.SENDING.value,
@@ -694,6 +689,16 @@ MATCHED_ORPHANS = (
     " JOIN messages m ON m.transport = o.transport"
     " AND m.provider_message_id = o.provider_message_id"
     " ORDER BY o.reported_at, o.id LIMIT ?{lock}"
+)
+# A claim: due messages (queued and past their next attempt, which a scheduled message's send
+# time is) or lapsed leases, along ix_messages_due (tests/store/test_query_plans.py).
+CLAIM_DUE = (
+    "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
+    " possible_duplicate = (possible_duplicate OR status = ?)"
+    " WHERE id IN (SELECT id FROM messages"
+    "  WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until < ?)"
+    "  ORDER BY next_attempt_at, id LIMIT ?{lock})"
+    f" RETURNING {_CLAIMED_COLUMNS}"
 )
 RECONCILE_BATCH = 500  # parked reports matched in one transaction
 PARKED_REPORTS = (
