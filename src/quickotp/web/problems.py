@@ -87,6 +87,8 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
     ),
     errors.InvalidSendTime: _p("send-time-invalid", 400, "send_at is not a time we can use"),
     errors.MessageTextEmpty: _p("text-empty", 400, "No message text was given"),
+    errors.LineEmpty: _p("line-empty", 400, "An empty sender line was given"),
+    errors.BackupLineEmpty: _p("line-empty", 400, "An empty sender line was given"),
     errors.MessageTooLong: _p("length-exceeded", 400, "The message text is too long"),
     errors.FreeTextNotAllowed: _p(
         "free-text-not-allowed", 403, "This account may send patterns only, not free text"
