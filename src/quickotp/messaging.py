@@ -17,7 +17,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -55,6 +55,9 @@ MAX_MOBILES = 100  # numbers in one SendSimple / SendWithBackupLine request
 MAX_TEXT = 2000  # characters of one message (about 30 parts of Persian text)
 _LINES_CACHE_SIZE = 10_000
 AMOOT_ZONE = ZoneInfo("Asia/Tehran")  # a SendDateTime without an offset is Tehran time
+# Clients send DateTime.Now as SendDateTime: a time this little ahead is their clock running
+# ahead of ours, not a schedule, and goes out at once.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -269,12 +272,13 @@ class Messaging:
 
     def not_before(self, raw: str | None) -> datetime | None:
         """
-        When a send is scheduled for: None for now (an empty SendDateTime, or a time that
-        has passed); InvalidSendTime when unreadable or more than MAX_AHEAD away.
+        When a send is scheduled for: None for now (an empty SendDateTime, a time that has
+        passed, or one within CLOCK_SKEW ahead); InvalidSendTime when unreadable or more than
+        MAX_AHEAD away.
         """
         moment = sendtime.parse(raw, zone=self.zone)
         now = self.clock()
-        if moment is None or moment <= now:
+        if moment is None or moment <= now + CLOCK_SKEW:
             return None
         if moment - now > sendtime.MAX_AHEAD:
             days = sendtime.MAX_AHEAD.days
