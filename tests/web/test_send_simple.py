@@ -238,6 +238,22 @@ async def test_refusals(
     assert body == {"Status": status, "Data": None}
 
 
+async def test_a_time_a_moment_ahead_is_a_clients_clock(
+    client: httpx.AsyncClient, runtime: Runtime, sender: Seeded
+) -> None:
+    """DateTime.Now from a client whose clock runs a little ahead goes out now, unscheduled."""
+    ahead = (datetime.now(TEHRAN) + timedelta(seconds=30)).strftime("%Y-%m-%d %H:%M:%S")
+    later = (datetime.now(TEHRAN) + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+
+    now = await call(client, "SendSimple", sender.token, **simple(SendDateTime=ahead))
+    scheduled = await call(client, "SendSimple", sender.token, **simple(SendDateTime=later))
+
+    ids = [now["Data"][0]["MessageID"], scheduled["Data"][0]["MessageID"]]
+    found = await runtime.store.get_messages(sender.account_id, ids)
+    assert found[ids[0]].not_before is None
+    assert found[ids[1]].not_before is not None
+
+
 async def test_too_far_ahead_is_refused(client: httpx.AsyncClient, sender: Seeded) -> None:
     """A send more than a year ahead is SendDateTime_Invalid."""
     later = (datetime.now(UTC) + timedelta(days=400)).isoformat()
