@@ -89,10 +89,6 @@ class Messaging:
             self.gateway.config.token_cache.total_seconds(), max_size=_LINES_CACHE_SIZE
         )
 
-    def forget_cached(self, account_id: int | None = None) -> None:
-        """Drop cached lines (after this process changed an account's)."""
-        self._owned.forget(account_id)
-
     # free text -------------------------------------------------------------------------
 
     async def send_simple(

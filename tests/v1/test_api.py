@@ -369,6 +369,7 @@ async def test_openapi_document_is_served(client: httpx.AsyncClient) -> None:
         "getVerification",
         "cancelVerification",
         "getMessage",
+        "sendMessage",
     }
 
 

@@ -228,14 +228,12 @@ REFUSALS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("form", "status"), REFUSALS)
-async def test_refusals(
-    client: httpx.AsyncClient, sender: Seeded, form: dict[str, Any], status: str
-) -> None:
-    """Each bad input has its Status, in the failure shape."""
-    body = await call(client, "SendSimple", sender.token, **simple(**form))
+async def test_refusals(client: httpx.AsyncClient, runtime: Runtime, sender: Seeded) -> None:
+    """Each bad input has its Status, in the failure shape, and nothing is stored."""
+    answers = [await call(client, "SendSimple", sender.token, **simple(**f)) for f, _ in REFUSALS]
 
-    assert body == {"Status": status, "Data": None}
+    assert answers == [{"Status": status, "Data": None} for _, status in REFUSALS]
+    assert await runtime.store.list_messages(sender.account_id, 10) == []
 
 
 async def test_a_time_a_moment_ahead_is_a_clients_clock(
@@ -301,16 +299,17 @@ async def test_a_token_limited_to_other_methods(
 # lines -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["public", "Service", "98", "10004321", "۱۰۰۰۴۳۲۱"])
 async def test_shared_names_and_the_default_line(
-    client: httpx.AsyncClient, runtime: Runtime, sender: Seeded, name: str
+    client: httpx.AsyncClient, runtime: Runtime, sender: Seeded
 ) -> None:
     """Without shared lines set, public/service/98 stand for the account's default line."""
-    body = await call(client, "SendSimple", sender.token, **simple(LineNumber=name))
+    ids = []
+    for name in ("public", "Service", "98", "10004321", "۱۰۰۰۴۳۲۱"):
+        body = await call(client, "SendSimple", sender.token, **simple(LineNumber=name))
+        ids.append(body["Data"][0]["MessageID"])
 
-    message_id = body["Data"][0]["MessageID"]
-    found = await runtime.store.get_messages(sender.account_id, [message_id])
-    assert found[message_id].sender == "10004321"
+    found = await runtime.store.get_messages(sender.account_id, ids)
+    assert {found[i].sender for i in ids} == {"10004321"}
 
 
 async def test_an_added_line_may_send_and_a_removed_one_may_not(
@@ -413,3 +412,33 @@ async def test_send_with_backup_line_needs_free_text(
     body = await call(client, "SendWithBackupLine", seeded.token, **simple(BackupLineNumber="98"))
 
     assert body == {"Status": "FreeText_NotAllowed", "Data": None}
+
+
+async def via(client: httpx.AsyncClient, form: str, method: str, token: str, **params: str) -> Any:
+    """One request in one of the surface's forms: GET (token in the query), form POST (token
+    in the Authorization header), JSON POST (token in the body)."""
+    url = f"/rest/{method}"
+    if form == "get":
+        return (await client.get(url, params={"Token": token, **params})).json()
+    if form == "form":
+        return (await client.post(url, headers={"Authorization": token}, data=params)).json()
+    return (await client.post(url, json={"Token": token, **params})).json()
+
+
+@pytest.mark.parametrize("form", ["get", "form", "json"])
+async def test_send_with_backup_line_in_every_form(
+    client: httpx.AsyncClient, sender: Seeded, form: str
+) -> None:
+    """The PHP sample's GET, the C# sample's form POST, and a JSON POST alike."""
+    now = datetime.now(TEHRAN).isoformat(timespec="seconds")
+
+    body = await via(
+        client,
+        form,
+        "SendWithBackupLine",
+        sender.token,
+        **simple(SendDateTime=now, BackupLineNumber="98"),
+    )
+
+    assert body["Status"] == "Success"
+    assert [row["Status"] for row in body["Data"]] == ["Success", "Success"]

@@ -11,6 +11,7 @@ from quickotp.bootstrap import Runtime
 from quickotp.models import MessageStatus
 from tests.conftest import Seeded, seed
 from tests.store.test_dispatcher import ScriptedTransport, dispatcher, until
+from tests.web.test_send_simple import via
 
 pytestmark = pytest.mark.anyio
 
@@ -267,40 +268,41 @@ REFUSALS: list[tuple[dict[str, str], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("form", "status"), REFUSALS)
-async def test_refusals(
-    client: httpx.AsyncClient,
-    seeded: Seeded,
-    order_pattern: int,
-    form: dict[str, str],
-    status: str,
-) -> None:
+async def test_refusals(client: httpx.AsyncClient, seeded: Seeded, order_pattern: int) -> None:
     """Each bad input has its Status, in the failure shape."""
     request = {"Mobile": "9120000000", "PatternCodeID": str(order_pattern), "PatternValues": "a,1"}
 
-    body = await call(client, "SendWithPattern", seeded.token, **{**request, **form})
+    answers = [
+        await call(client, "SendWithPattern", seeded.token, **{**request, **form})
+        for form, _ in REFUSALS
+    ]
 
-    assert body == {"Status": status, "Data": None}
+    assert answers == [{"Status": status, "Data": None} for _, status in REFUSALS]
 
 
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [("123", "Length_Invalid"), ("123456789", "Length_Invalid"), ("12ab", "PatternValues_Invalid")],
-)
 async def test_an_otp_patterns_code_must_be_4_to_8_digits(
-    client: httpx.AsyncClient, seeded: Seeded, code: str, status: str
+    client: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     """The value for %code% is digits (a digit-only variable), 4 to 8 of them (OptionalCode's)."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(seeded.pattern_id),
-        PatternValues=code,
-    )
+    cases = [
+        ("123", "Length_Invalid"),
+        ("123456789", "Length_Invalid"),
+        ("12ab", "PatternValues_Invalid"),
+    ]
 
-    assert body == {"Status": status, "Data": None}
+    answers = [
+        await call(
+            client,
+            "SendWithPattern",
+            seeded.token,
+            Mobile="9120000000",
+            PatternCodeID=str(seeded.pattern_id),
+            PatternValues=code,
+        )
+        for code, _ in cases
+    ]
+
+    assert answers == [{"Status": status, "Data": None} for _, status in cases]
 
 
 async def test_another_accounts_pattern_is_unknown(
@@ -356,3 +358,23 @@ async def test_one_variable_takes_the_whole_string(
     )
 
     assert await text_of(runtime, seeded, body) == "note: one, two"
+
+
+@pytest.mark.parametrize("form", ["get", "form", "json"])
+async def test_send_with_pattern_own_in_every_form(
+    client: httpx.AsyncClient, seeded: Seeded, order_pattern: int, form: str
+) -> None:
+    """The PHP sample's GET, the C# sample's form POST, and a JSON POST alike."""
+    body = await via(
+        client,
+        form,
+        "SendWithPatternOWN",
+        seeded.token,
+        LineNumber="public",
+        Mobile="9120000000",
+        PatternCodeID=str(order_pattern),
+        PatternValues="p1,2",
+    )
+
+    assert body["Status"] == "Success"
+    assert body["Data"][0]["Mobile"] == 9120000000
