@@ -259,7 +259,7 @@ class Dispatcher:
         now = self.clock()
         if message.expires_at <= now:
             log.warning("message %d expired before it could be sent", message.id)
-            return GiveUp(message.id, MessageStatus.EXPIRED, "code expired before sending")
+            return GiveUp(message.id, MessageStatus.EXPIRED, "its validity ended before sending")
         sms = OutboundSms(
             message_id=message.id,
             mobile=message.mobile,
