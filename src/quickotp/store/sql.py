@@ -469,11 +469,8 @@ class SqlStore:
         When the earliest queued message falls due (a scheduled send, or a retry), if any:
         the dispatcher sleeps until then. One step down ix_messages_due.
         """
-        query = select(func.min(messages.c.next_attempt_at)).where(
-            messages.c.status == MessageStatus.QUEUED
-        )
         async with self.engines.read.connect() as conn:
-            found: datetime | None = await conn.scalar(query)
+            found: datetime | None = await conn.scalar(NEXT_DUE)
         return found
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
@@ -689,6 +686,10 @@ MATCHED_ORPHANS = (
     " JOIN messages m ON m.transport = o.transport"
     " AND m.provider_message_id = o.provider_message_id"
     " ORDER BY o.reported_at, o.id LIMIT ?{lock}"
+)
+# When the earliest queued message falls due: one step down ix_messages_due.
+NEXT_DUE = select(func.min(messages.c.next_attempt_at)).where(
+    messages.c.status == MessageStatus.QUEUED.value
 )
 # A claim: due messages (queued and past their next attempt, which a scheduled message's send
 # time is) or lapsed leases, along ix_messages_due (tests/store/test_query_plans.py).
