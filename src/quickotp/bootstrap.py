@@ -25,11 +25,13 @@ from quickotp.adapters.limits.memory import MemoryLimiter
 from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
+from quickotp.adapters.store.lines import SqlLines
 from quickotp.adapters.store.migrate import is_current, upgrade
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.reports import ReportSqlStore
 from quickotp.adapters.store.routes import RouteBook
+from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.adapters.transports.http.upstream import new_client
@@ -185,6 +187,7 @@ def build_runtime(
         sqlite_checkpoints=False,  # the runtime's WalCheckpointer makes them
     )
     store = SqlStore(engines)
+    lines = SqlLines(engines)
     key_material = Keys.from_secret(settings.secret_key.reveal().encode())
     route_book = RouteBook(engines, route_key(settings))
     webhook_store = WebhookStore(engines)
@@ -236,12 +239,22 @@ def build_runtime(
             price_per_part=settings.price_per_part,
             regions=settings.regions,
             token_cache=settings.token_cache,
+            message_ttl=settings.message_ttl,
+            shared_lines=settings.shared_lines,
         ),
         outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),
         admission=admission,
+        lines=lines,
     )
-    admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
+    admin = Admin(
+        store,
+        key_material.token,
+        utc_now,
+        secrets.token_urlsafe,
+        lines=lines,
+        schedule=SqlSchedule(engines),
+    )
     users, workspace, desk = build_panel_services(
         settings, engines, store, webhook_store, gateway, admin, dispatcher
     )

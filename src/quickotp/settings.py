@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from quickotp.domain.errors import ConfigurationError
+from quickotp.domain.lines import SharedLines
 
 DEV_KEY_FILE = "quickotp-dev.key"
 MIN_SECRET_LENGTH = 32
@@ -76,6 +77,11 @@ class Settings:
     # at once. Each request in flight holds a little memory (its group-commit slot, its
     # single-flight entry), so this is what bounds them.
     max_connections: int = 4096
+    # The names clients send for shared lines (public, service, 98) and the lines they stand
+    # for; unset, each stands for the caller's own default line.
+    shared_lines: SharedLines = field(default_factory=SharedLines)
+    # How long a message without a code (free text, a plain pattern) may wait for an upstream.
+    message_ttl: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -121,6 +127,10 @@ class Settings:
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
+            shared_lines=SharedLines.parse(env.get("QUICKOTP_SHARED_LINES", "")),
+            message_ttl=timedelta(
+                seconds=_int(env, "QUICKOTP_MESSAGE_TTL_SECONDS", 86_400, low=60, high=7 * 86_400)
+            ),
         )
 
 

@@ -32,7 +32,7 @@ from quickotp.domain.errors import (
 from quickotp.domain.limits import Admitted
 from quickotp.domain.models import Caller
 from quickotp.ports.limits import Limiter
-from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.services.gateway import Gateway, Outgoing, SentOtp
 from quickotp.services.guard import Guard, Policy, Subject
 from tests.conftest import Seeded, make_settings, seed
 from tests.limits.clock import FrozenClock
@@ -361,3 +361,49 @@ async def test_an_idempotency_key_reused_elsewhere_with_another_body_conflicts(
         await two.gateway.start_verification(
             callers[1], to="09120000604", idempotency_key="key", fingerprint="body-b"
         )
+
+
+# sends without a code (free text, plain patterns) -----------------------------------------
+
+
+async def _send_text(sender: Sender, mobile: str, text: str = "hello") -> SentOtp:
+    caller = await sender.gateway.authenticate(sender.token, method=None, ip="203.0.113.7")
+    outgoing = Outgoing(text=text, repeat=("simple", text))
+    return await sender.gateway.send(caller, _mobile(mobile), outgoing)
+
+
+async def test_the_per_number_rules_hold_for_free_text(send: MakeSender) -> None:
+    """A text to a number that just had one is Mobile_Cooldown, as an OTP would be."""
+    to = await send(replace(QUIET, cooldown_seconds=60))
+    await _send_text(to, "09120000700")
+
+    with pytest.raises(MobileCooldown):
+        await _send_text(to, "09120000700", "another text")
+    with pytest.raises(MobileCooldown):
+        await to("09120000700")  # and an OTP after a text: one number, one cooldown
+
+
+async def test_pumping_holds_for_free_text(send: MakeSender) -> None:
+    """Texts to one range far above normal are refused as Pumping_Suspected."""
+    policy = replace(QUIET, pumping="block", pumping_prefix_min=3, pumping_country_min=1000)
+    to = await send(policy)
+    for n in range(3):
+        await _send_text(to, f"0912000071{n}")
+
+    with pytest.raises(PumpingSuspected):
+        await _send_text(to, "09120000719")
+
+
+async def test_a_text_repeat_on_another_process_gets_the_first_answer(
+    send: MakeSender, runtime: Runtime, seeded: Seeded
+) -> None:
+    """A text has no verification: the other process finds the first message by its request."""
+    policy = replace(QUIET, idempotency_seconds=10)
+    one, two = await send(policy), await send(policy)
+
+    first = await _send_text(one, "09120000720")
+    repeat = await _send_text(two, "09120000720")
+    messages = await runtime.store.list_messages(seeded.account_id, 10)
+
+    assert (repeat.message_id, repeat.code, repeat.verification_id) == (first.message_id, "", "")
+    assert len(messages) == 1

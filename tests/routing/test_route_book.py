@@ -93,7 +93,7 @@ def test_cli_routes_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run(capsys, env, "migrate")[0] == 0
 
     add = ["routes", "add", "main", "--url", URL, "--prefix", "98912", "--priority", "1"]
-    code, out, _ = run(capsys, env, *add, "--json")
+    code, out, _ = run(capsys, env, *add, "--line", "3000123", "--json")
     assert code == 0
     assert json.loads(out) == {
         "name": "main",
@@ -102,6 +102,7 @@ def test_cli_routes_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
         "prefixes": ["98912"],
         "accounts": [],
         "priority": 1,
+        "lines": ["3000123"],
     }
     kavenegar = "kavenegar://KEY123@api.kavenegar.com?template=otp"
     code, out, _ = run(capsys, env, "routes", "add", "kv", "--url", kavenegar)

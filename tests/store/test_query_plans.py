@@ -18,7 +18,7 @@ from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.raw import marks
 from quickotp.adapters.store.reports import day_counts_query, window_query
-from quickotp.adapters.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
+from quickotp.adapters.store.sql import CLAIM_DUE, NEXT_DUE, PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.webhooks import OWED, claim_ids
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +91,16 @@ async def test_a_page_of_messages_is_read_in_index_order(tmp_path: Path) -> None
     assert "ix_messages_account_created (account_id=? AND created_at>? AND created_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN messages" not in plan
+
+
+async def test_a_claim_reads_due_messages_from_the_due_index(tmp_path: Path) -> None:
+    """Scheduled messages wait in ix_messages_due under their send time: a claim skips them."""
+    plan = await _plan(tmp_path, CLAIM_DUE.format(lock=""), 8)
+    assert "ix_messages_due (status=? AND next_attempt_at<?)" in plan
+    assert "SCAN messages" not in plan
+
+
+async def test_the_next_due_time_is_one_step_down_the_due_index(tmp_path: Path) -> None:
+    """The idle dispatcher's look at the next scheduled time reads no table."""
+    plan = await _plan(tmp_path, str(NEXT_DUE.compile(dialect=sqlite.dialect())), 1)
+    assert "COVERING INDEX ix_messages_due (status=?)" in plan

@@ -217,7 +217,7 @@ async def test_an_otp_pattern_is_priced_with_its_code(
         ({"PatternValues": ""}, "PatternValues_Invalid"),
         ({"PatternValues": "Ali"}, "PatternValues_Invalid"),
         ({"PatternValues": "Ali,42,extra"}, "PatternValues_Invalid"),
-        ({"PatternValues": "Ali, "}, "PatternValues_Invalid"),
+        ({"PatternValues": "Ali, "}, "PatternValues_Empty"),
         ({"PatternValues": "Ali,forty-two"}, "PatternValues_Invalid"),  # %order% is digits
         ({"PatternValues": '["Ali"]'}, "PatternValues_Invalid"),
     ],
@@ -245,7 +245,8 @@ async def test_pattern_price_refusals(
 async def test_anothers_or_an_unapproved_pattern_is_not_priced(
     rest: httpx.AsyncClient, runtime: Runtime, seeded: Seeded
 ) -> None:
-    """Another account's pattern, and a pending or rejected one, answer PatternCodeID_Invalid."""
+    """Another account's pattern is PatternCodeID_Invalid; a pending or rejected one of the
+    caller's is Pattern_NotApproved, as for SendWithPattern."""
     other = await seed(runtime, name="other")
     pending = await runtime.admin.create_pattern(
         account_id=seeded.account_id, text="pending %x%", otp=False
@@ -255,7 +256,12 @@ async def test_anothers_or_an_unapproved_pattern_is_not_priced(
     )
     await runtime.admin.reject_pattern(rejected.id, "no")
 
-    for pattern_id, values in ((other.pattern_id, "1234"), (pending.id, "a"), (rejected.id, "a")):
+    cases = (
+        (other.pattern_id, "1234", "PatternCodeID_Invalid"),
+        (pending.id, "a", "Pattern_NotApproved"),
+        (rejected.id, "a", "Pattern_NotApproved"),
+    )
+    for pattern_id, values, status in cases:
         body = await call(
             rest,
             "CalculatePatternMessagePrice",
@@ -264,4 +270,4 @@ async def test_anothers_or_an_unapproved_pattern_is_not_priced(
             PatternCodeID=str(pattern_id),
             PatternValues=values,
         )
-        assert body == {"Status": "PatternCodeID_Invalid", "Data": None}
+        assert body == {"Status": status, "Data": None}

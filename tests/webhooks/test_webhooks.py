@@ -23,6 +23,7 @@ from starlette.routing import Route
 from quickotp.adapters.store.schema import relay_urls, webhook_deliveries
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime
+from quickotp.domain import phone
 from quickotp.domain.delivery import (
     DeliveryReport,
     DeliveryState,
@@ -32,6 +33,7 @@ from quickotp.domain.delivery import (
 )
 from quickotp.domain.models import MessageStatus, WebhookState
 from quickotp.services.dispatcher import Dispatcher
+from quickotp.services.gateway import Outgoing
 from quickotp.services.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -130,10 +132,19 @@ class Quiet:
         return None
 
 
-async def deliver_one(runtime: Runtime, seeded: Seeded, *, report_first: bool = False) -> int:
-    """Send an OTP through a dispatcher and record its delivery report (after, or before)."""
+async def deliver_one(
+    runtime: Runtime, seeded: Seeded, *, report_first: bool = False, text: bool = False
+) -> int:
+    """
+    Send an OTP (or, with `text`, free text) through a dispatcher and record its delivery
+    report (after, or before).
+    """
     caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    sent = await runtime.gateway.send_quick_otp(caller, mobile="09120000000", code_length=6)
+    if text:
+        number = phone.normalise("09120000000")
+        sent = await runtime.gateway.send(caller, number, Outgoing(text="your order shipped"))
+    else:
+        sent = await runtime.gateway.send_quick_otp(caller, mobile="09120000000", code_length=6)
     report = DeliveryReport(
         "quiet", f"q-{sent.message_id}", DeliveryState.DELIVERED, datetime.now(UTC)
     )
@@ -173,6 +184,18 @@ async def test_a_delivered_report_owes_one_webhook_per_active_url(
     assert [(d.message_id, d.url, d.status, d.state) for d in owed] == [
         (message_id, "https://a.example/dlr", MessageStatus.DELIVERED, WebhookState.PENDING)
     ]
+
+
+async def test_a_delivered_text_owes_its_webhook_as_an_otp_does(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """Free text goes the same way: sent, reported, and its report owed to the account's URL."""
+    await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
+
+    message_id = await deliver_one(runtime, seeded, text=True)
+
+    owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
+    assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
 
 
 async def test_a_report_that_overtook_its_submit_owes_a_webhook_too(

@@ -7,14 +7,23 @@ numbers or strings). Pure: builds `Call`s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 
-from quickotp_client._call import Call, Fields, json_body
+from quickotp_client._call import TEHRAN, Call, Fields, json_body
 from quickotp_client._errors import ResponseError, StatusError, Validation
-from quickotp_client._models import AccountStatus, Delivery, Pattern, SentCode, VerifiedCode
+from quickotp_client._models import (
+    AccountStatus,
+    Delivery,
+    Pattern,
+    SentCode,
+    SentMessage,
+    VerifiedCode,
+)
 from quickotp_client._statuses import ERROR_FOR_STATUS
 
 T = TypeVar("T")
@@ -28,6 +37,69 @@ def send_quick_otp(mobile: str, *, code_length: int | None, code: str | None) ->
         code_length = len(code) if code else DEFAULT_CODE_LENGTH
     form = {"Mobile": mobile, "CodeLength": str(code_length), "OptionalCode": code or ""}
     return _call("SendQuickOTP", form, _sent_code)
+
+
+def send_simple(
+    mobiles: str | Iterable[str],
+    text: str,
+    *,
+    line: str,
+    send_at: datetime | str | None,
+    backup_line: str | None = None,
+) -> Call[list[SentMessage]]:
+    form = {
+        "SendDateTime": _send_time(send_at),
+        "SMSMessageText": text,
+        "LineNumber": line,
+        "Mobiles": mobiles if isinstance(mobiles, str) else ",".join(mobiles),
+    }
+    if backup_line is None:
+        return _call("SendSimple", form, _sent_messages)
+    form["BackupLineNumber"] = backup_line
+    return _call("SendWithBackupLine", form, _sent_messages)
+
+
+def send_otp(
+    mobile: str, text: str, *, code_length: int, line: str, send_at: datetime | str | None
+) -> Call[SentCode]:
+    form = {
+        "SendDateTime": _send_time(send_at),
+        "SMSMessageText": text,
+        "LineNumber": line,
+        "Mobile": mobile,
+        "CodeLength": str(code_length),
+    }
+    return _call("SendOTP", form, _sent_code)
+
+
+def send_with_pattern(
+    mobile: str, pattern_id: int, values: Sequence[str | int], *, line: str | None
+) -> Call[SentMessage]:
+    form = {"Mobile": mobile, "PatternCodeID": str(pattern_id), "PatternValues": _values(values)}
+    if line is None:
+        return _call("SendWithPattern", form, _sent_message)
+    form["LineNumber"] = line
+    return _call("SendWithPatternOWN", form, _sent_message)
+
+
+def _send_time(send_at: datetime | str | None) -> str:
+    """A SendDateTime: Tehran time as Amoot's clients write it; empty for now."""
+    if send_at is None or isinstance(send_at, str):
+        return send_at or ""
+    if send_at.tzinfo is None:
+        raise ValueError("send_at needs its time zone (an aware datetime)")
+    return send_at.astimezone(TEHRAN).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _values(values: Sequence[str | int]) -> str:
+    """
+    PatternValues comma-joined, as Amoot's samples send them; as a JSON array when a value
+    holds a comma (QuickOTP reads both; Amoot knows only the first).
+    """
+    texts = [str(value) for value in values]
+    if any("," in text for text in texts):
+        return json.dumps(texts, ensure_ascii=False)
+    return ",".join(texts)
 
 
 def verify_quick_otp(mobile: str, code: str) -> Call[VerifiedCode]:
@@ -122,6 +194,23 @@ def _sent_code(body: Fields) -> SentCode:
     return SentCode(
         message_id=data.integer("MessageID"), mobile=data.digits("Mobile"), code=data.text("Code")
     )
+
+
+def _sent_row(item: Fields) -> SentMessage:
+    return SentMessage(
+        message_id=item.integer("MessageID"),
+        mobile=item.digits("Mobile"),
+        status=item.text("Status"),
+    )
+
+
+def _sent_messages(body: Fields) -> list[SentMessage]:
+    """Every recipient's row: a row that was refused keeps its Status, and raises nothing."""
+    return [_sent_row(item) for item in body.nested_list("Data")]
+
+
+def _sent_message(body: Fields) -> SentMessage:
+    return _sent_row(_item(_one(body), body.what))
 
 
 def _verified_code(body: Fields) -> VerifiedCode:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,11 +18,13 @@ from quickotp_client import _amoot, _v1
 from quickotp_client._call import Call
 from quickotp_client._errors import ResponseError, reached_server, transport_error
 from quickotp_client._models import (
+    AcceptedMessage,
     AccountStatus,
     Delivery,
     Message,
     Pattern,
     SentCode,
+    SentMessage,
     StartedVerification,
     Verification,
     VerifiedCode,
@@ -156,6 +159,57 @@ class Client:
         """
         return self._run(_amoot.send_quick_otp(mobile, code_length=code_length, code=code))
 
+    def send_simple(
+        self,
+        mobiles: str | Iterable[str],
+        text: str,
+        *,
+        line: str = "public",
+        send_at: datetime | str | None = None,
+        backup_line: str | None = None,
+    ) -> list[SentMessage]:
+        """
+        Send `text` to each of `mobiles` (up to 100), each its own message, from `line` (one
+        of the account's, or `public`). With `backup_line` (SendWithBackupLine) a message
+        goes out on it when `line` cannot send. `send_at` (an aware datetime) schedules it.
+        Each recipient's row says how it went: a refused one keeps its status and raises
+        nothing. On QuickOTP the account needs the operator's free-text permission.
+        """
+        return self._run(
+            _amoot.send_simple(mobiles, text, line=line, send_at=send_at, backup_line=backup_line)
+        )
+
+    def send_otp(
+        self,
+        mobile: str,
+        text: str,
+        *,
+        code_length: int = 6,
+        line: str = "public",
+        send_at: datetime | str | None = None,
+    ) -> SentCode:
+        """
+        Send `text` with a code the server makes (Amoot's SendOTP): on QuickOTP `%code%` in the
+        text is replaced by it, or it goes on a line of its own after the text.
+        """
+        return self._run(
+            _amoot.send_otp(mobile, text, code_length=code_length, line=line, send_at=send_at)
+        )
+
+    def send_with_pattern(
+        self,
+        mobile: str,
+        pattern_id: int,
+        values: Sequence[str | int],
+        *,
+        line: str | None = None,
+    ) -> SentMessage:
+        """
+        Send one of the account's approved patterns, `values` filling its variables in order
+        (SendWithPattern; with `line`, SendWithPatternOWN). An OTP pattern's value is your code.
+        """
+        return self._run(_amoot.send_with_pattern(mobile, pattern_id, values, line=line))
+
     def verify_quick_otp(self, mobile: str, code: str) -> VerifiedCode:
         """Check the code a person typed against the newest one sent to `mobile` (QuickOTP)."""
         return self._run(_amoot.verify_quick_otp(mobile, code))
@@ -239,6 +293,35 @@ class Client:
         """Cancel a pending verification: its code no longer works."""
         return self._run(_v1.cancel_verification(verification_id))
 
+    def send_message(
+        self,
+        to: str,
+        *,
+        text: str | None = None,
+        pattern_id: int | None = None,
+        values: Sequence[str | int] | None = None,
+        line: str | None = None,
+        backup_line: str | None = None,
+        send_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> AcceptedMessage:
+        """
+        Send free `text`, or pattern `pattern_id` with its `values`, to `to` (/v1). Sent with an
+        Idempotency-Key, new for each call unless you give one: a retry never sends twice.
+        """
+        return self._run(
+            _v1.send_message(
+                to,
+                text=text,
+                pattern_id=pattern_id,
+                values=values,
+                line=line,
+                backup_line=backup_line,
+                send_at=send_at,
+                idempotency_key=idempotency_key,
+            )
+        )
+
     def get_message(self, message_id: int) -> Message:
         """A message: its status, delivery, parts and cost."""
         return self._run(_v1.get_message(message_id))
@@ -314,6 +397,45 @@ class AsyncClient:
         """As `Client.send_quick_otp`."""
         return await self._run(_amoot.send_quick_otp(mobile, code_length=code_length, code=code))
 
+    async def send_simple(
+        self,
+        mobiles: str | Iterable[str],
+        text: str,
+        *,
+        line: str = "public",
+        send_at: datetime | str | None = None,
+        backup_line: str | None = None,
+    ) -> list[SentMessage]:
+        """As `Client.send_simple`."""
+        return await self._run(
+            _amoot.send_simple(mobiles, text, line=line, send_at=send_at, backup_line=backup_line)
+        )
+
+    async def send_otp(
+        self,
+        mobile: str,
+        text: str,
+        *,
+        code_length: int = 6,
+        line: str = "public",
+        send_at: datetime | str | None = None,
+    ) -> SentCode:
+        """As `Client.send_otp`."""
+        return await self._run(
+            _amoot.send_otp(mobile, text, code_length=code_length, line=line, send_at=send_at)
+        )
+
+    async def send_with_pattern(
+        self,
+        mobile: str,
+        pattern_id: int,
+        values: Sequence[str | int],
+        *,
+        line: str | None = None,
+    ) -> SentMessage:
+        """As `Client.send_with_pattern`."""
+        return await self._run(_amoot.send_with_pattern(mobile, pattern_id, values, line=line))
+
     async def verify_quick_otp(self, mobile: str, code: str) -> VerifiedCode:
         """As `Client.verify_quick_otp`."""
         return await self._run(_amoot.verify_quick_otp(mobile, code))
@@ -384,6 +506,32 @@ class AsyncClient:
     async def cancel_verification(self, verification_id: str) -> Verification:
         """As `Client.cancel_verification`."""
         return await self._run(_v1.cancel_verification(verification_id))
+
+    async def send_message(
+        self,
+        to: str,
+        *,
+        text: str | None = None,
+        pattern_id: int | None = None,
+        values: Sequence[str | int] | None = None,
+        line: str | None = None,
+        backup_line: str | None = None,
+        send_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> AcceptedMessage:
+        """As `Client.send_message`."""
+        return await self._run(
+            _v1.send_message(
+                to,
+                text=text,
+                pattern_id=pattern_id,
+                values=values,
+                line=line,
+                backup_line=backup_line,
+                send_at=send_at,
+                idempotency_key=idempotency_key,
+            )
+        )
 
     async def get_message(self, message_id: int) -> Message:
         """As `Client.get_message`."""

@@ -21,6 +21,18 @@ class SentCode:
 
 
 @dataclass(frozen=True)
+class SentMessage:
+    """
+    One recipient of SendSimple, SendWithBackupLine or SendWithPattern: its message, or, when
+    `status` is not "Success", why it was not sent (`message_id` is then 0).
+    """
+
+    message_id: int
+    mobile: str
+    status: str
+
+
+@dataclass(frozen=True)
 class VerifiedCode:
     """VerifyQuickOTP's answer (QuickOTP only): the code was right."""
 
@@ -89,6 +101,20 @@ class StartedVerification:
     message_id: int
     sandbox: bool
     metadata: dict[str, str] | None = field(hash=False)
+
+
+@dataclass(frozen=True)
+class AcceptedMessage:
+    """
+    A message /v1 accepted: it goes to `to` (at its `send_at`, if scheduled) and is never sent
+    after `expires_at`. `verification_id` is set when an OTP pattern's code went with it.
+    """
+
+    id: int
+    to: str
+    verification_id: str | None
+    expires_at: datetime
+    sandbox: bool
 
 
 @dataclass(frozen=True)

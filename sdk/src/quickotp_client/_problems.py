@@ -175,6 +175,50 @@ class RequestRejectedProblem(ProblemError):
     """Refused, for a reason the server does not name more precisely."""
 
 
+class SendTimeInvalidProblem(ProblemError, InvalidRequestError):
+    """send_at is not a time the gateway can use (unreadable, or more than a year ahead)."""
+
+
+class TextEmptyProblem(ProblemError, InvalidRequestError):
+    """No message text was given."""
+
+
+class LengthExceededProblem(ProblemError, InvalidRequestError):
+    """The message text is longer than the gateway sends."""
+
+
+class LineEmptyProblem(ProblemError, InvalidRequestError):
+    """An empty sender line was given."""
+
+
+class FreeTextNotAllowedProblem(ProblemError, AccountError):
+    """The account may send its approved patterns only: the operator has not allowed free text."""
+
+
+class LineNotOwnedProblem(ProblemError, AccountError):
+    """The sender line is not one of the account's (nor a shared line)."""
+
+
+class BackupLineNotOwnedProblem(ProblemError, AccountError):
+    """The backup line is not one of the account's (nor a shared line)."""
+
+
+class PatternNotFoundProblem(ProblemError, InvalidRequestError):
+    """No pattern with this id among the account's."""
+
+
+class PatternNotApprovedProblem(ProblemError, AccountError):
+    """The pattern waits for the operator's approval, or was rejected."""
+
+
+class PatternValuesInvalidProblem(ProblemError, InvalidRequestError):
+    """Not one value per pattern variable, or a non-digit for a digits-only variable."""
+
+
+class PatternValuesEmptyProblem(ProblemError, InvalidRequestError):
+    """A pattern value is empty."""
+
+
 ERROR_FOR_PROBLEM: dict[str, type[ProblemError]] = {
     TYPE_PREFIX + "malformed-request": MalformedRequestProblem,
     TYPE_PREFIX + "invalid-request": InvalidRequestProblem,
@@ -215,4 +259,15 @@ ERROR_FOR_PROBLEM: dict[str, type[ProblemError]] = {
     TYPE_PREFIX + "route-overloaded": RouteOverloadedProblem,
     TYPE_PREFIX + "server-error": ServerErrorProblem,
     TYPE_PREFIX + "request-rejected": RequestRejectedProblem,
+    TYPE_PREFIX + "send-time-invalid": SendTimeInvalidProblem,
+    TYPE_PREFIX + "text-empty": TextEmptyProblem,
+    TYPE_PREFIX + "length-exceeded": LengthExceededProblem,
+    TYPE_PREFIX + "line-empty": LineEmptyProblem,
+    TYPE_PREFIX + "free-text-not-allowed": FreeTextNotAllowedProblem,
+    TYPE_PREFIX + "line-not-owned": LineNotOwnedProblem,
+    TYPE_PREFIX + "backup-line-not-owned": BackupLineNotOwnedProblem,
+    TYPE_PREFIX + "pattern-not-found": PatternNotFoundProblem,
+    TYPE_PREFIX + "pattern-not-approved": PatternNotApprovedProblem,
+    TYPE_PREFIX + "pattern-values-invalid": PatternValuesInvalidProblem,
+    TYPE_PREFIX + "pattern-values-empty": PatternValuesEmptyProblem,
 }

@@ -336,12 +336,28 @@ class RequestInvalid(StatusError, InvalidRequestError):
     """The request is not of the documented shape."""
 
 
+class SendDateTimeInvalid(StatusError, InvalidRequestError):
+    """SendDateTime is not a date and time the gateway reads, or it is too far ahead."""
+
+
+class FreeTextNotAllowed(StatusError, AccountError):
+    """The account may send its approved patterns only: the operator has not allowed free text."""
+
+
 class PatternCodeIDInvalid(StatusError, InvalidRequestError):
-    """The pattern id is not one of this account's approved patterns."""
+    """No pattern with this id among the account's."""
+
+
+class PatternNotApproved(StatusError, AccountError):
+    """The pattern waits for the operator's approval, or was rejected."""
 
 
 class PatternValuesInvalid(StatusError, InvalidRequestError):
-    """The pattern values do not fill the pattern (their count, an empty or a bad value)."""
+    """Not one value per pattern variable, or a non-digit for a digits-only variable."""
+
+
+class PatternValuesEmpty(StatusError, InvalidRequestError):
+    """A pattern value is empty."""
 
 
 class URLAddressLimitReached(StatusError, AccountError):
@@ -428,7 +444,11 @@ ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "Request_Conflict": RequestConflict,
     "Request_Invalid": RequestInvalid,
     "Route_Overloaded": RouteOverloaded,
+    "SendDateTime_Invalid": SendDateTimeInvalid,
+    "FreeText_NotAllowed": FreeTextNotAllowed,
     "PatternCodeID_Invalid": PatternCodeIDInvalid,
+    "Pattern_NotApproved": PatternNotApproved,
     "PatternValues_Invalid": PatternValuesInvalid,
+    "PatternValues_Empty": PatternValuesEmpty,
     "URLAddress_LimitReached": URLAddressLimitReached,
 }

@@ -6,7 +6,8 @@ Idempotency-Key on every send. Pure: builds `Call`s.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ import httpx
 
 from quickotp_client._call import Call, Fields, json_body
 from quickotp_client._errors import ProblemError, ResponseError
-from quickotp_client._models import Message, StartedVerification, Verification
+from quickotp_client._models import AcceptedMessage, Message, StartedVerification, Verification
 from quickotp_client._problems import ERROR_FOR_PROBLEM
 
 T = TypeVar("T")
@@ -65,6 +66,39 @@ def get_verification(verification_id: str) -> Call[Verification]:
 def cancel_verification(verification_id: str) -> Call[Verification]:
     path = f"/v1/verifications/{quote(verification_id, safe='')}/cancel"
     return Call("POST", path, _reader(200, _verification), bearer=True)
+
+
+def send_message(
+    to: str,
+    *,
+    text: str | None,
+    pattern_id: int | None,
+    values: Sequence[str | int] | None,
+    line: str | None,
+    backup_line: str | None,
+    send_at: datetime | None,
+    idempotency_key: str | None,
+) -> Call[AcceptedMessage]:
+    if send_at is not None and send_at.tzinfo is None:
+        raise ValueError("send_at needs its time zone (an aware datetime)")
+    body: dict[str, Any] = {"to": to}
+    optional = {
+        "text": text,
+        "pattern_id": pattern_id,
+        "values": list(values) if values is not None else None,
+        "line": line,
+        "backup_line": backup_line,
+        "send_at": send_at.isoformat() if send_at is not None else None,
+    }
+    body.update({name: value for name, value in optional.items() if value is not None})
+    return Call(
+        "POST",
+        "/v1/messages",
+        _reader(201, _accepted),
+        json=body,
+        bearer=True,
+        idempotency_key=idempotency_key if idempotency_key is not None else uuid.uuid4().hex,
+    )
 
 
 def get_message(message_id: int) -> Call[Message]:
@@ -125,6 +159,16 @@ def _started(data: Fields) -> StartedVerification:
         message_id=data.integer("message_id"),
         sandbox=data.flag("sandbox"),
         metadata=data.labels("metadata"),
+    )
+
+
+def _accepted(data: Fields) -> AcceptedMessage:
+    return AcceptedMessage(
+        id=data.integer("id"),
+        to=data.text("to"),
+        verification_id=data.optional_text("verification_id"),
+        expires_at=data.moment("expires_at"),
+        sandbox=data.flag("sandbox"),
     )
 
 

@@ -333,6 +333,44 @@ async def _accounts_list(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _accounts_set(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.free_text is None:
+        raise InvalidInput("nothing to set: give --free-text on|off")
+    account = await runtime.admin.set_free_text(args.id, args.free_text)
+    _emit(
+        args,
+        account,
+        f"account {account.id} may {'now' if account.free_text else 'no longer'} send free text",
+    )
+    return 0
+
+
+async def _lines_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.account_lines(args.account)
+    _emit(args, {"account": args.account, "lines": found}, "\n".join(found))
+    return 0
+
+
+async def _lines_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.add_line(args.account, args.line)
+    _emit(
+        args,
+        {"account": args.account, "lines": found},
+        f"account {args.account} lines: " + ", ".join(found),
+    )
+    return 0
+
+
+async def _lines_remove(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.remove_line(args.account, args.line)
+    _emit(
+        args,
+        {"account": args.account, "lines": found},
+        f"account {args.account} lines: " + ", ".join(found),
+    )
+    return 0
+
+
 async def _tokens_create(runtime: Runtime, args: argparse.Namespace) -> int:
     issued = await runtime.admin.issue_token(
         account_id=args.account,
@@ -403,6 +441,25 @@ async def _messages_list(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _messages_scheduled(runtime: Runtime, args: argparse.Namespace) -> int:
+    found = await runtime.admin.scheduled(args.account, args.limit)
+    lines = [
+        f"{m.id}\tsend at {m.not_before:%Y-%m-%d %H:%M:%S}Z\taccount {m.account_id}"
+        f"\t...{m.mobile[-4:]}\tline {m.sender}\t{m.parts} part(s)\t{m.cost} rial"
+        for m in found
+        if m.not_before is not None
+    ]
+    _emit(args, [_message_view(m) for m in found], "\n".join(lines) or "nothing scheduled")
+    return 0
+
+
+async def _messages_cancel(runtime: Runtime, args: argparse.Namespace) -> int:
+    message = await runtime.admin.cancel_message(args.id)
+    await runtime.desk.note_cli("message.cancel", f"message:{message.id}")
+    _emit(args, _message_view(message), f"message {message.id} canceled; its charge returned")
+    return 0
+
+
 async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
     url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
     if text_problem(url):
@@ -418,6 +475,7 @@ async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
         prefixes=args.prefix,
         accounts=args.account,
         priority=args.priority,
+        lines=args.line,
     )
     await runtime.route_book.add(route, runtime.admin.clock())
     _emit(args, _route_view(route), f"route {route.name} added ({shown}); dispatchers use it soon")
@@ -430,6 +488,7 @@ async def _routes_list(runtime: Runtime, args: argparse.Namespace) -> int:
         f"{r.name}\t{r.kind}\tpriority {r.priority}"
         f"\t{' '.join(r.prefixes) or 'any number'}"
         f"\t{'accounts ' + ' '.join(map(str, r.accounts)) if r.accounts else 'every account'}"
+        f"\t{'lines ' + ' '.join(r.lines) if r.lines else 'any line'}"
         f"\t{r.shown}"
         for r in found
     ]
@@ -452,6 +511,7 @@ def _route_view(route: Route) -> dict[str, Any]:
         "prefixes": list(route.prefixes),
         "accounts": list(route.accounts),
         "priority": route.priority,
+        "lines": list(route.lines),
     }
 
 
@@ -538,6 +598,14 @@ def _amount(text: str) -> int:
     return _whole(text, -MAX_CREDIT, MAX_CREDIT, "an amount")
 
 
+def _on_off(text: str) -> bool:
+    if text.strip().lower() in {"on", "yes", "true", "1"}:
+        return True
+    if text.strip().lower() in {"off", "no", "false", "0"}:
+        return False
+    raise argparse.ArgumentTypeError(f"on or off, not {text[:20]!r}")
+
+
 def _port(text: str) -> int:
     return _whole(text, 1, 65535, "a port")
 
@@ -597,6 +665,24 @@ def _parser() -> argparse.ArgumentParser:
     money.add_argument("--unlimited", action="store_true")
     create.add_argument("--sender", type=_text, default="10001", help="the SMS source address")
     command(accounts, "list", _accounts_list, "list accounts")
+    change = command(accounts, "set", _accounts_set, "change an account's permissions")
+    change.add_argument("id", type=_id)
+    change.add_argument(
+        "--free-text",
+        type=_on_off,
+        metavar="on|off",
+        help="may it send text of its own (SendSimple, SendOTP), or only its patterns",
+    )
+
+    lines = group("lines", "an account's sender lines (LineNumber)")
+    listing = command(lines, "list", _lines_list, "list an account's lines, its default first")
+    listing.add_argument("--account", type=_id, required=True, metavar="ID")
+    add = command(lines, "add", _lines_add, "give an account another line")
+    add.add_argument("--account", type=_id, required=True, metavar="ID")
+    add.add_argument("--line", type=_text, required=True)
+    remove = command(lines, "remove", _lines_remove, "take a line from an account")
+    remove.add_argument("--account", type=_id, required=True, metavar="ID")
+    remove.add_argument("--line", type=_text, required=True)
 
     tokens = group("tokens", "API tokens")
     create = command(tokens, "create", _tokens_create, "issue a token (shown once)")
@@ -655,6 +741,9 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_PRIORITY,
         help="lower is tried first",
     )
+    add.add_argument(
+        "--line", action="append", default=[], help="carry only this sender line (repeat)"
+    )
     command(routes, "list", _routes_list, "list routes (credentials blanked)")
     remove = command(routes, "remove", _routes_remove, "remove a route")
     remove.add_argument("name")
@@ -665,6 +754,15 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--limit", type=lambda text: _whole(text, 1, 10_000, "a limit"), default=50
     )
+    scheduled = command(
+        messages, "scheduled", _messages_scheduled, "list messages waiting for their send time"
+    )
+    scheduled.add_argument("--account", type=_id, metavar="ID")
+    scheduled.add_argument(
+        "--limit", type=lambda text: _whole(text, 1, 10_000, "a limit"), default=100
+    )
+    cancel = command(messages, "cancel", _messages_cancel, "cancel a message not yet sent")
+    cancel.add_argument("id", type=_id)
 
     client_cli.add_commands(commands, common)
     return parser

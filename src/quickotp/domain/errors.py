@@ -25,11 +25,21 @@ holds this drawing to the classes below):
     - WebhookUrlDuplicate       the account has this delivery-report URL already
     - RelayLimitReached         the account keeps as many delivery-report URLs as it may
     - RelayNotFound             no such delivery-report URL of the caller's
-    - SmsTextEmpty              no message text
+    - InvalidSendTime           a send time that cannot be read, or too far ahead
+    - LineEmpty                 no sender line
+    - BackupLineEmpty           no backup line
+    - LineNotOwned              a sender line that is not the caller's (nor a shared one)
+      - BackupLineNotOwned
+    - FreeTextNotAllowed        text of the caller's own, from an account without the permission
+    - MessageTextEmpty          no message text
+    - MessageTooLong
     - MobilesEmpty              no recipient
-    - InvalidMobiles            a recipient list with a bad number, or too long
-    - PatternNotFound           not an approved pattern of the caller's
-    - InvalidPatternValues      values that do not fill the pattern
+    - InvalidMobiles            a recipient list with a number we cannot send to
+      - TooManyMobiles          more recipients than one request may hold
+    - PatternNotFound           no such pattern of the caller's
+    - PatternNotApproved        the caller's pattern, not (or no longer) approved
+    - PatternValuesInvalid      the wrong number of values, or a non-digit for a digit variable
+    - PatternValueEmpty
     - InvalidFromDate           the start of a statistics window
     - InvalidToDate             its end (or a window too long)
     - DatesReversed             a window that ends before it starts
@@ -81,6 +91,7 @@ holds this drawing to the classes below):
     - TransportUnavailable      transient, nothing was sent: the dispatcher retries
       - DeliveryUncertain       no answer: it may have been sent; a retry is a possible duplicate
     - TransportRejected         permanent: the message is marked failed
+      - LineRefused             the upstream refused the sender line (its backup line may do)
   - LimitsUnavailable           the limits backend (Redis) cannot be reached
   - RouteOverloaded             the route's queue would hold a new code past its validity
   - ConfigurationError          settings the gateway refuses to start with
@@ -148,6 +159,66 @@ class InvalidMessageId(RequestRejected):
     """A message id that is malformed or not one of the caller's messages."""
 
 
+class InvalidSendTime(RequestRejected):
+    """A SendDateTime that cannot be read as a date and time, or that lies too far ahead."""
+
+
+class LineEmpty(RequestRejected):
+    """No sender line (LineNumber) was given."""
+
+
+class BackupLineEmpty(RequestRejected):
+    """No backup line (BackupLineNumber) was given."""
+
+
+class LineNotOwned(RequestRejected):
+    """A sender line that is neither one of the account's nor a shared line of the gateway."""
+
+
+class BackupLineNotOwned(LineNotOwned):
+    """The backup line is neither one of the account's nor a shared line of the gateway."""
+
+
+class FreeTextNotAllowed(RequestRejected):
+    """The account may send patterns only: the operator has not granted it free text."""
+
+
+class MessageTextEmpty(RequestRejected):
+    """No message text (SMSMessageText) was given."""
+
+
+class MessageTooLong(RequestRejected):
+    """The message text is longer than the gateway sends."""
+
+
+class MobilesEmpty(RequestRejected):
+    """No mobile numbers (Mobiles) were given."""
+
+
+class InvalidMobiles(RequestRejected):
+    """A recipient list holding a number we cannot send to, or more numbers than allowed."""
+
+
+class TooManyMobiles(InvalidMobiles):
+    """More mobile numbers in one request than the gateway takes."""
+
+
+class PatternNotFound(RequestRejected):
+    """No pattern with this id among the caller's (another account's is not found either)."""
+
+
+class PatternNotApproved(RequestRejected):
+    """The caller's pattern is pending the operator's approval, or was rejected."""
+
+
+class PatternValuesInvalid(RequestRejected):
+    """Not one value per pattern variable, or a non-digit value for a digit-only variable."""
+
+
+class PatternValueEmpty(RequestRejected):
+    """A pattern value is empty."""
+
+
 class MalformedRequest(RequestRejected):
     """A request body that cannot be read: broken JSON, a wrong encoding, too large."""
 
@@ -186,26 +257,6 @@ class RelayLimitReached(RequestRejected):
 
 class RelayNotFound(RequestRejected):
     """No delivery-report URL with this id among the caller's."""
-
-
-class SmsTextEmpty(RequestRejected):
-    """No message text was given."""
-
-
-class MobilesEmpty(RequestRejected):
-    """No recipient was given."""
-
-
-class InvalidMobiles(RequestRejected):
-    """A recipient list holding a number we cannot send to, or more numbers than allowed."""
-
-
-class PatternNotFound(RequestRejected):
-    """The pattern id is not one of the caller's approved patterns."""
-
-
-class InvalidPatternValues(RequestRejected):
-    """Pattern values that do not fill the pattern: a wrong count, an empty or bad value."""
 
 
 class InvalidFromDate(RequestRejected):
@@ -422,6 +473,10 @@ class DeliveryUncertain(TransportUnavailable):
 
 class TransportRejected(DeliveryError):
     """Permanent: the upstream refused this message and will refuse it again."""
+
+
+class LineRefused(TransportRejected):
+    """The upstream refused the message's sender line (an SMSC's invalid source address)."""
 
 
 class LimitsUnavailable(GatewayError):

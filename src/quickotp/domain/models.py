@@ -33,9 +33,10 @@ class Account:
     name: str
     credit: int  # rial
     unlimited: bool
-    sender: str
+    sender: str  # the default sender line
     active: bool
     created_at: datetime
+    free_text: bool = False  # may send text of its own (SendSimple, SendOTP), not only patterns
 
 
 @dataclass(frozen=True)
@@ -76,23 +77,26 @@ class Pattern:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """An OTP message and its verification, about to be accepted in one transaction."""
+    """
+    A message about to be accepted in one transaction, with its verification when it
+    carries a code (`verification_id` set); free text and plain patterns carry none.
+    """
 
     account_id: int
     token_id: int | None
-    pattern_id: int
+    pattern_id: int | None  # None for free text
     mobile: str
     sender: str
     text: str
-    code: str
+    code: str | None  # masked in the text once an upstream took the message
     encoding: str
     parts: int
     cost: int
     expires_at: datetime
     created_at: datetime
-    verification_id: str
-    code_digest: bytes
-    attempts_left: int
+    verification_id: str | None = None
+    code_digest: bytes = b""
+    attempts_left: int = 0
     code_sealed: bytes | None = None  # the code sealed for re-sends (see verification.py)
     sandbox: bool = False  # a test number: stored as delivered, never dispatched
     metadata: str | None = None  # the caller's metadata, as JSON text
@@ -100,6 +104,9 @@ class NewMessage:
     # Leased to this process's dispatcher until then: stored as sending (its first attempt),
     # and handed over in memory once committed, with no claim (see Dispatcher.reserve).
     lease_until: datetime | None = None
+    not_before: datetime | None = None  # scheduled: no dispatcher takes it before this time
+    backup_sender: str | None = None  # the line to try when `sender` cannot send
+    ref: str | None = None  # the request's idempotency reference (sends without a verification)
 
     def claimed(self, message_id: int) -> Claimed:
         """The message as its dispatcher holds it once stored under `lease_until`."""
@@ -122,6 +129,7 @@ class NewMessage:
             transport=None,
             provider_message_id=None,
             error=None,
+            backup_sender=self.backup_sender,
         )
         return Claimed(message, self.code)
 
@@ -179,6 +187,8 @@ class Message:
     transport: str | None
     provider_message_id: str | None
     error: str | None
+    not_before: datetime | None = None  # a scheduled send's time
+    backup_sender: str | None = None  # the line tried when `sender` cannot send
 
 
 @dataclass(frozen=True)
@@ -192,12 +202,13 @@ class Claimed:
 @dataclass(frozen=True)
 class Submitted:
     """An upstream took message `message_id` `at` (its answer came back); its stored text
-    becomes `masked_text`."""
+    becomes `masked_text`. `sender` is set when it went out on its backup line."""
 
     message_id: int
     receipt: SendReceipt
     masked_text: str
     at: datetime
+    sender: str | None = None
 
 
 @dataclass(frozen=True)

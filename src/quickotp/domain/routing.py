@@ -2,10 +2,15 @@
 Routing, decided: which routes may carry a message and in which order, and each route's
 circuit breaker. Pure: no I/O; the caller passes the time (monotonic seconds).
 
-Order: routes that match the message (destination prefix, account) by `priority`, lower
-first; among equals the more specific (an account's own route, then the longest prefix)
-first, then by name. Routes whose breaker is open are left out; routes whose transport says
-it is down (an SMPP route with no bind up) go last, as a last resort.
+Order: routes that match the message (destination prefix, account, sender line) by
+`priority`, lower first; among equals the more specific (an account's own route, then one
+kept for the message's line, then the longest prefix) first, then by name. Routes whose
+breaker is open are left out; routes whose transport says it is down (an SMPP route with
+no bind up) go last, as a last resort.
+
+A route with `lines` carries messages from those sender lines only (an SMPP bind of the
+line's operator account, say); one without carries any line. Amoot and Kavenegar routes send
+codes with a template of their own, so they carry only messages that carry a code.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from quickotp.domain.errors import InvalidInput
 
 ROUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_PREFIXES = 200
+MAX_LINES = 50
 DEFAULT_PRIORITY = 10
+CODE_ONLY_KINDS = frozenset({"amoot", "kavenegar"})  # upstreams that render their own text
+_LINE = re.compile(r"[!-~]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,17 @@ class Route:
     prefixes: tuple[str, ...] = ()  # destination prefixes (E.164 digits); () = any
     accounts: tuple[int, ...] = ()  # () = every account
     priority: int = DEFAULT_PRIORITY
+    lines: tuple[str, ...] = ()  # sender lines it carries; () = any
 
-    def matches(self, mobile: str, account_id: int | None) -> bool:
+    def matches(
+        self, mobile: str, account_id: int | None, sender: str | None = None, *, code: bool = True
+    ) -> bool:
+        """Whether it may carry the message (`sender` None: whatever the line)."""
         if self.accounts and account_id not in self.accounts:
+            return False
+        if self.lines and sender is not None and sender not in self.lines:
+            return False
+        if not code and self.kind in CODE_ONLY_KINDS:
             return False
         return not self.prefixes or any(mobile.startswith(p) for p in self.prefixes)
 
@@ -44,13 +60,14 @@ class Route:
         return max((p for p in self.prefixes if mobile.startswith(p)), key=len, default="")
 
 
-def precedence(route: Route, prefix: str) -> tuple[int, int, int, str]:
+def precedence(route: Route, prefix: str) -> tuple[int, int, int, int, str]:
     """
     The one order of routes, lower first: by `priority`, then an account's own route before a
-    shared one, then the longer destination prefix, then by name. `prefix` is the one of the
-    route's prefixes that matched ("" for a route that takes any number).
+    shared one, then a route kept for sender lines before one for any line, then the longer
+    destination prefix, then by name. `prefix` is the one of the route's prefixes that
+    matched ("" for a route that takes any number).
     """
-    return (route.priority, -bool(route.accounts), -len(prefix), route.name)
+    return (route.priority, -bool(route.accounts), -bool(route.lines), -len(prefix), route.name)
 
 
 def checked_route(
@@ -62,6 +79,7 @@ def checked_route(
     prefixes: Iterable[str] = (),
     accounts: Iterable[int] = (),
     priority: int = DEFAULT_PRIORITY,
+    lines: Iterable[str] = (),
 ) -> Route:
     """A Route from an operator's input; InvalidInput names the first thing wrong."""
     name = name.strip()
@@ -82,6 +100,9 @@ def checked_route(
         raise InvalidInput("an account id is a positive number")
     if not -1_000_000 <= priority <= 1_000_000:
         raise InvalidInput("a priority is a whole number within ±1,000,000")
+    kept = sorted({line.strip() for line in lines})
+    if len(kept) > MAX_LINES or not all(_LINE.fullmatch(line) for line in kept):
+        raise InvalidInput(f"a route has at most {MAX_LINES} lines of 1-20 printable characters")
     return Route(
         name=name,
         kind=kind,
@@ -90,6 +111,7 @@ def checked_route(
         prefixes=tuple(sorted(set(cleaned))),
         accounts=tuple(ids),
         priority=priority,
+        lines=tuple(kept),
     )
 
 
@@ -185,12 +207,14 @@ def plan(
     breakers: Mapping[str, Breaker],
     down: frozenset[str] = frozenset(),
     now: float,
+    sender: str | None = None,
+    code: bool = True,
 ) -> list[Route]:
     """The routes to try for one message, in order (see the module docstring)."""
     matching = [
         route
         for route in routes
-        if route.matches(mobile, account_id)
+        if route.matches(mobile, account_id, sender, code=code)
         and (route.name not in breakers or breakers[route.name].admits(now))
     ]
     if len(matching) < 2:  # the usual case on a gateway with one route: nothing to order
@@ -222,6 +246,13 @@ def first_choice(pairs: Sequence[tuple[Route, str]], mobile: str, account_id: in
     return None
 
 
-def any_match(routes: Sequence[Route], *, mobile: str, account_id: int | None) -> bool:
+def any_match(
+    routes: Sequence[Route],
+    *,
+    mobile: str,
+    account_id: int | None,
+    sender: str | None = None,
+    code: bool = True,
+) -> bool:
     """Whether some route, open breaker or not, may carry this message at all."""
-    return any(route.matches(mobile, account_id) for route in routes)
+    return any(route.matches(mobile, account_id, sender, code=code) for route in routes)

@@ -130,3 +130,14 @@ def numeric_variables(text: str, *, otp: bool, named: str = "") -> list[str]:
 def render(text: str, values: dict[str, str]) -> str:
     """The pattern with each `%name%` replaced by its value (unknown names stay as written)."""
     return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def with_code(text: str, code: str) -> str:
+    """
+    Free text carrying a code (Amoot's SendOTP): every `%code%` in it replaced by the code,
+    or, when it has none, the code on a line of its own after the text.
+    """
+    marker = f"%{CODE_VARIABLE}%"
+    if marker in text:
+        return text.replace(marker, code)
+    return f"{text}\n{code}"

@@ -77,6 +77,8 @@ FLASHES = {
     "credit_added": N_("Credit changed."),
     "account_changed": N_("Account changed."),
     "user_changed": N_("User changed."),
+    "message_canceled": N_("Message canceled: it will not be sent, and its charge was returned."),
+    "too_late_to_cancel": N_("Too late to cancel: the message is on its way already."),
     "signed_out": N_("You have signed out."),
 }
 

@@ -92,6 +92,8 @@ class SendStore(VerificationStore, Protocol):
 
     async def get_messages(self, account_id: int, ids: Sequence[int]) -> dict[int, Message]: ...
 
+    async def message_by_ref(self, account_id: int, ref: str) -> Message | None: ...
+
 
 class OutboxStore(Protocol):
     """
@@ -111,6 +113,10 @@ class OutboxStore(Protocol):
     ) -> None: ...
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest queued message falls due, if any message is queued."""
+        ...
 
 
 class AccountStore(Protocol):
@@ -195,3 +201,30 @@ class ReportStore(Protocol):
     ) -> list[Message]: ...
 
     async def sent_message(self, account_id: int, message_id: int) -> Message | None: ...
+
+
+class LineStore(Protocol):
+    """
+    An account's sender lines (its default one first) and its free-text permission.
+    NotFound for no such account (or, on removal, no such line of it); Conflict for a line
+    it has already; InvalidInput for removing its default line.
+    """
+
+    async def lines(self, account_id: int) -> list[str]: ...
+
+    async def add_line(self, account_id: int, line: str, now: datetime) -> list[str]: ...
+
+    async def remove_line(self, account_id: int, line: str) -> list[str]: ...
+
+    async def set_free_text(self, account_id: int, allowed: bool) -> Account: ...
+
+
+class ScheduleStore(Protocol):
+    """
+    Scheduled messages not yet taken by a dispatcher. `cancel` raises NotFound for no such
+    message and Conflict once a dispatcher has taken it.
+    """
+
+    async def scheduled(self, account_id: int | None, limit: int) -> list[Message]: ...
+
+    async def cancel(self, message_id: int, now: datetime) -> Message: ...

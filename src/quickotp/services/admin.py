@@ -1,7 +1,8 @@
 """
-The operator's use cases: accounts, tokens, pattern approval, credit, message lists.
+The operator's use cases: accounts, tokens, pattern approval, credit, message lists, sender
+lines and the free-text permission, scheduled messages.
 
-Called by the CLI and the operator's pages; I/O only through the Store port.
+Called by the CLI and the operator's pages; I/O only through its store ports (ports/store.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from quickotp.domain import keys, sms
+from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput
+from quickotp.domain.lines import SHARED_NAMES, line_problem
 from quickotp.domain.models import Account, Message, Pattern, PatternState, Token
 from quickotp.domain.text import text_problem
-from quickotp.ports.store import AccountStore
+from quickotp.ports.store import AccountStore, LineStore, ScheduleStore
 from quickotp.services.guard import Policy
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,11 @@ API_METHODS = (
     "RelayMessageDeliveryCreate",
     "RelayMessageDeliveryList",
     "RelayMessageDeliverySetActive",
+    "SendSimple",
+    "SendWithBackupLine",
+    "SendOTP",
+    "SendWithPattern",
+    "SendWithPatternOWN",
 )
 
 
@@ -81,12 +89,24 @@ class IssuedToken:
     secret: str
 
 
+def checked_line(line: str) -> str:
+    """A sender line as the operator typed it (digits of any script); InvalidInput if unusable."""
+    line = ascii_digits(line).strip()
+    if problem := line_problem(line):
+        raise InvalidInput(problem)
+    if line.lower() in SHARED_NAMES:
+        raise InvalidInput(f"{line!r} names the shared lines (QUICKOTP_SHARED_LINES)")
+    return line
+
+
 @dataclass
 class Admin:
     store: AccountStore
     token_key: bytes
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
+    lines: LineStore | None = None
+    schedule: ScheduleStore | None = None
 
     async def create_account(
         self, *, name: str, credit: int = 0, unlimited: bool = False, sender: str = "10001"
@@ -103,6 +123,8 @@ class Admin:
             raise InvalidInput("a sender line is 1 to 20 characters")
         if problem := text_problem(sender):
             raise InvalidInput(f"a sender line cannot be used: {problem}")
+        if sender.lower() in SHARED_NAMES:
+            raise InvalidInput(f"{sender!r} names the shared lines (QUICKOTP_SHARED_LINES)")
         account = await self.store.create_account(
             name=name, credit=credit, unlimited=unlimited, sender=sender, now=self.clock()
         )
@@ -205,3 +227,51 @@ class Admin:
         """The account's own fraud-guard settings ({} when it follows the defaults)."""
         await self.store.get_account(account_id)
         return await self.store.get_account_settings(account_id)
+
+    # sender lines and free text ----------------------------------------------------------
+
+    def _lines(self) -> LineStore:
+        if self.lines is None:
+            raise RuntimeError("Admin was built without a LineStore")
+        return self.lines
+
+    async def account_lines(self, account_id: int) -> list[str]:
+        """The account's sender lines, its default one first."""
+        return await self._lines().lines(account_id)
+
+    async def add_line(self, account_id: int, line: str) -> list[str]:
+        """Give the account another sender line; Conflict when it has it already."""
+        found = await self._lines().add_line(account_id, checked_line(line), self.clock())
+        log.info("account %d has a new line", account_id)
+        return found
+
+    async def remove_line(self, account_id: int, line: str) -> list[str]:
+        """Take a line from the account; its default line (accounts.sender) stays (InvalidInput)."""
+        found = await self._lines().remove_line(account_id, ascii_digits(line).strip())
+        log.info("account %d gave up a line", account_id)
+        return found
+
+    async def set_free_text(self, account_id: int, allowed: bool) -> Account:
+        """Let the account send text of its own (SendSimple, SendOTP), or only patterns."""
+        account = await self._lines().set_free_text(account_id, allowed)
+        log.info("account %d may%s send free text", account_id, "" if allowed else " not")
+        return account
+
+    # scheduled messages ------------------------------------------------------------------
+
+    def _schedule(self) -> ScheduleStore:
+        if self.schedule is None:
+            raise RuntimeError("Admin was built without a ScheduleStore")
+        return self.schedule
+
+    async def scheduled(self, account_id: int | None, limit: int = 100) -> list[Message]:
+        """Scheduled messages no dispatcher has taken yet, soonest first."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be from 1 to 10000")
+        return await self._schedule().scheduled(account_id, limit)
+
+    async def cancel_message(self, message_id: int) -> Message:
+        """Cancel a message before it goes out; its charge returns (Conflict once taken)."""
+        message = await self._schedule().cancel(message_id, self.clock())
+        log.info("canceled message %d", message_id)
+        return message

@@ -1,6 +1,7 @@
 """
 The operator's desk in the panel: the approval queue, accounts and their users, credit,
-invitations, routes, traffic and the audit log.
+sender lines and free text, scheduled messages, invitations, routes, traffic and the audit
+log.
 
 Every method checks that the actor is an operator (NotAllowed otherwise), and every action
 that changes something is written to the audit log with who did it and from where.
@@ -24,6 +25,7 @@ from quickotp.domain.models import (
     AuditEntry,
     CreditChange,
     Invitation,
+    Message,
     MessagePage,
     MessageQuery,
     MessageRecord,
@@ -45,6 +47,7 @@ from quickotp.services.workspace import Traffic, traffic
 log = logging.getLogger(__name__)
 
 AUDIT_PAGE = 100
+SCHEDULED_SHOWN = 100  # scheduled messages an account's page lists
 ROUTE_WINDOW = timedelta(hours=1)
 
 
@@ -63,6 +66,8 @@ class AccountFile:
     patterns: list[Pattern]
     credit_changes: list[CreditChange]
     recent: MessagePage
+    lines: list[str] = field(default_factory=list)  # its sender lines, the default first
+    scheduled: list[Message] = field(default_factory=list)  # waiting for their send time
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,35 @@ class OperatorDesk:
             patterns=list(reversed(await self.store.list_patterns(account_id))),
             credit_changes=await self.panel.credit_changes(account_id, 20),
             recent=await self.panel.search_messages(account_id, MessageQuery(limit=20)),
+            lines=await self.admin.account_lines(account_id),
+            scheduled=await self.admin.scheduled(account_id, SCHEDULED_SHOWN),
         )
+
+    async def set_free_text(self, actor: Actor, account_id: int, allowed: bool) -> Account:
+        _operator(actor)
+        account = await self.admin.set_free_text(account_id, allowed)
+        action = "account.free_text_on" if allowed else "account.free_text_off"
+        await self._audit(actor, action, f"account:{account_id}")
+        return account
+
+    async def add_line(self, actor: Actor, account_id: int, line: str) -> list[str]:
+        _operator(actor)
+        found = await self.admin.add_line(account_id, line)
+        await self._audit(actor, "line.add", f"account:{account_id}", found[-1])
+        return found
+
+    async def remove_line(self, actor: Actor, account_id: int, line: str) -> list[str]:
+        _operator(actor)
+        found = await self.admin.remove_line(account_id, line)
+        await self._audit(actor, "line.remove", f"account:{account_id}", line.strip()[:20])
+        return found
+
+    async def cancel_message(self, actor: Actor, message_id: int) -> Message:
+        """Cancel a scheduled message before a dispatcher takes it; its charge returns."""
+        _operator(actor)
+        message = await self.admin.cancel_message(message_id)
+        await self._audit(actor, "message.cancel", f"message:{message_id}")
+        return message
 
     async def add_credit(self, actor: Actor, account_id: int, amount: int, reason: str) -> Account:
         _operator(actor)

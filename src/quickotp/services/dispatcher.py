@@ -17,6 +17,13 @@ that waited: a slot freed in memory would otherwise go to the newest message whi
 ones wait in the table, some for seconds under load. Claims wait for a quarter of `batch`
 to be free, not for one slot, so a backlog is taken in a few transactions rather than one
 per message.
+
+A scheduled message is stored queued with its next attempt at its send time, so no claim
+takes it before then; an idle dispatcher sleeps until the earliest such time (or
+`idle_poll`, whichever comes first), so it goes out within moments of its time. A message
+with a backup line is sent on it at once when its own line cannot send: every route for
+the line down or cooling down (TransportUnavailable), or the upstream refused the line
+(LineRefused).
 """
 
 from __future__ import annotations
@@ -26,12 +33,18 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from quickotp.domain import otp
-from quickotp.domain.delivery import DeliveryReport, OutboundSms
-from quickotp.domain.errors import DeliveryError, DeliveryUncertain, TransportRejected
+from quickotp.domain.delivery import DeliveryReport, OutboundSms, SendReceipt
+from quickotp.domain.errors import (
+    DeliveryError,
+    DeliveryUncertain,
+    LineRefused,
+    TransportRejected,
+    TransportUnavailable,
+)
 from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
 from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
@@ -41,6 +54,7 @@ from quickotp.support.background import stop
 log = logging.getLogger(__name__)
 
 RECORD_LINGER = 0.005  # seconds between commits of outcomes and reports (see Dispatcher)
+_SHORTEST_SLEEP = 0.005  # seconds: waking for a due message never spins
 
 Outcome = Submitted | Retry | GiveUp
 
@@ -202,8 +216,20 @@ class Dispatcher:
                 self._claimed.put_nowait(item)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.config.idle_poll.total_seconds()):
+                    async with asyncio.timeout(await self._idle_seconds()):
                         await self._wake.wait()
+
+    async def _idle_seconds(self) -> float:
+        """How long to rest with nothing to claim: until the next message falls due."""
+        rest = self.config.idle_poll.total_seconds()
+        try:
+            due = await self.store.next_due()
+        except Exception:  # the next claim's failure says what is wrong; poll meanwhile
+            log.debug("reading the next due time failed", exc_info=True)
+            return rest
+        if due is None:
+            return rest
+        return min(rest, max(_SHORTEST_SLEEP, (due - self.clock()).total_seconds()))
 
     async def _sender(self) -> None:
         """One slot of the window: sends claimed messages one at a time, until cancelled."""
@@ -234,7 +260,7 @@ class Dispatcher:
         now = self.clock()
         if message.expires_at <= now:
             log.warning("message %d expired before it could be sent", message.id)
-            return GiveUp(message.id, MessageStatus.EXPIRED, "code expired before sending")
+            return GiveUp(message.id, MessageStatus.EXPIRED, "its validity ended before sending")
         sms = OutboundSms(
             message_id=message.id,
             mobile=message.mobile,
@@ -247,7 +273,7 @@ class Dispatcher:
             code=claimed.code,
         )
         try:
-            receipt = await self.transport.send(sms)
+            receipt, backup = await self._send(sms, message.backup_sender)
         except DeliveryError as exc:
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
             step = next_step(claimed, exc, now=self.clock(), config=self.config, jitter=jitter)
@@ -255,7 +281,21 @@ class Dispatcher:
             return step
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
         # Stamped now, not when the batch of outcomes is written a few milliseconds later.
-        return Submitted(message.id, receipt, masked, self.clock())
+        return Submitted(message.id, receipt, masked, self.clock(), sender=backup)
+
+    async def _send(self, sms: OutboundSms, backup: str | None) -> tuple[SendReceipt, str | None]:
+        """
+        The receipt, and the backup line when the message went out on it: tried at once
+        when the message's own line cannot send (module docstring); never after an answer
+        that may mean it was sent (DeliveryUncertain).
+        """
+        try:
+            return await self.transport.send(sms), None
+        except (TransportUnavailable, LineRefused) as exc:
+            if backup is None or backup == sms.sender or isinstance(exc, DeliveryUncertain):
+                raise
+            log.info("message %d: its line cannot send (%s); its backup line", sms.message_id, exc)
+        return await self.transport.send(replace(sms, sender=backup)), backup
 
     async def _record(self, items: Sequence[Outcome | DeliveryReport]) -> list[None]:
         outcomes = [item for item in items if not isinstance(item, DeliveryReport)]

@@ -1,8 +1,11 @@
 """
 The use cases behind every surface: who is calling, sending an OTP, and the neighbouring
-Amoot methods (account status, delivery lookups, patterns).
+Amoot methods (account status, delivery lookups, patterns). Every send, OTP or not (free
+text and patterns come through messaging.py), goes through `_send`: one guard, credit,
+admission, idempotency and accept path.
 
-I/O only through the Store port; time and randomness come in from the composition root.
+I/O only through its store ports (ports/store.py); time and randomness come in from the
+composition root.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from quickotp.domain.errors import (
     TokenUnknown,
 )
 from quickotp.domain.limits import Claim, Repeated
+from quickotp.domain.lines import SharedLines
 from quickotp.domain.models import (
     Account,
     Caller,
@@ -48,7 +52,7 @@ from quickotp.domain.models import (
     VerificationStatus,
 )
 from quickotp.ports.outbox import AdmissionControl, NoOutbox, Outbox
-from quickotp.ports.store import SendStore
+from quickotp.ports.store import LineStore, SendStore
 from quickotp.services.batching import GroupCommitter
 from quickotp.services.cache import TtlCache
 from quickotp.services.guard import Guard, Policy, Subject
@@ -69,12 +73,38 @@ _REPLAY_POLL_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class SentOtp:
+    """
+    An accepted message. `code` and `verification_id` are "" for a message that carries no
+    code (free text, a plain pattern), and `code` is "" in a /v1 answer, which never shows it.
+    """
+
     message_id: int
     mobile: phone.Mobile
-    code: str  # "" in a /v1 answer, which never shows the code
+    code: str
     verification_id: str
     expires_at: datetime | None = None
     sandbox: bool = False  # a test number: accepted and verifiable, never sent
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """
+    What one message says and how it goes out, as messaging.py asks for it (checked there).
+    With `code_length` (or `own_code`) it carries a code and gets a verification: the
+    code fills `pattern`'s %code%, or goes into `text` (sms.with_code). Without, `text` is
+    the message as it is sent.
+    """
+
+    text: str | None = None
+    pattern: Pattern | None = None  # the approved pattern the text comes from
+    code_length: int = 0  # > 0: the server makes a code of this many digits
+    own_code: str | None = None  # the caller's code (an OTP pattern's %code% value)
+    sender: str | None = None  # None: the account's default line
+    backup_sender: str | None = None  # tried when `sender` cannot send
+    not_before: datetime | None = None  # a scheduled send
+    # /rest: a repeat of the same parts inside the account's idempotency window gets the
+    # first answer and sends nothing (the caller's token and the number are added).
+    repeat: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,7 +113,7 @@ class _Send:
 
     caller: Caller
     number: phone.Mobile
-    length: int
+    length: int  # 0: no code
     own_code: str | None
     policy: Policy
     pattern_id: int | None = None
@@ -92,6 +122,12 @@ class _Send:
     fingerprint: str = ""
     seconds: float = 0.0
     need_code: bool = True  # a replay must show the code (/rest) or need not (/v1)
+    outgoing: Outgoing = field(default_factory=Outgoing)
+
+    @property
+    def otp(self) -> bool:
+        """Whether it carries a code (and so gets a verification)."""
+        return self.length > 0 or self.own_code is not None
 
 
 @dataclass(frozen=True)
@@ -101,6 +137,9 @@ class GatewayConfig:
     price_per_part: int = 1000
     regions: tuple[str, ...] = ("IR",)
     token_cache: timedelta = timedelta(seconds=2)
+    # How long a message without a code may wait for an upstream before it is given up.
+    message_ttl: timedelta = timedelta(hours=24)
+    shared_lines: SharedLines = field(default_factory=SharedLines)  # QUICKOTP_SHARED_LINES
 
 
 @dataclass(frozen=True)
@@ -131,6 +170,7 @@ class Gateway:
     outbox: Outbox = field(default_factory=NoOutbox)  # this process's dispatcher, if any
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
     admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
+    lines: LineStore | None = None  # sender lines: with them, free text and patterns are sent
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(self._accept_batch)
@@ -158,9 +198,10 @@ class Gateway:
 
     # who is calling -------------------------------------------------------------------
 
-    async def authenticate(self, raw_token: str, *, method: str, ip: str | None) -> Caller:
+    async def authenticate(self, raw_token: str, *, method: str | None, ip: str | None) -> Caller:
         """
-        The caller behind `raw_token`, allowed to call `method` from `ip`.
+        The caller behind `raw_token`, allowed to call `method` from `ip` (`method` None: the
+        caller names its method later, with `allow`).
 
         Token lookups are cached for `config.token_cache` (2 s by default), so disabling a
         token takes effect within that time in every process.
@@ -182,9 +223,16 @@ class Gateway:
             raise TokenExpired(f"token {token.id} expired")
         if networks and not _address_in(ip, networks):
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
+        caller = Caller(token, account, ip)
+        if method is not None:
+            self.allow(caller, method)
+        return caller
+
+    def allow(self, caller: Caller, method: str) -> None:
+        """TokenMethodNotAllowed unless the caller's token may call `method`."""
+        token = caller.token
         if token.allowed_methods and method.lower() not in token.allowed_methods:
             raise TokenMethodNotAllowed(f"token {token.id} may not call {method}")
-        return Caller(token, account, ip)
 
     async def _find_token(self, digest: bytes) -> tuple[Token, Account, _Networks] | None:
         async def load() -> tuple[Token, Account, _Networks] | None:
@@ -259,6 +307,43 @@ class Gateway:
             send = replace(send, key=key, fingerprint=fingerprint, seconds=IDEMPOTENCY_V1_SECONDS)
         return await self._once(send)
 
+    async def send(
+        self,
+        caller: Caller,
+        number: phone.Mobile,
+        outgoing: Outgoing,
+        *,
+        metadata: str | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> SentOtp:
+        """
+        Accept one message of messaging.py's (free text, a pattern, a code in free text):
+        durable, charged and queued (or scheduled) once this returns, through the same
+        guard, admission control and idempotency as `send_quick_otp`. With an
+        `idempotency_key` (/v1), a repeat inside 24 hours gets the first answer; without,
+        `outgoing.repeat` keys /rest's window.
+        """
+        policy = await self._policy(caller.account.id)
+        send = _Send(
+            caller,
+            number,
+            outgoing.code_length,
+            outgoing.own_code,
+            policy,
+            outgoing.pattern.id if outgoing.pattern is not None else None,
+            metadata,
+            need_code=idempotency_key is None,
+            outgoing=outgoing,
+        )
+        if idempotency_key is not None:
+            key = _key("v1", str(caller.account.id), idempotency_key)
+            send = replace(send, key=key, fingerprint=fingerprint, seconds=IDEMPOTENCY_V1_SECONDS)
+        elif outgoing.repeat and policy.idempotency_seconds:
+            key = _key("rest", str(caller.token.id), number.e164, *outgoing.repeat)
+            send = replace(send, key=key, fingerprint=key, seconds=policy.idempotency_seconds)
+        return await self._once(send)
+
     async def _once(self, send: _Send) -> SentOtp:
         """Run `send` once per idempotency key: in this process, then across processes."""
         if send.key is None:
@@ -274,31 +359,45 @@ class Gateway:
 
     async def _send(self, send: _Send) -> SentOtp:
         caller, number, policy = send.caller, send.number, send.policy
+        outgoing = send.outgoing
         test_code = policy.test_code(number.e164)
-        if self.admission is not None and test_code is None:  # before anything is counted
-            self.admission.check(caller.account.id, number.e164, policy.validity_seconds)
-        pattern = await self._pattern_for(caller.account.id, send.pattern_id)
+        if self.admission is not None and test_code is None and outgoing.not_before is None:
+            # Before anything is counted. A scheduled send joins no queue now.
+            self.admission.check(caller.account.id, number.e164, self._validity(send))
+        pattern = outgoing.pattern
+        if send.otp and pattern is None and outgoing.text is None:
+            pattern = await self._pattern_for(caller.account.id, send.pattern_id)
         resend = None
-        if test_code is None and send.own_code is None and policy.on_resend == "same_code":
+        if (
+            send.otp
+            and test_code is None
+            and send.own_code is None
+            and outgoing.not_before is None
+            and policy.on_resend == "same_code"
+        ):
             resend = await self._resendable(caller.account.id, number.e164, policy)
-        verification_id = resend[0].id if resend else self.new_id()
+        # The verification's id; for a message without one, its request's reference.
+        ref = resend[0].id if resend else self.new_id()
         claim = None
         if self.guard is not None:
             rules = self.guard.send_rules(
                 policy, Subject(caller.account.id, caller.token.id, caller.ip), number
             )
             if send.key is not None:
-                claim = Claim(send.key, send.fingerprint, verification_id, send.seconds)
+                claim = Claim(send.key, send.fingerprint, ref, send.seconds)
             admission = await self.guard.admit(rules, claim)
             if isinstance(admission, Repeated):
                 return await self._replay(send, admission)
-        code = test_code or (resend[1] if resend else None) or send.own_code
+        code = None
+        if send.otp:
+            code = test_code or (resend[1] if resend else None) or send.own_code
+            code = code or otp.generate(send.length, self.randbelow)
         try:
             return await self._accept(
                 send,
                 pattern,
-                code or otp.generate(send.length, self.randbelow),
-                verification_id,
+                code,
+                ref,
                 resend[0] if resend else None,
                 sandbox=test_code is not None,
             )
@@ -307,42 +406,55 @@ class Gateway:
                 await self.guard.release(claim.key)
             raise
 
+    def _validity(self, send: _Send) -> int:
+        """Seconds the message may wait for an upstream: a code's validity, or the text's."""
+        if send.otp:
+            return send.policy.validity_seconds
+        return int(self.config.message_ttl.total_seconds())
+
     async def _accept(
         self,
         send: _Send,
-        pattern: Pattern,
-        code: str,
-        verification_id: str,
+        pattern: Pattern | None,
+        code: str | None,
+        ref: str,
         resend: Verification | None,
         *,
         sandbox: bool,
     ) -> SentOtp:
-        caller, number = send.caller, send.number
-        text = sms.render(pattern.text, {sms.CODE_VARIABLE: code})
+        caller, number, outgoing = send.caller, send.number, send.outgoing
+        text = _text_of(outgoing, pattern, code)
         segmentation = sms.segment(text)
         now = self.clock()
-        validity = timedelta(seconds=send.policy.validity_seconds)
+        # A scheduled code is valid from its send time: it must not lapse while it waits.
+        start = outgoing.not_before or now
+        scheduled = outgoing.not_before is not None
         item = NewMessage(
             account_id=caller.account.id,
             token_id=caller.token.id,
-            pattern_id=pattern.id,
+            pattern_id=pattern.id if pattern is not None else None,
             mobile=number.e164,
-            sender=caller.account.sender,
-            text=otp.mask(text, code) if sandbox else text,
+            sender=outgoing.sender or caller.account.sender,
+            text=otp.mask(text, code) if sandbox and code else text,
             code=code,
             encoding=segmentation.encoding,
             parts=segmentation.parts,
             cost=0 if sandbox else segmentation.parts * self.config.price_per_part,
-            expires_at=resend.expires_at if resend else now + validity,
+            expires_at=resend.expires_at
+            if resend
+            else start + timedelta(seconds=self._validity(send)),
             created_at=now,
-            verification_id=verification_id,
-            code_digest=otp.digest(self.keys.code, code),
-            attempts_left=send.policy.attempts,
-            code_sealed=sealing.seal(self._seal_key, verification_id, code),
+            verification_id=ref if code is not None else None,
+            code_digest=otp.digest(self.keys.code, code) if code is not None else b"",
+            attempts_left=send.policy.attempts if code is not None else 0,
+            code_sealed=sealing.seal(self._seal_key, ref, code) if code is not None else None,
             sandbox=sandbox,
             metadata=send.metadata,
             resend_of=resend.id if resend else None,
-            lease_until=None if sandbox else self.outbox.reserve(),
+            lease_until=None if sandbox or scheduled else self.outbox.reserve(),
+            not_before=outgoing.not_before,
+            backup_sender=outgoing.backup_sender,
+            ref=ref if code is None else None,
         )
         message_id = await self._accepting.submit(item)
         if message_id is None:
@@ -356,7 +468,8 @@ class Gateway:
             segmentation.parts,
             " in the sandbox" if sandbox else " re-sending its code" if resend else "",
         )
-        return SentOtp(message_id, number, code, verification_id, item.expires_at, sandbox)
+        verification_id = ref if code is not None else ""
+        return SentOtp(message_id, number, code or "", verification_id, item.expires_at, sandbox)
 
     async def _accept_batch(self, batch: Sequence[NewMessage]) -> list[int | None]:
         """
@@ -390,6 +503,8 @@ class Gateway:
         """
         if not repeated.same:
             raise IdempotencyConflict("this idempotency key was used with another request")
+        if not send.otp:
+            return await self._replay_message(send, repeated.ref)
         found = None
         for _ in range(_REPLAY_POLLS):
             found = await self.store.get_verification(send.caller.account.id, repeated.ref)
@@ -407,6 +522,19 @@ class Gateway:
         return SentOtp(
             found.message_id, send.number, code, found.id, found.expires_at, found.sandbox
         )
+
+    async def _replay_message(self, send: _Send, ref: str) -> SentOtp:
+        """The first answer to a message without a code, found by its request's reference."""
+        message = None
+        for _ in range(_REPLAY_POLLS):
+            message = await self.store.message_by_ref(send.caller.account.id, ref)
+            if message is not None:
+                break
+            await asyncio.sleep(_REPLAY_POLL_SECONDS)
+        if message is None:
+            raise RequestInProgress("the same request is being answered elsewhere")
+        sandbox = message.transport == "sandbox"
+        return SentOtp(message.id, send.number, "", "", message.expires_at, sandbox)
 
     async def _resendable(
         self, account_id: int, e164: str, policy: Policy
@@ -537,6 +665,19 @@ class Gateway:
 
     async def list_patterns(self, caller: Caller) -> list[Pattern]:
         return await self.store.list_patterns(caller.account.id)
+
+
+def _text_of(outgoing: Outgoing, pattern: Pattern | None, code: str | None) -> str:
+    """The message's text: a pattern with its code, a code in free text, or the text as is."""
+    if code is None:
+        if outgoing.text is None:
+            raise ValueError("a message without a code needs its text")
+        return outgoing.text
+    if pattern is not None:
+        return sms.render(pattern.text, {sms.CODE_VARIABLE: code})
+    if outgoing.text is None:
+        raise ValueError("a code needs a pattern or a text to go into")
+    return sms.with_code(outgoing.text, code)
 
 
 def _pack(sent: SentOtp) -> tuple[Any, ...]:

@@ -15,9 +15,15 @@ from prometheus_client import Counter
 
 from quickotp.domain import phone
 from quickotp.domain.errors import GatewayError
-from quickotp.domain.models import Caller, Message, Pattern, Verification
+from quickotp.domain.models import (
+    Caller,
+    Message,
+    Pattern,
+    Verification,
+)
 from quickotp.domain.sms import variables
 from quickotp.services.gateway import Gateway
+from quickotp.web.amoot_send import AmootSending
 from quickotp.web.amoot_wire import (
     DELIVERY_TYPE,
     PATTERN_STATUS,
@@ -27,11 +33,12 @@ from quickotp.web.amoot_wire import (
     tehran_time,
     validation_for,
 )
-from quickotp.web.params import read_params, token_of
+from quickotp.web.params import Params, read_params, token_of
 from quickotp.web.rest import RestCall
 
 if TYPE_CHECKING:
     from quickotp.domain.models import RelayUrl
+    from quickotp.services.messaging import Messaging
     from quickotp.services.webhooks import Relays
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,7 @@ RESPONSES = Counter(
 # An answer: Amoot's envelope, or, for the methods whose answer is a bare Status
 # (RelayMessageDeliverySetActive and Delete), that Status as a JSON string.
 Body = dict[str, Any] | str
-Handler = Callable[[Caller, dict[str, str]], Awaitable[Body]]
+Handler = Callable[[Caller, Params], Awaitable[Body]]
 # A method's answer on failure, given the Status.
 Failure = Callable[[Status], Body]
 # The unlimited account's RemaindCredit: 10^15 rial, the most a balance can hold (the CLI's
@@ -70,11 +77,17 @@ class AmootApi:
         data_as_array: bool = False,
         relays: Relays | None = None,
         reads: Sequence[tuple[str, Handler]] = (),
+        messaging: Messaging | None = None,
     ) -> None:
         """`reads`: more methods whose failure is `Data: null` (web/amoot_reads.py)."""
         self.gateway = gateway
         self.data_as_array = data_as_array
         self.relays = relays
+        sending = (
+            AmootSending(messaging, data_as_array=data_as_array).handlers()
+            if messaging is not None
+            else []
+        )
         self._handlers: dict[str, tuple[str, Handler, Failure]] = {
             name.lower(): (name, handler, failure)
             for name, handler, failure in (
@@ -96,6 +109,7 @@ class AmootApi:
                     else ()
                 ),
                 *((name, handler, _data_null) for name, handler in reads),
+                *((name, handler, _data_null) for name, handler in sending),
             )
         }
 
@@ -160,8 +174,14 @@ class AmootApi:
             "RemaindCredit": UNLIMITED_CREDIT if account.unlimited else account.credit,
             **dict.fromkeys(_PRICE_FIELDS, price),
             "Avanak_SecondPrice": 0,
-            "ListLineNumbers": [account.sender],
+            "ListLineNumbers": await self._lines(account.id, account.sender),
         }
+
+    async def _lines(self, account_id: int, default: str) -> list[str]:
+        """The account's sender lines, its default one first."""
+        if self.gateway.lines is None:
+            return [default]
+        return await self.gateway.lines.lines(account_id)
 
     async def get_delivery(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         message = await self.gateway.get_delivery(caller, params.get("messageid"))

@@ -85,9 +85,14 @@ class Status(StrEnum):
     URL_ADDRESS_EMPTY = "URLAddress_Empty"
     URL_ADDRESS_DUPLICATE = "URLAddress_Duplicate"
     RELAY_ID_INVALID = "RelayMessageDeliveryID_Invalid"
-    SMS_TEXT_EMPTY = "SMSMessageText_Empty"
+    SMS_MESSAGE_TEXT_EMPTY = "SMSMessageText_Empty"
     MOBILES_EMPTY = "Mobiles_Empty"
     MOBILES_INVALID = "Mobiles_Invalid"
+    LENGTH_EXCEEDED = "Length_Exceeded"
+    LINE_NUMBER_NOT_EXIST = "LineNumber_NotExist"
+    BACKUP_LINE_NUMBER_NOT_EXIST = "BackupLineNumber_NotExist"
+    LINE_NUMBER_EMPTY = "LineNumber_Empty"
+    BACKUP_LINE_NUMBER_EMPTY = "BackupLineNumber_Empty"
     COUNT_INVALID = "Count_Invalid"
     FROM_ROW_INVALID = "FromRow_Invalid"
     FROM_DATE_INVALID = "FromDate_Invalid"
@@ -119,8 +124,12 @@ class Status(StrEnum):
     REQUEST_CONFLICT = "Request_Conflict"
     REQUEST_INVALID = "Request_Invalid"
     ROUTE_OVERLOADED = "Route_Overloaded"
+    SEND_DATETIME_INVALID = "SendDateTime_Invalid"
+    FREE_TEXT_NOT_ALLOWED = "FreeText_NotAllowed"
     PATTERN_CODE_ID_INVALID = "PatternCodeID_Invalid"
+    PATTERN_NOT_APPROVED = "Pattern_NotApproved"
     PATTERN_VALUES_INVALID = "PatternValues_Invalid"
+    PATTERN_VALUES_EMPTY = "PatternValues_Empty"
     URL_ADDRESS_LIMIT_REACHED = "URLAddress_LimitReached"
 
 
@@ -141,11 +150,7 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.WebhookUrlDuplicate: Status.URL_ADDRESS_DUPLICATE,
     errors.RelayNotFound: Status.RELAY_ID_INVALID,
     errors.RelayLimitReached: Status.URL_ADDRESS_LIMIT_REACHED,
-    errors.SmsTextEmpty: Status.SMS_TEXT_EMPTY,
-    errors.MobilesEmpty: Status.MOBILES_EMPTY,
     errors.InvalidMobiles: Status.MOBILES_INVALID,
-    errors.PatternNotFound: Status.PATTERN_CODE_ID_INVALID,
-    errors.InvalidPatternValues: Status.PATTERN_VALUES_INVALID,
     errors.InvalidFromDate: Status.FROM_DATE_INVALID,
     errors.InvalidToDate: Status.TO_DATE_INVALID,
     errors.DatesReversed: Status.FROM_DATE_AFTER_TO_DATE,
@@ -176,6 +181,20 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.IdempotencyConflict: Status.REQUEST_CONFLICT,
     errors.InvalidRequest: Status.REQUEST_INVALID,
     errors.RouteOverloaded: Status.ROUTE_OVERLOADED,
+    errors.InvalidSendTime: Status.SEND_DATETIME_INVALID,
+    errors.LineEmpty: Status.LINE_NUMBER_EMPTY,
+    errors.BackupLineEmpty: Status.BACKUP_LINE_NUMBER_EMPTY,
+    errors.LineNotOwned: Status.LINE_NUMBER_NOT_EXIST,
+    errors.BackupLineNotOwned: Status.BACKUP_LINE_NUMBER_NOT_EXIST,
+    errors.FreeTextNotAllowed: Status.FREE_TEXT_NOT_ALLOWED,
+    errors.MessageTextEmpty: Status.SMS_MESSAGE_TEXT_EMPTY,
+    errors.MessageTooLong: Status.LENGTH_EXCEEDED,
+    errors.MobilesEmpty: Status.MOBILES_EMPTY,
+    errors.TooManyMobiles: Status.MOBILES_INVALID,
+    errors.PatternNotFound: Status.PATTERN_CODE_ID_INVALID,
+    errors.PatternNotApproved: Status.PATTERN_NOT_APPROVED,
+    errors.PatternValuesInvalid: Status.PATTERN_VALUES_INVALID,
+    errors.PatternValueEmpty: Status.PATTERN_VALUES_EMPTY,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 

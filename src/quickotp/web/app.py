@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
 from quickotp.services.gateway import Gateway
+from quickotp.services.messaging import Messaging
 from quickotp.services.reports import Reports
 from quickotp.services.webhooks import Relays
 from quickotp.web.amoot import AmootApi
@@ -43,8 +44,12 @@ def create_app(
     `relays`; Statistics, GetMessage and GetMessages need `reports`.
     """
     reads = AmootReads(gateway, reports).handlers()
-    amoot = AmootApi(gateway, data_as_array=data_as_array, relays=relays, reads=reads)
-    v1 = V1Api(gateway)
+    # Free text and patterns need the account's sender lines (Gateway.lines).
+    messaging = Messaging(gateway, gateway.lines) if gateway.lines is not None else None
+    amoot = AmootApi(
+        gateway, data_as_array=data_as_array, relays=relays, reads=reads, messaging=messaging
+    )
+    v1 = V1Api(gateway, messaging)
     v1_routes = v1.routes()
 
     async def openapi(request: Request) -> Response:

@@ -60,6 +60,17 @@ _AUTH = {
     "401": _problem("No token, or an unknown one (token-missing, token-unknown).", auth=True),
 }
 _FORBIDDEN = "The token or account may not do this (token-disabled, token-expired, ...)"
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "The same key with the same body within 24 hours gets the first "
+        "answer and sends nothing; with another body, a 409."
+    ),
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+}
+_LINE = {"type": "string", "minLength": 1, "maxLength": 20}
 _VERIFICATION_ID = {
     "name": "id",
     "in": "path",
@@ -84,18 +95,7 @@ DOCUMENT: dict[str, Any] = {
             "post": {
                 "operationId": "createVerification",
                 "summary": "Send a code to a number",
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": (
-                            "The same key with the same body within 24 hours gets the first "
-                            "answer and sends nothing; with another body, a 409."
-                        ),
-                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
-                    }
-                ],
+                "parameters": [_IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -190,6 +190,62 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/v1/messages": {
+            "post": {
+                "operationId": "sendMessage",
+                "summary": "Send a message: free text, or one of your approved patterns",
+                "description": (
+                    "To one number. Free text needs the account's free-text permission, which "
+                    "the operator grants. A pattern's `values` fill its variables in the order "
+                    "they first appear in its text; an OTP pattern's one value is your code, "
+                    "and a verification is made for it (`verification_id`). `send_at` in the "
+                    "future schedules the send (a code is then valid from that time)."
+                ),
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/MessageRequest"}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {
+                        **_json("CreatedMessage", "Accepted: durable, charged, queued."),
+                        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+                    },
+                    "400": _problem(
+                        "The request, the number, the text, a code or send_at is not usable "
+                        "(invalid-request, mobile-invalid, text-empty, length-exceeded, "
+                        "length-invalid, send-time-invalid, ...)."
+                    ),
+                    **_AUTH,
+                    "402": _problem("The account's credit does not cover the message."),
+                    "403": _problem(
+                        _FORBIDDEN + "; free-text-not-allowed; or the fraud guard refused: "
+                        "mobile-blocked, country-not-allowed, pumping-suspected."
+                    ),
+                    "409": _problem(
+                        "idempotency-conflict, request-in-progress or request-repeated."
+                    ),
+                    "422": _problem(
+                        "pattern-not-found, pattern-not-approved, pattern-values-invalid, "
+                        "pattern-values-empty, line-not-owned or backup-line-not-owned."
+                    ),
+                    "429": _problem(
+                        "A limit refused: mobile-cooldown, mobile-limit-reached, "
+                        "account-rate-limited, token-rate-limited, ip-rate-limited.",
+                        retry_after=True,
+                    ),
+                    "503": _problem(
+                        "The fraud guard's backend is down (limits-unavailable), or the "
+                        "number's route is overloaded (route-overloaded, with Retry-After).",
+                        retry_after=True,
+                    ),
+                },
+            }
+        },
         "/v1/messages/{id}": {
             "get": {
                 "operationId": "getMessage",
@@ -232,6 +288,67 @@ DOCUMENT: dict[str, Any] = {
                         "description": "One of your approved OTP patterns; default: the newest.",
                     },
                     "metadata": _METADATA,
+                },
+            },
+            "MessageRequest": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["to"],
+                "oneOf": [
+                    {"required": ["text"], "not": {"required": ["values"]}},
+                    {"required": ["pattern_id"]},
+                ],
+                "properties": {
+                    "to": _MOBILE,
+                    "text": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 2000,
+                        "description": "Free text (needs the free-text permission).",
+                    },
+                    "pattern_id": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "One of your approved patterns.",
+                    },
+                    "values": {
+                        "type": "array",
+                        "maxItems": 50,
+                        "items": {"type": ["string", "integer"], "maxLength": 500},
+                        "description": "The pattern's values, in the order of its variables.",
+                    },
+                    "line": {
+                        **_LINE,
+                        "description": "A sender line of yours, or public / service / 98; "
+                        "default: your default line.",
+                    },
+                    "backup_line": {
+                        **_LINE,
+                        "description": "Sent on this line when `line` cannot send.",
+                    },
+                    "send_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "Send then (at most a year ahead); a past time: now.",
+                    },
+                },
+                "description": "Give `text`, or `pattern_id` (with `values`).",
+            },
+            "CreatedMessage": {
+                "type": "object",
+                "required": ["id", "to", "verification_id", "expires_at", "sandbox"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "to": {"type": "string", "pattern": "^\\+[0-9]+$"},
+                    "verification_id": {
+                        "type": ["string", "null"],
+                        "description": "Set when an OTP pattern's code was sent.",
+                    },
+                    "expires_at": {
+                        **_ISO,
+                        "description": "The message is never sent after this time.",
+                    },
+                    "sandbox": {"type": "boolean"},
                 },
             },
             "CheckRequest": {

@@ -85,6 +85,24 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
     errors.RouteOverloaded: _p(
         "route-overloaded", 503, "More is offered than the route can deliver in time"
     ),
+    errors.InvalidSendTime: _p("send-time-invalid", 400, "send_at is not a time we can use"),
+    errors.MessageTextEmpty: _p("text-empty", 400, "No message text was given"),
+    errors.LineEmpty: _p("line-empty", 400, "An empty sender line was given"),
+    errors.BackupLineEmpty: _p("line-empty", 400, "An empty sender line was given"),
+    errors.MessageTooLong: _p("length-exceeded", 400, "The message text is too long"),
+    errors.FreeTextNotAllowed: _p(
+        "free-text-not-allowed", 403, "This account may send patterns only, not free text"
+    ),
+    errors.BackupLineNotOwned: _p(
+        "backup-line-not-owned", 422, "The backup line is not one of the account's"
+    ),
+    errors.LineNotOwned: _p("line-not-owned", 422, "The sender line is not one of the account's"),
+    errors.PatternNotFound: _p("pattern-not-found", 422, "No such pattern of this account"),
+    errors.PatternNotApproved: _p("pattern-not-approved", 422, "The pattern is not approved"),
+    errors.PatternValuesInvalid: _p(
+        "pattern-values-invalid", 422, "The values do not fit the pattern's variables"
+    ),
+    errors.PatternValueEmpty: _p("pattern-values-empty", 422, "A pattern value is empty"),
     errors.RequestRejected: _p("request-rejected", 400, "The request was refused"),
     errors.GatewayError: _p("request-rejected", 400, "The request was refused"),
 }

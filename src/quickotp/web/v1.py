@@ -1,7 +1,8 @@
 """
 The /v1 JSON API for new clients: send a verification, check a code, look up a verification
-or a message. Bearer tokens (the same as /rest), real HTTP status codes, errors as
-problem+json (web/problems.py); `web/openapi.py` documents every answer, and tests hold it true.
+or a message, send a message (free text or a pattern). Bearer tokens (the same as /rest),
+real HTTP status codes, errors as problem+json (web/problems.py); `web/openapi.py`
+documents every answer, and tests hold it true.
 
 Parse, call the Gateway, shape the answer; nothing else.
 """
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from quickotp.domain.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
 from quickotp.domain.models import Caller, Message, Verification
 from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.services.messaging import MAX_TEXT, Messaging
 from quickotp.web.amoot_wire import DELIVERY_TYPE
 from quickotp.web.problems import problem_for, problem_response
 
@@ -35,6 +37,8 @@ MAX_METADATA_KEYS = 20
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
 MAX_IDEMPOTENCY_KEY = 255
+MAX_VALUES = 50
+MAX_VALUE = 500
 
 Operation = Callable[[Caller, Request], Awaitable[Response]]
 
@@ -47,11 +51,17 @@ class JsonBody(Response):
 
 
 class V1Api:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, messaging: Messaging | None = None) -> None:
         self.gateway = gateway
+        self.messaging = messaging
 
     def routes(self) -> list[Route]:
+        sending = []
+        if self.messaging is not None:  # free text and patterns need the account's lines
+            # Its Amoot method (SendSimple or SendWithPattern) is known once the body is read.
+            sending = [Route("/v1/messages", self._op("send", None, self.send), methods=["POST"])]
         return [
+            *sending,
             Route(
                 "/v1/verifications",
                 self._op("create", "SendQuickOTP", self.create),
@@ -80,7 +90,7 @@ class V1Api:
         ]
 
     def _op(
-        self, name: str, method: str, operation: Operation
+        self, name: str, method: str | None, operation: Operation
     ) -> Callable[[Request], Awaitable[Response]]:
         """`operation` behind bearer auth, with every error as problem+json (a bug as a 500)."""
 
@@ -127,6 +137,31 @@ class V1Api:
             _created(sent, metadata),
             status_code=201,
             headers={"Location": f"/v1/verifications/{sent.verification_id}"},
+        )
+
+    async def send(self, caller: Caller, request: Request) -> Response:
+        if self.messaging is None:  # not routed without it (routes())
+            raise RuntimeError("no messaging")
+        body = await _json_object(request)
+        _only(body, {"to", "text", "pattern_id", "values", "line", "backup_line", "send_at"})
+        pattern_id = _integer(body, "pattern_id", default=None, low=1)
+        self.gateway.allow(caller, "SendSimple" if pattern_id is None else "SendWithPattern")
+        sent = await self.messaging.send_v1(
+            caller,
+            to=_string(body, "to", required=True, limit=40) or "",
+            text=_string(body, "text", limit=MAX_TEXT),
+            pattern_id=pattern_id,
+            values=_values(body.get("values")),
+            line=_string(body, "line", limit=20),
+            backup_line=_string(body, "backup_line", limit=20),
+            send_at=_string(body, "send_at", limit=64),
+            idempotency_key=_idempotency_key(request),
+            fingerprint=hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest(),
+        )
+        return JsonBody(
+            _sent_message(sent),
+            status_code=201,
+            headers={"Location": f"/v1/messages/{sent.message_id}"},
         )
 
     async def check(self, caller: Caller, request: Request) -> Response:
@@ -181,6 +216,17 @@ def _created(sent: SentOtp, metadata: dict[str, str] | None) -> dict[str, Any]:
         "message_id": sent.message_id,
         "sandbox": sent.sandbox,
         "metadata": metadata,
+    }
+
+
+def _sent_message(sent: SentOtp) -> dict[str, Any]:
+    """The answer to POST /v1/messages: the same for the first request and every repeat."""
+    return {
+        "id": sent.message_id,
+        "to": "+" + sent.mobile.e164,
+        "verification_id": sent.verification_id or None,
+        "expires_at": _time(sent.expires_at),
+        "sandbox": sent.sandbox,
     }
 
 
@@ -256,6 +302,24 @@ def _integer(body: dict[str, Any], name: str, *, default: Any, low: int = 0) -> 
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 2**53:
         raise InvalidRequest(f"{name} must be a whole number")
     return value
+
+
+def _values(value: Any) -> list[str] | None:
+    """A pattern's values: an array of strings (numbers are taken as their text)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_VALUES
+        or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= MAX_VALUE
+            for v in value
+        )
+    ):
+        raise InvalidRequest(
+            f"values is an array of at most {MAX_VALUES} strings of up to {MAX_VALUE} characters"
+        )
+    return [str(v) for v in value]
 
 
 def _metadata(value: Any) -> dict[str, str] | None:

@@ -74,6 +74,7 @@ class RouteBook:
                     shown=route.shown,
                     prefixes=" ".join(route.prefixes),
                     accounts=" ".join(str(a) for a in route.accounts),
+                    lines=" ".join(route.lines),
                     priority=route.priority,
                     created_at=now,
                 )
@@ -99,6 +100,7 @@ class RouteBook:
                 prefixes=tuple(row.prefixes.split()),
                 accounts=tuple(int(a) for a in row.accounts.split()),
                 priority=row.priority,
+                lines=tuple(row.lines.split()),
             )
             for row in rows
         ]
@@ -116,6 +118,7 @@ class RouteBook:
                 prefixes=tuple(row.prefixes.split()),
                 accounts=tuple(int(a) for a in row.accounts.split()),
                 priority=row.priority,
+                lines=tuple(row.lines.split()),
             )
             for row in rows
         ]

@@ -48,10 +48,20 @@ def account_from(row: Row[Any]) -> Account:
         sender=row.sender,
         active=row.active,
         created_at=row.created_at,
+        free_text=bool(row.free_text),
     )
 
 
-ACCOUNT_FIELDS = ("id", "name", "credit", "unlimited", "sender", "active", "created_at")
+ACCOUNT_FIELDS = (
+    "id",
+    "name",
+    "credit",
+    "unlimited",
+    "sender",
+    "active",
+    "created_at",
+    "free_text",
+)
 
 
 def token_from(row: Row[Any]) -> Token:
@@ -103,4 +113,6 @@ def message_from(row: Row[Any]) -> Message:
         transport=row.transport,
         provider_message_id=row.provider_message_id,
         error=row.error,
+        not_before=row.not_before,
+        backup_sender=row.backup_sender,
     )

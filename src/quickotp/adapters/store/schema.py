@@ -24,6 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
 )
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
@@ -71,6 +74,20 @@ accounts = Table(
     Column("sender", String(20), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Free text (SendSimple, SendOTP, /v1 text): off until the operator grants it, so an
+    # OTP gateway does not become an open relay for whatever a token holder writes.
+    Column("free_text", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# An account's sender lines besides its default one (accounts.sender).
+account_lines = Table(
+    "account_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("line", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "line", name="uq_account_lines_account_line"),
 )
 
 tokens = Table(
@@ -132,11 +149,26 @@ messages = Table(
     Column("transport", String(40)),
     Column("provider_message_id", String(80)),
     Column("error", Text),
+    # A scheduled send: not before this time. The claim reads next_attempt_at, which a
+    # scheduled message is stored with set to this time, so ix_messages_due keeps it out of
+    # every claim until it is due.
+    Column("not_before", UtcDateTime),
+    Column("backup_sender", String(20)),  # the line tried when the sender line cannot send
+    # The request a message answered (its idempotency reference), for a repeat that lands on
+    # another process; only sends without a verification carry one.
+    Column("ref", String(32)),
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_provider", "transport", "provider_message_id"),
     Index("ix_messages_account", "account_id", "id"),
     # An account's messages by time: Statistics and GetMessages read one window of them.
     Index("ix_messages_account_created", "account_id", "created_at", "id"),
+    Index(
+        "ix_messages_ref",
+        "account_id",
+        "ref",
+        sqlite_where=text("ref IS NOT NULL"),
+        postgresql_where=text("ref IS NOT NULL"),
+    ),
 )
 
 verifications = Table(
@@ -278,6 +310,8 @@ routes = Table(
     Column("shown", Text, nullable=False),
     Column("prefixes", Text, nullable=False, default=""),  # destination prefixes; "" = any
     Column("accounts", Text, nullable=False, default=""),  # account ids; "" = every account
+    # Sender lines it carries; "" = any line.
+    Column("lines", Text, nullable=False, default="", server_default=""),
     Column("priority", Integer, nullable=False, default=10),  # lower is tried first
     Column("created_at", UtcDateTime, nullable=False),
 )

@@ -463,7 +463,23 @@ class SqlStore:
         async with self.engines.read.connect() as conn:
             return [message_from(row) for row in await conn.execute(query)]
 
+    async def message_by_ref(self, account_id: int, ref: str) -> Message | None:
+        """The account's message stored for the request `ref` (see NewMessage.ref)."""
+        query = select(messages).where(messages.c.account_id == account_id, messages.c.ref == ref)
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(query.limit(1))).first()
+        return None if row is None else message_from(row)
+
     # dispatching ----------------------------------------------------------------------
+
+    async def next_due(self) -> datetime | None:
+        """
+        When the earliest queued message falls due (a scheduled send, or a retry), if any:
+        the dispatcher sleeps until then. One step down ix_messages_due.
+        """
+        async with self.engines.read.connect() as conn:
+            found: datetime | None = await conn.scalar(NEXT_DUE)
+        return found
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """
@@ -477,12 +493,7 @@ class SqlStore:
 
         async def work(tx: Tx) -> list[Claimed]:
             rows = await tx.fetch(
-                "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
-                " possible_duplicate = (possible_duplicate OR status = ?)"
-                " WHERE id IN (SELECT id FROM messages"
-                "  WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until < ?)"
-                f"  ORDER BY next_attempt_at, id LIMIT ?{lock})"
-                f" RETURNING {_CLAIMED_COLUMNS}",
+                CLAIM_DUE.format(lock=lock),
                 MessageStatus.SENDING.value,
                 tx.time(now + lease),
                 MessageStatus.SENDING.value,
@@ -559,9 +570,9 @@ def _checkable(now: datetime) -> tuple[Any, ...]:
 _MESSAGE_COLUMNS = (
     "id, account_id, token_id, pattern_id, mobile, sender, text, code, encoding, parts, cost,"
     " charged, status, attempts, possible_duplicate, next_attempt_at, expires_at, created_at,"
-    " transport, submitted_at, reported_at, lease_until"
+    " transport, submitted_at, reported_at, lease_until, not_before, backup_sender, ref"
 )
-_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(22)})"
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({marks(25)})"
 _INSERT_VERIFICATION = (
     "INSERT INTO verifications (id, account_id, message_id, mobile, code_digest, status,"
     " attempts_left, expires_at, created_at, updated_at, code_sealed, sandbox, metadata)"
@@ -570,7 +581,7 @@ _INSERT_VERIFICATION = (
 _CLAIMED_COLUMNS = (
     "id, account_id, mobile, sender, text, encoding, parts, cost, status, attempts,"
     " possible_duplicate, expires_at, created_at, submitted_at, reported_at, transport,"
-    " provider_message_id, error, code"
+    " provider_message_id, error, code, backup_sender"
 )
 _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
@@ -586,6 +597,20 @@ MATCHED_ORPHANS = (
     " JOIN messages m ON m.transport = o.transport"
     " AND m.provider_message_id = o.provider_message_id"
     " ORDER BY o.reported_at, o.id LIMIT ?{lock}"
+)
+# When the earliest queued message falls due: one step down ix_messages_due.
+NEXT_DUE = select(func.min(messages.c.next_attempt_at)).where(
+    messages.c.status == MessageStatus.QUEUED.value
+)
+# A claim: due messages (queued and past their next attempt, which a scheduled message's send
+# time is) or lapsed leases, along ix_messages_due (tests/store/test_query_plans.py).
+CLAIM_DUE = (
+    "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
+    " possible_duplicate = (possible_duplicate OR status = ?)"
+    " WHERE id IN (SELECT id FROM messages"
+    "  WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until < ?)"
+    "  ORDER BY next_attempt_at, id LIMIT ?{lock})"
+    f" RETURNING {_CLAIMED_COLUMNS}"
 )
 RECONCILE_BATCH = 500  # parked reports matched in one transaction
 PARKED_REPORTS = (
@@ -640,13 +665,16 @@ def _message_row(tx: Tx, item: NewMessage, message_id: int, *, charged: bool) ->
         status,
         0 if item.lease_until is None else 1,  # a leased message is on its first attempt
         False,
-        created,
+        created if item.not_before is None else tx.time(item.not_before),  # next_attempt_at
         tx.time(item.expires_at),
         created,
         transport,
         submitted,
         reported,
         tx.time(item.lease_until),
+        tx.time(item.not_before),
+        item.backup_sender,
+        item.ref,
     )
 
 
@@ -671,10 +699,15 @@ def _verification_row(tx: Tx, item: NewMessage, message_id: int) -> tuple[Any, .
 
 async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence[int]) -> None:
     """
-    A new verification per message, canceling the number's pending one from the same
-    account; a re-send of the same code points its pending verification at the new message.
+    A new verification per message that carries a code, canceling the number's pending one
+    from the same account; a re-send of the same code points its pending verification at
+    the new message. Messages without a verification (free text, plain patterns) are skipped.
     """
-    pairs = list(zip(items, ids, strict=True))
+    pairs = [
+        (item, message_id)
+        for item, message_id in zip(items, ids, strict=True)
+        if item.verification_id is not None
+    ]
     await tx.executemany(
         "UPDATE verifications SET message_id = ?, updated_at = ? WHERE id = ? AND status = ?",
         [
@@ -704,7 +737,8 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
     replaced = [
         item.verification_id
         for item, _ in fresh
-        if last[(item.account_id, item.mobile)] != item.verification_id
+        if item.verification_id is not None
+        and last[(item.account_id, item.mobile)] != item.verification_id
     ]
     if replaced:
         await tx.execute(
@@ -735,6 +769,11 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
             )
             for o in submitted
         ],
+    )
+    # Sent on the backup line (rare): the message records the line it went out on.
+    await tx.executemany(
+        "UPDATE messages SET sender = ? WHERE id = ?",
+        [(o.sender, o.message_id) for o in submitted if o.sender is not None],
     )
     if submitted:
         await _apply_early_reports(tx, submitted)
@@ -924,5 +963,6 @@ def _claimed(tx: Tx, row: tuple[Any, ...]) -> Claimed:
         transport=row[15],
         provider_message_id=row[16],
         error=row[17],
+        backup_sender=row[19],
     )
     return Claimed(message, row[18])

@@ -37,6 +37,7 @@ from quickotp.domain.errors import (
     DeliveryError,
     DeliveryUncertain,
     InvalidInput,
+    LineRefused,
     TransportRejected,
     TransportUnavailable,
 )
@@ -234,6 +235,7 @@ class RoutingTransport:
         if not self._live:
             return await self._fallback.send(sms)
         # No await from here to the loop: the routes cannot change under the plan.
+        code = sms.code is not None
         order = plan(
             self._routes,
             mobile=sms.mobile,
@@ -241,8 +243,14 @@ class RoutingTransport:
             breakers=self._breakers,
             down=frozenset(name for name, transport in self._smpp.items() if transport.bound == 0),
             now=self._clock(),
+            sender=sms.sender,
+            code=code,
         )
-        if not order and not any_match(self._routes, mobile=sms.mobile, account_id=sms.account_id):
+        if not order and not any_match(
+            self._routes, mobile=sms.mobile, account_id=sms.account_id, sender=sms.sender, code=code
+        ):
+            if any_match(self._routes, mobile=sms.mobile, account_id=sms.account_id, code=code):
+                raise LineRefused(f"no route carries the line {sms.sender[:20]}")
             raise TransportRejected(f"no route takes …{sms.mobile[-4:]} for this account")
         last: TransportUnavailable | None = None
         # (A route being replaced right now is passed over.)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError, InvalidInput
+from quickotp.domain.errors import Conflict, GatewayError, InvalidInput, NotFound
 from quickotp.domain.models import Actor, Role
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
@@ -56,6 +56,30 @@ def routes(panel: Panel) -> list[Route]:
         panel.route(
             "/operator/accounts/{account_id:id}/limits",
             pages.limits,
+            access=operator,
+            methods=post,
+        ),
+        panel.route(
+            "/operator/accounts/{account_id:id}/free-text",
+            pages.free_text,
+            access=operator,
+            methods=post,
+        ),
+        panel.route(
+            "/operator/accounts/{account_id:id}/lines",
+            pages.add_line,
+            access=operator,
+            methods=post,
+        ),
+        panel.route(
+            "/operator/accounts/{account_id:id}/lines/remove",
+            pages.remove_line,
+            access=operator,
+            methods=post,
+        ),
+        panel.route(
+            "/operator/messages/{message_id:id}/cancel",
+            pages.cancel_message,
             access=operator,
             methods=post,
         ),
@@ -206,6 +230,46 @@ class OperatorPages:
         return self.panel.redirect(
             visit, f"/operator/accounts/{account_id}", flash="account_changed"
         )
+
+    async def free_text(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        account_id = visit.request.path_params["account_id"]
+        await self.desk.set_free_text(_actor(visit), account_id, forms.flag(form, "free_text"))
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="account_changed"
+        )
+
+    async def add_line(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        account_id = visit.request.path_params["account_id"]
+        try:
+            await self.desk.add_line(_actor(visit), account_id, forms.text(form, "line", 40))
+        except (InvalidInput, Conflict) as exc:
+            return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="account_changed"
+        )
+
+    async def remove_line(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        account_id = visit.request.path_params["account_id"]
+        try:
+            await self.desk.remove_line(_actor(visit), account_id, forms.text(form, "line", 40))
+        except (NotFound, InvalidInput) as exc:
+            return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="account_changed"
+        )
+
+    async def cancel_message(self, visit: Visit) -> Response:
+        message_id = visit.request.path_params["message_id"]
+        message = await self.desk.message(_actor(visit), message_id)
+        back = f"/operator/accounts/{message.message.account_id}"
+        try:
+            await self.desk.cancel_message(_actor(visit), message_id)
+        except Conflict:
+            return self.panel.redirect(visit, back, flash="too_late_to_cancel")
+        return self.panel.redirect(visit, back, flash="message_canceled")
 
     async def account_state(self, visit: Visit) -> Response:
         form = await visit.request.form()

@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from quickotp.domain.delivery import DeliveryState
-from quickotp.domain.errors import DeliveryError, TransportRejected, TransportUnavailable
+from quickotp.domain.errors import (
+    DeliveryError,
+    LineRefused,
+    TransportRejected,
+    TransportUnavailable,
+)
 
 DATA_CODING_GSM7 = 0x00  # SMSC default alphabet (§5.2.19), sent unpacked: one septet per octet
 DATA_CODING_UCS2 = 0x08  # UCS2 (ISO/IEC-10646), UTF-16-BE without a BOM
@@ -303,6 +308,8 @@ _PERMANENT = {
     0xC4: "ESME_RINVOPTPARAMVAL",
     0xFE: "ESME_RDELIVERYFAILURE",
 }
+# Of those, the ones about the source address: the sender line, not the message.
+_SOURCE = frozenset({0x0A, 0x48, 0x49})  # ESME_RINVSRCADR, ESME_RINVSRCTON, ESME_RINVSRCNPI
 # Statuses where the SMSC did not take the message but may later (§5.1.3).
 _TRANSIENT = {
     0x04: "ESME_RINVBNDSTS",
@@ -323,6 +330,8 @@ def status_error(status: int) -> DeliveryError:
     may fail over to another route.
     """
     if name := _PERMANENT.get(status):
+        if status in _SOURCE:  # the line itself: the message's backup line may do
+            return LineRefused(f"the SMSC refused the sender line: {name} (0x{status:08X})")
         return TransportRejected(f"the SMSC refused the message: {name} (0x{status:08X})")
     name = _TRANSIENT.get(status, "unknown status")
     return TransportUnavailable(f"the SMSC did not take the message: {name} (0x{status:08X})")

@@ -1,7 +1,7 @@
 """messages by account and time; codes out of the texts of messages never sent
 
 Revision ID: 0030
-Revises: 0002
+Revises: 0020
 Create Date: 2026-12-06 10:30:00.000000
 
 `ix_messages_account_created` serves Statistics and GetMessages, which read one account's
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0002"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
