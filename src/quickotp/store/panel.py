@@ -9,21 +9,17 @@ are simply absent (NotFound), never an error that says they exist.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, literal, or_, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.domain import otp
 from quickotp.errors import NotFound
 from quickotp.models import (
     Account,
     AccountSummary,
     CreditChange,
-    Message,
     MessagePage,
     MessageQuery,
     MessageRecord,
@@ -45,7 +41,7 @@ from quickotp.store.schema import (
     users,
     verifications,
 )
-from quickotp.store.sql import _account, _message, _pattern, _token
+from quickotp.store.sql import _account, _pattern, _token, masked_message
 
 Bucket = Literal["hour", "day"]
 
@@ -160,7 +156,7 @@ class PanelSqlStore:
         )
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(statement)).all()
-        items = [_masked(row) for row in rows[: query.limit]]
+        items = [masked_message(row) for row in rows[: query.limit]]
         older = items[-1].id if len(rows) > query.limit else None
         return MessagePage(items, older)
 
@@ -184,7 +180,7 @@ class PanelSqlStore:
         if row is None:
             raise NotFound(f"no message {message_id}")
         return MessageRecord(
-            message=_masked(row),
+            message=masked_message(row),
             token_label=row.token_label,
             token_id=row.token_id,
             pattern_id=row.pattern_id,
@@ -357,12 +353,6 @@ class PanelSqlStore:
         statement = select(patterns).where(patterns.c.state == state).order_by(patterns.c.id)
         async with self.engines.read.connect() as conn:
             return [_pattern(row) for row in await conn.execute(statement)]
-
-
-def _masked(row: Row[Any]) -> Message:
-    """The message of a row, its code (kept until an upstream takes it) masked in the text."""
-    message = _message(row)
-    return replace(message, text=otp.mask(message.text, row.code)) if row.code else message
 
 
 def _local_time(value: datetime | str, zone: timezone) -> datetime:

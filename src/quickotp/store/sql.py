@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.domain import otp
 from quickotp.errors import Conflict, InvalidInput, NotFound
 from quickotp.models import (
     Account,
@@ -449,11 +451,12 @@ class SqlStore:
             return {row.id: _message(row) for row in await conn.execute(query)}
 
     async def list_messages(self, account_id: int | None, limit: int) -> list[Message]:
+        """The newest messages, codes masked (a code not yet handed on is masked here)."""
         query = select(messages).order_by(messages.c.id.desc()).limit(limit)
         if account_id is not None:
             query = query.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
-            return [_message(row) for row in await conn.execute(query)]
+            return [masked_message(row) for row in await conn.execute(query)]
 
     # dispatching ----------------------------------------------------------------------
 
@@ -606,6 +609,16 @@ def _pattern(row: Row[Any]) -> Pattern:
         created_at=row.created_at,
         decided_at=row.decided_at,
     )
+
+
+def masked_message(row: Row[Any]) -> Message:
+    """
+    The message of a row of `messages`, its code masked in the text: a final message's text
+    was masked when it became final; one still waiting for an upstream keeps its code beside
+    the text until then, and it is masked here.
+    """
+    message = _message(row)
+    return replace(message, text=otp.mask(message.text, row.code)) if row.code else message
 
 
 def _message(row: Row[Any]) -> Message:
@@ -943,21 +956,27 @@ async def _apply_report(tx: Tx, message_id: int, state: DeliveryState, at: datet
 
 
 async def _give_up(tx: Tx, outcome: GiveUp) -> None:
-    """A message that will not be sent: final, its code dropped, its charge refunded."""
+    """
+    A message that will not be sent: final, its code masked in its text and dropped (the
+    code is kept only to mask it, so a final message without it must already be masked),
+    its charge refunded.
+    """
     lock = " FOR UPDATE" if tx.postgres else ""
     rows = await tx.fetch(
-        f"SELECT account_id, charged FROM messages WHERE id = ? AND status IN (?, ?){lock}",
+        "SELECT account_id, charged, text, code FROM messages"
+        f" WHERE id = ? AND status IN (?, ?){lock}",
         outcome.message_id,
         MessageStatus.QUEUED.value,
         MessageStatus.SENDING.value,
     )
     if not rows:  # already final: a repeated outcome changes nothing
         return
-    [(account_id, charged)] = rows
+    [(account_id, charged, text, code)] = rows
     await tx.execute(
-        "UPDATE messages SET status = ?, lease_until = NULL, code = NULL, error = ?, charged = 0"
-        " WHERE id = ?",
+        "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
+        " charged = 0 WHERE id = ?",
         outcome.status.value,
+        otp.mask(text, code) if code else text,
         outcome.error,
         outcome.message_id,
     )
