@@ -7,6 +7,7 @@ without a real secret key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -67,6 +68,9 @@ class Settings:
     # at once. Each request in flight holds a little memory (its group-commit slot, its
     # single-flight entry), so this is what bounds them.
     max_connections: int = 4096
+    # Addresses (or networks) of the proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; none by default, so a client's address is always its connection's peer.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -112,6 +116,7 @@ class Settings:
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
+            forwarded_allow_ips=_networks(env, "QUICKOTP_FORWARDED_ALLOW_IPS"),
         )
 
 
@@ -144,6 +149,21 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and networks (`*`: any address), checked."""
+    found = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in found:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} holds {item!r}, which is not an IP address or network"
+            ) from None
+    return found
 
 
 def _secret_key(env: Mapping[str, str], *, dev: bool) -> Secret:
