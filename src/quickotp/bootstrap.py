@@ -48,13 +48,13 @@ from quickotp.store.panel import PanelSqlStore
 from quickotp.store.routes import RouteBook
 from quickotp.store.sql import SqlStore
 from quickotp.store.webhooks import WebhookStore
-from quickotp.transports.http_upstream import new_client
 from quickotp.transports.log import LogSinkTransport
+from quickotp.transports.public_http import Resolver, SystemResolver, TargetCheck, public_client
 from quickotp.transports.routed import RoutingTransport, build_transport
 from quickotp.transports.smpp import SmppTransport
 from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
-from quickotp.webhooks import Relays, WebhookConfig, WebhookWorker
+from quickotp.webhooks import Relays, UrlCheck, WebhookConfig, WebhookWorker
 from quickotp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,15 @@ def build_runtime(
     dispatch: bool | None = None,
     transport: Transport | None = None,
     admit: bool = True,
+    resolver: Resolver | None = None,
 ) -> Runtime:
     """
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
-    admission control (a process that serves no API, as `quickotp dispatch`).
+    admission control (a process that serves no API, as `quickotp dispatch`); `resolver`
+    resolves the hosts of delivery-report URLs (the system's by default).
     """
+    resolver = resolver or SystemResolver()
+    targets = TargetCheck(resolver, allow_private=settings.webhook_private_urls)
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -205,7 +209,7 @@ def build_runtime(
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
     users, workspace, desk = build_panel_services(
-        settings, engines, store, webhook_store, gateway, admin, dispatcher
+        settings, engines, store, webhook_store, gateway, admin, dispatcher, targets
     )
     return Runtime(
         settings,
@@ -220,17 +224,14 @@ def build_runtime(
         desk=desk,
         route_book=route_book,
         relays=Relays(
-            webhook_store,
-            utc_now,
-            lambda: "whsec_" + secrets.token_urlsafe(24),
-            private_urls=settings.webhook_private_urls,
+            webhook_store, utc_now, lambda: "whsec_" + secrets.token_urlsafe(24), targets
         ),
         webhooks=(
             WebhookWorker(
                 webhook_store,
-                new_client(),
+                public_client(resolver, allow_private=settings.webhook_private_urls),
                 utc_now,
-                WebhookConfig(private_urls=settings.webhook_private_urls),
+                WebhookConfig(),
                 owns_client=True,
             )
             if dispatcher is not None
@@ -267,6 +268,7 @@ def build_panel_services(
     gateway: Gateway,
     admin: Admin,
     dispatcher: Dispatcher | None,
+    targets: UrlCheck,
 ) -> tuple[Users, Workspace, OperatorDesk]:
     """The panel's use cases: people and sessions, an account's workspace, the operator's desk."""
     identity = IdentitySqlStore(engines)
@@ -283,7 +285,15 @@ def build_panel_services(
         ),
     )
     workspace = Workspace(
-        store, panel_store, deliveries, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
+        store,
+        panel_store,
+        deliveries,
+        gateway,
+        admin,
+        utc_now,
+        secrets.token_urlsafe,
+        PANEL_ZONE,
+        targets,
     )
     monitor: RouteMonitor = TransportMonitor(
         [dispatcher.transport] if dispatcher is not None else []

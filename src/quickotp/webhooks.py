@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -29,6 +27,7 @@ from quickotp.background import stop
 from quickotp.domain.urls import url_problem
 from quickotp.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
+from quickotp.transports.public_http import TargetRefused
 from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
 
 log = logging.getLogger(__name__)
@@ -55,34 +54,18 @@ def verify(
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
-def public(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    return ip.is_global and not ip.is_multicast
+# What a failed attempt is recorded as: words the account's owner sees in the panel. The
+# details (the error's class and text, the address) go to the log alone: shown to a client
+# they would let it map the hosts and ports the gateway can reach.
+REFUSED = "refused"  # the URL, or the address its host resolves to, is not allowed
+NO_ANSWER = "the address did not answer"  # no connection, or no answer in time
+BROKEN_OFF = "the connection broke off"  # connected, then the exchange failed
+FAILED = "failed"  # anything else
 
 
-async def private_target(url: str) -> str | None:
-    """
-    Why `url` must not be posted to from a shared gateway, or None. Clients choose these URLs:
-    without this check they could make the gateway POST to its own host or network (SSRF).
-    A name is resolved here and again by the POST itself, so a name that changes its answer
-    in between (DNS rebinding) is not caught.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80)
-        )
-    except OSError:
-        return None  # the POST itself will fail and be retried
-    for *_, sockaddr in found:
-        if not public(str(sockaddr[0])):
-            return f"{host} is a private address"
-    return None
+def http_summary(status: int) -> str:
+    """An answer that is not 2xx, as its class: HTTP 3xx, 4xx or 5xx."""
+    return f"HTTP {status // 100}xx"
 
 
 def report_body(job: WebhookJob) -> bytes:
@@ -112,6 +95,12 @@ class WebhookOutbox(Protocol):
     async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None: ...
 
 
+class UrlCheck(Protocol):
+    """Whether a URL may take delivery reports (transports/public_http.TargetCheck)."""
+
+    async def problem(self, url: str) -> str | None: ...
+
+
 class RelayStore(Protocol):
     async def add_relay(
         self, account_id: int, url: str, secret: str, now: datetime
@@ -132,7 +121,6 @@ class WebhookConfig:
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
     idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
-    private_urls: bool = False  # post to loopback and private addresses too (dev, tests)
 
 
 def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float) -> datetime | None:
@@ -144,7 +132,10 @@ def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float)
 
 
 class WebhookWorker:
-    """POSTs owed delivery reports to their URLs until stopped."""
+    """
+    POSTs owed delivery reports to their URLs until stopped. `client` decides where a
+    connection may go: the runtime's comes from transports/public_http.public_client.
+    """
 
     def __init__(
         self,
@@ -196,7 +187,7 @@ class WebhookWorker:
         delivery = job.delivery
         async with self._slots:
             if not job.secret:
-                return WebhookOutcome(delivery.id, False, None, "the account has no secret", None)
+                return self._failed(delivery, None, FAILED, "the account has no secret")
             body = report_body(job)
             timestamp = int(self.clock().timestamp())
             headers = {
@@ -206,32 +197,34 @@ class WebhookWorker:
                 SIGNATURE_HEADER: sign(job.secret, timestamp, body),
                 DELIVERY_HEADER: str(delivery.id),
             }
-            code: int | None = None
             # A URL stored before url_problem checked what it checks cannot be posted to:
             # that delivery fails on its own, never the batch beside it.
-            refused = url_problem(delivery.url)
-            if refused is None and not self.config.private_urls:
-                refused = await private_target(delivery.url)
-            if refused is not None:
-                return self._failed(delivery, None, f"refused: {refused}")
+            if (problem := url_problem(delivery.url)) is not None:
+                return self._failed(delivery, None, REFUSED, problem)
             try:
                 response = await self.client.post(
                     delivery.url, content=body, headers=headers, timeout=self.config.timeout
                 )
-                code = response.status_code
-                error = None if 200 <= code < 300 else f"HTTP {code}"
+            except TargetRefused as exc:
+                return self._failed(delivery, None, REFUSED, str(exc))
+            except (httpx.ConnectError, httpx.TimeoutException) as exc:
+                return self._failed(delivery, None, NO_ANSWER, _detail(exc))
             except httpx.HTTPError as exc:
-                error = type(exc).__name__
+                return self._failed(delivery, None, BROKEN_OFF, _detail(exc))
             except Exception as exc:  # one delivery's failure is its own
                 # (a URL httpx cannot encode raised idna's errors and failed the whole batch,
                 # its outcomes unrecorded and re-posted every lease)
                 log.exception("webhook %d: posting failed", delivery.id)
-                error = type(exc).__name__
-        if error is None:
+                return self._failed(delivery, None, FAILED, _detail(exc))
+        code = response.status_code
+        if 200 <= code < 300:
             return WebhookOutcome(delivery.id, True, code, None, None)
-        return self._failed(delivery, code, error)
+        return self._failed(delivery, code, http_summary(code), f"HTTP {code}")
 
-    def _failed(self, delivery: WebhookDelivery, code: int | None, error: str) -> WebhookOutcome:
+    def _failed(
+        self, delivery: WebhookDelivery, code: int | None, summary: str, detail: str
+    ) -> WebhookOutcome:
+        """A failed attempt: `summary` is recorded (the owner sees it), `detail` logged."""
         jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
         again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
         log.info(
@@ -239,10 +232,16 @@ class WebhookWorker:
             delivery.id,
             delivery.message_id,
             delivery.attempts,
-            error,
+            detail,
             "" if again else "; giving up",
         )
-        return WebhookOutcome(delivery.id, False, code, error, again)
+        return WebhookOutcome(delivery.id, False, code, summary, again)
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception for the log: its class, and its text when it has one."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class Relays:
@@ -253,22 +252,19 @@ class Relays:
         store: RelayStore,
         clock: Callable[[], datetime],
         new_secret: Callable[[], str],
-        *,
-        private_urls: bool = False,
+        targets: UrlCheck,
     ) -> None:
         self.store = store
         self.clock = clock
         self.new_secret = new_secret
-        self.private_urls = private_urls
+        self.targets = targets
 
     async def create(self, account_id: int, url: str) -> RelayUrl:
         url = url.strip()
         if not url:
             raise WebhookUrlEmpty("URLAddress is empty")
-        if (problem := url_problem(url)) is not None:
+        if (problem := await self.targets.problem(url)) is not None:
             raise WebhookUrlInvalid(f"URLAddress cannot take delivery reports: {problem}")
-        if not self.private_urls and (reason := await private_target(url)) is not None:
-            raise WebhookUrlInvalid(f"a delivery-report URL must be public: {reason}")
         relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())
         log.info("account %d added relay URL %d", account_id, relay.id)
         return relay

@@ -18,8 +18,7 @@ from typing import Literal
 from quickotp.admin import Admin, IssuedToken, checked_methods, checked_networks
 from quickotp.domain import sms
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.urls import url_problem
-from quickotp.errors import GatewayError, InvalidInput, NotAllowed
+from quickotp.errors import GatewayError, NotAllowed, WebhookUrlInvalid
 from quickotp.models import (
     Account,
     CreditChange,
@@ -38,6 +37,7 @@ from quickotp.models import (
 )
 from quickotp.ports import DeliveryLog, PanelStore, Store
 from quickotp.service import Gateway
+from quickotp.webhooks import UrlCheck
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ class Workspace:
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
     zone: tzinfo  # the zone dates are shown and grouped in
+    targets: UrlCheck  # where delivery reports may go: the relay URLs' rule
 
     # the account ------------------------------------------------------------------------
 
@@ -260,8 +261,8 @@ class Workspace:
     async def set_webhook(self, user: User, url: str) -> Webhook:
         """Set the delivery-report URL (empty: none); the first one gets a signing secret."""
         url = url.strip()
-        if url and (problem := url_problem(url)) is not None:
-            raise InvalidInput(f"this URL cannot take delivery reports: {problem}")
+        if url and (problem := await self.targets.problem(url)) is not None:
+            raise WebhookUrlInvalid(f"this URL cannot take delivery reports: {problem}")
         account_id = account_of(user)
         current = await self.panel.get_webhook(account_id)
         secret = current.secret if current is not None else self._new_secret()
