@@ -206,6 +206,10 @@ FA: dict[str, str] = {
     "being posted": "در حال ارسال",
     "taken by the server": "پذیرفته در سرور شما",
     "given up": "رها شد",
+    "refused: the address is not a public one": "پذیرفته نشد: این نشانی عمومی نیست",
+    "the address did not answer": "نشانی پاسخ نداد",
+    "the connection broke off": "اتصال قطع شد",
+    "it failed": "ناموفق بود",
     # credit and the webhook
     "Balance": "موجودی",
     "Price per part": "بهای هر بخش",
