@@ -108,9 +108,9 @@ def test_hosts_that_cannot_be_looked_up_have_a_problem(host: str) -> None:
         ("100.64.0.1", "carrier-grade NAT"),
         ("224.0.0.1", "multicast"),
         ("ff02::1", "multicast"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address refused, not bound
         ("::", "unspecified"),
-        ("240.0.0.1", "not a public address"),
+        ("240.0.0.1", "private"),  # reserved: Python counts it private
         ("::ffff:127.0.0.1", "loopback"),
         ("::ffff:169.254.169.254", "metadata"),
         ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
