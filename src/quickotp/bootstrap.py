@@ -25,6 +25,7 @@ from quickotp.desk import OperatorDesk
 from quickotp.dispatcher import DispatchConfig, Dispatcher
 from quickotp.domain import ids, keys
 from quickotp.errors import ConfigurationError, InvalidInput
+from quickotp.faults import log_failure
 from quickotp.guard import Guard, Policy, policy_from_env
 from quickotp.limits import Limiter
 from quickotp.limits.memory import MemoryLimiter
@@ -123,11 +124,20 @@ class Runtime:
         await self.engines.dispose()
 
     async def ready(self) -> bool:
+        """
+        Whether every backend this process needs answers: the database, and Redis when the
+        fraud guard counts there (QUICKOTP_REDIS_URL): without it every guarded request is
+        refused (or, failing open, let through unlimited).
+        """
         try:
             async with self.engines.read.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("the database is not reachable")
+        except Exception as exc:
+            log_failure(log, "not ready: the database is not reachable", exc=exc)
+            return False
+        guard = self.gateway.guard
+        if guard is not None and not await guard.limiter.ready():
+            log.warning("not ready: the limits backend (Redis) does not answer")
             return False
         return True
 

@@ -26,6 +26,7 @@ import orjson
 from quickotp.background import stop
 from quickotp.domain.urls import url_problem
 from quickotp.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
+from quickotp.faults import log_failure
 from quickotp.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
 from quickotp.transports.public_http import TargetRefused
 from quickotp.web.amoot import DELIVERY_TYPE, tehran_time  # the body speaks Amoot's terms
@@ -176,8 +177,8 @@ class WebhookWorker:
         while True:
             try:
                 claimed = await self.run_once()
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("delivering webhooks failed; trying again shortly")
+            except Exception as exc:  # a database hiccup must not end the worker
+                log_failure(log, "delivering webhooks failed; trying again shortly", exc=exc)
                 claimed = 0
                 await asyncio.sleep(1)
             if claimed < self.config.batch:

@@ -26,6 +26,7 @@ import logging
 from typing import Any
 
 from quickotp.background import stop
+from quickotp.faults import log_failure
 from quickotp.store.engine import BUSY_TIMEOUT_MS, Engines
 
 log = logging.getLogger(__name__)
@@ -77,5 +78,5 @@ class WalCheckpointer:
             await asyncio.sleep(self.interval)
             try:
                 await self.checkpoint()
-            except Exception:  # a busy or failing disk must not end the task
-                log.exception("checkpointing the SQLite write-ahead log failed")
+            except Exception as exc:  # a busy or failing disk must not end the task
+                log_failure(log, "checkpointing the SQLite write-ahead log failed", exc=exc)

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from quickotp.domain import phone
 from quickotp.domain.sms import variables
 from quickotp.errors import GatewayError
+from quickotp.faults import log_failure
 from quickotp.models import Message, MessageStatus, Pattern, PatternState, Verification
 from quickotp.service import Caller, Gateway
 from quickotp.verification import phone_regions
@@ -128,8 +129,8 @@ class AmootApi:
             if (number := validation_for(exc)) is not None:
                 body["ValidationResult"] = {"Status": number, "Message": str(exc)}
             log.info("%s refused: %s (%r)", name, status, str(exc))  # %r: one line
-        except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
-            log.exception("%s failed", name)
+        except Exception as exc:  # a bug or a fault: Amoot's ServerError, never a bare 500
+            log_failure(log, "%s failed", name, exc=exc)
             body = failure(Status.SERVER_ERROR)
         _count(name, body["Status"])
         return 200, body

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
+from quickotp.faults import log_failure
 from quickotp.models import Message, Verification
 from quickotp.service import Caller, Gateway, SentOtp
 from quickotp.web.amoot import DELIVERY_TYPE
@@ -99,8 +100,8 @@ class V1Api:
                 else:
                     log.info("/v1 %s refused: %s (%r)", name, type(exc).__name__, str(exc))
                 response = problem_response(exc, instance=request.url.path)
-            except Exception as exc:  # a bug: answered as a problem, and logged in full
-                log.exception("/v1 %s failed", name)
+            except Exception as exc:  # a bug or a fault: answered as a problem, and logged
+                log_failure(log, "/v1 %s failed", name, exc=exc)
                 response = problem_response(exc, instance=request.url.path)
             RESPONSES.labels(name, str(response.status_code)).inc()
             return response
