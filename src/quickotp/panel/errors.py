@@ -10,6 +10,7 @@ from quickotp.panel.i18n import N_, Translator
 
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
 
+PASSWORD_RULE = N_("A password has 10 to 200 characters, 5 of them different; not a common one.")
 MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
@@ -19,7 +20,7 @@ MESSAGES: dict[type[Exception], str] = {
     errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),
     errors.NotAllowed: N_("This page is not for your role."),
     errors.EmailInvalid: N_("Enter a valid email address."),
-    errors.PasswordRejected: N_("A password is 10 to 200 characters long."),
+    errors.PasswordRejected: PASSWORD_RULE,
     errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),
     errors.Conflict: N_("That is taken already: {detail}."),
     errors.NotFound: N_("There is nothing here."),
