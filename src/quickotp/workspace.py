@@ -18,7 +18,7 @@ from typing import Literal
 from quickotp.admin import Admin, IssuedToken, checked_methods, checked_networks
 from quickotp.domain import sms
 from quickotp.domain.digits import ascii_digits
-from quickotp.errors import GatewayError, NotAllowed, WebhookUrlInvalid
+from quickotp.errors import AccountDisabled, GatewayError, NotAllowed, WebhookUrlInvalid
 from quickotp.models import (
     Account,
     CreditChange,
@@ -110,6 +110,16 @@ class Workspace:
     async def account(self, user: User) -> Account:
         return await self.store.get_account(account_of(user))
 
+    async def _writable(self, user: User) -> int:
+        """
+        The user's account, for a change to it. A disabled account can be read but not
+        changed (no tokens, patterns or webhook changes): AccountDisabled.
+        """
+        account_id = account_of(user)
+        if not (await self.store.get_account(account_id)).active:
+            raise AccountDisabled(f"account {account_id} is disabled: it can be read, not changed")
+        return account_id
+
     # tokens -----------------------------------------------------------------------------
 
     async def tokens(self, user: User) -> list[Token]:
@@ -129,7 +139,7 @@ class Workspace:
     ) -> IssuedToken:
         """A new token of the user's account; its secret is in the answer and nowhere else."""
         return await self.admin.issue_token(
-            account_id=account_of(user),
+            account_id=await self._writable(user),
             label=label,
             expires_at=self._end_of(expires_on),
             allowed_ips=allowed_ips,
@@ -147,7 +157,7 @@ class Workspace:
         allowed_methods: Sequence[str],
     ) -> Token:
         token = await self.panel.update_token(
-            account_of(user),
+            await self._writable(user),
             token_id,
             label=label.strip()[:100],
             expires_at=self._end_of(expires_on),
@@ -159,13 +169,13 @@ class Workspace:
         return token
 
     async def set_token_active(self, user: User, token_id: int, active: bool) -> Token:
-        token = await self.panel.set_token_active(account_of(user), token_id, active)
+        token = await self.panel.set_token_active(await self._writable(user), token_id, active)
         self.gateway.forget_cached()
         log.info("user %d %s token %d", user.id, "enabled" if active else "disabled", token_id)
         return token
 
     async def delete_token(self, user: User, token_id: int) -> None:
-        await self.panel.delete_token(account_of(user), token_id, self.clock())
+        await self.panel.delete_token(await self._writable(user), token_id, self.clock())
         self.gateway.forget_cached()
         log.info("user %d deleted token %d", user.id, token_id)
 
@@ -185,7 +195,7 @@ class Workspace:
     ) -> Pattern:
         """A pattern of the user's account, pending the operator's approval."""
         return await self.gateway.create_account_pattern(
-            account_of(user), text=text, is_otp=is_otp, description=description
+            await self._writable(user), text=text, is_otp=is_otp, description=description
         )
 
     def preview(self, text: str, *, is_otp: bool, code_length: int = 6) -> Preview:
@@ -263,14 +273,14 @@ class Workspace:
         url = url.strip()
         if url and (problem := await self.targets.problem(url)) is not None:
             raise WebhookUrlInvalid(f"this URL cannot take delivery reports: {problem}")
-        account_id = account_of(user)
+        account_id = await self._writable(user)
         current = await self.panel.get_webhook(account_id)
         secret = current.secret if current is not None else self._new_secret()
         log.info("user %d set the webhook of account %d", user.id, account_id)
         return await self.panel.set_webhook(account_id, url, secret, self.clock())
 
     async def rotate_webhook_secret(self, user: User) -> Webhook:
-        account_id = account_of(user)
+        account_id = await self._writable(user)
         current = await self.panel.get_webhook(account_id)
         log.info("user %d rotated the webhook secret of account %d", user.id, account_id)
         url = current.url if current is not None else ""

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quickotp.desk import OperatorDesk
-from quickotp.errors import GatewayError, NotAllowed, NotFound
+from quickotp.errors import AccountDisabled, GatewayError, NotAllowed, NotFound
 from quickotp.models import Role
 from quickotp.panel import errors as error_text
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
@@ -188,6 +188,8 @@ class Panel:
                 return self.error(visit, 404, N_("There is nothing here."))
             except NotAllowed:
                 return self.error(visit, 403, N_("This page is not for your role."))
+            except AccountDisabled:  # a change a page does not answer itself
+                return self.error(visit, 403, error_text.ACCOUNT_DISABLED)
 
         route = Route(path, endpoint, methods=list(methods))
         # Starlette lets HEAD in wherever GET is; a handler that is not asked for GET reads

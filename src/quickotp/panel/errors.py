@@ -10,12 +10,14 @@ from quickotp.panel.i18n import N_, Translator
 
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
 
+ACCOUNT_DISABLED = N_("The operator has disabled this account: it can be read, not changed.")
 PASSWORD_RULE = N_("A password has 10 to 200 characters, 5 of them different; not a common one.")
 MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
     errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
     errors.UserDisabled: N_("This user has been disabled by the operator."),
+    errors.AccountDisabled: ACCOUNT_DISABLED,
     errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
     errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),
     errors.NotAllowed: N_("This page is not for your role."),

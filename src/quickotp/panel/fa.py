@@ -32,6 +32,7 @@ FA: dict[str, str] = {
     "Sign-up is by invitation only. Ask the operator for one.": "ثبت‌نام تنها با دعوت‌نامه است. از اپراتور دعوت‌نامه بخواهید.",
     "This invitation is unknown, used already, or expired.": "این دعوت‌نامه ناشناخته، پیش‌تر استفاده‌شده یا منقضی است.",
     "Enter a valid email address.": "یک نشانی ایمیل درست وارد کنید.",
+    "The operator has disabled this account: it can be read, not changed.": "اپراتور این حساب را غیرفعال کرده است: می‌توان آن را دید، نه تغییر داد.",
     "A password has 10 to 200 characters, 5 of them different; not a common one.": "گذرواژه ۱۰ تا ۲۰۰ نویسه دارد، دست‌کم ۵ تا از آن‌ها متفاوت؛ و گذرواژه‌ای رایج نیست.",
     "An account name is 2 to 100 characters long.": "نام حساب باید ۲ تا ۱۰۰ نویسه باشد.",
     "That is taken already: {detail}.": "این پیش‌تر گرفته شده است: {detail}.",
