@@ -55,6 +55,7 @@ from quickotp.transports.routed import RoutingTransport, build_transport
 from quickotp.transports.smpp import SmppTransport
 from quickotp.users import Users, UsersConfig
 from quickotp.web.app import create_app
+from quickotp.web.metrics import MetricsServer
 from quickotp.webhooks import Relays, UrlCheck, WebhookConfig, WebhookWorker
 from quickotp.workspace import Workspace
 
@@ -385,22 +386,38 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
-    """The web app around `runtime`; `settle`: a serving process's own app (settle_heap)."""
+def build_app(runtime: Runtime, *, settle: bool = False, serve_metrics: bool = False) -> ASGIApp:
+    """
+    The web app around `runtime`; `settle`: a serving process's own app (settle_heap);
+    `serve_metrics`: serve /metrics on QUICKOTP_METRICS_ADDRESS beside it (`quickotp serve`).
+    """
+    settings = runtime.settings
+    token = settings.metrics_token.reveal() if settings.metrics_token else None
+    metrics: list[MetricsServer] = []
 
     async def start() -> None:
         await runtime.start()
+        if serve_metrics and settings.metrics_address is not None:
+            server = MetricsServer(*settings.metrics_address, token=token)
+            server.start()
+            metrics.append(server)
         if settle:
             settle_heap()
+
+    async def stop() -> None:
+        for server in metrics:
+            server.stop()
+        await runtime.aclose()
 
     return create_app(
         runtime.gateway,
         data_as_array=runtime.settings.data_as_array,
         ready=runtime.ready,
         on_startup=start,
-        on_shutdown=runtime.aclose,
+        on_shutdown=stop,
         panel=build_panel(runtime),
         relays=runtime.relays,
+        metrics_token=token,
     )
 
 
@@ -409,4 +426,4 @@ def app_from_environment() -> ASGIApp:
     The app of one process of `quickotp serve --workers N` (uvicorn's factory, which takes no
     arguments): Settings from this process's environment, which the parent filled in.
     """
-    return build_app(build_runtime(Settings.from_env(os.environ)), settle=True)
+    return build_app(build_runtime(Settings.from_env(os.environ)), settle=True, serve_metrics=True)

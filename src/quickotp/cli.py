@@ -131,7 +131,7 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
     if banner:
         print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
     uvicorn.run(
-        build_app(runtime, settle=True),
+        build_app(runtime, settle=True, serve_metrics=True),
         host=args.host,
         port=args.port,
         loop="uvloop",

@@ -71,6 +71,10 @@ class Settings:
     # Addresses (or networks) of the proxies whose X-Forwarded-For and X-Forwarded-Proto are
     # believed; none by default, so a client's address is always its connection's peer.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # Where Prometheus reads /metrics: (host, port), or None for nowhere but the API's port.
+    metrics_address: tuple[str, int] | None = ("127.0.0.1", 9108)
+    # A bearer token /metrics asks for; with it, /metrics is served on the API's port too.
+    metrics_token: Secret | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -117,6 +121,8 @@ class Settings:
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
             forwarded_allow_ips=_networks(env, "QUICKOTP_FORWARDED_ALLOW_IPS"),
+            metrics_address=_address(env, "QUICKOTP_METRICS_ADDRESS", "127.0.0.1:9108"),
+            metrics_token=_token(env, "QUICKOTP_METRICS_TOKEN"),
         )
 
 
@@ -164,6 +170,40 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
                 f"{name} holds {item!r}, which is not an IP address or network"
             ) from None
     return found
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (an IPv6 host in brackets) as (host, port); empty: None."""
+    raw = env.get(name, default).strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if bracketed or ":" not in host else 0  # IPv6 goes in brackets
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise ConfigurationError(
+            f"{name} must be an IP address and a port, as 127.0.0.1:9108, not {raw!r}"
+        )
+    return host, number
+
+
+MIN_TOKEN_LENGTH = 16
+
+
+def _token(env: Mapping[str, str], name: str) -> Secret | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_TOKEN_LENGTH or not raw.isprintable() or " " in raw:
+        raise ConfigurationError(
+            f"{name} must be at least {MIN_TOKEN_LENGTH} characters, without spaces"
+        )
+    return Secret(raw)
 
 
 def _secret_key(env: Mapping[str, str], *, dev: bool) -> Secret:
