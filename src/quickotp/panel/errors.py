@@ -32,7 +32,8 @@ MESSAGES: dict[type[Exception], str] = {
     errors.PatternDuplicate: N_("You have a pattern with this text already."),
     errors.InvalidInput: N_("This cannot be used: {detail}."),
     errors.RequestRejected: N_("This request was refused: {detail}."),
-    errors.GatewayError: N_("Something went wrong: {detail}."),
+    # A failure of the gateway's own: its text may name a backend, so it is not shown.
+    errors.GatewayError: N_("Something went wrong. Try again later."),
 }
 
 

@@ -42,7 +42,7 @@ FA: dict[str, str] = {
     "You have a pattern with this text already.": "الگویی با همین متن دارید.",
     "This cannot be used: {detail}.": "این مقدار پذیرفته نیست: {detail}.",
     "This request was refused: {detail}.": "این درخواست رد شد: {detail}.",
-    "Something went wrong: {detail}.": "مشکلی پیش آمد: {detail}.",
+    "Something went wrong. Try again later.": "مشکلی پیش آمد. بعداً دوباره تلاش کنید.",
     "The two new passwords differ.": "دو گذرواژهٔ تازه یکسان نیستند.",
     "Give a reason for the rejection.": "دلیل رد کردن را بنویسید.",
     "Error": "خطا",

@@ -19,11 +19,13 @@ with our backend), rather than reaching into httpx's private attributes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -47,10 +49,21 @@ class Resolver(Protocol):
 
 
 class SystemResolver:
-    """The operating system's resolver, through the event loop (a thread for getaddrinfo)."""
+    """
+    The operating system's resolver (getaddrinfo), in threads of its own: a client that
+    names slow-resolving hosts ties up these few threads, never the event loop's default
+    executor that the rest of the process shares. A lookup whose caller stopped waiting
+    before it began is dropped from the queue.
+    """
+
+    def __init__(self, threads: int = 4) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="resolver")
 
     async def resolve(self, host: str, port: int) -> list[str]:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        found = await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM),
+        )
         return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
 
 
