@@ -9,11 +9,16 @@ asks real DNS, and a connection to any address but 127.0.0.1 is recorded, never 
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpcore
+import httpx
 import pytest
+import trustme
 
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.errors import WebhookUrlInvalid
@@ -24,7 +29,7 @@ from quickotp.transports.public_http import NAME_REFUSED, public_client
 from quickotp.webhooks import NO_ANSWER, REFUSED, WebhookWorker
 from tests.conftest import PUBLIC_ADDRESS, NamesResolver, make_settings, seed
 from tests.http_peer import serving
-from tests.webhooks.test_webhooks import Receiver, deliver_one
+from tests.webhooks.test_webhooks import Quiet, Receiver, deliver_one
 
 pytestmark = pytest.mark.anyio
 
@@ -240,3 +245,87 @@ async def test_private_targets_are_allowed_when_the_setting_says_so(
             await runtime.relays.create(seeded.account_id, "https://nowhere.example/")
     finally:
         await runtime.aclose()
+
+
+@pytest.fixture
+def test_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+async def _post_over_tls(
+    tmp_path: Path, ca: trustme.CA, *, certified: str, named: str
+) -> tuple[Receiver, list[tuple[str, str]]]:
+    """
+    POST one report to https://`named`:port/hook, which resolves to 127.0.0.1, where a TLS
+    listener shows a certificate for `certified`; the listener, and what was recorded.
+    """
+    pem = tmp_path / "server.pem"
+    ca.issue_cert(certified).private_key_and_cert_chain_pem.write_to_path(str(pem))
+    trusted = ssl.create_default_context()
+    ca.configure_trust(trusted)
+    resolver = NamesResolver({named: [["127.0.0.1"]]})
+    got = Receiver()
+    async with (
+        serving(got.app(), ssl_certfile=str(pem)) as base,
+        public_client(resolver, allow_private=True, ssl_context=trusted) as http,
+    ):
+        url = base.replace("http://127.0.0.1", f"https://{named}") + "/hook"
+        try:
+            answer = await http.post(url, content=b"{}")
+            outcome = [("status", str(answer.status_code))]
+        except httpx.HTTPError as exc:
+            outcome = [("error", type(exc).__name__)]
+    return got, outcome
+
+
+async def test_tls_is_checked_by_the_urls_name(tmp_path: Path, test_ca: trustme.CA) -> None:
+    """
+    Connected to the checked address, the TLS server name and the certificate check are
+    the URL's host name (SNI), and so is the Host header.
+    """
+    got, outcome = await _post_over_tls(
+        tmp_path, test_ca, certified="relay.example", named="relay.example"
+    )
+
+    assert outcome == [("status", "200")]
+    [(headers, _)] = got.got
+    assert headers["host"].startswith("relay.example:")
+
+
+async def test_a_certificate_for_another_name_is_refused(
+    tmp_path: Path, test_ca: trustme.CA
+) -> None:
+    """The same address with a certificate that does not name the URL's host gets nothing."""
+    got, outcome = await _post_over_tls(
+        tmp_path, test_ca, certified="other.example", named="relay.example"
+    )
+
+    assert outcome == [("error", "ConnectError")]
+    assert got.got == []
+
+
+async def test_the_runtimes_own_worker_posts_nothing_inside(
+    database_url: str, resolver: NamesResolver, listener: Receiver
+) -> None:
+    """
+    The webhook worker the composition root builds, on the resolver handed to it, refuses a
+    stored URL whose name has a loopback address among its answers: nothing is received.
+    """
+    runtime = build_runtime(make_settings(database_url), transport=Quiet(), resolver=resolver)
+    await upgrade(runtime.engines)
+    await runtime.start()
+    try:
+        seeded = await seed(runtime)
+        await _store_relay(
+            runtime, seeded.account_id, listener.url.replace("127.0.0.1", "mixed.example")
+        )
+        await deliver_one(runtime, seeded)
+        store = WebhookStore(runtime.engines)
+        async with asyncio.timeout(10):
+            while not (tried := await store.deliveries(seeded.account_id))[0].attempts:
+                await asyncio.sleep(0.05)
+    finally:
+        await runtime.aclose()
+
+    assert listener.got == []
+    assert (tried[0].state, tried[0].last_error) == (WebhookState.PENDING, REFUSED)

@@ -291,14 +291,18 @@ def public_client(
     *,
     allow_private: bool = False,
     inner: httpcore.AsyncNetworkBackend | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """
     A client for posting to client-chosen URLs: every connection to a checked address (to
     any address with `allow_private`, for tests and dev), no redirects followed (a redirect
-    is a second URL nobody checked), no proxies or certificates from the environment.
+    is a second URL nobody checked), no proxies or certificates from the environment
+    (`ssl_context`: the certificates to trust, certifi's by default).
     """
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL at INFO
     backend = CheckedBackend(resolver, allow_private=allow_private, inner=inner)
     return httpx.AsyncClient(
-        transport=PublicTransport(backend), follow_redirects=False, trust_env=False
+        transport=PublicTransport(backend, ssl_context=ssl_context),
+        follow_redirects=False,
+        trust_env=False,
     )
