@@ -229,6 +229,10 @@ def _dev_key(path: Path) -> str:
     key = secrets.token_urlsafe(48)
     # Made readable by its owner alone, in one step: never a moment with the key in a file
     # another user can read.
-    with os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as file:
+    try:
+        made = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process made it just now
+        return path.read_text().strip()
+    with os.fdopen(made, "w") as file:
         file.write(key + "\n")
     return key
