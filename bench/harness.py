@@ -214,12 +214,19 @@ def parse_wrk(out: str) -> Load:
     return Load(float(rps.group(1)), latency["50"], latency["99"], failures)
 
 
+# The benchmarks read /metrics on the API's port, which serves it to this bearer token only.
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def quickotp_env(database_url: str, sink: Path, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "QUICKOTP_SECRET_KEY": SECRET,
         "QUICKOTP_DATABASE_URL": database_url,
         "QUICKOTP_SINK_FILE": str(sink),
+        "QUICKOTP_METRICS_ADDRESS": "",  # several servers at once: none on the shared address
+        "QUICKOTP_METRICS_TOKEN": METRICS_TOKEN,
         **extra,
     }
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from harness import free_port, quickotp, quickotp_env, require_wrk
+from harness import METRICS_HEADERS, free_port, quickotp, quickotp_env, require_wrk
 from harness import setup_account as make_account
 from scaleout import (
     GUARD_FOR_ONE_CLIENT,
@@ -174,7 +174,7 @@ def watch(
     began = time.monotonic()
     while not stop.wait(1.0):
         try:
-            text = httpx.get(f"{base}/metrics", timeout=2).text
+            text = httpx.get(f"{base}/metrics", headers=METRICS_HEADERS, timeout=2).text
         except httpx.HTTPError:
             continue
         wait = metric(text, "quickotp_route_queue_wait_seconds", route="smsc")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from harness import HERE, Load, cpu_seconds, parse_wrk, pinned
+from harness import HERE, METRICS_HEADERS, Load, cpu_seconds, parse_wrk, pinned
 from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -211,7 +211,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 def responses(base_url: str) -> dict[str, float]:
     """SendQuickOTP answers by Status, from one process's /metrics."""
-    text = httpx.get(f"{base_url}/metrics", timeout=5).text
+    text = httpx.get(f"{base_url}/metrics", headers=METRICS_HEADERS, timeout=5).text
     counts: dict[str, float] = {}
     for status in re.findall(
         r'quickotp_rest_responses_total\{method="SendQuickOTP",status="([^"]+)"\}', text

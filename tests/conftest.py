@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -30,6 +31,34 @@ REDIS_URL = os.environ.get("QUICKOTP_TEST_REDIS_URL", "")
 REQUIRE_SERVICES = os.environ.get("QUICKOTP_REQUIRE_SERVICES", "") == "1"
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 OTP_PATTERN = "کد ورود شما: %code%"
+# A public address the test names resolve to. Nothing ever connects to it: the runtimes
+# here run no webhook worker, and tests that post use receivers on 127.0.0.1.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+class NamesResolver:
+    """
+    A resolver for tests that asks no DNS: each name answers its list of answers in turn
+    (the last one again and again); any other name does not resolve. `asked` keeps the
+    names in the order they were looked up.
+    """
+
+    def __init__(self, names: Mapping[str, Sequence[Sequence[str]]]) -> None:
+        self.names = {name: list(answers) for name, answers in names.items()}
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        answers = self.names.get(host.lower().rstrip("."))
+        if not answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(answers.pop(0) if len(answers) > 1 else answers[0])
+
+
+def known_names() -> NamesResolver:
+    """The names the tests' relay and webhook URLs use, each resolving to PUBLIC_ADDRESS."""
+    names = ("shop.example", "o.example", "a.example", "b.example", "shop.test")
+    return NamesResolver({name: [[PUBLIC_ADDRESS]] for name in names})
 
 
 @pytest.hookimpl(wrapper=True)
@@ -191,7 +220,7 @@ def make_settings(database_url: str, **extra: str) -> Settings:
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     """A migrated gateway with no dispatcher running."""
-    built = build_runtime(make_settings(database_url), dispatch=False)
+    built = build_runtime(make_settings(database_url), dispatch=False, resolver=known_names())
     await upgrade(built.engines)
     await built.start()
     yield built

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -23,9 +24,16 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: ASGIApp, port: int | None = None, *, http: type[asyncio.Protocol] | str = "auto"
+    app: ASGIApp,
+    port: int | None = None,
+    *,
+    http: type[asyncio.Protocol] | str = "auto",
+    **options: Any,
 ) -> AsyncIterator[str]:
-    """Serve `app` on 127.0.0.1 (with uvicorn's `http` protocol) for the block; its base URL."""
+    """
+    Serve `app` on 127.0.0.1 (with uvicorn's `http` protocol and any other uvicorn
+    `options`) for the block; its base URL.
+    """
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -38,6 +46,7 @@ async def serving(
             access_log=False,
             ws="none",
             timeout_graceful_shutdown=1,
+            **options,
         )
     )
     task = asyncio.create_task(server.serve())

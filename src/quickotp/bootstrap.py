@@ -34,7 +34,6 @@ from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
-from quickotp.adapters.transports.http.upstream import new_client
 from quickotp.adapters.transports.log import LogSinkTransport
 from quickotp.adapters.transports.routed import RoutingTransport, build_transport
 from quickotp.adapters.transports.smpp.transport import SmppTransport
@@ -61,12 +60,22 @@ from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
+from quickotp.support.faults import log_failure
 from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
 
 if TYPE_CHECKING:  # PostgreSQL and Redis adapters load only when configured (extras)
     from quickotp.adapters.store.bind_leases import BindLeases
     from quickotp.adapters.store.notify import OutboxListener
+from quickotp.adapters.public_http import (
+    HttpReportPoster,
+    Resolver,
+    SystemResolver,
+    TargetCheck,
+    public_client,
+)
+from quickotp.ports.webhooks import UrlCheck
+from quickotp.web.metrics import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +153,20 @@ class Runtime:
         return await is_current(self.engines)
 
     async def ready(self) -> bool:
+        """
+        Whether every backend this process needs answers: the database, and Redis when the
+        fraud guard counts there (QUICKOTP_REDIS_URL): without it every guarded request is
+        refused (or, failing open, let through unlimited).
+        """
         try:
             async with self.engines.read.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("the database is not reachable")
+        except Exception as exc:
+            log_failure(log, "not ready: the database is not reachable", exc=exc)
+            return False
+        guard = self.gateway.guard
+        if guard is not None and not await guard.limiter.ready():
+            log.warning("not ready: the limits backend (Redis) does not answer")
             return False
         return True
 
@@ -174,13 +192,17 @@ def build_runtime(
     dispatch: bool | None = None,
     transport: Transport | None = None,
     admit: bool = True,
+    resolver: Resolver | None = None,
 ) -> Runtime:
     """
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
-    admission control (a process that serves no API, as `quickotp dispatch`).
+    admission control (a process that serves no API, as `quickotp dispatch`); `resolver`
+    resolves the hosts of delivery-report URLs (the system's by default).
     """
     if settings.database_url.startswith("postgres"):
         needs_extra("asyncpg", "postgres")
+    resolver = resolver or SystemResolver()
+    targets = TargetCheck(resolver, allow_private=settings.webhook_private_urls)
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -256,7 +278,7 @@ def build_runtime(
         schedule=SqlSchedule(engines),
     )
     users, workspace, desk = build_panel_services(
-        settings, engines, store, webhook_store, gateway, admin, dispatcher
+        settings, engines, store, webhook_store, gateway, admin, dispatcher, targets
     )
     return Runtime(
         settings,
@@ -272,19 +294,18 @@ def build_runtime(
         route_book=route_book,
         reports=Reports(ReportSqlStore(engines)),
         relays=Relays(
-            webhook_store,
-            utc_now,
-            lambda: "whsec_" + secrets.token_urlsafe(24),
-            private_urls=settings.webhook_private_urls,
+            webhook_store, utc_now, lambda: "whsec_" + secrets.token_urlsafe(24), targets
         ),
         webhooks=(
             WebhookWorker(
                 webhook_store,
-                new_client(),
+                HttpReportPoster(
+                    public_client(resolver, allow_private=settings.webhook_private_urls)
+                ),
                 utc_now,
-                WebhookConfig(private_urls=settings.webhook_private_urls),
+                WebhookConfig(),
                 render=amoot_wire.report_body,
-                owns_client=True,
+                owns_poster=True,
             )
             if dispatcher is not None
             else None
@@ -320,6 +341,7 @@ def build_panel_services(
     gateway: Gateway,
     admin: Admin,
     dispatcher: Dispatcher | None,
+    targets: UrlCheck,
 ) -> tuple[Users, Workspace, OperatorDesk]:
     """The panel's use cases: people and sessions, an account's workspace, the operator's desk."""
     identity = IdentitySqlStore(engines)
@@ -336,7 +358,15 @@ def build_panel_services(
         ),
     )
     workspace = Workspace(
-        store, panel_store, deliveries, gateway, admin, utc_now, secrets.token_urlsafe, PANEL_ZONE
+        store,
+        panel_store,
+        deliveries,
+        gateway,
+        admin,
+        utc_now,
+        secrets.token_urlsafe,
+        PANEL_ZONE,
+        targets,
     )
     monitor: RouteMonitor = TransportMonitor(
         [dispatcher.transport] if dispatcher is not None else []
@@ -421,23 +451,39 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
-    """The web app around `runtime`; `settle`: a serving process's own app (settle_heap)."""
+def build_app(runtime: Runtime, *, settle: bool = False, serve_metrics: bool = False) -> ASGIApp:
+    """
+    The web app around `runtime`; `settle`: a serving process's own app (settle_heap);
+    `serve_metrics`: serve /metrics on QUICKOTP_METRICS_ADDRESS beside it (`quickotp serve`).
+    """
+    settings = runtime.settings
+    token = settings.metrics_token.reveal() if settings.metrics_token else None
+    metrics: list[MetricsServer] = []
 
     async def start() -> None:
         await runtime.start()
+        if serve_metrics and settings.metrics_address is not None:
+            server = MetricsServer(*settings.metrics_address, token=token)
+            server.start()
+            metrics.append(server)
         if settle:
             settle_heap()
+
+    async def stop() -> None:
+        for server in metrics:
+            server.stop()
+        await runtime.aclose()
 
     return create_app(
         runtime.gateway,
         data_as_array=runtime.settings.data_as_array,
         ready=runtime.ready,
         on_startup=start,
-        on_shutdown=runtime.aclose,
+        on_shutdown=stop,
         panel=build_panel(runtime),
         relays=runtime.relays,
         reports=runtime.reports,
+        metrics_token=token,
     )
 
 
@@ -446,4 +492,4 @@ def app_from_environment() -> ASGIApp:
     The app of one process of `quickotp serve --workers N` (uvicorn's factory, which takes no
     arguments): Settings from this process's environment, which the parent filled in.
     """
-    return build_app(build_runtime(Settings.from_env(os.environ)), settle=True)
+    return build_app(build_runtime(Settings.from_env(os.environ)), settle=True, serve_metrics=True)

@@ -16,6 +16,8 @@ is where dev mode keeps the secret key it makes when QUICKOTP_SECRET_KEY is not 
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +84,13 @@ class Settings:
     shared_lines: SharedLines = field(default_factory=SharedLines)
     # How long a message without a code (free text, a plain pattern) may wait for an upstream.
     message_ttl: timedelta = timedelta(hours=24)
+    # Addresses (or networks) of the proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; none by default, so a client's address is always its connection's peer.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    # Where Prometheus reads /metrics: (host, port), or None for nowhere but the API's port.
+    metrics_address: tuple[str, int] | None = ("127.0.0.1", 9108)
+    # A bearer token /metrics asks for; with it, /metrics is served on the API's port too.
+    metrics_token: Secret | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -131,6 +140,9 @@ class Settings:
             message_ttl=timedelta(
                 seconds=_int(env, "QUICKOTP_MESSAGE_TTL_SECONDS", 86_400, low=60, high=7 * 86_400)
             ),
+            forwarded_allow_ips=_networks(env, "QUICKOTP_FORWARDED_ALLOW_IPS"),
+            metrics_address=_address(env, "QUICKOTP_METRICS_ADDRESS", "127.0.0.1:9108"),
+            metrics_token=_token(env, "QUICKOTP_METRICS_TOKEN"),
         )
 
 
@@ -165,6 +177,55 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and networks (`*`: any address), checked."""
+    found = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in found:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} holds {item!r}, which is not an IP address or network"
+            ) from None
+    return found
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (an IPv6 host in brackets) as (host, port); empty: None."""
+    raw = env.get(name, default).strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if bracketed or ":" not in host else 0  # IPv6 goes in brackets
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise ConfigurationError(
+            f"{name} must be an IP address and a port, as 127.0.0.1:9108, not {raw!r}"
+        )
+    return host, number
+
+
+MIN_TOKEN_LENGTH = 16
+
+
+def _token(env: Mapping[str, str], name: str) -> Secret | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_TOKEN_LENGTH or not raw.isprintable() or " " in raw:
+        raise ConfigurationError(
+            f"{name} must be at least {MIN_TOKEN_LENGTH} characters, without spaces"
+        )
+    return Secret(raw)
+
+
 def _secret_key(env: Mapping[str, str], *, dev: bool) -> Secret:
     """
     QUICKOTP_SECRET_KEY; in dev mode without one, the key kept in QUICKOTP_DEV_KEY_FILE
@@ -190,6 +251,12 @@ def _dev_key(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key + "\n")
+    # Made readable by its owner alone, in one step: never a moment with the key in a file
+    # another user can read.
+    try:
+        made = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process made it just now
+        return path.read_text().strip()
+    with os.fdopen(made, "w") as file:
+        file.write(key + "\n")
     return key

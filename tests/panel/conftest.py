@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime
-from tests.conftest import make_settings
+from tests.conftest import known_names, make_settings
 
 PASSWORD = "correct horse battery"
 OPERATOR_EMAIL = "ops@gateway.test"
@@ -29,7 +29,11 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     """A migrated gateway with open sign-up and no dispatcher."""
-    built = build_runtime(make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1"), dispatch=False)
+    built = build_runtime(
+        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1"),
+        dispatch=False,
+        resolver=known_names(),
+    )
     built.users.hasher = FAST_HASHER
     await upgrade(built.engines)
     await built.start()

@@ -277,7 +277,9 @@ async def test_routes_join_live_state_with_the_databases_counts(runtime: Runtime
         runtime.desk.clock,
         runtime.desk.zone,
     )
-    operator = await runtime.users.create_operator(email="o@gateway.test", password="x" * 12)
+    operator = await runtime.users.create_operator(
+        email="o@gateway.test", password="a long operator password"
+    )
 
     routes = await desk.routes(Actor(operator, None))
 

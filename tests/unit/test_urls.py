@@ -1,10 +1,10 @@
-"""Delivery-report URLs: what may be stored for the webhook worker to post to."""
+"""Delivery-report URLs: what may be stored for the webhook worker to post to, and where."""
 
 from __future__ import annotations
 
 import pytest
 
-from quickotp.domain.urls import MAX_URL, host_problem, url_problem
+from quickotp.domain.urls import MAX_URL, address_problem, host_problem, url_problem
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,53 @@ def test_hosts_to_connect_to_pass(host: str) -> None:
 def test_hosts_that_cannot_be_looked_up_have_a_problem(host: str) -> None:
     """Empty or over-long labels, characters outside letters/digits/hyphen, edge hyphens."""
     assert host_problem(host) is not None
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.0.1", "private"),
+        ("fd12::1", "private"),
+        ("169.254.169.254", "metadata"),
+        ("fd00:ec2::254", "metadata"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1%eth0", "link-local"),
+        ("100.64.0.1", "carrier-grade NAT"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address refused, not bound
+        ("::", "unspecified"),
+        ("240.0.0.1", "private"),  # reserved: Python counts it private
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:169.254.169.254", "metadata"),
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
+        ("64:ff9b:1::1", "local-use NAT64"),
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:c0a8:101::", "private"),  # 6to4 of 192.168.1.1
+        ("::127.0.0.1", "IPv4-compatible"),
+        ("::8.8.8.8", "IPv4-compatible"),
+        ("2001::1", "Teredo"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+        ("shop.example", "not an IP address"),
+    ],
+)
+def test_addresses_inside_or_carrying_inside_are_refused(address: str, why: str) -> None:
+    """Every non-public address, and every IPv6 form carrying one, is refused with its reason."""
+    problem = address_problem(address)
+
+    assert problem is not None
+    assert why in problem
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::"],
+)
+def test_public_addresses_pass(address: str) -> None:
+    """A public address, or an IPv6 form carrying a public IPv4 one, may take reports."""
+    assert address_problem(address) is None

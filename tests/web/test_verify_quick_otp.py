@@ -30,6 +30,7 @@ DEFAULTS = {
     "QUICKOTP_GUARD_PER_NUMBER_DAY": "10",
 }
 
+METRICS_TOKEN = "test-metrics-token-0123"
 Start = Callable[..., Coroutine[Any, Any, tuple[httpx.AsyncClient, Runtime, Seeded]]]
 
 
@@ -44,7 +45,8 @@ async def start(database_url: str) -> AsyncIterator[Start]:
         await runtime.start()
         seeded = await seed(runtime, name=f"shop{len(opened)}")
         transport = httpx.ASGITransport(
-            app=create_app(runtime.gateway), client=("203.0.113.7", 40000)
+            app=create_app(runtime.gateway, metrics_token=METRICS_TOKEN),
+            client=("203.0.113.7", 40000),
         )
         http = httpx.AsyncClient(transport=transport, base_url="http://gateway.test")
         opened.append((http, runtime))
@@ -244,7 +246,7 @@ async def test_refusals_and_outcomes_are_counted(start: Start) -> None:
     await send(http, seeded.token, OptionalCode="77777")
     await rest(http, "VerifyQuickOTP", seeded.token, Mobile=NUMBER, Code="00000")
 
-    text = (await http.get("/metrics")).text
+    text = (await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
 
     assert 'quickotp_guard_refusals_total{reason="MobileCooldown"}' in text
     assert 'quickotp_verification_checks_total{outcome="CodeMismatch"}' in text

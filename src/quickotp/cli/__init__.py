@@ -130,15 +130,14 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
     if banner:
         print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
     uvicorn.run(
-        build_app(runtime, settle=True),
+        build_app(runtime, settle=True, serve_metrics=True),
         host=args.host,
         port=args.port,
         loop="uvloop",
         http=CoalescingHttpToolsProtocol,
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
-        proxy_headers=True,
-        forwarded_allow_ips=settings_forwarded(),
+        **forwarding(settings),
         limit_concurrency=settings.max_connections,
     )
     return 0
@@ -182,8 +181,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
         log_config=WORKER_LOGGING,
-        proxy_headers=True,
-        forwarded_allow_ips=settings_forwarded(),
+        **forwarding(settings),
         limit_concurrency=settings.max_connections,
     )
     return 0
@@ -217,9 +215,16 @@ def _workers(text: str) -> int:
     return count
 
 
-def settings_forwarded() -> str:
-    """Proxies whose X-Forwarded-For we believe (uvicorn's setting); loopback by default."""
-    return os.environ.get("QUICKOTP_FORWARDED_ALLOW_IPS", "127.0.0.1")
+def forwarding(settings: Settings) -> dict[str, Any]:
+    """
+    uvicorn's proxy-header options: X-Forwarded-For (and -Proto) believed only from the
+    proxies in QUICKOTP_FORWARDED_ALLOW_IPS, and from no one when it is empty (the default).
+    uvicorn itself would believe 127.0.0.1 (its FORWARDED_ALLOW_IPS default), so that any
+    local process could claim any address past token IP allow-lists and per-address limits.
+    """
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.forwarded_allow_ips)}
 
 
 async def _prepare(runtime: Runtime, args: argparse.Namespace) -> str:

@@ -416,6 +416,24 @@ class WebhookOutcome:
     retry_at: datetime | None
 
 
+# What a failed post of a delivery report is recorded as: words the account's owner sees in
+# the panel. The details (the error's class and text, the address) go to the log alone: shown
+# to a client they would let it map the hosts and ports the gateway can reach.
+POST_REFUSED = "refused"  # the URL, or the address its host resolves to, is not allowed
+POST_NO_ANSWER = "the address did not answer"  # no connection, or no answer in time
+POST_BROKEN_OFF = "the connection broke off"  # connected, then the exchange failed
+POST_FAILED = "failed"  # anything else
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One POST of a delivery report: the HTTP status answered, or why none came."""
+
+    status: int | None  # None: no answer (see `failure`)
+    failure: str | None = None  # one of the POST_* summaries when no answer came
+    detail: str = ""  # for the log only: the error's class and text
+
+
 @dataclass(frozen=True)
 class DayCount:
     """An account's messages begun on one Tehran day and now in one state."""

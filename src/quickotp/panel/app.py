@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quickotp.domain.errors import GatewayError, NotAllowed, NotFound
+from quickotp.domain.errors import AccountDisabled, GatewayError, NotAllowed, NotFound
 from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
@@ -190,6 +190,8 @@ class Panel:
                 return self.error(visit, 404, N_("There is nothing here."))
             except NotAllowed:
                 return self.error(visit, 403, N_("This page is not for your role."))
+            except AccountDisabled:  # a change a page does not answer itself
+                return self.error(visit, 403, error_text.ACCOUNT_DISABLED)
 
         route = Route(path, endpoint, methods=list(methods))
         # Starlette lets HEAD in wherever GET is; a handler that is not asked for GET reads

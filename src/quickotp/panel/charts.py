@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from quickotp.domain.models import MessageStatus, VerificationStatus, WebhookState
+from quickotp.domain.models import (
+    POST_BROKEN_OFF,
+    POST_NO_ANSWER,
+    POST_REFUSED,
+    MessageStatus,
+    VerificationStatus,
+    WebhookDelivery,
+    WebhookState,
+)
 from quickotp.panel.i18n import N_, Translator
+from quickotp.services import webhooks
 from quickotp.services.workspace import SERIES, Traffic
 
 SERIES_LABELS = {
@@ -38,7 +47,24 @@ WEBHOOK_LABELS = {
     WebhookState.DELIVERED: N_("taken by the server"),
     WebhookState.FAILED: N_("given up"),
 }
+# Why a post failed, as the worker records it: words that name no error class,
+# address or port, so the page cannot serve to map what the gateway can reach.
+WEBHOOK_FAILURES = {
+    POST_REFUSED: N_("refused: the address is not a public one"),
+    POST_NO_ANSWER: N_("the address did not answer"),
+    POST_BROKEN_OFF: N_("the connection broke off"),
+}
 PERIOD_LABELS = {"24h": N_("24 hours"), "7d": N_("7 days"), "30d": N_("30 days")}
+
+
+def post_summary(tr: Translator, post: WebhookDelivery) -> str | None:
+    """Why a delivery report's last post failed, for its owner; None when it did not fail."""
+    code = post.last_status_code
+    if code is not None and not 200 <= code < 300:
+        return webhooks.http_summary(code)
+    if post.last_error is None:
+        return None
+    return tr(WEBHOOK_FAILURES.get(post.last_error, N_("it failed")))
 
 
 def verification_label(tr: Translator, status: str) -> str:

@@ -10,16 +10,19 @@ from quickotp.panel.i18n import N_, Translator
 
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
 
+ACCOUNT_DISABLED = N_("The operator has disabled this account: it can be read, not changed.")
+PASSWORD_RULE = N_("A password has 10 to 200 characters, 5 of them different; not a common one.")
 MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
     errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
     errors.UserDisabled: N_("This user has been disabled by the operator."),
+    errors.AccountDisabled: ACCOUNT_DISABLED,
     errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
     errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),
     errors.NotAllowed: N_("This page is not for your role."),
     errors.EmailInvalid: N_("Enter a valid email address."),
-    errors.PasswordRejected: N_("A password is 10 to 200 characters long."),
+    errors.PasswordRejected: PASSWORD_RULE,
     errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),
     errors.Conflict: N_("That is taken already: {detail}."),
     errors.NotFound: N_("There is nothing here."),
@@ -29,7 +32,8 @@ MESSAGES: dict[type[Exception], str] = {
     errors.PatternDuplicate: N_("You have a pattern with this text already."),
     errors.InvalidInput: N_("This cannot be used: {detail}."),
     errors.RequestRejected: N_("This request was refused: {detail}."),
-    errors.GatewayError: N_("Something went wrong: {detail}."),
+    # A failure of the gateway's own: its text may name a backend, so it is not shown.
+    errors.GatewayError: N_("Something went wrong. Try again later."),
 }
 
 

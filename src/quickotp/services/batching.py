@@ -11,11 +11,8 @@ so that each carries more: the dispatcher's outcomes and reports (see Dispatcher
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
-
-log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -82,8 +79,9 @@ class GroupCommitter(Generic[Item, Result]):
         del self._pending[: len(batch)]
         try:
             results = await self._flush([item for item, _ in batch])
-        except Exception as exc:  # every waiter learns of the failure; the loop lives on
-            log.exception("group commit of %d items failed", len(batch))
+        except (
+            Exception
+        ) as exc:  # every waiter learns of the failure (and logs it); the loop lives on
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)

@@ -50,6 +50,7 @@ from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
 from quickotp.support.background import stop
+from quickotp.support.faults import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +206,8 @@ class Dispatcher:
             self._wake.clear()  # before claiming, so an accept during the claim is not missed
             try:
                 claimed = await self.store.claim(self.clock(), self.config.lease, room)
-            except Exception:  # a database hiccup must not kill the loop
-                log.exception("claiming messages failed; retrying shortly")
+            except Exception as exc:  # a database hiccup must not kill the loop
+                log_failure(log, "claiming messages failed; retrying shortly", exc=exc)
                 await asyncio.sleep(1)
                 continue
             if len(claimed) < room:  # nothing due is left waiting in the table
@@ -246,9 +247,9 @@ class Dispatcher:
                 self._claimed.task_done()
 
     def _recorded(self, done: asyncio.Future[None]) -> None:
-        if not done.cancelled() and done.exception() is not None:
+        if not done.cancelled() and (failure := done.exception()) is not None:
             # Recorded nothing: the lease runs out and the message is retried.
-            log.error("recording an outcome failed: %s", done.exception())
+            log_failure(log, "recording an outcome failed", exc=failure)
         self._release()
 
     def _release(self) -> None:
@@ -316,8 +317,8 @@ class Dispatcher:
             await asyncio.sleep(self.config.reconcile_every.total_seconds())
             try:
                 matched = await self.store.reconcile_reports(self.clock(), self.config.report_keep)
-            except Exception:
-                log.exception("reconciling delivery reports failed")
+            except Exception as exc:
+                log_failure(log, "reconciling delivery reports failed", exc=exc)
                 continue
             if matched:
                 log.info("matched %d delivery report(s) that overtook their submit", matched)

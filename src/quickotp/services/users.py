@@ -8,6 +8,7 @@ I/O only through the IdentityStore port; time and randomness come from the compo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -15,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 LOCALES = ("fa", "en")
 MIN_PASSWORD = 10
+MIN_DISTINCT = 5  # different characters a password holds at least
 MAX_PASSWORD = 200  # argon2 takes any length; this bounds the work one request can ask for
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 SECRET_BYTES = 32
@@ -288,9 +291,25 @@ def checked_email(raw: str) -> str:
 
 
 def checked_password(raw: str) -> str:
+    """
+    `raw` as a new password, or PasswordRejected: MIN_PASSWORD to MAX_PASSWORD characters,
+    at least MIN_DISTINCT different ones (so no run of spaces or of one key), and not one of
+    the most common passwords in any case (common_passwords.txt).
+    """
     if not MIN_PASSWORD <= len(raw) <= MAX_PASSWORD:
         raise PasswordRejected(f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if raw.isspace() or len(set(raw)) < MIN_DISTINCT:
+        raise PasswordRejected(f"a password has at least {MIN_DISTINCT} different characters")
+    if raw.lower() in common_passwords():
+        raise PasswordRejected("this password is one of the most common ones")
     return raw
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lowercase), read once."""
+    text = resources.files(__package__).joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 def checked_account_name(raw: str) -> str:

@@ -13,22 +13,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
-from urllib.parse import urlsplit
-
-import httpx
 
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
-from quickotp.domain.models import RelayUrl, WebhookDelivery, WebhookJob, WebhookOutcome
+from quickotp.domain.models import (
+    POST_FAILED,
+    POST_REFUSED,
+    RelayUrl,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookOutcome,
+)
 from quickotp.domain.urls import url_problem
+from quickotp.ports.webhooks import RelayStore, ReportPoster, UrlCheck, WebhookOutbox
 from quickotp.support.background import stop
+from quickotp.support.faults import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -54,54 +58,9 @@ def verify(
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
-def public(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    return ip.is_global and not ip.is_multicast
-
-
-async def private_target(url: str) -> str | None:
-    """
-    Why `url` must not be posted to from a shared gateway, or None. Clients choose these URLs:
-    without this check they could make the gateway POST to its own host or network (SSRF).
-    A name is resolved here and again by the POST itself, so a name that changes its answer
-    in between (DNS rebinding) is not caught.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80)
-        )
-    except OSError:
-        return None  # the POST itself will fail and be retried
-    for *_, sockaddr in found:
-        if not public(str(sockaddr[0])):
-            return f"{host} is a private address"
-    return None
-
-
-class WebhookOutbox(Protocol):
-    """The durable outbox of owed reports (store/webhooks.py). Each call is one transaction."""
-
-    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[WebhookJob]: ...
-
-    async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None: ...
-
-
-class RelayStore(Protocol):
-    async def add_relay(
-        self, account_id: int, url: str, secret: str, now: datetime
-    ) -> RelayUrl: ...
-
-    async def list_relays(self, account_id: int) -> list[RelayUrl]: ...
-
-    async def set_relay_active(self, account_id: int, relay_id: int, active: bool) -> RelayUrl: ...
-
-    async def delete_relay(self, account_id: int, relay_id: int) -> None: ...
+def http_summary(status: int) -> str:
+    """An answer that is not 2xx, as its class: HTTP 3xx, 4xx or 5xx."""
+    return f"HTTP {status // 100}xx"
 
 
 @dataclass(frozen=True)
@@ -114,7 +73,6 @@ class WebhookConfig:
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
     idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
-    private_urls: bool = False  # post to loopback and private addresses too (dev, tests)
 
 
 def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float) -> datetime | None:
@@ -126,24 +84,27 @@ def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float)
 
 
 class WebhookWorker:
-    """POSTs owed delivery reports to their URLs until stopped."""
+    """
+    POSTs owed delivery reports to their URLs until stopped. `poster` decides where a
+    connection may go: the runtime's posts to public addresses only (adapters/public_http.py).
+    """
 
     def __init__(
         self,
         outbox: WebhookOutbox,
-        client: httpx.AsyncClient,
+        poster: ReportPoster,
         clock: Callable[[], datetime],
         config: WebhookConfig | None = None,
         *,
         render: Callable[[WebhookJob], bytes],
-        owns_client: bool = False,
+        owns_poster: bool = False,
     ) -> None:
         self.outbox = outbox
         self.render = render  # a report's body, in the wire format its URL takes
-        self.client = client
+        self.poster = poster
         self.clock = clock
         self.config = config or WebhookConfig()
-        self._owns_client = owns_client
+        self._owns_poster = owns_poster
         self._task: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(self.config.concurrency)
 
@@ -154,8 +115,8 @@ class WebhookWorker:
         """Stop; claims in flight are taken over after their lease (nothing is lost)."""
         await stop(self._task)
         self._task = None
-        if self._owns_client:
-            await self.client.aclose()
+        if self._owns_poster:
+            await self.poster.aclose()
 
     async def run_once(self) -> int:
         """Claim one batch, post it, record the outcomes; how many were claimed."""
@@ -169,8 +130,8 @@ class WebhookWorker:
         while True:
             try:
                 claimed = await self.run_once()
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("delivering webhooks failed; trying again shortly")
+            except Exception as exc:  # a database hiccup must not end the worker
+                log_failure(log, "delivering webhooks failed; trying again shortly", exc=exc)
                 claimed = 0
                 await asyncio.sleep(1)
             if claimed < self.config.batch:
@@ -180,7 +141,7 @@ class WebhookWorker:
         delivery = job.delivery
         async with self._slots:
             if not job.secret:
-                return WebhookOutcome(delivery.id, False, None, "the account has no secret", None)
+                return self._failed(delivery, None, POST_FAILED, "the account has no secret")
             body = self.render(job)
             timestamp = int(self.clock().timestamp())
             headers = {
@@ -190,32 +151,22 @@ class WebhookWorker:
                 SIGNATURE_HEADER: sign(job.secret, timestamp, body),
                 DELIVERY_HEADER: str(delivery.id),
             }
-            code: int | None = None
             # A URL stored before url_problem checked what it checks cannot be posted to:
             # that delivery fails on its own, never the batch beside it.
-            refused = url_problem(delivery.url)
-            if refused is None and not self.config.private_urls:
-                refused = await private_target(delivery.url)
-            if refused is not None:
-                return self._failed(delivery, None, f"refused: {refused}")
-            try:
-                response = await self.client.post(
-                    delivery.url, content=body, headers=headers, timeout=self.config.timeout
-                )
-                code = response.status_code
-                error = None if 200 <= code < 300 else f"HTTP {code}"
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
-            except Exception as exc:  # one delivery's failure is its own
-                # (a URL httpx cannot encode raised idna's errors and failed the whole batch,
-                # its outcomes unrecorded and re-posted every lease)
-                log.exception("webhook %d: posting failed", delivery.id)
-                error = type(exc).__name__
-        if error is None:
+            if (problem := url_problem(delivery.url)) is not None:
+                return self._failed(delivery, None, POST_REFUSED, problem)
+            posted = await self.poster.post(delivery.url, body, headers, wait=self.config.timeout)
+        if posted.status is None:
+            return self._failed(delivery, None, posted.failure or POST_FAILED, posted.detail)
+        code = posted.status
+        if 200 <= code < 300:
             return WebhookOutcome(delivery.id, True, code, None, None)
-        return self._failed(delivery, code, error)
+        return self._failed(delivery, code, http_summary(code), f"HTTP {code}")
 
-    def _failed(self, delivery: WebhookDelivery, code: int | None, error: str) -> WebhookOutcome:
+    def _failed(
+        self, delivery: WebhookDelivery, code: int | None, summary: str, detail: str
+    ) -> WebhookOutcome:
+        """A failed attempt: `summary` is recorded (the owner sees it), `detail` logged."""
         jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
         again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
         log.info(
@@ -223,10 +174,10 @@ class WebhookWorker:
             delivery.id,
             delivery.message_id,
             delivery.attempts,
-            error,
+            detail,
             "" if again else "; giving up",
         )
-        return WebhookOutcome(delivery.id, False, code, error, again)
+        return WebhookOutcome(delivery.id, False, code, summary, again)
 
 
 class Relays:
@@ -237,22 +188,19 @@ class Relays:
         store: RelayStore,
         clock: Callable[[], datetime],
         new_secret: Callable[[], str],
-        *,
-        private_urls: bool = False,
+        targets: UrlCheck,
     ) -> None:
         self.store = store
         self.clock = clock
         self.new_secret = new_secret
-        self.private_urls = private_urls
+        self.targets = targets
 
     async def create(self, account_id: int, url: str) -> RelayUrl:
         url = url.strip()
         if not url:
             raise WebhookUrlEmpty("URLAddress is empty")
-        if (problem := url_problem(url)) is not None:
+        if (problem := await self.targets.problem(url)) is not None:
             raise WebhookUrlInvalid(f"URLAddress cannot take delivery reports: {problem}")
-        if not self.private_urls and (reason := await private_target(url)) is not None:
-            raise WebhookUrlInvalid(f"a delivery-report URL must be public: {reason}")
         relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())
         log.info("account %d added relay URL %d", account_id, relay.id)
         return relay

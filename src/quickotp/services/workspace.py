@@ -17,7 +17,12 @@ from typing import Literal
 
 from quickotp.domain import sms
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed
+from quickotp.domain.errors import (
+    AccountDisabled,
+    GatewayError,
+    NotAllowed,
+    WebhookUrlInvalid,
+)
 from quickotp.domain.models import (
     Account,
     CreditChange,
@@ -34,9 +39,9 @@ from quickotp.domain.models import (
     Webhook,
     WebhookDelivery,
 )
-from quickotp.domain.urls import url_problem
 from quickotp.ports.people import DeliveryLog, PanelStore
 from quickotp.ports.store import AccountStore
+from quickotp.ports.webhooks import UrlCheck
 from quickotp.services.admin import Admin, IssuedToken, checked_methods, checked_networks
 from quickotp.services.gateway import Gateway
 
@@ -104,11 +109,22 @@ class Workspace:
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
     zone: tzinfo  # the zone dates are shown and grouped in
+    targets: UrlCheck  # where delivery reports may go: the relay URLs' rule
 
     # the account ------------------------------------------------------------------------
 
     async def account(self, user: User) -> Account:
         return await self.store.get_account(account_of(user))
+
+    async def _writable(self, user: User) -> int:
+        """
+        The user's account, for a change to it. A disabled account can be read but not
+        changed (no tokens, patterns or webhook changes): AccountDisabled.
+        """
+        account_id = account_of(user)
+        if not (await self.store.get_account(account_id)).active:
+            raise AccountDisabled(f"account {account_id} is disabled: it can be read, not changed")
+        return account_id
 
     # tokens -----------------------------------------------------------------------------
 
@@ -129,7 +145,7 @@ class Workspace:
     ) -> IssuedToken:
         """A new token of the user's account; its secret is in the answer and nowhere else."""
         return await self.admin.issue_token(
-            account_id=account_of(user),
+            account_id=await self._writable(user),
             label=label,
             expires_at=self._end_of(expires_on),
             allowed_ips=allowed_ips,
@@ -147,7 +163,7 @@ class Workspace:
         allowed_methods: Sequence[str],
     ) -> Token:
         token = await self.panel.update_token(
-            account_of(user),
+            await self._writable(user),
             token_id,
             label=label.strip()[:100],
             expires_at=self._end_of(expires_on),
@@ -159,13 +175,13 @@ class Workspace:
         return token
 
     async def set_token_active(self, user: User, token_id: int, active: bool) -> Token:
-        token = await self.panel.set_token_active(account_of(user), token_id, active)
+        token = await self.panel.set_token_active(await self._writable(user), token_id, active)
         self.gateway.forget_cached()
         log.info("user %d %s token %d", user.id, "enabled" if active else "disabled", token_id)
         return token
 
     async def delete_token(self, user: User, token_id: int) -> None:
-        await self.panel.delete_token(account_of(user), token_id, self.clock())
+        await self.panel.delete_token(await self._writable(user), token_id, self.clock())
         self.gateway.forget_cached()
         log.info("user %d deleted token %d", user.id, token_id)
 
@@ -185,7 +201,7 @@ class Workspace:
     ) -> Pattern:
         """A pattern of the user's account, pending the operator's approval."""
         return await self.gateway.create_account_pattern(
-            account_of(user), text=text, is_otp=is_otp, description=description
+            await self._writable(user), text=text, is_otp=is_otp, description=description
         )
 
     def preview(self, text: str, *, is_otp: bool, code_length: int = 6) -> Preview:
@@ -261,16 +277,16 @@ class Workspace:
     async def set_webhook(self, user: User, url: str) -> Webhook:
         """Set the delivery-report URL (empty: none); the first one gets a signing secret."""
         url = url.strip()
-        if url and (problem := url_problem(url)) is not None:
-            raise InvalidInput(f"this URL cannot take delivery reports: {problem}")
-        account_id = account_of(user)
+        if url and (problem := await self.targets.problem(url)) is not None:
+            raise WebhookUrlInvalid(f"this URL cannot take delivery reports: {problem}")
+        account_id = await self._writable(user)
         current = await self.panel.get_webhook(account_id)
         secret = current.secret if current is not None else self._new_secret()
         log.info("user %d set the webhook of account %d", user.id, account_id)
         return await self.panel.set_webhook(account_id, url, secret, self.clock())
 
     async def rotate_webhook_secret(self, user: User) -> Webhook:
-        account_id = account_of(user)
+        account_id = await self._writable(user)
         current = await self.panel.get_webhook(account_id)
         log.info("user %d rotated the webhook secret of account %d", user.id, account_id)
         url = current.url if current is not None else ""

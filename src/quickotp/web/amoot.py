@@ -23,6 +23,7 @@ from quickotp.domain.models import (
 )
 from quickotp.domain.sms import variables
 from quickotp.services.gateway import Gateway
+from quickotp.support.faults import log_failure
 from quickotp.web.amoot_send import AmootSending
 from quickotp.web.amoot_wire import (
     DELIVERY_TYPE,
@@ -137,8 +138,8 @@ class AmootApi:
             if isinstance(body, dict) and (number := validation_for(exc)) is not None:
                 body["ValidationResult"] = {"Status": number, "Message": str(exc)}
             log.info("%s refused: %s (%r)", name, status, str(exc))  # %r: one line
-        except Exception:  # a bug: the caller still gets Amoot's ServerError, never a bare 500
-            log.exception("%s failed", name)
+        except Exception as exc:  # a bug or a fault: Amoot's ServerError, never a bare 500
+            log_failure(log, "%s failed", name, exc=exc)
             body = failure(Status.SERVER_ERROR)
         _count(name, body if isinstance(body, str) else body["Status"])
         return 200, body

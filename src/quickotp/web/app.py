@@ -8,10 +8,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from http import HTTPMethod
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp
 
@@ -21,6 +20,7 @@ from quickotp.services.reports import Reports
 from quickotp.services.webhooks import Relays
 from quickotp.web.amoot import AmootApi
 from quickotp.web.amoot_reads import AmootReads
+from quickotp.web.metrics import metrics_endpoint
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
 from quickotp.web.rest import RestFront
@@ -37,11 +37,14 @@ def create_app(
     panel: ASGIApp | None = None,
     relays: Relays | None = None,
     reports: Reports | None = None,
+    metrics_token: str | None = None,
 ) -> ASGIApp:
     """
     The gateway's web app. `on_startup`/`on_shutdown` start and stop what runs beside it;
     `panel`, when given, is mounted at /panel and / leads to it. The Relay methods need
-    `relays`; Statistics, GetMessage and GetMessages need `reports`.
+    `relays`; Statistics, GetMessage and GetMessages need `reports`. /metrics is served only
+    with a `metrics_token`, to scrapes that carry it (web/metrics.py); /openapi.json is
+    public, as the API it describes is.
     """
     reads = AmootReads(gateway, reports).handlers()
     # Free text and patterns need the account's sender lines (Gateway.lines).
@@ -83,9 +86,6 @@ def create_app(
             {"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503
         )
 
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if on_startup is not None:
@@ -105,8 +105,14 @@ def create_app(
         Route("/openapi.json", openapi),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics),
     ]
+    if metrics_token is not None:
+        token = metrics_token
+
+        async def metrics(request: Request) -> Response:
+            return await metrics_endpoint(request, token)
+
+        routes.append(Route("/metrics", metrics))
     if panel is not None:
         routes += [Route("/", home), Mount("/panel", app=panel)]
     return RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan))

@@ -124,7 +124,12 @@ def problem_for(exc: BaseException) -> ProblemType:
 def problem_response(exc: BaseException, *, instance: str) -> Response:
     """`exc` as a problem+json response, with what the caller needs to react to it."""
     kind = problem_for(exc)
-    detail = str(exc) if kind is not SERVER_ERROR else "an internal error; it was logged"
+    # A refusal's text describes the request; a failure of ours (5xx) may name a backend's
+    # address or carry its exception text, so it is answered with the title alone.
+    if kind is SERVER_ERROR:
+        detail = "an internal error; it was logged"
+    else:
+        detail = str(exc) if kind.status < 500 else kind.title
     body = problem_document(kind, detail, instance=instance)
     body["code"] = status_for(exc).value
     headers: dict[str, str] = {}

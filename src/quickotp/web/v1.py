@@ -25,6 +25,7 @@ from quickotp.domain.errors import GatewayError, InvalidRequest, MalformedReques
 from quickotp.domain.models import Caller, Message, Verification
 from quickotp.services.gateway import Gateway, SentOtp
 from quickotp.services.messaging import MAX_TEXT, Messaging
+from quickotp.support.faults import log_failure
 from quickotp.web.amoot_wire import DELIVERY_TYPE
 from quickotp.web.problems import problem_for, problem_response
 
@@ -109,8 +110,8 @@ class V1Api:
                 else:
                     log.info("/v1 %s refused: %s (%r)", name, type(exc).__name__, str(exc))
                 response = problem_response(exc, instance=request.url.path)
-            except Exception as exc:  # a bug: answered as a problem, and logged in full
-                log.exception("/v1 %s failed", name)
+            except Exception as exc:  # a bug or a fault: answered as a problem, and logged
+                log_failure(log, "/v1 %s failed", name, exc=exc)
                 response = problem_response(exc, instance=request.url.path)
             RESPONSES.labels(name, str(response.status_code)).inc()
             return response

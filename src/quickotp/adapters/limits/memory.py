@@ -70,6 +70,9 @@ class MemoryLimiter:
     async def release(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    async def ready(self) -> bool:
+        return True  # it is this process
+
     async def aclose(self) -> None:
         self._entries.clear()
 

@@ -178,6 +178,12 @@ class RedisLimiter:
         except RedisError as exc:
             raise LimitsUnavailable(f"Redis: {type(exc).__name__}: {exc}") from exc
 
+    async def ready(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except RedisError:
+            return False
+
     async def aclose(self) -> None:
         await self.client.aclose()
 

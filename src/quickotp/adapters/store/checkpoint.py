@@ -27,6 +27,7 @@ from typing import Any
 
 from quickotp.adapters.store.engine import BUSY_TIMEOUT_MS, Engines
 from quickotp.support.background import stop
+from quickotp.support.faults import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -77,5 +78,5 @@ class WalCheckpointer:
             await asyncio.sleep(self.interval)
             try:
                 await self.checkpoint()
-            except Exception:  # a busy or failing disk must not end the task
-                log.exception("checkpointing the SQLite write-ahead log failed")
+            except Exception as exc:  # a busy or failing disk must not end the task
+                log_failure(log, "checkpointing the SQLite write-ahead log failed", exc=exc)

@@ -3,11 +3,15 @@ Engines for the two supported databases, set up the way the gateway needs them.
 
 SQLite runs in WAL mode with one writer connection that takes its lock up front
 (BEGIN IMMEDIATE), so writers never deadlock on a lock upgrade, and a separate pool
-for readers. PostgreSQL uses one asyncpg pool for both.
+for readers. Its file is made readable by its owner alone (0600) before SQLite opens it;
+SQLite gives the -wal and -shm files the main file's mode. PostgreSQL uses one asyncpg
+pool for both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +77,26 @@ def create_engines(
     synchronous = sqlite_synchronous.upper()
     if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
         raise ConfigurationError(f"unsupported SQLite synchronous mode {synchronous!r}")
+    if url.database and not url.query.get("uri"):
+        create_private(url.database)
     write = create_async_engine(url, pool_size=1, max_overflow=0)
     read = create_async_engine(url, pool_size=4, max_overflow=4)
     _configure_sqlite(write, synchronous, immediate=True, checkpoints=sqlite_checkpoints)
     _configure_sqlite(read, synchronous, immediate=False, checkpoints=True)
     return Engines(write=write, read=read)
+
+
+def create_private(path: str) -> None:
+    """
+    Make an empty file at `path` that only its owner can read and write, unless one is
+    there: SQLite would make it with the process's umask (world-readable under the usual
+    022), and its -wal and -shm files copy the main file's mode. An existing file keeps
+    the mode its operator gave it.
+    """
+    # An existing file, or none that can be made here (no such folder, no permission): left
+    # to SQLite, whose error at the first connection says which.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _configure_sqlite(

@@ -9,16 +9,19 @@ are simply absent (NotFound), never an error that says they exist.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, literal, or_, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.rows import account_from, message_from, pattern_from, token_from
+from quickotp.adapters.store.rows import (
+    account_from,
+    masked_message,
+    pattern_from,
+    token_from,
+)
 from quickotp.adapters.store.schema import (
     account_webhooks,
     accounts,
@@ -29,13 +32,11 @@ from quickotp.adapters.store.schema import (
     users,
     verifications,
 )
-from quickotp.domain import otp
 from quickotp.domain.errors import NotFound
 from quickotp.domain.models import (
     Account,
     AccountSummary,
     CreditChange,
-    Message,
     MessagePage,
     MessageQuery,
     MessageRecord,
@@ -160,7 +161,7 @@ class PanelSqlStore:
         )
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(statement)).all()
-        items = [_masked(row) for row in rows[: query.limit]]
+        items = [masked_message(row) for row in rows[: query.limit]]
         older = items[-1].id if len(rows) > query.limit else None
         return MessagePage(items, older)
 
@@ -184,7 +185,7 @@ class PanelSqlStore:
         if row is None:
             raise NotFound(f"no message {message_id}")
         return MessageRecord(
-            message=_masked(row),
+            message=masked_message(row),
             token_label=row.token_label,
             token_id=row.token_id,
             pattern_id=row.pattern_id,
@@ -357,12 +358,6 @@ class PanelSqlStore:
         statement = select(patterns).where(patterns.c.state == state).order_by(patterns.c.id)
         async with self.engines.read.connect() as conn:
             return [pattern_from(row) for row in await conn.execute(statement)]
-
-
-def _masked(row: Row[Any]) -> Message:
-    """The message of a row, its code (kept until an upstream takes it) masked in the text."""
-    message = message_from(row)
-    return replace(message, text=otp.mask(message.text, row.code)) if row.code else message
 
 
 def _local_time(value: datetime | str, zone: timezone) -> datetime:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Date, Select, cast, func, literal, select
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.panel import _masked
+from quickotp.adapters.store.rows import masked_message
 from quickotp.adapters.store.schema import messages
 from quickotp.domain.models import DayCount, Message, MessageStatus
 
@@ -97,7 +97,7 @@ class ReportSqlStore:
     ) -> list[Message]:
         statement = window_query(account_id, start, end, skip, limit)
         async with self.engines.read.connect() as conn:
-            return [_masked(row) for row in await conn.execute(statement)]
+            return [masked_message(row) for row in await conn.execute(statement)]
 
     async def sent_message(self, account_id: int, message_id: int) -> Message | None:
         statement = select(messages).where(
@@ -105,7 +105,7 @@ class ReportSqlStore:
         )
         async with self.engines.read.connect() as conn:
             row = (await conn.execute(statement)).first()
-        return None if row is None else _masked(row)
+        return None if row is None else masked_message(row)
 
 
 def _day(value: date | str) -> date:

@@ -5,10 +5,12 @@ table, shared by every module of the store.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Row
 
+from quickotp.domain import otp
 from quickotp.domain.models import (
     Account,
     Message,
@@ -91,6 +93,16 @@ def pattern_from(row: Row[Any]) -> Pattern:
         created_at=row.created_at,
         decided_at=row.decided_at,
     )
+
+
+def masked_message(row: Row[Any]) -> Message:
+    """
+    The message of a row of `messages`, its code masked in the text: a final message's text
+    was masked when it became final; one still waiting for an upstream keeps its code beside
+    the text until then, and it is masked here.
+    """
+    message = message_from(row)
+    return replace(message, text=otp.mask(message.text, row.code)) if row.code else message
 
 
 def message_from(row: Row[Any]) -> Message:

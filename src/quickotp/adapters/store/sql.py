@@ -23,6 +23,7 @@ from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import (
     ACCOUNT_FIELDS,
     account_from,
+    masked_message,
     message_from,
     pattern_from,
     token_from,
@@ -457,11 +458,12 @@ class SqlStore:
             return {row.id: message_from(row) for row in await conn.execute(query)}
 
     async def list_messages(self, account_id: int | None, limit: int) -> list[Message]:
+        """The newest messages, codes masked (a code not yet handed on is masked here)."""
         query = select(messages).order_by(messages.c.id.desc()).limit(limit)
         if account_id is not None:
             query = query.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
-            return [message_from(row) for row in await conn.execute(query)]
+            return [masked_message(row) for row in await conn.execute(query)]
 
     async def message_by_ref(self, account_id: int, ref: str) -> Message | None:
         """The account's message stored for the request `ref` (see NewMessage.ref)."""
@@ -905,7 +907,11 @@ async def _apply_report(tx: Tx, message_id: int, state: DeliveryState, at: datet
 
 
 async def _give_up(tx: Tx, outcome: GiveUp) -> None:
-    """A message that will not be sent: final, its code dropped, its charge refunded."""
+    """
+    A message that will not be sent: final, its code masked in its text and dropped (the
+    code is kept only to mask it, so a final message without it must already be masked),
+    its charge refunded.
+    """
     lock = " FOR UPDATE" if tx.postgres else ""
     rows = await tx.fetch(
         "SELECT account_id, charged, text, code FROM messages"
@@ -923,7 +929,7 @@ async def _give_up(tx: Tx, outcome: GiveUp) -> None:
         "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
         " charged = 0 WHERE id = ?",
         outcome.status.value,
-        otp.mask(text, code or ""),
+        otp.mask(text, code) if code else text,
         outcome.error,
         outcome.message_id,
     )

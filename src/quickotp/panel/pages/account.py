@@ -251,6 +251,7 @@ class AccountPages:
             record=record,
             posts=await self.work.webhook_posts(_user(visit), message_id),
             post_labels=charts.WEBHOOK_LABELS,
+            post_summary=lambda post: charts.post_summary(self.panel.translator(visit), post),
             status_labels=charts.STATUS_LABELS,
             verification_label=lambda s: charts.verification_label(self.panel.translator(visit), s),
             back="/messages",

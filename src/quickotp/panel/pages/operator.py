@@ -299,6 +299,7 @@ class OperatorPages:
             record=record,
             posts=await self.desk.webhook_posts(_actor(visit), message_id),
             post_labels=charts.WEBHOOK_LABELS,
+            post_summary=lambda post: charts.post_summary(tr, post),
             status_labels=charts.STATUS_LABELS,
             verification_label=lambda s: charts.verification_label(tr, s),
             back=f"/operator/accounts/{record.message.account_id}",
