@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from quickotp.admin import Admin
 from quickotp.admission import Admission
+from quickotp.credit_watch import CreditWatch
 from quickotp.desk import OperatorDesk
 from quickotp.dispatcher import DispatchConfig, Dispatcher
 from quickotp.domain import ids, keys
@@ -29,7 +30,7 @@ from quickotp.guard import Guard, Policy, policy_from_env
 from quickotp.limits import Limiter
 from quickotp.limits.memory import MemoryLimiter
 from quickotp.limits.redis import RedisLimiter
-from quickotp.monitor import CounterGuardStats, TransportMonitor
+from quickotp.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
@@ -91,6 +92,7 @@ class Runtime:
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
+    credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -98,8 +100,11 @@ class Runtime:
         self.gateway.start()
         if self.admission is not None:
             self.admission.start()
+        if self.credit_watch is not None:
+            self.credit_watch.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+            ROUTE_METRICS.watch(self.desk.monitor)
             if self.engines.dialect == "postgresql":
                 self.listener = OutboxListener(self.settings.database_url, self.dispatcher.wake)
                 self.listener.start()
@@ -107,6 +112,9 @@ class Runtime:
             await self.webhooks.start()
 
     async def aclose(self) -> None:
+        ROUTE_METRICS.forget(self.desk.monitor)
+        if self.credit_watch is not None:
+            await self.credit_watch.aclose()
         if self.admission is not None:
             await self.admission.aclose()
         await self.gateway.aclose()
@@ -238,6 +246,7 @@ def build_runtime(
         ),
         admission=admission,
         bind_leases=bind_leases,
+        credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
     )
 
 
