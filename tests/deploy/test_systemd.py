@@ -173,9 +173,7 @@ def test_the_environment_example_shows_the_real_defaults() -> None:
     key = {"QUICKOTP_SECRET_KEY": "k" * 48}
     examples = {"QUICKOTP_REDIS_URL"}  # no default: the line is an example
     defaults = Settings.from_env(key)
-    uncommented = Settings.from_env(
-        {k: v for k, v in commented.items() if k not in examples} | key
-    )
+    uncommented = Settings.from_env({k: v for k, v in commented.items() if k not in examples} | key)
     same_key = dataclasses.replace(uncommented, secret_key=defaults.secret_key, guard={})
     assert same_key == defaults
     base = Policy(
