@@ -19,7 +19,7 @@ import pytest
 from quickotp import cli
 from quickotp.guard import Policy, policy_from_env
 from quickotp.settings import Settings
-from quickotp.transports.http_upstream import HttpRoute
+from quickotp.transports.http_upstream import parse_route_url
 from quickotp.transports.smpp_config import SmppConfig
 from tests.conftest import REQUIRE_SERVICES
 
@@ -130,11 +130,11 @@ def test_the_stop_timeout_covers_the_drain(unit: str) -> None:
     """TimeoutStopSec outlasts the dispatcher's lease plus a send's default timeout."""
     service = directives(SYSTEMD / unit)["Service"]
     settings = Settings.from_env({"QUICKOTP_SECRET_KEY": "x" * 40})
-    send_timeout = max(
-        next(f.default for f in dataclasses.fields(SmppConfig) if f.name == "timeout"),
-        next(f.default for f in dataclasses.fields(HttpRoute) if f.name == "timeout"),
+    smpp = SmppConfig.from_url("smpp://quickotp:secret@127.0.0.1:2775")
+    http, _ = parse_route_url(
+        "amoot://token@127.0.0.1", kind="amoot", default_host="127.0.0.1", options=frozenset()
     )
-    assert isinstance(send_timeout, float)
+    send_timeout = max(smpp.timeout, http.timeout)
     drain = settings.dispatch_lease.total_seconds() + send_timeout
     assert _seconds(service["TimeoutStopSec"][-1]) > drain
 

@@ -32,7 +32,8 @@ def directives(path: Path) -> dict[str, dict[str, list[str]]]:
 
 def environment(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The example's settings: (set, commented out), each name with its value."""
-    set_, commented = {}, {}
+    set_: dict[str, str] = {}
+    commented: dict[str, str] = {}
     for raw in path.read_text().splitlines():
         line = raw.strip()
         target = commented if line.startswith("#QUICKOTP_") else set_
