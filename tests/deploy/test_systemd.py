@@ -37,7 +37,11 @@ HARDENING = {
     "PrivateDevices": "yes",
     "CapabilityBoundingSet": "",
     "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
-    "SystemCallFilter": "@system-service",
+    "ProtectProc": "invisible",
+    "ProcSubset": "pid",
+    "PrivateUsers": "yes",
+    "MemoryDenyWriteExecute": "yes",
+    "SystemCallFilter": "~@privileged @resources",  # after @system-service: see below
     "SystemCallErrorNumber": "EPERM",
     "StateDirectory": "quickotp",
     "User": "quickotp",
@@ -122,6 +126,7 @@ def test_each_unit_is_sandboxed_and_restarts_on_failure(unit: str) -> None:
     service = directives(SYSTEMD / unit)["Service"]
     found = {key: service.get(key, ["(missing)"])[-1] for key in HARDENING}
     assert found == HARDENING
+    assert service["SystemCallFilter"] == ["@system-service", "~@privileged @resources"]
     assert 1 <= _seconds(service["RestartSec"][-1]) <= 30
 
 
@@ -196,3 +201,16 @@ def _seconds(value: str) -> float:
     match = re.fullmatch(r"(\d+)\s*(s|sec|min)?", value)
     assert match is not None, value
     return float(match[1]) * (60 if match[2] == "min" else 1)
+
+
+def test_the_admin_wrapper_runs_the_cli_as_the_units_do() -> None:
+    """quickotp-admin: valid sh, the units' user, state directory, environment and binary."""
+    wrapper = SYSTEMD / "quickotp-admin"
+    assert subprocess.run(["/bin/sh", "-n", str(wrapper)], check=False).returncode == 0
+    text = wrapper.read_text()
+    given = dict(re.findall(r"--property=(\w+)=(\S+)", text))
+    service = directives(SYSTEMD / "quickotp.service")["Service"]
+    for key in ("User", "Group", "StateDirectory", "StateDirectoryMode", "WorkingDirectory"):
+        assert given[key] == service[key][-1], key
+    assert given["EnvironmentFile"] == service["EnvironmentFile"][-1]
+    assert f'{BINARY} "$@"' in text
