@@ -68,3 +68,10 @@ def test_a_broken_rule_fails_its_unit_test(tmp_path: Path) -> None:
     done = promtool("test", "rules", "alerts.test.yml", cwd=tmp_path)
     assert done.returncode != 0
     assert "QuickOTPQueueNearCodeValidity" in done.stdout + done.stderr
+
+
+def test_the_example_configuration_checks() -> None:
+    """prometheus.yml, with alerts.yml as its rule file, passes `promtool check config`."""
+    done = promtool("check", "config", "prometheus.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 1 rule files found" in done.stdout
