@@ -50,11 +50,12 @@ from quickotp.ports.people import DeliveryLog
 from quickotp.ports.transport import RouteMonitor, Transport
 from quickotp.services.admin import Admin
 from quickotp.services.admission import Admission
+from quickotp.services.credit_watch import CreditWatch
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
-from quickotp.services.monitor import CounterGuardStats, TransportMonitor
+from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.services.reports import Reports
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
@@ -112,6 +113,7 @@ class Runtime:
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
+    credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -119,8 +121,11 @@ class Runtime:
         self.gateway.start()
         if self.admission is not None:
             self.admission.start()
+        if self.credit_watch is not None:
+            self.credit_watch.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+            ROUTE_METRICS.watch(self.desk.monitor)
             if self.engines.dialect == "postgresql":
                 from quickotp.adapters.store.notify import OutboxListener
 
@@ -130,6 +135,9 @@ class Runtime:
             await self.webhooks.start()
 
     async def aclose(self) -> None:
+        ROUTE_METRICS.forget(self.desk.monitor)
+        if self.credit_watch is not None:
+            await self.credit_watch.aclose()
         if self.admission is not None:
             await self.admission.aclose()
         await self.gateway.aclose()
@@ -312,6 +320,7 @@ def build_runtime(
         ),
         admission=admission,
         bind_leases=bind_leases,
+        credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
     )
 
 
@@ -463,7 +472,7 @@ def build_app(runtime: Runtime, *, settle: bool = False, serve_metrics: bool = F
     async def start() -> None:
         await runtime.start()
         if serve_metrics and settings.metrics_address is not None:
-            server = MetricsServer(*settings.metrics_address, token=token)
+            server = MetricsServer(*settings.metrics_address, token=token, shared=True)
             server.start()
             metrics.append(server)
         if settle:

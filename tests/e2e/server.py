@@ -89,7 +89,7 @@ class Gateway:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine starts a process slowly
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.logs()
             try:

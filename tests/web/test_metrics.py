@@ -77,9 +77,21 @@ async def test_the_metrics_address_serves_them() -> None:
 def test_two_processes_can_listen_on_the_metrics_address() -> None:
     """`serve --workers N`: each process opens the address (SO_REUSEPORT), none fails."""
     port = free_port()
-    first, second = MetricsServer("127.0.0.1", port), MetricsServer("127.0.0.1", port)
+    first = MetricsServer("127.0.0.1", port, shared=True)
+    second = MetricsServer("127.0.0.1", port, shared=True)
     first.stop()
     second.stop()
+
+
+def test_a_metrics_address_not_shared_is_held_by_one_process() -> None:
+    """`dispatch --metrics-port`: a port another process holds is refused with the reason."""
+    port = free_port()
+    first = MetricsServer("127.0.0.1", port)
+    try:
+        with pytest.raises(ConfigurationError, match="Address already in use"):
+            MetricsServer("127.0.0.1", port)
+    finally:
+        first.stop()
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "serve":
             return _serve(settings, args, environ)
         if args.command == "dispatch":
-            return asyncio.run(_dispatch(settings))
+            return asyncio.run(_dispatch(settings, args))
         return asyncio.run(_run_command(settings, args))
     except GatewayError as exc:
         print(f"quickotp: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line
@@ -98,9 +98,20 @@ def _exit_code(exc: Exception) -> int:
 # serve and dispatch --------------------------------------------------------------------
 
 
-async def _dispatch(settings: Settings) -> int:
-    """Deliver accepted messages until SIGTERM or SIGINT; no HTTP."""
+async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    """
+    Deliver accepted messages until SIGTERM or SIGINT; no API, and /metrics only on
+    --metrics-port (stopped first, before the sends in flight are finished).
+    """
+    from quickotp.web.metrics import MetricsServer
+
     runtime = build_runtime(settings, dispatch=True, admit=False)
+    token = settings.metrics_token.reveal() if settings.metrics_token else None
+    metrics = (
+        MetricsServer(args.metrics_host, args.metrics_port, token=token)
+        if args.metrics_port
+        else None
+    )
     try:
         if not await runtime.schema_is_current():
             raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
@@ -108,12 +119,20 @@ async def _dispatch(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if metrics is not None:
+            metrics.start()
         await runtime.start()
         settle_heap()
-        log.info("dispatching from %s", runtime.engines.dialect)
+        log.info(
+            "dispatching from %s%s",
+            runtime.engines.dialect,
+            f"; /metrics on {args.metrics_host}:{metrics.port}" if metrics else "",
+        )
         await stop.wait()
         log.info("stopping: finishing the sends in flight")
     finally:
+        if metrics is not None:
+            metrics.stop()
         await runtime.aclose()
     return 0
 
@@ -644,8 +663,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("migrate", parents=[common], help="bring the schema up to date")
-    commands.add_parser(
-        "dispatch", parents=[common], help="deliver accepted messages (no HTTP; run any number)"
+    dispatch = commands.add_parser(
+        "dispatch", parents=[common], help="deliver accepted messages (no API; run any number)"
+    )
+    dispatch.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus's /metrics on this port (none without it)",
+    )
+    dispatch.add_argument(
+        "--metrics-host", type=_host, default="127.0.0.1", help="the address for /metrics"
     )
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:

@@ -406,6 +406,14 @@ class WebhookJob:
 
 
 @dataclass(frozen=True)
+class WebhookBacklog:
+    """The webhook outbox at a glance: reports owed (counted up to a cap) and the oldest due."""
+
+    owed: int  # pending or being posted, at most the cap it was counted to
+    oldest_due: datetime | None  # the due time of the oldest pending delivery that is due
+
+
+@dataclass(frozen=True)
 class WebhookOutcome:
     """What one attempt came to: delivered, or retried at `retry_at`, or (None) given up."""
 

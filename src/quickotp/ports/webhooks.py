@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from quickotp.domain.models import Posted, RelayUrl, WebhookJob, WebhookOutcome
+from quickotp.domain.models import Posted, RelayUrl, WebhookBacklog, WebhookJob, WebhookOutcome
 
 
 class WebhookOutbox(Protocol):
@@ -18,6 +18,8 @@ class WebhookOutbox(Protocol):
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[WebhookJob]: ...
 
     async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None: ...
+
+    async def backlog(self, now: datetime, cap: int) -> WebhookBacklog: ...
 
 
 class ReportPoster(Protocol):

@@ -31,7 +31,7 @@ from prometheus_client import Counter, Gauge
 
 from quickotp.domain.errors import RouteOverloaded
 from quickotp.domain.queue import RouteQueue
-from quickotp.domain.routing import Route, first_choice, first_choices
+from quickotp.domain.routing import FALLBACK, Route, first_choice, first_choices
 from quickotp.ports.outbox import QueueFigures
 from quickotp.support.background import stop
 
@@ -43,6 +43,21 @@ REFUSALS = Counter(
 WAIT = Gauge(
     "quickotp_route_queue_wait_seconds",
     "Estimated wait in the outbox of a message accepted now, by route (0: no queue)",
+    ["route"],
+)
+OLDEST_DUE = Gauge(
+    "quickotp_outbox_oldest_due_seconds",
+    "How long the oldest due message in the outbox has waited for a dispatcher (every route)",
+)
+QUEUE_DUE = Gauge(
+    "quickotp_route_queue_due",
+    "Messages due and waiting for a dispatcher, by route; read while a queue forms (the oldest"
+    " due message has waited a second or more), 0 otherwise",
+    ["route"],
+)
+QUEUE_AGE = Gauge(
+    "quickotp_route_queue_age_seconds",
+    "How long the route's oldest due message has waited; read while a queue forms, 0 otherwise",
     ["route"],
 )
 
@@ -138,6 +153,7 @@ class Admission:
         self._routes_at = -math.inf
         self._last_id: int | None = None
         self._drains: dict[str | None, _Drain] = {}
+        self._shown: set[str] = set()  # route labels of the queue gauges
         self._task: asyncio.Task[None] | None = None
 
     # the check, on the request path ------------------------------------------------------
@@ -193,7 +209,9 @@ class Admission:
             self._routes_at = now
         head = await self.stats.head(moment)
         head_delay = (moment - head.due_since).total_seconds() if head.due_since else 0.0
+        OLDEST_DUE.set(head_delay)
         loads: dict[str, RouteLoad] = {}
+        queues: dict[str | None, RouteQueue] = {}
         if head_delay >= SATURATED / 2 or self.loads:
             after = head.last_id if self._last_id is None else self._last_id
             queues, self._last_id = await self.stats.routes(
@@ -204,6 +222,7 @@ class Admission:
             self._drains.clear()  # no queue: an idle gateway reads only the head
             self._last_id = head.last_id
         self._publish(loads)
+        self._show_queues(queues, moment)
         self._read_at = now
 
     def _estimate(
@@ -219,6 +238,20 @@ class Admission:
         for key in [k for k in self._drains if k not in queues]:
             del self._drains[key]
         return loads
+
+    def _show_queues(self, queues: dict[str | None, RouteQueue], moment: datetime) -> None:
+        """Each route's queue for /metrics: what was read, 0 for a route with none."""
+        names = {route.name for route, _ in self._pairs} or {FALLBACK}
+        keys = {name or "log": name for name in names | {k for k in queues if k is not None}}
+        for label in self._shown - set(keys):  # a route removed: its series ends
+            QUEUE_DUE.remove(label)
+            QUEUE_AGE.remove(label)
+        for label, key in keys.items():
+            queue = queues.get(key)
+            since = queue.due_since if queue is not None else None
+            QUEUE_DUE.labels(label).set(queue.due if queue is not None else 0)
+            QUEUE_AGE.labels(label).set((moment - since).total_seconds() if since else 0.0)
+        self._shown = set(keys)
 
     def _publish(self, loads: dict[str, RouteLoad]) -> None:
         for key in set(self.loads) | set(loads):

@@ -36,6 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter, Histogram
+
 from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, OutboundSms, SendReceipt
 from quickotp.domain.errors import (
@@ -56,6 +58,25 @@ log = logging.getLogger(__name__)
 
 RECORD_LINGER = 0.005  # seconds between commits of outcomes and reports (see Dispatcher)
 _SHORTEST_SLEEP = 0.005  # seconds: waking for a due message never spins
+
+SUBMITTED = Counter("quickotp_messages_submitted", "Messages an upstream took, by route", ["route"])
+SUBMIT_SECONDS = Histogram(
+    "quickotp_submit_seconds",
+    "From a message's accept to the upstream's answer that took it (queue and send), by route",
+    ["route"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
+RETRIES = Counter("quickotp_send_retries", "Send attempts that failed and are tried again")
+GIVEN_UP = Counter(
+    "quickotp_messages_given_up",
+    "Messages no upstream took, by their final status (failed, expired)",
+    ["status"],
+)
+REPORTS = Counter(
+    "quickotp_delivery_reports",
+    "Delivery reports recorded, by route and what they say (delivered, undelivered, ...)",
+    ["route", "state"],
+)
 
 Outcome = Submitted | Retry | GiveUp
 
@@ -261,6 +282,7 @@ class Dispatcher:
         now = self.clock()
         if message.expires_at <= now:
             log.warning("message %d expired before it could be sent", message.id)
+            GIVEN_UP.labels(MessageStatus.EXPIRED).inc()
             return GiveUp(message.id, MessageStatus.EXPIRED, "its validity ended before sending")
         sms = OutboundSms(
             message_id=message.id,
@@ -279,10 +301,19 @@ class Dispatcher:
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
             step = next_step(claimed, exc, now=self.clock(), config=self.config, jitter=jitter)
             log.warning("message %d attempt %d: %s", message.id, message.attempts, step)
+            if isinstance(step, Retry):
+                RETRIES.inc()
+            else:
+                GIVEN_UP.labels(step.status).inc()
             return step
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
         # Stamped now, not when the batch of outcomes is written a few milliseconds later.
-        return Submitted(message.id, receipt, masked, self.clock(), sender=backup)
+        at = self.clock()
+        SUBMITTED.labels(receipt.transport).inc()
+        # From when it was due: a scheduled message waits for its send time, not for a route.
+        due = message.not_before or message.created_at
+        SUBMIT_SECONDS.labels(receipt.transport).observe((at - due).total_seconds())
+        return Submitted(message.id, receipt, masked, at, sender=backup)
 
     async def _send(self, sms: OutboundSms, backup: str | None) -> tuple[SendReceipt, str | None]:
         """
@@ -302,6 +333,8 @@ class Dispatcher:
         outcomes = [item for item in items if not isinstance(item, DeliveryReport)]
         reports = [item for item in items if isinstance(item, DeliveryReport)]
         await self.store.record(outcomes, reports, now=self.clock())
+        for report in reports:
+            REPORTS.labels(report.transport, report.state).inc()
         if any(isinstance(o, Retry) for o in outcomes):
             self._wake.set()
         return [None] * len(items)

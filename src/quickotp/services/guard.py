@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
@@ -58,6 +58,10 @@ PUMPING_ALARMS = Counter(
     "quickotp_pumping_alarms",
     "Sends over an account's normal rate to a prefix or country",
     ["kind"],
+)
+VALIDITY = Gauge(
+    "quickotp_otp_validity_seconds",
+    "How long a code works, for accounts without a validity of their own",
 )
 BACKEND_FAILURES = Counter(
     "quickotp_limits_backend_failures",
@@ -293,6 +297,7 @@ class Guard:
     _outage_logged: float = field(default=float("-inf"), repr=False)
 
     def __post_init__(self) -> None:
+        VALIDITY.set(self.defaults.validity_seconds)
         self._policies: TtlCache[int, Policy] = TtlCache(
             self.cache_seconds, max_size=_POLICY_CACHE_SIZE
         )

@@ -19,12 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter, Gauge
+
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.domain.models import (
     POST_FAILED,
     POST_REFUSED,
     RelayUrl,
+    WebhookBacklog,
     WebhookDelivery,
     WebhookJob,
     WebhookOutcome,
@@ -39,6 +42,22 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-QuickOTP-Signature"
 TIMESTAMP_HEADER = "X-QuickOTP-Timestamp"
 DELIVERY_HEADER = "X-QuickOTP-Delivery"
+
+BACKLOG_CAP = 10_000  # the backlog is counted up to this many deliveries
+BACKLOG = Gauge(
+    "quickotp_webhook_backlog",
+    f"Delivery reports owed to clients' URLs (pending or being posted), counted up to"
+    f" {BACKLOG_CAP}; every dispatching process reads the same outbox",
+)
+OLDEST_DUE = Gauge(
+    "quickotp_webhook_oldest_due_seconds",
+    "How long the oldest due delivery report has waited to be posted (0: none waits)",
+)
+POSTS = Counter(
+    "quickotp_webhook_posts",
+    "Delivery reports posted to clients' URLs, by outcome (delivered, retry, failed)",
+    ["outcome"],
+)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -73,6 +92,7 @@ class WebhookConfig:
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
     idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
+    backlog_every: float = 15.0  # seconds between readings of the backlog (for /metrics)
 
 
 def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float) -> datetime | None:
@@ -106,15 +126,18 @@ class WebhookWorker:
         self.config = config or WebhookConfig()
         self._owns_poster = owns_poster
         self._task: asyncio.Task[None] | None = None
+        self._gauges: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(self.config.concurrency)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhooks")
+        self._gauges = asyncio.create_task(self._watch_backlog(), name="webhook-backlog")
 
     async def aclose(self) -> None:
         """Stop; claims in flight are taken over after their lease (nothing is lost)."""
+        await stop(self._gauges)
         await stop(self._task)
-        self._task = None
+        self._task = self._gauges = None
         if self._owns_poster:
             await self.poster.aclose()
 
@@ -124,7 +147,37 @@ class WebhookWorker:
         if jobs:
             outcomes = await asyncio.gather(*(self._post(job) for job in jobs))
             await self.outbox.record(outcomes, self.clock())
+            for outcome in outcomes:
+                kind = (
+                    "delivered" if outcome.delivered else "retry" if outcome.retry_at else "failed"
+                )
+                POSTS.labels(kind).inc()
         return len(jobs)
+
+    async def read_backlog(self) -> WebhookBacklog:
+        """One reading of the outbox's backlog, into the gauges."""
+        now = self.clock()
+        backlog = await self.outbox.backlog(now, BACKLOG_CAP)
+        BACKLOG.set(backlog.owed)
+        waited = (now - backlog.oldest_due).total_seconds() if backlog.oldest_due else 0.0
+        OLDEST_DUE.set(max(0.0, waited))
+        return backlog
+
+    async def _watch_backlog(self) -> None:
+        """
+        The backlog's gauges, in a task of their own: the posting loop waits on clients'
+        URLs exactly when a backlog grows, and would read it late.
+        """
+        failing = False
+        while True:
+            try:
+                await self.read_backlog()
+                failing = False
+            except Exception as exc:  # keep the last figures; the next reading may work
+                if not failing:
+                    log.warning("reading the webhook backlog failed: %s", exc)
+                failing = True
+            await asyncio.sleep(self.config.backlog_every)
 
     async def _run(self) -> None:
         while True:

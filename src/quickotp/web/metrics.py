@@ -25,6 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest, ma
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from quickotp.domain.errors import ConfigurationError
+
 log = logging.getLogger(__name__)
 
 PATH = "/metrics"
@@ -77,18 +79,29 @@ class _Quiet(WSGIRequestHandler):
 class MetricsServer:
     """The metrics on their own address, in a thread, until `stop`."""
 
-    def __init__(self, host: str, port: int, *, token: str | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, *, token: str | None = None, shared: bool = False
+    ) -> None:
+        """
+        `shared`: every process of `serve --workers N` listens on the one address
+        (SO_REUSEPORT); otherwise an address another process holds is a ConfigurationError.
+        """
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
         class Server(ThreadingMixIn, WSGIServer):
             address_family = family
             allow_reuse_address = True
-            allow_reuse_port = True  # one listener per process of `serve --workers N`
+            allow_reuse_port = shared
             daemon_threads = True
 
-        self._server = make_server(
-            host, port, _guarded(make_wsgi_app(REGISTRY), token), Server, _Quiet
-        )
+        try:
+            self._server = make_server(
+                host, port, _guarded(make_wsgi_app(REGISTRY), token), Server, _Quiet
+            )
+        except OSError as exc:  # taken, or not an address of this machine
+            raise ConfigurationError(
+                f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc}"
+            ) from None
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="metrics", daemon=True
         )

@@ -115,6 +115,17 @@ class SqlStore:
             rows = await conn.execute(select(accounts).order_by(accounts.c.id))
             return [account_from(row) for row in rows]
 
+    async def lowest_credits(self, limit: int) -> list[Account]:
+        """The `limit` active, limited accounts with the least credit, least first."""
+        query = (
+            select(accounts)
+            .where(accounts.c.active, ~accounts.c.unlimited)
+            .order_by(accounts.c.credit, accounts.c.id)
+            .limit(limit)
+        )
+        async with self.engines.read.connect() as conn:
+            return [account_from(row) for row in await conn.execute(query)]
+
     async def add_credit(
         self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
     ) -> Account:

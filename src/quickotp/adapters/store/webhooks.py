@@ -17,7 +17,9 @@ from sqlalchemy import (
     ScalarSelect,
     bindparam,
     delete,
+    func,
     insert,
+    literal,
     select,
     union_all,
     update,
@@ -37,6 +39,7 @@ from quickotp.domain.errors import RelayLimitReached, RelayNotFound, WebhookUrlD
 from quickotp.domain.models import (
     MessageStatus,
     RelayUrl,
+    WebhookBacklog,
     WebhookDelivery,
     WebhookJob,
     WebhookOutcome,
@@ -228,6 +231,28 @@ class WebhookStore:
             )
             for row in rows
         ]
+
+    async def backlog(self, now: datetime, cap: int) -> WebhookBacklog:
+        """
+        How many reports are owed (pending or being posted), counted up to `cap` so the read
+        stays bounded however far behind the clients' URLs are, and the oldest due one. Both
+        on ix_webhook_deliveries_due.
+        """
+        waiting = webhook_deliveries.c.state.in_([WebhookState.PENDING, WebhookState.SENDING])
+        owed = select(literal(1)).where(waiting).limit(cap).subquery()
+        oldest = (
+            select(webhook_deliveries.c.next_attempt_at)
+            .where(
+                webhook_deliveries.c.state == WebhookState.PENDING,
+                webhook_deliveries.c.next_attempt_at <= now,
+            )
+            .order_by(webhook_deliveries.c.next_attempt_at)
+            .limit(1)
+        )
+        async with self.engines.read.connect() as conn:
+            count = await conn.scalar(select(func.count()).select_from(owed))
+            due = await conn.scalar(oldest)
+        return WebhookBacklog(int(count or 0), due)
 
     async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None:
         if not outcomes:
