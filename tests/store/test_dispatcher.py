@@ -357,9 +357,12 @@ async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Se
     item = replace(new_message(seeded), lease_until=lease, expires_at=lease)
 
     closing = asyncio.create_task(worker.aclose())
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):  # until it has stopped taking reservations
+        while (extra := worker.reserve()) is not None:
+            worker.unreserve()  # given back: only the first one stays open
+            await asyncio.sleep(0)
+    assert extra is None  # stopping: no more reservations
     assert not closing.done()
-    assert worker.reserve() is None  # stopping: no more reservations
     [message_id] = await runtime.store.accept([item], datetime.now(UTC))
     assert message_id is not None
     worker.hand(item.claimed(message_id))
