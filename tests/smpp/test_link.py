@@ -279,3 +279,36 @@ def test_the_back_off_stays_bounded_however_long_the_outage() -> None:
     bind = Bind(config, 0, Handler(), ManualTimer())
 
     assert all(0.25 <= bind._backoff(failures) <= 1 for failures in (1, 2, 1025, 10**6))
+
+
+async def test_refused_binds_are_retried_after_a_growing_jittered_back_off(
+    smsc: ScriptedSmsc,
+) -> None:
+    """Each retry waits in [half, all] of 0.5 s doubled per failure, capped at reconnect_max."""
+    smsc.refuse_binds = 0x0E  # ESME_RINVPASWD, every time
+    timeout = 7.0  # told apart from the back-off among the timer's waits
+    config = SmppConfig.from_url(
+        f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout={timeout}&reconnect_max=2"
+    )
+    timer = ManualTimer()
+
+    def back_offs() -> list[float]:
+        return [delay for delay in timer.scheduled if delay != pytest.approx(timeout)]
+
+    bind = Bind(config, 0, Handler(), timer)
+    bind.start()
+    try:
+        for tries in range(1, 6):
+            await smsc.next(smpp_pdu.BIND_TRANSCEIVER)
+            async with asyncio.timeout(5):  # the refusal read, the back-off begun
+                while len(back_offs()) < tries:
+                    await asyncio.sleep(0.001)
+            await timer.advance(back_offs()[-1])  # to the end of this back-off, no further
+        await smsc.next(smpp_pdu.BIND_TRANSCEIVER)
+    finally:
+        await bind.aclose()
+
+    ceilings = [0.5, 1.0, 2.0, 2.0, 2.0]  # (a sixth may have begun as it closed)
+    delays = back_offs()[: len(ceilings)]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert not bind.up
