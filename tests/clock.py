@@ -51,7 +51,7 @@ class ManualTimer:
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self.scheduled: list[float] = []
-        self._due: list[tuple[float, int, _Handle]] = []
+        self._due: list[tuple[float, int, float, _Handle]] = []
         self._order = itertools.count()
 
     def time(self) -> float:
@@ -60,15 +60,19 @@ class ManualTimer:
     def call_at(self, when: float, callback: Callable[[], object], /) -> _Handle:
         handle = _Handle(callback)
         self.scheduled.append(when - self.now)
-        heapq.heappush(self._due, (when, next(self._order), handle))
+        heapq.heappush(self._due, (when, next(self._order), when - self.now, handle))
         return handle
+
+    def pending(self) -> list[tuple[float, float]]:
+        """The callbacks still to run: when each is due, and the delay it was asked for."""
+        return sorted((when, delay) for when, _, delay, handle in self._due if not handle.cancelled)
 
     async def advance(self, seconds: float) -> None:
         """Move `seconds` on, running each callback that falls due on the way at its time."""
         until = self.now + seconds
         await settle()
         while self._due and self._due[0][0] <= until:
-            when, _, handle = heapq.heappop(self._due)
+            when, _, _, handle = heapq.heappop(self._due)
             if handle.cancelled:
                 continue
             self.now = max(self.now, when)
