@@ -1,9 +1,9 @@
 """
 One kept SMPP bind: a Session is one connection generation (a transceiver, or a transmitter
 and a receiver) spoken over asyncio by smpp_pdu; a Bind keeps one up, rebinding with jittered
-back-off. What leaves this module is our error tree, `Submitted` or a DeliverSm. Every
-time they keep is the `Timer`'s they are given (smpp/timer.py): the running loop's unless
-a test gives its own.
+back-off. What leaves this module is our error tree, `Submitted` or a DeliverSm. All their
+timing goes through the Timer they are given (smpp/timer.py): the running loop, unless a
+test gives its own.
 """
 
 from __future__ import annotations
