@@ -100,7 +100,8 @@ async def ours(port: int, n: int, window: int, limit: float) -> Result:
         receipts.add()
 
     transport = SmppTransport.from_url(
-        f"smpp://bench:secret@127.0.0.1:{port}?window={window}&timeout=10"
+        f"smpp://bench:secret@127.0.0.1:{port}?window={window}&timeout=10",
+        clock=lambda: datetime.now(UTC),
     )
     await transport.start(sink)
     expires = datetime.now(UTC) + timedelta(minutes=5)

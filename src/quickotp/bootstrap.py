@@ -234,8 +234,9 @@ def build_runtime(
             transport
             or RoutingTransport(
                 route_book.load,
-                fallback=LogSinkTransport(settings.sink_file),
-                build=route_builder(bind_leases),
+                fallback=LogSinkTransport(utc_now, settings.sink_file),
+                build=route_builder(bind_leases, utc_now),
+                clock=time.monotonic,
                 policy=BreakerPolicy(
                     failures=settings.route_failures,
                     cool_down=settings.route_cool_down.total_seconds(),
@@ -324,20 +325,24 @@ def build_runtime(
     )
 
 
-def route_builder(leases: BindLeases | None) -> Callable[[Route], Transport]:
+def route_builder(
+    leases: BindLeases | None, clock: Callable[[], datetime]
+) -> Callable[[Route], Transport]:
     """
-    How the router builds a route's transport; with `leases` (PostgreSQL), an SMPP route's
-    binds are shared with every other dispatcher, so its `binds` limit holds across them.
+    How the router builds a route's transport, reading the time from `clock`; with `leases`
+    (PostgreSQL), an SMPP route's binds are shared with every other dispatcher, so its
+    `binds` limit holds across them.
     """
-    if leases is None:
-        return build_transport
 
     def build(route: Route) -> Transport:
-        if route.kind == "smpp":
+        if route.kind == "smpp" and leases is not None:
             return SmppTransport.from_url(
-                route.url, name=route.name, slots=lambda binds: leases.route(route.name, binds)
+                route.url,
+                clock=clock,
+                name=route.name,
+                slots=lambda binds: leases.route(route.name, binds),
             )
-        return build_transport(route)
+        return build_transport(route, clock)
 
     return build
 

@@ -230,7 +230,9 @@ async def test_routes_added_and_removed_are_picked_up() -> None:
 async def _one_route_with(sink: ReportSink) -> tuple[World, ReportSink]:
     """A started router with the route `first`, and the sink its transport was given."""
     made = World([route("first")])
-    made.router = RoutingTransport(made.load, fallback=made.fallback, build=made.build, refresh=0)
+    made.router = RoutingTransport(
+        made.load, fallback=made.fallback, build=made.build, clock=made.clock, refresh=0
+    )
     await made.router.start(sink)
     reports = made.upstreams["first"].reports
     assert reports is not None
@@ -244,23 +246,32 @@ def _report(n: int) -> DeliveryReport:
 async def test_reports_are_handed_on_at_once_and_all_by_close() -> None:
     """A route's reports reach the sink at once, without waiting on each other; closing the
     router hands on those still on their way."""
-    received: list[tuple[str, float]] = []
-    started = asyncio.get_running_loop().time()
+    committing: list[str] = []
+    received: list[str] = []
+    commit = asyncio.Event()
 
     async def slow_sink(report: DeliveryReport) -> None:
-        await asyncio.sleep(0.05)  # a commit
-        received.append((report.provider_message_id, asyncio.get_running_loop().time()))
+        committing.append(report.provider_message_id)
+        await commit.wait()  # a commit, under way until the test ends it
+        received.append(report.provider_message_id)
 
     made, reports = await _one_route_with(slow_sink)
-    for i in range(20):
-        await reports(_report(i))
-    reader_done = asyncio.get_running_loop().time()
+    async with asyncio.timeout(5):  # the reader never waits on the sink
+        for i in range(20):
+            await reports(_report(i))
+    await asyncio.sleep(0)  # one turn of the loop: each report's task starts
 
-    await made.router.aclose()
-
-    assert reader_done - started < 0.05  # the reader never waited on the sink
-    assert sorted(p for p, _ in received) == sorted(f"p{i}" for i in range(20))
-    assert min(t for _, t in received) - started < 0.14  # one 50 ms commit, no 100 ms hold
+    assert committing == [f"p{i}" for i in range(20)]  # all handed on at once: no hold
+    assert received == []
+    closing = asyncio.create_task(made.router.aclose())
+    async with asyncio.timeout(5):
+        while not made.upstreams["first"].closed:
+            await asyncio.sleep(0)
+    assert not closing.done()  # it waits for the reports still on their way
+    commit.set()
+    async with asyncio.timeout(5):
+        await closing
+    assert sorted(received) == sorted(f"p{i}" for i in range(20))
 
 
 async def test_a_sink_that_hands_back_futures_is_followed_and_drained_by_close() -> None:
@@ -277,7 +288,9 @@ async def test_a_sink_that_hands_back_futures_is_followed_and_drained_by_close()
     assert len(commits) == 3
 
     closing = asyncio.create_task(made.router.aclose())
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # the route is closed: what is left is the drain
+        while not made.upstreams["first"].closed:
+            await asyncio.sleep(0)
     assert not closing.done()  # it waits for the commits still under way
     for commit in commits:
         commit.set_result(None)

@@ -22,6 +22,7 @@ from quickotp.adapters.transports.smpp.slots import SlotKeeper
 from quickotp.adapters.transports.smpp.transport import SmppConfig, SmppTransport
 from quickotp.domain.delivery import OutboundSms
 from quickotp.domain.errors import TransportUnavailable
+from tests.clock import ManualTimer, WallClock, settle
 from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
 from tests.http_peer import free_port
 from tests.smpp.smsc_sim import Simulator
@@ -174,7 +175,14 @@ async def test_a_dispatcher_without_a_slot_hands_its_messages_back_at_once(
     await until(lambda: first.up == 1 and second.up == 1)
     leases = BindLeases(database)
     url = f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?binds=2&timeout=5"
-    third = SmppTransport.from_url(url, name=ROUTE, slots=lambda n: leases.route(ROUTE, n))
+    timer = ManualTimer()  # still while it sends: whatever the send waits for never comes
+    third = SmppTransport.from_url(
+        url,
+        clock=WallClock(),
+        name=ROUTE,
+        slots=lambda n: leases.route(ROUTE, n),
+        timer=timer,
+    )
     await third.start(lambda report: asyncio.sleep(0))
     await asyncio.sleep(0.3)  # its first look at the slots
     sms = OutboundSms(
@@ -186,15 +194,18 @@ async def test_a_dispatcher_without_a_slot_hands_its_messages_back_at_once(
         expires_at=datetime.now(UTC) + timedelta(minutes=2),
     )
 
-    began = time.monotonic()
     try:
-        with pytest.raises(TransportUnavailable, match="bind slots"):
-            await third.send(sms)
-        took = time.monotonic() - began
+        sending = asyncio.create_task(third.send(sms))
+        await settle()
+        done = sending.done()
+        sending.cancel()  # if it waits after all
+        [outcome] = await asyncio.gather(sending, return_exceptions=True)
         bound = third.bound
     finally:  # closed even when the check fails: no connection left for the next test
         await third.aclose()
         await leases.aclose()
 
-    assert took < 2.0  # not the bind's 5 s timeout (slack for a loaded machine)
+    assert done  # without its timer moving: it waited for nothing, not the bind's timeout
+    assert isinstance(outcome, TransportUnavailable)
+    assert "bind slots" in str(outcome)
     assert bound == 0

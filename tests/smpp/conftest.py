@@ -1,6 +1,7 @@
 """
 Fixtures for the SMPP transport tests: a simulator SMSC (smpp34's Server) on a free port of
-127.0.0.1, a sink that collects delivery reports, and transports bound to the simulator.
+127.0.0.1, a sink that collects delivery reports, and transports bound to the simulator,
+on the running loop's time or on a ManualTimer (tests/clock.py) the test moves.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from quickotp.adapters.transports.smpp.timer import Timer
 from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain.delivery import DeliveryReport, OutboundSms
+from tests.clock import ManualTimer, WallClock
 
 from .smsc_sim import Simulator
 
@@ -85,18 +88,38 @@ def reports() -> Reports:
 Connect = Callable[..., Awaitable[SmppTransport]]
 
 
+async def until_bound(transport: SmppTransport, binds: int = 1) -> None:
+    """Wait until `binds` binds are up (generously: a loaded machine binds slowly)."""
+    async with asyncio.timeout(10):
+        while transport.bound < binds:
+            await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def connect(reports: Reports) -> AsyncIterator[Connect]:
-    """Start an SmppTransport on `port` with URL query `options`; closed after the test."""
-    started: list[SmppTransport] = []
+    """
+    Start an SmppTransport on `port` with URL query `options`, on `timer` (None: the loop's
+    time), and wait for its first bind unless `bound=False`; closed after the test.
+    """
+    started: list[tuple[SmppTransport, Timer | None]] = []
 
-    async def start(port: int, **options: object) -> SmppTransport:
+    async def start(
+        port: int, *, timer: Timer | None = None, bound: bool = True, **options: object
+    ) -> SmppTransport:
         query = "&".join(f"{key}={value}" for key, value in {"timeout": 2, **options}.items())
-        transport = SmppTransport.from_url(f"smpp://quickotp:secret@127.0.0.1:{port}?{query}")
+        transport = SmppTransport.from_url(
+            f"smpp://quickotp:secret@127.0.0.1:{port}?{query}", clock=WallClock(), timer=timer
+        )
         await transport.start(reports)
-        started.append(transport)
+        started.append((transport, timer))
+        if bound:
+            await until_bound(transport)
         return transport
 
     yield start
-    for transport in started:
-        await transport.aclose()
+    for transport, timer in started:
+        closing = asyncio.create_task(transport.aclose())
+        if isinstance(timer, ManualTimer):
+            await timer.advance(30)  # past the waits for answers to unbind
+        async with asyncio.timeout(10):
+            await closing

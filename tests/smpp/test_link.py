@@ -16,6 +16,7 @@ from quickotp.adapters.transports.smpp.config import SmppConfig
 from quickotp.adapters.transports.smpp.pdu import DeliverSm
 from quickotp.adapters.transports.smpp.session import Bind, Pdu, Session
 from quickotp.domain.errors import TransportUnavailable
+from tests.clock import ManualTimer, settle
 
 from .scripted import ScriptedSmsc, Seen, receipt
 
@@ -46,13 +47,23 @@ class Handler:
 
 @pytest.fixture
 async def bound(smsc: ScriptedSmsc) -> AsyncIterator[tuple[Session, Handler]]:
+    """A session bound to the scripted SMSC, on a timer that moves only at the end."""
     handler = Handler()
+    timer = ManualTimer()
     config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=1")
-    session = await Session.open(config, handler)
+    session = await Session.open(config, handler, timer)
     await smsc.next(smpp_pdu.BIND_TRANSCEIVER)
     yield session, handler
     session.fail("test over")
-    await session.close()
+    await close(session, timer)
+
+
+async def close(session: Session, timer: ManualTimer) -> None:
+    """Close `session`; an unbind the scripted SMSC does not answer is waited out."""
+    closing = asyncio.create_task(session.close())
+    await timer.advance(10)  # past any timeout here
+    async with asyncio.timeout(5):
+        await closing
 
 
 async def test_the_smscs_enquire_link_is_answered(
@@ -212,24 +223,28 @@ async def test_receipts_piling_up_pause_reading_without_failing_the_submits(
     behind them: the response timer rests meanwhile, so the answered submit is not lost.
     """
     monkeypatch.setattr(smpp_session, "_INBOX_HIGH", 2)
-    release = asyncio.Event()
+    taking, release = asyncio.Event(), asyncio.Event()
 
     async def slow(event: DeliverSm) -> None:
+        taking.set()
         await release.wait()
 
     config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=0.4")
-    session = await Session.open(config, slow)
+    timer = ManualTimer()
+    session = await Session.open(config, slow, timer)
     watcher = asyncio.create_task(session.wait_dead())
     try:
-        for sequence in (41, 42, 43):
-            smsc.send(receipt(sequence))
-        await asyncio.sleep(0.2)  # read, the handler stuck on the first: paused
+        smsc.send(receipt(41))
+        async with asyncio.timeout(5):  # the handler is stuck on the first
+            await taking.wait()
+        smsc.send(receipt(42) + receipt(43))
+        await settle()  # read: paused
         submitting = asyncio.create_task(session.submit(PDU))
         submit = await smsc.next(smpp_pdu.SUBMIT_SM)
         smsc.send(
             smpp_pdu.encode(smpp_pdu.SUBMIT_SM | smpp_pdu.RESPONSE, submit.sequence, b"ABC\0")
         )
-        await asyncio.sleep(1.0)  # past the timeout, twice over, while paused
+        await timer.advance(1.0)  # past the timeout, twice over, while paused
 
         assert session.alive
         release.set()
@@ -239,7 +254,7 @@ async def test_receipts_piling_up_pause_reading_without_failing_the_submits(
         assert session.alive
     finally:
         session.fail("test over")
-        await session.close()
+        await close(session, timer)
         await asyncio.gather(watcher, return_exceptions=True)
 
 
@@ -261,6 +276,39 @@ async def test_close_cancelled_half_way_still_closes_the_connection(smsc: Script
 def test_the_back_off_stays_bounded_however_long_the_outage() -> None:
     """Past a thousand failed binds in a row (2 ** 1024 overflowed), still a delay."""
     config = SmppConfig.from_url("smpp://quickotp:secret@127.0.0.1:2775?reconnect_max=1")
-    bind = Bind(config, 0, Handler())
+    bind = Bind(config, 0, Handler(), ManualTimer())
 
     assert all(0.25 <= bind._backoff(failures) <= 1 for failures in (1, 2, 1025, 10**6))
+
+
+async def test_refused_binds_are_retried_after_a_growing_jittered_back_off(
+    smsc: ScriptedSmsc,
+) -> None:
+    """Each retry waits in [half, all] of 0.5 s doubled per failure, capped at reconnect_max."""
+    smsc.refuse_binds = 0x0E  # ESME_RINVPASWD, every time
+    timeout = 7.0  # told apart from the back-off among the timer's waits
+    config = SmppConfig.from_url(
+        f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout={timeout}&reconnect_max=2"
+    )
+    timer = ManualTimer()
+
+    def back_offs() -> list[float]:
+        return [delay for delay in timer.scheduled if delay != pytest.approx(timeout)]
+
+    bind = Bind(config, 0, Handler(), timer)
+    bind.start()
+    try:
+        for tries in range(1, 6):
+            await smsc.next(smpp_pdu.BIND_TRANSCEIVER)
+            async with asyncio.timeout(5):  # the refusal read, the back-off begun
+                while len(back_offs()) < tries:
+                    await asyncio.sleep(0.001)
+            await timer.advance(back_offs()[-1])  # to the end of this back-off, no further
+        await smsc.next(smpp_pdu.BIND_TRANSCEIVER)
+    finally:
+        await bind.aclose()
+
+    ceilings = [0.5, 1.0, 2.0, 2.0, 2.0]  # (a sixth may have begun as it closed)
+    delays = back_offs()[: len(ceilings)]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert not bind.up

@@ -8,7 +8,6 @@ import asyncio
 import os
 import socket
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,8 +18,9 @@ from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain import sms as domain_sms
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
 from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
+from tests.clock import ManualTimer, WallClock
 
-from .conftest import PERSIAN_OTP, Connect, Reports, free_port, sms
+from .conftest import PERSIAN_OTP, Connect, Reports, free_port, sms, until_bound
 from .smsc_sim import Simulator, WireTap
 
 pytestmark = pytest.mark.anyio
@@ -224,13 +224,17 @@ async def test_smsc_system_error_raises_transport_unavailable(
 
 async def test_send_without_a_reachable_smsc_fails_in_time(connect: Connect) -> None:
     """With nothing listening, send raises TransportUnavailable after the timeout, no hang."""
-    transport = await connect(free_port(), timeout=0.5)
-    started = time.monotonic()
+    timer = ManualTimer()
+    transport = await connect(free_port(), timer=timer, bound=False, timeout=0.5)
+    sending = asyncio.create_task(transport.send(sms()))
 
-    with pytest.raises(TransportUnavailable):
-        await transport.send(sms())
+    await timer.advance(0.45)
+    assert not sending.done()  # still waiting for a bind
+    await timer.advance(0.1)
 
-    assert time.monotonic() - started < 2
+    assert sending.done()
+    with pytest.raises(TransportUnavailable, match="no SMPP bind is up"):
+        await sending
 
 
 async def test_an_unanswered_submit_sm_fails_in_time_and_the_bind_comes_back(
@@ -241,21 +245,30 @@ async def test_an_unanswered_submit_sm_fails_in_time_and_the_bind_comes_back(
     DeliveryUncertain (it may have been taken) once `timeout` has passed and within the
     timer's resolution (a quarter of it here), and the bind rebinds for the next send.
     """
-    transport = await connect(smsc.port, timeout=0.4)
-    smsc.hold = 3.0
-    started = time.monotonic()
+    timer = ManualTimer()
+    transport = await connect(smsc.port, timer=timer, timeout=2)
+    smsc.hold = 60.0  # an answer long after the timeout
+    started = timer.now
+    sending = asyncio.create_task(transport.send(sms()))
+    async with asyncio.timeout(10):  # the submit_sm is out, its answer held
+        while smsc.outstanding == 0:
+            await asyncio.sleep(0.01)
+    failed_at: list[float] = []
+    sending.add_done_callback(lambda _: failed_at.append(timer.now))
 
-    with pytest.raises(DeliveryUncertain, match=r"no submit_sm_resp within 0\.4 s"):
-        await transport.send(sms())
+    await timer.advance(2.5)
 
-    waited = time.monotonic() - started
-    # The timeout, the check's resolution, and scheduling on a loaded machine (two test
-    # processes on two cores); the held answer would come at 3 s.
-    assert 0.4 <= waited < 0.4 + 0.1 + 1.0
+    with pytest.raises(DeliveryUncertain, match=r"no submit_sm_resp within 2 s"):
+        await sending
+    # The timeout, then the first response-timer check at or past it (0.5 s apart).
+    assert 2.0 <= failed_at[0] - started <= 2.5 + 1e-6
     smsc.hold = 0.0
-    async with asyncio.timeout(10):
-        while transport.bound == 0:
-            await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):  # the rebind's back-off passed on the timer, no further:
+        while transport.bound == 0:  # the bind itself, under way, has all the time it needs
+            back_off = [when for when, delay in timer.pending() if delay < 1.0]
+            if back_off:
+                await timer.advance(back_off[0] - timer.now)
+            await asyncio.sleep(0.01)
     assert isinstance(await transport.send(sms(message_id=2)), SendReceipt)
     assert len(smsc.binds) == 2
 
@@ -328,30 +341,39 @@ async def test_smsc_killed_mid_load_and_restarted(
 async def test_throttling_slows_the_bind_and_loses_nothing(
     smsc: Simulator, connect: Connect
 ) -> None:
-    """Under ESME_RTHROTTLED past 200 submit_sm/s, all 600 sends succeed within a few seconds."""
+    """
+    Under ESME_RTHROTTLED past 200 submit_sm/s, all 600 sends succeed, the bind having
+    rested rather than retried into the limit. (How long the rests make it take, on a clock
+    of its own: tests/smpp/test_gate.py.)
+    """
     smsc.throttle_tps = 200
     transport = await connect(smsc.port)
-    started = time.monotonic()
 
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(60):  # about three seconds; generous for a loaded machine
         sent = await asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(600)))
 
-    elapsed = time.monotonic() - started
     assert len({s.provider_message_id for s in sent}) == 600
     assert len(smsc.received) == 600
-    assert 2.0 <= elapsed < 6.0
+    assert smsc.throttled > 0  # the limit was reached, so the rests were needed
     assert smsc.throttled < 600  # backed off, rather than retrying into the limit
 
 
 async def test_tps_caps_the_submit_rate(smsc: Simulator, connect: Connect) -> None:
-    """With tps=20, twenty submits take about a second."""
-    transport = await connect(smsc.port, tps=20)
-    await transport.send(sms())
-    started = time.monotonic()
+    """With tps=20, twenty submits take a second: none goes out before its turn."""
+    timer = ManualTimer()
+    transport = await connect(smsc.port, timer=timer, tps=20, window=32)  # the rate alone
+    await transport.send(sms())  # the next may go 0.05 s later
+    sending = asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(20)))
 
-    await asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(20)))
+    for _ in range(18):
+        await timer.advance(0.05)
+    assert not sending.done()  # at 0.9 s, at most 19 of the 21 have had their turn
+    assert len(smsc.received) <= 19
+    await timer.advance(0.15)
 
-    assert 0.9 <= time.monotonic() - started < 2.0
+    async with asyncio.timeout(10):
+        await sending
+    assert len(smsc.received) == 21
 
 
 async def test_window_caps_outstanding_submits(smsc: Simulator, connect: Connect) -> None:
@@ -429,8 +451,11 @@ async def test_pair_mode_sends_on_tx_and_receives_on_rx(
 
 async def test_aclose_unbinds(smsc: Simulator, reports: Reports) -> None:
     """aclose sends unbind, and a send after it raises TransportUnavailable."""
-    transport = SmppTransport.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2")
+    transport = SmppTransport.from_url(
+        f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2", clock=WallClock()
+    )
     await transport.start(reports)
+    await until_bound(transport)
     await transport.send(sms())
 
     await transport.aclose()
@@ -450,8 +475,11 @@ async def test_slow_receipt_sink_does_not_kill_the_bind(smsc: Simulator) -> None
         await asyncio.sleep(0.001)
         delivered += 1
 
-    transport = SmppTransport.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2")
+    transport = SmppTransport.from_url(
+        f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=2", clock=WallClock()
+    )
     await transport.start(slow_sink)
+    await until_bound(transport)
     try:
         async with asyncio.timeout(20):
             await asyncio.gather(*(transport.send(sms(message_id=i)) for i in range(2500)))

@@ -24,6 +24,7 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import Claimed, MessageStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
+from tests.clock import WallClock
 from tests.conftest import Seeded
 from tests.store.test_outbox import new_message
 
@@ -120,10 +121,19 @@ async def test_transient_failures_are_retried(runtime: Runtime, seeded: Seeded) 
     """A transport that is down for a while still delivers everything, later."""
     ids = await send_otps(runtime, seeded, 3)
     transport = ScriptedTransport([TransportUnavailable("bind lost")] * 4)
-    worker = dispatcher(runtime, transport)
+    clock = WallClock()
+    worker = Dispatcher(
+        runtime.store, transport, clock, DispatchConfig(first_delay=timedelta(milliseconds=50))
+    )
+
+    async def sent_once_retries_are_due() -> bool:
+        if not transport.in_flight:  # no lease in use runs out meanwhile
+            clock.advance(timedelta(seconds=0.5))  # past any back-off planned so far
+            worker.wake()  # look for what is due now, not at the next idle poll
+        return await _all(runtime, seeded, ids, MessageStatus.SENT)
 
     await worker.start()
-    await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
+    await until(sent_once_retries_are_due)
     await worker.aclose()
 
     assert sorted(s.message_id for s in transport.sent) == ids
@@ -357,9 +367,12 @@ async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Se
     item = replace(new_message(seeded), lease_until=lease, expires_at=lease)
 
     closing = asyncio.create_task(worker.aclose())
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):  # until it has stopped taking reservations
+        while (extra := worker.reserve()) is not None:
+            worker.unreserve()  # given back: only the first one stays open
+            await asyncio.sleep(0)
+    assert extra is None  # stopping: no more reservations
     assert not closing.done()
-    assert worker.reserve() is None  # stopping: no more reservations
     [message_id] = await runtime.store.accept([item], datetime.now(UTC))
     assert message_id is not None
     worker.hand(item.claimed(message_id))

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import create_engines
-from quickotp.adapters.store.raw import Tx, write_transaction
+from quickotp.adapters.store.raw import Tx, _SqliteWriter, write_transaction
 from quickotp.bootstrap import Runtime
 from tests.conftest import Seeded
 
@@ -110,21 +110,25 @@ async def test_on_sqlite_other_writers_are_not_starved_by_a_stream_of_hot_transa
             hot += 1
 
     streams = [asyncio.create_task(stream()) for _ in range(3)]  # always one waiting
-    await asyncio.sleep(0.1)
-    waits = []
+    async with asyncio.timeout(30):  # the streams are under way, holding the writer
+        while hot < 3:
+            await asyncio.sleep(0)
+    waits = []  # hot transactions committed while each SQLAlchemy write waited
     for _ in range(5):
-        started = asyncio.get_running_loop().time()
+        started = hot
         async with runtime.engines.write.begin() as conn:
             await conn.execute(
                 text("UPDATE accounts SET credit = credit + 1000 WHERE id = :id"),
                 {"id": seeded.account_id},
             )
-        waits.append(asyncio.get_running_loop().time() - started)
+        waits.append(hot - started)
     stop.set()
     await asyncio.gather(*streams)
 
     assert hot > 3 * 16  # the stream ran through several holds meanwhile
-    assert max(waits) < 1.0
+    # In within the hold under way and the next (a transaction or so may slip in as it
+    # checks out), not starved behind the stream: counted, not timed.
+    assert max(waits) <= 2 * _SqliteWriter.MAX_RUN + 2
     assert await _credit(runtime, seeded) == before + hot + 5 * 1000
 
 

@@ -1,6 +1,7 @@
 """
 Fake upstream providers that follow the documented request and answer shapes (Amoot's
-/rest methods, Kavenegar's verify/lookup), served over real HTTP on 127.0.0.1.
+/rest methods, Kavenegar's verify/lookup), served over real HTTP on 127.0.0.1, and the
+sleep a transport's report polling is handed, which lets each round run when the test says.
 """
 
 from __future__ import annotations
@@ -45,10 +46,34 @@ class Reports:
     async def __call__(self, report: DeliveryReport) -> None:
         self.got.append(report)
 
-    async def until(self, count: int) -> None:
-        async with asyncio.timeout(10):
-            while len(self.got) < count:
-                await asyncio.sleep(0.05)
+
+class Rounds:
+    """
+    The sleep a transport's report poller waits in between rounds: it returns when the
+    test calls `run`, so a test sees exactly the rounds it asked for. `delays` keeps every
+    sleep asked for, in seconds.
+    """
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._asleep = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        self._wake = asyncio.get_running_loop().create_future()
+        self._asleep.set()
+        await self._wake
+
+    async def run(self, count: int = 1) -> None:
+        """Let `count` rounds run, one after another; return when the poller sleeps again."""
+        for _ in range(count):
+            async with asyncio.timeout(10):  # generous: a round is one local HTTP request
+                await self._asleep.wait()
+                self._asleep.clear()
+                assert self._wake is not None
+                self._wake.set_result(None)
+                await self._asleep.wait()
 
 
 @dataclass
@@ -58,16 +83,17 @@ class Upstream:
     status_code: int = 200
     body: Any = None  # JSON to answer with; bytes are sent as they are
     by_path: dict[str, Any] = field(default_factory=dict)  # a body for one path instead
-    delay: float = 0.0  # seconds before answering: longer than the client's timeout = no answer
+    silent: bool = False  # no answer until the test is over: past any client's timeout
     requests: list[tuple[str, dict[str, str], dict[str, str]]] = field(default_factory=list)
     url: str = ""
+    over: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Starlette:
         async def answer(request: Request) -> Response:
             form = {k: str(v) for k, v in (await request.form()).items()}
             self.requests.append((request.url.path, form, dict(request.headers)))
-            if self.delay:
-                await asyncio.sleep(self.delay)
+            if self.silent:
+                await self.over.wait()
             body = self.by_path.get(request.url.path, self.body)
             if isinstance(body, bytes):
                 return Response(body, self.status_code)
@@ -82,7 +108,10 @@ async def upstream() -> AsyncIterator[Upstream]:
     fake = Upstream()
     async with serving(fake.app()) as url:
         fake.url = url
-        yield fake
+        try:
+            yield fake
+        finally:
+            fake.over.set()  # the answers held back go out, and the server can stop
 
 
 @pytest.fixture

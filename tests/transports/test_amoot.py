@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,19 +19,34 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
+from tests.clock import WallClock
 from tests.http_peer import free_port
 
-from .conftest import Reports, Upstream, otp_sms
+from .conftest import Reports, Rounds, Upstream, otp_sms
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "amoot-token-0123456789"
 
 
-def amoot(client: httpx.AsyncClient, base: str, query: str = "") -> AmootTransport:
+def amoot(
+    client: httpx.AsyncClient,
+    base: str,
+    query: str = "",
+    *,
+    clock: WallClock | None = None,
+    rounds: Rounds | None = None,
+) -> AmootTransport:
+    """A transport to the fake at `base`; report rounds run when `rounds` says."""
     host = urlsplit(base).netloc
     config, _ = AmootConfig.from_url(f"amoot://{TOKEN}@{host}?scheme=http&timeout=0.5{query}")
-    return AmootTransport(client, config, name="amoot-main")
+    return AmootTransport(
+        client,
+        config,
+        clock=clock or WallClock(),
+        name="amoot-main",
+        sleep=(rounds or Rounds()).sleep,
+    )
 
 
 async def test_quick_otp_forwards_our_code_with_the_token_header(
@@ -108,13 +123,28 @@ async def test_no_answer_in_time_is_uncertain(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
     """The request went out and nothing came back before the timeout: it may have been sent."""
-    upstream.delay = 2.0
+    upstream.silent = True
     upstream.body = {"Status": "Success", "Data": {"MessageID": 1, "Status": "Success"}}
 
     with pytest.raises(DeliveryUncertain):
         await amoot(client, upstream.url).send(otp_sms())
 
     assert len(upstream.requests) == 1
+
+
+async def test_a_code_that_expired_by_the_transports_clock_is_not_sent(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    """Validity is read from the clock the transport was given: past it, nothing goes out."""
+    clock = WallClock()
+    transport = amoot(client, upstream.url, clock=clock)
+    code = otp_sms(valid_for=120)
+    clock.advance(timedelta(seconds=121))
+
+    with pytest.raises(TransportRejected, match="expired"):
+        await transport.send(code)
+
+    assert upstream.requests == []
 
 
 async def test_nothing_listening_is_unavailable(client: httpx.AsyncClient) -> None:
@@ -219,14 +249,18 @@ def deliveries(*items: tuple[int, int]) -> dict[str, Any]:
 
 async def sent_reporting(
     upstream: Upstream, client: httpx.AsyncClient, message_id: int
-) -> tuple[AmootTransport, Reports]:
-    """A transport asking for reports every second, with one message sent as `message_id`."""
-    transport = amoot(client, upstream.url, "&reports=1")
+) -> tuple[AmootTransport, Reports, Rounds]:
+    """
+    A transport asking for reports every second, with one message sent as `message_id`;
+    its rounds run when the Rounds returned says.
+    """
+    rounds = Rounds()
+    transport = amoot(client, upstream.url, "&reports=1", rounds=rounds)
     reports = Reports()
     await transport.start(reports)
     upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)
     await transport.send(otp_sms())
-    return transport, reports
+    return transport, reports, rounds
 
 
 def asked(upstream: Upstream) -> list[tuple[str, str]]:
@@ -242,14 +276,15 @@ async def test_delivery_reports_are_asked_for_until_final(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
     """GetDeliveries with the ids still waiting; an intermediate type is asked for again."""
-    transport, reports = await sent_reporting(upstream, client, 555)
+    transport, reports, rounds = await sent_reporting(upstream, client, 555)
     upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 0))  # SendToTci: on its way
-    await asyncio.sleep(1.3)
+    await rounds.run()
     assert reports.got == []
 
     upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 1))  # RecievedPhone
-    await reports.until(1)
-    await asyncio.sleep(1.2)  # one more round: nothing is left to ask for
+    await rounds.run()
+    assert len(reports.got) == 1
+    await rounds.run()  # one more round: nothing is left to ask for
     await transport.aclose()
 
     [report] = reports.got
@@ -259,6 +294,7 @@ async def test_delivery_reports_are_asked_for_until_final(
         DeliveryState.DELIVERED,
     )
     assert asked(upstream) == [("555", TOKEN), ("555", TOKEN)]
+    assert rounds.delays == [1.0] * 4  # `reports=1`: a second before each round
 
 
 @pytest.mark.parametrize(
@@ -276,10 +312,10 @@ async def test_delivery_reports_are_asked_for_until_final(
 async def test_final_delivery_types_map_onto_report_states(
     upstream: Upstream, client: httpx.AsyncClient, delivery_type: int, state: DeliveryState
 ) -> None:
-    transport, reports = await sent_reporting(upstream, client, 41)
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))  # within the second
+    transport, reports, rounds = await sent_reporting(upstream, client, 41)
+    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))
 
-    await reports.until(1)
+    await rounds.run()
     await transport.aclose()
 
     assert [r.state for r in reports.got] == [state]
@@ -287,30 +323,32 @@ async def test_final_delivery_types_map_onto_report_states(
 
 async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
     """Amoot down, or answering an error name or garbage: the ids wait for the next round."""
-    transport, reports = await sent_reporting(upstream, client, 77)
+    transport, reports, rounds = await sent_reporting(upstream, client, 77)
     for broken in ({"Status": "ServerError", "Data": None}, b"<html>busy</html>"):
         upstream.by_path["/rest/GetDeliveries"] = broken
-        await asyncio.sleep(1.1)
+        await rounds.run()
     assert reports.got == []
 
     upstream.by_path["/rest/GetDeliveries"] = deliveries((77, 2))
-    await reports.until(1)
+    await rounds.run()
     await transport.aclose()
 
     assert [(r.provider_message_id, r.state) for r in reports.got] == [
         ("77", DeliveryState.UNDELIVERED)
     ]
-    assert len(asked(upstream)) >= 3
+    assert len(asked(upstream)) == 3
 
 
 async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.AsyncClient) -> None:
-    transport = amoot(client, upstream.url, "&reports=0")
+    """reports=0: no polling at all, so not one round is ever waited for."""
+    rounds = Rounds()
+    transport = amoot(client, upstream.url, "&reports=0", rounds=rounds)
     await transport.start(Reports())
     upstream.by_path["/rest/SendQuickOTP"] = sent_as(88)
     await transport.send(otp_sms())
-    await asyncio.sleep(1.2)
     await transport.aclose()
 
+    assert rounds.delays == []
     assert asked(upstream) == []
 
 
@@ -319,29 +357,32 @@ async def test_waiting_ids_are_bounded(
 ) -> None:
     """Past MAX_WAITING the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
     monkeypatch.setattr(report_polling, "MAX_WAITING", 2)
-    transport = amoot(client, upstream.url, "&reports=1")
+    clock, rounds = WallClock(), Rounds()
+    transport = amoot(client, upstream.url, "&reports=1", clock=clock, rounds=rounds)
     await transport.start(Reports())
     for message_id in (1, 2, 3):
         upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)
         await transport.send(otp_sms())
     upstream.by_path["/rest/GetDeliveries"] = deliveries()  # nothing final yet
-    await asyncio.sleep(1.2)
-    monkeypatch.setattr(report_polling, "FORGET_AFTER", 0.0)
-    await asyncio.sleep(1.2)
+    await rounds.run()
+    clock.advance(report_polling.FORGET_AFTER)
+    await rounds.run()  # its ids are a day old, to the second: asked for once more
+    clock.advance(timedelta(seconds=1))
+    await rounds.run()
     await transport.aclose()
 
-    assert [ids for ids, _ in asked(upstream)] == ["2,3"]
+    assert [ids for ids, _ in asked(upstream)] == ["2,3", "2,3"]
 
 
 async def test_delivery_types_that_are_not_numbers_are_not_final(
     upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """true (== 1 in Python), 1.0, a list or a string: asked for again, no report, no error."""
-    transport, reports = await sent_reporting(upstream, client, 61)
+    transport, reports, rounds = await sent_reporting(upstream, client, 61)
     odd = [{"MessageID": 61, "DeliveryType": t} for t in (True, 1.0, [1], "1")]
     upstream.by_path["/rest/GetDeliveries"] = {"Status": "Success", "Data": odd}
     with caplog.at_level(logging.WARNING):
-        await asyncio.sleep(2.3)  # two rounds
+        await rounds.run(2)
     await transport.aclose()
 
     assert reports.got == []

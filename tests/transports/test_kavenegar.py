@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,9 +18,10 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
+from tests.clock import WallClock
 from tests.http_peer import free_port
 
-from .conftest import Reports, Upstream, otp_sms
+from .conftest import Reports, Rounds, Upstream, otp_sms
 
 pytestmark = pytest.mark.anyio
 
@@ -31,12 +32,22 @@ LOOKUP = f"/v1/{API_KEY}/verify/lookup.json"
 STATUS = f"/v1/{API_KEY}/sms/status.json"
 
 
-def kavenegar(client: httpx.AsyncClient, base: str, query: str = "") -> KavenegarTransport:
+def kavenegar(
+    client: httpx.AsyncClient,
+    base: str,
+    query: str = "",
+    *,
+    clock: WallClock | None = None,
+    rounds: Rounds | None = None,
+) -> KavenegarTransport:
+    """A transport to the fake at `base`; report rounds run when `rounds` says."""
     host = urlsplit(base).netloc
     config, _ = KavenegarConfig.from_url(
         f"kavenegar://{API_KEY}@{host}?scheme=http&timeout=0.5&template=login{query}"
     )
-    return KavenegarTransport(client, config, name="kave")
+    return KavenegarTransport(
+        client, config, clock=clock or WallClock(), name="kave", sleep=(rounds or Rounds()).sleep
+    )
 
 
 def answer(status: int, entries: Any = None) -> dict[str, Any]:
@@ -100,7 +111,7 @@ async def test_no_answer_in_time_is_uncertain(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
     """A lookup that got no answer may have sent the SMS."""
-    upstream.delay = 2.0
+    upstream.silent = True
     upstream.body = answer(200, [{"messageid": 1}])
 
     with pytest.raises(DeliveryUncertain):
@@ -164,14 +175,33 @@ def statuses(*entries: tuple[Any, Any]) -> dict[str, Any]:
 
 async def sent_reporting(
     upstream: Upstream, client: httpx.AsyncClient, message_id: int
-) -> tuple[KavenegarTransport, Reports]:
-    """A transport asking for reports every second, with one message sent as `message_id`."""
-    transport = kavenegar(client, upstream.url, "&reports=1")
+) -> tuple[KavenegarTransport, Reports, Rounds]:
+    """
+    A transport asking for reports every second, with one message sent as `message_id`;
+    its rounds run when the Rounds returned says.
+    """
+    rounds = Rounds()
+    transport = kavenegar(client, upstream.url, "&reports=1", rounds=rounds)
     reports = Reports()
     await transport.start(reports)
     upstream.by_path[LOOKUP] = answer(200, [{"messageid": message_id, "status": 5}])
     await transport.send(otp_sms())
-    return transport, reports
+    return transport, reports, rounds
+
+
+async def test_a_code_that_expired_by_the_transports_clock_is_not_sent(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    """Validity is read from the clock the transport was given: past it, nothing goes out."""
+    clock = WallClock()
+    transport = kavenegar(client, upstream.url, clock=clock)
+    code = otp_sms(valid_for=120)
+    clock.advance(timedelta(seconds=121))
+
+    with pytest.raises(TransportRejected, match="expired"):
+        await transport.send(code)
+
+    assert upstream.requests == []
 
 
 def asked(upstream: Upstream) -> list[str]:
@@ -183,14 +213,15 @@ async def test_delivery_reports_are_asked_for_until_final(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
     """sms/status.json with the ids still waiting; an intermediate status is asked again."""
-    transport, reports = await sent_reporting(upstream, client, 8792343)
+    transport, reports, rounds = await sent_reporting(upstream, client, 8792343)
     upstream.by_path[STATUS] = statuses((8792343, 4))  # sent to the operator: on its way
-    await asyncio.sleep(1.3)
+    await rounds.run()
     assert reports.got == []
 
     upstream.by_path[STATUS] = statuses((8792343, 10))  # delivered
-    await reports.until(1)
-    await asyncio.sleep(1.2)  # one more round: nothing is left to ask for
+    await rounds.run()
+    assert len(reports.got) == 1
+    await rounds.run()  # one more round: nothing is left to ask for
     await transport.aclose()
 
     [report] = reports.got
@@ -200,6 +231,7 @@ async def test_delivery_reports_are_asked_for_until_final(
         DeliveryState.DELIVERED,
     )
     assert asked(upstream) == ["8792343", "8792343"]
+    assert rounds.delays == [1.0] * 4  # `reports=1`: a second before each round
 
 
 @pytest.mark.parametrize(
@@ -215,10 +247,10 @@ async def test_delivery_reports_are_asked_for_until_final(
 async def test_final_statuses_map_onto_report_states(
     upstream: Upstream, client: httpx.AsyncClient, status: int, state: DeliveryState
 ) -> None:
-    transport, reports = await sent_reporting(upstream, client, 41)
-    upstream.by_path[STATUS] = statuses((41, status))  # within the second
+    transport, reports, rounds = await sent_reporting(upstream, client, 41)
+    upstream.by_path[STATUS] = statuses((41, status))
 
-    await reports.until(1)
+    await rounds.run()
     await transport.aclose()
 
     assert [r.state for r in reports.got] == [state]
@@ -227,10 +259,10 @@ async def test_final_statuses_map_onto_report_states(
 async def test_an_id_kavenegar_does_not_know_is_dropped_with_a_warning(
     upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    transport, reports = await sent_reporting(upstream, client, 99)
+    transport, reports, rounds = await sent_reporting(upstream, client, 99)
     upstream.by_path[STATUS] = statuses((99, 100))
     with caplog.at_level(logging.WARNING):
-        await asyncio.sleep(2.3)  # two rounds
+        await rounds.run(2)
     await transport.aclose()
 
     assert reports.got == []
@@ -240,7 +272,7 @@ async def test_an_id_kavenegar_does_not_know_is_dropped_with_a_warning(
 
 async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
     """Kavenegar busy, garbage, or entries that are not entries: the ids wait for a next round."""
-    transport, reports = await sent_reporting(upstream, client, 77)
+    transport, reports, rounds = await sent_reporting(upstream, client, 77)
     for broken in (
         answer(409),
         b"<html>busy</html>",
@@ -248,28 +280,30 @@ async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.A
         statuses((77, True), (77, "10"), ([77], 10)),
     ):
         upstream.by_path[STATUS] = broken
-        await asyncio.sleep(1.1)
+        await rounds.run()
     assert reports.got == []
 
     upstream.by_path[STATUS] = statuses((77, 11))
-    await reports.until(1)
+    await rounds.run()
     await transport.aclose()
 
     assert [(r.provider_message_id, r.state) for r in reports.got] == [
         ("77", DeliveryState.UNDELIVERED)
     ]
-    assert len(asked(upstream)) >= 5
+    assert len(asked(upstream)) == 5
     assert all(ids == "77" for ids in asked(upstream))
 
 
 async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.AsyncClient) -> None:
-    transport = kavenegar(client, upstream.url, "&reports=0")
+    """reports=0: no polling at all, so not one round is ever waited for."""
+    rounds = Rounds()
+    transport = kavenegar(client, upstream.url, "&reports=0", rounds=rounds)
     await transport.start(Reports())
     upstream.by_path[LOOKUP] = answer(200, [{"messageid": 88, "status": 5}])
     await transport.send(otp_sms())
-    await asyncio.sleep(1.2)
     await transport.aclose()
 
+    assert rounds.delays == []
     assert asked(upstream) == []
 
 
@@ -281,12 +315,13 @@ async def test_the_key_in_a_status_request_never_reaches_the_log(
     caplog.set_level(logging.DEBUG)
     http = new_client()
     try:
-        transport, reports = await sent_reporting(upstream, http, 5)
+        transport, reports, rounds = await sent_reporting(upstream, http, 5)
         upstream.by_path[STATUS] = statuses((5, 10))
-        await reports.until(1)
+        await rounds.run()
         await transport.aclose()
     finally:
         await http.aclose()
 
     assert asked(upstream) == ["5"]
+    assert len(reports.got) == 1
     assert API_KEY not in caplog.text

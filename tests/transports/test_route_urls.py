@@ -11,6 +11,7 @@ from quickotp.adapters.transports.http.upstream import HttpRoute
 from quickotp.adapters.transports.routed import check_url
 from quickotp.adapters.transports.smpp.config import SmppConfig
 from quickotp.domain.errors import ConfigurationError, InvalidInput, TransportUnavailable
+from tests.clock import WallClock
 
 from .conftest import otp_sms
 
@@ -86,9 +87,11 @@ async def test_a_stored_route_httpx_cannot_request_is_a_transport_error(base: st
     route = HttpRoute(base, "T")
     async with httpx.AsyncClient() as client:
         with pytest.raises(TransportUnavailable, match="cannot be requested"):
-            await AmootTransport(client, AmootConfig(route)).send(otp_sms())
+            await AmootTransport(client, AmootConfig(route), clock=WallClock()).send(otp_sms())
         with pytest.raises(TransportUnavailable, match="cannot be requested"):
-            await KavenegarTransport(client, KavenegarConfig(route, "otp")).send(otp_sms())
+            await KavenegarTransport(client, KavenegarConfig(route, "otp"), clock=WallClock()).send(
+                otp_sms()
+            )
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from quickotp.services.batching import GroupCommitter
+from tests.clock import settle
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +31,7 @@ async def test_closing_finishes_the_flush_under_way() -> None:
     await started.wait()
 
     closing = asyncio.create_task(committer.aclose())
-    await asyncio.sleep(0.05)
+    await settle()  # every turn a close that cut the flush short would need
     assert not closing.done()
     release.set()
     async with asyncio.timeout(5):
@@ -43,13 +44,14 @@ async def test_closing_finishes_the_flush_under_way() -> None:
 async def test_closing_flushes_what_waits_one_flush_at_a_time() -> None:
     running = 0
     most = 0
-    release = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
     flushed: list[list[int]] = []
 
     async def flush(batch: Sequence[int]) -> list[int]:
         nonlocal running, most
         running += 1
         most = max(most, running)
+        started.set()
         await release.wait()
         flushed.append(list(batch))
         running -= 1
@@ -58,10 +60,11 @@ async def test_closing_flushes_what_waits_one_flush_at_a_time() -> None:
     committer: GroupCommitter[int, int] = GroupCommitter(flush)
     committer.start()
     first = committer.add(1)
-    await asyncio.sleep(0.01)  # its flush is under way
+    async with asyncio.timeout(5):
+        await started.wait()  # its flush is under way
     second = committer.add(2)
     closing = asyncio.create_task(committer.aclose())
-    await asyncio.sleep(0.05)
+    await settle()  # a second flush beside the first would have begun by now
     release.set()
     async with asyncio.timeout(5):
         await closing

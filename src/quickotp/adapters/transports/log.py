@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 
 import orjson
 
@@ -27,8 +28,10 @@ from quickotp.domain.delivery import (
 class LogSinkTransport:
     name = "log"
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime], path: str | None = None) -> None:
+        """`clock`: the time now (UTC), when each report says the message was delivered."""
         self.path = path
+        self._clock = clock
         self._fd: int | None = None
         self._reports: ReportSink | None = None
         self._pending: set[asyncio.Future[None]] = set()
@@ -54,7 +57,7 @@ class LogSinkTransport:
         receipt = SendReceipt(self.name, f"log-{sms.message_id}")
         if self._reports is not None:
             report = DeliveryReport(
-                self.name, receipt.provider_message_id, DeliveryState.DELIVERED, datetime.now(UTC)
+                self.name, receipt.provider_message_id, DeliveryState.DELIVERED, self._clock()
             )
             recorded = asyncio.ensure_future(self._reports(report))
             self._pending.add(recorded)

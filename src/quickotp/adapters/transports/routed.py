@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from quickotp.adapters.transports.http.amoot import AmootConfig, AmootTransport
@@ -79,16 +79,21 @@ def _shown_smpp(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-def build_transport(route: Route) -> Transport:
-    """The transport for one route, named after it (messages.transport carries the name)."""
+def build_transport(route: Route, clock: Callable[[], datetime]) -> Transport:
+    """
+    The transport for one route, named after it (messages.transport carries the name);
+    `clock` is the time now (UTC), the composition root's.
+    """
     if route.kind == "smpp":
-        return SmppTransport.from_url(route.url, name=route.name)
+        return SmppTransport.from_url(route.url, clock=clock, name=route.name)
     if route.kind == "amoot":
         amoot, _ = AmootConfig.from_url(route.url)
-        return AmootTransport(new_client(), amoot, name=route.name, owns_client=True)
+        return AmootTransport(new_client(), amoot, clock=clock, name=route.name, owns_client=True)
     if route.kind == "kavenegar":
         kavenegar, _ = KavenegarConfig.from_url(route.url)
-        return KavenegarTransport(new_client(), kavenegar, name=route.name, owns_client=True)
+        return KavenegarTransport(
+            new_client(), kavenegar, clock=clock, name=route.name, owns_client=True
+        )
     raise ConfigurationError(f"route {route.name}: unknown kind {route.kind!r}")
 
 
@@ -183,12 +188,13 @@ class RoutingTransport:
         load: Callable[[], Awaitable[list[Route]]],
         *,
         fallback: Transport,
-        build: Callable[[Route], Transport] = build_transport,
-        clock: Callable[[], float] = time.monotonic,
+        build: Callable[[Route], Transport],
+        clock: Callable[[], float],
         policy: BreakerPolicy | None = None,
         refresh: float = 5.0,
         bind_grace: float = 2.0,
     ) -> None:
+        """`build` makes a route's transport; `clock` is monotonic seconds (breakers, rates)."""
         self._load = load
         self._fallback = fallback
         self._build = build

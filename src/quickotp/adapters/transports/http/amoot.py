@@ -27,11 +27,12 @@ SendToTci, 8 TciReceived, 200 Sent, 400, 900, 100, 5, 500) are asked for again n
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -156,10 +157,6 @@ class AmootConfig:
         return cls(route, method, int(pattern) if method == "pattern" else 0, reports), shown
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class AmootTransport:
     """Forwards OTPs to Amoot's /rest API over the `client` it is given."""
 
@@ -168,16 +165,20 @@ class AmootTransport:
         client: httpx.AsyncClient,
         config: AmootConfig,
         *,
+        clock: Callable[[], datetime],
         name: str = "amoot",
         owns_client: bool = False,
-        clock: Callable[[], datetime] = _utcnow,
+        sleep: report_polling.Sleep = asyncio.sleep,
     ) -> None:
+        """`clock` is the time now (UTC); `sleep` waits between rounds of report polling."""
         self.name = name
         self.client = client
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
-        self._reports = report_polling.ReportPoller(name, config.reports, self._deliveries, clock)
+        self._reports = report_polling.ReportPoller(
+            name, config.reports, self._deliveries, clock, sleep
+        )
 
     async def start(self, reports: ReportSink) -> None:
         self._reports.start(reports)

@@ -35,10 +35,11 @@ scheduled, 4 and 5 sent to the operator) are asked for again next time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -120,10 +121,6 @@ class KavenegarConfig:
         ), shown
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class KavenegarTransport:
     """Sends OTPs with Kavenegar's verify/lookup over the `client` it is given."""
 
@@ -132,16 +129,20 @@ class KavenegarTransport:
         client: httpx.AsyncClient,
         config: KavenegarConfig,
         *,
+        clock: Callable[[], datetime],
         name: str = "kavenegar",
         owns_client: bool = False,
-        clock: Callable[[], datetime] = _utcnow,
+        sleep: report_polling.Sleep = asyncio.sleep,
     ) -> None:
+        """`clock` is the time now (UTC); `sleep` waits between rounds of report polling."""
         self.name = name
         self.client = client
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
-        self._reports = report_polling.ReportPoller(name, config.reports, self._statuses, clock)
+        self._reports = report_polling.ReportPoller(
+            name, config.reports, self._statuses, clock, sleep
+        )
 
     async def start(self, reports: ReportSink) -> None:
         self._reports.start(reports)

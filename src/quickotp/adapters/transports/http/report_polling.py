@@ -8,6 +8,10 @@ know is dropped, logged; the rest are asked for again next round.
 
 The ids wait in this process's memory: a restart forgets them (those messages stay `sent`),
 as does a day without a final answer, and past `MAX_WAITING` the oldest are dropped.
+
+The poller keeps no time of its own: the transport hands it the clock (what a report's
+time and an id's age are read from) and the sleep between rounds, both from whoever built
+the transport, so a test runs each round when it says.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, ReportSink
@@ -27,7 +30,7 @@ from quickotp.support.background import stop
 log = logging.getLogger(__name__)
 
 ASK_AT_ONCE = 100  # message ids in one request
-FORGET_AFTER = 24 * 3600.0  # seconds without a final answer
+FORGET_AFTER = timedelta(days=1)  # without a final answer
 MAX_WAITING = 100_000
 DEFAULT_EVERY = 30.0
 MAX_EVERY = 3600.0
@@ -35,6 +38,7 @@ MAX_EVERY = 3600.0
 # What one round learnt: each id with its final state, or None for an id the provider does
 # not know. Ids it leaves out, or answers with an intermediate state, are not listed.
 Ask = Callable[[list[str]], Awaitable[list[tuple[str, DeliveryState | None]]]]
+Sleep = Callable[[float], Awaitable[None]]  # asyncio.sleep, or a test's
 
 
 def reports_every(options: Mapping[str, str], kind: str) -> float:
@@ -71,12 +75,20 @@ def final_states(
 class ReportPoller:
     """Asks `ask` every `every` seconds about the ids `track` was given, until final."""
 
-    def __init__(self, name: str, every: float, ask: Ask, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        name: str,
+        every: float,
+        ask: Ask,
+        clock: Callable[[], datetime],
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._name = name
         self._every = every
         self._ask = ask
         self._clock = clock
-        self._waiting: dict[str, float] = {}  # provider id -> when sent (monotonic), oldest first
+        self._sleep = sleep
+        self._waiting: dict[str, datetime] = {}  # provider id -> when sent, oldest first
         self._task: asyncio.Task[None] | None = None
 
     def start(self, reports: ReportSink) -> None:
@@ -91,13 +103,13 @@ class ReportPoller:
         """Ask about `message_id` from the next round on (nothing while not started)."""
         if self._task is None:
             return
-        self._waiting[message_id] = time.monotonic()
+        self._waiting[message_id] = self._clock()
         if len(self._waiting) > MAX_WAITING:
             del self._waiting[next(iter(self._waiting))]
 
     async def _run(self, reports: ReportSink) -> None:
         while True:
-            await asyncio.sleep(self._every)
+            await self._sleep(self._every)
             self._forget_old()
             asking = list(itertools.islice(self._waiting, ASK_AT_ONCE))
             if not asking:
@@ -119,7 +131,7 @@ class ReportPoller:
                 log.exception("%s: handling delivery reports failed", self._name)
 
     def _forget_old(self) -> None:
-        forget_before = time.monotonic() - FORGET_AFTER
+        forget_before = self._clock() - FORGET_AFTER
         while self._waiting:  # oldest first: stop at the first one still young enough
             oldest, sent = next(iter(self._waiting.items()))
             if sent >= forget_before:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
@@ -132,9 +132,9 @@ def status_error(name: str, status: int) -> TransportUnavailable | DeliveryUncer
     return TransportUnavailable(f"{name}: HTTP {status}")
 
 
-def check_sendable(name: str, sms: OutboundSms, now: datetime | None = None) -> str:
-    """The code to send; TransportRejected if there is none or it is stale already."""
-    if (now or datetime.now(UTC)) >= sms.expires_at:
+def check_sendable(name: str, sms: OutboundSms, now: datetime) -> str:
+    """The code to send at `now`; TransportRejected if there is none or it is stale already."""
+    if now >= sms.expires_at:
         raise TransportRejected(f"{name}: the code expired before the upstream took it")
     if not sms.code:
         raise TransportRejected(f"{name}: this upstream sends OTP codes only, and there is none")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 
+from quickotp.adapters.transports.smpp.timer import Handle, Timer
+
 _FIRST_PAUSE = 0.1  # seconds a bind rests after the SMSC says it is throttling us,
 _MAX_PAUSE = 2.0  # doubling while it keeps saying so, up to this
 _DOUBLING = 0.5  # seconds in which a rate cut by throttling doubles back
@@ -19,18 +21,20 @@ class Gate:
     Admission to one bind: at most `window` submit_sm outstanding, at most `tps` a second
     (0 = no cap), and a slower pace after the SMSC says ESME_RTHROTTLED / ESME_RMSGQFUL.
     Waiters are admitted by ticket, lowest first, so a retried message goes before later ones.
+    Its time is `timer`'s (None: the running loop's).
     """
 
-    def __init__(self, window: int, tps: float) -> None:
+    def __init__(self, window: int, tps: float, timer: Timer | None = None) -> None:
+        self._timer = timer or asyncio.get_running_loop()
         self._free = window
         self._interval = 1.0 / tps if tps else 0.0
         self._cut_rate = 0.0  # submit_sm/s right after the last throttling cut; 0 = no cut
-        self._next_at = 0.0  # loop time of the next admission the rate allows
-        self._paused_until = 0.0  # loop time until which a throttled bind rests
+        self._next_at = 0.0  # timer time of the next admission the rate allows
+        self._paused_until = 0.0  # timer time until which a throttled bind rests
         self._pause = _FIRST_PAUSE
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._wake_handle: Handle | None = None
         self._second = 0  # admissions in the current second, to learn a rate from
         self._second_start = 0.0
         self._last_rate = 0
@@ -42,11 +46,11 @@ class Gate:
 
     async def acquire(self, ticket: int) -> None:
         """Wait for a window slot and for the rate to allow one more submit_sm."""
-        loop = asyncio.get_running_loop()
-        if not self._waiters and self._free > 0 and loop.time() >= self._resume_at:
-            self._admit(loop.time())
+        now = self._timer.time()
+        if not self._waiters and self._free > 0 and now >= self._resume_at:
+            self._admit(now)
             return
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._order += 1
         heapq.heappush(self._waiters, (ticket, self._order, future))
         self._pump()
@@ -70,7 +74,7 @@ class Gate:
         after the last one is twice as long, up to two seconds, so a retried message outlasts
         an SMSC that counts per second.
         """
-        now = asyncio.get_running_loop().time()
+        now = self._timer.time()
         if now < self._paused_until:
             return
         recent = now - self._paused_until < self._pause
@@ -103,12 +107,11 @@ class Gate:
         self._next_at = max(self._next_at, now) + max(self._interval, 1.0 / rate if rate else 0.0)
 
     def _pump(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiters and self._free > 0:
-            now = loop.time()
+            now = self._timer.time()
             if now < self._resume_at:
-                if self._timer is None:
-                    self._timer = loop.call_at(self._resume_at, self._wake)
+                if self._wake_handle is None:
+                    self._wake_handle = self._timer.call_at(self._resume_at, self._wake)
                 return
             _, _, future = heapq.heappop(self._waiters)
             if future.done():  # its waiter was cancelled
@@ -117,5 +120,5 @@ class Gate:
             future.set_result(None)
 
     def _wake(self) -> None:
-        self._timer = None
+        self._wake_handle = None
         self._pump()

@@ -1,7 +1,9 @@
 """
 One kept SMPP bind: a Session is one connection generation (a transceiver, or a transmitter
 and a receiver) spoken over asyncio by smpp_pdu; a Bind keeps one up, rebinding with jittered
-back-off. What leaves this module is our error tree, `Submitted` or a DeliverSm.
+back-off. What leaves this module is our error tree, `Submitted` or a DeliverSm. All their
+timing goes through the Timer they are given (smpp/timer.py): the running loop, unless a
+test gives its own.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import itertools
 import logging
 import random
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from quickotp.adapters.transports.smpp import pdu as smpp_pdu
+from quickotp.adapters.transports.smpp import timer as smpp_timer
 from quickotp.adapters.transports.smpp.codec import SLOW_DOWN
 from quickotp.adapters.transports.smpp.gate import Gate
 from quickotp.adapters.transports.smpp.pdu import DeliverSm, Pdu, PduError
+from quickotp.adapters.transports.smpp.timer import Timer
 from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
 
 if TYPE_CHECKING:
@@ -76,9 +79,10 @@ class Link(asyncio.Protocol):
     enquire_link and unbind from the SMSC are answered here.
     """
 
-    def __init__(self, session: Session, config: SmppConfig) -> None:
+    def __init__(self, session: Session, config: SmppConfig, timer: Timer) -> None:
         self._session = session
         self._config = config
+        self._timer = timer
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -122,7 +126,7 @@ class Link(asyncio.Protocol):
                 self._sequence = itertools.count(1)
             sequence = next(self._sequence)
         future: asyncio.Future[Answer] = self._loop.create_future()
-        self.waiting[sequence] = (future, self._loop.time() + self._config.timeout, command_id)
+        self.waiting[sequence] = (future, self._timer.time() + self._config.timeout, command_id)
         self._write(smpp_pdu.encode(command_id, sequence, body))
         return future
 
@@ -166,7 +170,7 @@ class Link(asyncio.Protocol):
             else:
                 self._transport.resume_reading()
         if not paused:
-            due = self._loop.time() + self._config.timeout
+            due = self._timer.time() + self._config.timeout
             self.waiting = {n: (f, due, c) for n, (f, _, c) in self.waiting.items()}
 
     def abort(self) -> None:
@@ -226,9 +230,10 @@ class Session:
     so a receipt this process never took is one the SMSC still holds and sends again.
     """
 
-    def __init__(self, config: SmppConfig, on_deliver: DeliverHandler) -> None:
+    def __init__(self, config: SmppConfig, on_deliver: DeliverHandler, timer: Timer) -> None:
         self._config = config
         self._on_deliver = on_deliver
+        self._timer = timer
         self._links: list[Link] = []
         self._dead: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._peer_alive = True  # False once the SMSC has gone: no unbind to say then
@@ -243,9 +248,14 @@ class Session:
         self._check_every = min(_WATCH_EVERY, config.timeout / 4)
 
     @classmethod
-    async def open(cls, config: SmppConfig, on_deliver: DeliverHandler) -> Session:
-        """Connect and bind (both binds in `pair` mode); raises TransportUnavailable."""
-        session = cls(config, on_deliver)
+    async def open(
+        cls, config: SmppConfig, on_deliver: DeliverHandler, timer: Timer | None = None
+    ) -> Session:
+        """
+        Connect and bind (both binds in `pair` mode); raises TransportUnavailable. `timer`
+        keeps the session's time (None: the running loop).
+        """
+        session = cls(config, on_deliver, timer or asyncio.get_running_loop())
         try:
             for bind_type in ["TRX"] if config.mode == "trx" else ["TX", "RX"]:
                 await session._bind(bind_type)
@@ -261,9 +271,9 @@ class Session:
         loop = asyncio.get_running_loop()
         body = smpp_pdu.bind_body(config.system_id, config.password, config.system_type)
         try:
-            async with asyncio.timeout(config.timeout):
+            async with smpp_timer.timeout(self._timer, config.timeout):
                 _, link = await loop.create_connection(
-                    lambda: Link(self, config), config.host, config.port
+                    lambda: Link(self, config, self._timer), config.host, config.port
                 )
                 self._links.append(link)
                 status, _ = await link.request(smpp_pdu.BIND_COMMANDS[bind_type], body)
@@ -347,15 +357,15 @@ class Session:
         unanswered past `timeout` (checked every `_check_every` seconds), and asks the SMSC
         with enquire_link every `enquire_link` seconds whether it is there.
         """
-        loop = asyncio.get_running_loop()
-        asked = loop.time()
+        timer = self._timer
+        asked = timer.time()
         while True:
-            await asyncio.wait([self._dead], timeout=self._check_every)
+            await smpp_timer.wait(timer, [self._dead], seconds=self._check_every)
             if self._dead.done():
                 return self._dead.result()
             self._check_answers()
-            if loop.time() - asked >= self._config.enquire_link:
-                asked = loop.time()
+            if timer.time() - asked >= self._config.enquire_link:
+                asked = timer.time()
                 for link in self._links:
                     if link.open:
                         _unheeded(link.request(smpp_pdu.ENQUIRE_LINK))
@@ -364,7 +374,7 @@ class Session:
         """Fail the session if its oldest unanswered request is past due (not while paused)."""
         if self._paused:  # its answers wait unread behind the receipts: no fault of the SMSC
             return
-        now = asyncio.get_running_loop().time()
+        now = self._timer.time()
         for link in self._links:
             oldest = link.oldest()
             if oldest is not None and oldest[0] <= now:
@@ -384,13 +394,13 @@ class Session:
                 self._inbox.put_nowait(None)  # after the receipts already read
                 if self._paused:
                     self._pause(False)
-                await asyncio.wait([self._reader], timeout=self._config.timeout)
+                await smpp_timer.wait(self._timer, [self._reader], seconds=self._config.timeout)
             unbinds = []
             for link in self._links if self._peer_alive else []:
                 with contextlib.suppress(TransportUnavailable):
                     unbinds.append(_unheeded(link.request(smpp_pdu.UNBIND)))
             if unbinds:
-                await asyncio.wait(unbinds, timeout=self._config.timeout)
+                await smpp_timer.wait(self._timer, unbinds, seconds=self._config.timeout)
         finally:
             if self._reader is not None:
                 self._reader.cancel()
@@ -431,11 +441,19 @@ class Bind:
     reconnect_max), so a fleet of gateways does not storm a recovering SMSC.
     """
 
-    def __init__(self, config: SmppConfig, index: int, on_deliver: DeliverHandler) -> None:
+    def __init__(
+        self,
+        config: SmppConfig,
+        index: int,
+        on_deliver: DeliverHandler,
+        timer: Timer | None = None,
+    ) -> None:
+        """`timer` keeps the bind's time: back-off, sessions, gate (None: the running loop)."""
         self._config = config
         self._index = index
         self._on_deliver = on_deliver
-        self.gate = Gate(config.window, config.tps)
+        self._timer = timer or asyncio.get_running_loop()
+        self.gate = Gate(config.window, config.tps, self._timer)
         self._session: Session | None = None
         self._up = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -478,27 +496,27 @@ class Bind:
         where = f"{self._config.host}:{self._config.port} bind {self._index}"
         while True:
             try:
-                session = await Session.open(self._config, self._on_deliver)
+                session = await Session.open(self._config, self._on_deliver, self._timer)
             except TransportUnavailable as error:
                 failures += 1
                 delay = self._backoff(failures)
                 log.warning("SMPP %s: %s; retrying in %.1f s", where, error, delay)
-                await asyncio.sleep(delay)
+                await smpp_timer.sleep(self._timer, delay)
                 continue
             log.info("SMPP %s: bound (%s)", where, self._config.mode)
             self._session = session
             self._up.set()
-            bound_at = time.monotonic()
+            bound_at = self._timer.time()
             try:
                 reason = await session.wait_dead()
             finally:  # also on aclose, which cancels this task
                 self._up.clear()
                 self._session = None
                 await session.close()
-            failures = 0 if time.monotonic() - bound_at >= _STABLE_AFTER else failures + 1
+            failures = 0 if self._timer.time() - bound_at >= _STABLE_AFTER else failures + 1
             delay = self._backoff(max(failures, 1))
             log.warning("SMPP %s: %s; rebinding in %.1f s", where, reason, delay)
-            await asyncio.sleep(delay)
+            await smpp_timer.sleep(self._timer, delay)
 
     def _backoff(self, failures: int) -> float:
         # Capped exponent: 2.0 ** 1024 overflows, and a bind retries for as long as it must.

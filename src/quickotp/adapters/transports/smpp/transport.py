@@ -37,8 +37,9 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
+from quickotp.adapters.transports.smpp import timer as smpp_timer
 from quickotp.adapters.transports.smpp.codec import (
     ESM_CLASS_UDHI,
     ESME_ROK,
@@ -57,6 +58,7 @@ from quickotp.adapters.transports.smpp.config import ID_BASES, SmppConfig
 from quickotp.adapters.transports.smpp.pdu import DeliverSm, Pdu
 from quickotp.adapters.transports.smpp.session import Bind, BindDown
 from quickotp.adapters.transports.smpp.slots import BindSlots, NoSlotHere, SlotKeeper
+from quickotp.adapters.transports.smpp.timer import Timer
 from quickotp.domain.delivery import DeliveryReport, OutboundSms, ReportSink, SendReceipt
 from quickotp.domain.errors import (
     DeliveryError,
@@ -72,10 +74,6 @@ log = logging.getLogger(__name__)
 _ATTEMPTS = 6  # submit_sm tries per part when the SMSC answers throttled / queue full
 _PART_IDS = 100_000  # part id -> first part id entries kept for receipts of long messages
 _NO_BIND_HERE = "this dispatcher holds none of the route's bind slots: others hold them all"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class _PartIds:
@@ -105,13 +103,13 @@ class _PartIds:
             settled.set_result(None)
             self._pending.discard(settled)
 
-    async def first(self, message_id: str, *, grace: float) -> str:
+    async def first(self, message_id: str, *, timer: Timer, grace: float) -> str:
         """The first part's id for `message_id` (itself, if it is no later part)."""
         if message_id not in self._first and self._pending:
             # Perhaps a later part whose submit_sm_resp is still on its way (an SMSC may
             # send a receipt before the submit_sm_resp of its message):
             # wait for the parts in flight now, not for ones sent after.
-            await asyncio.wait(set(self._pending), timeout=grace)
+            await smpp_timer.wait(timer, set(self._pending), seconds=grace)
         return self._first.get(message_id, message_id)
 
 
@@ -134,13 +132,19 @@ class SmppTransport:
         self,
         config: SmppConfig,
         *,
+        clock: Callable[[], datetime],
         name: str = "smpp",
-        clock: Callable[[], datetime] = _utcnow,
         slots: BindSlots | None = None,
+        timer: Timer | None = None,
     ) -> None:
+        """
+        `clock` is the time now (UTC): codes' validity and receipts' arrival. `timer` keeps
+        the SMPP layer's own time (smpp/timer.py); None: the running loop, once started.
+        """
         self.name = name
         self._config = config
         self._clock = clock
+        self._timer = timer
         self._binds: list[Bind] = []
         # With `slots`, the route's binds are shared with other dispatchers (smpp_slots.py).
         self._slots = slots
@@ -153,14 +157,27 @@ class SmppTransport:
 
     @classmethod
     def from_url(
-        cls, url: str, *, name: str = "smpp", slots: Callable[[int], BindSlots] | None = None
+        cls,
+        url: str,
+        *,
+        clock: Callable[[], datetime],
+        name: str = "smpp",
+        slots: Callable[[int], BindSlots] | None = None,
+        timer: Timer | None = None,
     ) -> SmppTransport:
         """
-        A transport for the route `url` (see SmppConfig.from_url); `slots`, given the route's
-        number of binds, shares them with the other dispatchers.
+        A transport for the route `url` (see SmppConfig.from_url); `clock` and `timer` as
+        the constructor takes them; `slots`, given the route's number of binds, shares them
+        with the other dispatchers.
         """
         config = SmppConfig.from_url(url)
-        return cls(config, name=name, slots=slots(config.binds) if slots else None)
+        return cls(
+            config,
+            clock=clock,
+            name=name,
+            slots=slots(config.binds) if slots else None,
+            timer=timer,
+        )
 
     @property
     def bound(self) -> int:
@@ -170,19 +187,22 @@ class SmppTransport:
     async def start(self, reports: ReportSink) -> None:
         """Start binding in the background; sends wait up to `timeout` for a first bind."""
         on_deliver = functools.partial(self._on_deliver, reports)
+        timer = self._timer = self._timer or asyncio.get_running_loop()
         if self._slots is not None:
             self._keeper = SlotKeeper(
                 self._slots,
                 total=self._config.binds,
                 window=self._config.window,
-                new_bind=lambda slot: Bind(self._config, slot, on_deliver),
+                new_bind=lambda slot: Bind(self._config, slot, on_deliver, timer),
                 binds=self._binds,
                 drain_timeout=self._config.timeout + 1,
                 name=self.name,
             )
             self._keeper.start()
             return
-        self._binds[:] = [Bind(self._config, i, on_deliver) for i in range(self._config.binds)]
+        self._binds[:] = [
+            Bind(self._config, i, on_deliver, timer) for i in range(self._config.binds)
+        ]
         for bind in self._binds:
             bind.start()
 
@@ -227,7 +247,7 @@ class SmppTransport:
             )
 
         ticket = next(self._tickets)
-        deadline = asyncio.get_running_loop().time() + self._config.timeout
+        deadline = self._now() + self._config.timeout
         first_id = await self._submit(sms, functools.partial(pdu, payloads[0]), ticket, deadline)
         if len(payloads) > 1:
             await self._submit_rest(
@@ -249,7 +269,7 @@ class SmppTransport:
         ticket: int,
         first_id: str,
     ) -> None:
-        deadline = asyncio.get_running_loop().time() + self._config.timeout
+        deadline = self._now() + self._config.timeout
         results = await asyncio.gather(
             *(self._submit(sms, pdu, ticket, deadline, first_id=first_id) for pdu in pdus),
             return_exceptions=True,
@@ -309,7 +329,7 @@ class SmppTransport:
 
     async def _pick_bind(self, deadline: float) -> Bind:
         """The least loaded bind that is up, waiting for one until `deadline`."""
-        loop = asyncio.get_running_loop()
+        timer = self._timer or asyncio.get_running_loop()
         while True:
             if self._closed:
                 raise TransportUnavailable("the SMPP transport was closed")
@@ -319,17 +339,21 @@ class SmppTransport:
                     best = bind
             if best is not None:
                 return best
-            remaining = deadline - loop.time()
+            remaining = deadline - timer.time()
             if remaining <= 0:
                 raise TransportUnavailable("no SMPP bind is up")
             if not self._binds:
                 raise NoSlotHere(_NO_BIND_HERE)
             waiters = [asyncio.ensure_future(bind.wait_up()) for bind in self._binds]
             try:
-                await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                await smpp_timer.wait(timer, waiters, seconds=remaining, first=True)
             finally:
                 for waiter in waiters:
                     waiter.cancel()
+
+    def _now(self) -> float:
+        """The SMPP layer's time (its timer's)."""
+        return (self._timer or asyncio.get_running_loop()).time()
 
     def _check_expiry(self, sms: OutboundSms) -> int:
         """Whole seconds the code is still valid; TransportRejected when none are left."""
@@ -354,7 +378,9 @@ class SmppTransport:
         report = DeliveryReport(
             transport=self.name,
             provider_message_id=await self._parts.first(
-                receipt.message_id, grace=self._config.timeout
+                receipt.message_id,
+                timer=self._timer or asyncio.get_running_loop(),
+                grace=self._config.timeout,
             ),
             state=receipt.state,
             # Appendix B's `done date` carries no time zone, so the arrival time is truer.
