@@ -120,6 +120,7 @@ class Runtime:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
             await self.checkpointer.aclose()
+        self.users.pool.close()
         await self.engines.dispose()
 
     async def ready(self) -> bool:

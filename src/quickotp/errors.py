@@ -68,6 +68,7 @@ Every exception the gateway raises on purpose, in one tree:
     - TransportRejected       permanent: the message is marked failed
   x LimitsUnavailable         the limits backend (Redis) cannot be reached
   x RouteOverloaded           the route's queue would hold a new code past its validity
+  x PasswordHashingBusy       every password-hashing thread is busy and its queue full
   x ConfigurationError        settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
@@ -365,6 +366,17 @@ class RouteOverloaded(GatewayError):
     """
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PasswordHashingBusy(GatewayError):
+    """
+    Every password-hashing thread is busy and its short queue is full: the sign-in (or
+    sign-up, password change, invitation) is refused at once. `retry_after` seconds to wait.
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

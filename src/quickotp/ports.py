@@ -263,9 +263,33 @@ class AdmissionControl(Protocol):
     def check(self, account_id: int, mobile: str, validity_seconds: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class SignInRule:
+    """
+    A limit on failed sign-ins under `key`: from the `limit`th failure on, each new one
+    locks the key for `first_lock`, doubled for each failure past the limit, at most
+    `longest_lock`. `unknown_only`: the rule applies only from addresses the email never
+    signed in from.
+    """
+
+    key: str
+    limit: int
+    first_lock: timedelta
+    longest_lock: timedelta
+    unknown_only: bool = False
+
+
+@dataclass(frozen=True)
+class SignInCount:
+    """What count_sign_in did: the keys it counted, or (`wait` > 0) nothing, and why not."""
+
+    keys: tuple[str, ...] = ()
+    wait: float = 0.0  # seconds until the locked rule lets an attempt through
+
+
 class IdentityStore(Protocol):
     """
-    The panel's people: users, sessions, failed sign-ins, invitations, the audit log.
+    The panel's people: users, sessions, sign-in limits, invitations, the audit log.
 
     Lookups of a missing user or account by id raise NotFound; a taken email or account
     name raises Conflict; a used, unknown or expired invitation raises InvitationInvalid.
@@ -309,13 +333,46 @@ class IdentityStore(Protocol):
 
     async def delete_session(self, digest: bytes) -> None: ...
 
-    async def record_sign_in_failure(self, email: str, ip: str | None, now: datetime) -> None: ...
+    async def count_sign_in(
+        self,
+        rules: Sequence[SignInRule],
+        *,
+        email: str,
+        address: str,
+        known_since: datetime,
+        now: datetime,
+        window: timedelta,
+    ) -> SignInCount:
+        """
+        One sign-in attempt, counted as a failure under every rule before its password is
+        checked, all in one transaction; or, when a rule is locked, nothing counted and
+        the seconds to wait. A rule with `unknown_only` is skipped when the email signed in
+        from `address` since `known_since`. A rule's count starts again once it has had
+        no failure for `window` and its lock has passed.
+        """
+        ...
 
-    async def sign_in_failures(
-        self, email: str, ip: str | None, since: datetime
-    ) -> tuple[int, int, datetime | None]: ...
+    async def uncount_sign_in(self, keys: Sequence[str], *, now: datetime) -> None:
+        """Take back one count of each key (the password was never checked)."""
+        ...
 
-    async def clear_sign_in_failures(self, email: str, older_than: datetime) -> None: ...
+    async def signed_in_from(
+        self,
+        *,
+        email: str,
+        address: str,
+        cleared: str,
+        uncounted: Sequence[str],
+        now: datetime,
+        window: timedelta,
+        known_since: datetime,
+    ) -> None:
+        """
+        The email signed in from `address`: the address is known from now on, the key
+        `cleared` starts again from nothing, each of `uncounted` takes back its count, and
+        counts idle past `window` and addresses not seen since `known_since` are dropped.
+        """
+        ...
 
     async def create_invitation(
         self,

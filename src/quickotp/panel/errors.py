@@ -8,12 +8,14 @@ from __future__ import annotations
 from quickotp import errors
 from quickotp.panel.i18n import N_, Translator
 
+TOO_LARGE = N_("This form is too large to be sent. Shorten what you wrote and try again.")
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
 
 MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
     errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
+    errors.PasswordHashingBusy: N_("The panel is busy right now. Try again in a few seconds."),
     errors.UserDisabled: N_("This user has been disabled by the operator."),
     errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
     errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),

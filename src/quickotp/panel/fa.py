@@ -28,6 +28,8 @@ FA: dict[str, str] = {
     "Wrong email or password.": "ایمیل یا گذرواژه نادرست است.",
     "The current password is wrong.": "گذرواژهٔ کنونی نادرست است.",
     "Too many failed attempts. Try again in {minutes} minutes.": "تلاش‌های ناموفق بسیار بود. {minutes} دقیقه دیگر دوباره امتحان کنید.",
+    "The panel is busy right now. Try again in a few seconds.": "پنل اکنون سرش شلوغ است. چند ثانیه دیگر دوباره امتحان کنید.",
+    "This form is too large to be sent. Shorten what you wrote and try again.": "این فرم برای فرستادن بیش از اندازه بزرگ است. نوشته را کوتاه‌تر کنید و دوباره امتحان کنید.",
     "This user has been disabled by the operator.": "این کاربر را اپراتور غیرفعال کرده است.",
     "Sign-up is by invitation only. Ask the operator for one.": "ثبت‌نام تنها با دعوت‌نامه است. از اپراتور دعوت‌نامه بخواهید.",
     "This invitation is unknown, used already, or expired.": "این دعوت‌نامه ناشناخته، پیش‌تر استفاده‌شده یا منقضی است.",

@@ -1,27 +1,31 @@
 """
-The panel's people on SQL: users, their sessions, failed sign-ins, invitations and the
+The panel's people on SQL: users, their sessions, sign-in limits, invitations and the
 operator's audit log. Each method is one transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.errors import Conflict, InvitationInvalid, NotFound
 from quickotp.models import AuditEntry, Invitation, Role, User
+from quickotp.ports import SignInCount, SignInRule
 from quickotp.store.engine import Engines
 from quickotp.store.schema import (
     accounts,
     audit_log,
     invitations,
     sessions,
-    sign_in_failures,
+    sign_in_addresses,
+    sign_in_limits,
     users,
 )
 
@@ -210,43 +214,99 @@ class IdentitySqlStore:
         async with self.engines.write.begin() as conn:
             await conn.execute(delete(sessions).where(sessions.c.digest == digest))
 
-    # failed sign-ins --------------------------------------------------------------------
+    # sign-in limits ---------------------------------------------------------------------
 
-    async def record_sign_in_failure(self, email: str, ip: str | None, now: datetime) -> None:
-        async with self.engines.write.begin() as conn:
-            await conn.execute(insert(sign_in_failures).values(email=email, ip=ip, at=now))
-
-    async def sign_in_failures(
-        self, email: str, ip: str | None, since: datetime
-    ) -> tuple[int, int, datetime | None]:
-        """Failures since `since` for this email, from this address, and the oldest of them."""
-        recent = sign_in_failures.c.at >= since
-        async with self.engines.read.connect() as conn:
-            by_email, oldest_email = (
-                await conn.execute(
-                    select(func.count(), func.min(sign_in_failures.c.at)).where(
-                        recent, sign_in_failures.c.email == email
-                    )
-                )
-            ).one()
-            by_ip, oldest_ip = 0, None
-            if ip is not None:
-                by_ip, oldest_ip = (
-                    await conn.execute(
-                        select(func.count(), func.min(sign_in_failures.c.at)).where(
-                            recent, sign_in_failures.c.ip == ip
+    async def count_sign_in(
+        self,
+        rules: Sequence[SignInRule],
+        *,
+        email: str,
+        address: str,
+        known_since: datetime,
+        now: datetime,
+        window: timedelta,
+    ) -> SignInCount:
+        """
+        Record, then decide, in one transaction: each row is locked (SQLite: the writer's
+        BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE) from its read to its write, so
+        attempts sent at once are counted one after another and none is decided on a count
+        that misses another. A first pass without writing refuses what is locked already,
+        so a stream of refused attempts makes no rows.
+        """
+        try:
+            async with self.engines.write.begin() as conn:
+                applying = list(rules)
+                if any(rule.unknown_only for rule in rules) and address:
+                    known = await conn.scalar(
+                        select(sign_in_addresses.c.last_at).where(
+                            sign_in_addresses.c.email == email,
+                            sign_in_addresses.c.address == address,
+                            sign_in_addresses.c.last_at >= known_since,
                         )
                     )
-                ).one()
-        oldest = [t for t in (oldest_email, oldest_ip) if t is not None]
-        return int(by_email), int(by_ip), min(oldest) if oldest else None
+                    if known is not None:
+                        applying = [rule for rule in rules if not rule.unknown_only]
+                for rule in applying:
+                    _refuse_if_locked((await conn.execute(_limit_query(rule.key))).first(), now)
+                for rule in applying:
+                    await conn.execute(_insert_ignore(conn, rule.key, now))
+                    row = (await conn.execute(_limit_query(rule.key))).one()
+                    _refuse_if_locked(row, now)  # locked by an attempt counted meanwhile
+                    idle = _idle(row, now, window)
+                    failures = 1 if idle else row.failures + 1
+                    locked_until = None if idle else row.locked_until
+                    if failures >= rule.limit:
+                        locked_until = now + _lock(rule, failures)
+                    await conn.execute(
+                        update(sign_in_limits)
+                        .where(sign_in_limits.c.key == rule.key)
+                        .values(failures=failures, last_at=now, locked_until=locked_until)
+                    )
+                return SignInCount(keys=tuple(rule.key for rule in applying))
+        except _Locked as locked:  # the transaction is rolled back: nothing was counted
+            return SignInCount(wait=locked.seconds)
 
-    async def clear_sign_in_failures(self, email: str, older_than: datetime) -> None:
-        """Forget this email's failures (it signed in), and everyone's older ones."""
+    async def uncount_sign_in(self, keys: Sequence[str], *, now: datetime) -> None:
         async with self.engines.write.begin() as conn:
+            await _uncount(conn, keys)
+
+    async def signed_in_from(
+        self,
+        *,
+        email: str,
+        address: str,
+        cleared: str,
+        uncounted: Sequence[str],
+        now: datetime,
+        window: timedelta,
+        known_since: datetime,
+    ) -> None:
+        async with self.engines.write.begin() as conn:
+            await conn.execute(delete(sign_in_limits).where(sign_in_limits.c.key == cleared))
+            await _uncount(conn, [key for key in uncounted if key != cleared])
+            if address:
+                updated = await conn.execute(
+                    update(sign_in_addresses)
+                    .where(
+                        sign_in_addresses.c.email == email,
+                        sign_in_addresses.c.address == address,
+                    )
+                    .values(last_at=now)
+                )
+                if not updated.rowcount:
+                    await conn.execute(
+                        insert(sign_in_addresses).values(email=email, address=address, last_at=now)
+                    )
             await conn.execute(
-                delete(sign_in_failures).where(
-                    (sign_in_failures.c.email == email) | (sign_in_failures.c.at < older_than)
+                delete(sign_in_addresses).where(
+                    sign_in_addresses.c.email == email, sign_in_addresses.c.last_at < known_since
+                )
+            )
+            await conn.execute(
+                delete(sign_in_limits).where(
+                    sign_in_limits.c.last_at < now - window,
+                    (sign_in_limits.c.locked_until.is_(None))
+                    | (sign_in_limits.c.locked_until <= now),
                 )
             )
 
@@ -377,6 +437,55 @@ class IdentitySqlStore:
             query = query.where(audit_log.c.id < before)
         async with self.engines.read.connect() as conn:
             return [_audit(row) for row in await conn.execute(query)]
+
+
+class _Locked(Exception):
+    """A sign-in limit is locked: leave the transaction (rolling back) with the wait."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _limit_query(key: str) -> Select[Any]:
+    """A key's row, locked until the transaction ends (SQLite: its writer holds every row)."""
+    return select(sign_in_limits).where(sign_in_limits.c.key == key).with_for_update()
+
+
+def _refuse_if_locked(row: Row[Any] | None, now: datetime) -> None:
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        raise _Locked(max(1.0, (row.locked_until - now).total_seconds()))
+
+
+def _idle(row: Row[Any], now: datetime, window: timedelta) -> bool:
+    """No failure for `window` and no lock in force: the count starts again."""
+    return row.last_at < now - window and (row.locked_until is None or row.locked_until <= now)
+
+
+def _lock(rule: SignInRule, failures: int) -> timedelta:
+    """The rule's wait after its `failures`th failure: doubling from first_lock, capped."""
+    doublings = min(failures - rule.limit, 30)
+    lock: timedelta = rule.first_lock * 2**doublings
+    return min(rule.longest_lock, lock)
+
+
+def _insert_ignore(conn: AsyncConnection, key: str, now: datetime) -> Any:
+    """A fresh row for `key` unless one is there (a concurrent insert loses quietly)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return (
+        dialect.insert(sign_in_limits)
+        .values(key=key, failures=0, last_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+async def _uncount(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    if keys:
+        await conn.execute(
+            update(sign_in_limits)
+            .where(sign_in_limits.c.key.in_(list(keys)), sign_in_limits.c.failures > 0)
+            .values(failures=sign_in_limits.c.failures - 1)
+        )
 
 
 def _user(row: Row[Any]) -> User:
