@@ -66,6 +66,13 @@ class Settings:
     # at once. Each request in flight holds a little memory (its group-commit slot, its
     # single-flight entry), so this is what bounds them.
     max_connections: int = 4096
+    # A connection's request line and headers arrive within this, or it gets 408 and is
+    # closed; a request body may pause this long between chunks (web/connections.py).
+    header_timeout: timedelta = timedelta(seconds=10)
+    body_timeout: timedelta = timedelta(seconds=10)
+    max_connections_per_address: int = 256  # open at once from one address, per process; 0: off
+    max_pending_patterns: int = 20  # an account's patterns awaiting approval
+    patterns_per_hour: int = 20  # patterns an account may submit in an hour
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -111,6 +118,17 @@ class Settings:
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
+            header_timeout=timedelta(
+                seconds=_int(env, "QUICKOTP_HEADER_TIMEOUT_SECONDS", 10, low=1, high=300)
+            ),
+            body_timeout=timedelta(
+                seconds=_int(env, "QUICKOTP_BODY_TIMEOUT_SECONDS", 10, low=1, high=300)
+            ),
+            max_connections_per_address=_int(
+                env, "QUICKOTP_MAX_CONNECTIONS_PER_ADDRESS", 256, low=0, high=1_000_000
+            ),
+            max_pending_patterns=_int(env, "QUICKOTP_MAX_PENDING_PATTERNS", 20, low=1, high=10_000),
+            patterns_per_hour=_int(env, "QUICKOTP_PATTERNS_PER_HOUR", 20, low=1, high=100_000),
         )
 
 

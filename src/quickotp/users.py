@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from quickotp.domain.addresses import client_key
 from quickotp.errors import (
     AccountNameInvalid,
     EmailInvalid,
@@ -144,7 +144,7 @@ class Users:
         """
         if self.pool.full:  # refused at once, without counting or writing anything
             raise PasswordHashingBusy("every password check is busy", retry_after=1)
-        address = address_key(ip)
+        address = client_key(ip)
         email = email.strip().lower()
         now = self.clock()
         counted = await self.store.count_sign_in(
@@ -362,24 +362,6 @@ def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def address_key(ip: str | None) -> str:
-    """
-    What sign-in limits count a client address as: the address, an IPv6 address's /64
-    (one client holds the whole /64), "" when unknown.
-    """
-    if not ip:
-        return ""
-    try:
-        parsed = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip[:64]
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
 
 
 def checked_email(raw: str) -> str:

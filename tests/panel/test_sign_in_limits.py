@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from quickotp.bootstrap import Runtime
+from quickotp.domain.addresses import client_key
 from quickotp.errors import SignInFailed, SignInThrottled
 from quickotp.store.identity import IdentitySqlStore
-from quickotp.users import SignedIn, Users, UsersConfig, address_key
+from quickotp.users import SignedIn, Users, UsersConfig
 from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
 
 pytestmark = pytest.mark.anyio
@@ -136,8 +137,8 @@ async def test_an_ipv6_client_is_one_address_for_its_whole_64(runtime: Runtime) 
     outcomes = [await attempt(users, WRONG, f"2001:db8:1:2::{n:x}") for n in range(6)]
 
     assert outcomes[-1] is SignInThrottled
-    assert address_key("2001:db8:1:2::7") == "2001:db8:1:2::/64"
-    assert address_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert client_key("2001:db8:1:2::7") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:192.0.2.1") == "192.0.2.1"
 
 
 async def test_the_panel_answers_a_locked_pair_429_only_from_that_address(
