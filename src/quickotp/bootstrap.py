@@ -199,6 +199,8 @@ def build_runtime(
             price_per_part=settings.price_per_part,
             regions=settings.regions,
             token_cache=settings.token_cache,
+            max_pending_patterns=settings.max_pending_patterns,
+            patterns_per_hour=settings.patterns_per_hour,
         ),
         outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),

@@ -12,6 +12,7 @@ Every exception the gateway raises on purpose, in one tree:
       - PatternWithoutVariables
       - PatternVariablesInvalid
       - PatternDuplicate
+    - PatternLimitReached     the account has its most patterns awaiting approval already
     - CreditNotEnough
     - InvalidMessageId
     - MalformedRequest        a body that cannot be read (broken JSON, wrong encoding)
@@ -124,6 +125,10 @@ class PatternVariablesInvalid(InvalidPattern):
 
 class PatternDuplicate(InvalidPattern):
     """The account has a pattern with this text already."""
+
+
+class PatternLimitReached(RequestRejected):
+    """The account has as many patterns awaiting approval as it may: wait for decisions."""
 
 
 class CreditNotEnough(RequestRejected):

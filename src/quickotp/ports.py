@@ -161,7 +161,10 @@ class Store(Protocol):
         number_patterns: Sequence[str],
         description: str,
         now: datetime,
-    ) -> Pattern: ...
+        max_pending: int | None = None,
+    ) -> Pattern:
+        """A pending pattern; PatternLimitReached when the account has `max_pending` already."""
+        ...
 
     async def get_pattern(self, pattern_id: int) -> Pattern: ...
 
@@ -474,7 +477,14 @@ class PanelStore(Protocol):
 
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]: ...
 
-    async def patterns_in_state(self, state: PatternState) -> list[Pattern]: ...
+    async def patterns_in_state(
+        self, state: PatternState, *, after: int | None, limit: int
+    ) -> tuple[list[Pattern], int]:
+        """
+        Every account's patterns in `state`, oldest first: at most `limit` with ids past
+        `after` (a keyset page), and how many are in the state in all.
+        """
+        ...
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ MESSAGES: dict[type[Exception], str] = {
     errors.PatternWithoutVariables: N_("An OTP pattern must contain %code%."),
     errors.PatternVariablesInvalid: N_("An OTP pattern may contain only the variable %code%."),
     errors.PatternDuplicate: N_("You have a pattern with this text already."),
+    errors.PatternLimitReached: N_(
+        "You have many patterns waiting for approval already. Wait for the operator's decision."
+    ),
+    errors.AccountRateLimited: N_(
+        "Too many requests from your account. Try again in {minutes} minutes."
+    ),
     errors.InvalidInput: N_("This cannot be used: {detail}."),
     errors.RequestRejected: N_("This request was refused: {detail}."),
     errors.GatewayError: N_("Something went wrong: {detail}."),

@@ -19,7 +19,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.errors import Conflict, InvalidInput, NotFound
+from quickotp.errors import Conflict, InvalidInput, NotFound, PatternLimitReached
 from quickotp.models import (
     Account,
     Claimed,
@@ -206,9 +206,29 @@ class SqlStore:
         number_patterns: Sequence[str],
         description: str,
         now: datetime,
+        max_pending: int | None = None,
     ) -> Pattern:
         async with self.engines.write.begin() as conn:
-            await self._account(conn, account_id)
+            if max_pending is None:
+                await self._account(conn, account_id)
+            else:
+                # The account's row locked (SQLite: the writer holds every row), so two
+                # submissions at once cannot both pass a count taken before either wrote.
+                locked = select(accounts.c.id).where(accounts.c.id == account_id)
+                if await conn.scalar(locked.with_for_update()) is None:
+                    raise NotFound(f"no account {account_id}")
+                pending = await conn.scalar(
+                    select(func.count())
+                    .select_from(patterns)
+                    .where(
+                        patterns.c.account_id == account_id,
+                        patterns.c.state == PatternState.PENDING,
+                    )
+                )
+                if (pending or 0) >= max_pending:
+                    raise PatternLimitReached(
+                        f"{pending} patterns of this account await approval: at most {max_pending}"
+                    )
             new_id = await conn.scalar(
                 insert(patterns)
                 .values(

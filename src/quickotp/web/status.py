@@ -55,6 +55,7 @@ class Status(StrEnum):
     REQUEST_CONFLICT = "Request_Conflict"
     REQUEST_INVALID = "Request_Invalid"
     ROUTE_OVERLOADED = "Route_Overloaded"
+    PATTERN_LIMIT_REACHED = "Pattern_LimitReached"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -95,6 +96,7 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.IdempotencyConflict: Status.REQUEST_CONFLICT,
     errors.InvalidRequest: Status.REQUEST_INVALID,
     errors.RouteOverloaded: Status.ROUTE_OVERLOADED,
+    errors.PatternLimitReached: Status.PATTERN_LIMIT_REACHED,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 
