@@ -142,4 +142,5 @@ async def test_the_approval_queue_comes_a_page_at_a_time(runtime: Runtime) -> No
 
     assert [len(p) for p in pages] == [50, 50, 20]
     ids = [int(i) for p in pages for i in p]
-    assert ids == sorted(ids) and len(set(ids)) == 120
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 120
