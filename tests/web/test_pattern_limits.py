@@ -132,7 +132,8 @@ async def test_the_approval_queue_comes_a_page_at_a_time(runtime: Runtime) -> No
     operator = await open_browser(runtime, ip="198.51.100.99")
     await sign_in(operator, OPERATOR_EMAIL)
 
-    pages, path = [], "/panel/operator"
+    pages: list[list[str]] = []
+    path = "/panel/operator"
     while path and len(pages) < 5:
         page = await operator.get(path)
         pages.append(re.findall(r'id="pattern-(\d+)"', page.text))
