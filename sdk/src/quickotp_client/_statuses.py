@@ -316,6 +316,10 @@ class GuardUnavailable(StatusError, ServiceError):
     """The fraud guard is unavailable, and refuses until it is back."""
 
 
+class PatternLimitReached(StatusError, AccountError):
+    """The account has its most patterns awaiting approval: wait for the operator's decisions."""
+
+
 class RouteOverloaded(StatusError, ServiceError):
     """More is offered than the gateway's route can deliver in time: try again shortly."""
 
@@ -416,4 +420,5 @@ ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "Request_Conflict": RequestConflict,
     "Request_Invalid": RequestInvalid,
     "Route_Overloaded": RouteOverloaded,
+    "Pattern_LimitReached": PatternLimitReached,
 }

@@ -85,9 +85,6 @@ PROBLEM_FOR_ERROR: dict[type[Exception], ProblemType] = {
     errors.RouteOverloaded: _p(
         "route-overloaded", 503, "More is offered than the route can deliver in time"
     ),
-    errors.PatternLimitReached: _p(
-        "pattern-limit-reached", 429, "The account has its most patterns awaiting approval"
-    ),
     errors.RequestRejected: _p("request-rejected", 400, "The request was refused"),
     errors.GatewayError: _p("request-rejected", 400, "The request was refused"),
 }
