@@ -41,8 +41,7 @@ from harness import UNTHROTTLED, free_port, quickotp_env, server, setup_account
 SIGN_IN_SOURCES = [f"127.0.1.{n}" for n in range(1, 251)]
 IDLE_PER_SOURCE = 200
 MEASURE_CONNECTIONS = 16
-OPEN_RATE = 1000  # idle sockets opened a second at the start of a flood
-LEAD = 4.0  # seconds a flood runs before the measurement starts
+LEAD = 10.0  # seconds a flood runs before the measurement starts: every idle socket is open
 
 
 @dataclass
@@ -154,12 +153,14 @@ async def flood(port: int, seconds: float, sign_in_rate: float, idle: int) -> di
     now = time.monotonic()
     until = now + seconds
     sources = [f"127.0.2.{1 + n // IDLE_PER_SOURCE}" for n in range(idle)]
-    # Opened at OPEN_RATE a second: all at once would overflow the listen backlog, and the
+    # Opened evenly over LEAD (the server's head deadline by default), and each again as
+    # soon as the server closes it: a steady churn that keeps `idle` sockets open, as an
+    # attacker would hold them. All at once would overflow the listen backlog, and the
     # measurement would show the kernel's SYN retries rather than the server.
     await asyncio.gather(
         sign_ins(port, sign_in_rate, until, form, counts),
         *(
-            idle_socket(port, source, now + n / OPEN_RATE, until, counts)
+            idle_socket(port, source, now + n * LEAD / max(1, idle), until, counts)
             for n, source in enumerate(sources)
         ),
     )

@@ -120,7 +120,6 @@ class Runtime:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
             await self.checkpointer.aclose()
-        self.users.pool.close()
         await self.engines.dispose()
 
     async def ready(self) -> bool:
@@ -374,6 +373,7 @@ def build_app(runtime: Runtime, *, settle: bool = False) -> ASGIApp:
     async def start() -> None:
         await runtime.start()
         if settle:
+            await runtime.users.pool.start()  # a serving process: the password worker too
             settle_heap()
 
     return create_app(

@@ -1,29 +1,34 @@
 """
-A small, bounded pool of threads for password hashing, so argon2 never runs on the event
-loop that serves /rest and /v1.
+Password hashing off the event loop, in a worker process of low priority, with a short
+queue: sign-ins never slow /rest and /v1, and those the worker cannot take are refused.
 
-One argon2id hash or check takes some 50-100 ms of CPU and 64 MiB of memory (argon2-cffi's
-defaults). On the event loop, ten wrong sign-ins a second held every API request behind
-them. argon2-cffi calls libargon2 through cffi, which releases the GIL for the call, so a
-thread does the work while the loop goes on serving. The pool is small (at most two
-threads) because a hash is all CPU: more threads only share the same cores and memory.
-Its threads run at a lower scheduling priority (Linux: each thread's nice value), so on
-a busy machine the event loop's thread is scheduled first.
+One argon2id hash or check (argon2-cffi's defaults) takes some 50-100 ms of CPU on four
+threads of its own (one per lane) and 64 MiB of memory. On the event loop, ten wrong
+sign-ins a second held every API request behind them. argon2-cffi releases the GIL, so a
+thread pool frees the loop of the work, but not of the CPU: with `bench/flood.py` at 20
+sign-ins a second on two busy cores, the four lane threads of each hash took the loop's
+share of the process's CPU, and with a lowered priority a pool thread that was preempted
+while it held the GIL for a moment stalled the loop for longer still (SendQuickOTP p50 of
+1-2 s either way). A process of its own shares no GIL, and at the lowest priority (nice
+19, which its lane threads inherit) it gets the CPU the API leaves.
 
-What the threads cannot take at once waits in a short queue; past it a call is refused at
-once with PasswordHashingBusy (the panel answers 429 with Retry-After), so no rate of
-sign-ins builds a backlog that would hold a person's sign-in for long or grow memory.
+One worker process serves every PasswordPool of the server process (started at the first
+hash, on `spawn`: a fork of a process running threads is unsafe). Each pool lets
+`capacity` calls run or wait; past it a call is refused at once with PasswordHashingBusy
+(the panel answers 429 with Retry-After), so no rate of sign-ins builds a backlog that
+holds a person's sign-in for long or grows memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from quickotp.errors import PasswordHashingBusy
@@ -32,33 +37,51 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-THREADS = min(2, os.cpu_count() or 1)
-QUEUE = 4 * THREADS  # calls that may wait for a thread: ~0.2-0.4 s of work at most
-NICE = 10  # the threads' niceness: the event loop (0) gets about nine tenths of a busy core
+QUEUE = 4  # calls that may run or wait at once: ~0.2-0.4 s of work
+NICE = 19  # the worker's niceness: it runs on what the API leaves
 RETRY_AFTER = 1  # seconds a refused caller is told to wait
 
+_shared: ProcessPoolExecutor | None = None
+_shared_lock = threading.Lock()
 
-def _lower_priority() -> None:
-    """Nice this thread (Linux schedules threads apart; elsewhere it would nice the process)."""
-    if sys.platform == "linux":
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-        except OSError:  # not allowed here: the work runs at normal priority
-            log.debug("could not lower the password threads' priority")
+
+def _lowest_priority() -> None:
+    """The worker process at the lowest priority (its threads inherit it)."""
+    try:
+        os.nice(NICE)
+    except OSError:  # not allowed here: the work runs at normal priority
+        log.debug("could not lower the password worker's priority")
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _shared  # one worker process for the whole server process
+    with _shared_lock:
+        if _shared is None:
+            _shared = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowest_priority
+            )
+        return _shared
+
+
+def _replace_broken(broken: ProcessPoolExecutor) -> None:
+    """Drop a pool whose worker died (killed, out of memory): the next call starts another."""
+    global _shared
+    with _shared_lock:
+        if _shared is broken:
+            _shared = None
+    broken.shutdown(wait=False)
 
 
 class PasswordPool:
-    """Runs a CPU-bound call on one of `threads` threads; refuses when `queue` calls wait."""
+    """Runs `call(*args)` in the password worker; refuses at once past `capacity` calls."""
 
-    def __init__(self, *, threads: int = THREADS, queue: int = QUEUE) -> None:
-        self.capacity = threads + queue
-        self._threads = threads
-        self._executor: ThreadPoolExecutor | None = None
+    def __init__(self, *, capacity: int = QUEUE) -> None:
+        self.capacity = capacity
         self._lock = threading.Lock()
-        self._taken = 0  # calls running or waiting, until their thread is done with them
+        self._taken = 0  # calls running or waiting, until the worker is done with them
 
     async def run(self, call: Callable[..., T], *args: object) -> T:
-        """`call(*args)` on a pool thread; PasswordHashingBusy when the pool is full."""
+        """`call(*args)` (picklable) in the worker; PasswordHashingBusy when full."""
         with self._lock:
             if self._taken >= self.capacity:
                 raise PasswordHashingBusy(
@@ -66,17 +89,31 @@ class PasswordPool:
                     retry_after=RETRY_AFTER,
                 )
             self._taken += 1
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                self._threads, thread_name_prefix="password", initializer=_lower_priority
-            )
-        # Counted until the thread is done, not until the caller stops waiting: a caller
-        # that goes away (cancelled) leaves its work running, and that work holds a thread.
-        work = self._executor.submit(call, *args)
+        executor = _executor()
+        try:
+            # Counted until the worker is done, not until the caller stops waiting: a
+            # caller that goes away (cancelled) leaves its work running in the worker.
+            work = executor.submit(call, *args)
+        except BrokenProcessPool:
+            self._release(None)
+            _replace_broken(executor)
+            raise PasswordHashingBusy("the password worker restarts", retry_after=1) from None
         work.add_done_callback(self._release)
-        return await asyncio.wrap_future(work)
+        try:
+            return await asyncio.wrap_future(work)
+        except BrokenProcessPool:
+            log.error("the password worker died; a new one starts with the next call")
+            _replace_broken(executor)
+            raise PasswordHashingBusy("the password worker restarts", retry_after=1) from None
 
-    def _release(self, _: Future[Any]) -> None:
+    async def start(self) -> None:
+        """
+        Start the worker now, from a thread: starting a process takes tens of milliseconds
+        that would otherwise fall on the event loop at the first sign-in.
+        """
+        await asyncio.to_thread(lambda: _executor().submit(int).result())
+
+    def _release(self, _: Future[Any] | None) -> None:
         with self._lock:
             self._taken -= 1
 
@@ -84,9 +121,3 @@ class PasswordPool:
     def full(self) -> bool:
         """Whether a call now would be refused (a hint: the next run decides)."""
         return self._taken >= self.capacity
-
-    def close(self) -> None:
-        """Let the threads end once their work is done (a new call starts them again)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None

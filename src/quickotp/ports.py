@@ -367,14 +367,17 @@ class IdentityStore(Protocol):
         cleared: str,
         uncounted: Sequence[str],
         now: datetime,
-        window: timedelta,
         known_since: datetime,
     ) -> None:
         """
         The email signed in from `address`: the address is known from now on, the key
         `cleared` starts again from nothing, each of `uncounted` takes back its count, and
-        counts idle past `window` and addresses not seen since `known_since` are dropped.
+        the email's addresses not seen since `known_since` are forgotten.
         """
+        ...
+
+    async def sweep_sign_in_limits(self, *, now: datetime, window: timedelta) -> None:
+        """Drop the counts idle past `window` whose wait has passed."""
         ...
 
     async def create_invitation(

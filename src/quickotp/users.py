@@ -53,6 +53,7 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 200  # argon2 takes any length; this bounds the work one request can ask for
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 SECRET_BYTES = 32
+SWEEP_EVERY = 100  # sign-in attempts between two sweeps of idle sign-in counts
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Users:
     pool: PasswordPool = field(default_factory=PasswordPool)
 
     _decoy: str | None = field(default=None, init=False, repr=False)
+    _attempts: int = field(default=0, init=False, repr=False)  # sign-ins, for SWEEP_EVERY
 
     async def _decoy_hash(self) -> str:
         """A hash to check against when no user has the email, so a miss costs what a hit does."""
@@ -147,6 +149,9 @@ class Users:
         address = client_key(ip)
         email = email.strip().lower()
         now = self.clock()
+        self._attempts += 1
+        if self._attempts % SWEEP_EVERY == 0:
+            await self.store.sweep_sign_in_limits(now=now, window=self.config.failure_window)
         counted = await self.store.count_sign_in(
             self._rules(email, address),
             email=email,
@@ -226,7 +231,6 @@ class Users:
             cleared=f"pair:{address} {email}",
             uncounted=counted.keys,
             now=now,
-            window=self.config.failure_window,
             known_since=now - self.config.known_address,
         )
 

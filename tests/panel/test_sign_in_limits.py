@@ -7,11 +7,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from quickotp.bootstrap import Runtime
 from quickotp.domain.addresses import client_key
 from quickotp.errors import SignInFailed, SignInThrottled
 from quickotp.store.identity import IdentitySqlStore
+from quickotp.store.schema import sign_in_limits
 from quickotp.users import SignedIn, Users, UsersConfig
 from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
 
@@ -157,3 +159,25 @@ async def test_the_panel_answers_a_locked_pair_429_only_from_that_address(
     assert locked.status_code == 429
     assert 0 < int(locked.headers["retry-after"]) <= 60
     assert elsewhere.status_code == 303
+
+
+async def test_idle_counts_are_swept_and_live_ones_kept(runtime: Runtime) -> None:
+    """A sweep drops counts idle past the window whose wait is over, and nothing else."""
+    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    users = users_at(runtime, now)
+    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    await attempt(users, WRONG, "203.0.113.1")
+    now[0] += timedelta(minutes=10)
+    for _ in range(5):
+        await attempt(users, WRONG, "203.0.113.2")
+    now[0] += timedelta(minutes=6)
+
+    await users.store.sweep_sign_in_limits(now=now[0], window=timedelta(minutes=15))
+
+    async with runtime.engines.read.connect() as conn:
+        keys = set((await conn.execute(select(sign_in_limits.c.key))).scalars())
+    assert keys == {
+        "address:203.0.113.2",
+        f"pair:203.0.113.2 {OPERATOR_EMAIL}",
+        f"email:{OPERATOR_EMAIL}",
+    }

@@ -278,30 +278,37 @@ class IdentitySqlStore:
         cleared: str,
         uncounted: Sequence[str],
         now: datetime,
-        window: timedelta,
         known_since: datetime,
     ) -> None:
         async with self.engines.write.begin() as conn:
-            await conn.execute(delete(sign_in_limits).where(sign_in_limits.c.key == cleared))
-            await _uncount(conn, [key for key in uncounted if key != cleared])
+            # Key by key in count_sign_in's order, so the two never wait on each other's rows.
+            for key in [*uncounted, *([] if cleared in uncounted else [cleared])]:
+                if key == cleared:
+                    await conn.execute(delete(sign_in_limits).where(sign_in_limits.c.key == key))
+                else:
+                    await _uncount(conn, [key])
             if address:
-                updated = await conn.execute(
-                    update(sign_in_addresses)
-                    .where(
-                        sign_in_addresses.c.email == email,
-                        sign_in_addresses.c.address == address,
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                await conn.execute(
+                    dialect.insert(sign_in_addresses)
+                    .values(email=email, address=address, last_at=now)
+                    .on_conflict_do_update(
+                        index_elements=["email", "address"], set_={"last_at": now}
                     )
-                    .values(last_at=now)
                 )
-                if not updated.rowcount:
-                    await conn.execute(
-                        insert(sign_in_addresses).values(email=email, address=address, last_at=now)
-                    )
             await conn.execute(
                 delete(sign_in_addresses).where(
                     sign_in_addresses.c.email == email, sign_in_addresses.c.last_at < known_since
                 )
             )
+
+    async def sweep_sign_in_limits(self, *, now: datetime, window: timedelta) -> None:
+        """
+        Drop the counts idle past `window` whose wait has passed. In a transaction of its
+        own, holding no other row: a sweep that waited on a row an attempt holds while that
+        attempt waits on one of the sweep's would deadlock.
+        """
+        async with self.engines.write.begin() as conn:
             await conn.execute(
                 delete(sign_in_limits).where(
                     sign_in_limits.c.last_at < now - window,
@@ -480,10 +487,11 @@ def _insert_ignore(conn: AsyncConnection, key: str, now: datetime) -> Any:
 
 
 async def _uncount(conn: AsyncConnection, keys: Sequence[str]) -> None:
-    if keys:
+    """One count back for each key, one key after another (the order rows are locked in)."""
+    for key in keys:
         await conn.execute(
             update(sign_in_limits)
-            .where(sign_in_limits.c.key.in_(list(keys)), sign_in_limits.c.failures > 0)
+            .where(sign_in_limits.c.key == key, sign_in_limits.c.failures > 0)
             .values(failures=sign_in_limits.c.failures - 1)
         )
 
