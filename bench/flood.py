@@ -16,7 +16,9 @@ fewer requests. Phases alternate, `--rounds` times: a baseline with nothing else
   (b) `--idle` sockets that send nothing, from 127.0.2.x (at most 200 an address, under
       QUICKOTP_MAX_CONNECTIONS_PER_ADDRESS), each opened again as soon as the server closes
       it, as an attacker holding places would.
-Every loop is bounded by its phase's time; the server is stopped at the end.
+Every loop is bounded by its phase's time; the server is stopped at the end. Besides the
+latencies, each phase shows the CPU the server used a second: its event loop's thread, and
+the whole process (the dispatcher's and SQLite's threads too; not the password worker).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from harness import UNTHROTTLED, free_port, quickotp_env, server, setup_account
+from harness import UNTHROTTLED, free_port, quickotp_env, server, setup_account, thread_cpu
 
 SIGN_IN_SOURCES = [f"127.0.1.{n}" for n in range(1, 251)]
 IDLE_PER_SOURCE = 200
@@ -50,6 +52,8 @@ class Phase:
     latencies: list[float]  # seconds, each from when the request was due
     failures: int
     flood: dict[str, int]
+    loop_busy: float = 0.0  # the server's event-loop thread: CPU seconds a second
+    process_busy: float = 0.0  # all the server process's threads
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -229,7 +233,13 @@ async def measure(port: int, token: str, seconds: float, rate: float, first: int
 
 
 def run_phase(
-    name: str, port: int, token: str, args: argparse.Namespace, first: int, flooding: bool
+    name: str,
+    server_pid: int,
+    port: int,
+    token: str,
+    args: argparse.Namespace,
+    first: int,
+    flooding: bool,
 ) -> Phase:
     results: multiprocessing.Queue[object] = multiprocessing.Queue()
     process = None
@@ -240,8 +250,12 @@ def run_phase(
         )
         process.start()
         time.sleep(LEAD)  # the idle sockets are open and the sign-ins going before measuring
+    before, started = thread_cpu(server_pid), time.monotonic()
     phase = asyncio.run(measure(port, token, args.seconds, args.rate, first))
+    used, wall = thread_cpu(server_pid) - before, time.monotonic() - started
     phase.name = name
+    phase.loop_busy = used.main / wall
+    phase.process_busy = used.total / wall
     if process is not None:
         phase.flood = results.get(timeout=60)  # type: ignore[assignment]
         process.join(30)
@@ -276,13 +290,15 @@ def main() -> None:
         token = setup_account(env)
         port = free_port()
         argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
-        with server(argv, env, f"http://127.0.0.1:{port}/healthz", cpu=0 if args.pin else None):
+        with server(
+            argv, env, f"http://127.0.0.1:{port}/healthz", cpu=0 if args.pin else None
+        ) as process:
             asyncio.run(measure(port, token, 2, args.rate, 9_000_000))  # warm-up
             first = 0
             for round_number in range(1, args.rounds + 1):
                 for flooding in (False, True):
                     name = f"{round_number} {'flood' if flooding else 'baseline'}"
-                    phases.append(run_phase(name, port, token, args, first, flooding))
+                    phases.append(run_phase(name, process.pid, port, token, args, first, flooding))
                     first += int(args.seconds * args.rate)
 
     print(
@@ -290,13 +306,14 @@ def main() -> None:
         f"{args.sign_ins:g} wrong sign-ins/s and {args.idle} idle sockets; "
         f"{'server on CPU 0, clients on CPU 1' if args.pin else 'no CPU pinning'}\n"
     )
-    columns = ("answers", "fail", "p50 ms", "p90 ms", "p99 ms", "max ms")
+    columns = ("answers", "fail", "p50 ms", "p90 ms", "p99 ms", "max ms", "loop", "process")
     print(f"{'phase':16} " + " ".join(f"{c:>7}" for c in columns))
     for phase in phases:
         print(
             f"{phase.name:16} {len(phase.latencies):7d} {phase.failures:7d}"
             f" {phase.percentile(50):7.1f} {phase.percentile(90):7.1f}"
             f" {phase.percentile(99):7.1f} {max(phase.latencies) * 1000:7.1f}"
+            f" {phase.loop_busy:7.0%} {phase.process_busy:7.0%}"
         )
     for kind in ("baseline", "flood"):
         chosen = [p for p in phases if kind in p.name]

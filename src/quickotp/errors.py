@@ -69,7 +69,7 @@ Every exception the gateway raises on purpose, in one tree:
     - TransportRejected       permanent: the message is marked failed
   x LimitsUnavailable         the limits backend (Redis) cannot be reached
   x RouteOverloaded           the route's queue would hold a new code past its validity
-  x PasswordHashingBusy       every password-hashing thread is busy and its queue full
+  x PasswordHashingBusy       the password worker's short queue is full
   x ConfigurationError        settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
@@ -377,8 +377,8 @@ class RouteOverloaded(GatewayError):
 
 class PasswordHashingBusy(GatewayError):
     """
-    Every password-hashing thread is busy and its short queue is full: the sign-in (or
-    sign-up, password change, invitation) is refused at once. `retry_after` seconds to wait.
+    The password worker's short queue is full: the sign-in (or sign-up, password change,
+    invitation) is refused at once. `retry_after` seconds to wait.
     """
 
     def __init__(self, message: str, *, retry_after: int) -> None:

@@ -2,7 +2,7 @@
 The panel's people: sign-up, sign-in (rate limited), sessions, passwords, invitations and
 operators. Passwords are kept as argon2id hashes; session and invitation secrets as keyed
 hashes, so a copy of the database lets no one in. Every hash and check runs on a
-PasswordPool's threads, never on the event loop (password_pool.py says why).
+PasswordPool's worker process, never on the event loop (password_pool.py says why).
 
 Failed sign-ins are limited under three keys: an email from one address (a few tries, then
 waits that double), one address over every email (more tries, the same waits), and an
@@ -141,7 +141,7 @@ class Users:
         A new session for the user with this email and password.
 
         SignInThrottled while a limit on failures is locked, before the password is even
-        looked at; PasswordHashingBusy when the password threads are full; SignInFailed
+        looked at; PasswordHashingBusy when the password worker's queue is full; SignInFailed
         for a wrong email or password, alike; UserDisabled only once the password was right.
         """
         if self.pool.full:  # refused at once, without counting or writing anything

@@ -6,10 +6,11 @@ operator's audit log. Each method is one transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from quickotp.errors import Conflict, InvitationInvalid, NotFound
 from quickotp.models import AuditEntry, Invitation, Role, User
 from quickotp.ports import SignInCount, SignInRule
 from quickotp.store.engine import Engines
+from quickotp.store.raw import Tx, marks, write_transaction
 from quickotp.store.schema import (
     accounts,
     audit_log,
@@ -227,42 +229,70 @@ class IdentitySqlStore:
         window: timedelta,
     ) -> SignInCount:
         """
-        Record, then decide, in one transaction: each row is locked (SQLite: the writer's
-        BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE) from its read to its write, so
-        attempts sent at once are counted one after another and none is decided on a count
-        that misses another. A first pass without writing refuses what is locked already,
-        so a stream of refused attempts makes no rows.
+        Record, then decide, in one transaction: the rules' rows are locked (SQLite: the
+        writer's BEGIN IMMEDIATE; PostgreSQL: one SELECT ... ORDER BY key FOR UPDATE, so
+        every transaction takes them in the same order and none deadlocks) from their read
+        to their write, so attempts sent at once are counted one after another and none is
+        decided on a count that misses another. A transaction before it refuses what is
+        locked already (so a stream of refused attempts makes no rows) and makes the rows
+        that are missing. On the driver, in one hop to SQLite's thread each (store/raw.py):
+        under a flood of sign-ins, a dozen SQLAlchemy statements a transaction held SQLite's
+        one writer, and every SendQuickOTP behind it, for tens of milliseconds each
+        (`bench/flood.py`).
         """
+
+        async def prepare(tx: Tx) -> list[SignInRule]:
+            applying = list(rules)
+            if any(rule.unknown_only for rule in rules) and address:
+                known = await tx.fetch(
+                    "SELECT 1 FROM sign_in_addresses"
+                    " WHERE email = ? AND address = ? AND last_at >= ?",
+                    email,
+                    address,
+                    tx.time(known_since),
+                )
+                if known:
+                    applying = [rule for rule in rules if not rule.unknown_only]
+            keys = sorted(rule.key for rule in applying)
+            for count in await _counts(tx, keys, lock=False):
+                _refuse_if_locked(count, now)
+            for key in keys:
+                await tx.execute(
+                    "INSERT INTO sign_in_limits (key, failures, last_at, locked_until)"
+                    " VALUES (?, 0, ?, NULL) ON CONFLICT (key) DO NOTHING",
+                    key,
+                    tx.time(now),
+                )
+            return applying
+
+        async def count(tx: Tx, applying: list[SignInRule]) -> SignInCount:
+            found = {c.key: c for c in await _counts(tx, [r.key for r in applying], lock=True)}
+            for held in found.values():
+                _refuse_if_locked(held, now)  # locked by an attempt counted meanwhile
+            for rule in sorted(applying, key=lambda rule: rule.key):
+                current = found.get(rule.key)  # None: swept since it was made
+                locked_until: datetime | None = None
+                if current is None or _idle(current, now, window):
+                    failures = 1
+                else:
+                    failures, locked_until = current.failures + 1, current.locked_until
+                if failures >= rule.limit:
+                    locked_until = now + _lock(rule, failures)
+                await tx.execute(
+                    "INSERT INTO sign_in_limits (key, failures, last_at, locked_until)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                    " failures = excluded.failures, last_at = excluded.last_at,"
+                    " locked_until = excluded.locked_until",
+                    rule.key,
+                    failures,
+                    tx.time(now),
+                    tx.time(locked_until),
+                )
+            return SignInCount(keys=tuple(rule.key for rule in applying))
+
         try:
-            async with self.engines.write.begin() as conn:
-                applying = list(rules)
-                if any(rule.unknown_only for rule in rules) and address:
-                    known = await conn.scalar(
-                        select(sign_in_addresses.c.last_at).where(
-                            sign_in_addresses.c.email == email,
-                            sign_in_addresses.c.address == address,
-                            sign_in_addresses.c.last_at >= known_since,
-                        )
-                    )
-                    if known is not None:
-                        applying = [rule for rule in rules if not rule.unknown_only]
-                for rule in applying:
-                    _refuse_if_locked((await conn.execute(_limit_query(rule.key))).first(), now)
-                for rule in applying:
-                    await conn.execute(_insert_ignore(conn, rule.key, now))
-                    row = (await conn.execute(_limit_query(rule.key))).one()
-                    _refuse_if_locked(row, now)  # locked by an attempt counted meanwhile
-                    idle = _idle(row, now, window)
-                    failures = 1 if idle else row.failures + 1
-                    locked_until = None if idle else row.locked_until
-                    if failures >= rule.limit:
-                        locked_until = now + _lock(rule, failures)
-                    await conn.execute(
-                        update(sign_in_limits)
-                        .where(sign_in_limits.c.key == rule.key)
-                        .values(failures=failures, last_at=now, locked_until=locked_until)
-                    )
-                return SignInCount(keys=tuple(rule.key for rule in applying))
+            applying = await write_transaction(self.engines, prepare)
+            return await write_transaction(self.engines, lambda tx: count(tx, applying))
         except _Locked as locked:  # the transaction is rolled back: nothing was counted
             return SignInCount(wait=locked.seconds)
 
@@ -281,8 +311,8 @@ class IdentitySqlStore:
         known_since: datetime,
     ) -> None:
         async with self.engines.write.begin() as conn:
-            # Key by key in count_sign_in's order, so the two never wait on each other's rows.
-            for key in [*uncounted, *([] if cleared in uncounted else [cleared])]:
+            # Key by key in key order, as count_sign_in locks them: neither waits on the other.
+            for key in sorted({*uncounted, cleared}):
                 if key == cleared:
                     await conn.execute(delete(sign_in_limits).where(sign_in_limits.c.key == key))
                 else:
@@ -454,19 +484,42 @@ class _Locked(Exception):
         self.seconds = seconds
 
 
-def _limit_query(key: str) -> Select[Any]:
-    """A key's row, locked until the transaction ends (SQLite: its writer holds every row)."""
-    return select(sign_in_limits).where(sign_in_limits.c.key == key).with_for_update()
+@dataclass(frozen=True)
+class _Count:
+    """A sign_in_limits row as read in a count's transaction."""
+
+    key: str
+    failures: int
+    last_at: datetime
+    locked_until: datetime | None
 
 
-def _refuse_if_locked(row: Row[Any] | None, now: datetime) -> None:
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        raise _Locked(max(1.0, (row.locked_until - now).total_seconds()))
+async def _counts(tx: Tx, keys: Sequence[str], *, lock: bool) -> list[_Count]:
+    """The rows of `keys`, in key order; `lock`: locked in that order (PostgreSQL)."""
+    if not keys:
+        return []
+    rows = await tx.fetch(
+        "SELECT key, failures, last_at, locked_until FROM sign_in_limits"
+        f" WHERE key IN ({marks(len(keys))}) ORDER BY key"
+        + (" FOR UPDATE" if lock and tx.postgres else ""),
+        *keys,
+    )
+    return [
+        _Count(key, failures, tx.read_time(last_at), tx.read_time(until) if until else None)
+        for key, failures, last_at, until in rows
+    ]
 
 
-def _idle(row: Row[Any], now: datetime, window: timedelta) -> bool:
+def _refuse_if_locked(count: _Count, now: datetime) -> None:
+    if count.locked_until is not None and count.locked_until > now:
+        raise _Locked(max(1.0, (count.locked_until - now).total_seconds()))
+
+
+def _idle(count: _Count, now: datetime, window: timedelta) -> bool:
     """No failure for `window` and no lock in force: the count starts again."""
-    return row.last_at < now - window and (row.locked_until is None or row.locked_until <= now)
+    return count.last_at < now - window and (
+        count.locked_until is None or count.locked_until <= now
+    )
 
 
 def _lock(rule: SignInRule, failures: int) -> timedelta:
@@ -476,19 +529,9 @@ def _lock(rule: SignInRule, failures: int) -> timedelta:
     return min(rule.longest_lock, lock)
 
 
-def _insert_ignore(conn: AsyncConnection, key: str, now: datetime) -> Any:
-    """A fresh row for `key` unless one is there (a concurrent insert loses quietly)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return (
-        dialect.insert(sign_in_limits)
-        .values(key=key, failures=0, last_at=now, locked_until=None)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-
-
 async def _uncount(conn: AsyncConnection, keys: Sequence[str]) -> None:
-    """One count back for each key, one key after another (the order rows are locked in)."""
-    for key in keys:
+    """One count back for each key, in key order (the order count_sign_in locks them in)."""
+    for key in sorted(keys):
         await conn.execute(
             update(sign_in_limits)
             .where(sign_in_limits.c.key == key, sign_in_limits.c.failures > 0)

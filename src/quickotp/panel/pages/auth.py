@@ -193,7 +193,7 @@ class AuthPages:
 def _refused(exc: GatewayError, status: int, page: Response) -> Response:
     """
     `page` (the form again, with what went wrong) as the answer to a refusal: 429 with
-    Retry-After when it says to come back later (a sign-in limit, the password threads
+    Retry-After when it says to come back later (a sign-in limit, the password worker
     full), else `status`.
     """
     if isinstance(exc, SignInThrottled | PasswordHashingBusy):
