@@ -355,7 +355,7 @@ class IdentityStore(Protocol):
         """
         ...
 
-    async def uncount_sign_in(self, keys: Sequence[str], *, now: datetime) -> None:
+    async def uncount_sign_in(self, keys: Sequence[str]) -> None:
         """Take back one count of each key (the password was never checked)."""
         ...
 

@@ -161,14 +161,14 @@ class Users:
             window=self.config.failure_window,
         )
         if counted.wait:
-            log.warning("sign-in throttled for %d s", counted.wait)
+            log.info("sign-in throttled for %d s", counted.wait)
             raise SignInThrottled(
                 "too many failed sign-ins: try again later", retry_after=int(counted.wait + 0.999)
             )
         try:
             user = await self._check(email, password)
         except PasswordHashingBusy:
-            await self.store.uncount_sign_in(counted.keys, now=self.clock())
+            await self.store.uncount_sign_in(counted.keys)
             raise
         if user is None:
             raise SignInFailed("wrong email or password")

@@ -296,7 +296,7 @@ class IdentitySqlStore:
         except _Locked as locked:  # the transaction is rolled back: nothing was counted
             return SignInCount(wait=locked.seconds)
 
-    async def uncount_sign_in(self, keys: Sequence[str], *, now: datetime) -> None:
+    async def uncount_sign_in(self, keys: Sequence[str]) -> None:
         async with self.engines.write.begin() as conn:
             await _uncount(conn, keys)
 
