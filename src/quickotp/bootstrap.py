@@ -272,6 +272,8 @@ def build_runtime(
             token_cache=settings.token_cache,
             message_ttl=settings.message_ttl,
             shared_lines=settings.shared_lines,
+            max_pending_patterns=settings.max_pending_patterns,
+            patterns_per_hour=settings.patterns_per_hour,
         ),
         outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),
@@ -481,6 +483,7 @@ def build_app(runtime: Runtime, *, settle: bool = False, serve_metrics: bool = F
             server.start()
             metrics.append(server)
         if settle:
+            await runtime.users.pool.start()  # a serving process: the password worker too
             settle_heap()
 
     async def stop() -> None:

@@ -91,6 +91,13 @@ class Settings:
     metrics_address: tuple[str, int] | None = ("127.0.0.1", 9108)
     # A bearer token /metrics asks for; with it, /metrics is served on the API's port too.
     metrics_token: Secret | None = None
+    # A connection's request line and headers arrive within this, or it gets 408 and is
+    # closed; a request body may pause this long between chunks (web/connections.py).
+    header_timeout: timedelta = timedelta(seconds=10)
+    body_timeout: timedelta = timedelta(seconds=10)
+    max_connections_per_address: int = 256  # open at once from one address, per process; 0: off
+    max_pending_patterns: int = 20  # an account's patterns awaiting approval
+    patterns_per_hour: int = 20  # patterns an account may submit in an hour
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -143,6 +150,17 @@ class Settings:
             forwarded_allow_ips=_networks(env, "QUICKOTP_FORWARDED_ALLOW_IPS"),
             metrics_address=_address(env, "QUICKOTP_METRICS_ADDRESS", "127.0.0.1:9108"),
             metrics_token=_token(env, "QUICKOTP_METRICS_TOKEN"),
+            header_timeout=timedelta(
+                seconds=_int(env, "QUICKOTP_HEADER_TIMEOUT_SECONDS", 10, low=1, high=300)
+            ),
+            body_timeout=timedelta(
+                seconds=_int(env, "QUICKOTP_BODY_TIMEOUT_SECONDS", 10, low=1, high=300)
+            ),
+            max_connections_per_address=_int(
+                env, "QUICKOTP_MAX_CONNECTIONS_PER_ADDRESS", 256, low=0, high=1_000_000
+            ),
+            max_pending_patterns=_int(env, "QUICKOTP_MAX_PENDING_PATTERNS", 20, low=1, high=10_000),
+            patterns_per_hour=_int(env, "QUICKOTP_PATTERNS_PER_HOUR", 20, low=1, high=100_000),
         )
 
 

@@ -133,7 +133,7 @@ async def test_the_sign_in_lock_lifts_when_the_window_has_passed(runtime: Runtim
         key=b"k" * 32,
         clock=lambda: now[0],
         token_urlsafe=lambda n: "s" * n,
-        config=UsersConfig(failures_per_email=2),
+        config=UsersConfig(failures_per_pair=2),
     )
     await users.create_operator(email="ops@gateway.test", password=PASSWORD)
     for _ in range(2):

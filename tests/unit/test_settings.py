@@ -52,6 +52,11 @@ def test_the_secret_never_prints_itself() -> None:
         ("QUICKOTP_OTP_DATA_FORM", "list"),
         ("QUICKOTP_DEV", "maybe"),
         ("QUICKOTP_TOKEN_CACHE_SECONDS", "3600"),
+        ("QUICKOTP_HEADER_TIMEOUT_SECONDS", "0"),
+        ("QUICKOTP_BODY_TIMEOUT_SECONDS", "forever"),
+        ("QUICKOTP_MAX_CONNECTIONS_PER_ADDRESS", "-1"),
+        ("QUICKOTP_MAX_PENDING_PATTERNS", "0"),
+        ("QUICKOTP_PATTERNS_PER_HOUR", "0"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -69,3 +74,13 @@ def test_defaults_are_the_self_hosting_defaults() -> None:
     assert settings.otp_ttl.total_seconds() == 120
     assert settings.regions == ("IR",)
     assert settings.data_as_array is False
+
+
+def test_the_limits_on_clients_have_their_documented_defaults() -> None:
+    """Ten-second head and body deadlines, 256 connections an address, 20 patterns."""
+    settings = Settings.from_env({"QUICKOTP_SECRET_KEY": KEY})
+
+    assert settings.header_timeout.total_seconds() == 10
+    assert settings.body_timeout.total_seconds() == 10
+    assert settings.max_connections_per_address == 256
+    assert (settings.max_pending_patterns, settings.patterns_per_hour) == (20, 20)

@@ -316,6 +316,10 @@ class GuardUnavailable(StatusError, ServiceError):
     """The fraud guard is unavailable, and refuses until it is back."""
 
 
+class PatternLimitReached(StatusError, AccountError):
+    """The account has its most patterns awaiting approval: wait for the operator's decisions."""
+
+
 class RouteOverloaded(StatusError, ServiceError):
     """More is offered than the gateway's route can deliver in time: try again shortly."""
 
@@ -451,4 +455,5 @@ ERROR_FOR_STATUS: dict[str, type[StatusError]] = {
     "PatternValues_Invalid": PatternValuesInvalid,
     "PatternValues_Empty": PatternValuesEmpty,
     "URLAddress_LimitReached": URLAddressLimitReached,
+    "Pattern_LimitReached": PatternLimitReached,
 }

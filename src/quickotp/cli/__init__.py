@@ -142,8 +142,6 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
         return _serve_workers(settings, args, environ)
     import uvicorn
 
-    from quickotp.web.protocol import CoalescingHttpToolsProtocol
-
     runtime = build_runtime(settings, dispatch=False if args.no_dispatch else None)
     banner = asyncio.run(_prepare(runtime, args))
     if banner:
@@ -153,7 +151,7 @@ def _serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, s
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
+        http=_http_protocol(settings),
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
         **forwarding(settings),
@@ -169,8 +167,6 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
     check and dev mode's demo account happen once, here, before they start.
     """
     import uvicorn
-
-    from quickotp.web.protocol import CoalescingHttpToolsProtocol
 
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         raise ConfigurationError(
@@ -196,7 +192,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
+        http=_http_protocol(settings),
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
         log_config=WORKER_LOGGING,
@@ -222,6 +218,19 @@ WORKER_LOGGING: dict[str, Any] = {
     },
     "root": {"level": "INFO", "handlers": ["stderr"]},
 }
+
+
+def _http_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    """The HTTP protocol `serve` runs: uvicorn's httptools with our writes, deadlines and cap."""
+    from quickotp.web.connections import ConnectionLimits, limited_protocol
+
+    return limited_protocol(
+        ConnectionLimits(
+            head_seconds=settings.header_timeout.total_seconds(),
+            body_seconds=settings.body_timeout.total_seconds(),
+            per_address=settings.max_connections_per_address,
+        )
+    )
 
 
 def _workers(text: str) -> int:

@@ -13,6 +13,7 @@ holds this drawing to the classes below):
       - PatternWithoutVariables
       - PatternVariablesInvalid
       - PatternDuplicate
+    - PatternLimitReached       the account has its most patterns awaiting approval already
     - CreditNotEnough
     - InvalidMessageId
     - MalformedRequest          a body that cannot be read (broken JSON, wrong encoding)
@@ -94,6 +95,7 @@ holds this drawing to the classes below):
       - LineRefused             the upstream refused the sender line (its backup line may do)
   - LimitsUnavailable           the limits backend (Redis) cannot be reached
   - RouteOverloaded             the route's queue would hold a new code past its validity
+  - PasswordHashingBusy         the password worker's short queue is full
   - ConfigurationError          settings the gateway refuses to start with
 
 Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
@@ -149,6 +151,10 @@ class PatternVariablesInvalid(InvalidPattern):
 
 class PatternDuplicate(InvalidPattern):
     """The account has a pattern with this text already."""
+
+
+class PatternLimitReached(RequestRejected):
+    """The account has as many patterns awaiting approval as it may: wait for decisions."""
 
 
 class CreditNotEnough(RequestRejected):
@@ -491,6 +497,17 @@ class RouteOverloaded(GatewayError):
     """
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PasswordHashingBusy(GatewayError):
+    """
+    The password worker's short queue is full: the sign-in (or sign-up, password change,
+    invitation) is refused at once. `retry_after` seconds to wait.
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

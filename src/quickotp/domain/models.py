@@ -5,7 +5,7 @@ The records the service and the store hand each other: frozen dataclasses, never
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from quickotp.domain.delivery import SendReceipt
@@ -451,3 +451,27 @@ class DayCount:
     count: int
     parts: int
     cost: int  # rial: the price of their parts
+
+
+@dataclass(frozen=True)
+class SignInRule:
+    """
+    A limit on failed sign-ins under `key`: from the `limit`th failure on, each new one
+    locks the key for `first_lock`, doubled for each failure past the limit, at most
+    `longest_lock`. `unknown_only`: the rule applies only from addresses the email never
+    signed in from.
+    """
+
+    key: str
+    limit: int
+    first_lock: timedelta
+    longest_lock: timedelta
+    unknown_only: bool = False
+
+
+@dataclass(frozen=True)
+class SignInCount:
+    """What count_sign_in did: the keys it counted, or (`wait` > 0) nothing, and why not."""
+
+    keys: tuple[str, ...] = ()
+    wait: float = 0.0  # seconds until the locked rule lets an attempt through

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -101,6 +101,8 @@ class PanelConfig:
 
 Handler = Callable[[Visit], Awaitable[Response]]
 
+MAX_FORM = 64 * 1024  # bytes: the largest panel form (an account's limits) holds a few KiB
+
 
 class Panel:
     """Everything pages share: services, templates, and the request machinery."""
@@ -165,6 +167,14 @@ class Panel:
         """A page: visit resolved, CSRF checked on POST, access enforced, errors rendered."""
 
         async def endpoint(request: Request) -> Response:
+            if request.method == "POST":
+                read = await read_form_body(request)
+                if read is None:
+                    log.warning("refused a form post larger than %d bytes", MAX_FORM)
+                    too_large = self.error(await self.visit(request), 413, error_text.TOO_LARGE)
+                    too_large.headers["connection"] = "close"  # read no more of it
+                    return too_large
+                request = read
             visit = await self.visit(request)
             if request.method == "POST":
                 refused = await self._refuse_forgery(visit)
@@ -285,6 +295,40 @@ class Panel:
         visit.set_cookies.append(
             lambda response: clear_cookie(response, self.cookies, SESSION_COOKIE)
         )
+
+
+async def read_form_body(request: Request) -> Request | None:
+    """
+    The request with its body read into memory, or None when the body passes MAX_FORM:
+    refused by its Content-Length before a byte is read, or (a chunked body declares none)
+    as soon as what was read passes it. Starlette's form parser reads a whole body before
+    anything can look at it, and spools a multipart one to disk past 1 MiB: every form,
+    the CSRF check's included, is parsed from what this read.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_FORM:
+                return None
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone: nothing will read the answer
+        return None
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await request.receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, replay)
 
 
 def _set_cookie_names(response: Response) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from quickotp.domain import errors
 from quickotp.panel.i18n import N_, Translator
 
+TOO_LARGE = N_("This form is too large to be sent. Shorten what you wrote and try again.")
 FORGED = N_("This form has expired or was not sent from this panel. Reload the page and try again.")
 
 ACCOUNT_DISABLED = N_("The operator has disabled this account: it can be read, not changed.")
@@ -16,6 +17,7 @@ MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
     errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
+    errors.PasswordHashingBusy: N_("The panel is busy right now. Try again in a few seconds."),
     errors.UserDisabled: N_("This user has been disabled by the operator."),
     errors.AccountDisabled: ACCOUNT_DISABLED,
     errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
@@ -30,6 +32,12 @@ MESSAGES: dict[type[Exception], str] = {
     errors.PatternWithoutVariables: N_("An OTP pattern must contain %code%."),
     errors.PatternVariablesInvalid: N_("An OTP pattern may contain only the variable %code%."),
     errors.PatternDuplicate: N_("You have a pattern with this text already."),
+    errors.PatternLimitReached: N_(
+        "You have many patterns waiting for approval already. Wait for the operator's decision."
+    ),
+    errors.AccountRateLimited: N_(
+        "Too many requests from your account. Try again in {minutes} minutes."
+    ),
     errors.InvalidInput: N_("This cannot be used: {detail}."),
     errors.RequestRejected: N_("This request was refused: {detail}."),
     # A failure of the gateway's own: its text may name a backend, so it is not shown.

@@ -6,6 +6,7 @@ worker report for the panel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
         Pattern,
         PatternState,
         Role,
+        SignInCount,
+        SignInRule,
         Token,
         TrafficRow,
         User,
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 
 class IdentityStore(Protocol):
     """
-    The panel's people: users, sessions, failed sign-ins, invitations, the audit log.
+    The panel's people: users, sessions, sign-in limits, invitations, the audit log.
 
     Lookups of a missing user or account by id raise NotFound; a taken email or account
     name raises Conflict; a used, unknown or expired invitation raises InvitationInvalid.
@@ -77,13 +80,49 @@ class IdentityStore(Protocol):
 
     async def delete_session(self, digest: bytes) -> None: ...
 
-    async def record_sign_in_failure(self, email: str, ip: str | None, now: datetime) -> None: ...
+    async def count_sign_in(
+        self,
+        rules: Sequence[SignInRule],
+        *,
+        email: str,
+        address: str,
+        known_since: datetime,
+        now: datetime,
+        window: timedelta,
+    ) -> SignInCount:
+        """
+        One sign-in attempt, counted as a failure under every rule before its password is
+        checked, all in one transaction; or, when a rule is locked, nothing counted and
+        the seconds to wait. A rule with `unknown_only` is skipped when the email signed in
+        from `address` since `known_since`. A rule's count starts again once it has had
+        no failure for `window` and its lock has passed.
+        """
+        ...
 
-    async def sign_in_failures(
-        self, email: str, ip: str | None, since: datetime
-    ) -> tuple[int, int, datetime | None]: ...
+    async def uncount_sign_in(self, keys: Sequence[str]) -> None:
+        """Take back one count of each key (the password was never checked)."""
+        ...
 
-    async def clear_sign_in_failures(self, email: str, older_than: datetime) -> None: ...
+    async def signed_in_from(
+        self,
+        *,
+        email: str,
+        address: str,
+        cleared: str,
+        uncounted: Sequence[str],
+        now: datetime,
+        known_since: datetime,
+    ) -> None:
+        """
+        The email signed in from `address`: the address is known from now on, the key
+        `cleared` starts again from nothing, each of `uncounted` takes back its count, and
+        the email's addresses not seen since `known_since` are forgotten.
+        """
+        ...
+
+    async def sweep_sign_in_limits(self, *, now: datetime, window: timedelta) -> None:
+        """Drop the counts idle past `window` whose wait has passed."""
+        ...
 
     async def create_invitation(
         self,
@@ -185,7 +224,14 @@ class PanelStore(Protocol):
 
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]: ...
 
-    async def patterns_in_state(self, state: PatternState) -> list[Pattern]: ...
+    async def patterns_in_state(
+        self, state: PatternState, *, after: int | None, limit: int
+    ) -> tuple[list[Pattern], int]:
+        """
+        Every account's patterns in `state`, oldest first: at most `limit` with ids past
+        `after` (a keyset page), and how many are in the state in all.
+        """
+        ...
 
 
 class GuardStats(Protocol):

@@ -84,7 +84,10 @@ class SendStore(VerificationStore, Protocol):
         number_patterns: Sequence[str],
         description: str,
         now: datetime,
-    ) -> Pattern: ...
+        max_pending: int | None = None,
+    ) -> Pattern:
+        """A pending pattern; PatternLimitReached when the account has `max_pending` already."""
+        ...
 
     async def accept(self, batch: Sequence[NewMessage], now: datetime) -> list[int | None]:
         """Per item, the new message id, or None where credit fell short (nothing stored)."""
@@ -164,7 +167,10 @@ class AccountStore(Protocol):
         number_patterns: Sequence[str],
         description: str,
         now: datetime,
-    ) -> Pattern: ...
+        max_pending: int | None = None,
+    ) -> Pattern:
+        """A pending pattern; PatternLimitReached when the account has `max_pending` already."""
+        ...
 
     async def decide_pattern(
         self, pattern_id: int, state: PatternState, reason: str, now: datetime

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_PAGE = 100
 SCHEDULED_SHOWN = 100  # scheduled messages an account's page lists
+QUEUE_PAGE = 50
 ROUTE_WINDOW = timedelta(hours=1)
 
 
@@ -55,6 +56,15 @@ ROUTE_WINDOW = timedelta(hours=1)
 class QueuedPattern:
     pattern: Pattern
     account: Account
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the approval queue, how many wait in all, and where the next page starts."""
+
+    items: list[QueuedPattern]
+    waiting: int
+    after: int | None  # the last id on this page when more may follow, else None
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,18 @@ class OperatorDesk:
 
     # the approval queue -----------------------------------------------------------------
 
-    async def queue(self, actor: Actor) -> list[QueuedPattern]:
-        """Patterns waiting for a decision, oldest first, with their accounts."""
+    async def queue(self, actor: Actor, *, after: int | None = None) -> QueuePage:
+        """Patterns waiting for a decision, oldest first, a page at a time, with their accounts."""
         _operator(actor)
-        accounts = {a.id: a for a in await self.store.list_accounts()}
-        pending = await self.panel.patterns_in_state(PatternState.PENDING)
-        return [QueuedPattern(p, accounts[p.account_id]) for p in pending]
+        pending, waiting = await self.panel.patterns_in_state(
+            PatternState.PENDING, after=after, limit=QUEUE_PAGE
+        )
+        accounts = {i: await self.store.get_account(i) for i in {p.account_id for p in pending}}
+        return QueuePage(
+            [QueuedPattern(p, accounts[p.account_id]) for p in pending],
+            waiting,
+            pending[-1].id if len(pending) == QUEUE_PAGE else None,
+        )
 
     async def approve_pattern(self, actor: Actor, pattern_id: int) -> Pattern:
         _operator(actor)

@@ -23,6 +23,7 @@ from quickotp.domain import keys, otp, phone, sealing, sms
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import (
     AccountDisabled,
+    AccountRateLimited,
     CreditNotEnough,
     IdempotencyConflict,
     InvalidMessageId,
@@ -38,7 +39,7 @@ from quickotp.domain.errors import (
     TokenMissing,
     TokenUnknown,
 )
-from quickotp.domain.limits import Claim, Repeated
+from quickotp.domain.limits import HOUR, Claim, Repeated, Window
 from quickotp.domain.lines import SharedLines
 from quickotp.domain.models import (
     Account,
@@ -140,6 +141,8 @@ class GatewayConfig:
     # How long a message without a code may wait for an upstream before it is given up.
     message_ttl: timedelta = timedelta(hours=24)
     shared_lines: SharedLines = field(default_factory=SharedLines)  # QUICKOTP_SHARED_LINES
+    max_pending_patterns: int = 20  # an account's patterns awaiting approval at once
+    patterns_per_hour: int = 20  # patterns an account may submit in an hour
 
 
 @dataclass(frozen=True)
@@ -647,11 +650,19 @@ class Gateway:
         number_patterns: str = "",
         description: str = "",
     ) -> Pattern:
-        """A new pattern of the account's, pending approval (the panel calls this directly)."""
+        """
+        A new pattern of the account's, pending approval (the panel calls this directly).
+        PatternLimitReached when the account has `max_pending_patterns` waiting already;
+        AccountRateLimited past `patterns_per_hour` (counted by the guard's Limiter, so
+        every process shares the count).
+        """
         checked = sms.check_pattern(text, otp=is_otp)
         numeric = sms.numeric_variables(checked, otp=is_otp, named=number_patterns)
         if await self.store.pattern_text_taken(account_id, checked):
             raise PatternDuplicate("this account has a pattern with this text already")
+        if self.guard is not None:
+            rate = Window(f"pc:{account_id}", self.config.patterns_per_hour, HOUR)
+            await self.guard.admit([(rate, AccountRateLimited)])
         pattern = await self.store.create_pattern(
             account_id=account_id,
             text=checked,
@@ -659,6 +670,7 @@ class Gateway:
             number_patterns=numeric,
             description=description.strip()[:500],
             now=self.clock(),
+            max_pending=self.config.max_pending_patterns,
         )
         log.info("account %d created pattern %d", account_id, pattern.id)
         return pattern

@@ -1,7 +1,17 @@
 """
 The panel's people: sign-up, sign-in (rate limited), sessions, passwords, invitations and
 operators. Passwords are kept as argon2id hashes; session and invitation secrets as keyed
-hashes, so a copy of the database lets no one in.
+hashes, so a copy of the database lets no one in. Every hash and check runs on a
+PasswordPool's worker process, never on the event loop (support/password_pool.py says why).
+
+Failed sign-ins are limited under three keys: an email from one address (a few tries, then
+waits that double), one address over every email (more tries, the same waits), and an
+email from addresses it never signed in from (its waits stay short: it slows a guesser
+spread over many addresses, and never locks the owner out, who signs in from an address
+they used before as if nothing happened). An IPv6 address counts as its /64, which one
+client holds whole. Each attempt is counted before its password is checked, in one
+transaction with the decision, so a burst sent at once cannot all pass on one count; a
+right password then takes its count back.
 
 I/O only through the IdentityStore port; time and randomness come from the composition root.
 """
@@ -21,10 +31,12 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from quickotp.domain.addresses import client_key
 from quickotp.domain.errors import (
     AccountNameInvalid,
     EmailInvalid,
     InvitationInvalid,
+    PasswordHashingBusy,
     PasswordRejected,
     SignInFailed,
     SignInThrottled,
@@ -32,8 +44,9 @@ from quickotp.domain.errors import (
     UserDisabled,
     WrongPassword,
 )
-from quickotp.domain.models import Invitation, Role, User
+from quickotp.domain.models import Invitation, Role, SignInCount, SignInRule, User
 from quickotp.ports.people import IdentityStore
+from quickotp.support.password_pool import PasswordPool
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +56,7 @@ MIN_DISTINCT = 5  # different characters a password holds at least
 MAX_PASSWORD = 200  # argon2 takes any length; this bounds the work one request can ask for
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 SECRET_BYTES = 32
+SWEEP_EVERY = 100  # sign-in attempts between two sweeps of idle sign-in counts
 
 
 @dataclass(frozen=True)
@@ -50,9 +64,14 @@ class UsersConfig:
     open_signup: bool = False
     session_lifetime: timedelta = timedelta(hours=12)
     invitation_lifetime: timedelta = timedelta(days=7)
-    failures_per_email: int = 5  # failed sign-ins for one email inside `failure_window`
-    failures_per_ip: int = 20  # failed sign-ins from one address inside `failure_window`
-    failure_window: timedelta = timedelta(minutes=15)
+    failures_per_pair: int = 5  # for one email from one address, before the first wait
+    failures_per_address: int = 20  # from one address, over every email
+    failures_per_email: int = 20  # for one email, from addresses it never signed in from
+    failure_window: timedelta = timedelta(minutes=15)  # idle this long, a count starts again
+    first_lock: timedelta = timedelta(minutes=1)  # doubled for each failure past the limit
+    longest_lock: timedelta = timedelta(minutes=15)
+    longest_email_lock: timedelta = timedelta(minutes=1)  # an email's own wait: it only slows
+    known_address: timedelta = timedelta(days=90)  # how long a sign-in's address stays known
     sender: str = "10001"  # the sender line a new account gets
 
 
@@ -80,14 +99,24 @@ class Users:
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
     config: UsersConfig
+    pool: PasswordPool = field(default_factory=PasswordPool)
 
     _decoy: str | None = field(default=None, init=False, repr=False)
+    _attempts: int = field(default=0, init=False, repr=False)  # sign-ins, for SWEEP_EVERY
 
-    def _decoy_hash(self) -> str:
+    async def _decoy_hash(self) -> str:
         """A hash to check against when no user has the email, so a miss costs what a hit does."""
         if self._decoy is None or self.hasher.check_needs_rehash(self._decoy):
-            self._decoy = self.hasher.hash("no such user, but the same work")
+            self._decoy = await self._hash("no such user, but the same work")
         return self._decoy
+
+    async def _hash(self, password: str) -> str:
+        """The argon2id hash of `password`, made on the pool; PasswordHashingBusy when full."""
+        return await self.pool.run(self.hasher.hash, password)
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        """Whether `password` matches, checked on the pool; PasswordHashingBusy when full."""
+        return await self.pool.run(_verify, self.hasher, password_hash, password)
 
     # signing up and in -------------------------------------------------------------------
 
@@ -99,7 +128,7 @@ class Users:
             raise SignUpClosed("open sign-up is off: ask the operator for an invitation")
         user = await self.store.create_user(
             email=checked_email(email),
-            password_hash=self.hasher.hash(checked_password(password)),
+            password_hash=await self._hash(checked_password(password)),
             role=Role.USER,
             account_id=None,
             new_account=checked_account_name(account_name),
@@ -114,47 +143,99 @@ class Users:
         """
         A new session for the user with this email and password.
 
-        SignInThrottled after too many failures for the email or from the address inside
-        the window, before the password is even looked at; SignInFailed for a wrong email
-        or password, alike; UserDisabled only once the password was right.
+        SignInThrottled while a limit on failures is locked, before the password is even
+        looked at; PasswordHashingBusy when the password worker's queue is full; SignInFailed
+        for a wrong email or password, alike; UserDisabled only once the password was right.
         """
-        address = email.strip().lower()
+        if self.pool.full:  # refused at once, without counting or writing anything
+            raise PasswordHashingBusy("every password check is busy", retry_after=1)
+        address = client_key(ip)
+        email = email.strip().lower()
         now = self.clock()
-        by_email, by_ip, oldest = await self.store.sign_in_failures(
-            address, ip, now - self.config.failure_window
+        self._attempts += 1
+        if self._attempts % SWEEP_EVERY == 0:
+            await self.store.sweep_sign_in_limits(now=now, window=self.config.failure_window)
+        counted = await self.store.count_sign_in(
+            self._rules(email, address),
+            email=email,
+            address=address,
+            known_since=now - self.config.known_address,
+            now=now,
+            window=self.config.failure_window,
         )
-        if by_email >= self.config.failures_per_email or by_ip >= self.config.failures_per_ip:
-            wait = (oldest or now) + self.config.failure_window - now
-            log.warning(
-                "sign-in throttled (%d for the email, %d from the address)", by_email, by_ip
-            )
+        if counted.wait:
+            log.info("sign-in throttled for %d s", counted.wait)
             raise SignInThrottled(
-                "too many failed sign-ins: try again later",
-                retry_after=max(1, int(wait.total_seconds())),
+                "too many failed sign-ins: try again later", retry_after=int(counted.wait + 0.999)
             )
-        found = await self.store.user_by_email(address)
-        if found is None or len(password) > MAX_PASSWORD:
-            self._verify(self._decoy_hash(), password)
-            await self.store.record_sign_in_failure(address, ip, now)
-            raise SignInFailed("wrong email or password")
-        user, password_hash = found
-        if not self._verify(password_hash, password):
-            await self.store.record_sign_in_failure(address, ip, now)
-            log.info("failed sign-in for user %d", user.id)
+        try:
+            user = await self._check(email, password)
+        except PasswordHashingBusy:
+            await self.store.uncount_sign_in(counted.keys)
+            raise
+        if user is None:
             raise SignInFailed("wrong email or password")
         if not user.active:
             raise UserDisabled(f"user {user.id} is disabled")
-        if self.hasher.check_needs_rehash(password_hash):
-            await self.store.rehash_password(user.id, self.hasher.hash(password))
-        await self.store.clear_sign_in_failures(address, now - self.config.failure_window)
+        await self._settle(email, address, counted)
         log.info("user %d signed in", user.id)
         return await self._start_session(user)
 
-    def _verify(self, password_hash: str, password: str) -> bool:
-        try:
-            return self.hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+    def _rules(self, email: str, address: str) -> list[SignInRule]:
+        """The limits an attempt for `email` from `address` counts under."""
+        config = self.config
+        rules = [
+            SignInRule(
+                f"pair:{address} {email}",
+                config.failures_per_pair,
+                config.first_lock,
+                config.longest_lock,
+            ),
+            SignInRule(
+                f"email:{email}",
+                config.failures_per_email,
+                config.first_lock,
+                config.longest_email_lock,
+                unknown_only=True,
+            ),
+        ]
+        if address:
+            rules.insert(
+                0,
+                SignInRule(
+                    f"address:{address}",
+                    config.failures_per_address,
+                    config.first_lock,
+                    config.longest_lock,
+                ),
+            )
+        return rules
+
+    async def _check(self, email: str, password: str) -> User | None:
+        """The user whose email and password these are, or None (after the same work)."""
+        found = await self.store.user_by_email(email)
+        if found is None or len(password) > MAX_PASSWORD:
+            await self._verify(await self._decoy_hash(), password)
+            return None
+        user, password_hash = found
+        if not await self._verify(password_hash, password):
+            log.info("failed sign-in for user %d", user.id)
+            return None
+        if self.hasher.check_needs_rehash(password_hash):
+            await self.store.rehash_password(user.id, await self._hash(password))
+        return user
+
+    async def _settle(self, email: str, address: str, counted: SignInCount) -> None:
+        """A right password: its pair starts again, its other counts are taken back."""
+        now = self.clock()
+        await self.store.signed_in_from(
+            email=email,
+            address=address,
+            cleared=f"pair:{address} {email}",
+            uncounted=counted.keys,
+            now=now,
+            known_since=now - self.config.known_address,
+        )
 
     async def _start_session(self, user: User) -> SignedIn:
         secret = self.token_urlsafe(SECRET_BYTES)
@@ -181,11 +262,11 @@ class Users:
     async def change_password(self, user: User, *, current: str, new: str, session: str) -> None:
         """Change a password; every other session of the user ends."""
         found = await self.store.user_by_email(user.email)
-        if found is None or not self._verify(found[1], current[:MAX_PASSWORD]):
+        if found is None or not await self._verify(found[1], current[:MAX_PASSWORD]):
             raise WrongPassword("the current password is wrong")
         await self.store.set_password_hash(
             user.id,
-            self.hasher.hash(checked_password(new)),
+            await self._hash(checked_password(new)),
             keep_session=self._digest("session", session),
         )
         log.info("user %d changed their password", user.id)
@@ -232,7 +313,7 @@ class Users:
         needs_account = invitation.role is Role.USER and invitation.account_id is None
         user = await self.store.accept_invitation(
             digest=self._digest("invitation", secret),
-            password_hash=self.hasher.hash(checked_password(password)),
+            password_hash=await self._hash(checked_password(password)),
             new_account=checked_account_name(account_name) if needs_account else None,
             sender=self.config.sender,
             locale=checked_locale(locale),
@@ -245,7 +326,7 @@ class Users:
         """A new operator (the first one comes from the command line)."""
         user = await self.store.create_user(
             email=checked_email(email),
-            password_hash=self.hasher.hash(checked_password(password)),
+            password_hash=await self._hash(checked_password(password)),
             role=Role.OPERATOR,
             account_id=None,
             new_account=None,
@@ -264,7 +345,7 @@ class Users:
         if found is None:
             return await self.store.create_user(
                 email=checked_email(email),
-                password_hash=self.hasher.hash(checked_password(password)),
+                password_hash=await self._hash(checked_password(password)),
                 role=role,
                 account_id=account_id,
                 new_account=None,
@@ -274,13 +355,20 @@ class Users:
             )
         user = found[0]
         await self.store.set_password_hash(
-            user.id, self.hasher.hash(checked_password(password)), keep_session=None
+            user.id, await self._hash(checked_password(password)), keep_session=None
         )
         return user
 
     def _digest(self, purpose: str, secret: str) -> bytes:
         message = f"{purpose}:{secret}".encode("utf-8", "surrogateescape")
         return hmac.digest(self.key, message, hashlib.sha256)
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def checked_email(raw: str) -> str:

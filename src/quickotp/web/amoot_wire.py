@@ -131,6 +131,7 @@ class Status(StrEnum):
     PATTERN_VALUES_INVALID = "PatternValues_Invalid"
     PATTERN_VALUES_EMPTY = "PatternValues_Empty"
     URL_ADDRESS_LIMIT_REACHED = "URLAddress_LimitReached"
+    PATTERN_LIMIT_REACHED = "Pattern_LimitReached"
 
 
 STATUS_FOR_ERROR: dict[type[Exception], Status] = {
@@ -195,6 +196,7 @@ STATUS_FOR_ERROR: dict[type[Exception], Status] = {
     errors.PatternNotApproved: Status.PATTERN_NOT_APPROVED,
     errors.PatternValuesInvalid: Status.PATTERN_VALUES_INVALID,
     errors.PatternValueEmpty: Status.PATTERN_VALUES_EMPTY,
+    errors.PatternLimitReached: Status.PATTERN_LIMIT_REACHED,
     errors.RequestRejected: Status.FAILED,  # the rest of the family: no approved pattern, ...
 }
 

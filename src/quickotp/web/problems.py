@@ -111,6 +111,11 @@ MAX_RETRY_AFTER = 86_400  # seconds
 NOT_FOUND = _p("not-found", 404, "No such resource")
 METHOD_NOT_ALLOWED = _p("method-not-allowed", 405, "This resource does not take this method")
 MALFORMED_HTTP = _p("malformed-http", 400, "The request is not valid HTTP/1.1")
+REQUEST_TIMEOUT = _p("request-timeout", 408, "The request was not sent in time")
+HEAD_TOO_LARGE = _p("head-too-large", 431, "The request's line and headers are too large")
+TOO_MANY_CONNECTIONS = _p(
+    "too-many-connections", 429, "Too many connections are open from this address"
+)
 
 
 def problem_for(exc: BaseException) -> ProblemType:

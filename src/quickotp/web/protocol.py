@@ -15,13 +15,14 @@ not HTTP/1.1 with a problem+json 400, like every other refusal.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from quickotp.web.problems import MALFORMED_HTTP, PROBLEM_JSON, problem_document
+from quickotp.web.problems import MALFORMED_HTTP, PROBLEM_JSON, ProblemType, problem_document
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
@@ -36,9 +37,16 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         # No request was read, so there is no path for `instance`.
-        body = orjson.dumps(problem_document(MALFORMED_HTTP, msg, instance=None))
-        head = [b"HTTP/1.1 400 Bad Request\r\n"]
-        for name, value in self.server_state.default_headers:
+        self.send_problem(MALFORMED_HTTP, msg)
+
+    def send_problem(
+        self, kind: ProblemType, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
+        """Answer `kind` as problem+json outside any request, and close the connection."""
+        body = orjson.dumps(problem_document(kind, detail, instance=None))
+        reason = HTTPStatus(kind.status).phrase.encode()
+        head = [b"HTTP/1.1 %d %s\r\n" % (kind.status, reason)]
+        for name, value in [*self.server_state.default_headers, *headers]:
             head += [name, b": ", value, b"\r\n"]
         head += [
             b"content-type: " + PROBLEM_JSON.encode() + b"\r\n",

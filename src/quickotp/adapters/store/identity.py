@@ -1,29 +1,34 @@
 """
-The panel's people on SQL: users, their sessions, failed sign-ins, invitations and the
+The panel's people on SQL: users, their sessions, sign-in limits, invitations and the
 operator's audit log. Each method is one transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.schema import (
     accounts,
     audit_log,
     invitations,
     sessions,
-    sign_in_failures,
+    sign_in_addresses,
+    sign_in_limits,
     users,
 )
 from quickotp.domain.errors import Conflict, InvitationInvalid, NotFound
-from quickotp.domain.models import AuditEntry, Invitation, Role, User
+from quickotp.domain.models import AuditEntry, Invitation, Role, SignInCount, SignInRule, User
 
 
 class IdentitySqlStore:
@@ -210,43 +215,134 @@ class IdentitySqlStore:
         async with self.engines.write.begin() as conn:
             await conn.execute(delete(sessions).where(sessions.c.digest == digest))
 
-    # failed sign-ins --------------------------------------------------------------------
+    # sign-in limits ---------------------------------------------------------------------
 
-    async def record_sign_in_failure(self, email: str, ip: str | None, now: datetime) -> None:
+    async def count_sign_in(
+        self,
+        rules: Sequence[SignInRule],
+        *,
+        email: str,
+        address: str,
+        known_since: datetime,
+        now: datetime,
+        window: timedelta,
+    ) -> SignInCount:
+        """
+        Record, then decide, in one transaction: the rules' rows are locked (SQLite: the
+        writer's BEGIN IMMEDIATE; PostgreSQL: one SELECT ... ORDER BY key FOR UPDATE, so
+        every transaction takes them in the same order and none deadlocks) from their read
+        to their write, so attempts sent at once are counted one after another and none is
+        decided on a count that misses another. A transaction before it refuses what is
+        locked already (so a stream of refused attempts makes no rows) and makes the rows
+        that are missing. On the driver, in one hop to SQLite's thread each (store/raw.py):
+        under a flood of sign-ins, a dozen SQLAlchemy statements a transaction held SQLite's
+        one writer, and every SendQuickOTP behind it, for tens of milliseconds each
+        (`bench/flood.py`).
+        """
+
+        async def prepare(tx: Tx) -> list[SignInRule]:
+            applying = list(rules)
+            if any(rule.unknown_only for rule in rules) and address:
+                known = await tx.fetch(
+                    "SELECT 1 FROM sign_in_addresses"
+                    " WHERE email = ? AND address = ? AND last_at >= ?",
+                    email,
+                    address,
+                    tx.time(known_since),
+                )
+                if known:
+                    applying = [rule for rule in rules if not rule.unknown_only]
+            keys = sorted(rule.key for rule in applying)
+            for count in await _counts(tx, keys, lock=False):
+                _refuse_if_locked(count, now)
+            for key in keys:
+                await tx.execute(
+                    "INSERT INTO sign_in_limits (key, failures, last_at, locked_until)"
+                    " VALUES (?, 0, ?, NULL) ON CONFLICT (key) DO NOTHING",
+                    key,
+                    tx.time(now),
+                )
+            return applying
+
+        async def count(tx: Tx, applying: list[SignInRule]) -> SignInCount:
+            found = {c.key: c for c in await _counts(tx, [r.key for r in applying], lock=True)}
+            for held in found.values():
+                _refuse_if_locked(held, now)  # locked by an attempt counted meanwhile
+            for rule in sorted(applying, key=lambda rule: rule.key):
+                current = found.get(rule.key)  # None: swept since it was made
+                locked_until: datetime | None = None
+                if current is None or _idle(current, now, window):
+                    failures = 1
+                else:
+                    failures, locked_until = current.failures + 1, current.locked_until
+                if failures >= rule.limit:
+                    locked_until = now + _lock(rule, failures)
+                await tx.execute(
+                    "INSERT INTO sign_in_limits (key, failures, last_at, locked_until)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                    " failures = excluded.failures, last_at = excluded.last_at,"
+                    " locked_until = excluded.locked_until",
+                    rule.key,
+                    failures,
+                    tx.time(now),
+                    tx.time(locked_until),
+                )
+            return SignInCount(keys=tuple(rule.key for rule in applying))
+
+        try:
+            applying = await write_transaction(self.engines, prepare)
+            return await write_transaction(self.engines, lambda tx: count(tx, applying))
+        except _Locked as locked:  # the transaction is rolled back: nothing was counted
+            return SignInCount(wait=locked.seconds)
+
+    async def uncount_sign_in(self, keys: Sequence[str]) -> None:
         async with self.engines.write.begin() as conn:
-            await conn.execute(insert(sign_in_failures).values(email=email, ip=ip, at=now))
+            await _uncount(conn, keys)
 
-    async def sign_in_failures(
-        self, email: str, ip: str | None, since: datetime
-    ) -> tuple[int, int, datetime | None]:
-        """Failures since `since` for this email, from this address, and the oldest of them."""
-        recent = sign_in_failures.c.at >= since
-        async with self.engines.read.connect() as conn:
-            by_email, oldest_email = (
+    async def signed_in_from(
+        self,
+        *,
+        email: str,
+        address: str,
+        cleared: str,
+        uncounted: Sequence[str],
+        now: datetime,
+        known_since: datetime,
+    ) -> None:
+        async with self.engines.write.begin() as conn:
+            # Key by key in key order, as count_sign_in locks them: neither waits on the other.
+            for key in sorted({*uncounted, cleared}):
+                if key == cleared:
+                    await conn.execute(delete(sign_in_limits).where(sign_in_limits.c.key == key))
+                else:
+                    await _uncount(conn, [key])
+            if address:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 await conn.execute(
-                    select(func.count(), func.min(sign_in_failures.c.at)).where(
-                        recent, sign_in_failures.c.email == email
+                    dialect.insert(sign_in_addresses)
+                    .values(email=email, address=address, last_at=now)
+                    .on_conflict_do_update(
+                        index_elements=["email", "address"], set_={"last_at": now}
                     )
                 )
-            ).one()
-            by_ip, oldest_ip = 0, None
-            if ip is not None:
-                by_ip, oldest_ip = (
-                    await conn.execute(
-                        select(func.count(), func.min(sign_in_failures.c.at)).where(
-                            recent, sign_in_failures.c.ip == ip
-                        )
-                    )
-                ).one()
-        oldest = [t for t in (oldest_email, oldest_ip) if t is not None]
-        return int(by_email), int(by_ip), min(oldest) if oldest else None
+            await conn.execute(
+                delete(sign_in_addresses).where(
+                    sign_in_addresses.c.email == email, sign_in_addresses.c.last_at < known_since
+                )
+            )
 
-    async def clear_sign_in_failures(self, email: str, older_than: datetime) -> None:
-        """Forget this email's failures (it signed in), and everyone's older ones."""
+    async def sweep_sign_in_limits(self, *, now: datetime, window: timedelta) -> None:
+        """
+        Drop the counts idle past `window` whose wait has passed. In a transaction of its
+        own, holding no other row: a sweep that waited on a row an attempt holds while that
+        attempt waits on one of the sweep's would deadlock.
+        """
         async with self.engines.write.begin() as conn:
             await conn.execute(
-                delete(sign_in_failures).where(
-                    (sign_in_failures.c.email == email) | (sign_in_failures.c.at < older_than)
+                delete(sign_in_limits).where(
+                    sign_in_limits.c.last_at < now - window,
+                    (sign_in_limits.c.locked_until.is_(None))
+                    | (sign_in_limits.c.locked_until <= now),
                 )
             )
 
@@ -377,6 +473,69 @@ class IdentitySqlStore:
             query = query.where(audit_log.c.id < before)
         async with self.engines.read.connect() as conn:
             return [_audit(row) for row in await conn.execute(query)]
+
+
+class _Locked(Exception):
+    """A sign-in limit is locked: leave the transaction (rolling back) with the wait."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class _Count:
+    """A sign_in_limits row as read in a count's transaction."""
+
+    key: str
+    failures: int
+    last_at: datetime
+    locked_until: datetime | None
+
+
+async def _counts(tx: Tx, keys: Sequence[str], *, lock: bool) -> list[_Count]:
+    """The rows of `keys`, in key order; `lock`: locked in that order (PostgreSQL)."""
+    if not keys:
+        return []
+    rows = await tx.fetch(
+        "SELECT key, failures, last_at, locked_until FROM sign_in_limits"
+        f" WHERE key IN ({marks(len(keys))}) ORDER BY key"
+        + (" FOR UPDATE" if lock and tx.postgres else ""),
+        *keys,
+    )
+    return [
+        _Count(key, failures, tx.read_time(last_at), tx.read_time(until) if until else None)
+        for key, failures, last_at, until in rows
+    ]
+
+
+def _refuse_if_locked(count: _Count, now: datetime) -> None:
+    if count.locked_until is not None and count.locked_until > now:
+        raise _Locked(max(1.0, (count.locked_until - now).total_seconds()))
+
+
+def _idle(count: _Count, now: datetime, window: timedelta) -> bool:
+    """No failure for `window` and no lock in force: the count starts again."""
+    return count.last_at < now - window and (
+        count.locked_until is None or count.locked_until <= now
+    )
+
+
+def _lock(rule: SignInRule, failures: int) -> timedelta:
+    """The rule's wait after its `failures`th failure: doubling from first_lock, capped."""
+    doublings = min(failures - rule.limit, 30)
+    lock: timedelta = rule.first_lock * 2**doublings
+    return min(rule.longest_lock, lock)
+
+
+async def _uncount(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    """One count back for each key, in key order (the order count_sign_in locks them in)."""
+    for key in sorted(keys):
+        await conn.execute(
+            update(sign_in_limits)
+            .where(sign_in_limits.c.key == key, sign_in_limits.c.failures > 0)
+            .values(failures=sign_in_limits.c.failures - 1)
+        )
 
 
 def _user(row: Row[Any]) -> User:

@@ -353,11 +353,18 @@ class PanelSqlStore:
             rows = (await conn.execute(statement)).all()
         return [AccountSummary(account_from(row), int(row.people), int(row.sent)) for row in rows]
 
-    async def patterns_in_state(self, state: PatternState) -> list[Pattern]:
-        """Every account's patterns in `state`, oldest first (the approval queue)."""
-        statement = select(patterns).where(patterns.c.state == state).order_by(patterns.c.id)
+    async def patterns_in_state(
+        self, state: PatternState, *, after: int | None, limit: int
+    ) -> tuple[list[Pattern], int]:
+        """The approval queue a page at a time, on the (state, id) index: as fast at any page."""
+        in_state = patterns.c.state == state
+        page = select(patterns).where(in_state).order_by(patterns.c.id).limit(limit)
+        if after is not None:
+            page = page.where(patterns.c.id > after)
         async with self.engines.read.connect() as conn:
-            return [pattern_from(row) for row in await conn.execute(statement)]
+            found = [pattern_from(row) for row in await conn.execute(page)]
+            total = await conn.scalar(select(func.count()).select_from(patterns).where(in_state))
+        return found, int(total or 0)
 
 
 def _local_time(value: datetime | str, zone: timezone) -> datetime:

@@ -120,6 +120,7 @@ patterns = Table(
     Column("description", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("decided_at", UtcDateTime),
+    Index("ix_patterns_state", "state", "id"),  # the approval queue, a page at a time
 )
 
 messages = Table(
@@ -249,15 +250,26 @@ sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 
-sign_in_failures = Table(
-    "sign_in_failures",
+# Failed sign-ins, counted per key: an email from an address ("pair:"), an address over
+# every email ("address:"), an email from addresses it never signed in from ("email:").
+# Counted in one transaction before the password is checked (users.py says why).
+sign_in_limits = Table(
+    "sign_in_limits",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("email", String(254), nullable=False),
-    Column("ip", String(45)),
-    Column("at", UtcDateTime, nullable=False),
-    Index("ix_sign_in_failures_email", "email", "at"),
-    Index("ix_sign_in_failures_ip", "ip", "at"),
+    Column("key", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Index("ix_sign_in_limits_last_at", "last_at"),
+)
+
+# The addresses (an IPv6 address's /64) each email signed in from: they pass its own limit.
+sign_in_addresses = Table(
+    "sign_in_addresses",
+    metadata,
+    Column("email", String(254), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("last_at", UtcDateTime, nullable=False),
 )
 
 invitations = Table(

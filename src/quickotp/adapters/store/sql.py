@@ -42,7 +42,7 @@ from quickotp.adapters.store.schema import (
 from quickotp.adapters.store.webhooks import enqueue_reported
 from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, DeliveryState
-from quickotp.domain.errors import Conflict, InvalidInput, NotFound
+from quickotp.domain.errors import Conflict, InvalidInput, NotFound, PatternLimitReached
 from quickotp.domain.models import (
     Account,
     Claimed,
@@ -226,9 +226,29 @@ class SqlStore:
         number_patterns: Sequence[str],
         description: str,
         now: datetime,
+        max_pending: int | None = None,
     ) -> Pattern:
         async with self.engines.write.begin() as conn:
-            await self._account(conn, account_id)
+            if max_pending is None:
+                await self._account(conn, account_id)
+            else:
+                # The account's row locked (SQLite: the writer holds every row), so two
+                # submissions at once cannot both pass a count taken before either wrote.
+                locked = select(accounts.c.id).where(accounts.c.id == account_id)
+                if await conn.scalar(locked.with_for_update()) is None:
+                    raise NotFound(f"no account {account_id}")
+                pending = await conn.scalar(
+                    select(func.count())
+                    .select_from(patterns)
+                    .where(
+                        patterns.c.account_id == account_id,
+                        patterns.c.state == PatternState.PENDING,
+                    )
+                )
+                if (pending or 0) >= max_pending:
+                    raise PatternLimitReached(
+                        f"{pending} patterns of this account await approval: at most {max_pending}"
+                    )
             new_id = await conn.scalar(
                 insert(patterns)
                 .values(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError, SignInThrottled
+from quickotp.domain.errors import GatewayError, PasswordHashingBusy, SignInThrottled
 from quickotp.domain.models import Role
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
@@ -56,18 +56,17 @@ class AuthPages:
                 email=email, password=forms.secret(form, "password"), ip=visit.ip
             )
         except GatewayError as exc:
-            status = 429 if isinstance(exc, SignInThrottled) else 401
-            response = self.panel.render(
-                visit,
-                "auth/sign_in.html",
-                status=status,
-                email=email,
-                error=self.panel.problem(visit, exc),
-                next=target,
+            return _refused(
+                exc,
+                401,
+                self.panel.render(
+                    visit,
+                    "auth/sign_in.html",
+                    email=email,
+                    error=self.panel.problem(visit, exc),
+                    next=target,
+                ),
             )
-            if isinstance(exc, SignInThrottled):
-                response.headers["retry-after"] = str(exc.retry_after)
-            return response
         self.panel.start_session(visit, signed.secret)
         return self.panel.redirect(visit, target or home_of(signed.user.role))
 
@@ -93,13 +92,16 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return self.panel.render(
-                visit,
-                "auth/sign_up.html",
-                status=422,
-                email=email,
-                account_name=account_name,
-                error=self.panel.problem(visit, exc),
+            return _refused(
+                exc,
+                422,
+                self.panel.render(
+                    visit,
+                    "auth/sign_up.html",
+                    email=email,
+                    account_name=account_name,
+                    error=self.panel.problem(visit, exc),
+                ),
             )
         self.panel.start_session(visit, signed.secret)
         return self.panel.redirect(visit, home_of(signed.user.role))
@@ -136,14 +138,17 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return self.panel.render(
-                visit,
-                "auth/invitation.html",
-                status=422,
-                invitation=invitation,
-                needs_account=needs_account,
-                account_name=account_name,
-                error=self.panel.problem(visit, exc),
+            return _refused(
+                exc,
+                422,
+                self.panel.render(
+                    visit,
+                    "auth/invitation.html",
+                    invitation=invitation,
+                    needs_account=needs_account,
+                    account_name=account_name,
+                    error=self.panel.problem(visit, exc),
+                ),
             )
         self.panel.start_session(visit, signed.secret)
         return self.panel.redirect(visit, home_of(signed.user.role))
@@ -175,7 +180,25 @@ class AuthPages:
                 user, current=forms.secret(form, "password"), new=new, session=visit.session
             )
         except GatewayError as exc:
-            return self.panel.render(
-                visit, "auth/settings.html", status=422, error=self.panel.problem(visit, exc)
+            return _refused(
+                exc,
+                422,
+                self.panel.render(
+                    visit, "auth/settings.html", error=self.panel.problem(visit, exc)
+                ),
             )
         return self.panel.redirect(visit, "/settings", flash="password_changed")
+
+
+def _refused(exc: GatewayError, status: int, page: Response) -> Response:
+    """
+    `page` (the form again, with what went wrong) as the answer to a refusal: 429 with
+    Retry-After when it says to come back later (a sign-in limit, the password worker
+    full), else `status`.
+    """
+    if isinstance(exc, SignInThrottled | PasswordHashingBusy):
+        page.status_code = 429
+        page.headers["retry-after"] = str(exc.retry_after)
+    else:
+        page.status_code = status
+    return page

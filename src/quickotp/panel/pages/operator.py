@@ -108,15 +108,19 @@ class OperatorPages:
     # the approval queue -------------------------------------------------------------------
 
     async def queue(self, visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
-        queued = await self.desk.queue(_actor(visit))
+        after = forms.whole(visit.request.query_params, "after")
+        page = await self.desk.queue(_actor(visit), after=after)
         return self.panel.render(
             visit,
             "operator/queue.html",
             status=status,
             queued=[
                 (item, self.panel.workspace.preview(item.pattern.text, is_otp=item.pattern.is_otp))
-                for item in queued
+                for item in page.items
             ],
+            waiting=page.waiting,
+            first_page=after is None,
+            later=page.after,
             error=error,
         )
 
