@@ -5,6 +5,7 @@ and the real randomness, and reveals the secret key.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import logging
@@ -12,8 +13,8 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -25,9 +26,10 @@ from quickotp.adapters.limits.memory import MemoryLimiter
 from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
-from quickotp.adapters.store.migrate import is_current, upgrade
+from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
+from quickotp.adapters.store.retention import RetentionSqlStore
 from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
@@ -53,10 +55,12 @@ from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import CounterGuardStats, TransportMonitor
+from quickotp.services.pruning import Pruning
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
+from quickotp.support.background import stop
 from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
 
@@ -68,6 +72,10 @@ log = logging.getLogger(__name__)
 
 
 PANEL_ZONE = ZoneInfo("Asia/Tehran")  # the panel shows and groups times in Iran's time
+SCHEMA_NEWER = (
+    "the database's schema is newer than this QuickOTP: upgrade QuickOTP, or restore a backup"
+)
+SCHEMA_BEHIND = "the database schema is not current: run `quickotp migrate`"
 
 
 def utc_now() -> datetime:
@@ -76,6 +84,14 @@ def utc_now() -> datetime:
 
 def _verification_id() -> str:
     return ids.uuid7_hex(time.time_ns() // 1_000_000, os.urandom(ids.RANDOM_BYTES))
+
+
+@dataclass(frozen=True)
+class PruneSchedule:
+    """When a running process prunes by itself (QUICKOTP_RETENTION_DAYS above 0)."""
+
+    every: timedelta = timedelta(hours=1)
+    first_after: timedelta = timedelta(minutes=5)  # after start: let the process settle first
 
 
 @dataclass
@@ -94,10 +110,13 @@ class Runtime:
     route_book: RouteBook
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
+    pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
+    prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
+    _pruner: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -114,8 +133,19 @@ class Runtime:
                 self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if self.settings.retention_days:
+            self._pruner = asyncio.create_task(
+                self.pruning.run_every(
+                    timedelta(days=self.settings.retention_days),
+                    self.prune_schedule.every,
+                    self.prune_schedule.first_after,
+                ),
+                name="retention",
+            )
 
     async def aclose(self) -> None:
+        await stop(self._pruner)
+        self._pruner = None
         if self.admission is not None:
             await self.admission.aclose()
         await self.gateway.aclose()
@@ -132,11 +162,21 @@ class Runtime:
         await self.engines.dispose()
 
     async def migrate(self) -> None:
-        """Bring the database's schema up to this code's (what `quickotp migrate` does)."""
+        """
+        Bring the database's schema up to this code's (what `quickotp migrate` does);
+        ConfigurationError, changing nothing, when a newer QuickOTP made it.
+        """
+        if await schema_state(self.engines) is SchemaState.NEWER:
+            raise ConfigurationError(SCHEMA_NEWER)
         await upgrade(self.engines, route_key=route_key(self.settings))
 
-    async def schema_is_current(self) -> bool:
-        return await is_current(self.engines)
+    async def check_schema(self) -> None:
+        """ConfigurationError, saying what to do, unless the schema is this code's own."""
+        state = await schema_state(self.engines)
+        if state is SchemaState.NEWER:
+            raise ConfigurationError(SCHEMA_NEWER)
+        if state is SchemaState.BEHIND:
+            raise ConfigurationError(SCHEMA_BEHIND)
 
     async def ready(self) -> bool:
         try:
@@ -274,6 +314,7 @@ def build_runtime(
         ),
         admission=admission,
         bind_leases=bind_leases,
+        pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
     )
 
 

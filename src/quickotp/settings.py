@@ -76,6 +76,9 @@ class Settings:
     # at once. Each request in flight holds a little memory (its group-commit slot, its
     # single-flight entry), so this is what bounds them.
     max_connections: int = 4096
+    # Finished messages older than this many days are pruned once an hour by `serve` and
+    # `dispatch` (0: never by themselves; `quickotp prune` still works).
+    retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -121,6 +124,7 @@ class Settings:
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
+            retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
         )
 
 

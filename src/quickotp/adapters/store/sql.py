@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store import day_counts
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import (
@@ -39,6 +40,7 @@ from quickotp.adapters.store.schema import (
     verifications,
 )
 from quickotp.adapters.store.webhooks import enqueue_reported
+from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, DeliveryState
 from quickotp.domain.errors import Conflict, InvalidInput, NotFound
 from quickotp.domain.models import (
@@ -544,6 +546,12 @@ class SqlStore:
         async with self.engines.read.connect() as conn:
             return {MessageStatus(s): n for s, n in await conn.execute(query)}
 
+    async def counts_by_state(
+        self, account_id: int, *, since: datetime, until: datetime
+    ) -> dict[MessageStatus, int]:
+        """The account's messages begun in [since, until) by state, pruned ones included."""
+        return await day_counts.counts_by_state(self.engines, account_id, since=since, until=until)
+
 
 def _checkable(now: datetime) -> tuple[Any, ...]:
     return (
@@ -865,21 +873,26 @@ async def _apply_report(tx: Tx, message_id: int, state: DeliveryState, at: datet
 
 
 async def _give_up(tx: Tx, outcome: GiveUp) -> None:
-    """A message that will not be sent: final, its code dropped, its charge refunded."""
+    """
+    A message that will not be sent: final, its code dropped (and masked in its text, as a
+    submit masks it), its charge refunded.
+    """
     lock = " FOR UPDATE" if tx.postgres else ""
     rows = await tx.fetch(
-        f"SELECT account_id, charged FROM messages WHERE id = ? AND status IN (?, ?){lock}",
+        "SELECT account_id, charged, text, code FROM messages"
+        f" WHERE id = ? AND status IN (?, ?){lock}",
         outcome.message_id,
         MessageStatus.QUEUED.value,
         MessageStatus.SENDING.value,
     )
     if not rows:  # already final: a repeated outcome changes nothing
         return
-    [(account_id, charged)] = rows
+    [(account_id, charged, text, code)] = rows
     await tx.execute(
-        "UPDATE messages SET status = ?, lease_until = NULL, code = NULL, error = ?, charged = 0"
-        " WHERE id = ?",
+        "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
+        " charged = 0 WHERE id = ?",
         outcome.status.value,
+        otp.mask(text, code) if code else text,
         outcome.error,
         outcome.message_id,
     )
