@@ -59,7 +59,7 @@ def run_commands(gateway: Gateway, commands: list[str]) -> None:
     }
     for command in commands:
         done = subprocess.run(
-            ["sh", "-ec", command],
+            ["/bin/sh", "-ec", command],
             cwd=gateway.root,
             env=env,
             capture_output=True,
@@ -112,7 +112,7 @@ class Load:
 
 
 def test_a_backup_under_load_restores_every_answered_send(tmp_path: Path) -> None:
-    """Sends run while `quickotp backup` copies; restored, every send answered before it is there."""
+    """Sends run while `quickotp backup` copies; restored, each send answered before it is there."""
     gateway = Gateway(tmp_path, UNTHROTTLED)
     token = gateway.setup_account()
     gateway.start()
