@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, Table, insert, select
+from sqlalchemy import MetaData, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
@@ -292,9 +292,13 @@ async def test_the_previous_releases_database_upgrades_with_its_data(database_ur
         if runtime.engines.dialect == "postgresql":  # ids given above: the sequences move on
             for name, table in tables.items():
                 if "id" in table.c and isinstance(rows.get(name, [{}])[0].get("id"), int):
-                    await conn.exec_driver_sql(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
-                        f" (SELECT MAX(id) FROM {name}))"
+                    await conn.execute(
+                        select(
+                            func.setval(
+                                func.pg_get_serial_sequence(name, "id"),
+                                select(func.max(table.c.id)).scalar_subquery(),
+                            )
+                        )
                     )
     async with runtime.engines.read.connect() as conn:
         before = await _dump(conn, tables)
