@@ -44,6 +44,7 @@ from quickotp.domain.text import text_problem
 from quickotp.domain.urls import host_problem
 from quickotp.services.admin import MAX_CREDIT
 from quickotp.settings import Settings
+from quickotp.support import logs
 
 log = logging.getLogger("quickotp")
 
@@ -64,13 +65,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = _parser().parse_args(argv)
     environ = os.environ if env is None else env
     quiet = "INFO" if args.command in {"serve", "dispatch"} else "WARNING"
-    logging.basicConfig(
-        level=quiet, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    log_format = environ.get("QUICKOTP_LOG_FORMAT", "plain").strip().lower()
+    if log_format not in logs.FORMATS:
+        print(  # noqa: T201 - the CLI's error line, before logging is set up
+            f"quickotp: QUICKOTP_LOG_FORMAT must be one of {', '.join(logs.FORMATS)},"
+            f" not {log_format[:20]!r}",
+            file=sys.stderr,
+        )
+        return EXIT_FOR_ERROR[ConfigurationError]
+    logs.configure(log_format, quiet)
     # Our own loggers only: libraries at DEBUG write SQL with its parameters (codes).
-    level = environ.get("QUICKOTP_LOG_LEVEL", quiet).upper()
-    if level in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        logging.getLogger("quickotp").setLevel(level)
+    logging.getLogger("quickotp").setLevel(_log_level(environ, quiet))
     try:
         if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
             return client_cli.run(args, environ)
@@ -186,7 +191,10 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         http=CoalescingHttpToolsProtocol,
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
-        log_config=WORKER_LOGGING,
+        log_config=logs.dict_config(
+            environ.get("QUICKOTP_LOG_FORMAT", "plain").strip().lower(),
+            _log_level(environ, "INFO"),
+        ),
         proxy_headers=True,
         forwarded_allow_ips=settings_forwarded(),
         limit_concurrency=settings.max_connections,
@@ -194,22 +202,10 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
     return 0
 
 
-# Each worker's logging, as main() sets it up for one process (plus the process id).
-WORKER_LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}
-    },
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "stream": "ext://sys.stderr",
-        }
-    },
-    "root": {"level": "INFO", "handlers": ["stderr"]},
-}
+def _log_level(environ: Mapping[str, str], default: str) -> str:
+    """QUICKOTP_LOG_LEVEL, QuickOTP's own loggers' level, when it names one."""
+    level = environ.get("QUICKOTP_LOG_LEVEL", default).upper()
+    return level if level in {"DEBUG", "INFO", "WARNING", "ERROR"} else default
 
 
 def _workers(text: str) -> int:

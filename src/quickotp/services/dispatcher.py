@@ -36,6 +36,7 @@ from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submit
 from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
+from quickotp.support import logs
 from quickotp.support.background import stop
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ class Dispatcher:
         """One slot of the window: sends claimed messages one at a time, until cancelled."""
         while True:
             claimed = await self._claimed.get()
+            logs.bind_message(claimed.message.account_id, claimed.message.id)
             try:
                 outcome = await self._attempt(claimed)
                 # Recorded by the group committer while this slot sends the next one.

@@ -54,6 +54,7 @@ from quickotp.services.cache import TtlCache
 from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.idempotency import Idempotency
 from quickotp.services.verification import Verifications
+from quickotp.support import logs
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class Gateway:
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
         if token.allowed_methods and method.lower() not in token.allowed_methods:
             raise TokenMethodNotAllowed(f"token {token.id} may not call {method}")
+        logs.bind_account(account.id)
         return Caller(token, account, ip)
 
     async def _find_token(self, digest: bytes) -> tuple[Token, Account, _Networks] | None:
@@ -347,6 +349,7 @@ class Gateway:
         message_id = await self._accepting.submit(item)
         if message_id is None:
             raise CreditNotEnough(f"account {caller.account.id} cannot pay for {item.cost} rial")
+        logs.bind_message(caller.account.id, message_id)
         # DEBUG, not INFO: a log line per OTP cost 5 % of the request (py-spy); the
         # quickotp_rest_responses counter carries the volume.
         log.debug(

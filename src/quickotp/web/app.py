@@ -20,6 +20,7 @@ from quickotp.services.webhooks import Relays
 from quickotp.web.amoot import AmootApi
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
+from quickotp.web.request_ids import RequestIds
 from quickotp.web.rest import RestFront
 from quickotp.web.v1 import V1Api
 
@@ -99,4 +100,4 @@ def create_app(
     ]
     if panel is not None:
         routes += [Route("/", home), Mount("/panel", app=panel)]
-    return RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan))
+    return RequestIds(RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan)))
