@@ -60,6 +60,7 @@ from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
+from quickotp.support import tracing
 from quickotp.support.background import stop
 from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
@@ -111,6 +112,7 @@ class Runtime:
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
+    spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
@@ -160,6 +162,7 @@ class Runtime:
         if self.checkpointer is not None:
             await self.checkpointer.aclose()
         await self.engines.dispose()
+        self.spans.shutdown()
 
     async def migrate(self) -> None:
         """
@@ -216,6 +219,10 @@ def build_runtime(
     """
     if settings.database_url.startswith("postgres"):
         needs_extra("asyncpg", "postgres")
+    spans = tracing.OFF
+    if settings.tracing:
+        needs_extra("opentelemetry.sdk", "tracing")
+        spans = tracing.otlp(os.environ)
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -252,6 +259,7 @@ def build_runtime(
                 batch=settings.dispatch_batch,
                 lease=settings.dispatch_lease,
             ),
+            spans=spans,
         )
     admission = None
     if admit and settings.admission_wait_percent:
@@ -277,6 +285,7 @@ def build_runtime(
         outbox=dispatcher or NoOutbox(),
         guard=build_guard(settings, store, key_material),
         admission=admission,
+        spans=spans,
     )
     admin = Admin(store, key_material.token, utc_now, secrets.token_urlsafe)
     users, workspace, desk = build_panel_services(
@@ -315,6 +324,7 @@ def build_runtime(
         admission=admission,
         bind_leases=bind_leases,
         pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
+        spans=spans,
     )
 
 

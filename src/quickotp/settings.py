@@ -79,6 +79,9 @@ class Settings:
     # Finished messages older than this many days are pruned once an hour by `serve` and
     # `dispatch` (0: never by themselves; `quickotp prune` still works).
     retention_days: int = 90
+    # OTEL_EXPORTER_OTLP_ENDPOINT is set: spans of accepts, sends and reports go there
+    # (support/tracing.py; the OpenTelemetry exporter reads it and its neighbours itself).
+    tracing: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -125,6 +128,7 @@ class Settings:
             ),
             max_connections=_int(env, "QUICKOTP_MAX_CONNECTIONS", 4096, low=16, high=1_000_000),
             retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
+            tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
         )
 
 

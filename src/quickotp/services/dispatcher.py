@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,12 +33,13 @@ from datetime import datetime, timedelta
 from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, OutboundSms
 from quickotp.domain.errors import DeliveryError, DeliveryUncertain, TransportRejected
-from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry, Submitted
 from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
 from quickotp.support import logs
 from quickotp.support.background import stop
+from quickotp.support.tracing import OFF, Spans
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,14 @@ class Dispatcher:
         transport: Transport,
         clock: Callable[[], datetime],
         config: DispatchConfig | None = None,
+        *,
+        spans: Spans = OFF,
     ) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock
         self.config = config or DispatchConfig()
+        self.spans = spans  # OpenTelemetry: a span per send and per delivery report, when on
         self._wake = asyncio.Event()
         self._held = 0  # claimed (or reserved) and not yet recorded
         self._reserved = 0  # slots reserved by accepts not yet handed over or given back
@@ -248,21 +253,51 @@ class Dispatcher:
             account_id=message.account_id,
             code=claimed.code,
         )
+        began = time.time_ns() if self.spans.on else 0
         try:
             receipt = await self.transport.send(sms)
         except DeliveryError as exc:
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
             step = next_step(claimed, exc, now=self.clock(), config=self.config, jitter=jitter)
             log.warning("message %d attempt %d: %s", message.id, message.attempts, step)
+            if began:
+                self._dispatched(began, message, type(step).__name__.lower(), "")
             return step
+        if began:
+            self._dispatched(began, message, "submitted", receipt.transport)
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
         # Stamped now, not when the batch of outcomes is written a few milliseconds later.
         return Submitted(message.id, receipt, masked, self.clock())
 
+    def _dispatched(self, began: int, message: Message, outcome: str, transport: str) -> None:
+        self.spans.record(
+            "quickotp.dispatch",
+            began,
+            {
+                "quickotp.message_id": message.id,
+                "quickotp.account_id": message.account_id,
+                "quickotp.attempt": message.attempts,
+                "quickotp.outcome": outcome,
+                "quickotp.transport": transport,
+            },
+        )
+
     async def _record(self, items: Sequence[Outcome | DeliveryReport]) -> list[None]:
         outcomes = [item for item in items if not isinstance(item, DeliveryReport)]
         reports = [item for item in items if isinstance(item, DeliveryReport)]
-        await self.store.record(outcomes, reports, now=self.clock())
+        began = time.time_ns() if self.spans.on and reports else 0
+        applied = await self.store.record(outcomes, reports, now=self.clock())
+        if began:
+            for message_id, report in applied:
+                self.spans.record(
+                    "quickotp.report",
+                    began,
+                    {
+                        "quickotp.message_id": message_id,
+                        "quickotp.state": report.state.value,
+                        "quickotp.transport": report.transport,
+                    },
+                )
         if any(isinstance(o, Retry) for o in outcomes):
             self._wake.set()
         return [None] * len(items)

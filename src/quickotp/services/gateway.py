@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -55,6 +56,7 @@ from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.idempotency import Idempotency
 from quickotp.services.verification import Verifications
 from quickotp.support import logs
+from quickotp.support.tracing import OFF, Spans
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ class Gateway:
     outbox: Outbox = field(default_factory=NoOutbox)  # this process's dispatcher, if any
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
     admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
+    spans: Spans = OFF  # OpenTelemetry: a span per accept, when tracing is on
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(self._accept_batch)
@@ -346,10 +349,22 @@ class Gateway:
             resend_of=resend.id if resend else None,
             lease_until=None if sandbox else self.outbox.reserve(),
         )
+        began = time.time_ns() if self.spans.on else 0
         message_id = await self._accepting.submit(item)
         if message_id is None:
             raise CreditNotEnough(f"account {caller.account.id} cannot pay for {item.cost} rial")
         logs.bind_message(caller.account.id, message_id)
+        if began:
+            self.spans.record(
+                "quickotp.accept",
+                began,
+                {
+                    "quickotp.message_id": message_id,
+                    "quickotp.account_id": caller.account.id,
+                    "quickotp.parts": segmentation.parts,
+                    "quickotp.sandbox": sandbox,
+                },
+            )
         # DEBUG, not INFO: a log line per OTP cost 5 % of the request (py-spy); the
         # quickotp_rest_responses counter carries the volume.
         log.debug(

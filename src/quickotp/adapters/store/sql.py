@@ -504,21 +504,21 @@ class SqlStore:
         reports: Sequence[DeliveryReport] = (),
         *,
         now: datetime,
-    ) -> None:
+    ) -> list[tuple[int, DeliveryReport]]:
         """
         What the dispatcher's attempts came to, then the delivery reports that came in, in
         one transaction: outcomes first, so that a report which came after its submit's
         answer finds its message (a report recorded before its outcome would have to be
         parked and applied again with the outcome: twice the dispatcher's database work).
+        Returns the reports applied to a message (not parked), with its id.
         """
 
-        async def work(tx: Tx) -> None:
+        async def work(tx: Tx) -> list[tuple[int, DeliveryReport]]:
             if outcomes:
                 await _record_outcomes(tx, outcomes)
-            if reports:
-                await _record_reports(tx, reports, now)
+            return await _record_reports(tx, reports, now) if reports else []
 
-        await write_transaction(self.engines, work)
+        return await write_transaction(self.engines, work)
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
@@ -764,10 +764,13 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
             await _give_up(tx, outcome)
 
 
-async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: datetime) -> None:
+async def _record_reports(
+    tx: Tx, reports: Sequence[DeliveryReport], now: datetime
+) -> list[tuple[int, DeliveryReport]]:
     """
     Apply delivery reports to their messages. A report that overtook its submit's answer
-    finds no message yet: it is parked and applied when the submit is recorded.
+    finds no message yet: it is parked and applied when the submit is recorded. Returns the
+    reports applied, with their messages' ids.
     """
     found: dict[tuple[str, str], int] = {}
     keys = ((r.transport, r.provider_message_id) for r in reports)
@@ -807,6 +810,7 @@ async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: dateti
             for r in parked
         ],
     )
+    return matched
 
 
 def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
