@@ -30,6 +30,7 @@ from quickotp.bootstrap import PruneSchedule, Runtime, build_runtime
 from quickotp.domain.errors import Conflict
 from quickotp.domain.models import MessageStatus, NewMessage, VerificationStatus
 from quickotp.domain.retention import PruneCounts, day_start
+from quickotp.ports.retention import Candidate
 from quickotp.services.pruning import Pruning
 from quickotp.services.workspace import traffic
 from tests.conftest import Seeded, make_settings, seed
@@ -234,9 +235,9 @@ async def test_a_prune_walks_the_table_in_bounded_batches(runtime: Runtime, make
     sizes: list[int] = []
     delete = store.delete
 
-    async def counted(ids: Sequence[int], *, before: datetime, now: datetime) -> PruneCounts:
-        sizes.append(len(ids))
-        return await delete(ids, before=before, now=now)
+    async def counted(candidates: Sequence[Candidate]) -> PruneCounts:
+        sizes.append(len(candidates))
+        return await delete(candidates)
 
     store.delete = counted  # type: ignore[method-assign]
 
@@ -245,6 +246,30 @@ async def test_a_prune_walks_the_table_in_bounded_batches(runtime: Runtime, make
     assert pruned.counts.messages == len(old)
     assert sizes == [3, 3, 1]
     assert await message_ids(runtime) == [young]
+
+
+async def test_a_batch_that_changed_since_it_was_read_is_left_whole(
+    runtime: Runtime, make: Maker
+) -> None:
+    """A report landing between the read and the delete: nothing of the batch goes, no count."""
+    sent = await make.message(NOW - 40 * DAY, MessageStatus.SENT, transport="smsc")
+    other = await make.message(NOW - 40 * DAY, MessageStatus.DELIVERED, transport="smsc")
+    await make.message(NOW, MessageStatus.DELIVERED)
+    store = RetentionSqlStore(runtime.engines, TEHRAN)
+    window = await store.window(0, before=NOW - 30 * DAY, now=NOW, limit=10)
+    async with runtime.engines.write.begin() as conn:
+        await conn.execute(
+            update(messages).where(messages.c.id == sent).values(status=MessageStatus.DELIVERED)
+        )
+
+    removed = await store.delete(window.candidates)
+
+    assert window.ids == [sent, other]
+    assert removed == PruneCounts()
+    assert {sent, other} <= set(await message_ids(runtime))
+    async with runtime.engines.read.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(verifications)) == 3
+        assert await conn.scalar(select(func.count()).select_from(message_days)) == 0
 
 
 async def test_the_newest_message_is_kept_so_ids_never_come_back(

@@ -15,12 +15,30 @@ from quickotp.domain.retention import PruneCounts
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A message that may go, as it was read: what its removal adds to the daily rollup."""
+
+    id: int
+    account_id: int
+    created_at: datetime
+    transport: str | None
+    status: str
+    parts: int
+    charged: int
+    verification: str | None  # its verification's status; None: it has none
+
+
+@dataclass(frozen=True)
 class Window:
     """One stretch of the messages table, oldest first, as a prune walks it."""
 
-    ids: list[int]  # the messages in it that may go
+    candidates: list[Candidate]  # the messages in it that may go
     last_id: int  # where the next stretch starts (after this id)
     more: bool  # False: the table ends here, or every message in it is too young
+
+    @property
+    def ids(self) -> list[int]:
+        return [c.id for c in self.candidates]
 
 
 class RetentionStore(Protocol):
@@ -45,14 +63,15 @@ class RetentionStore(Protocol):
         ...
 
     async def count(self, ids: Sequence[int]) -> PruneCounts:
-        """What `delete(ids)` would remove now (for --dry-run)."""
+        """What deleting the messages `ids` would remove now (for --dry-run)."""
         ...
 
-    async def delete(self, ids: Sequence[int], *, before: datetime, now: datetime) -> PruneCounts:
+    async def delete(self, candidates: Sequence[Candidate]) -> PruneCounts:
         """
-        Remove those of `ids` that may still go (finished, older than `before`, no checkable
-        verification) with their verifications and webhook deliveries, adding their counts
-        to the daily rollup, in one transaction.
+        Remove `candidates` with their verifications and webhook deliveries, adding their
+        counts to the daily rollup, in one transaction; or, if any of them changed since it
+        was read (a late delivery report, a check of its code), nothing (PruneCounts()):
+        the next prune reads it again.
         """
         ...
 

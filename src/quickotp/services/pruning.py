@@ -78,7 +78,7 @@ class Pruning:
             elif window.ids:
                 if archive is not None:
                     await archive.write(await self.store.archive_records(window.ids))
-                counts += await self.store.delete(window.ids, before=before, now=now)
+                counts += await self.store.delete(window.candidates)
             if not window.more:
                 return counts
             after = window.last_id
