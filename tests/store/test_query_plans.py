@@ -16,6 +16,11 @@ from sqlalchemy.dialects import sqlite
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.raw import marks
+from quickotp.adapters.store.retention import (
+    DELETE_DELIVERIES,
+    DELETE_MESSAGES,
+    DELETE_VERIFICATIONS,
+)
 from quickotp.adapters.store.sql import PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.webhooks import OWED, claim_ids
 
@@ -66,3 +71,25 @@ async def test_a_webhook_claim_reads_only_the_batch_from_the_due_index(tmp_path:
     assert "ix_webhook_deliveries_due (state=? AND next_attempt_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN webhook_deliveries" not in plan
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (DELETE_MESSAGES, "messages USING INTEGER PRIMARY KEY (rowid=?)"),
+        (DELETE_VERIFICATIONS, "verifications USING INDEX sqlite_autoindex_verifications_2"),
+        (
+            DELETE_DELIVERIES,
+            "webhook_deliveries USING COVERING INDEX ix_webhook_deliveries_message",
+        ),
+    ],
+)
+async def test_a_prune_batch_deletes_by_id_not_by_status(
+    tmp_path: Path, sql: str, index: str
+) -> None:
+    """Each DELETE of a prune batch finds its rows by id, never through every row of a status."""
+    statement = sql.format(status="+status", ids=marks(30))
+    plan = await _plan(tmp_path, statement, statement.count("?"))
+    assert f"SEARCH {index}" in plan.splitlines()[0]
+    assert "ix_messages_due" not in plan
+    assert "SCAN" not in plan
