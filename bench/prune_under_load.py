@@ -4,6 +4,7 @@ running beside it, interleaved: the hot path's p50/p99 and the prune's longest h
 writer (one write transaction, BEGIN IMMEDIATE to COMMIT, in SQLite's writer thread).
 
     .venv/bin/python bench/prune_under_load.py [--backlog 300000] [--rounds 3] [--seconds 10]
+                                               [--batch 100]
 
 Each run serves a fresh copy of one database holding `--backlog` delivered messages (with
 their verifications) 60 to 100 days old: `quickotp serve`'s app (bench/prune_serve.py) on
@@ -58,7 +59,7 @@ class Run:
     mode: str
     load: Load
     holds: list[float]  # seconds, each write transaction of the prune in the measured window
-    pruned_in_window: int  # batches
+    hot: list[float]  # seconds, each of the hot path's write transactions in the window
     finished: bool  # the prune was done before the window ended
 
 
@@ -101,7 +102,8 @@ def make_backlog(database: Path, count: int) -> None:
         db.close()
 
 
-def run(mode: str, base: Path, tmp: Path, token: str, seconds: int, first: int) -> Run:
+def run(mode: str, base: Path, tmp: Path, token: str, args: argparse.Namespace, first: int) -> Run:
+    seconds = args.seconds
     database = tmp / "run.db"
     for path in tmp.glob("run.db*"):
         path.unlink()
@@ -113,6 +115,7 @@ def run(mode: str, base: Path, tmp: Path, token: str, seconds: int, first: int) 
         **UNTHROTTLED,
         **MODES[mode],
         BENCH_PRUNE_AFTER="1",
+        BENCH_PRUNE_BATCH=str(args.batch),
         BENCH_PRUNE_STATS=str(stats),
     )
     port = free_port()
@@ -131,8 +134,17 @@ def run(mode: str, base: Path, tmp: Path, token: str, seconds: int, first: int) 
     began = ended - seconds
     found = json.loads(stats.read_text())
     holds = [held for at, held in found["holds"] if began <= at <= ended]
+    hot = [held for at, held in found["hot"] if began <= at <= ended]
     finished = any(r.get("ended", ended + 1) < ended for r in found["runs"])
-    return Run(mode, load, holds, len(holds), finished)
+    return Run(mode, load, holds, hot, finished)
+
+
+def _ms(holds: list[float], share: float) -> str:
+    """The hold at `share` (1.0: the longest) in ms; "-" when too few to tell."""
+    if not holds or (share < 1 and len(holds) < 100):
+        return "-"
+    ordered = sorted(holds)
+    return f"{ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000:.1f}"
 
 
 def main() -> None:
@@ -140,6 +152,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=100, help="messages a prune batch removes")
     args = parser.parse_args()
     require_wrk()
     with tempfile.TemporaryDirectory() as name:
@@ -158,24 +171,24 @@ def main() -> None:
         for round_ in range(args.rounds):
             for n, mode in enumerate(MODES):
                 first = (round_ * len(MODES) + n) * 1_000_000
-                results.append(run(mode, base, tmp, token, args.seconds, first))
+                results.append(run(mode, base, tmp, token, args, first))
                 print(f"round {round_ + 1}: {mode} done", file=sys.stderr)
     print(
         f"\nc=64, {args.seconds} s a run after {WARMUP} s warm-up, {args.rounds} rounds"
-        f" interleaved; backlog {args.backlog:,} messages 60-100 days old, retention 30 days\n"
+        f" interleaved; backlog {args.backlog:,} messages 60-100 days old, retention 30 days,"
+        f" {args.batch} messages a prune batch; holds of SQLite's writer, BEGIN to COMMIT\n"
     )
     print(
-        f"{'run':26} {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}"
-        f" {'prune txs':>9} {'longest hold ms':>15} {'p99 hold ms':>11} {'done':>5}"
+        f"{'run':24} {'answers/s':>9} {'p50 ms':>6} {'p99 ms':>6} {'fail':>4}"
+        f" {'hot p99/max ms':>14} {'prune txs':>9} {'prune p50/p99/max ms':>20} {'done':>4}"
     )
-    for result in results:
-        holds = sorted(result.holds)
-        longest = f"{holds[-1] * 1000:.1f}" if holds else "-"
-        p99 = f"{holds[int(len(holds) * 0.99) - 1] * 1000:.1f}" if len(holds) >= 100 else "-"
+    for r in results:
         print(
-            f"{result.mode:26} {result.load.rps:9.0f} {result.load.p50_ms:7.2f}"
-            f" {result.load.p99_ms:7.2f} {result.load.failures:5d} {result.pruned_in_window:9d}"
-            f" {longest:>15} {p99:>11} {'yes' if result.finished else 'no':>5}"
+            f"{r.mode:24} {r.load.rps:9.0f} {r.load.p50_ms:6.1f} {r.load.p99_ms:6.1f}"
+            f" {r.load.failures:4d} {_ms(r.hot, 0.99) + '/' + _ms(r.hot, 1.0):>14}"
+            f" {len(r.holds):9d}"
+            f" {'/'.join(_ms(r.holds, s) for s in (0.5, 0.99, 1.0)):>20}"
+            f" {'yes' if r.finished else 'no':>4}"
         )
 
 

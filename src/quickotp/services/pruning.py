@@ -22,7 +22,8 @@ from quickotp.ports.retention import Archive, RetentionStore
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # messages a delete transaction removes at most
+# Messages a delete transaction removes at most: a few ms of the writer (docs/benchmarks.md).
+BATCH = 100
 
 
 @dataclass(frozen=True)
