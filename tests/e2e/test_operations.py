@@ -14,10 +14,14 @@ import threading
 import time
 from pathlib import Path
 
+import anyio
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, service_missing
+from quickotp.adapters.store.retention import PRUNE_LOCK
+from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
@@ -241,3 +245,33 @@ def test_a_schema_behind_the_code_asks_for_migrate(tmp_path: Path, command: str)
     assert done.stderr.strip().splitlines()[-1] == (
         "quickotp: the database schema is not current: run `quickotp migrate`"
     )
+
+
+@pytest.mark.anyio
+@pytest.mark.postgres
+async def test_prune_while_another_process_prunes_exits_4_and_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    """On PostgreSQL the advisory lock held elsewhere: exit 4, nothing removed, no archive left."""
+    if not POSTGRES_URL:
+        service_missing("postgres")
+    url = await _fresh_postgres_database(POSTGRES_URL)
+    gateway = Gateway(tmp_path, {"QUICKOTP_DATABASE_URL": url})
+    assert gateway.cli("migrate").returncode == 0
+    parsed = make_url(url)
+    holder = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", PRUNE_LOCK)
+        archive = tmp_path / "a.jsonl.gz"
+
+        done = await anyio.to_thread.run_sync(
+            lambda: gateway.cli("prune", "--older-than", "30d", "--archive", str(archive))
+        )
+    finally:
+        await holder.close()
+
+    assert done.returncode == 4
+    assert "another process is pruning" in done.stderr
+    assert not archive.exists()

@@ -287,6 +287,10 @@ async def _prune(runtime: Runtime, args: argparse.Namespace) -> int:
     archive = JsonLinesArchive.create(Path(args.archive)) if args.archive else None
     try:
         pruned = await runtime.pruning.prune(older_than, archive=archive, dry_run=args.dry_run)
+    except BaseException:
+        if archive is not None and archive.path.stat().st_size == 0:
+            archive.path.unlink()  # nothing archived: the same name can be given again
+        raise
     finally:
         if archive is not None:
             archive.close()
