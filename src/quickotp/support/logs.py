@@ -86,15 +86,14 @@ def formatter(log_format: str, *, with_pid: bool = False) -> logging.Formatter:
 
 
 def configure(log_format: str, level: str, stream: TextIO = sys.stderr) -> None:
-    """One handler on the root logger, writing `log_format` lines to `stream` from `level` up."""
+    """
+    One handler on the root logger, writing `log_format` lines to `stream` from `level` up;
+    as logging.basicConfig, nothing when the root logger has a handler already.
+    """
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(Context())
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def dict_config(log_format: str, level: str) -> dict[str, Any]:
