@@ -5,6 +5,7 @@ and the real randomness, and reveals the secret key.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import logging
@@ -12,8 +13,8 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -26,10 +27,11 @@ from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.lines import SqlLines
-from quickotp.adapters.store.migrate import is_current, upgrade
+from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.reports import ReportSqlStore
+from quickotp.adapters.store.retention import RetentionSqlStore
 from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
@@ -56,11 +58,14 @@ from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
+from quickotp.services.pruning import Pruning
 from quickotp.services.reports import Reports
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
+from quickotp.support import tracing
+from quickotp.support.background import stop
 from quickotp.support.faults import log_failure
 from quickotp.web import amoot_wire
 from quickotp.web.app import create_app
@@ -82,6 +87,10 @@ log = logging.getLogger(__name__)
 
 
 PANEL_ZONE = ZoneInfo("Asia/Tehran")  # the panel shows and groups times in Iran's time
+SCHEMA_NEWER = (
+    "the database's schema is newer than this QuickOTP: upgrade QuickOTP, or restore a backup"
+)
+SCHEMA_BEHIND = "the database schema is not current: run `quickotp migrate`"
 
 
 def utc_now() -> datetime:
@@ -90,6 +99,14 @@ def utc_now() -> datetime:
 
 def _verification_id() -> str:
     return ids.uuid7_hex(time.time_ns() // 1_000_000, os.urandom(ids.RANDOM_BYTES))
+
+
+@dataclass(frozen=True)
+class PruneSchedule:
+    """When a running process prunes by itself (QUICKOTP_RETENTION_DAYS above 0)."""
+
+    every: timedelta = timedelta(hours=1)
+    first_after: timedelta = timedelta(minutes=5)  # after start: let the process settle first
 
 
 @dataclass
@@ -109,11 +126,15 @@ class Runtime:
     relays: Relays
     webhooks: WebhookWorker | None  # beside the dispatcher: posts delivery reports to clients
     reports: Reports  # Statistics and the message reads of the Amoot surface
+    pruning: Pruning  # retention: `quickotp prune`, and hourly while running
+    spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
     credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
+    prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
+    _pruner: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -133,11 +154,22 @@ class Runtime:
                 self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if self.settings.retention_days:
+            self._pruner = asyncio.create_task(
+                self.pruning.run_every(
+                    timedelta(days=self.settings.retention_days),
+                    self.prune_schedule.every,
+                    self.prune_schedule.first_after,
+                ),
+                name="retention",
+            )
 
     async def aclose(self) -> None:
         ROUTE_METRICS.forget(self.desk.monitor)
         if self.credit_watch is not None:
             await self.credit_watch.aclose()
+        await stop(self._pruner)
+        self._pruner = None
         if self.admission is not None:
             await self.admission.aclose()
         await self.gateway.aclose()
@@ -152,13 +184,24 @@ class Runtime:
         if self.checkpointer is not None:
             await self.checkpointer.aclose()
         await self.engines.dispose()
+        self.spans.shutdown()
 
     async def migrate(self) -> None:
-        """Bring the database's schema up to this code's (what `quickotp migrate` does)."""
+        """
+        Bring the database's schema up to this code's (what `quickotp migrate` does);
+        ConfigurationError, changing nothing, when a newer QuickOTP made it.
+        """
+        if await schema_state(self.engines) is SchemaState.NEWER:
+            raise ConfigurationError(SCHEMA_NEWER)
         await upgrade(self.engines, route_key=route_key(self.settings))
 
-    async def schema_is_current(self) -> bool:
-        return await is_current(self.engines)
+    async def check_schema(self) -> None:
+        """ConfigurationError, saying what to do, unless the schema is this code's own."""
+        state = await schema_state(self.engines)
+        if state is SchemaState.NEWER:
+            raise ConfigurationError(SCHEMA_NEWER)
+        if state is SchemaState.BEHIND:
+            raise ConfigurationError(SCHEMA_BEHIND)
 
     async def ready(self) -> bool:
         """
@@ -211,6 +254,10 @@ def build_runtime(
         needs_extra("asyncpg", "postgres")
     resolver = resolver or SystemResolver()
     targets = TargetCheck(resolver, allow_private=settings.webhook_private_urls)
+    spans = tracing.OFF
+    if settings.tracing:
+        needs_extra("opentelemetry.sdk", "tracing")
+        spans = tracing.otlp(os.environ)
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -249,6 +296,7 @@ def build_runtime(
                 batch=settings.dispatch_batch,
                 lease=settings.dispatch_lease,
             ),
+            spans=spans,
         )
     admission = None
     if admit and settings.admission_wait_percent:
@@ -279,6 +327,7 @@ def build_runtime(
         guard=build_guard(settings, store, key_material),
         admission=admission,
         lines=lines,
+        spans=spans,
     )
     admin = Admin(
         store,
@@ -324,6 +373,8 @@ def build_runtime(
         admission=admission,
         bind_leases=bind_leases,
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
+        pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
+        spans=spans,
     )
 
 

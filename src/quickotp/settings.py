@@ -98,6 +98,12 @@ class Settings:
     max_connections_per_address: int = 256  # open at once from one address, per process; 0: off
     max_pending_patterns: int = 20  # an account's patterns awaiting approval
     patterns_per_hour: int = 20  # patterns an account may submit in an hour
+    # Finished messages older than this many days are pruned once an hour by `serve` and
+    # `dispatch` (0: never by themselves; `quickotp prune` still works).
+    retention_days: int = 90
+    # OTEL_EXPORTER_OTLP_ENDPOINT is set: spans of accepts, sends and reports go there
+    # (support/tracing.py; the OpenTelemetry exporter reads it and its neighbours itself).
+    tracing: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -161,6 +167,8 @@ class Settings:
             ),
             max_pending_patterns=_int(env, "QUICKOTP_MAX_PENDING_PATTERNS", 20, low=1, high=10_000),
             patterns_per_hour=_int(env, "QUICKOTP_PATTERNS_PER_HOUR", 20, low=1, high=100_000),
+            retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
+            tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
         )
 
 

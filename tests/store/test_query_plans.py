@@ -18,6 +18,11 @@ from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.raw import marks
 from quickotp.adapters.store.reports import day_counts_query, window_query
+from quickotp.adapters.store.retention import (
+    DELETE_DELIVERIES,
+    DELETE_MESSAGES,
+    DELETE_VERIFICATIONS,
+)
 from quickotp.adapters.store.sql import CLAIM_DUE, NEXT_DUE, PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.webhooks import OWED, claim_ids
 
@@ -104,3 +109,25 @@ async def test_the_next_due_time_is_one_step_down_the_due_index(tmp_path: Path) 
     """The idle dispatcher's look at the next scheduled time reads no table."""
     plan = await _plan(tmp_path, str(NEXT_DUE.compile(dialect=sqlite.dialect())), 1)
     assert "COVERING INDEX ix_messages_due (status=?)" in plan
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (DELETE_MESSAGES, "messages USING INTEGER PRIMARY KEY (rowid=?)"),
+        (DELETE_VERIFICATIONS, "verifications USING INDEX sqlite_autoindex_verifications_2"),
+        (
+            DELETE_DELIVERIES,
+            "webhook_deliveries USING COVERING INDEX ix_webhook_deliveries_message",
+        ),
+    ],
+)
+async def test_a_prune_batch_deletes_by_id_not_by_status(
+    tmp_path: Path, sql: str, index: str
+) -> None:
+    """Each DELETE of a prune batch finds its rows by id, never through every row of a status."""
+    statement = sql.format(status="+status", ids=marks(30))
+    plan = await _plan(tmp_path, statement, statement.count("?"))
+    assert f"SEARCH {index}" in plan.splitlines()[0]
+    assert "ix_messages_due" not in plan
+    assert "SCAN" not in plan

@@ -1,7 +1,7 @@
 """
-The `quickotp` command: serve, migrate, and the operator's accounts, tokens, patterns,
-credit and messages; `send` and `verify` (cli/client.py) call a running gateway's API.
-Errors become one line on stderr and a non-zero exit code.
+The `quickotp` command: serve, migrate, prune, backup, and the operator's accounts, tokens,
+patterns, credit and messages; `send` and `verify` (cli/client.py) call a running gateway's
+API. Errors become one line on stderr and a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
 
+from quickotp.adapters.archive import JsonLinesArchive
+from quickotp.adapters.store.backup import backup_sqlite, sqlite_path
 from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
 from quickotp.cli import client as client_cli
@@ -35,11 +38,13 @@ from quickotp.domain.errors import (
     RequestRejected,
 )
 from quickotp.domain.models import PatternState, Role
+from quickotp.domain.retention import age
 from quickotp.domain.routing import DEFAULT_PRIORITY, Route, checked_route
 from quickotp.domain.text import text_problem
 from quickotp.domain.urls import host_problem
 from quickotp.services.admin import MAX_CREDIT
 from quickotp.settings import Settings
+from quickotp.support import logs
 
 log = logging.getLogger("quickotp")
 
@@ -60,13 +65,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = _parser().parse_args(argv)
     environ = os.environ if env is None else env
     quiet = "INFO" if args.command in {"serve", "dispatch"} else "WARNING"
-    logging.basicConfig(
-        level=quiet, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    log_format = environ.get("QUICKOTP_LOG_FORMAT", "plain").strip().lower()
+    if log_format not in logs.FORMATS:
+        print(  # noqa: T201 - the CLI's error line, before logging is set up
+            f"quickotp: QUICKOTP_LOG_FORMAT must be one of {', '.join(logs.FORMATS)},"
+            f" not {log_format[:20]!r}",
+            file=sys.stderr,
+        )
+        return EXIT_FOR_ERROR[ConfigurationError]
+    logs.configure(log_format, quiet)
     # Our own loggers only: libraries at DEBUG write SQL with its parameters (codes).
-    level = environ.get("QUICKOTP_LOG_LEVEL", quiet).upper()
-    if level in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        logging.getLogger("quickotp").setLevel(level)
+    logging.getLogger("quickotp").setLevel(_log_level(environ, quiet))
     try:
         if args.command in client_cli.COMMANDS:  # API clients: no database, no secret key
             return client_cli.run(args, environ)
@@ -75,6 +84,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return _serve(settings, args, environ)
         if args.command == "dispatch":
             return asyncio.run(_dispatch(settings, args))
+        if args.command == "backup":
+            return _backup(settings, args)
         return asyncio.run(_run_command(settings, args))
     except GatewayError as exc:
         print(f"quickotp: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error line
@@ -113,8 +124,7 @@ async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         else None
     )
     try:
-        if not await runtime.schema_is_current():
-            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        await runtime.check_schema()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -195,29 +205,20 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         http=_http_protocol(settings),
         access_log=False,  # uvicorn's access log writes query strings: tokens and codes
         log_level="warning",
-        log_config=WORKER_LOGGING,
+        log_config=logs.dict_config(
+            environ.get("QUICKOTP_LOG_FORMAT", "plain").strip().lower(),
+            _log_level(environ, "INFO"),
+        ),
         **forwarding(settings),
         limit_concurrency=settings.max_connections,
     )
     return 0
 
 
-# Each worker's logging, as main() sets it up for one process (plus the process id).
-WORKER_LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}
-    },
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "stream": "ext://sys.stderr",
-        }
-    },
-    "root": {"level": "INFO", "handlers": ["stderr"]},
-}
+def _log_level(environ: Mapping[str, str], default: str) -> str:
+    """QUICKOTP_LOG_LEVEL, QuickOTP's own loggers' level, when it names one."""
+    level = environ.get("QUICKOTP_LOG_LEVEL", default).upper()
+    return level if level in {"DEBUG", "INFO", "WARNING", "ERROR"} else default
 
 
 def _http_protocol(settings: Settings) -> type[asyncio.Protocol]:
@@ -260,8 +261,8 @@ async def _prepare(runtime: Runtime, args: argparse.Namespace) -> str:
     try:
         if runtime.settings.dev:
             await runtime.migrate()
-        elif not await runtime.schema_is_current():
-            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        else:
+            await runtime.check_schema()
         return await _demo(runtime, args) if runtime.settings.dev else ""
     finally:
         await runtime.engines.dispose()
@@ -305,6 +306,64 @@ async def _demo(runtime: Runtime, args: argparse.Namespace) -> str:
     )
 
 
+# retention and backups ------------------------------------------------------------------
+
+
+async def _prune(runtime: Runtime, args: argparse.Namespace) -> int:
+    older_than: timedelta | None = args.older_than
+    if older_than is None:
+        if not runtime.settings.retention_days:
+            raise InvalidInput(
+                "QUICKOTP_RETENTION_DAYS is 0 (no pruning by itself): give --older-than, as in 90d"
+            )
+        older_than = timedelta(days=runtime.settings.retention_days)
+    archive = JsonLinesArchive.create(Path(args.archive)) if args.archive else None
+    try:
+        pruned = await runtime.pruning.prune(older_than, archive=archive, dry_run=args.dry_run)
+    except BaseException:
+        if archive is not None and archive.path.stat().st_size == 0:
+            archive.path.unlink()  # nothing archived: the same name can be given again
+        raise
+    finally:
+        if archive is not None:
+            archive.close()
+    counts = pruned.counts
+    _emit(
+        args,
+        {"dry_run": pruned.dry_run, "before": pruned.before, **dataclasses.asdict(counts)},
+        f"{'would remove' if pruned.dry_run else 'removed'} {counts.messages} message(s),"
+        f" {counts.verifications} verification(s), {counts.webhook_deliveries} webhook"
+        f" delivery(ies) and {counts.orphan_reports} parked report(s) from before"
+        f" {pruned.before.isoformat()}" + (f"; archived to {args.archive}" if args.archive else ""),
+    )
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    source = sqlite_path(settings.database_url)
+    if source is None:
+        print(  # noqa: T201 - the CLI's answer: nothing was done
+            "quickotp: backup copies SQLite databases only; back up PostgreSQL with pg_dump,"
+            " or with base backups and WAL archiving (point-in-time recovery)",
+            file=sys.stderr,
+        )
+        return 1
+    made = backup_sqlite(source, Path(args.file))
+    _emit(
+        args,
+        {"path": str(made.path), "pages": made.pages, "bytes": made.bytes},
+        f"backed up {source} to {made.path} ({made.bytes:,} bytes)",
+    )
+    return 0
+
+
+def _age(text: str) -> timedelta:
+    try:
+        return age(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 # operator commands ----------------------------------------------------------------------
 
 
@@ -336,8 +395,7 @@ async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
             await runtime.migrate()
             _emit(args, {"migrated": True}, "the schema is current")
             return 0
-        if not await runtime.schema_is_current():
-            raise ConfigurationError("the database schema is not current: run `quickotp migrate`")
+        await runtime.check_schema()
         action: Callable[[Runtime, argparse.Namespace], Awaitable[int]] = args.action
         return await action(runtime, args)
     finally:
@@ -684,6 +742,25 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument(
         "--metrics-host", type=_host, default="127.0.0.1", help="the address for /metrics"
     )
+    prune = commands.add_parser(
+        "prune", parents=[common], help="remove finished messages older than an age"
+    )
+    prune.set_defaults(action=_prune)
+    prune.add_argument(
+        "--older-than",
+        type=_age,
+        metavar="DAYS",
+        help="whole days, as in 30d (default: QUICKOTP_RETENTION_DAYS)",
+    )
+    what = prune.add_mutually_exclusive_group()
+    what.add_argument(
+        "--archive", metavar="FILE.jsonl.gz", help="write what is removed here first (a new file)"
+    )
+    what.add_argument("--dry-run", action="store_true", help="count only; remove nothing")
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the SQLite database while the gateway runs"
+    )
+    backup.add_argument("file", help="the copy: a new file")
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         sub = commands.add_parser(name, help=help_text).add_subparsers(dest="sub", required=True)

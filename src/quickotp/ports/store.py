@@ -113,7 +113,9 @@ class OutboxStore(Protocol):
         reports: Sequence[DeliveryReport] = (),
         *,
         now: datetime,
-    ) -> None: ...
+    ) -> list[tuple[int, DeliveryReport]]:
+        """Outcomes, then reports; returns the reports applied, each with its message's id."""
+        ...
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int: ...
 

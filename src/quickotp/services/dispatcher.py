@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -47,12 +48,14 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry, Submitted
 from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
+from quickotp.support import logs
 from quickotp.support.background import stop
 from quickotp.support.faults import log_failure
+from quickotp.support.tracing import OFF, Spans
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +128,14 @@ class Dispatcher:
         transport: Transport,
         clock: Callable[[], datetime],
         config: DispatchConfig | None = None,
+        *,
+        spans: Spans = OFF,
     ) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock
         self.config = config or DispatchConfig()
+        self.spans = spans  # OpenTelemetry: a span per send and per delivery report, when on
         self._wake = asyncio.Event()
         self._held = 0  # claimed (or reserved) and not yet recorded
         self._reserved = 0  # slots reserved by accepts not yet handed over or given back
@@ -257,6 +263,7 @@ class Dispatcher:
         """One slot of the window: sends claimed messages one at a time, until cancelled."""
         while True:
             claimed = await self._claimed.get()
+            logs.bind_message(claimed.message.account_id, claimed.message.id)
             try:
                 outcome = await self._attempt(claimed)
                 # Recorded by the group committer while this slot sends the next one.
@@ -295,6 +302,7 @@ class Dispatcher:
             account_id=message.account_id,
             code=claimed.code,
         )
+        began = time.time_ns() if self.spans.on else 0
         try:
             receipt, backup = await self._send(sms, message.backup_sender)
         except DeliveryError as exc:
@@ -305,7 +313,11 @@ class Dispatcher:
                 RETRIES.inc()
             else:
                 GIVEN_UP.labels(step.status).inc()
+            if began:
+                self._dispatched(began, message, type(step).__name__.lower(), "")
             return step
+        if began:
+            self._dispatched(began, message, "submitted", receipt.transport)
         masked = otp.mask(message.text, claimed.code) if claimed.code else message.text
         # Stamped now, not when the batch of outcomes is written a few milliseconds later.
         at = self.clock()
@@ -329,12 +341,37 @@ class Dispatcher:
             log.info("message %d: its line cannot send (%s); its backup line", sms.message_id, exc)
         return await self.transport.send(replace(sms, sender=backup)), backup
 
+    def _dispatched(self, began: int, message: Message, outcome: str, transport: str) -> None:
+        self.spans.record(
+            "quickotp.dispatch",
+            began,
+            {
+                "quickotp.message_id": message.id,
+                "quickotp.account_id": message.account_id,
+                "quickotp.attempt": message.attempts,
+                "quickotp.outcome": outcome,
+                "quickotp.transport": transport,
+            },
+        )
+
     async def _record(self, items: Sequence[Outcome | DeliveryReport]) -> list[None]:
         outcomes = [item for item in items if not isinstance(item, DeliveryReport)]
         reports = [item for item in items if isinstance(item, DeliveryReport)]
-        await self.store.record(outcomes, reports, now=self.clock())
+        began = time.time_ns() if self.spans.on and reports else 0
+        applied = await self.store.record(outcomes, reports, now=self.clock())
         for report in reports:
             REPORTS.labels(report.transport, report.state).inc()
+        if began:
+            for message_id, report in applied:
+                self.spans.record(
+                    "quickotp.report",
+                    began,
+                    {
+                        "quickotp.message_id": message_id,
+                        "quickotp.state": report.state.value,
+                        "quickotp.transport": report.transport,
+                    },
+                )
         if any(isinstance(o, Retry) for o in outcomes):
             self._wake.set()
         return [None] * len(items)

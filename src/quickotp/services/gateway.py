@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -59,6 +60,8 @@ from quickotp.services.cache import TtlCache
 from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.idempotency import Idempotency
 from quickotp.services.verification import Verifications
+from quickotp.support import logs
+from quickotp.support.tracing import OFF, Spans
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +177,7 @@ class Gateway:
     guard: Guard | None = None  # the fraud guard; None: no limits (in-process idempotency only)
     admission: AdmissionControl | None = None  # refuses sends a congested route cannot carry
     lines: LineStore | None = None  # sender lines: with them, free text and patterns are sent
+    spans: Spans = OFF  # OpenTelemetry: a span per accept, when tracing is on
 
     def __post_init__(self) -> None:
         self._accepting: GroupCommitter[NewMessage, int | None] = GroupCommitter(self._accept_batch)
@@ -226,6 +230,7 @@ class Gateway:
             raise TokenExpired(f"token {token.id} expired")
         if networks and not _address_in(ip, networks):
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
+        logs.bind_account(account.id)
         caller = Caller(token, account, ip)
         if method is not None:
             self.allow(caller, method)
@@ -459,9 +464,22 @@ class Gateway:
             backup_sender=outgoing.backup_sender,
             ref=ref if code is None else None,
         )
+        began = time.time_ns() if self.spans.on else 0
         message_id = await self._accepting.submit(item)
         if message_id is None:
             raise CreditNotEnough(f"account {caller.account.id} cannot pay for {item.cost} rial")
+        logs.bind_message(caller.account.id, message_id)
+        if began:
+            self.spans.record(
+                "quickotp.accept",
+                began,
+                {
+                    "quickotp.message_id": message_id,
+                    "quickotp.account_id": caller.account.id,
+                    "quickotp.parts": segmentation.parts,
+                    "quickotp.sandbox": sandbox,
+                },
+            )
         # DEBUG, not INFO: a log line per OTP cost 5 % of the request (py-spy); the
         # quickotp_rest_responses counter carries the volume.
         log.debug(

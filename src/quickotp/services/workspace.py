@@ -39,6 +39,7 @@ from quickotp.domain.models import (
     Webhook,
     WebhookDelivery,
 )
+from quickotp.domain.retention import day_start
 from quickotp.ports.people import DeliveryLog, PanelStore
 from quickotp.ports.store import AccountStore
 from quickotp.ports.webhooks import UrlCheck
@@ -259,8 +260,8 @@ class Workspace:
     async def credit(self, user: User) -> Credit:
         account_id = account_of(user)
         account = await self.store.get_account(account_id)
-        count, parts, spent = await self.panel.usage(
-            account_id, since=self.clock() - timedelta(days=30)
+        count, parts, spent = await self.panel.usage(  # whole days, as a prune removes them
+            account_id, since=day_start(self.clock() - timedelta(days=30), self.zone)
         )
         return Credit(
             account=account,
@@ -343,9 +344,11 @@ async def traffic(
     span, bucket = PERIODS[period]
     since = now - span
     offset = now.astimezone(zone).utcoffset() or timedelta()
+    starts = bucket_starts(since.astimezone(zone), now.astimezone(zone), bucket)
+    if bucket == "day":  # whole days, the first one too: what a prune removes is whole days
+        since = starts[0]
     rows = await panel.traffic(account_id, since=since, bucket=bucket, offset=offset)
     verifications = await panel.verification_counts(account_id, since=since)
-    starts = bucket_starts(since.astimezone(zone), now.astimezone(zone), bucket)
     return shape_traffic(period, bucket, starts, rows, verifications)
 
 

@@ -23,6 +23,7 @@ from quickotp.web.amoot_reads import AmootReads
 from quickotp.web.metrics import metrics_endpoint
 from quickotp.web.openapi import DOCUMENT as OPENAPI
 from quickotp.web.problems import METHOD_NOT_ALLOWED, NOT_FOUND, plain_problem
+from quickotp.web.request_ids import RequestIds
 from quickotp.web.rest import RestFront
 from quickotp.web.v1 import V1Api
 
@@ -115,4 +116,4 @@ def create_app(
         routes.append(Route("/metrics", metrics))
     if panel is not None:
         routes += [Route("/", home), Mount("/panel", app=panel)]
-    return RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan))
+    return RequestIds(RestFront(amoot.handle, Starlette(routes=routes, lifespan=lifespan)))

@@ -4,6 +4,8 @@ Schema migrations with Alembic, run on the gateway's own engine (SQLite or Postg
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -36,6 +38,27 @@ async def upgrade(
 
     async with engines.write.begin() as conn:
         await conn.run_sync(run)
+
+
+class SchemaState(StrEnum):
+    CURRENT = "current"  # at this code's newest revision
+    BEHIND = "behind"  # empty, or at an older revision: `quickotp migrate` brings it up
+    NEWER = "newer"  # at a revision this code does not know: a newer QuickOTP made it
+
+
+async def schema_state(engines: Engines) -> SchemaState:
+    """Where the database's schema stands against this code's migrations."""
+
+    def check(connection: Connection) -> SchemaState:
+        scripts = ScriptDirectory.from_config(alembic_config())
+        known = {script.revision for script in scripts.walk_revisions()}
+        found = set(MigrationContext.configure(connection).get_current_heads())
+        if found - known:
+            return SchemaState.NEWER
+        return SchemaState.CURRENT if found == set(scripts.get_heads()) else SchemaState.BEHIND
+
+    async with engines.read.connect() as conn:
+        return await conn.run_sync(check)
 
 
 async def is_current(engines: Engines) -> bool:

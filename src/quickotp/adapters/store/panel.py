@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store import day_counts
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import (
     account_from,
@@ -205,7 +206,7 @@ class PanelSqlStore:
     ) -> list[TrafficRow]:
         """
         Messages begun since `since`, counted by status per hour or day of the display
-        zone, which is `offset` ahead of UTC.
+        zone, which is `offset` ahead of UTC; pruned ones from the daily rollup.
         """
         start = self._bucket_start(bucket, offset)
         statement = (
@@ -217,11 +218,17 @@ class PanelSqlStore:
             statement = statement.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(statement)).all()
+            pruned = await day_counts.traffic(
+                conn, account_id, since=since, bucket=bucket, offset=offset
+            )
         zone = timezone(offset)
-        return [
-            TrafficRow(_local_time(row.bucket, zone), MessageStatus(row.status), int(row.n))
-            for row in rows
-        ]
+        return day_counts.merged(
+            [
+                TrafficRow(_local_time(row.bucket, zone), MessageStatus(row.status), int(row.n))
+                for row in rows
+            ]
+            + pruned
+        )
 
     def _bucket_start(self, bucket: Bucket, offset: timedelta) -> ColumnElement[Any]:
         minutes = int(offset.total_seconds() // 60)
@@ -236,7 +243,7 @@ class PanelSqlStore:
     async def verification_counts(
         self, account_id: int | None, *, since: datetime
     ) -> dict[str, int]:
-        """Verifications begun since `since`, counted by their status."""
+        """Verifications begun since `since`, counted by their status (pruned ones too)."""
         statement = (
             select(verifications.c.status, func.count())
             .where(verifications.c.created_at >= since)
@@ -245,10 +252,16 @@ class PanelSqlStore:
         if account_id is not None:
             statement = statement.where(verifications.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
-            return {status: int(n) for status, n in await conn.execute(statement)}
+            counts = await day_counts.verification_counts(conn, account_id, since=since)
+            for status, n in await conn.execute(statement):
+                counts[status] += int(n)
+        return dict(counts)
 
     async def usage(self, account_id: int, *, since: datetime) -> tuple[int, int, int]:
-        """Since `since`: messages accepted, their parts, and the credit they took (rial)."""
+        """
+        Since `since`: messages accepted, their parts, and the credit they took (rial),
+        pruned ones included.
+        """
         statement = select(
             func.count(),
             func.coalesce(func.sum(messages.c.parts), 0),
@@ -256,10 +269,14 @@ class PanelSqlStore:
         ).where(messages.c.account_id == account_id, messages.c.created_at >= since)
         async with self.engines.read.connect() as conn:
             count, parts, charged = (await conn.execute(statement)).one()
-        return int(count), int(parts), int(charged)
+            pruned = await day_counts.usage(conn, account_id, since=since)
+        return int(count) + pruned[0], int(parts) + pruned[1], int(charged) + pruned[2]
 
     async def transport_counts(self, *, since: datetime) -> dict[str, dict[MessageStatus, int]]:
-        """Messages begun since `since`, by the transport that took them and their status."""
+        """
+        Messages begun since `since` (pruned ones included), by the transport that took them
+        and their status.
+        """
         statement = (
             select(messages.c.transport, messages.c.status, func.count())
             .where(messages.c.created_at >= since)
@@ -267,8 +284,11 @@ class PanelSqlStore:
         )
         counts: dict[str, dict[MessageStatus, int]] = {}
         async with self.engines.read.connect() as conn:
+            pruned = await day_counts.per_transport(conn, since=since)
             for transport, status, n in await conn.execute(statement):
-                counts.setdefault(transport or "", {})[MessageStatus(status)] = int(n)
+                pruned[(transport or "", MessageStatus(status))] += int(n)
+        for (transport, status), n in pruned.items():
+            counts.setdefault(transport, {})[status] = n
         return counts
 
     # credit and webhooks ----------------------------------------------------------------
@@ -326,7 +346,10 @@ class PanelSqlStore:
             return account_from(row)
 
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]:
-        """Every account with its number of users and of messages since `since`."""
+        """
+        Every account with its number of users and of messages since `since` (pruned ones
+        included).
+        """
         sent = (
             select(messages.c.account_id, func.count().label("n"))
             .where(messages.c.created_at >= since)
@@ -351,7 +374,11 @@ class PanelSqlStore:
         )
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(statement)).all()
-        return [AccountSummary(account_from(row), int(row.people), int(row.sent)) for row in rows]
+            pruned = await day_counts.per_account(conn, since=since)
+        return [
+            AccountSummary(account_from(row), int(row.people), int(row.sent) + pruned[row.id])
+            for row in rows
+        ]
 
     async def patterns_in_state(
         self, state: PatternState, *, after: int | None, limit: int

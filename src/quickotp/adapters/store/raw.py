@@ -50,6 +50,10 @@ class Tx(Protocol):
 
     async def execute(self, sql: str, *args: Any) -> None: ...
 
+    async def changed(self, sql: str, *args: Any) -> int:
+        """Run an UPDATE or DELETE; how many rows it changed."""
+        ...
+
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     def time(self, moment: datetime | None) -> Any: ...
@@ -209,6 +213,10 @@ class _BlockingSqliteTx:
     async def execute(self, sql: str, *args: Any) -> None:
         self._conn.execute(sql, args)
 
+    async def changed(self, sql: str, *args: Any) -> int:
+        changed: int = self._conn.execute(sql, args).rowcount
+        return changed
+
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._conn.executemany(sql, rows)
@@ -243,6 +251,10 @@ class _PostgresTx:
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._driver.execute(_numbered(sql), *args)
+
+    async def changed(self, sql: str, *args: Any) -> int:
+        status: str = await self._driver.execute(_numbered(sql), *args)  # as "DELETE 12"
+        return int(status.rsplit(" ", 1)[-1])
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:

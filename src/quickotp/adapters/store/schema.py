@@ -358,3 +358,21 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_message", "message_id"),
 )
+
+# retention ------------------------------------------------------------------------------
+
+# What pruned messages leave behind: their counts per account, day, transport, status and
+# verification status, so that the panel's figures (and Statistics) do not drop after a
+# prune (adapters/store/retention.py fills it, adapters/store/day_counts.py reads it).
+message_days = Table(
+    "message_days",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("day", UtcDateTime, primary_key=True),  # the day's start in the panel's zone
+    Column("transport", String(40), primary_key=True),  # "" for none (never taken)
+    Column("status", String(16), primary_key=True),
+    Column("verification", String(24), primary_key=True),  # its status; "" for none
+    Column("messages", BigInteger, nullable=False),
+    Column("parts", BigInteger, nullable=False),
+    Column("charged", BigInteger, nullable=False),
+)

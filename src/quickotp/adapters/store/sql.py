@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store import day_counts
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import (
@@ -547,21 +548,21 @@ class SqlStore:
         reports: Sequence[DeliveryReport] = (),
         *,
         now: datetime,
-    ) -> None:
+    ) -> list[tuple[int, DeliveryReport]]:
         """
         What the dispatcher's attempts came to, then the delivery reports that came in, in
         one transaction: outcomes first, so that a report which came after its submit's
         answer finds its message (a report recorded before its outcome would have to be
         parked and applied again with the outcome: twice the dispatcher's database work).
+        Returns the reports applied to a message (not parked), with its id.
         """
 
-        async def work(tx: Tx) -> None:
+        async def work(tx: Tx) -> list[tuple[int, DeliveryReport]]:
             if outcomes:
                 await _record_outcomes(tx, outcomes)
-            if reports:
-                await _record_reports(tx, reports, now)
+            return await _record_reports(tx, reports, now) if reports else []
 
-        await write_transaction(self.engines, work)
+        return await write_transaction(self.engines, work)
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
@@ -588,6 +589,12 @@ class SqlStore:
             query = query.where(messages.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
             return {MessageStatus(s): n for s, n in await conn.execute(query)}
+
+    async def counts_by_state(
+        self, account_id: int, *, since: datetime, until: datetime
+    ) -> dict[MessageStatus, int]:
+        """The account's messages begun in [since, until) by state, pruned ones included."""
+        return await day_counts.counts_by_state(self.engines, account_id, since=since, until=until)
 
 
 def _checkable(now: datetime) -> tuple[Any, ...]:
@@ -829,10 +836,13 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
             await _give_up(tx, outcome)
 
 
-async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: datetime) -> None:
+async def _record_reports(
+    tx: Tx, reports: Sequence[DeliveryReport], now: datetime
+) -> list[tuple[int, DeliveryReport]]:
     """
     Apply delivery reports to their messages. A report that overtook its submit's answer
-    finds no message yet: it is parked and applied when the submit is recorded.
+    finds no message yet: it is parked and applied when the submit is recorded. Returns the
+    reports applied, with their messages' ids.
     """
     found: dict[tuple[str, str], int] = {}
     keys = ((r.transport, r.provider_message_id) for r in reports)
@@ -872,6 +882,7 @@ async def _record_reports(tx: Tx, reports: Sequence[DeliveryReport], now: dateti
             for r in parked
         ],
     )
+    return matched
 
 
 def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
