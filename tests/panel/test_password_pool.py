@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Literal
@@ -102,3 +105,38 @@ async def test_a_full_pool_answers_the_panel_429_with_retry_after(runtime: Runti
     assert "The panel is busy right now" in busy.text
     assert "پنل اکنون سرش شلوغ است" in busy_fa.text
     assert later.status_code == 303  # the refusal counted against no limit
+
+
+SERVER_STAND_IN = """
+import asyncio, os, sys, time
+from quickotp.support.password_pool import PasswordPool
+worker = asyncio.run(PasswordPool().run(os.getpid))
+print(worker, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_worker_ends_when_its_server_process_is_killed() -> None:
+    """A server killed with SIGKILL (no exit path runs) leaves no password worker behind."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER_STAND_IN], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+        assert worker != server.pid
+        os.kill(worker, 0)  # the worker runs
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(worker, signal.SIGKILL)  # do not leave it behind for the next test either
+    pytest.fail(f"the password worker {worker} outlived its killed server")

@@ -45,12 +45,25 @@ _shared: ProcessPoolExecutor | None = None
 _shared_lock = threading.Lock()
 
 
-def _lowest_priority() -> None:
-    """The worker process at the lowest priority (its threads inherit it)."""
+def _start_worker() -> None:
+    """The worker process at the lowest priority (its threads inherit it), bound to its parent."""
     try:
         os.nice(NICE)
     except OSError:  # not allowed here: the work runs at normal priority
         log.debug("could not lower the password worker's priority")
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """
+    End this worker as soon as its server process is gone. The pool's own shutdown runs only
+    when the server exits through the interpreter's exit path; a server killed, or ended by
+    os._exit, would otherwise leave the worker waiting on its queue for good.
+    """
+    parent.join()
+    os._exit(0)
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -58,7 +71,7 @@ def _executor() -> ProcessPoolExecutor:
     with _shared_lock:
         if _shared is None:
             _shared = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowest_priority
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
             )
         return _shared
 
