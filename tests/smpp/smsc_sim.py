@@ -2,7 +2,9 @@
 An SMSC for the SMPP tests and benchmark: the third-party smpp34 `Server`, driven from Python.
 It records each submit_sm, answers it (or throttles, or refuses it), and sends delivery
 receipts, optionally before the submit_sm_resp. Absolute imports only: it also runs as a
-script, `python tests/smpp/smsc_sim.py --port N [--receipts]`, a process a test can kill.
+script, `python tests/smpp/smsc_sim.py --port N [--receipts] [--report]`, a process a test
+or a benchmark can kill; with `--report` it prints `ACCEPTED <submit_sm answered>` every
+tenth of a second, for a benchmark that counts what reached the SMSC.
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ class Simulator:
                 task = asyncio.create_task(self._answer(event))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    @property
+    def accepted(self) -> int:
+        """submit_sm answered with a message_id so far."""
+        return self._accepted
 
     def _over_rate(self) -> bool:
         second = int(asyncio.get_running_loop().time())
@@ -244,11 +251,14 @@ class WireTap:
                 await writer.drain()
 
 
-async def _main(port: int, receipts: bool) -> None:
+async def _main(port: int, receipts: bool, report: bool) -> None:
     # Nothing reads them back here: a benchmark's run would keep its 250,000 submits in memory.
     simulator = Simulator(port, receipts=receipts, record=False)
     await simulator.start()
     print("READY", flush=True)  # noqa: T201 - the parent process waits for this line
+    while report:
+        await asyncio.sleep(0.1)
+        print("ACCEPTED", simulator.accepted, flush=True)  # noqa: T201 - read by the parent
     await asyncio.Event().wait()
 
 
@@ -256,5 +266,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--receipts", action="store_true")
+    parser.add_argument("--report", action="store_true")
     arguments = parser.parse_args()
-    asyncio.run(_main(arguments.port, arguments.receipts))
+    asyncio.run(_main(arguments.port, arguments.receipts, arguments.report))
