@@ -39,7 +39,7 @@ UVICORN = [
     "--loop",
     "uvloop",
     "--http",  # the HTTP protocol `quickotp serve` runs, so the baselines share its server
-    "quickotp.web.protocol:CoalescingHttpToolsProtocol",
+    "quickotp.web.protocol:ProblemHttpToolsProtocol",
     "--no-access-log",
     "--log-level",
     "warning",

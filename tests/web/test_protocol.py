@@ -1,6 +1,6 @@
 """
-The HTTP protocol `quickotp serve` runs (web/protocol.py): what a connection writes in one
-turn of the event loop goes out as one write, and answers stay whole and in order.
+The HTTP protocol `quickotp serve` builds on (web/protocol.py): answers stay whole and in
+order, and bytes that are not HTTP/1.1 get a problem+json 400.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import orjson
@@ -18,105 +17,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from quickotp.web.protocol import CoalescedWrites, CoalescingHttpToolsProtocol
+from quickotp.web.protocol import ProblemHttpToolsProtocol
 from tests.http_peer import serving
 
 pytestmark = pytest.mark.anyio
-
-
-class Recording(asyncio.Transport):
-    """A transport that keeps each write it is given (the far end of CoalescedWrites)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.events: list[str] = []
-        self.closing = False
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-        self.events.append("close")
-
-    def abort(self) -> None:
-        self.closing = True
-        self.events.append("abort")
-
-    def write_eof(self) -> None:
-        self.events.append("eof")
-
-    def get_write_buffer_size(self) -> int:
-        return 7
-
-
-async def turn() -> None:
-    """Let the event loop finish its current turn (and run what that turn scheduled)."""
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-
-
-async def test_writes_of_one_turn_go_out_as_one_write_in_order() -> None:
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-
-    near.write(b"HTTP/1.1 200 OK\r\n\r\n")
-    near.write(bytearray(b"body"))
-    near.writelines([b"-", memoryview(b"end")])
-    assert far.writes == []  # nothing yet: the turn is not over
-    assert near.get_write_buffer_size() == 7 + len(b"HTTP/1.1 200 OK\r\n\r\nbody-end")
-    await turn()
-
-    assert far.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody-end"]
-    near.write(b"next")
-    await turn()
-    assert far.writes[1:] == [b"next"]  # a later turn: a write of its own
-
-
-async def test_empty_writes_send_nothing() -> None:
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-    near.write(b"")
-    await turn()
-    assert far.writes == []
-
-
-async def test_close_and_write_eof_write_what_waits_first() -> None:
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-    near.write(b"last answer")
-    near.close()
-    assert far.writes == [b"last answer"]
-    assert far.events == ["close"]
-    await turn()
-    assert far.writes == [b"last answer"]  # the scheduled flush finds nothing left
-
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-    near.write(b"half")
-    near.write_eof()
-    assert (far.writes, far.events) == ([b"half"], ["eof"])
-
-
-async def test_abort_drops_what_waits_and_a_closed_transport_gets_nothing() -> None:
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-    near.write(b"dropped")
-    near.abort()
-    await turn()
-    assert (far.writes, far.events) == ([], ["abort"])
-
-    far = Recording()
-    near = CoalescedWrites(far, asyncio.get_running_loop())
-    near.write(b"too late")
-    far.closing = True  # the peer went away before the end of the turn
-    await turn()
-    assert far.writes == []
-    assert near.is_closing()
 
 
 async def _stream(request: Request) -> Response:
@@ -139,7 +43,7 @@ APP = Starlette(
 
 async def test_answers_stay_whole_on_a_kept_connection_and_when_it_closes() -> None:
     async with (
-        serving(APP, http=CoalescingHttpToolsProtocol) as url,
+        serving(APP, http=ProblemHttpToolsProtocol) as url,
         httpx.AsyncClient(base_url=url, timeout=5) as client,
     ):
         answers = [await client.get("/hello", params={"n": n}) for n in range(5)]
@@ -157,7 +61,7 @@ async def test_answers_stay_whole_on_a_kept_connection_and_when_it_closes() -> N
 
 async def test_a_raw_client_reads_the_whole_answer_before_the_server_closes() -> None:
     """HTTP/1.0 without keep-alive: the answer is flushed before the connection closes."""
-    async with serving(APP, http=CoalescingHttpToolsProtocol) as url:
+    async with serving(APP, http=ProblemHttpToolsProtocol) as url:
         port = int(url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port, family=socket.AF_INET)
         writer.write(b"GET /hello?n=raw HTTP/1.0\r\nHost: x\r\n\r\n")
@@ -182,7 +86,7 @@ async def test_a_raw_client_reads_the_whole_answer_before_the_server_closes() ->
 async def test_bytes_that_are_not_http_get_a_problem_answer_and_the_connection_closes(
     garbage: bytes,
 ) -> None:
-    async with serving(APP, http=CoalescingHttpToolsProtocol) as url:
+    async with serving(APP, http=ProblemHttpToolsProtocol) as url:
         port = int(url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port, family=socket.AF_INET)
         writer.write(garbage)

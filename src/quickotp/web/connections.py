@@ -37,7 +37,7 @@ from typing import Any, cast
 
 from quickotp.domain.addresses import client_key
 from quickotp.web.problems import HEAD_TOO_LARGE, REQUEST_TIMEOUT, TOO_MANY_CONNECTIONS
-from quickotp.web.protocol import CoalescingHttpToolsProtocol
+from quickotp.web.protocol import ProblemHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class OpenConnections:
         return self._open[address]
 
 
-class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
-    """CoalescingHttpToolsProtocol with the deadlines and the cap of this module's docstring."""
+class LimitedHttpToolsProtocol(ProblemHttpToolsProtocol):
+    """ProblemHttpToolsProtocol with the deadlines and the cap of this module's docstring."""
 
     def __init__(
         self, *args: Any, limits: ConnectionLimits, open_connections: OpenConnections, **kw: Any
