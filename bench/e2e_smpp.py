@@ -180,26 +180,30 @@ def wait_reported(db: Path, start: datetime, limit: float) -> None:
         time.sleep(0.5)
 
 
+def smpp_service(db: Path, smsc_port: int | None, window: int) -> tuple[dict[str, str], str]:
+    """
+    The service's environment on the SQLite file `db`, migrated, with the bench account and
+    an smpp route of `window` to `smsc_port` (None: no route, the log sink takes all); and
+    the account's token.
+    """
+    env = {
+        **quickotp_env(f"sqlite:///{db}", db.with_name("sink.jsonl"), **GUARD_OFF),
+        "QUICKOTP_DISPATCH_CONCURRENCY": str(window),
+    }
+    token = setup_account(env)
+    if smsc_port is not None:
+        url = f"smpp://bench:secret@127.0.0.1:{smsc_port}?window={window}&timeout=10"
+        quickotp(env, "routes", "add", "smsc", "--url", url)
+    return env, token
+
+
 def end_to_end(
     smsc_port: int | None, seconds: int, connections: int, window: int, rate: int = 0
 ) -> EndToEnd:
     """One run of the service; with no SMSC port, no route: the dev log sink takes all."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        env = {
-            **quickotp_env(f"sqlite:///{db}", Path(tmp) / "sink.jsonl", **GUARD_OFF),
-            "QUICKOTP_DISPATCH_CONCURRENCY": str(window),
-        }
-        token = setup_account(env)
-        if smsc_port is not None:
-            quickotp(
-                env,
-                "routes",
-                "add",
-                "smsc",
-                "--url",
-                f"smpp://bench:secret@127.0.0.1:{smsc_port}?window={window}&timeout=10",
-            )
+        env, token = smpp_service(db, smsc_port, window)
         port = free_port()
         argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
         url = f"http://127.0.0.1:{port}/rest/SendQuickOTP"

@@ -37,16 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from e2e_smpp import GUARD_OFF, serving
+from e2e_smpp import serving, smpp_service
 from harness import (
     HERE,
     free_port,
     parse_wrk,
     pinned,
-    quickotp,
-    quickotp_env,
     require_wrk,
-    setup_account,
 )
 from smpp_client import SIMULATOR
 
@@ -159,20 +156,7 @@ def load(
 
 def quickotp_row(connections: int, seconds: int, window: int) -> Row:
     with tempfile.TemporaryDirectory() as tmp, simulator() as smsc:
-        db = Path(tmp) / "bench.db"
-        env = {
-            **quickotp_env(f"sqlite:///{db}", Path(tmp) / "sink.jsonl", **GUARD_OFF),
-            "QUICKOTP_DISPATCH_CONCURRENCY": str(window),
-        }
-        token = setup_account(env)
-        quickotp(
-            env,
-            "routes",
-            "add",
-            "smsc",
-            "--url",
-            f"smpp://bench:secret@127.0.0.1:{smsc.port}?window={window}&timeout=10",
-        )
+        env, token = smpp_service(Path(tmp) / "bench.db", smsc.port, window)
         port = free_port()
         argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
         with serving(argv, env, f"http://127.0.0.1:{port}/healthz", Path(tmp) / "serve.log"):
