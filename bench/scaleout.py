@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.schema import messages
 
-SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "smpp" / "smsc_sim.py"
+SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 POSTGRES = os.environ.get(
     "QUICKOTP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -141,7 +141,7 @@ def running(
 
 @contextmanager
 def smsc(port: int, log: Path, *, receipts: bool = True) -> Iterator[subprocess.Popen[bytes]]:
-    """smpp34's SMSC simulator (tests/smpp/smsc_sim.py) as a process, unpinned."""
+    """smpp34's SMSC simulator (tests/adapters/transports/smpp/smsc_sim.py) as a process, unpinned."""
     argv = [sys.executable, str(SIMULATOR), "--port", str(port)]
     with running(
         [*argv, "--receipts"] if receipts else argv, os.environ, log, ready_line="READY"

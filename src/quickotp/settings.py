@@ -2,7 +2,7 @@
 Settings, read once from a mapping (the environment in production, a dict in tests).
 
 Every variable starts with QUICKOTP_; docs/operations.md lists each with its default and
-meaning (tests/unit/test_docs.py holds it to the names read here). Outside dev mode the
+meaning (tests/test_docs.py holds it to the names read here). Outside dev mode the
 gateway refuses to start without a real secret key. The panel's sign-in reads two:
 
 - QUICKOTP_OPEN_SIGNUP (1 or 0; on in dev mode, else off): anyone may make an account

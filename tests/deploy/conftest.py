@@ -22,7 +22,7 @@ from quickotp.bootstrap import Runtime, build_app, build_runtime
 from quickotp.domain.routing import checked_route
 from tests.conftest import make_settings, seed
 from tests.http_peer import free_port
-from tests.smpp.smsc_sim import Simulator
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 
 @dataclass(frozen=True)

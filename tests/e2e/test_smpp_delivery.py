@@ -30,7 +30,7 @@ from quickotp.domain.routing import checked_route
 from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.conftest import OTP_PATTERN, make_settings, seed
 from tests.http_peer import free_port, serving
-from tests.smpp.smsc_sim import Simulator
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = pytest.mark.anyio
 

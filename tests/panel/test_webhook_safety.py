@@ -21,7 +21,7 @@ from quickotp.web.amoot_wire import report_body
 from tests.conftest import known_names
 from tests.http_peer import free_port, serving
 from tests.panel.conftest import Browser, approved_account, send_otp, sign_up
-from tests.webhooks.test_webhooks import Receiver
+from tests.services.webhooks.test_webhooks import Receiver
 
 pytestmark = pytest.mark.anyio
 

@@ -25,7 +25,7 @@ from quickotp.domain.errors import TransportUnavailable
 from tests.clock import ManualTimer, WallClock, settle
 from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
 from tests.http_peer import free_port
-from tests.smpp.smsc_sim import Simulator
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

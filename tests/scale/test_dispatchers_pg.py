@@ -37,7 +37,7 @@ from tests.conftest import (
     service_missing,
 )
 from tests.http_peer import free_port
-from tests.smpp.smsc_sim import Simulator
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import pytest
 from quickotp.bootstrap import Runtime
 from quickotp.domain.models import MessageStatus
 from tests.conftest import Seeded, seed
-from tests.store.test_dispatcher import ScriptedTransport, dispatcher, until
+from tests.adapters.store.test_dispatcher import ScriptedTransport, dispatcher, until
 from tests.web.test_send_simple import via
 
 pytestmark = pytest.mark.anyio

@@ -1,5 +1,5 @@
 """
-Every exception the gateway raises on purpose, in one tree (tests/unit/test_errors_tree.py
+Every exception the gateway raises on purpose, in one tree (tests/domain/test_errors_tree.py
 holds this drawing to the classes below):
 
 - GatewayError

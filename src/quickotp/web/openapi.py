@@ -1,7 +1,7 @@
 """
 The OpenAPI 3.1 document of the /v1 API, written as data and served at /openapi.json.
 
-tests/v1/test_openapi.py holds it true against the running app with schemathesis: every
+tests/web/v1/test_openapi.py holds it true against the running app with schemathesis: every
 answer the app gives must be one documented here, in the documented shape.
 """
 

@@ -164,7 +164,7 @@ async def in_driver_thread(
     its sqlite3 connection, in one hop. aiosqlite has no public call for this (its
     maintainers prefer a statement a hop); `Connection._execute`, which every public method
     goes through, and `Connection._conn` are private. pyproject.toml pins aiosqlite to the
-    releases checked to have both, and tests/store/test_aiosqlite_private.py fails by name
+    releases checked to have both, and tests/adapters/store/test_aiosqlite_private.py fails by name
     when an installed one does not.
     """
     result: T = await driver._execute(function, driver._conn, argument)

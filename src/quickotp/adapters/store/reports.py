@@ -3,7 +3,7 @@ The reads behind Statistics, GetMessage and GetMessages, in SQL.
 
 Each reads one account's messages of one time window through `ix_messages_account_created`
 (account_id, created_at, id), so its cost follows the messages in the window, never the
-table (tests/store/test_query_plans.py holds them there). Texts come back with the code
+table (tests/adapters/store/test_query_plans.py holds them there). Texts come back with the code
 masked, whatever the message's state.
 """
 

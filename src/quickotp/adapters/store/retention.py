@@ -51,7 +51,7 @@ _ROLLUP = (
 # Each batch by id, on the primary key and message_id's unique index. The status, which makes
 # each DELETE remove only rows still as they were read, is `+status` on SQLite: a plain
 # `status = ?` sent its planner down ix_messages_due through every message of that status
-# (25 ms for 100 rows at 60,000 messages; tests/store/test_query_plans.py holds the plans).
+# (25 ms for 100 rows at 60,000 messages; tests/adapters/store/test_query_plans.py holds the plans).
 DELETE_MESSAGES = "DELETE FROM messages WHERE {status} = ? AND id IN ({ids})"
 DELETE_VERIFICATIONS = "DELETE FROM verifications WHERE {status} = ? AND message_id IN ({ids})"
 DELETE_DELIVERIES = "DELETE FROM webhook_deliveries WHERE message_id IN ({ids})"

@@ -627,7 +627,7 @@ _PENDING = VerificationStatus.PENDING.value
 _CANCELED = VerificationStatus.CANCELED.value
 # The hot path's lookups by provider id, by transport first: the index's leading column.
 # Without it the lookup read the whole index, and every report batch slowed as the table grew
-# (tests/store/test_query_plans.py keeps these on their indexes).
+# (tests/adapters/store/test_query_plans.py keeps these on their indexes).
 REPORTED_MESSAGES = (
     "SELECT id, provider_message_id FROM messages"
     " WHERE transport = ? AND provider_message_id IN ({ids})"
@@ -643,7 +643,7 @@ NEXT_DUE = select(func.min(messages.c.next_attempt_at)).where(
     messages.c.status == MessageStatus.QUEUED.value
 )
 # A claim: due messages (queued and past their next attempt, which a scheduled message's send
-# time is) or lapsed leases, along ix_messages_due (tests/store/test_query_plans.py).
+# time is) or lapsed leases, along ix_messages_due (tests/adapters/store/test_query_plans.py).
 CLAIM_DUE = (
     "UPDATE messages SET status = ?, lease_until = ?, attempts = attempts + 1,"
     " possible_duplicate = (possible_duplicate OR status = ?)"

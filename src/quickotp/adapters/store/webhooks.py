@@ -56,7 +56,7 @@ MAX_RELAY_URLS = 10  # per account
 # have no type to infer. The batch's messages are picked by id alone, in a materialized CTE:
 # left to itself, SQLite walked the status index through every delivered message instead
 # (3.3 ms a batch at 32,000 messages, and growing with the table; see
-# tests/store/test_query_plans.py).
+# tests/adapters/store/test_query_plans.py).
 OWED = """
 WITH m AS MATERIALIZED (
     SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})

@@ -32,7 +32,7 @@ from quickotp.domain.models import Caller, MessageStatus, VerificationStatus
 from quickotp.services.gateway import Gateway, SentOtp
 from quickotp.services.guard import Guard, Policy
 from tests.conftest import Seeded, seed
-from tests.limits.clock import FrozenClock
+from tests.adapters.limits.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 
 from quickotp.bootstrap import Runtime
 from tests.conftest import Seeded
-from tests.v1.test_api import bearer, check_every_answer, problem
+from tests.web.v1.test_api import bearer, check_every_answer, problem
 
 pytestmark = pytest.mark.anyio
 

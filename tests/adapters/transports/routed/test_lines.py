@@ -9,7 +9,7 @@ import pytest
 from quickotp.adapters.transports.smpp.codec import status_error
 from quickotp.domain.errors import InvalidInput, LineRefused, TransportRejected
 from quickotp.domain.routing import Route, checked_route, plan
-from tests.routing.test_routing_transport import World, noop, sms
+from tests.adapters.transports.routed.test_routing_transport import World, noop, sms
 
 pytestmark = pytest.mark.anyio
 

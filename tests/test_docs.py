@@ -13,7 +13,7 @@ import pytest
 from quickotp.web import problems
 from quickotp.web.amoot_wire import Status
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 MAX_README_LINES = 250

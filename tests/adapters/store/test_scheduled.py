@@ -24,7 +24,7 @@ from quickotp.domain.models import MessageStatus, VerificationStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Outgoing, SentOtp
 from tests.conftest import Seeded, make_settings, seed
-from tests.store.test_dispatcher import ScriptedTransport, until
+from tests.adapters.store.test_dispatcher import ScriptedTransport, until
 
 pytestmark = pytest.mark.anyio
 

@@ -30,7 +30,7 @@ from quickotp.services.webhooks import WebhookWorker
 from quickotp.web.amoot_wire import report_body
 from tests.conftest import PUBLIC_ADDRESS, NamesResolver, make_settings, seed
 from tests.http_peer import serving
-from tests.webhooks.test_webhooks import Quiet, Receiver, deliver_one
+from tests.services.webhooks.test_webhooks import Quiet, Receiver, deliver_one
 
 pytestmark = pytest.mark.anyio
 

@@ -344,7 +344,7 @@ async def test_throttling_slows_the_bind_and_loses_nothing(
     """
     Under ESME_RTHROTTLED past 200 submit_sm/s, all 600 sends succeed, the bind having
     rested rather than retried into the limit. (How long the rests make it take, on a clock
-    of its own: tests/smpp/test_gate.py.)
+    of its own: tests/adapters/transports/smpp/test_gate.py.)
     """
     smsc.throttle_tps = 200
     transport = await connect(smsc.port)

@@ -26,7 +26,7 @@ from quickotp.domain.models import Claimed, MessageStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from tests.clock import WallClock
 from tests.conftest import Seeded
-from tests.store.test_outbox import new_message
+from tests.adapters.store.test_outbox import new_message
 
 pytestmark = pytest.mark.anyio
 

@@ -35,7 +35,7 @@ from quickotp.ports.limits import Limiter
 from quickotp.services.gateway import Gateway, Outgoing, SentOtp
 from quickotp.services.guard import Guard, Policy, Subject
 from tests.conftest import Seeded, make_settings, seed
-from tests.limits.clock import FrozenClock
+from tests.adapters.limits.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
 
