@@ -31,7 +31,14 @@ from sqlalchemy.engine import make_url
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.schema import messages
 
-SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "adapters" / "transports" / "smpp" / "smsc_sim.py"
+SIMULATOR = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "adapters"
+    / "transports"
+    / "smpp"
+    / "smsc_sim.py"
+)
 POSTGRES = os.environ.get(
     "QUICKOTP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -27,7 +27,14 @@ from nodelay import tune_sockets
 from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain.delivery import DeliveryReport, OutboundSms
 
-SIMULATOR = Path(__file__).resolve().parents[1] / "tests" / "adapters" / "transports" / "smpp" / "smsc_sim.py"
+SIMULATOR = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "adapters"
+    / "transports"
+    / "smpp"
+    / "smsc_sim.py"
+)
 TEXT = "کد ورود شما: {:06d}"
 HEADER = f"{'client':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'receipts':>15} {'CPU us':>8}"
 
