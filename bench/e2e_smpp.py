@@ -324,7 +324,10 @@ def on_cpu0() -> Iterator[None]:
 
 @contextmanager
 def simulator() -> Iterator[int]:
-    """smpp34's Server (tests/adapters/transports/smpp/smsc_sim.py) with receipts on, up for the block; its port."""
+    """
+    smpp34's Server (tests/adapters/transports/smpp/smsc_sim.py) with receipts on, up for the
+    block; its port.
+    """
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(SIMULATOR), "--port", str(port), "--receipts"],

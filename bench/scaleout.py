@@ -148,7 +148,7 @@ def running(
 
 @contextmanager
 def smsc(port: int, log: Path, *, receipts: bool = True) -> Iterator[subprocess.Popen[bytes]]:
-    """smpp34's SMSC simulator (tests/adapters/transports/smpp/smsc_sim.py) as a process, unpinned."""
+    """smpp34's SMSC simulator (tests/adapters/transports/smpp/smsc_sim.py), a process, unpinned."""
     argv = [sys.executable, str(SIMULATOR), "--port", str(port)]
     with running(
         [*argv, "--receipts"] if receipts else argv, os.environ, log, ready_line="READY"

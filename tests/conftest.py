@@ -205,7 +205,8 @@ def make_settings(database_url: str, **extra: str) -> Settings:
             "QUICKOTP_DATABASE_URL": database_url,
             "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
             # The fraud guard's per-number limits and /rest's repeat window have their own
-            # tests (tests/adapters/limits, tests/services/test_guard*, tests/web/test_verify_quick_otp.py);
+            # tests (tests/adapters/limits, tests/services/test_guard*,
+            # tests/web/test_verify_quick_otp.py);
             # elsewhere they would turn a test's second send to one number into a refusal or
             # a replay of the first answer. Pass them in `extra` to switch them back on.
             "QUICKOTP_GUARD_IDEMPOTENCY_SECONDS": "0",

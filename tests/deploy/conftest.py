@@ -20,9 +20,9 @@ from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime
 from quickotp.domain.routing import checked_route
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.conftest import make_settings, seed
 from tests.http_peer import free_port
-from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from quickotp.adapters.transports.routed import RoutingTransport, check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime
 from quickotp.domain.routing import checked_route
 from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.conftest import OTP_PATTERN, make_settings, seed
 from tests.http_peer import free_port, serving
-from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = pytest.mark.anyio
 

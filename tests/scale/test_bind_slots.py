@@ -22,10 +22,10 @@ from quickotp.adapters.transports.smpp.slots import SlotKeeper
 from quickotp.adapters.transports.smpp.transport import SmppConfig, SmppTransport
 from quickotp.domain.delivery import OutboundSms
 from quickotp.domain.errors import TransportUnavailable
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.clock import ManualTimer, WallClock, settle
 from tests.conftest import POSTGRES_URL, _fresh_postgres_database, service_missing
 from tests.http_peer import free_port
-from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

@@ -28,6 +28,7 @@ from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain.models import MessageStatus
 from quickotp.domain.routing import checked_route
+from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.conftest import (
     POSTGRES_URL,
     TEST_SECRET,
@@ -37,7 +38,6 @@ from tests.conftest import (
     service_missing,
 )
 from tests.http_peer import free_port
-from tests.adapters.transports.smpp.smsc_sim import Simulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 

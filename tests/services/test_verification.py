@@ -31,8 +31,8 @@ from quickotp.domain.errors import (
 from quickotp.domain.models import Caller, MessageStatus, VerificationStatus
 from quickotp.services.gateway import Gateway, SentOtp
 from quickotp.services.guard import Guard, Policy
-from tests.conftest import Seeded, seed
 from tests.adapters.limits.clock import FrozenClock
+from tests.conftest import Seeded, seed
 
 pytestmark = pytest.mark.anyio
 

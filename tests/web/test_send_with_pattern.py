@@ -9,8 +9,8 @@ import pytest
 
 from quickotp.bootstrap import Runtime
 from quickotp.domain.models import MessageStatus
-from tests.conftest import Seeded, seed
 from tests.adapters.store.test_dispatcher import ScriptedTransport, dispatcher, until
+from tests.conftest import Seeded, seed
 from tests.web.test_send_simple import via
 
 pytestmark = pytest.mark.anyio

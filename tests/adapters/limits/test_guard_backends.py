@@ -34,8 +34,8 @@ from quickotp.domain.models import Caller
 from quickotp.ports.limits import Limiter
 from quickotp.services.gateway import Gateway, Outgoing, SentOtp
 from quickotp.services.guard import Guard, Policy, Subject
-from tests.conftest import Seeded, make_settings, seed
 from tests.adapters.limits.clock import FrozenClock
+from tests.conftest import Seeded, make_settings, seed
 
 pytestmark = pytest.mark.anyio
 

@@ -24,9 +24,9 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import Claimed, MessageStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
+from tests.adapters.store.test_outbox import new_message
 from tests.clock import WallClock
 from tests.conftest import Seeded
-from tests.adapters.store.test_outbox import new_message
 
 pytestmark = pytest.mark.anyio
 

@@ -23,8 +23,8 @@ from quickotp.domain.errors import (
 from quickotp.domain.models import MessageStatus, VerificationStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Outgoing, SentOtp
-from tests.conftest import Seeded, make_settings, seed
 from tests.adapters.store.test_dispatcher import ScriptedTransport, until
+from tests.conftest import Seeded, make_settings, seed
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime, route_key
 from quickotp.domain import keys, otp
 from quickotp.domain.models import MessageStatus, VerificationStatus
-from tests.conftest import OTP_PATTERN, make_settings
 from tests.adapters.store.test_migrations import _first_release_seal
+from tests.conftest import OTP_PATTERN, make_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,7 @@
 """
 What the SMPP session says to an SMSC's own requests and to bytes that are no PDU, against a
-scripted peer (tests/adapters/transports/smpp/scripted.py): answered, refused, or the session ends; never a crash.
+scripted peer (tests/adapters/transports/smpp/scripted.py): answered, refused, or the session
+ends; never a crash.
 """
 
 from __future__ import annotations
