@@ -3,8 +3,9 @@ An SMSC for the SMPP tests and benchmark: the third-party smpp34 `Server`, drive
 It records each submit_sm, answers it (or throttles, or refuses it), and sends delivery
 receipts, optionally before the submit_sm_resp. Absolute imports only: it also runs as a
 script, `python tests/adapters/transports/smpp/smsc_sim.py --port N [--receipts] [--report]`,
-a process a test or a benchmark can kill; with `--report` it prints `ACCEPTED <submit_sm answered>` every
-tenth of a second, for a benchmark that counts what reached the SMSC.
+a process a test or a benchmark can kill; with `--report` it prints
+`ACCEPTED <submit_sm answered>` every tenth of a second, for a benchmark that counts what
+reached the SMSC.
 """
 
 from __future__ import annotations
