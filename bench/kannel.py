@@ -8,8 +8,9 @@ Kannel (Debian's `kannel` package: bearerbox + smsbox) and `quickotp serve` (SQL
 route, one transceiver bind) run in turn on CPU 0, each against a fresh smpp34 simulator
 (tests/adapters/transports/smpp/smsc_sim.py, receipts on) with at most `--window` submit_sm
 outstanding, loaded by wrk on CPU 1 at `--connections` connections: Kannel's
-`/cgi-bin/sendsms` (bench/kannel_send.lua) and QuickOTP's `/rest/SendQuickOTP` (bench/send_form.lua), each a new number a request with a
-Persian OTP text (UCS-2) and receipts asked for. The figure that compares them is what reached
+`/cgi-bin/sendsms` (bench/kannel_send.lua) and QuickOTP's `/rest/SendQuickOTP`
+(bench/send_form.lua), each a new number a request with a Persian OTP text (UCS-2) and
+receipts asked for. The figure that compares them is what reached
 the SMSC during the load: submit_sm answered a second, counted by the simulator. Besides it,
 each row shows the HTTP answers a second, and how many answered requests had not reached the
 SMSC when the load stopped (Kannel queues in memory without bound; QuickOTP answers only what
