@@ -96,13 +96,13 @@ async def test_a_forming_queue_shows_its_depth_and_age_per_route(
         await book.add(route, runtime.admin.clock())
     for mobile in ("09121000001", "09121000002", "09351000003"):
         await send(client, seeded.token, mobile)
-    gate = Admission(OutboxStats(runtime.engines), book.load, later(30))
+    # Routes reloaded at every reading, not every 5 s: the removed route goes at the next.
+    gate = Admission(OutboxStats(runtime.engines), book.load, later(30), routes_every=0)
 
     await gate.refresh()
     due = {name: _gauge("quickotp_route_queue_due", name) for name in ("q-mci", "q-other")}
     age = {name: _gauge("quickotp_route_queue_age_seconds", name) for name in due}
     await book.remove("q-other")
-    gate._routes_at = float("-inf")  # reload the routes now, not in 5 s
     await gate.refresh()
 
     assert due == {"q-mci": 2, "q-other": 1}

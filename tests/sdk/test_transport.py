@@ -110,12 +110,6 @@ class Scripted:
         return httpx.MockTransport(self)
 
 
-@pytest.fixture
-def no_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries without the back-off's waiting (its own test keeps it)."""
-    monkeypatch.setattr("quickotp_client._client.RETRY_DELAY", 0.0)
-
-
 # real sockets ----------------------------------------------------------------------------
 
 
@@ -151,7 +145,6 @@ async def test_a_timed_out_send_with_a_key_is_retried(kind: str, silent: Silent)
 # retries, on a scripted transport ---------------------------------------------------------
 
 
-@pytest.mark.usefixtures("no_delay")
 @pytest.mark.parametrize("retries", [0, 3])
 async def test_connection_failures_are_retried_a_bounded_number_of_times(
     kind: str, retries: int
@@ -166,13 +159,13 @@ async def test_connection_failures_are_retried_a_bounded_number_of_times(
             "09120000000",
             base_url="http://gateway.test",
             retries=retries,
+            retry_delay=0.0,
             transport=script.transport,
         )
 
     assert len(script.requests) == retries + 1
 
 
-@pytest.mark.usefixtures("no_delay")
 async def test_a_retry_that_connects_returns_the_answer(kind: str) -> None:
     """One failed connection, then an answer: the caller sees only the answer."""
     answer = httpx.Response(201, json=CREATED)
@@ -183,17 +176,17 @@ async def test_a_retry_that_connects_returns_the_answer(kind: str) -> None:
         "start_verification",
         "09120000000",
         base_url="http://gateway.test",
+        retry_delay=0.0,
         transport=script.transport,
     )
 
     assert (started.id, len(script.requests)) == ("v1", 2)
 
 
-@pytest.mark.usefixtures("no_delay")
 async def test_retries_resend_the_same_idempotency_key(kind: str) -> None:
     """Every try of one start carries the same Idempotency-Key; the next call a new one."""
     script = Scripted(httpx.ReadTimeout("slow"), 2, httpx.Response(201, json=CREATED))
-    options = {"base_url": "http://gateway.test", "transport": script.transport}
+    options = {"base_url": "http://gateway.test", "retry_delay": 0.0, "transport": script.transport}
 
     await call(kind, "start_verification", "09120000000", **options)
     await call(kind, "start_verification", "09120000000", **options)
@@ -203,7 +196,6 @@ async def test_retries_resend_the_same_idempotency_key(kind: str) -> None:
     assert keys[0] == keys[1] == keys[2] != keys[3]
 
 
-@pytest.mark.usefixtures("no_delay")
 @pytest.mark.parametrize(
     "error",
     [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped"), httpx.WriteError("reset")],
@@ -221,13 +213,13 @@ async def test_a_send_that_may_have_arrived_is_not_retried(
             "send_quick_otp",
             "09120000000",
             base_url="http://x.test",
+            retry_delay=0.0,
             transport=script.transport,
         )
 
     assert len(script.requests) == 1
 
 
-@pytest.mark.usefixtures("no_delay")
 @pytest.mark.parametrize(
     ("status", "body", "raised"),
     [
@@ -244,7 +236,12 @@ async def test_an_answer_is_never_retried(
 
     with pytest.raises(raised):
         await call(
-            kind, "send_quick_otp", "0912", base_url="http://x.test", transport=script.transport
+            kind,
+            "send_quick_otp",
+            "0912",
+            base_url="http://x.test",
+            retry_delay=0.0,
+            transport=script.transport,
         )
 
     assert len(script.requests) == 1

@@ -82,8 +82,9 @@ class Client:
     `base_url` is the gateway's address (or `AMOOT_URL` for Amoot's /rest methods); `token`
     an API token. `timeout` (seconds) bounds connecting and each read and write. A request
     that fails to connect is retried up to `retries` times; one that may have reached the
-    server is retried only when it carries an idempotency key (the /v1 send). `transport` is
-    for tests (an `httpx.MockTransport`, for one). Use it as a context manager, or `close()` it.
+    server is retried only when it carries an idempotency key (the /v1 send). The first retry
+    waits `retry_delay` seconds, each one after it twice the one before. `transport` is for
+    tests (an `httpx.MockTransport`, for one). Use it as a context manager, or `close()` it.
 
         with Client(base_url="https://otp.example.com", token=token) as otp:
             sent = otp.send_quick_otp("09120000000", code_length=6)
@@ -96,10 +97,12 @@ class Client:
         token: str,
         timeout: float | None = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
+        retry_delay: float = RETRY_DELAY,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._token = _token(token)
         self._retries = retries
+        self._retry_delay = retry_delay
         self._http = httpx.Client(
             base_url=_base_url(base_url),
             timeout=timeout,
@@ -142,7 +145,7 @@ class Client:
             except httpx.TransportError as exc:
                 if not _retry(exc, call, attempt, self._retries):
                     raise transport_error(exc) from exc
-                time.sleep(RETRY_DELAY * 2**attempt)
+                time.sleep(self._retry_delay * 2**attempt)
                 attempt += 1
                 continue
             return call.read(response)
@@ -340,10 +343,12 @@ class AsyncClient:
         token: str,
         timeout: float | None = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
+        retry_delay: float = RETRY_DELAY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._token = _token(token)
         self._retries = retries
+        self._retry_delay = retry_delay
         self._http = httpx.AsyncClient(
             base_url=_base_url(base_url),
             timeout=timeout,
@@ -386,7 +391,7 @@ class AsyncClient:
             except httpx.TransportError as exc:
                 if not _retry(exc, call, attempt, self._retries):
                     raise transport_error(exc) from exc
-                await asyncio.sleep(RETRY_DELAY * 2**attempt)
+                await asyncio.sleep(self._retry_delay * 2**attempt)
                 attempt += 1
                 continue
             return call.read(response)

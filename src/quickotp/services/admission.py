@@ -63,7 +63,7 @@ QUEUE_AGE = Gauge(
 
 SATURATED = 2.0  # seconds the queue's head has waited: past the dispatcher's idle poll (1 s)
 _STALE = 10.0  # seconds without a reading after which the figures are not used
-_ROUTES_EVERY = 5.0  # seconds between reloads of the routes table
+ROUTES_EVERY = 5.0  # seconds between reloads of the routes table
 _MAX_RETRY_AFTER = 60
 
 
@@ -140,12 +140,14 @@ class Admission:
         *,
         wait_share: float = 0.5,
         refresh: float = 1.0,
+        routes_every: float = ROUTES_EVERY,
     ) -> None:
         self.stats = stats
         self.load_routes = load_routes
         self.clock = clock
         self.wait_share = wait_share
         self.refresh_every = refresh
+        self.routes_every = routes_every  # seconds between reloads of the routes table
         self.loads: dict[str, RouteLoad] = {}  # congested routes only
         self._congested = False  # any route with a wait: the only thing an idle check reads
         self._read_at = 0.0  # clock seconds of the last reading
@@ -204,7 +206,7 @@ class Admission:
         """One reading of the outbox: the head always, each route's queue while one forms."""
         moment = self.clock()
         now = moment.timestamp()
-        if now - self._routes_at >= _ROUTES_EVERY:
+        if now - self._routes_at >= self.routes_every:
             self._pairs = first_choices(await self.load_routes())
             self._routes_at = now
         head = await self.stats.head(moment)

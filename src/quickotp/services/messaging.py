@@ -19,11 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import orjson
 
-from quickotp.domain import otp, phone, sendtime, sms
+from quickotp.domain import datetimes, otp, phone, sms
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import (
     BackupLineEmpty,
@@ -55,7 +54,6 @@ log = logging.getLogger(__name__)
 MAX_MOBILES = 100  # numbers in one SendSimple / SendWithBackupLine request
 MAX_TEXT = 2000  # characters of one message (about 30 parts of Persian text)
 _LINES_CACHE_SIZE = 10_000
-AMOOT_ZONE = ZoneInfo("Asia/Tehran")  # a SendDateTime without an offset is Tehran time
 # Clients send DateTime.Now as SendDateTime: a time this little ahead is their clock running
 # ahead of ours, not a schedule, and goes out at once.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -80,7 +78,7 @@ class Messaging:
 
     gateway: Gateway
     lines: LineStore
-    zone: tzinfo = AMOOT_ZONE
+    zone: tzinfo = datetimes.TEHRAN  # a SendDateTime without an offset is Tehran time
 
     def __post_init__(self) -> None:
         self.store: SendStore = self.gateway.store
@@ -262,12 +260,12 @@ class Messaging:
         passed, or one within CLOCK_SKEW ahead); InvalidSendTime when unreadable or more than
         MAX_AHEAD away.
         """
-        moment = sendtime.parse(raw, zone=self.zone)
+        moment = datetimes.send_time(raw, zone=self.zone)
         now = self.clock()
         if moment is None or moment <= now + CLOCK_SKEW:
             return None
-        if moment - now > sendtime.MAX_AHEAD:
-            days = sendtime.MAX_AHEAD.days
+        if moment - now > datetimes.MAX_AHEAD:
+            days = datetimes.MAX_AHEAD.days
             raise InvalidSendTime(f"a send is scheduled at most {days} days ahead")
         return moment
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,8 +23,10 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.domain.models import Claimed, MessageStatus
+from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.ports.store import OutboxStore
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
+from quickotp.services.gateway import Gateway
 from tests.adapters.store.test_outbox import new_message
 from tests.clock import WallClock
 from tests.conftest import Seeded
@@ -76,10 +79,14 @@ class ScriptedTransport:
         return None
 
 
-async def send_otps(runtime: Runtime, seeded: Seeded, count: int) -> list[int]:
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+async def send_otps(
+    runtime: Runtime, seeded: Seeded, count: int, gateway: Gateway | None = None
+) -> list[int]:
+    """`count` OTPs accepted by `gateway` (the runtime's unless given)."""
+    gateway = gateway or runtime.gateway
+    caller = await gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
     sent = [
-        await runtime.gateway.send_quick_otp(caller, mobile=f"0912000{i:04d}", code_length=6)
+        await gateway.send_quick_otp(caller, mobile=f"0912000{i:04d}", code_length=6)
         for i in range(count)
     ]
     return [s.message_id for s in sent]
@@ -96,9 +103,15 @@ async def statuses(runtime: Runtime, seeded: Seeded, ids: list[int]) -> list[Mes
     return [found[i].status for i in ids]
 
 
-def dispatcher(runtime: Runtime, transport: ScriptedTransport, **config: object) -> Dispatcher:
+def dispatcher(
+    runtime: Runtime,
+    transport: ScriptedTransport,
+    store: OutboxStore | None = None,
+    **config: object,
+) -> Dispatcher:
+    """A dispatcher on `store` (the runtime's unless given)."""
     settings = DispatchConfig(first_delay=timedelta(milliseconds=50), **config)  # type: ignore[arg-type]
-    return Dispatcher(runtime.store, transport, lambda: datetime.now(UTC), settings)
+    return Dispatcher(store or runtime.store, transport, lambda: datetime.now(UTC), settings)
 
 
 async def test_every_message_is_sent_once_within_the_window(
@@ -203,45 +216,84 @@ async def test_a_submit_is_stamped_when_the_upstream_answered(
     assert stored.submitted_at == answered
 
 
-class CountingClaims:
-    """The store's claim, counting the messages it hands out."""
+class Outbox:
+    """The store's outbox as the dispatcher works it, each call passed on to `store`."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, store: OutboxStore) -> None:
+        self.store = store
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        return await self.store.claim(now, lease, limit)
+
+    async def record(
+        self,
+        outcomes: Sequence[Submitted | Retry | GiveUp] = (),
+        reports: Sequence[DeliveryReport] = (),
+        *,
+        now: datetime,
+    ) -> list[tuple[int, DeliveryReport]]:
+        return await self.store.record(outcomes, reports, now=now)
+
+    async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
+        return await self.store.reconcile_reports(now, keep)
+
+    async def next_due(self) -> datetime | None:
+        return await self.store.next_due()
+
+
+class CountingClaims(Outbox):
+    """The store's outbox, counting the messages its claims hand out."""
+
+    def __init__(self, store: OutboxStore) -> None:
+        super().__init__(store)
         self.claimed: list[int] = []
         self.open = asyncio.Event()  # cleared: claims wait
         self.open.set()
-        self._claim = runtime.store.claim
 
-    async def __call__(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         await self.open.wait()
-        got = await self._claim(now, lease, limit)
+        got = await self.store.claim(now, lease, limit)
         self.claimed += [c.message.id for c in got]
         return got
 
 
-async def handing_over(
-    runtime: Runtime,
-    monkeypatch: pytest.MonkeyPatch,
-    transport: ScriptedTransport,
-    **config: object,
-) -> tuple[Dispatcher, CountingClaims]:
-    """A started dispatcher that the gateway hands accepted messages to, its claims counted."""
-    claims = CountingClaims(runtime)
-    monkeypatch.setattr(runtime.store, "claim", claims)
-    worker = dispatcher(runtime, transport, **config)
-    await worker.start()
-    monkeypatch.setattr(runtime.gateway, "outbox", worker)
-    return worker, claims
+@dataclass
+class Handover:
+    """A started dispatcher, its claims counted, and a gateway that hands it what it accepts."""
+
+    worker: Dispatcher
+    claims: CountingClaims
+    gateway: Gateway
+
+
+@pytest.fixture
+async def handing_over(runtime: Runtime) -> AsyncIterator[Callable[..., Awaitable[Handover]]]:
+    """Makes Handovers on the runtime's store and keys; their gateways close at the end."""
+    gateways: list[Gateway] = []
+
+    async def make(transport: ScriptedTransport, **config: object) -> Handover:
+        claims = CountingClaims(runtime.store)
+        worker = dispatcher(runtime, transport, claims, **config)
+        await worker.start()
+        gateway = replace(runtime.gateway, outbox=worker)
+        gateway.start()
+        gateways.append(gateway)
+        return Handover(worker, claims, gateway)
+
+    yield make
+    for gateway in gateways:
+        await gateway.aclose()
 
 
 async def test_messages_accepted_here_are_handed_over_without_a_claim(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded, handing_over: Callable[..., Awaitable[Handover]]
 ) -> None:
     """With room in the dispatcher, an accepted message goes to it in memory, leased."""
     transport = ScriptedTransport()
-    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=4)
+    handover = await handing_over(transport, concurrency=4)
+    worker, claims = handover.worker, handover.claims
 
-    ids = await send_otps(runtime, seeded, 5)
+    ids = await send_otps(runtime, seeded, 5, handover.gateway)
     await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
     await worker.aclose()
 
@@ -254,14 +306,15 @@ async def test_messages_accepted_here_are_handed_over_without_a_claim(
 
 
 async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded, handing_over: Callable[..., Awaitable[Handover]]
 ) -> None:
     """Past `batch` held messages, accepts are stored queued and claimed once there is room."""
     transport = ScriptedTransport()
     transport.gate = asyncio.Semaphore(0)
-    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=2, batch=2)
+    handover = await handing_over(transport, concurrency=2, batch=2)
+    worker, claims = handover.worker, handover.claims
 
-    ids = await send_otps(runtime, seeded, 5)
+    ids = await send_otps(runtime, seeded, 5, handover.gateway)
     assert (
         await statuses(runtime, seeded, ids)
         == [MessageStatus.SENDING] * 2 + [MessageStatus.QUEUED] * 3
@@ -276,7 +329,7 @@ async def test_a_full_dispatcher_leaves_accepted_messages_to_its_claims(
 
 
 async def test_accepts_after_a_full_dispatcher_queue_behind_the_backlog(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded, handing_over: Callable[..., Awaitable[Handover]]
 ) -> None:
     """
     Messages go out in accept order: once an accept found no room, a slot freed later goes
@@ -284,17 +337,18 @@ async def test_accepts_after_a_full_dispatcher_queue_behind_the_backlog(
     """
     transport = ScriptedTransport()
     transport.gate = steps = asyncio.Semaphore(0)
-    worker, claims = await handing_over(runtime, monkeypatch, transport, concurrency=1, batch=2)
+    handover = await handing_over(transport, concurrency=1, batch=2)
+    worker, claims = handover.worker, handover.claims
     claims.open.clear()  # the claim that would take the queued message waits
 
-    first = await send_otps(runtime, seeded, 3)  # two held in memory, the third queued
+    first = await send_otps(runtime, seeded, 3, handover.gateway)  # two in memory, one queued
     steps.release()  # the first is sent and recorded: a slot is free
 
     async def first_sent() -> bool:
         return await statuses(runtime, seeded, first[:1]) == [MessageStatus.SENT]
 
     await until(first_sent)
-    later = await send_otps(runtime, seeded, 2)  # the free slot is not theirs
+    later = await send_otps(runtime, seeded, 2, handover.gateway)  # the free slot is not theirs
     assert await statuses(runtime, seeded, first[2:] + later) == [MessageStatus.QUEUED] * 3
     claims.open.set()
     for _ in range(4):
@@ -307,19 +361,20 @@ async def test_accepts_after_a_full_dispatcher_queue_behind_the_backlog(
 
 
 async def test_a_refused_accept_gives_its_slot_back(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded, handing_over: Callable[..., Awaitable[Handover]]
 ) -> None:
     """Sends the credit cannot cover reserve nothing for good: later ones still go in memory."""
     transport = ScriptedTransport()
-    worker, claims = await handing_over(runtime, monkeypatch, transport, batch=2)
+    handover = await handing_over(transport, batch=2)
+    worker, claims, gateway = handover.worker, handover.claims, handover.gateway
     await runtime.admin.add_credit(seeded.account_id, -1_000_000)
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    caller = await gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
 
     for _ in range(3):  # more than `batch`: a slot kept by any would show below
         with pytest.raises(CreditNotEnough):
-            await runtime.gateway.send_quick_otp(caller, mobile="09120001111", code_length=6)
+            await gateway.send_quick_otp(caller, mobile="09120001111", code_length=6)
     await runtime.admin.add_credit(seeded.account_id, 1_000_000)
-    ids = await send_otps(runtime, seeded, 2)
+    ids = await send_otps(runtime, seeded, 2, gateway)
     await until(lambda: _all(runtime, seeded, ids, MessageStatus.SENT))
     await worker.aclose()
 
@@ -328,21 +383,22 @@ async def test_a_refused_accept_gives_its_slot_back(
 
 
 async def test_a_slow_sweep_of_parked_reports_holds_no_claim_back(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded
 ) -> None:
     """Messages waiting in the table are claimed and sent while a reconcile sweep waits."""
     sweeping = asyncio.Event()
 
-    async def stuck(now: datetime, keep: timedelta) -> int:
-        sweeping.set()
-        await asyncio.Event().wait()  # as long as the test: cancelled by aclose
-        return 0
+    class StuckSweeps(Outbox):
+        async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
+            sweeping.set()
+            await asyncio.Event().wait()  # as long as the test: cancelled by aclose
+            return 0
 
-    monkeypatch.setattr(runtime.store, "reconcile_reports", stuck)
     transport = ScriptedTransport()
     worker = dispatcher(
         runtime,
         transport,
+        StuckSweeps(runtime.store),
         reconcile_every=timedelta(milliseconds=1),
         idle_poll=timedelta(milliseconds=20),
     )

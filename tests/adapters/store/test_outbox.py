@@ -6,20 +6,23 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import update
 
-from quickotp.adapters.store import sql
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, write_transaction
 from quickotp.adapters.store.schema import messages
+from quickotp.adapters.store.sql import SqlStore
 from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
 from quickotp.domain.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
 from tests.conftest import Seeded
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -261,21 +264,20 @@ async def test_reconcile_applies_a_report_parked_beside_its_submit(
 
 
 async def test_reconcile_takes_a_long_backlog_in_bounded_transactions(
-    runtime: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, seeded: Seeded
 ) -> None:
     """More parked reports than one transaction takes are all matched, in several."""
-    monkeypatch.setattr(sql, "RECONCILE_BATCH", 2)
-    transactions = []
-    real = write_transaction
+    transactions: list[object] = []
 
-    async def counted(engines: Engines, work: Callable[[Tx], Awaitable[int]]) -> int:
-        transactions.append(await real(engines, work))
-        return transactions[-1]
+    async def counted(engines: Engines, work: Callable[[Tx], Awaitable[T]]) -> T:
+        done = await write_transaction(engines, work)
+        transactions.append(done)
+        return done
 
     ids = await parked_beside_submits(runtime, seeded, 5, DeliveryState.UNDELIVERED)
-    monkeypatch.setattr(sql, "write_transaction", counted)
+    store = SqlStore(runtime.engines, reconcile_batch=2, transactions=counted)
 
-    matched = await runtime.store.reconcile_reports(NOW, timedelta(days=1))
+    matched = await store.reconcile_reports(NOW, timedelta(days=1))
 
     found = await runtime.store.get_messages(seeded.account_id, ids)
     assert matched == 5

@@ -9,10 +9,10 @@ commit among many requests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import case, func, insert, select, update
@@ -60,6 +60,17 @@ from quickotp.domain.models import (
     VerificationStatus,
 )
 
+T = TypeVar("T")
+
+RECONCILE_BATCH = 500  # parked reports matched in one transaction
+
+
+class WriteTransactions(Protocol):
+    """How the store runs a batch of hot statements in one write transaction (raw.py)."""
+
+    async def __call__(self, engines: Engines, work: Callable[[Tx], Awaitable[T]]) -> T: ...
+
+
 # What a delivery report does to a message that an upstream has taken.
 _STATUS_FOR_REPORT = {
     DeliveryState.DELIVERED: MessageStatus.DELIVERED,
@@ -74,8 +85,20 @@ _FINAL = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
 class SqlStore:
     """Accounts, tokens, patterns, messages and verifications in one SQL database."""
 
-    def __init__(self, engines: Engines) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        reconcile_batch: int = RECONCILE_BATCH,
+        transactions: WriteTransactions = write_transaction,
+    ) -> None:
+        """
+        `reconcile_batch`: parked reports matched in one transaction; `transactions` runs
+        the hot path's write transactions (accept, claim, outcomes and reports, reconcile).
+        """
         self.engines = engines
+        self.reconcile_batch = reconcile_batch
+        self._transactions = transactions
         self._postgres = engines.dialect == "postgresql"
 
     # accounts -------------------------------------------------------------------------
@@ -362,7 +385,7 @@ class SqlStore:
             by_item = dict(zip(map(id, taken), ids, strict=True))
             return [by_item.get(id(item)) for item in batch]
 
-        return await write_transaction(self.engines, work)
+        return await self._transactions(self.engines, work)
 
     # verifications --------------------------------------------------------------------
 
@@ -539,7 +562,7 @@ class SqlStore:
             )
             return [_claimed(tx, row) for row in rows]
 
-        claimed = await write_transaction(self.engines, work)  # one per batch of sends
+        claimed = await self._transactions(self.engines, work)  # one per batch of sends
         return sorted(claimed, key=lambda c: c.message.id)
 
     async def record(
@@ -562,7 +585,7 @@ class SqlStore:
                 await _record_outcomes(tx, outcomes)
             return await _record_reports(tx, reports, now) if reports else []
 
-        return await write_transaction(self.engines, work)
+        return await self._transactions(self.engines, work)
 
     async def reconcile_reports(self, now: datetime, keep: timedelta) -> int:
         """
@@ -570,15 +593,16 @@ class SqlStore:
         than `keep`. Covers the race in which a report and its submit commit side by side.
         Returns how many reports were matched.
 
-        Through the hot path's writer, `RECONCILE_BATCH` reports a transaction: on SQLite a
+        Through the hot path's writer, `reconcile_batch` reports a transaction: on SQLite a
         checkout of the writer connection from the pool waits for the hot path's run to end,
         a few hundred milliseconds under load (`bench/e2e_smpp.py`).
         """
         matched = 0
         while True:
-            done = await write_transaction(self.engines, partial(_reconcile, now=now, keep=keep))
+            batch = partial(_reconcile, now=now, keep=keep, limit=self.reconcile_batch)
+            done = await self._transactions(self.engines, batch)
             matched += done
-            if done < RECONCILE_BATCH:
+            if done < self.reconcile_batch:
                 return matched
 
     # counting -------------------------------------------------------------------------
@@ -652,7 +676,6 @@ CLAIM_DUE = (
     "  ORDER BY next_attempt_at, id LIMIT ?{lock})"
     f" RETURNING {_CLAIMED_COLUMNS}"
 )
-RECONCILE_BATCH = 500  # parked reports matched in one transaction
 PARKED_REPORTS = (
     "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
     " WHERE transport = ? AND provider_message_id IN ({ids})"
@@ -893,11 +916,11 @@ def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-async def _reconcile(tx: Tx, *, now: datetime, keep: timedelta) -> int:
-    """One batch of `reconcile_reports`: how many parked reports it matched."""
+async def _reconcile(tx: Tx, *, now: datetime, keep: timedelta, limit: int) -> int:
+    """One batch of `reconcile_reports`, `limit` at most: how many parked reports it matched."""
     # On PostgreSQL every dispatcher sweeps: each takes the parked reports no other holds.
     lock = " FOR UPDATE OF o SKIP LOCKED" if tx.postgres else ""
-    matched = await tx.fetch(MATCHED_ORPHANS.format(lock=lock), RECONCILE_BATCH)
+    matched = await tx.fetch(MATCHED_ORPHANS.format(lock=lock), limit)
     await _apply_parked(tx, [(o, m, state, tx.read_time(at)) for o, state, at, m in matched], now)
     await tx.execute("DELETE FROM orphan_reports WHERE received_at < ?", tx.time(now - keep))
     return len(matched)

@@ -36,6 +36,7 @@ def amoot(
     *,
     clock: WallClock | None = None,
     rounds: Rounds | None = None,
+    max_waiting: int = report_polling.MAX_WAITING,
 ) -> AmootTransport:
     """A transport to the fake at `base`; report rounds run when `rounds` says."""
     host = urlsplit(base).netloc
@@ -46,6 +47,7 @@ def amoot(
         clock=clock or WallClock(),
         name="amoot-main",
         sleep=(rounds or Rounds()).sleep,
+        max_waiting=max_waiting,
     )
 
 
@@ -352,13 +354,10 @@ async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.As
     assert asked(upstream) == []
 
 
-async def test_waiting_ids_are_bounded(
-    upstream: Upstream, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past MAX_WAITING the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
-    monkeypatch.setattr(report_polling, "MAX_WAITING", 2)
+async def test_waiting_ids_are_bounded(upstream: Upstream, client: httpx.AsyncClient) -> None:
+    """Past max_waiting the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
     clock, rounds = WallClock(), Rounds()
-    transport = amoot(client, upstream.url, "&reports=1", clock=clock, rounds=rounds)
+    transport = amoot(client, upstream.url, "&reports=1", clock=clock, rounds=rounds, max_waiting=2)
     await transport.start(Reports())
     for message_id in (1, 2, 3):
         upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from quickotp.adapters.transports.smpp import pdu as smpp_pdu
-from quickotp.adapters.transports.smpp import session as smpp_session
 from quickotp.adapters.transports.smpp.config import SmppConfig
 from quickotp.adapters.transports.smpp.pdu import DeliverSm
 from quickotp.adapters.transports.smpp.session import Bind, Pdu, Session
@@ -217,13 +216,12 @@ async def test_a_bind_refused_says_its_status(smsc: ScriptedSmsc) -> None:
 
 
 async def test_receipts_piling_up_pause_reading_without_failing_the_submits(
-    smsc: ScriptedSmsc, monkeypatch: pytest.MonkeyPatch
+    smsc: ScriptedSmsc,
 ) -> None:
     """
     A handler slower than the receipts stops the reading, and with it the submit_sm_resp
     behind them: the response timer rests meanwhile, so the answered submit is not lost.
     """
-    monkeypatch.setattr(smpp_session, "_INBOX_HIGH", 2)
     taking, release = asyncio.Event(), asyncio.Event()
 
     async def slow(event: DeliverSm) -> None:
@@ -232,7 +230,7 @@ async def test_receipts_piling_up_pause_reading_without_failing_the_submits(
 
     config = SmppConfig.from_url(f"smpp://quickotp:secret@127.0.0.1:{smsc.port}?timeout=0.4")
     timer = ManualTimer()
-    session = await Session.open(config, slow, timer)
+    session = await Session.open(config, slow, timer, inbox_high=2)
     watcher = asyncio.create_task(session.wait_dead())
     try:
         smsc.send(receipt(41))

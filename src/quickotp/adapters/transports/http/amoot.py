@@ -169,15 +169,19 @@ class AmootTransport:
         name: str = "amoot",
         owns_client: bool = False,
         sleep: report_polling.Sleep = asyncio.sleep,
+        max_waiting: int = report_polling.MAX_WAITING,
     ) -> None:
-        """`clock` is the time now (UTC); `sleep` waits between rounds of report polling."""
+        """
+        `clock` is the time now (UTC); `sleep` waits between rounds of report polling;
+        `max_waiting` bounds the message ids waiting for a report (the oldest go first).
+        """
         self.name = name
         self.client = client
         self.config = config
         self._owns_client = owns_client
         self._clock = clock
         self._reports = report_polling.ReportPoller(
-            name, config.reports, self._deliveries, clock, sleep
+            name, config.reports, self._deliveries, clock, sleep, max_waiting=max_waiting
         )
 
     async def start(self, reports: ReportSink) -> None:

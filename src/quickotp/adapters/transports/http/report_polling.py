@@ -7,7 +7,8 @@ on as a DeliveryReport and its id asked for no more; an id the provider says it 
 know is dropped, logged; the rest are asked for again next round.
 
 The ids wait in this process's memory: a restart forgets them (those messages stay `sent`),
-as does a day without a final answer, and past `MAX_WAITING` the oldest are dropped.
+as does a day without a final answer, and past `max_waiting` (`MAX_WAITING` unless the
+transport is given another) the oldest are dropped.
 
 The poller keeps no time of its own: the transport hands it the clock (what a report's
 time and an id's age are read from) and the sleep between rounds, both from whoever built
@@ -82,12 +83,15 @@ class ReportPoller:
         ask: Ask,
         clock: Callable[[], datetime],
         sleep: Sleep = asyncio.sleep,
+        *,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self._name = name
         self._every = every
         self._ask = ask
         self._clock = clock
         self._sleep = sleep
+        self._max_waiting = max_waiting
         self._waiting: dict[str, datetime] = {}  # provider id -> when sent, oldest first
         self._task: asyncio.Task[None] | None = None
 
@@ -104,7 +108,7 @@ class ReportPoller:
         if self._task is None:
             return
         self._waiting[message_id] = self._clock()
-        if len(self._waiting) > MAX_WAITING:
+        if len(self._waiting) > self._max_waiting:
             del self._waiting[next(iter(self._waiting))]
 
     async def _run(self, reports: ReportSink) -> None:

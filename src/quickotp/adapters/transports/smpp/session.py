@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DeliverHandler = Callable[[DeliverSm], Awaitable[None]]
 
 _WATCH_EVERY = 1.0  # at most this many seconds between response-timer checks
-_INBOX_HIGH = 8_192  # receipts waiting for the handler past which the socket is not read
+INBOX_HIGH = 8_192  # receipts waiting for the handler past which the socket is not read
 _BACKOFF_BASE = 0.5  # first reconnect delay, doubled per failed attempt up to reconnect_max
 _STABLE_AFTER = 10.0  # a bind that stayed up this long resets the back-off
 
@@ -230,7 +230,14 @@ class Session:
     so a receipt this process never took is one the SMSC still holds and sends again.
     """
 
-    def __init__(self, config: SmppConfig, on_deliver: DeliverHandler, timer: Timer) -> None:
+    def __init__(
+        self,
+        config: SmppConfig,
+        on_deliver: DeliverHandler,
+        timer: Timer,
+        *,
+        inbox_high: int = INBOX_HIGH,
+    ) -> None:
         self._config = config
         self._on_deliver = on_deliver
         self._timer = timer
@@ -241,6 +248,7 @@ class Session:
         # unbind, answered after the receipts read before it; None ends the reader.
         self._inbox: asyncio.Queue[tuple[Link, int, DeliverSm | None] | None] = asyncio.Queue()
         self._paused = False
+        self._inbox_high = inbox_high
         self._reader: asyncio.Task[None] | None = None
         # The response timer's resolution: a request left unanswered fails the session
         # between `timeout` and `timeout` + this. One check for all, rather than a timer per
@@ -249,13 +257,21 @@ class Session:
 
     @classmethod
     async def open(
-        cls, config: SmppConfig, on_deliver: DeliverHandler, timer: Timer | None = None
+        cls,
+        config: SmppConfig,
+        on_deliver: DeliverHandler,
+        timer: Timer | None = None,
+        *,
+        inbox_high: int = INBOX_HIGH,
     ) -> Session:
         """
         Connect and bind (both binds in `pair` mode); raises TransportUnavailable. `timer`
-        keeps the session's time (None: the running loop).
+        keeps the session's time (None: the running loop); past `inbox_high` receipts
+        waiting for the handler, the links are not read until half of them are taken.
         """
-        session = cls(config, on_deliver, timer or asyncio.get_running_loop())
+        session = cls(
+            config, on_deliver, timer or asyncio.get_running_loop(), inbox_high=inbox_high
+        )
         try:
             for bind_type in ["TRX"] if config.mode == "trx" else ["TX", "RX"]:
                 await session._bind(bind_type)
@@ -318,7 +334,7 @@ class Session:
     def deliver(self, link: Link, sequence: int, event: DeliverSm) -> None:
         """A deliver_sm read on `link`: queued for the handler, answered once it took it."""
         self._inbox.put_nowait((link, sequence, event))
-        if not self._paused and self._inbox.qsize() >= _INBOX_HIGH:
+        if not self._paused and self._inbox.qsize() >= self._inbox_high:
             self._pause(True)  # the SMSC waits (TCP), rather than this process filling up
 
     def _pause(self, paused: bool) -> None:
@@ -424,7 +440,7 @@ class Session:
                 log.exception("handling a deliver_sm failed")
                 status = smpp_pdu.ESME_RX_T_APPN
             link.respond(smpp_pdu.DELIVER_SM | smpp_pdu.RESPONSE, sequence, b"\0", status)
-            if self._paused and self._inbox.qsize() < _INBOX_HIGH // 2:
+            if self._paused and self._inbox.qsize() < self._inbox_high // 2:
                 self._pause(False)
 
 
