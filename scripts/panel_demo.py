@@ -394,17 +394,25 @@ async def _fill(seed: _Seed, smsc_port: int) -> Demo:
         await workspace.set_token_active(developer, staging.token.id, False)
 
     intern = Person("intern@navashop.example", _password(), Role.USER, shop_id)
-    interns: list[User] = []
+    invitation = ""
+    joined: User | None = None
+
+    async def invite_intern() -> None:
+        nonlocal invitation
+        issued = await desk.invite(actor, email=intern.email, role=Role.USER, account_id=shop_id)
+        invitation = issued.secret
 
     async def intern_joins() -> None:
-        issued = await desk.invite(actor, email=intern.email, role=Role.USER, account_id=shop_id)
-        joined = await users.accept_invitation(
-            issued.secret, password=intern.password, account_name="", locale="en"
+        nonlocal joined
+        signed_in = await users.accept_invitation(
+            invitation, password=intern.password, account_name="", locale="en"
         )
-        interns.append(joined.user)
+        joined = signed_in.user
 
     async def intern_leaves() -> None:
-        await desk.set_user_active(actor, interns[0].id, False)
+        if joined is None:
+            raise RuntimeError("the intern never joined")
+        await desk.set_user_active(actor, joined.id, False)
 
     async def clinic_invites_support() -> None:
         await desk.invite(
@@ -450,6 +458,7 @@ async def _fill(seed: _Seed, smsc_port: int) -> Demo:
         (first + timedelta(days=13, hours=6), invite_accounting),
         (first + timedelta(days=16, hours=8), staging_off),
         (first + timedelta(days=20, hours=5), clinic_top_up),
+        (end - timedelta(days=3, hours=5), invite_intern),
         (end - timedelta(days=3, hours=2), intern_joins),
         (end - timedelta(days=1, hours=23), intern_leaves),
         (end - timedelta(hours=20), clinic_invites_support),
