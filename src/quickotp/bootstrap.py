@@ -244,11 +244,14 @@ def build_runtime(
     transport: Transport | None = None,
     admit: bool = True,
     resolver: Resolver | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Runtime:
     """
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
     admission control (a process that serves no API, as `quickotp dispatch`); `resolver`
-    resolves the hosts of delivery-report URLs (the system's by default).
+    resolves the hosts of delivery-report URLs (the system's by default); `clock` is the
+    time now (UTC) that every service reads: the real one, or a demo's that moves through
+    the past (scripts/screenshots).
     """
     if settings.database_url.startswith("postgres"):
         needs_extra("asyncpg", "postgres")
@@ -281,8 +284,8 @@ def build_runtime(
             transport
             or RoutingTransport(
                 route_book.load,
-                fallback=LogSinkTransport(utc_now, settings.sink_file),
-                build=route_builder(bind_leases, utc_now),
+                fallback=LogSinkTransport(clock, settings.sink_file),
+                build=route_builder(bind_leases, clock),
                 clock=time.monotonic,
                 policy=BreakerPolicy(
                     failures=settings.route_failures,
@@ -290,7 +293,7 @@ def build_runtime(
                     max_cool_down=max(300.0, settings.route_cool_down.total_seconds()),
                 ),
             ),
-            utc_now,
+            clock,
             DispatchConfig(
                 concurrency=settings.dispatch_concurrency,
                 batch=settings.dispatch_batch,
@@ -303,13 +306,13 @@ def build_runtime(
         admission = Admission(
             OutboxStats(engines),
             route_book.load,
-            utc_now,
+            clock,
             wait_share=settings.admission_wait_percent / 100,
         )
     gateway = Gateway(
         store=store,
         keys=key_material,
-        clock=utc_now,
+        clock=clock,
         randbelow=secrets.randbelow,
         new_id=_verification_id,
         config=GatewayConfig(
@@ -324,7 +327,7 @@ def build_runtime(
             patterns_per_hour=settings.patterns_per_hour,
         ),
         outbox=dispatcher or NoOutbox(),
-        guard=build_guard(settings, store, key_material),
+        guard=build_guard(settings, store, key_material, clock),
         admission=admission,
         lines=lines,
         spans=spans,
@@ -332,13 +335,13 @@ def build_runtime(
     admin = Admin(
         store,
         key_material.token,
-        utc_now,
+        clock,
         secrets.token_urlsafe,
         lines=lines,
         schedule=SqlSchedule(engines),
     )
     users, workspace, desk = build_panel_services(
-        settings, engines, store, webhook_store, gateway, admin, dispatcher, targets
+        settings, engines, store, webhook_store, gateway, admin, dispatcher, targets, clock
     )
     return Runtime(
         settings,
@@ -353,16 +356,14 @@ def build_runtime(
         desk=desk,
         route_book=route_book,
         reports=Reports(ReportSqlStore(engines)),
-        relays=Relays(
-            webhook_store, utc_now, lambda: "whsec_" + secrets.token_urlsafe(24), targets
-        ),
+        relays=Relays(webhook_store, clock, lambda: "whsec_" + secrets.token_urlsafe(24), targets),
         webhooks=(
             WebhookWorker(
                 webhook_store,
                 HttpReportPoster(
                     public_client(resolver, allow_private=settings.webhook_private_urls)
                 ),
-                utc_now,
+                clock,
                 WebhookConfig(),
                 render=amoot_wire.report_body,
                 owns_poster=True,
@@ -373,7 +374,7 @@ def build_runtime(
         admission=admission,
         bind_leases=bind_leases,
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
-        pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
+        pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), clock, PANEL_ZONE),
         spans=spans,
     )
 
@@ -409,6 +410,7 @@ def build_panel_services(
     admin: Admin,
     dispatcher: Dispatcher | None,
     targets: UrlCheck,
+    clock: Callable[[], datetime],
 ) -> tuple[Users, Workspace, OperatorDesk]:
     """The panel's use cases: people and sessions, an account's workspace, the operator's desk."""
     identity = IdentitySqlStore(engines)
@@ -418,7 +420,7 @@ def build_panel_services(
         store=identity,
         hasher=PasswordHasher(),
         key=keys.derive(secret, "panel"),
-        clock=utc_now,
+        clock=clock,
         token_urlsafe=secrets.token_urlsafe,
         config=UsersConfig(
             open_signup=settings.open_signup, session_lifetime=settings.session_lifetime
@@ -430,7 +432,7 @@ def build_panel_services(
         deliveries,
         gateway,
         admin,
-        utc_now,
+        clock,
         secrets.token_urlsafe,
         PANEL_ZONE,
         targets,
@@ -450,7 +452,7 @@ def build_panel_services(
         monitor,
         CounterGuardStats(),
         gateway.guard,
-        utc_now,
+        clock,
         PANEL_ZONE,
     )
     return users, workspace, desk
@@ -476,7 +478,12 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
     return create_panel(panel, pages, hsts=not settings.dev)
 
 
-def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guard:
+def build_guard(
+    settings: Settings,
+    store: SqlStore,
+    key_material: Keys,
+    clock: Callable[[], datetime],
+) -> Guard:
     """The fraud guard on Redis when QUICKOTP_REDIS_URL is set, else in this process."""
     limiter: Limiter = MemoryLimiter()
     if settings.redis_url:
@@ -498,7 +505,7 @@ def build_guard(settings: Settings, store: SqlStore, key_material: Keys) -> Guar
         limiter,
         defaults,
         keys.derive(key_material.code, "limits"),
-        utc_now,
+        clock,
         fail_open=settings.limits_fail_open,
         cache_seconds=settings.token_cache.total_seconds(),
     )

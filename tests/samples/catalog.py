@@ -14,8 +14,10 @@ answer must be: both test_php_samples.py and test_csharp_samples.py pick it up. 
 the samples meet (conftest.py, `_set_up`) has pattern 1, approved, with two variables (the
 samples' `PatternCodeID=1` with two values), pattern 2, the approved OTP pattern, and
 messages 1000, 10001 and 10002 of the samples' account (the ids the samples ask about).
-What else a sample needs of the server (the shared lines `public` and `98` of the sending
-samples, the free-text permission) is set up there too.
+What else a sample needs of the server is set up there too: the free-text permission of
+SendSimple, SendOTP and SendWithBackupLine. The lines the sending samples name, `public` and
+`98`, are Amoot's shared lines; a gateway without QUICKOTP_SHARED_LINES sends them on the
+account's default line.
 """
 
 from __future__ import annotations
@@ -63,6 +65,22 @@ def _sent_otp(body: Any) -> None:
     assert list(data) == ["Mobile", "MessageID", "Code", "Status"]
     assert data["Mobile"] == 9120000000
     assert re.fullmatch(r"[0-9]{4}", data["Code"])
+
+
+def _sent_each(*mobiles: int) -> Callable[[Any], None]:
+    """One accepted row per number, in the order sent, each with a message of its own."""
+
+    def check(body: Any) -> None:
+        rows = _success(body)["Data"]
+        assert [list(row) for row in rows] == [["Mobile", "MessageID", "Status"]] * len(mobiles)
+        assert [(row["Mobile"], row["Status"]) for row in rows] == [
+            (mobile, "Success") for mobile in mobiles
+        ], rows
+        ids = [row["MessageID"] for row in rows]
+        assert all(isinstance(i, int) and i > 0 for i in ids), ids
+        assert len(set(ids)) == len(ids), ids
+
+    return check
 
 
 def _delivery(body: Any) -> None:
@@ -120,6 +138,11 @@ def _relay_zero(body: Any) -> None:
 SAMPLES = (
     Sample("AccountStatus", _account_status),
     Sample("SendQuickOTP", _sent_otp),
+    Sample("SendSimple", _sent_each(9120000000, 9150000000)),
+    Sample("SendWithBackupLine", _sent_each(9120000000, 9150000000)),
+    Sample("SendOTP", _sent_otp),
+    Sample("SendWithPattern", _sent_each(9120000000)),  # pattern 1's two values
+    Sample("SendWithPatternOWN", _sent_each(9120000000)),
     Sample("GetDelivery", _delivery),
     Sample("GetDeliveries", _deliveries),
     Sample(

@@ -90,9 +90,9 @@ def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSe
 
 def _set_up(gateway: Gateway) -> str:
     """
-    Migrate; the samples' account with patterns 1 (two variables) and 2 (OTP), a filler
-    account; the samples' token. In this process: a CLI call a step took a minute on a busy
-    machine.
+    Migrate; the samples' account with patterns 1 (two variables) and 2 (OTP) and the
+    free-text permission, a filler account; the samples' token. In this process: a CLI call
+    a step took a minute on a busy machine.
     """
 
     async def seed() -> str:
@@ -101,6 +101,7 @@ def _set_up(gateway: Gateway) -> str:
         try:
             admin = runtime.admin
             account = await admin.create_account(name="shop", credit=10**8, sender="10004321")
+            await admin.set_free_text(account.id, True)
             await admin.create_account(name="filler")
             for text, otp in (("پیام %p1% و %p2%", False), (OTP_PATTERN, True)):
                 pattern = await admin.create_pattern(account_id=account.id, text=text, otp=otp)
