@@ -45,7 +45,7 @@ from quickotp.services.messaging import Messaging
 from quickotp.settings import Settings
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-DAYS = 28  # of traffic, up to the moment the seed runs
+DAYS = 28  # of traffic, up to the moment the demo is made
 ROUTE = "smsc-main"
 OPERATOR_IP = "198.51.100.7"
 API_IP = "203.0.113.25"
@@ -76,7 +76,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Demo:
-    """What the seed made that a caller needs to find its way around the demo."""
+    """What a caller needs to find its way around the demo."""
 
     operator: Person
     user: Person  # of the first account
@@ -84,11 +84,11 @@ class Demo:
     message_id: int  # a verified one-time code of the first account, of the last day
     route: str
     messages: int  # stored, every account together
-    refused: int  # sends the gateway refused (none, when the seed went as planned)
+    refused: int  # sends the gateway refused (none, when all went as planned)
 
 
 class DemoClock:
-    """The time now for every service of the seed: moved forward only, step by step."""
+    """The time now for every service that makes the demo: moved forward only, step by step."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -113,7 +113,7 @@ class Fate:
 
 @dataclass
 class _Account:
-    """One demo account as the seed drives it."""
+    """One demo account and how its traffic runs."""
 
     id: int
     tokens: dict[str, str]  # kind of send (otp, pattern, text) -> the token that sends it
@@ -134,7 +134,7 @@ class _Event:
 
 @dataclass
 class _Seed:
-    """The seed's runtime, its clock, and its timeline of events still to come."""
+    """The demo's runtime, its clock, and its timeline of events still to come."""
 
     runtime: Runtime
     clock: DemoClock
