@@ -45,7 +45,7 @@ from quickotp.services.messaging import Messaging
 from quickotp.settings import Settings
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-DAYS = 28  # of traffic, up to the moment the seed runs
+DAYS = 28  # of traffic, up to the moment the demo is made
 ROUTE = "smsc-main"
 OPERATOR_IP = "198.51.100.7"
 API_IP = "203.0.113.25"
@@ -76,7 +76,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Demo:
-    """What the seed made that a caller needs to find its way around the demo."""
+    """What a caller needs to find its way around the demo."""
 
     operator: Person
     user: Person  # of the first account
@@ -84,11 +84,11 @@ class Demo:
     message_id: int  # a verified one-time code of the first account, of the last day
     route: str
     messages: int  # stored, every account together
-    refused: int  # sends the gateway refused (none, when the seed went as planned)
+    refused: int  # sends the gateway refused (none, when all went as planned)
 
 
 class DemoClock:
-    """The time now for every service of the seed: moved forward only, step by step."""
+    """The time now for every service that makes the demo: moved forward only, step by step."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -113,7 +113,7 @@ class Fate:
 
 @dataclass
 class _Account:
-    """One demo account as the seed drives it."""
+    """One demo account and how its traffic runs."""
 
     id: int
     tokens: dict[str, str]  # kind of send (otp, pattern, text) -> the token that sends it
@@ -125,6 +125,20 @@ class _Account:
     mix: tuple[float, float]  # the shares of pattern messages and of free text; the rest: codes
 
 
+@dataclass(frozen=True)
+class _Cast:
+    """Who and what the gateway's first week made, that the weeks after it use."""
+
+    operator: Person
+    actor: Actor
+    owner: Person
+    owner_user: User
+    developer: User
+    reception: User
+    staging_token: int
+    accounts: tuple[_Account, _Account]  # the shop's, the clinic's
+
+
 @dataclass(order=True)
 class _Event:
     at: datetime
@@ -134,7 +148,7 @@ class _Event:
 
 @dataclass
 class _Seed:
-    """The seed's runtime, its clock, and its timeline of events still to come."""
+    """The demo's runtime, its clock, and its timeline of events still to come."""
 
     runtime: Runtime
     clock: DemoClock
@@ -266,9 +280,26 @@ async def seed(
 
 
 async def _fill(seed: _Seed, smsc_port: int) -> Demo:
+    cast = await _first_days(seed, smsc_port)
+    _plan_weeks(seed, cast)
+    await seed.run_events()
+    shop = cast.accounts[0].id
+    shown_message = max(m for m in seed.verified if m[1] == shop)
+    return Demo(
+        operator=cast.operator,
+        user=cast.owner,
+        accounts=tuple(account.id for account in cast.accounts),
+        message_id=shown_message[2],
+        route=ROUTE,
+        messages=len(seed.fates) + seed.scheduled,
+        refused=seed.refused,
+    )
+
+
+async def _first_days(seed: _Seed, smsc_port: int) -> _Cast:
+    """The gateway's first week: its operators and route, the two accounts and their people."""
     runtime, clock, end = seed.runtime, seed.clock, seed.end
     start = clock.now
-    first = end - timedelta(days=DAYS)
     users, desk, admin, workspace = runtime.users, runtime.desk, runtime.admin, runtime.workspace
 
     # The gateway goes up: its first operator, made on the command line, and its SMPP route.
@@ -368,13 +399,22 @@ async def _fill(seed: _Seed, smsc_port: int) -> Demo:
             mix=(0.3, 0.0),
         ),
     )
+    return _Cast(
+        operator, actor, owner, owner_user, developer, reception, staging.token.id, accounts
+    )
 
-    # Four weeks of traffic, and what people did along the way.
+
+def _plan_weeks(seed: _Seed, cast: _Cast) -> None:
+    """Four weeks of traffic, and what people did along the way, as events on the timeline."""
+    end, first = seed.end, seed.end - timedelta(days=DAYS)
+    users, desk, workspace = seed.runtime.users, seed.runtime.desk, seed.runtime.workspace
+    actor, accounts = cast.actor, cast.accounts
+    developer, owner_user, reception = cast.developer, cast.owner_user, cast.reception
     for account in accounts:
         _plan_traffic(seed, account, first)
     for minutes in (50, 37, 24, 12, 4):  # the routes page counts the last hour
         seed.at(end - timedelta(minutes=minutes), _sender(seed, accounts[0], "otp"))
-    shop_id, clinic_id = shop.id, clinic.id
+    shop_id, clinic_id = accounts[0].id, accounts[1].id
 
     async def top_ups() -> None:
         await desk.add_credit(actor, shop_id, 1_000_000, "invoice 1077")
@@ -391,7 +431,7 @@ async def _fill(seed: _Seed, smsc_port: int) -> Demo:
         )
 
     async def staging_off() -> None:
-        await workspace.set_token_active(developer, staging.token.id, False)
+        await workspace.set_token_active(developer, cast.staging_token, False)
 
     intern = Person("intern@navashop.example", _password(), Role.USER, shop_id)
     invitation = ""
@@ -468,18 +508,6 @@ async def _fill(seed: _Seed, smsc_port: int) -> Demo:
         (end - timedelta(minutes=45), scheduled_offer),
     ):
         seed.at(moment, event)
-    await seed.run_events()
-
-    shown_message = max(m for m in seed.verified if m[1] == shop.id)
-    return Demo(
-        operator=operator,
-        user=owner,
-        accounts=(shop.id, clinic.id),
-        message_id=shown_message[2],
-        route=ROUTE,
-        messages=len(seed.fates) + seed.scheduled,
-        refused=seed.refused,
-    )
 
 
 def _password() -> str:
