@@ -2,7 +2,7 @@
 The panel's screenshots in docs/panel/, as `scripts/screenshots` makes them.
 
 It seeds a demo gateway (panel_demo.py) in a temporary SQLite file, starts the SMSC
-simulator its route binds to (tests/smpp/smsc_sim.py) and `quickotp serve`, both on
+simulator its route binds to (tests/adapters/transports/smpp/smsc_sim.py) and `quickotp serve`, both on
 127.0.0.1 and free ports, signs in as each role with Debian's Chromium through Playwright,
 and saves every page of PAGES in the languages and widths it lists, as palette PNGs named
 `<language>-<width>-<page>.png`. Then it stops the two processes it started, by their ids,
@@ -42,7 +42,7 @@ from quickotp.domain.models import Role
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "panel"
 CHROMIUM = Path("/usr/bin/chromium")
-SIMULATOR = ROOT / "tests" / "smpp" / "smsc_sim.py"
+SIMULATOR = ROOT / "tests" / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 WIDTHS = {"desktop": (1366, 768), "mobile": (390, 844)}
 TALLEST = {"desktop": 1500, "mobile": 2400}  # px: a long list is cut there
