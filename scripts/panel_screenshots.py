@@ -2,11 +2,11 @@
 The panel's screenshots in docs/panel/, as `scripts/screenshots` makes them.
 
 It seeds a demo gateway (panel_demo.py) in a temporary SQLite file, starts the SMSC
-simulator its route binds to (tests/adapters/transports/smpp/smsc_sim.py) and
-`quickotp serve`, both on 127.0.0.1 and free ports, signs in as each role with Debian's
-Chromium through Playwright, and saves every page of PAGES in the languages and widths it lists, as palette PNGs named
-`<language>-<width>-<page>.png`. Then it stops the two processes it started, by their ids,
-and removes the temporary files.
+simulator its route binds to (tests/adapters/transports/smpp/smsc_sim.py) and `quickotp
+serve`, both on 127.0.0.1 and free ports, signs in as each role with Debian's Chromium
+through Playwright, and saves every page of PAGES in the languages and widths it lists, as
+palette PNGs named `<language>-<width>-<page>.png`. Then it stops the two processes it
+started, by their ids, and removes the temporary files.
 
     scripts/screenshots                 # PAGES, as listed, into docs/panel/
     scripts/screenshots --all           # every page in both languages at both widths
