@@ -26,7 +26,6 @@ from sqlalchemy.engine import make_url
 
 from quickotp.adapters.archive import JsonLinesArchive
 from quickotp.adapters.store.backup import backup_sqlite, sqlite_path
-from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_app, build_runtime, settle_heap
 from quickotp.cli import client as client_cli
 from quickotp.domain.errors import (
@@ -37,9 +36,9 @@ from quickotp.domain.errors import (
     NotFound,
     RequestRejected,
 )
-from quickotp.domain.models import PatternState, Role
+from quickotp.domain.models import Console, PatternState, Role
 from quickotp.domain.retention import age
-from quickotp.domain.routing import DEFAULT_PRIORITY, Route, checked_route
+from quickotp.domain.routing import DEFAULT_PRIORITY, Route
 from quickotp.domain.text import text_problem
 from quickotp.domain.urls import host_problem
 from quickotp.services.admin import MAX_CREDIT
@@ -269,15 +268,16 @@ async def _prepare(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def _demo(runtime: Runtime, args: argparse.Namespace) -> str:
-    admin = runtime.admin
-    account = next((a for a in await admin.list_accounts() if a.name == DEMO_ACCOUNT), None)
+    desk, who = runtime.desk, console()
+    found = await runtime.admin.list_accounts()
+    account = next((a for a in found if a.name == DEMO_ACCOUNT), None)
     if account is None:
-        account = await admin.create_account(
-            name=DEMO_ACCOUNT, credit=10_000_000, sender="10001234"
+        account = await desk.create_account(
+            who, name=DEMO_ACCOUNT, credit=10_000_000, sender="10001234"
         )
-        pattern = await admin.create_pattern(account_id=account.id, text=DEMO_PATTERN, otp=True)
-        await admin.approve_pattern(pattern.id)
-    issued = await admin.issue_token(account_id=account.id, label="dev")
+        pattern = await desk.create_pattern(who, account.id, text=DEMO_PATTERN, otp=True)
+        await desk.approve_pattern(who, pattern.id)
+    issued = await desk.issue_token(who, account.id, label="dev")
     base = f"http://{args.host}:{args.port}"
     # Fresh passwords at every start: dev mode prints them, so they must not outlive it.
     people = []
@@ -319,7 +319,9 @@ async def _prune(runtime: Runtime, args: argparse.Namespace) -> int:
         older_than = timedelta(days=runtime.settings.retention_days)
     archive = JsonLinesArchive.create(Path(args.archive)) if args.archive else None
     try:
-        pruned = await runtime.pruning.prune(older_than, archive=archive, dry_run=args.dry_run)
+        pruned = await runtime.desk.prune(
+            console(), older_than, archive=archive, dry_run=args.dry_run
+        )
     except BaseException:
         if archive is not None and archive.path.stat().st_size == 0:
             archive.path.unlink()  # nothing archived: the same name can be given again
@@ -367,10 +369,20 @@ def _age(text: str) -> timedelta:
 # operator commands ----------------------------------------------------------------------
 
 
+def console() -> Console:
+    """The operator at this terminal, by their login (`cli:<login>` in the audit log)."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        login = ""
+    if not login or text_problem(login):
+        login = f"uid {os.getuid()}"
+    return Console(login[:64])
+
+
 async def _operators_create(runtime: Runtime, args: argparse.Namespace) -> int:
     password = _read_password(stdin=args.password_stdin)
-    user = await runtime.users.create_operator(email=args.email, password=password)
-    await runtime.desk.note_cli("operator.create", f"user:{user.id}", user.email)
+    user = await runtime.desk.create_operator(console(), email=args.email, password=password)
     _emit(args, user, f"operator {user.id} ({user.email}) created: sign in at /panel/")
     return 0
 
@@ -403,8 +415,8 @@ async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _accounts_create(runtime: Runtime, args: argparse.Namespace) -> int:
-    account = await runtime.admin.create_account(
-        name=args.name, credit=args.credit, unlimited=args.unlimited, sender=args.sender
+    account = await runtime.desk.create_account(
+        console(), name=args.name, credit=args.credit, unlimited=args.unlimited, sender=args.sender
     )
     _emit(args, account, f"account {account.id} created")
     return 0
@@ -427,7 +439,7 @@ async def _accounts_list(runtime: Runtime, args: argparse.Namespace) -> int:
 async def _accounts_set(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.free_text is None:
         raise InvalidInput("nothing to set: give --free-text on|off")
-    account = await runtime.admin.set_free_text(args.id, args.free_text)
+    account = await runtime.desk.set_free_text(console(), args.id, args.free_text)
     _emit(
         args,
         account,
@@ -443,7 +455,7 @@ async def _lines_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _lines_add(runtime: Runtime, args: argparse.Namespace) -> int:
-    found = await runtime.admin.add_line(args.account, args.line)
+    found = await runtime.desk.add_line(console(), args.account, args.line)
     _emit(
         args,
         {"account": args.account, "lines": found},
@@ -453,7 +465,7 @@ async def _lines_add(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _lines_remove(runtime: Runtime, args: argparse.Namespace) -> int:
-    found = await runtime.admin.remove_line(args.account, args.line)
+    found = await runtime.desk.remove_line(console(), args.account, args.line)
     _emit(
         args,
         {"account": args.account, "lines": found},
@@ -463,8 +475,9 @@ async def _lines_remove(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _tokens_create(runtime: Runtime, args: argparse.Namespace) -> int:
-    issued = await runtime.admin.issue_token(
-        account_id=args.account,
+    issued = await runtime.desk.issue_token(
+        console(),
+        args.account,
         label=args.label,
         expires_at=args.expires,
         allowed_ips=args.allow_ip,
@@ -479,27 +492,27 @@ async def _tokens_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _tokens_disable(runtime: Runtime, args: argparse.Namespace) -> int:
-    await runtime.store.set_token_active(args.id, False)
+    await runtime.desk.disable_token(console(), args.id)
     _emit(args, {"id": args.id, "active": False}, f"token {args.id} disabled")
     return 0
 
 
 async def _patterns_create(runtime: Runtime, args: argparse.Namespace) -> int:
-    pattern = await runtime.admin.create_pattern(
-        account_id=args.account, text=args.text, otp=args.otp
+    pattern = await runtime.desk.create_pattern(
+        console(), args.account, text=args.text, otp=args.otp
     )
     _emit(args, pattern, f"pattern {pattern.id} created, pending approval")
     return 0
 
 
 async def _patterns_approve(runtime: Runtime, args: argparse.Namespace) -> int:
-    pattern = await runtime.admin.approve_pattern(args.id)
+    pattern = await runtime.desk.approve_pattern(console(), args.id)
     _emit(args, pattern, f"pattern {pattern.id} approved")
     return 0
 
 
 async def _patterns_reject(runtime: Runtime, args: argparse.Namespace) -> int:
-    pattern = await runtime.admin.reject_pattern(args.id, args.reason)
+    pattern = await runtime.desk.reject_pattern(console(), args.id, args.reason)
     _emit(args, pattern, f"pattern {pattern.id} rejected")
     return 0
 
@@ -516,7 +529,7 @@ async def _patterns_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _credit_add(runtime: Runtime, args: argparse.Namespace) -> int:
-    account = await runtime.admin.add_credit(args.account, args.amount, args.reason)
+    account = await runtime.desk.add_credit(console(), args.account, args.amount, args.reason)
     _emit(args, account, f"account {account.id} credit is now {account.credit} rial")
     return 0
 
@@ -545,31 +558,27 @@ async def _messages_scheduled(runtime: Runtime, args: argparse.Namespace) -> int
 
 
 async def _messages_cancel(runtime: Runtime, args: argparse.Namespace) -> int:
-    message = await runtime.admin.cancel_message(args.id)
-    await runtime.desk.note_cli("message.cancel", f"message:{message.id}")
+    message = await runtime.desk.cancel_message(console(), args.id)
     _emit(args, _message_view(message), f"message {message.id} canceled; its charge returned")
     return 0
 
 
 async def _routes_add(runtime: Runtime, args: argparse.Namespace) -> int:
     url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
-    if text_problem(url):
-        raise InvalidInput("a route URL holds no control characters or undecodable bytes")
-    kind, shown = check_url(url)
-    for account_id in args.account:
-        await runtime.store.get_account(account_id)  # NotFound for an unknown account
-    route = checked_route(
-        name=args.name,
-        kind=kind,
+    route = await runtime.desk.add_route(
+        console(),
+        args.name,
         url=url,
-        shown=shown,
         prefixes=args.prefix,
         accounts=args.account,
         priority=args.priority,
         lines=args.line,
     )
-    await runtime.route_book.add(route, runtime.admin.clock())
-    _emit(args, _route_view(route), f"route {route.name} added ({shown}); dispatchers use it soon")
+    _emit(
+        args,
+        _route_view(route),
+        f"route {route.name} added ({route.shown}); dispatchers use it soon",
+    )
     return 0
 
 
@@ -588,7 +597,7 @@ async def _routes_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _routes_remove(runtime: Runtime, args: argparse.Namespace) -> int:
-    await runtime.route_book.remove(args.name)
+    await runtime.desk.remove_route(console(), args.name)
     _emit(args, {"name": args.name, "removed": True}, f"route {args.name} removed")
     return 0
 
