@@ -6,10 +6,12 @@ panel's audit page shows it; a new pattern meets the same checks whichever way i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import getpass
 import html
 import io
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,8 @@ import pytest
 
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.cli import main
+from quickotp.cli.console import console
+from quickotp.cli.demo import prepare
 from quickotp.domain.models import AuditEntry
 from quickotp.settings import Settings
 from tests.conftest import TEST_SECRET
@@ -235,6 +239,51 @@ def test_a_refused_command_writes_no_audit_row(env: dict[str, str]) -> None:
     newest, _ = newest_and_page(env)
 
     assert (newest.action, newest.target) == ("account.create", "account:1")  # the fixture's
+
+
+def test_dev_modes_demo_account_is_made_as_the_cli(tmp_path: Path) -> None:
+    """`serve --dev` makes its account, pattern and token through the audited use cases."""
+    env = {
+        "QUICKOTP_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+        "QUICKOTP_DEV_KEY_FILE": str(tmp_path / "dev.key"),
+    }
+
+    async def start_twice() -> list[AuditEntry]:
+        for _ in range(2):
+            runtime = build_runtime(Settings.from_env(env, dev=True), dispatch=False)
+            runtime.users.hasher = FAST_HASHER
+            await prepare(runtime, argparse.Namespace(host="127.0.0.1", port=8000))
+        runtime = build_runtime(Settings.from_env(env, dev=True), dispatch=False)
+        try:
+            return await runtime.users.store.list_audit(before=None, limit=10)
+        finally:
+            await runtime.engines.dispose()
+
+    audit = asyncio.run(start_twice())
+
+    assert [(e.actor, e.action, e.target) for e in reversed(audit)] == [
+        (WHO, "account.create", "account:1"),
+        (WHO, "pattern.create", "pattern:1"),
+        (WHO, "pattern.approve", "pattern:1"),
+        (WHO, "token.create", "token:1"),
+        (WHO, "token.create", "token:2"),  # a fresh token at every start
+    ]
+
+
+@pytest.mark.parametrize("login", [OSError("no login"), "", "bad\x1b[31m"])
+def test_a_login_that_cannot_be_read_or_shown_is_the_uid(
+    login: OSError | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No login name, or one with control characters: the audit names the numeric user."""
+
+    def getuser() -> str:
+        if isinstance(login, OSError):
+            raise login
+        return login
+
+    monkeypatch.setattr("getpass.getuser", getuser)
+
+    assert console().name == f"cli:uid {os.getuid()}"
 
 
 # one way to make a pattern -----------------------------------------------------------------
