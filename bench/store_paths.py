@@ -40,8 +40,8 @@ async def prepared(db: Path) -> tuple[Runtime, int, int]:
     await upgrade(runtime.engines)
     await runtime.start()
     account = await runtime.admin.create_account(name="bench", credit=10**15, sender="10004321")
-    pattern = await runtime.admin.create_pattern(
-        account_id=account.id, text="کد ورود شما: %code%", otp=True
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text="کد ورود شما: %code%", is_otp=True, capped=False
     )
     await runtime.admin.approve_pattern(pattern.id)
     return runtime, account.id, pattern.id

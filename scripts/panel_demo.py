@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from quickotp.adapters.store.migrate import upgrade
-from quickotp.adapters.transports.routed import check_url
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
 from quickotp.domain.errors import GatewayError, VerificationFailed
 from quickotp.domain.models import (
     Actor,
     Caller,
+    Console,
     GiveUp,
     MessageStatus,
     Pattern,
@@ -39,7 +39,6 @@ from quickotp.domain.models import (
     User,
 )
 from quickotp.domain.otp import mask
-from quickotp.domain.routing import checked_route
 from quickotp.services.gateway import SentOtp
 from quickotp.services.messaging import Messaging
 from quickotp.settings import Settings
@@ -300,18 +299,15 @@ async def _first_days(seed: _Seed, smsc_port: int) -> _Cast:
     """The gateway's first week: its operators and route, the two accounts and their people."""
     runtime, clock, end = seed.runtime, seed.clock, seed.end
     start = clock.now
-    users, desk, admin, workspace = runtime.users, runtime.desk, runtime.admin, runtime.workspace
+    desk, admin, workspace = runtime.desk, runtime.admin, runtime.workspace
 
     # The gateway goes up: its first operator, made on the command line, and its SMPP route.
     operator = Person("maryam.karimi@quickotp.example", _password(), Role.OPERATOR)
-    chief = await users.create_operator(email=operator.email, password=operator.password)
-    await desk.note_cli("operator.create", f"user:{chief.id}", chief.email)
+    console = Console("maryam")
+    chief = await desk.create_operator(console, email=operator.email, password=operator.password)
     actor = Actor(chief, OPERATOR_IP)
     url = f"smpp://quickotp:{secrets.token_urlsafe(9)}@127.0.0.1:{smsc_port}?binds=2"
-    kind, shown = check_url(url)
-    await runtime.route_book.add(
-        checked_route(name=ROUTE, kind=kind, url=url, shown=shown), clock()
-    )
+    await desk.add_route(console, ROUTE, url=url)
 
     # A shop signs on: its account and credit, its people, patterns and tokens.
     clock.move_to(start + timedelta(hours=2))

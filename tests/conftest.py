@@ -238,7 +238,9 @@ class Seeded:
 async def seed(runtime: Runtime, *, credit: int = 1_000_000, name: str = "shop") -> Seeded:
     """An account with an approved OTP pattern and a token."""
     account = await runtime.admin.create_account(name=name, credit=credit, sender="10004321")
-    pattern = await runtime.admin.create_pattern(account_id=account.id, text=OTP_PATTERN, otp=True)
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text=OTP_PATTERN, is_otp=True, capped=False
+    )
     await runtime.admin.approve_pattern(pattern.id)
     issued = await runtime.admin.issue_token(account_id=account.id)
     return Seeded(account.id, pattern.id, issued.secret)

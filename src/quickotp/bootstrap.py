@@ -37,7 +37,7 @@ from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.adapters.transports.log import LogSinkTransport
-from quickotp.adapters.transports.routed import RoutingTransport, build_transport
+from quickotp.adapters.transports.routed import RoutingTransport, build_transport, check_url
 from quickotp.adapters.transports.smpp.transport import SmppTransport
 from quickotp.domain import ids, keys
 from quickotp.domain.errors import ConfigurationError, InvalidInput
@@ -340,8 +340,19 @@ def build_runtime(
         lines=lines,
         schedule=SqlSchedule(engines),
     )
+    pruning = Pruning(RetentionSqlStore(engines, PANEL_ZONE), clock, PANEL_ZONE)
     users, workspace, desk = build_panel_services(
-        settings, engines, store, webhook_store, gateway, admin, dispatcher, targets, clock
+        settings,
+        engines,
+        store,
+        webhook_store,
+        gateway,
+        admin,
+        dispatcher,
+        targets,
+        clock,
+        route_book=route_book,
+        pruning=pruning,
     )
     return Runtime(
         settings,
@@ -374,7 +385,7 @@ def build_runtime(
         admission=admission,
         bind_leases=bind_leases,
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
-        pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), clock, PANEL_ZONE),
+        pruning=pruning,
         spans=spans,
     )
 
@@ -411,8 +422,14 @@ def build_panel_services(
     dispatcher: Dispatcher | None,
     targets: UrlCheck,
     clock: Callable[[], datetime],
+    *,
+    route_book: RouteBook,
+    pruning: Pruning,
 ) -> tuple[Users, Workspace, OperatorDesk]:
-    """The panel's use cases: people and sessions, an account's workspace, the operator's desk."""
+    """
+    The panel's use cases: people and sessions, an account's workspace, the operator's desk
+    (which the CLI's operator commands call too).
+    """
     identity = IdentitySqlStore(engines)
     panel_store = PanelSqlStore(engines)
     secret = settings.secret_key.reveal().encode()
@@ -454,6 +471,10 @@ def build_panel_services(
         gateway.guard,
         clock,
         PANEL_ZONE,
+        gateway,
+        route_book,
+        check_url,
+        pruning,
     )
     return users, workspace, desk
 

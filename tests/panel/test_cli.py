@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import io
 import os
 import re
@@ -41,7 +42,7 @@ def _create(env: dict[str, str], email: str, password: str, monkeypatch: pytest.
 def test_an_operator_made_at_the_command_line_can_sign_in(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The password read from stdin signs in; the action is in the audit log as the CLI's."""
+    """The password read from stdin signs in; the audit log names the CLI and its login."""
     code = _create(env, "Ops@Gateway.test", "a long enough password", monkeypatch)
 
     async def check() -> tuple[str, list[tuple[str, str]]]:
@@ -59,7 +60,7 @@ def test_an_operator_made_at_the_command_line_can_sign_in(
     assert code == 0
     assert "operator 1 (ops@gateway.test) created" in capsys.readouterr().out
     assert role == "operator"
-    assert audit == [("cli", "operator.create")]
+    assert audit == [(f"cli:{getpass.getuser()}", "operator.create")]
 
 
 def test_a_taken_email_or_a_short_password_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -11,7 +12,6 @@ from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain.delivery import OutboundSms, ReportSink, RouteState, SendReceipt
 from quickotp.domain.errors import NotAllowed
 from quickotp.domain.models import Actor, Role, Submitted, User
-from quickotp.services.desk import OperatorDesk
 from quickotp.services.monitor import TransportMonitor
 from tests.panel.conftest import (
     OPERATOR_EMAIL,
@@ -264,19 +264,7 @@ def test_the_monitor_asks_transports_that_can_say_and_names_the_others() -> None
 
 async def test_routes_join_live_state_with_the_databases_counts(runtime: Runtime) -> None:
     """The desk pairs each live route with its last hour's messages by status."""
-    desk = OperatorDesk(
-        runtime.store,
-        runtime.desk.panel,
-        runtime.desk.deliveries,
-        runtime.desk.identity,
-        runtime.admin,
-        runtime.users,
-        TransportMonitor([_ReportingTransport()]),
-        runtime.desk.guard_stats,
-        runtime.desk.guard,
-        runtime.desk.clock,
-        runtime.desk.zone,
-    )
+    desk = dataclasses.replace(runtime.desk, monitor=TransportMonitor([_ReportingTransport()]))
     operator = await runtime.users.create_operator(
         email="o@gateway.test", password="a long operator password"
     )

@@ -120,7 +120,9 @@ def _message(account_id: int, pattern_id: int, at: datetime, n: int) -> NewMessa
 async def test_the_database_buckets_by_iran_hours_and_days(runtime: Runtime) -> None:
     """UTC 20:29 and 20:31 fall on two Tehran days (UTC+3:30), on SQLite and PostgreSQL alike."""
     account = await runtime.admin.create_account(name="Shop", unlimited=True)
-    pattern = await runtime.admin.create_pattern(account_id=account.id, text="%code%", otp=True)
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text="%code%", is_otp=True, capped=False
+    )
     late = datetime(2026, 3, 1, 20, 29, tzinfo=UTC)  # 23:59 in Tehran
     early = datetime(2026, 3, 1, 20, 31, tzinfo=UTC)  # 00:01 the next day
     await runtime.store.accept(
@@ -152,8 +154,8 @@ async def test_traffic_of_an_account_leaves_other_accounts_out(runtime: Runtime)
     theirs = await runtime.admin.create_account(name="Theirs", unlimited=True)
     now = datetime.now(UTC)
     for n, account in enumerate([mine, theirs, theirs]):
-        pattern = await runtime.admin.create_pattern(
-            account_id=account.id, text=f"{n} %code%", otp=True
+        pattern = await runtime.gateway.create_account_pattern(
+            account.id, text=f"{n} %code%", is_otp=True, capped=False
         )
         await runtime.store.accept([_message(account.id, pattern.id, now, n)], now)
 

@@ -104,7 +104,9 @@ def _set_up(gateway: Gateway) -> str:
             await admin.set_free_text(account.id, True)
             await admin.create_account(name="filler")
             for text, otp in (("پیام %p1% و %p2%", False), (OTP_PATTERN, True)):
-                pattern = await admin.create_pattern(account_id=account.id, text=text, otp=otp)
+                pattern = await runtime.gateway.create_account_pattern(
+                    account.id, text=text, is_otp=otp, capped=False
+                )
                 await admin.approve_pattern(pattern.id)
             return (await admin.issue_token(account_id=account.id)).secret
         finally:

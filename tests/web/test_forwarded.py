@@ -23,7 +23,9 @@ pytestmark = pytest.mark.anyio
 async def _send_claiming(runtime: Runtime, settings: Settings, claimed: str) -> str:
     """SendQuickOTP over a real socket from 127.0.0.1, claiming to be `claimed`; its Status."""
     account = await runtime.admin.create_account(name="fwd", credit=10**6, sender="1000")
-    pattern = await runtime.admin.create_pattern(account_id=account.id, text="%code%", otp=True)
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text="%code%", is_otp=True, capped=False
+    )
     await runtime.admin.approve_pattern(pattern.id)
     issued = await runtime.admin.issue_token(account_id=account.id, allowed_ips=["203.0.113.0/24"])
     app = create_app(runtime.gateway)

@@ -124,8 +124,8 @@ async def test_the_approval_queue_comes_a_page_at_a_time(runtime: Runtime) -> No
     runtime.users.hasher = FAST_HASHER
     accounts = [await runtime.admin.create_account(name=f"a{n}", credit=0) for n in range(4)]
     for n in range(120):
-        await runtime.admin.create_pattern(
-            account_id=accounts[n % 4].id, text=f"{n} %code%", otp=True
+        await runtime.gateway.create_account_pattern(
+            accounts[n % 4].id, text=f"{n} %code%", is_otp=True, capped=False
         )
     made = await runtime.users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
     await runtime.users.set_locale(made, "en")

@@ -248,11 +248,11 @@ async def test_anothers_or_an_unapproved_pattern_is_not_priced(
     """Another account's pattern is PatternCodeID_Invalid; a pending or rejected one of the
     caller's is Pattern_NotApproved, as for SendWithPattern."""
     other = await seed(runtime, name="other")
-    pending = await runtime.admin.create_pattern(
-        account_id=seeded.account_id, text="pending %x%", otp=False
+    pending = await runtime.gateway.create_account_pattern(
+        seeded.account_id, text="pending %x%", is_otp=False, capped=False
     )
-    rejected = await runtime.admin.create_pattern(
-        account_id=seeded.account_id, text="rejected %x%", otp=False
+    rejected = await runtime.gateway.create_account_pattern(
+        seeded.account_id, text="rejected %x%", is_otp=False, capped=False
     )
     await runtime.admin.reject_pattern(rejected.id, "no")
 

@@ -242,7 +242,9 @@ async def test_no_approved_otp_pattern_is_failed(
 ) -> None:
     """Without an approved OTP pattern nothing is sent: Failed."""
     account = await runtime.admin.create_account(name="new", credit=10_000)
-    pattern = await runtime.admin.create_pattern(account_id=account.id, text="c %code%", otp=True)
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text="c %code%", is_otp=True, capped=False
+    )
     issued = await runtime.admin.issue_token(account_id=account.id)
 
     pending = await _refused(client, headers={"Authorization": issued.secret})
@@ -270,7 +272,9 @@ async def test_unlimited_account_is_never_short(
 ) -> None:
     """An unlimited account sends with zero credit and its balance does not move."""
     account = await runtime.admin.create_account(name="vip", unlimited=True)
-    pattern = await runtime.admin.create_pattern(account_id=account.id, text="%code%", otp=True)
+    pattern = await runtime.gateway.create_account_pattern(
+        account.id, text="%code%", is_otp=True, capped=False
+    )
     await runtime.admin.approve_pattern(pattern.id)
     issued = await runtime.admin.issue_token(account_id=account.id)
 

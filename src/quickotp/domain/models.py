@@ -259,6 +259,21 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Console:
+    """
+    An operator at the command line, named by their login on the machine. Whoever can run
+    `quickotp` with the gateway's settings holds its secret key, so may do what an operator does.
+    """
+
+    login: str
+
+    @property
+    def name(self) -> str:
+        """Who the audit log says did it: `cli:<login>`."""
+        return f"cli:{self.login}"
+
+
+@dataclass(frozen=True)
 class Invitation:
     """
     An operator's invitation to the panel. With an `account_id` the invitee joins that
@@ -281,7 +296,7 @@ class AuditEntry:
 
     id: int
     actor_id: int | None  # None for the command line
-    actor: str  # the actor's email then, or "cli"
+    actor: str  # the actor's email then, or "cli:<login>" (Console.name)
     action: str  # e.g. "pattern.approve"
     target: str  # e.g. "pattern:12"
     detail: str

@@ -8,4 +8,5 @@ cross them are in `quickotp.domain`.
 * transport.py  SMS upstreams and their live state
 * outbox.py     this process's dispatcher and admission control, as the accept sees them
 * limits.py     the counters behind the fraud guard and the idempotency window
+* routes.py     the configured routes as the operator changes them, and their URLs' check
 """

@@ -1,8 +1,10 @@
 """
-The operator's use cases: accounts, tokens, pattern approval, credit, message lists, sender
-lines and the free-text permission, scheduled messages.
+What the operator's use cases do underneath: accounts, tokens, pattern decisions, credit,
+message lists, sender lines and the free-text permission, scheduled messages, each checked.
 
-Called by the CLI and the operator's pages; I/O only through its store ports (ports/store.py).
+The operator reaches these through services/desk.py, which checks who acts and writes the
+audit log; the CLI's reads (lists) call them directly. I/O only through its store ports
+(ports/store.py). New patterns are made in one place, the gateway's `create_account_pattern`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from quickotp.domain import keys, sms
+from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput
 from quickotp.domain.lines import SHARED_NAMES, line_problem
@@ -155,17 +157,6 @@ class Admin:
         )
         log.info("issued token %d for account %d", token.id, account_id)
         return IssuedToken(token, secret)
-
-    async def create_pattern(self, *, account_id: int, text: str, otp: bool) -> Pattern:
-        checked = sms.check_pattern(text, otp=otp)
-        return await self.store.create_pattern(
-            account_id=account_id,
-            text=checked,
-            is_otp=otp,
-            number_patterns=sms.numeric_variables(checked, otp=otp),
-            description="",
-            now=self.clock(),
-        )
 
     async def approve_pattern(self, pattern_id: int) -> Pattern:
         pattern = await self.store.decide_pattern(

@@ -1,28 +1,31 @@
 """
-The operator's desk in the panel: the approval queue, accounts and their users, credit,
-sender lines and free text, scheduled messages, invitations, routes, traffic and the audit
-log.
+The operator's use cases, one set for the panel and the command line: the approval queue and
+new patterns, accounts and their users, tokens, credit, sender lines and free text, scheduled
+messages, invitations and operators, routes, pruning, traffic and the audit log.
 
-Every method checks that the actor is an operator (NotAllowed otherwise), and every action
-that changes something is written to the audit log with who did it and from where.
-I/O only through the ports; the clock comes in from the composition root.
+Every method checks that the actor is an operator (NotAllowed otherwise): a signed-in panel
+user (Actor) or someone at the command line (Console). Every action that changes something
+is written to the audit log with who did it (the operator's email, or `cli:<login>`) and, in
+the panel, from where. I/O only through the ports; the clock comes in from the composition
+root.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from quickotp.domain.delivery import RouteState
-from quickotp.domain.errors import NotAllowed
+from quickotp.domain.errors import InvalidInput, NotAllowed
 from quickotp.domain.models import (
     Account,
     AccountSummary,
     Actor,
     AuditEntry,
+    Console,
     CreditChange,
     Invitation,
     Message,
@@ -36,11 +39,18 @@ from quickotp.domain.models import (
     User,
     WebhookDelivery,
 )
+from quickotp.domain.routing import DEFAULT_PRIORITY, checked_route
+from quickotp.domain.routing import Route as ConfiguredRoute
+from quickotp.domain.text import text_problem
 from quickotp.ports.people import DeliveryLog, GuardStats, IdentityStore, PanelStore
+from quickotp.ports.retention import Archive
+from quickotp.ports.routes import RouteStore, RouteUrlCheck
 from quickotp.ports.store import AccountStore
 from quickotp.ports.transport import RouteMonitor
-from quickotp.services.admin import Admin
+from quickotp.services.admin import Admin, IssuedToken
+from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
+from quickotp.services.pruning import Pruned, Pruning
 from quickotp.services.users import IssuedInvitation, Users
 from quickotp.services.workspace import Traffic, traffic
 
@@ -111,6 +121,10 @@ class OperatorDesk:
     guard: Guard | None  # None: the gateway runs without a fraud guard
     clock: Callable[[], datetime]
     zone: tzinfo
+    gateway: Gateway  # new patterns go the one way every pattern goes
+    route_book: RouteStore
+    route_url: RouteUrlCheck
+    pruning: Pruning
 
     # the approval queue -----------------------------------------------------------------
 
@@ -127,19 +141,53 @@ class OperatorDesk:
             pending[-1].id if len(pending) == QUEUE_PAGE else None,
         )
 
-    async def approve_pattern(self, actor: Actor, pattern_id: int) -> Pattern:
+    async def create_pattern(
+        self, actor: Actor | Console, account_id: int, *, text: str, otp: bool
+    ) -> Pattern:
+        """
+        A pattern of the account's, pending approval, made as the account's own are, with the
+        same checks (PatternDuplicate for a text it has already); the account's caps on
+        pending and hourly patterns are for its own submissions, not the operator's.
+        """
+        _operator(actor)
+        pattern = await self.gateway.create_account_pattern(
+            account_id, text=text, is_otp=otp, capped=False
+        )
+        await self._audit(actor, "pattern.create", f"pattern:{pattern.id}", f"account {account_id}")
+        return pattern
+
+    async def approve_pattern(self, actor: Actor | Console, pattern_id: int) -> Pattern:
         _operator(actor)
         pattern = await self.admin.approve_pattern(pattern_id)
         await self._audit(actor, "pattern.approve", f"pattern:{pattern_id}")
         return pattern
 
-    async def reject_pattern(self, actor: Actor, pattern_id: int, reason: str) -> Pattern:
+    async def reject_pattern(self, actor: Actor | Console, pattern_id: int, reason: str) -> Pattern:
         _operator(actor)
         pattern = await self.admin.reject_pattern(pattern_id, reason)
         await self._audit(actor, "pattern.reject", f"pattern:{pattern_id}", reason.strip())
         return pattern
 
     # accounts ---------------------------------------------------------------------------
+
+    async def create_account(
+        self,
+        actor: Actor | Console,
+        *,
+        name: str,
+        credit: int = 0,
+        unlimited: bool = False,
+        sender: str = "10001",
+    ) -> Account:
+        _operator(actor)
+        account = await self.admin.create_account(
+            name=name, credit=credit, unlimited=unlimited, sender=sender
+        )
+        money = "unlimited" if account.unlimited else f"{account.credit} rial"
+        await self._audit(
+            actor, "account.create", f"account:{account.id}", f"{account.name} ({money})"
+        )
+        return account
 
     async def accounts(self, actor: Actor) -> list[AccountSummary]:
         _operator(actor)
@@ -157,33 +205,37 @@ class OperatorDesk:
             scheduled=await self.admin.scheduled(account_id, SCHEDULED_SHOWN),
         )
 
-    async def set_free_text(self, actor: Actor, account_id: int, allowed: bool) -> Account:
+    async def set_free_text(
+        self, actor: Actor | Console, account_id: int, allowed: bool
+    ) -> Account:
         _operator(actor)
         account = await self.admin.set_free_text(account_id, allowed)
         action = "account.free_text_on" if allowed else "account.free_text_off"
         await self._audit(actor, action, f"account:{account_id}")
         return account
 
-    async def add_line(self, actor: Actor, account_id: int, line: str) -> list[str]:
+    async def add_line(self, actor: Actor | Console, account_id: int, line: str) -> list[str]:
         _operator(actor)
         found = await self.admin.add_line(account_id, line)
         await self._audit(actor, "line.add", f"account:{account_id}", found[-1])
         return found
 
-    async def remove_line(self, actor: Actor, account_id: int, line: str) -> list[str]:
+    async def remove_line(self, actor: Actor | Console, account_id: int, line: str) -> list[str]:
         _operator(actor)
         found = await self.admin.remove_line(account_id, line)
         await self._audit(actor, "line.remove", f"account:{account_id}", line.strip()[:20])
         return found
 
-    async def cancel_message(self, actor: Actor, message_id: int) -> Message:
+    async def cancel_message(self, actor: Actor | Console, message_id: int) -> Message:
         """Cancel a scheduled message before a dispatcher takes it; its charge returns."""
         _operator(actor)
         message = await self.admin.cancel_message(message_id)
         await self._audit(actor, "message.cancel", f"message:{message_id}")
         return message
 
-    async def add_credit(self, actor: Actor, account_id: int, amount: int, reason: str) -> Account:
+    async def add_credit(
+        self, actor: Actor | Console, account_id: int, amount: int, reason: str
+    ) -> Account:
         _operator(actor)
         reason = " ".join(reason.split())[:200] or "top-up"
         account = await self.admin.add_credit(account_id, amount, reason)
@@ -259,6 +311,50 @@ class OperatorDesk:
         _operator(actor)
         return [u for u in await self.identity.list_users() if u.role is Role.OPERATOR]
 
+    async def create_operator(self, actor: Actor | Console, *, email: str, password: str) -> User:
+        """A new operator, who signs in with this password."""
+        _operator(actor)
+        user = await self.users.create_operator(email=email, password=password)
+        await self._audit(actor, "operator.create", f"user:{user.id}", user.email)
+        return user
+
+    # tokens -----------------------------------------------------------------------------
+
+    async def issue_token(
+        self,
+        actor: Actor | Console,
+        account_id: int,
+        *,
+        label: str = "",
+        expires_at: datetime | None = None,
+        allowed_ips: Sequence[str] = (),
+        allowed_methods: Sequence[str] = (),
+    ) -> IssuedToken:
+        """A new API token of the account's; its secret is in the answer only."""
+        _operator(actor)
+        issued = await self.admin.issue_token(
+            account_id=account_id,
+            label=label,
+            expires_at=expires_at,
+            allowed_ips=allowed_ips,
+            allowed_methods=allowed_methods,
+        )
+        token = issued.token
+        await self._audit(
+            actor,
+            "token.create",
+            f"token:{token.id}",
+            f"account {account_id}" + (f" {token.label}" if token.label else ""),
+        )
+        return issued
+
+    async def disable_token(self, actor: Actor | Console, token_id: int) -> None:
+        """Switch a token off; NotFound for a token that does not exist."""
+        _operator(actor)
+        await self.store.set_token_active(token_id, False)
+        self.gateway.forget_cached()
+        await self._audit(actor, "token.disable", f"token:{token_id}")
+
     # invitations ------------------------------------------------------------------------
 
     async def invitations(self, actor: Actor) -> list[Invitation]:
@@ -295,6 +391,67 @@ class OperatorDesk:
         routes += [Route(RouteState(name, up=None), by) for name, by in counts.items()]
         return routes
 
+    async def add_route(
+        self,
+        actor: Actor | Console,
+        name: str,
+        *,
+        url: str,
+        prefixes: Sequence[str] = (),
+        accounts: Sequence[int] = (),
+        priority: int = DEFAULT_PRIORITY,
+        lines: Sequence[str] = (),
+    ) -> ConfiguredRoute:
+        """
+        A new route. InvalidInput names the first thing wrong with it (its URL never
+        echoed); NotFound for an account that does not exist; Conflict for a name taken.
+        Dispatchers pick it up when they next read the routes.
+        """
+        _operator(actor)
+        if text_problem(url):
+            raise InvalidInput("a route URL holds no control characters or undecodable bytes")
+        kind, shown = self.route_url(url)
+        for account_id in accounts:
+            await self.store.get_account(account_id)  # NotFound for an unknown account
+        route = checked_route(
+            name=name,
+            kind=kind,
+            url=url,
+            shown=shown,
+            prefixes=prefixes,
+            accounts=accounts,
+            priority=priority,
+            lines=lines,
+        )
+        await self.route_book.add(route, self.clock())
+        await self._audit(actor, "route.add", f"route:{route.name}", shown)
+        return route
+
+    async def remove_route(self, actor: Actor | Console, name: str) -> None:
+        _operator(actor)
+        await self.route_book.remove(name)
+        await self._audit(actor, "route.remove", f"route:{name}")
+
+    async def prune(
+        self,
+        actor: Actor | Console,
+        older_than: timedelta,
+        *,
+        archive: Archive | None = None,
+        dry_run: bool = False,
+    ) -> Pruned:
+        """Remove (with `dry_run`, count) finished messages older than `older_than`."""
+        _operator(actor)
+        pruned = await self.pruning.prune(older_than, archive=archive, dry_run=dry_run)
+        if not pruned.dry_run:
+            await self._audit(
+                actor,
+                "messages.prune",
+                "messages",
+                f"{pruned.counts.messages} from before {pruned.before.isoformat()}",
+            )
+        return pruned
+
     async def message(self, actor: Actor, message_id: int) -> MessageRecord:
         _operator(actor)
         return await self.panel.message_record(None, message_id)
@@ -311,29 +468,24 @@ class OperatorDesk:
         _operator(actor)
         return await self.identity.list_audit(before=before, limit=AUDIT_PAGE)
 
-    async def note_cli(self, action: str, target: str, detail: str = "") -> None:
-        """Write an operator action done at the command line to the audit log."""
+    async def _audit(
+        self, actor: Actor | Console, action: str, target: str, detail: str = ""
+    ) -> None:
+        if isinstance(actor, Console):
+            actor_id, who, ip, logged = None, actor.name, None, actor.name
+        else:
+            actor_id, who, ip = actor.user.id, actor.user.email, actor.ip
+            logged = f"operator {actor.user.id}"
         await self.identity.add_audit(
-            actor_id=None,
-            actor="cli",
+            actor_id=actor_id,
+            actor=who,
             action=action,
             target=target,
             detail=detail,
-            ip=None,
+            ip=ip,
             now=self.clock(),
         )
-
-    async def _audit(self, actor: Actor, action: str, target: str, detail: str = "") -> None:
-        await self.identity.add_audit(
-            actor_id=actor.user.id,
-            actor=actor.user.email,
-            action=action,
-            target=target,
-            detail=detail,
-            ip=actor.ip,
-            now=self.clock(),
-        )
-        log.info("operator %d: %s %s", actor.user.id, action, target)
+        log.info("%s: %s %s", logged, action, target)
 
 
 def _shown(value: Any) -> str:
@@ -343,6 +495,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _operator(actor: Actor) -> None:
-    if actor.user.role is not Role.OPERATOR:
+def _operator(actor: Actor | Console) -> None:
+    """A panel user who is no operator may not; the command line may (it holds the key)."""
+    if isinstance(actor, Actor) and actor.user.role is not Role.OPERATOR:
         raise NotAllowed(f"user {actor.user.id} is not an operator")

@@ -667,18 +667,21 @@ class Gateway:
         is_otp: bool,
         number_patterns: str = "",
         description: str = "",
+        capped: bool = True,
     ) -> Pattern:
         """
-        A new pattern of the account's, pending approval (the panel calls this directly).
+        A new pattern of the account's, pending approval: the one way every pattern is made
+        (the API, the panel's users and its operators, the CLI). PatternDuplicate when the
+        account has this text already. Capped (the account's own submissions):
         PatternLimitReached when the account has `max_pending_patterns` waiting already;
         AccountRateLimited past `patterns_per_hour` (counted by the guard's Limiter, so
-        every process shares the count).
+        every process shares the count). An operator's pattern is not capped.
         """
         checked = sms.check_pattern(text, otp=is_otp)
         numeric = sms.numeric_variables(checked, otp=is_otp, named=number_patterns)
         if await self.store.pattern_text_taken(account_id, checked):
             raise PatternDuplicate("this account has a pattern with this text already")
-        if self.guard is not None:
+        if capped and self.guard is not None:
             rate = Window(f"pc:{account_id}", self.config.patterns_per_hour, HOUR)
             await self.guard.admit([(rate, AccountRateLimited)])
         pattern = await self.store.create_pattern(
@@ -688,7 +691,7 @@ class Gateway:
             number_patterns=numeric,
             description=description.strip()[:500],
             now=self.clock(),
-            max_pending=self.config.max_pending_patterns,
+            max_pending=self.config.max_pending_patterns if capped else None,
         )
         log.info("account %d created pattern %d", account_id, pattern.id)
         return pattern
