@@ -48,7 +48,12 @@ def conditions(account_id: int | None, query: MessageQuery) -> list[ColumnElemen
     if query.token_id is not None:
         where.append(_m.token_id == query.token_id)
     if query.verification is not None:
-        where.append(exists().where(_v.message_id == _m.id, _v.status == query.verification.value))
+        outcome = verifications.alias("outcome")  # not the page's own join of it
+        where.append(
+            exists().where(
+                outcome.c.message_id == _m.id, outcome.c.status == query.verification.value
+            )
+        )
     if query.since is not None:
         where.append(_m.created_at >= query.since)
     if query.until is not None:
@@ -106,7 +111,12 @@ class MessageLogSqlStore:
         many index entries, however large the table.
         """
         unpaged = replace(query, before=None)
-        matching = select(literal(1)).where(*conditions(account_id, unpaged)).limit(cap + 1)
+        matching = (
+            select(literal(1))
+            .select_from(messages)
+            .where(*conditions(account_id, unpaged))
+            .limit(cap + 1)
+        )
         statement = select(func.count()).select_from(matching.subquery())
         async with self.engines.read.connect() as conn:
             return int(await conn.scalar(statement) or 0)
