@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.domain import errors
-from quickotp.domain.errors import GatewayError, InvalidInput
+from quickotp.domain.errors import GatewayError, InvalidInput, NotFound
 from quickotp.domain.models import PatternState
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
@@ -80,6 +80,8 @@ class QuickStartPages:
                 if chosen is None:
                     raise InvalidInput("choose the token to send with")
                 sent = await self.quick.test_send(user, token_id=chosen, mobile=mobile, ip=visit.ip)
+            except NotFound:
+                raise  # another account's token: "nothing here", as for any of its pages
             except GatewayError as exc:
                 error, status = self.refusal(visit, exc), 422
         work = self.panel.workspace
