@@ -27,6 +27,7 @@ from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.lines import SqlLines
+from quickotp.adapters.store.message_log import MessageLogSqlStore
 from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
@@ -45,7 +46,9 @@ from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
+from quickotp.panel.pages import message_log as message_log_pages
 from quickotp.panel.pages import operator as operator_pages
+from quickotp.panel.pages import quick_start as quick_start_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
@@ -57,8 +60,10 @@ from quickotp.services.desk import OperatorDesk
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
+from quickotp.services.message_log import MessageLog
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.services.pruning import Pruning
+from quickotp.services.quick_start import QuickStart
 from quickotp.services.reports import Reports
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
@@ -495,7 +500,21 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
             zone=PANEL_ZONE,
         ),
     )
-    pages = [*auth_pages.routes(panel), *account_pages.routes(panel), *operator_pages.routes(panel)]
+    log = MessageLog(
+        MessageLogSqlStore(runtime.engines),
+        runtime.workspace.store,
+        settings.regions,
+        utc_now,
+        PANEL_ZONE,
+    )
+    quick = QuickStart(runtime.gateway, runtime.workspace.store, runtime.workspace.panel)
+    pages = [
+        *auth_pages.routes(panel),
+        *account_pages.routes(panel),
+        *operator_pages.routes(panel),
+        *message_log_pages.routes(panel, log),
+        *quick_start_pages.routes(panel, quick, public_url=settings.public_url),
+    ]
     return create_panel(panel, pages, hsts=not settings.dev)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from quickotp.domain.errors import ConfigurationError
 from quickotp.domain.lines import SharedLines
@@ -104,6 +105,9 @@ class Settings:
     # OTEL_EXPORTER_OTLP_ENDPOINT is set: spans of accepts, sends and reports go there
     # (support/tracing.py; the OpenTelemetry exporter reads it and its neighbours itself).
     tracing: bool = False
+    # Where clients reach the gateway (https://sms.example.com), for the panel's quick-start
+    # snippets; unset, the panel writes the address each page was asked at.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -169,6 +173,7 @@ class Settings:
             patterns_per_hour=_int(env, "QUICKOTP_PATTERNS_PER_HOUR", 20, low=1, high=100_000),
             retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
             tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
+            public_url=_public_url(env, "QUICKOTP_PUBLIC_URL"),
         )
 
 
@@ -286,3 +291,14 @@ def _dev_key(path: Path) -> str:
     with os.fdopen(made, "w") as file:
         file.write(key + "\n")
     return key
+
+
+def _public_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL with a host and no query, without its trailing slash; None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"{name} must be an http(s) URL such as https://sms.example.com")
+    return raw.rstrip("/")

@@ -30,7 +30,10 @@ def test_the_operator_flow_in_text(gateway: Gateway) -> None:
     assert pattern.stdout == "pattern 1 created, pending approval\n"
     assert approved.stdout == "pattern 1 approved\n"
     assert token.stdout.startswith("token 1 for account 1 (shown once):\n")
-    assert len(token.stdout.splitlines()[1]) == 40
+    secret = token.stdout.splitlines()[1]
+    assert secret.startswith("qotp_")
+    assert len(secret) == 45
+    assert secret[5] != "-"
     assert credit.stdout == "account 1 credit is now 6000 rial\n"
 
 

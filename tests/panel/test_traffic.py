@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from quickotp.bootstrap import Runtime
 from quickotp.domain.models import MessageStatus, NewMessage, TrafficRow, VerificationStatus
-from quickotp.services.workspace import bucket_starts, message_query, shape_traffic, traffic
+from quickotp.services.workspace import bucket_starts, shape_traffic, traffic
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -59,41 +59,6 @@ def test_no_traffic_has_no_rates_rather_than_zero() -> None:
     shaped = shape_traffic("24h", "hour", [datetime(2026, 3, 1, 10, tzinfo=TEHRAN)], [], {})
 
     assert (shaped.delivery_rate, shaped.conversion) == (None, None)
-
-
-@pytest.mark.parametrize(
-    ("typed", "digits", "message_id"),
-    [
-        ("0912 000 0001", "9120000001", 9120000001),
-        ("+98 912 000 0001", "989120000001", 989120000001),
-        ("۰۰۹۸۹۱۲۰۰۰۰۰۰۱", "989120000001", 989120000001),
-        ("42", "", 42),
-        ("", "", None),
-    ],
-)
-def test_a_log_search_reads_numbers_and_ids_as_people_type_them(
-    typed: str, digits: str, message_id: int | None
-) -> None:
-    """Leading 0 / 00 drop away; a short run of digits is an id only."""
-    query = message_query(search=typed, status="", since=None, until=None, before=None, zone=TEHRAN)
-
-    assert (query.mobile_digits, query.message_id) == (digits, message_id)
-
-
-def test_a_log_search_takes_whole_local_days() -> None:
-    """From and to are days in Iran, the second one included, in UTC underneath."""
-    query = message_query(
-        search="",
-        status="delivered",
-        since=date(2026, 3, 1),
-        until=date(2026, 3, 1),
-        before=None,
-        zone=TEHRAN,
-    )
-
-    assert query.status is MessageStatus.DELIVERED
-    assert query.since == datetime(2026, 2, 28, 20, 30, tzinfo=UTC)
-    assert query.until == datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
 
 
 def _message(account_id: int, pattern_id: int, at: datetime, n: int) -> NewMessage:

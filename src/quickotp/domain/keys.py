@@ -10,6 +10,8 @@ import hmac
 from collections.abc import Callable
 
 TOKEN_BYTES = 30  # 40 characters of URL-safe base64
+TOKEN_MARK = "qotp_"  # noqa: S105 - what a token made here starts with, not a secret
+SHOWN_RANDOM = 4  # random characters kept in the clear after the mark, to tell tokens apart
 
 
 _KEYED: dict[bytes, hmac.HMAC] = {}
@@ -39,8 +41,26 @@ def derive(secret: bytes, purpose: str) -> bytes:
 
 
 def new_token(token_urlsafe: Callable[[int], str]) -> str:
-    """A fresh API token, shown once to its owner and never stored."""
-    return token_urlsafe(TOKEN_BYTES)
+    """
+    A fresh API token, shown once to its owner and never stored: `qotp_` and 40 characters
+    of URL-safe base64 whose first is never '-' (a token pasted as a command's argument
+    must not read as an option). A draw starting with '-' (1 in 64) is drawn again, so
+    every other first character stays equally likely.
+    """
+    while True:
+        random = token_urlsafe(TOKEN_BYTES)
+        if not random.startswith("-"):
+            return TOKEN_MARK + random
+
+
+def token_prefix(token: str) -> str:
+    """
+    What is kept of a token in the clear and shown: its mark and first random characters
+    (`qotp_ab12`), or "" for a token without the mark (one made before tokens had it).
+    """
+    if not token.startswith(TOKEN_MARK):
+        return ""
+    return token[: len(TOKEN_MARK) + SHOWN_RANDOM]
 
 
 def token_digest(key: bytes, token: str) -> bytes:

@@ -50,6 +50,8 @@ class Token:
     allowed_methods: tuple[str, ...]  # API method names; empty = every method
     created_at: datetime
     last_used_at: datetime | None
+    prefix: str = ""  # the secret's first characters (`qotp_ab12`); "" for an older token
+    last_address: str | None = None  # where its last send came from
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class NewMessage:
     not_before: datetime | None = None  # scheduled: no dispatcher takes it before this time
     backup_sender: str | None = None  # the line to try when `sender` cannot send
     ref: str | None = None  # the request's idempotency reference (sends without a verification)
+    address: str | None = None  # the caller's address: its token's last address
 
     def claimed(self, message_id: int) -> Claimed:
         """The message as its dispatcher holds it once stored under `lease_until`."""
@@ -322,22 +325,39 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class LogCursor:
+    """Where a page of the message log ends: its last message's time and id."""
+
+    created_at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
 class MessageQuery:
-    """A search of the message log; `before` pages back from a message id (newest first)."""
+    """
+    A search of the message log, newest first by (created_at, id); `before` pages back from
+    the last message of the page before. The number and id conditions, when several are
+    given, match a message that meets any of them.
+    """
 
     mobile_digits: str = ""  # ASCII digits found anywhere in the number
+    mobile: str = ""  # a whole number as E.164 digits: exactly that number
     message_id: int | None = None
     status: MessageStatus | None = None
+    token_id: int | None = None
+    verification: VerificationStatus | None = None
     since: datetime | None = None
     until: datetime | None = None
-    before: int | None = None
+    before: LogCursor | None = None
     limit: int = 50
 
 
 @dataclass(frozen=True)
 class MessagePage:
     items: list[Message]  # codes masked
-    older: int | None  # the `before` of the next page, None on the last one
+    older: LogCursor | None  # the `before` of the next page, None on the last one
+    outcomes: dict[int, str] = field(default_factory=dict)  # message id -> its verification's
+    token_ids: dict[int, int] = field(default_factory=dict)  # message id -> the token it used
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import jdatetime
 from starlette.datastructures import FormData, QueryParams
 
 from quickotp.domain.digits import ascii_digits
@@ -66,6 +67,35 @@ def day(form: FormData | QueryParams, name: str) -> date | None:
     if not FIRST_YEAR <= found.year <= LAST_YEAR:
         raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
     return found
+
+
+def calendar_day(form: FormData | QueryParams, name: str) -> date | None:
+    """
+    A day written in either calendar, in any digits, with `-` or `/` between its parts:
+    2025-03-01 (Gregorian, what a date input sends) or 1403/12/11 (Jalali: a year before
+    1700). InvalidInput for anything else non-empty.
+    """
+    raw = ascii_digits(text(form, name))
+    if not raw:
+        return None
+    found = _DAY.fullmatch(raw)
+    if found is None:
+        raise InvalidInput(f"{raw!r} is not a date (1403/12/11 or 2025-03-01)")
+    year, month, day_ = (int(part) for part in found.groups())
+    try:
+        if year < JALALI_BEFORE:
+            found_day: date = jdatetime.date(year, month, day_).togregorian()
+        else:
+            found_day = date(year, month, day_)
+    except ValueError:
+        raise InvalidInput(f"{raw!r} is not a day of the calendar") from None
+    if not FIRST_YEAR <= found_day.year <= LAST_YEAR:
+        raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
+    return found_day
+
+
+JALALI_BEFORE = 1700  # a year before this is a Jalali one (1403 is 2024-25)
+_DAY = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
 
 
 def lines(form: FormData, name: str) -> list[str]:

@@ -193,6 +193,10 @@ class PanelStore(Protocol):
 
     async def search_messages(self, account_id: int | None, query: MessageQuery) -> MessagePage: ...
 
+    async def sends_by_token(self, account_id: int, *, since: datetime) -> dict[int, int]:
+        """The account's messages since `since`, by the id of the token that sent them."""
+        ...
+
     async def message_record(self, account_id: int | None, message_id: int) -> MessageRecord: ...
 
     async def traffic(

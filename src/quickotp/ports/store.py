@@ -156,6 +156,7 @@ class AccountStore(Protocol):
         allowed_ips: Sequence[str],
         allowed_methods: Sequence[str],
         now: datetime,
+        prefix: str = "",
     ) -> Token: ...
 
     async def set_token_active(self, token_id: int, active: bool) -> None: ...

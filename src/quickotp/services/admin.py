@@ -149,6 +149,7 @@ class Admin:
         token = await self.store.create_token(
             account_id=account_id,
             digest=keys.token_digest(self.token_key, secret),
+            prefix=keys.token_prefix(secret),
             label=label.strip()[:100],
             expires_at=expires_at,
             allowed_ips=networks,

@@ -222,12 +222,7 @@ class Gateway:
         if found is None:
             raise TokenUnknown("no such token")
         token, account, networks = found
-        if not token.active:
-            raise TokenDisabled(f"token {token.id} is disabled")
-        if not account.active:
-            raise AccountDisabled(f"account {account.id} is disabled")
-        if token.expires_at is not None and token.expires_at <= self.clock():
-            raise TokenExpired(f"token {token.id} expired")
+        self._usable(token, account)
         if networks and not _address_in(ip, networks):
             raise TokenIpNotAllowed(f"token {token.id} may not be used from this address")
         logs.bind_account(account.id)
@@ -235,6 +230,25 @@ class Gateway:
         if method is not None:
             self.allow(caller, method)
         return caller
+
+    def caller_of(self, token: Token, account: Account, *, method: str, ip: str | None) -> Caller:
+        """
+        The caller a signed-in account user sends as with one of their tokens (the panel's
+        test send): refused as an API request with that token would be, but for its
+        allowed networks, which name the app's servers, not the person's browser.
+        """
+        self._usable(token, account)
+        caller = Caller(token, account, ip)
+        self.allow(caller, method)
+        return caller
+
+    def _usable(self, token: Token, account: Account) -> None:
+        if not token.active:
+            raise TokenDisabled(f"token {token.id} is disabled")
+        if not account.active:
+            raise AccountDisabled(f"account {account.id} is disabled")
+        if token.expires_at is not None and token.expires_at <= self.clock():
+            raise TokenExpired(f"token {token.id} expired")
 
     def allow(self, caller: Caller, method: str) -> None:
         """TokenMethodNotAllowed unless the caller's token may call `method`."""
@@ -463,6 +477,7 @@ class Gateway:
             not_before=outgoing.not_before,
             backup_sender=outgoing.backup_sender,
             ref=ref if code is None else None,
+            address=caller.ip,
         )
         began = time.time_ns() if self.spans.on else 0
         message_id = await self._accepting.submit(item)

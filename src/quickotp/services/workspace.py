@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from quickotp.domain import sms
-from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import (
     AccountDisabled,
     GatewayError,
@@ -26,8 +25,6 @@ from quickotp.domain.errors import (
 from quickotp.domain.models import (
     Account,
     CreditChange,
-    MessagePage,
-    MessageQuery,
     MessageRecord,
     MessageStatus,
     Pattern,
@@ -59,9 +56,7 @@ SERIES: dict[str, tuple[MessageStatus, ...]] = {
     "in_flight": (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT),
     "not_delivered": (MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.EXPIRED),
 }
-PAGE_SIZE = 50
 SAMPLE_CODE = "48213765"
-MIN_NUMBER_PART = 4  # digits a search needs before it looks inside numbers
 
 
 @dataclass(frozen=True)
@@ -131,6 +126,11 @@ class Workspace:
 
     async def tokens(self, user: User) -> list[Token]:
         return await self.panel.list_tokens(account_of(user))
+
+    async def sends_today(self, user: User) -> dict[int, int]:
+        """The account's messages since today began (display zone), by token id."""
+        since = day_start(self.clock(), self.zone)
+        return await self.panel.sends_by_token(account_of(user), since=since)
 
     async def token(self, user: User, token_id: int) -> Token:
         return await self.panel.get_token(account_of(user), token_id)
@@ -226,29 +226,12 @@ class Workspace:
 
     # messages ---------------------------------------------------------------------------
 
-    async def messages(self, user: User, query: MessageQuery) -> MessagePage:
-        return await self.panel.search_messages(account_of(user), query)
-
     async def message(self, user: User, message_id: int) -> MessageRecord:
         return await self.panel.message_record(account_of(user), message_id)
 
     async def webhook_posts(self, user: User, message_id: int) -> list[WebhookDelivery]:
         """The delivery reports of one message posted to the account's webhook, newest first."""
         return await self.deliveries.deliveries(account_of(user), message_id=message_id)
-
-    def message_query(
-        self,
-        *,
-        search: str = "",
-        status: str = "",
-        since: date | None = None,
-        until: date | None = None,
-        before: int | None = None,
-    ) -> MessageQuery:
-        """What a person typed into the log's search form, as a query (dates are local)."""
-        return message_query(
-            search=search, status=status, since=since, until=until, before=before, zone=self.zone
-        )
 
     # traffic ----------------------------------------------------------------------------
 
@@ -302,37 +285,6 @@ def account_of(user: User) -> int:
     if user.role is not Role.USER or user.account_id is None:
         raise NotAllowed(f"user {user.id} has no account")
     return user.account_id
-
-
-def message_query(
-    *,
-    search: str,
-    status: str,
-    since: date | None,
-    until: date | None,
-    before: int | None,
-    zone: tzinfo,
-) -> MessageQuery:
-    """
-    A log search from form input. The search box takes any part of a number, in any digits
-    and written form (0912…, +98912…), or a message id; `until` is inclusive.
-    """
-    digits = "".join(ch for ch in ascii_digits(search) if ch.isdigit())
-    message_id = int(digits) if digits and len(digits) <= 18 else None
-    if digits.startswith("0098"):
-        digits = digits[2:]
-    elif digits.startswith("0"):
-        digits = digits[1:]
-    return MessageQuery(
-        # A few digits are a message id; a part of a number is longer.
-        mobile_digits=digits if len(digits) >= MIN_NUMBER_PART else "",
-        message_id=message_id,
-        status=MessageStatus(status) if status in set(MessageStatus) else None,
-        since=datetime.combine(since, time(), zone) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
-        before=before,
-        limit=PAGE_SIZE,
-    )
 
 
 async def traffic(

@@ -12,10 +12,10 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.adapters.store import day_counts
+from quickotp.adapters.store import day_counts, message_log
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import (
     account_from,
@@ -136,35 +136,13 @@ class PanelSqlStore:
 
     async def search_messages(self, account_id: int | None, query: MessageQuery) -> MessagePage:
         """One page of the log, newest first, codes masked. `account_id` None: every account."""
-        conditions: list[ColumnElement[bool]] = []
-        if account_id is not None:
-            conditions.append(messages.c.account_id == account_id)
-        found: list[ColumnElement[bool]] = []
-        if query.mobile_digits:
-            found.append(messages.c.mobile.contains(query.mobile_digits, autoescape=True))
-        if query.message_id is not None:
-            found.append(messages.c.id == query.message_id)
-        if found:
-            conditions.append(or_(*found))
-        if query.status is not None:
-            conditions.append(messages.c.status == query.status)
-        if query.since is not None:
-            conditions.append(messages.c.created_at >= query.since)
-        if query.until is not None:
-            conditions.append(messages.c.created_at < query.until)
-        if query.before is not None:
-            conditions.append(messages.c.id < query.before)
-        statement = (
-            select(messages)
-            .where(*conditions)
-            .order_by(messages.c.id.desc())
-            .limit(query.limit + 1)
-        )
         async with self.engines.read.connect() as conn:
-            rows = (await conn.execute(statement)).all()
-        items = [masked_message(row) for row in rows[: query.limit]]
-        older = items[-1].id if len(rows) > query.limit else None
-        return MessagePage(items, older)
+            return await message_log.read_page(conn, account_id, query)
+
+    async def sends_by_token(self, account_id: int, *, since: datetime) -> dict[int, int]:
+        """The account's messages since `since`, by the token that sent them."""
+        async with self.engines.read.connect() as conn:
+            return await message_log.sends_by_token(conn, account_id, since=since)
 
     async def message_record(self, account_id: int | None, message_id: int) -> MessageRecord:
         """One message with its token, pattern and verification; NotFound outside the account."""

@@ -77,6 +77,8 @@ def token_from(row: Row[Any]) -> Token:
         allowed_methods=tuple(row.allowed_methods.split()),
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        prefix=row.prefix,
+        last_address=row.last_address,
     )
 
 

@@ -105,6 +105,10 @@ tokens = Table(
     Column("last_used_at", UtcDateTime),
     # A deleted token keeps its row (its messages point at it) but loses its digest.
     Column("deleted_at", UtcDateTime),
+    # The secret's first characters (`qotp_ab12`), shown so tokens can be told apart; ""
+    # for a token made before tokens had a prefix.
+    Column("prefix", String(12), nullable=False, default="", server_default=""),
+    Column("last_address", String(45)),  # where its last send came from (the batched accept)
 )
 
 patterns = Table(
@@ -163,6 +167,13 @@ messages = Table(
     Index("ix_messages_account", "account_id", "id"),
     # An account's messages by time: Statistics and GetMessages read one window of them.
     Index("ix_messages_account_created", "account_id", "created_at", "id"),
+    # The panel's message log and the operator's search, newest first by (created_at, id):
+    # one index per filter, so a page is a range of an index (adapters/store/message_log.py).
+    Index("ix_messages_created", "created_at", "id"),
+    Index("ix_messages_status_created", "status", "created_at", "id"),
+    Index("ix_messages_account_status", "account_id", "status", "created_at", "id"),
+    Index("ix_messages_mobile", "mobile", "created_at", "id"),
+    Index("ix_messages_token", "token_id", "created_at", "id"),
     Index(
         "ix_messages_ref",
         "account_id",

@@ -196,6 +196,7 @@ class SqlStore:
         allowed_ips: Sequence[str],
         allowed_methods: Sequence[str],
         now: datetime,
+        prefix: str = "",
     ) -> Token:
         async with self.engines.write.begin() as conn:
             await self._account(conn, account_id)
@@ -210,6 +211,7 @@ class SqlStore:
                     allowed_ips=" ".join(allowed_ips),
                     allowed_methods=" ".join(allowed_methods),
                     created_at=now,
+                    prefix=prefix,
                 )
                 .returning(tokens.c.id)
             )
@@ -376,8 +378,8 @@ class SqlStore:
                 await _link_verifications(tx, taken, ids)
                 stamp = tx.time(now)
                 await tx.executemany(
-                    "UPDATE tokens SET last_used_at = ? WHERE id = ?",
-                    [(stamp, token_id) for token_id in sorted(_token_ids(taken))],
+                    "UPDATE tokens SET last_used_at = ?, last_address = ? WHERE id = ?",
+                    [(stamp, address, token_id) for token_id, address in _token_uses(taken)],
                 )
                 if tx.postgres and any(item.lease_until is None for item in taken):
                     # Wakes dispatchers in every process, at commit (leased ones are held).
@@ -1004,8 +1006,13 @@ async def _give_up(tx: Tx, outcome: GiveUp) -> None:
         )
 
 
-def _token_ids(items: Sequence[NewMessage]) -> set[int]:
-    return {item.token_id for item in items if item.token_id is not None}
+def _token_uses(items: Sequence[NewMessage]) -> list[tuple[int, str | None]]:
+    """Each token of a batch with the address of its last send in it, by token id."""
+    last: dict[int, str | None] = {}
+    for item in items:
+        if item.token_id is not None:
+            last[item.token_id] = item.address
+    return sorted(last.items())
 
 
 def _claimed(tx: Tx, row: tuple[Any, ...]) -> Claimed:

@@ -1,12 +1,12 @@
-"""An account user's pages: dashboard, patterns, tokens, the message log, credit."""
+"""An account user's pages: dashboard, patterns, tokens, a message's page, credit."""
 
 from __future__ import annotations
 
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError, InvalidInput
-from quickotp.domain.models import MessageStatus, User
+from quickotp.domain.errors import GatewayError
+from quickotp.domain.models import User
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.visits import Visit
@@ -28,7 +28,6 @@ def routes(panel: Panel) -> list[Route]:
         panel.route(
             "/tokens/{token_id:id}/delete", pages.token_delete, access=user, methods=["POST"]
         ),
-        panel.route("/messages", pages.messages, access=user),
         panel.route("/messages/{message_id:id}", pages.message, access=user),
         panel.route("/credit", pages.credit, access=user),
         panel.route("/credit/webhook", pages.webhook, access=user, methods=["POST"]),
@@ -161,6 +160,7 @@ class AccountPages:
             "account/tokens.html",
             status=status,
             tokens=await self.work.tokens(_user(visit)),
+            sends_today=await self.work.sends_today(_user(visit)),
             methods=API_METHODS,
             error=error,
             issued_secret=issued_secret,
@@ -211,36 +211,6 @@ class AccountPages:
         return self.panel.redirect(visit, "/tokens", flash="token_deleted")
 
     # messages -----------------------------------------------------------------------------
-
-    async def messages(self, visit: Visit) -> Response:
-        user = _user(visit)
-        query = visit.request.query_params
-        error = None
-        try:
-            since, until = forms.day(query, "since"), forms.day(query, "until")
-        except InvalidInput as exc:
-            since = until = None
-            error = self.panel.problem(visit, exc)
-        search = self.work.message_query(
-            search=forms.text(query, "q", 40),
-            status=forms.text(query, "status", 20),
-            since=since,
-            until=until,
-            before=forms.whole(query, "before"),
-        )
-        page = await self.work.messages(user, search)
-        kept = {k: v for k, v in query.items() if k != "before" and v}
-        return self.panel.render(
-            visit,
-            "account/messages.html",
-            page=page,
-            query=query,
-            kept=kept,
-            statuses=list(MessageStatus),
-            status_labels=charts.STATUS_LABELS,
-            error=error,
-            first_page=search.before is None,
-        )
 
     async def message(self, visit: Visit) -> Response:
         message_id = visit.request.path_params["message_id"]
