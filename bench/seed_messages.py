@@ -78,8 +78,8 @@ async def make_people(database_url: str, accounts: int, tokens: int) -> list[Acc
             await runtime.users.ensure_user(
                 email=user, password=PASSWORD, role=Role.USER, account_id=account.id
             )
-            pattern = await runtime.admin.create_pattern(
-                account_id=account.id, text="کد ورود شما: %code%", otp=True
+            pattern = await runtime.gateway.create_account_pattern(
+                account.id, text="کد ورود شما: %code%", is_otp=True, capped=False
             )
             await runtime.admin.approve_pattern(pattern.id)
             issued = [

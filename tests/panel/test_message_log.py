@@ -163,9 +163,11 @@ async def _fill(runtime: Runtime, count: int) -> tuple[int, int, list[int], list
     """
     mine = await runtime.admin.create_account(name="Mine", unlimited=True)
     theirs = await runtime.admin.create_account(name="Theirs", unlimited=True)
-    mine_pattern = await runtime.admin.create_pattern(account_id=mine.id, text="%code%", otp=True)
-    their_pattern = await runtime.admin.create_pattern(
-        account_id=theirs.id, text="%code%", otp=True
+    mine_pattern = await runtime.gateway.create_account_pattern(
+        mine.id, text="%code%", is_otp=True, capped=False
+    )
+    their_pattern = await runtime.gateway.create_account_pattern(
+        theirs.id, text="%code%", is_otp=True, capped=False
     )
     first = (await runtime.admin.issue_token(account_id=mine.id)).token.id
     second = (await runtime.admin.issue_token(account_id=mine.id)).token.id
