@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 
 from quickotp.adapters.limits.memory import MemoryLimiter
 from quickotp.adapters.store.checkpoint import WalCheckpointer
+from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.lines import SqlLines
@@ -44,6 +45,7 @@ from quickotp.domain.errors import ConfigurationError, InvalidInput
 from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
+from quickotp.panel.pages import accounts as accounts_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.ports.limits import Limiter
@@ -423,6 +425,7 @@ def build_panel_services(
         config=UsersConfig(
             open_signup=settings.open_signup, session_lifetime=settings.session_lifetime
         ),
+        credentials=CredentialSqlStore(engines),
     )
     workspace = Workspace(
         store,
@@ -472,7 +475,12 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
             zone=PANEL_ZONE,
         ),
     )
-    pages = [*auth_pages.routes(panel), *account_pages.routes(panel), *operator_pages.routes(panel)]
+    pages = [
+        *auth_pages.routes(panel),
+        *account_pages.routes(panel),
+        *operator_pages.routes(panel),
+        *accounts_pages.routes(panel),
+    ]
     return create_panel(panel, pages, hsts=not settings.dev)
 
 

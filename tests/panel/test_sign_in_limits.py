@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.schema import sign_in_limits
 from quickotp.bootstrap import Runtime
@@ -27,6 +28,7 @@ def users_at(runtime: Runtime, now: list[datetime], **config: object) -> Users:
     """Users on the runtime's database with a clock the test moves, and cheap hashes."""
     return Users(
         store=IdentitySqlStore(runtime.engines),
+        credentials=CredentialSqlStore(runtime.engines),
         hasher=FAST_HASHER,
         key=b"k" * 32,
         clock=lambda: now[0],

@@ -86,6 +86,7 @@ holds this drawing to the classes below):
     - SignUpClosed              open sign-up is off: an invitation is needed
     - InvitationInvalid         unknown, used or expired
     - NotAllowed                the signed-in user's role may not do this
+    - ResetLinkInvalid          a password reset link that is unknown, used or expired
   - NotFound                    an operator named something that does not exist
   - Conflict                    an operator asked for something that clashes with what exists
   - DeliveryError               a transport failed us
@@ -455,6 +456,10 @@ class InvitationInvalid(AccessDenied):
 
 class NotAllowed(AccessDenied):
     """The signed-in user's role may not do this."""
+
+
+class ResetLinkInvalid(AccessDenied):
+    """The password reset link is unknown, used already, or expired."""
 
 
 class NotFound(GatewayError):

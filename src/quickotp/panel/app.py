@@ -80,6 +80,8 @@ FLASHES = {
     "message_canceled": N_("Message canceled: it will not be sent, and its charge was returned."),
     "too_late_to_cancel": N_("Too late to cancel: the message is on its way already."),
     "signed_out": N_("You have signed out."),
+    # accounts and alerts
+    "password_set": N_("Your new password is set. Sign in with it."),
 }
 
 

@@ -41,7 +41,7 @@ from quickotp.ports.store import AccountStore
 from quickotp.ports.transport import RouteMonitor
 from quickotp.services.admin import Admin
 from quickotp.services.guard import Guard
-from quickotp.services.users import IssuedInvitation, Users
+from quickotp.services.users import IssuedInvitation, IssuedReset, Users
 from quickotp.services.workspace import Traffic, traffic
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,18 @@ class OperatorDesk:
         user = await self.identity.set_user_active(user_id, active)
         await self._audit(actor, "user.enable" if active else "user.disable", f"user:{user_id}")
         return user
+
+    async def reset_password(self, actor: Actor, user_id: int) -> IssuedReset:
+        """
+        A one-time reset link's secret for a user (Users.issue_reset says what it does at
+        once). Not for oneself: the settings page changes one's own password.
+        """
+        _operator(actor)
+        if user_id == actor.user.id:
+            raise NotAllowed("an operator changes their own password on the settings page")
+        issued = await self.users.issue_reset(user_id, by=actor.user.id)
+        await self._audit(actor, "user.password_reset", f"user:{user_id}", issued.user.email)
+        return issued
 
     async def operators(self, actor: Actor) -> list[User]:
         _operator(actor)

@@ -4,6 +4,11 @@ operators. Passwords are kept as argon2id hashes; session and invitation secrets
 hashes, so a copy of the database lets no one in. Every hash and check runs on a
 PasswordPool's worker process, never on the event loop (support/password_pool.py says why).
 
+Each attempt on a known email goes into its user's sign-in history (time, address, user
+agent, outcome), which keeps the newest HISTORY_KEPT and nothing older than HISTORY_DAYS.
+An operator's password reset is a one-time link: making it ends the user's sessions and
+replaces their password with one no one knows, until the link sets a new one.
+
 Failed sign-ins are limited under three keys: an email from one address (a few tries, then
 waits that double), one address over every email (more tries, the same waits), and an
 email from addresses it never signed in from (its waits stay short: it slows a guesser
@@ -32,12 +37,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from quickotp.domain.addresses import client_key
+from quickotp.domain.credentials import (
+    HISTORY_DAYS,
+    HISTORY_KEPT,
+    SignInEvent,
+    SignInOutcome,
+    shown_agent,
+)
 from quickotp.domain.errors import (
     AccountNameInvalid,
     EmailInvalid,
     InvitationInvalid,
     PasswordHashingBusy,
     PasswordRejected,
+    ResetLinkInvalid,
     SignInFailed,
     SignInThrottled,
     SignUpClosed,
@@ -45,6 +58,7 @@ from quickotp.domain.errors import (
     WrongPassword,
 )
 from quickotp.domain.models import Invitation, Role, SignInCount, SignInRule, User
+from quickotp.ports.credentials import CredentialStore
 from quickotp.ports.people import IdentityStore
 from quickotp.support.password_pool import PasswordPool
 
@@ -64,6 +78,7 @@ class UsersConfig:
     open_signup: bool = False
     session_lifetime: timedelta = timedelta(hours=12)
     invitation_lifetime: timedelta = timedelta(days=7)
+    reset_lifetime: timedelta = timedelta(hours=24)  # how long a password reset link works
     failures_per_pair: int = 5  # for one email from one address, before the first wait
     failures_per_address: int = 20  # from one address, over every email
     failures_per_email: int = 20  # for one email, from addresses it never signed in from
@@ -91,6 +106,14 @@ class IssuedInvitation:
     secret: str
 
 
+@dataclass(frozen=True)
+class IssuedReset:
+    """A new password reset link: `secret` is the link's last part, shown once."""
+
+    user: User
+    secret: str
+
+
 @dataclass
 class Users:
     store: IdentityStore
@@ -99,6 +122,7 @@ class Users:
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
     config: UsersConfig
+    credentials: CredentialStore
     pool: PasswordPool = field(default_factory=PasswordPool)
 
     _decoy: str | None = field(default=None, init=False, repr=False)
@@ -139,13 +163,16 @@ class Users:
         log.info("user %d signed up with account %s", user.id, user.account_id)
         return await self._start_session(user)
 
-    async def sign_in(self, *, email: str, password: str, ip: str | None) -> SignedIn:
+    async def sign_in(
+        self, *, email: str, password: str, ip: str | None, user_agent: str = ""
+    ) -> SignedIn:
         """
         A new session for the user with this email and password.
 
         SignInThrottled while a limit on failures is locked, before the password is even
         looked at; PasswordHashingBusy when the password worker's queue is full; SignInFailed
         for a wrong email or password, alike; UserDisabled only once the password was right.
+        An attempt the limits let through on a known email goes into its user's history.
         """
         if self.pool.full:  # refused at once, without counting or writing anything
             raise PasswordHashingBusy("every password check is busy", retry_after=1)
@@ -169,17 +196,40 @@ class Users:
                 "too many failed sign-ins: try again later", retry_after=int(counted.wait + 0.999)
             )
         try:
-            user = await self._check(email, password)
+            user, matched = await self._check(email, password)
         except PasswordHashingBusy:
             await self.store.uncount_sign_in(counted.keys)
             raise
-        if user is None:
+        if user is None or not matched:
+            if user is not None:
+                await self._remember(user, ip, user_agent, SignInOutcome.WRONG_PASSWORD)
             raise SignInFailed("wrong email or password")
         if not user.active:
+            await self._remember(user, ip, user_agent, SignInOutcome.DISABLED)
             raise UserDisabled(f"user {user.id} is disabled")
         await self._settle(email, address, counted)
+        await self._remember(user, ip, user_agent, SignInOutcome.SIGNED_IN)
         log.info("user %d signed in", user.id)
         return await self._start_session(user)
+
+    async def _remember(
+        self, user: User, ip: str | None, user_agent: str, outcome: SignInOutcome
+    ) -> None:
+        """One attempt into the user's sign-in history, which stays bounded."""
+        now = self.clock()
+        await self.credentials.record_sign_in(
+            user.id,
+            at=now,
+            address=ip,
+            user_agent=shown_agent(user_agent),
+            outcome=outcome,
+            keep=HISTORY_KEPT,
+            since=now - timedelta(days=HISTORY_DAYS),
+        )
+
+    async def history(self, user: User) -> list[SignInEvent]:
+        """The user's own sign-in attempts, newest first."""
+        return await self.credentials.sign_ins(user.id, limit=HISTORY_KEPT)
 
     def _rules(self, email: str, address: str) -> list[SignInRule]:
         """The limits an attempt for `email` from `address` counts under."""
@@ -211,19 +261,25 @@ class Users:
             )
         return rules
 
-    async def _check(self, email: str, password: str) -> User | None:
-        """The user whose email and password these are, or None (after the same work)."""
+    async def _check(self, email: str, password: str) -> tuple[User | None, bool]:
+        """
+        The user with this email (None: there is none, found after the same work) and
+        whether the password is theirs.
+        """
         found = await self.store.user_by_email(email)
-        if found is None or len(password) > MAX_PASSWORD:
+        if found is None:
             await self._verify(await self._decoy_hash(), password)
-            return None
+            return None, False
         user, password_hash = found
+        if len(password) > MAX_PASSWORD:
+            await self._verify(await self._decoy_hash(), password)
+            return user, False
         if not await self._verify(password_hash, password):
             log.info("failed sign-in for user %d", user.id)
-            return None
+            return user, False
         if self.hasher.check_needs_rehash(password_hash):
             await self.store.rehash_password(user.id, await self._hash(password))
-        return user
+        return user, True
 
     async def _settle(self, email: str, address: str, counted: SignInCount) -> None:
         """A right password: its pair starts again, its other counts are taken back."""
@@ -273,6 +329,49 @@ class Users:
 
     async def set_locale(self, user: User, locale: str) -> None:
         await self.store.set_locale(user.id, checked_locale(locale))
+
+    # password resets --------------------------------------------------------------------
+
+    async def issue_reset(self, user_id: int, *, by: int | None) -> IssuedReset:
+        """
+        A one-time reset link's secret for the user, shown once to the operator who asked.
+        At once the user's sessions end and their password stops working (it becomes the
+        hash of a secret no one keeps) until the link sets a new one; earlier links are void.
+        """
+        user = await self.store.get_user(user_id)
+        secret = self.token_urlsafe(SECRET_BYTES)
+        unusable = await self._hash(self.token_urlsafe(SECRET_BYTES))
+        now = self.clock()
+        await self.credentials.create_reset(
+            digest=self._digest("reset", secret),
+            user_id=user_id,
+            created_by=by,
+            now=now,
+            expires_at=now + self.config.reset_lifetime,
+            unusable_hash=unusable,
+        )
+        log.info("password reset link made for user %d", user_id)
+        return IssuedReset(user, secret)
+
+    async def reset_user(self, secret: str) -> User:
+        """The user a live reset link is for; ResetLinkInvalid if it is unknown, used, expired."""
+        found = None
+        if secret and len(secret) <= 100:
+            found = await self.credentials.reset_user(self._digest("reset", secret), self.clock())
+        if found is None:
+            raise ResetLinkInvalid("this reset link is unknown, used or expired")
+        return await self.store.get_user(found)
+
+    async def use_reset(self, secret: str, password: str) -> User:
+        """Set the new password through a reset link (once); the user signs in with it next."""
+        user = await self.reset_user(secret)
+        user_id = await self.credentials.use_reset(
+            self._digest("reset", secret),
+            password_hash=await self._hash(checked_password(password)),
+            now=self.clock(),
+        )
+        log.info("user %d set a new password through a reset link", user_id)
+        return user
 
     # invitations and operators ----------------------------------------------------------
 

@@ -376,3 +376,32 @@ message_days = Table(
     Column("parts", BigInteger, nullable=False),
     Column("charged", BigInteger, nullable=False),
 )
+
+# accounts and alerts -----------------------------------------------------------------------
+
+# Sign-in attempts on a known email, for their user to see: the newest 50 a user, none older
+# than 90 days (services/users.py keeps them so, at each write).
+sign_in_history = Table(
+    "sign_in_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("address", String(45)),
+    Column("user_agent", String(300), nullable=False),
+    Column("outcome", String(24), nullable=False),  # domain/credentials.py SignInOutcome
+    Index("ix_sign_in_history_user", "user_id", "id"),
+)
+
+# One-time password reset links an operator makes: a keyed hash of the link's secret.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)

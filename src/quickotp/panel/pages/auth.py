@@ -53,10 +53,13 @@ class AuthPages:
         email = forms.text(form, "email", 254)
         try:
             signed = await self.panel.users.sign_in(
-                email=email, password=forms.secret(form, "password"), ip=visit.ip
+                email=email,
+                password=forms.secret(form, "password"),
+                ip=visit.ip,
+                user_agent=request.headers.get("user-agent", ""),
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 401,
                 self.panel.render(
@@ -92,7 +95,7 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -138,7 +141,7 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -180,7 +183,7 @@ class AuthPages:
                 user, current=forms.secret(form, "password"), new=new, session=visit.session
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -190,7 +193,7 @@ class AuthPages:
         return self.panel.redirect(visit, "/settings", flash="password_changed")
 
 
-def _refused(exc: GatewayError, status: int, page: Response) -> Response:
+def refused(exc: GatewayError, status: int, page: Response) -> Response:
     """
     `page` (the form again, with what went wrong) as the answer to a refusal: 429 with
     Retry-After when it says to come back later (a sign-in limit, the password worker

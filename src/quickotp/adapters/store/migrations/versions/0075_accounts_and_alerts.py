@@ -1,0 +1,71 @@
+"""accounts and alerts: sign-in history, password reset links
+
+Revision ID: 0075
+Revises: 0060
+
+Each sign-in attempt on a known email is kept for its user to see (the newest 50, none older
+than 90 days), and an operator's password reset is a one-time link kept as a keyed hash.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from quickotp.adapters.store.schema import UtcDateTime
+
+revision: str = "0075"
+down_revision: str | None = "0060"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _id() -> sa.types.TypeEngine[int]:
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sign_in_history",
+        sa.Column("id", _id(), nullable=False),
+        sa.Column("user_id", _id(), nullable=False),
+        sa.Column("at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("address", sa.String(length=45), nullable=True),
+        sa.Column("user_agent", sa.String(length=300), nullable=False),
+        sa.Column("outcome", sa.String(length=24), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_sign_in_history_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_history")),
+    )
+    with op.batch_alter_table("sign_in_history", schema=None) as batch_op:
+        batch_op.create_index("ix_sign_in_history_user", ["user_id", "id"], unique=False)
+    op.create_table(
+        "password_resets",
+        sa.Column("id", _id(), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("user_id", _id(), nullable=False),
+        sa.Column("created_by", _id(), nullable=True),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_password_resets_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_password_resets_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("digest", name=op.f("uq_password_resets_digest")),
+    )
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
+    op.drop_table("password_resets")
+    with op.batch_alter_table("sign_in_history", schema=None) as batch_op:
+        batch_op.drop_index("ix_sign_in_history_user")
+    op.drop_table("sign_in_history")
