@@ -48,6 +48,7 @@ from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import accounts as accounts_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
+from quickotp.panel.pages import two_factor as two_factor_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
@@ -480,6 +481,7 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         *account_pages.routes(panel),
         *operator_pages.routes(panel),
         *accounts_pages.routes(panel),
+        *two_factor_pages.routes(panel),
     ]
     return create_panel(panel, pages, hsts=not settings.dev)
 

@@ -15,7 +15,7 @@ from quickotp.adapters.store.schema import sign_in_limits
 from quickotp.bootstrap import Runtime
 from quickotp.domain.addresses import client_key
 from quickotp.domain.errors import SignInFailed, SignInThrottled
-from quickotp.services.users import SignedIn, Users, UsersConfig
+from quickotp.services.users import SecondStep, SignedIn, Users, UsersConfig
 from quickotp.support.password_pool import PasswordPool
 from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
 
@@ -38,7 +38,9 @@ def users_at(runtime: Runtime, now: list[datetime], **config: object) -> Users:
     )
 
 
-async def attempt(users: Users, password: str, ip: str | None) -> type[Exception] | SignedIn:
+async def attempt(
+    users: Users, password: str, ip: str | None
+) -> type[Exception] | SignedIn | SecondStep:
     """One sign-in as the operator: the session, or the class of the refusal."""
     try:
         return await users.sign_in(email=OPERATOR_EMAIL, password=password, ip=ip)

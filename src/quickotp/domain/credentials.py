@@ -38,3 +38,12 @@ class SignInEvent:
 def shown_agent(raw: str) -> str:
     """A User-Agent header as the history keeps it: printable characters, bounded."""
     return "".join(ch for ch in raw if ch.isprintable())[:AGENT_LENGTH]
+
+
+@dataclass(frozen=True)
+class TotpRecord:
+    """A user's TOTP key, sealed, and where it stands."""
+
+    sealed: bytes
+    enabled_at: datetime | None  # None: enrolment waits for its first code
+    last_step: int | None  # the newest time step a code was taken from

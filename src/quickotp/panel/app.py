@@ -82,6 +82,7 @@ FLASHES = {
     "signed_out": N_("You have signed out."),
     # accounts and alerts
     "password_set": N_("Your new password is set. Sign in with it."),
+    "two_factor_off": N_("Two-step sign-in is off."),
 }
 
 

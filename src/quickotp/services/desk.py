@@ -267,6 +267,14 @@ class OperatorDesk:
         await self._audit(actor, "user.password_reset", f"user:{user_id}", issued.user.email)
         return issued
 
+    async def turn_off_two_factor(self, actor: Actor, user_id: int) -> User:
+        """Two-step sign-in off for a user who lost both their app and their recovery codes."""
+        _operator(actor)
+        user = await self.identity.get_user(user_id)
+        await self.users.two_factor.turn_off(user_id)
+        await self._audit(actor, "user.two_factor_off", f"user:{user_id}", user.email)
+        return user
+
     async def operators(self, actor: Actor) -> list[User]:
         _operator(actor)
         return [u for u in await self.identity.list_users() if u.role is Role.OPERATOR]

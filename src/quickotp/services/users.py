@@ -6,6 +6,12 @@ PasswordPool's worker process, never on the event loop (support/password_pool.py
 
 Each attempt on a known email goes into its user's sign-in history (time, address, user
 agent, outcome), which keeps the newest HISTORY_KEPT and nothing older than HISTORY_DAYS.
+A user with two-step sign-in on (services/two_factor.py) gets a session only after the
+second step: a right password makes a short-lived sign-in waiting for its code, whose
+secret the browser holds; the code (or a recovery code) is limited like the password, under
+the user ("code:") and the address, with the same waits. Turning two-step sign-in off, or
+making new recovery codes, takes the password.
+
 An operator's password reset is a one-time link: making it ends the user's sessions and
 replaces their password with one no one knows, until the link sets a new one.
 
@@ -36,6 +42,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from quickotp.domain import keys
 from quickotp.domain.addresses import client_key
 from quickotp.domain.credentials import (
     HISTORY_DAYS,
@@ -51,6 +58,8 @@ from quickotp.domain.errors import (
     PasswordHashingBusy,
     PasswordRejected,
     ResetLinkInvalid,
+    SecondFactorFailed,
+    SecondStepExpired,
     SignInFailed,
     SignInThrottled,
     SignUpClosed,
@@ -60,6 +69,7 @@ from quickotp.domain.errors import (
 from quickotp.domain.models import Invitation, Role, SignInCount, SignInRule, User
 from quickotp.ports.credentials import CredentialStore
 from quickotp.ports.people import IdentityStore
+from quickotp.services.two_factor import TwoFactor, random_bytes
 from quickotp.support.password_pool import PasswordPool
 
 log = logging.getLogger(__name__)
@@ -79,6 +89,7 @@ class UsersConfig:
     session_lifetime: timedelta = timedelta(hours=12)
     invitation_lifetime: timedelta = timedelta(days=7)
     reset_lifetime: timedelta = timedelta(hours=24)  # how long a password reset link works
+    second_step_lifetime: timedelta = timedelta(minutes=5)  # to type the two-step code in
     failures_per_pair: int = 5  # for one email from one address, before the first wait
     failures_per_address: int = 20  # from one address, over every email
     failures_per_email: int = 20  # for one email, from addresses it never signed in from
@@ -107,6 +118,17 @@ class IssuedInvitation:
 
 
 @dataclass(frozen=True)
+class SecondStep:
+    """
+    A right password of a user with two-step sign-in: `secret` (for the browser, once, in a
+    short-lived cookie) names the sign-in waiting for its code.
+    """
+
+    user: User
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class IssuedReset:
     """A new password reset link: `secret` is the link's last part, shown once."""
 
@@ -125,8 +147,18 @@ class Users:
     credentials: CredentialStore
     pool: PasswordPool = field(default_factory=PasswordPool)
 
+    two_factor: TwoFactor = field(init=False, repr=False)
     _decoy: str | None = field(default=None, init=False, repr=False)
     _attempts: int = field(default=0, init=False, repr=False)  # sign-ins, for SWEEP_EVERY
+
+    def __post_init__(self) -> None:
+        self.two_factor = TwoFactor(
+            self.credentials,
+            seal_key=keys.derive(self.key, "totp"),
+            digest=lambda code: self._digest("recovery", code),
+            clock=self.clock,
+            random=random_bytes(self.token_urlsafe),
+        )
 
     async def _decoy_hash(self) -> str:
         """A hash to check against when no user has the email, so a miss costs what a hit does."""
@@ -165,7 +197,7 @@ class Users:
 
     async def sign_in(
         self, *, email: str, password: str, ip: str | None, user_agent: str = ""
-    ) -> SignedIn:
+    ) -> SignedIn | SecondStep:
         """
         A new session for the user with this email and password.
 
@@ -173,6 +205,7 @@ class Users:
         looked at; PasswordHashingBusy when the password worker's queue is full; SignInFailed
         for a wrong email or password, alike; UserDisabled only once the password was right.
         An attempt the limits let through on a known email goes into its user's history.
+        With two-step sign-in on, a right password gives a SecondStep, not yet a session.
         """
         if self.pool.full:  # refused at once, without counting or writing anything
             raise PasswordHashingBusy("every password check is busy", retry_after=1)
@@ -208,8 +241,76 @@ class Users:
             await self._remember(user, ip, user_agent, SignInOutcome.DISABLED)
             raise UserDisabled(f"user {user.id} is disabled")
         await self._settle(email, address, counted)
+        if await self.two_factor.enabled(user.id):
+            return await self._second_step(user)
         await self._remember(user, ip, user_agent, SignInOutcome.SIGNED_IN)
         log.info("user %d signed in", user.id)
+        return await self._start_session(user)
+
+    async def _second_step(self, user: User) -> SecondStep:
+        secret = self.token_urlsafe(SECRET_BYTES)
+        now = self.clock()
+        await self.credentials.create_challenge(
+            digest=self._digest("challenge", secret),
+            user_id=user.id,
+            now=now,
+            expires_at=now + self.config.second_step_lifetime,
+        )
+        log.info("user %d passed the password step", user.id)
+        return SecondStep(user, secret)
+
+    async def finish_sign_in(
+        self, secret: str, code: str, *, ip: str | None, user_agent: str = ""
+    ) -> SignedIn:
+        """
+        The second step: a session for the sign-in waiting behind `secret` when `code` is
+        the user's TOTP code or an unused recovery code. SecondStepExpired when nothing
+        waits (or it waited too long); SignInThrottled while the code's limits are locked;
+        SecondFactorFailed for a wrong code (the sign-in still waits, until it expires).
+        """
+        digest = self._digest("challenge", secret[:100])
+        now = self.clock()
+        user_id = await self.credentials.challenge_user(digest, now) if secret else None
+        if user_id is None:
+            raise SecondStepExpired("sign in again: the password step is unknown or too old")
+        user = await self.store.get_user(user_id)
+        if not user.active:
+            raise UserDisabled(f"user {user.id} is disabled")
+        address = client_key(ip)
+        key = f"code:{user.id}"
+        rules = [r for r in self._rules(user.email, address) if r.key.startswith("address:")]
+        config = self.config
+        rules.append(
+            SignInRule(key, config.failures_per_pair, config.first_lock, config.longest_lock)
+        )
+        counted = await self.store.count_sign_in(
+            rules,
+            email=user.email,
+            address=address,
+            known_since=now - config.known_address,
+            now=now,
+            window=config.failure_window,
+        )
+        if counted.wait:
+            log.info("two-step code throttled for %d s", counted.wait)
+            raise SignInThrottled(
+                "too many wrong codes: try again later", retry_after=int(counted.wait + 0.999)
+            )
+        if not await self.two_factor.check(user.id, code[:100]):
+            await self._remember(user, ip, user_agent, SignInOutcome.WRONG_CODE)
+            raise SecondFactorFailed("wrong two-step code")
+        if not await self.credentials.end_challenge(digest):  # a twin request finished it
+            raise SecondStepExpired("this sign-in was finished already")
+        await self.store.signed_in_from(
+            email=user.email,
+            address=address,
+            cleared=key,
+            uncounted=counted.keys,
+            now=now,
+            known_since=now - config.known_address,
+        )
+        await self._remember(user, ip, user_agent, SignInOutcome.SIGNED_IN)
+        log.info("user %d signed in with two steps", user.id)
         return await self._start_session(user)
 
     async def _remember(
@@ -317,15 +418,29 @@ class Users:
 
     async def change_password(self, user: User, *, current: str, new: str, session: str) -> None:
         """Change a password; every other session of the user ends."""
-        found = await self.store.user_by_email(user.email)
-        if found is None or not await self._verify(found[1], current[:MAX_PASSWORD]):
-            raise WrongPassword("the current password is wrong")
+        await self._confirm_password(user, current)
         await self.store.set_password_hash(
             user.id,
             await self._hash(checked_password(new)),
             keep_session=self._digest("session", session),
         )
         log.info("user %d changed their password", user.id)
+
+    async def _confirm_password(self, user: User, password: str) -> None:
+        """WrongPassword unless `password` is the user's own (a change that needs it)."""
+        found = await self.store.user_by_email(user.email)
+        if found is None or not await self._verify(found[1], password[:MAX_PASSWORD]):
+            raise WrongPassword("the current password is wrong")
+
+    async def turn_off_two_factor(self, user: User, *, password: str) -> None:
+        """Two-step sign-in off for oneself: it takes the password."""
+        await self._confirm_password(user, password)
+        await self.two_factor.turn_off(user.id)
+
+    async def new_recovery_codes(self, user: User, *, password: str) -> list[str]:
+        """Ten new recovery codes in place of the old ones (shown once): it takes the password."""
+        await self._confirm_password(user, password)
+        return await self.two_factor.new_recovery_codes(user)
 
     async def set_locale(self, user: User, locale: str) -> None:
         await self.store.set_locale(user.id, checked_locale(locale))

@@ -405,3 +405,35 @@ password_resets = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime),
 )
+
+# A user's TOTP key for two-step sign-in, sealed (domain/sealing.py) with a key derived from
+# QUICKOTP_SECRET_KEY and bound to the user.
+totp_secrets = Table(
+    "totp_secrets",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("enabled_at", UtcDateTime),  # None: enrolment waits for its first code
+    Column("last_step", BigInteger),  # the newest time step a code was taken from
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One-time recovery codes of two-step sign-in: keyed hashes only.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("used_at", UtcDateTime),
+)
+
+# Sign-ins whose password was right, waiting for their two-step code: a keyed hash of the
+# secret the browser holds (a short-lived cookie).
+sign_in_challenges = Table(
+    "sign_in_challenges",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)

@@ -1,10 +1,12 @@
-"""accounts and alerts: sign-in history, password reset links
+"""accounts and alerts: sign-in history, password reset links, two-step sign-in
 
 Revision ID: 0075
 Revises: 0060
 
 Each sign-in attempt on a known email is kept for its user to see (the newest 50, none older
 than 90 days), and an operator's password reset is a one-time link kept as a keyed hash.
+Two-step sign-in keeps each user's TOTP key sealed, their recovery codes as keyed hashes,
+and the sign-ins waiting for their code.
 """
 
 from collections.abc import Sequence
@@ -60,9 +62,56 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "totp_secrets",
+        sa.Column("user_id", _id(), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("enabled_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_step", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_totp_secrets_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_totp_secrets")),
+    )
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", _id(), nullable=False),
+        sa.Column("user_id", _id(), nullable=False),
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("used_at", UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_recovery_codes_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
+        sa.UniqueConstraint("digest", name=op.f("uq_recovery_codes_digest")),
+    )
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recovery_codes_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "sign_in_challenges",
+        sa.Column("digest", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("user_id", _id(), nullable=False),
+        sa.Column("expires_at", UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_sign_in_challenges_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_sign_in_challenges")),
+    )
+    with op.batch_alter_table("sign_in_challenges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_challenges_expires_at"), ["expires_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sign_in_challenges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_challenges_expires_at"))
+    op.drop_table("sign_in_challenges")
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
+    op.drop_table("recovery_codes")
+    op.drop_table("totp_secrets")
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
     op.drop_table("password_resets")
