@@ -23,6 +23,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.store.alerts import AlertSqlStore
 from quickotp.adapters.store.checkpoint import WalCheckpointer
 from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.engine import Engines, create_engines
@@ -46,6 +47,7 @@ from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import accounts as accounts_pages
+from quickotp.panel.pages import alerts as alert_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.panel.pages import two_factor as two_factor_pages
@@ -55,6 +57,7 @@ from quickotp.ports.people import DeliveryLog
 from quickotp.ports.transport import RouteMonitor, Transport
 from quickotp.services.admin import Admin
 from quickotp.services.admission import Admission
+from quickotp.services.credit_alerts import CreditAlerts, EventWorker
 from quickotp.services.credit_watch import CreditWatch
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
@@ -131,13 +134,17 @@ class Runtime:
     reports: Reports  # Statistics and the message reads of the Amoot surface
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    credit_alerts: CreditAlerts  # low-credit thresholds, and finding the accounts under theirs
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
     credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
+    # Beside the webhook worker: posts low-credit alerts, and looks for crossings.
+    event_worker: EventWorker | None = None
     _pruner: asyncio.Task[None] | None = None
+    _alert_watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -157,6 +164,11 @@ class Runtime:
                 self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if self.event_worker is not None:
+            self.event_worker.start()
+            self._alert_watch = asyncio.create_task(
+                self.credit_alerts.run_every(), name="credit-alerts"
+            )
         if self.settings.retention_days:
             self._pruner = asyncio.create_task(
                 self.pruning.run_every(
@@ -182,6 +194,10 @@ class Runtime:
             await self.dispatcher.aclose()
         if self.webhooks is not None:
             await self.webhooks.aclose()
+        await stop(self._alert_watch)
+        self._alert_watch = None
+        if self.event_worker is not None:
+            await self.event_worker.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
@@ -343,6 +359,7 @@ def build_runtime(
     users, workspace, desk = build_panel_services(
         settings, engines, store, webhook_store, gateway, admin, dispatcher, targets
     )
+    alert_store = AlertSqlStore(engines)
     return Runtime(
         settings,
         engines,
@@ -378,6 +395,19 @@ def build_runtime(
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
         pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
         spans=spans,
+        credit_alerts=CreditAlerts(alert_store, store, desk.identity, utc_now),
+        event_worker=(
+            EventWorker(
+                alert_store,
+                HttpReportPoster(
+                    public_client(resolver, allow_private=settings.webhook_private_urls)
+                ),
+                utc_now,
+                owns_poster=True,
+            )
+            if dispatcher is not None
+            else None
+        ),
     )
 
 
@@ -467,6 +497,7 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         users=runtime.users,
         workspace=runtime.workspace,
         desk=runtime.desk,
+        alerts=runtime.credit_alerts,
         csrf_key=keys.derive(settings.secret_key.reveal().encode(), "csrf"),
         config=PanelConfig(
             prefix=prefix,
@@ -482,6 +513,7 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         *operator_pages.routes(panel),
         *accounts_pages.routes(panel),
         *two_factor_pages.routes(panel),
+        *alert_pages.routes(panel),
     ]
     return create_panel(panel, pages, hsts=not settings.dev)
 

@@ -98,6 +98,7 @@ async def test_enrolment_needs_a_right_first_code_and_shows_ten_codes_once(
     assert await runtime.users.two_factor.enabled(user.id)
     later = await browser.get("/panel/settings/two-step")
     assert "Unused recovery codes: 10" in later.text
+    assert "On since <time datetime=" in later.text
     assert secret not in later.text
     assert not any(code in later.text for code in codes)
     async with runtime.engines.read.connect() as conn:

@@ -43,6 +43,7 @@ from quickotp.panel.visits import (
     read_locale,
     set_cookie,
 )
+from quickotp.services.credit_alerts import CreditAlerts
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.users import Users
 from quickotp.services.workspace import Workspace
@@ -83,6 +84,7 @@ FLASHES = {
     # accounts and alerts
     "password_set": N_("Your new password is set. Sign in with it."),
     "two_factor_off": N_("Two-step sign-in is off."),
+    "alert_saved": N_("Low-credit alert saved."),
 }
 
 
@@ -116,12 +118,14 @@ class Panel:
         users: Users,
         workspace: Workspace,
         desk: OperatorDesk,
+        alerts: CreditAlerts,
         csrf_key: bytes,
         config: PanelConfig,
     ) -> None:
         self.users = users
         self.workspace = workspace
         self.desk = desk
+        self.alerts = alerts
         self.config = config
         self.csrf_key = csrf_key
         self.cookies = CookiePolicy(

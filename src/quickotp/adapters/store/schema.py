@@ -437,3 +437,37 @@ sign_in_challenges = Table(
     Column("user_id", Id, ForeignKey("users.id"), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
+
+# An account's low-credit threshold, set by the operator or the account's users.
+credit_alerts = Table(
+    "credit_alerts",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("threshold", BigInteger, nullable=False),  # rial
+    # When the alert of the present crossing went out; None: armed again (the credit was seen
+    # at or above the threshold since, or the threshold changed).
+    Column("alerted_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Webhook events owed to accounts' URLs (the low-credit alert), claimed under a lease like
+# webhook_deliveries; `body` is the JSON as it was when the event was owed.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_event_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_event_deliveries_account", "account_id", "id"),
+)

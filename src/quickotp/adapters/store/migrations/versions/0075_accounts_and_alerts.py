@@ -1,4 +1,4 @@
-"""accounts and alerts: sign-in history, password reset links, two-step sign-in
+"""accounts and alerts: sign-in history, password resets, two-step sign-in, low-credit alerts
 
 Revision ID: 0075
 Revises: 0060
@@ -6,7 +6,8 @@ Revises: 0060
 Each sign-in attempt on a known email is kept for its user to see (the newest 50, none older
 than 90 days), and an operator's password reset is a one-time link kept as a keyed hash.
 Two-step sign-in keeps each user's TOTP key sealed, their recovery codes as keyed hashes,
-and the sign-ins waiting for their code.
+and the sign-ins waiting for their code. Each account may have a low-credit threshold, and
+the webhook events it owes (the low-credit alert) wait in an outbox of their own.
 """
 
 from collections.abc import Sequence
@@ -102,9 +103,48 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_sign_in_challenges_expires_at"), ["expires_at"], unique=False
         )
+    op.create_table(
+        "credit_alerts",
+        sa.Column("account_id", _id(), nullable=False),
+        sa.Column("threshold", sa.BigInteger(), nullable=False),
+        sa.Column("alerted_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_credit_alerts_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_credit_alerts")),
+    )
+    op.create_table(
+        "event_deliveries",
+        sa.Column("id", _id(), nullable=False),
+        sa.Column("account_id", _id(), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_event_deliveries_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_deliveries")),
+    )
+    with op.batch_alter_table("event_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_event_deliveries_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_event_deliveries_account", ["account_id", "id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("event_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_deliveries_account")
+        batch_op.drop_index("ix_event_deliveries_due")
+    op.drop_table("event_deliveries")
+    op.drop_table("credit_alerts")
     with op.batch_alter_table("sign_in_challenges", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_challenges_expires_at"))
     op.drop_table("sign_in_challenges")
