@@ -24,7 +24,14 @@ from quickotp.services.credit_alerts import EVENT_HEADER, EventWorker
 from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.conftest import known_names, make_settings
 from tests.http_peer import serving
-from tests.panel.conftest import FAST_HASHER, Browser, approved_account, send_otp, sign_up
+from tests.panel.conftest import (
+    FAST_HASHER,
+    Browser,
+    approved_account,
+    open_browser,
+    send_otp,
+    sign_up,
+)
 from tests.webhooks.test_webhooks import Receiver
 
 pytestmark = pytest.mark.anyio
@@ -219,6 +226,25 @@ async def test_the_operator_sets_any_accounts_threshold_in_the_audit_log(
     )
     shown = await browser.get("/panel/dashboard")
     assert WARNING in shown.text  # 0 credit under 5,000
+    assert (await operator.get("/panel/operator/accounts/999999/alert")).status_code == 404
+
+
+async def test_an_account_sees_only_its_own_alert(
+    browser: Browser, runtime: Runtime, worker: EventWorker, receiver: Receiver
+) -> None:
+    """Another account's events and threshold never show on a user's page, nor reach its URL."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+    await browser.post("/panel/alerts", {"threshold": "7777"}, form="/panel/alerts")
+    other = await open_browser(runtime, ip="198.51.100.60")
+    await sign_up(other, "owner@other.test", "Other")
+    await other.post("/panel/credit/webhook", {"url": receiver.url}, form="/panel/credit")
+
+    page = await other.get("/panel/alerts")
+    await worker.run_once()
+
+    assert "7,777" not in page.text
+    assert "No alert is set." in page.text
+    assert receiver.got == []  # Shop's alert went to Shop's URLs: it has none
 
 
 async def test_no_alert_for_an_unlimited_or_disabled_account(
