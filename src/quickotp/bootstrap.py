@@ -23,7 +23,9 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from quickotp.adapters.limits.memory import MemoryLimiter
+from quickotp.adapters.store.alerts import AlertSqlStore
 from quickotp.adapters.store.checkpoint import WalCheckpointer
+from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.engine import Engines, create_engines
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.lines import SqlLines
@@ -45,16 +47,20 @@ from quickotp.domain.errors import ConfigurationError, InvalidInput
 from quickotp.domain.routing import BreakerPolicy, Route
 from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
+from quickotp.panel.pages import accounts as accounts_pages
+from quickotp.panel.pages import alerts as alert_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import message_log as message_log_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.panel.pages import quick_start as quick_start_pages
+from quickotp.panel.pages import two_factor as two_factor_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
 from quickotp.ports.transport import RouteMonitor, Transport
 from quickotp.services.admin import Admin
 from quickotp.services.admission import Admission
+from quickotp.services.credit_alerts import CreditAlerts, EventWorker
 from quickotp.services.credit_watch import CreditWatch
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
@@ -133,13 +139,17 @@ class Runtime:
     reports: Reports  # Statistics and the message reads of the Amoot surface
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    credit_alerts: CreditAlerts  # low-credit thresholds, and finding the accounts under theirs
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
     credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
+    # Beside the webhook worker: posts low-credit alerts, and looks for crossings.
+    event_worker: EventWorker | None = None
     _pruner: asyncio.Task[None] | None = None
+    _alert_watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.checkpointer is not None:
@@ -159,6 +169,11 @@ class Runtime:
                 self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if self.event_worker is not None:
+            self.event_worker.start()
+            self._alert_watch = asyncio.create_task(
+                self.credit_alerts.run_every(), name="credit-alerts"
+            )
         if self.settings.retention_days:
             self._pruner = asyncio.create_task(
                 self.pruning.run_every(
@@ -184,6 +199,10 @@ class Runtime:
             await self.dispatcher.aclose()
         if self.webhooks is not None:
             await self.webhooks.aclose()
+        await stop(self._alert_watch)
+        self._alert_watch = None
+        if self.event_worker is not None:
+            await self.event_worker.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
@@ -359,6 +378,7 @@ def build_runtime(
         route_book=route_book,
         pruning=pruning,
     )
+    alert_store = AlertSqlStore(engines)
     return Runtime(
         settings,
         engines,
@@ -392,6 +412,19 @@ def build_runtime(
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
         pruning=pruning,
         spans=spans,
+        credit_alerts=CreditAlerts(alert_store, store, desk.identity, clock),
+        event_worker=(
+            EventWorker(
+                alert_store,
+                HttpReportPoster(
+                    public_client(resolver, allow_private=settings.webhook_private_urls)
+                ),
+                clock,
+                owns_poster=True,
+            )
+            if dispatcher is not None
+            else None
+        ),
     )
 
 
@@ -447,6 +480,7 @@ def build_panel_services(
         config=UsersConfig(
             open_signup=settings.open_signup, session_lifetime=settings.session_lifetime
         ),
+        credentials=CredentialSqlStore(engines),
     )
     workspace = Workspace(
         store,
@@ -491,6 +525,7 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         users=runtime.users,
         workspace=runtime.workspace,
         desk=runtime.desk,
+        alerts=runtime.credit_alerts,
         csrf_key=keys.derive(settings.secret_key.reveal().encode(), "csrf"),
         config=PanelConfig(
             prefix=prefix,
@@ -514,6 +549,9 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         *operator_pages.routes(panel),
         *message_log_pages.routes(panel, log),
         *quick_start_pages.routes(panel, quick, public_url=settings.public_url),
+        *accounts_pages.routes(panel),
+        *two_factor_pages.routes(panel),
+        *alert_pages.routes(panel),
     ]
     return create_panel(panel, pages, hsts=not settings.dev)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 
+from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
@@ -129,6 +130,7 @@ async def test_the_sign_in_lock_lifts_when_the_window_has_passed(runtime: Runtim
     now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
     users = Users(
         store=IdentitySqlStore(runtime.engines),
+        credentials=CredentialSqlStore(runtime.engines),
         hasher=PasswordHasher(),
         key=b"k" * 32,
         clock=lambda: now[0],

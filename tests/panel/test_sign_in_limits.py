@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from quickotp.adapters.store.credentials import CredentialSqlStore
 from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.schema import sign_in_limits
 from quickotp.bootstrap import Runtime
 from quickotp.domain.addresses import client_key
 from quickotp.domain.errors import SignInFailed, SignInThrottled
-from quickotp.services.users import SignedIn, Users, UsersConfig
+from quickotp.services.users import SecondStep, SignedIn, Users, UsersConfig
 from quickotp.support.password_pool import PasswordPool
 from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
 
@@ -27,6 +28,7 @@ def users_at(runtime: Runtime, now: list[datetime], **config: object) -> Users:
     """Users on the runtime's database with a clock the test moves, and cheap hashes."""
     return Users(
         store=IdentitySqlStore(runtime.engines),
+        credentials=CredentialSqlStore(runtime.engines),
         hasher=FAST_HASHER,
         key=b"k" * 32,
         clock=lambda: now[0],
@@ -36,7 +38,9 @@ def users_at(runtime: Runtime, now: list[datetime], **config: object) -> Users:
     )
 
 
-async def attempt(users: Users, password: str, ip: str | None) -> type[Exception] | SignedIn:
+async def attempt(
+    users: Users, password: str, ip: str | None
+) -> type[Exception] | SignedIn | SecondStep:
     """One sign-in as the operator: the session, or the class of the refusal."""
     try:
         return await users.sign_in(email=OPERATOR_EMAIL, password=password, ip=ip)

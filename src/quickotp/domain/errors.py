@@ -86,6 +86,9 @@ holds this drawing to the classes below):
     - SignUpClosed              open sign-up is off: an invitation is needed
     - InvitationInvalid         unknown, used or expired
     - NotAllowed                the signed-in user's role may not do this
+    - ResetLinkInvalid          a password reset link that is unknown, used or expired
+    - SecondStepExpired         a two-step sign-in whose first step is unknown or too old
+    - SecondFactorFailed        a wrong two-step code (or recovery code)
   - NotFound                    an operator named something that does not exist
   - Conflict                    an operator asked for something that clashes with what exists
   - DeliveryError               a transport failed us
@@ -455,6 +458,18 @@ class InvitationInvalid(AccessDenied):
 
 class NotAllowed(AccessDenied):
     """The signed-in user's role may not do this."""
+
+
+class ResetLinkInvalid(AccessDenied):
+    """The password reset link is unknown, used already, or expired."""
+
+
+class SecondStepExpired(AccessDenied):
+    """The sign-in's second step has no first step behind it any longer: sign in again."""
+
+
+class SecondFactorFailed(AccessDenied):
+    """The two-step code (or recovery code) is wrong, or was used already."""
 
 
 class NotFound(GatewayError):

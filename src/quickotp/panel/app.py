@@ -43,6 +43,7 @@ from quickotp.panel.visits import (
     read_locale,
     set_cookie,
 )
+from quickotp.services.credit_alerts import CreditAlerts
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.users import Users
 from quickotp.services.workspace import Workspace
@@ -80,6 +81,10 @@ FLASHES = {
     "message_canceled": N_("Message canceled: it will not be sent, and its charge was returned."),
     "too_late_to_cancel": N_("Too late to cancel: the message is on its way already."),
     "signed_out": N_("You have signed out."),
+    # accounts and alerts
+    "password_set": N_("Your new password is set. Sign in with it."),
+    "two_factor_off": N_("Two-step sign-in is off."),
+    "alert_saved": N_("Low-credit alert saved."),
 }
 
 
@@ -113,12 +118,14 @@ class Panel:
         users: Users,
         workspace: Workspace,
         desk: OperatorDesk,
+        alerts: CreditAlerts,
         csrf_key: bytes,
         config: PanelConfig,
     ) -> None:
         self.users = users
         self.workspace = workspace
         self.desk = desk
+        self.alerts = alerts
         self.config = config
         self.csrf_key = csrf_key
         self.cookies = CookiePolicy(

@@ -23,6 +23,11 @@ MESSAGES: dict[type[Exception], str] = {
     errors.SignUpClosed: N_("Sign-up is by invitation only. Ask the operator for one."),
     errors.InvitationInvalid: N_("This invitation is unknown, used already, or expired."),
     errors.NotAllowed: N_("This page is not for your role."),
+    errors.ResetLinkInvalid: N_("This password reset link is unknown, used already, or expired."),
+    errors.SecondStepExpired: N_("This sign-in took too long. Sign in again."),
+    errors.SecondFactorFailed: N_(
+        "Wrong code. Type the code your app shows now, or a recovery code."
+    ),
     errors.EmailInvalid: N_("Enter a valid email address."),
     errors.PasswordRejected: PASSWORD_RULE,
     errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),

@@ -27,6 +27,7 @@ SESSION_COOKIE = "qotp_session"
 VISITOR_COOKIE = "qotp_visitor"
 LANGUAGE_COOKIE = "qotp_lang"
 FLASH_COOKIE = "qotp_flash"
+CHALLENGE_COOKIE = "qotp_second_step"  # a sign-in waiting for its two-step code
 CSRF_FIELD = "csrf"
 
 

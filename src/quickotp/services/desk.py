@@ -51,7 +51,7 @@ from quickotp.services.admin import Admin, IssuedToken
 from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
 from quickotp.services.pruning import Pruned, Pruning
-from quickotp.services.users import IssuedInvitation, Users
+from quickotp.services.users import IssuedInvitation, IssuedReset, Users
 from quickotp.services.workspace import Traffic, traffic
 
 log = logging.getLogger(__name__)
@@ -305,6 +305,26 @@ class OperatorDesk:
             raise NotAllowed("an operator cannot switch themselves off")
         user = await self.identity.set_user_active(user_id, active)
         await self._audit(actor, "user.enable" if active else "user.disable", f"user:{user_id}")
+        return user
+
+    async def reset_password(self, actor: Actor, user_id: int) -> IssuedReset:
+        """
+        A one-time reset link's secret for a user (Users.issue_reset says what it does at
+        once). Not for oneself: the settings page changes one's own password.
+        """
+        _operator(actor)
+        if user_id == actor.user.id:
+            raise NotAllowed("an operator changes their own password on the settings page")
+        issued = await self.users.issue_reset(user_id, by=actor.user.id)
+        await self._audit(actor, "user.password_reset", f"user:{user_id}", issued.user.email)
+        return issued
+
+    async def turn_off_two_factor(self, actor: Actor, user_id: int) -> User:
+        """Two-step sign-in off for a user who lost both their app and their recovery codes."""
+        _operator(actor)
+        user = await self.identity.get_user(user_id)
+        await self.users.two_factor.turn_off(user_id)
+        await self._audit(actor, "user.two_factor_off", f"user:{user_id}", user.email)
         return user
 
     async def operators(self, actor: Actor) -> list[User]:

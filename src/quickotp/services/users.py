@@ -4,6 +4,17 @@ operators. Passwords are kept as argon2id hashes; session and invitation secrets
 hashes, so a copy of the database lets no one in. Every hash and check runs on a
 PasswordPool's worker process, never on the event loop (support/password_pool.py says why).
 
+Each attempt on a known email goes into its user's sign-in history (time, address, user
+agent, outcome), which keeps the newest HISTORY_KEPT and nothing older than HISTORY_DAYS.
+A user with two-step sign-in on (services/two_factor.py) gets a session only after the
+second step: a right password makes a short-lived sign-in waiting for its code, whose
+secret the browser holds; the code (or a recovery code) is limited like the password, under
+the user ("code:") and the address, with the same waits. Turning two-step sign-in off, or
+making new recovery codes, takes the password.
+
+An operator's password reset is a one-time link: making it ends the user's sessions and
+replaces their password with one no one knows, until the link sets a new one.
+
 Failed sign-ins are limited under three keys: an email from one address (a few tries, then
 waits that double), one address over every email (more tries, the same waits), and an
 email from addresses it never signed in from (its waits stay short: it slows a guesser
@@ -31,13 +42,24 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from quickotp.domain import keys
 from quickotp.domain.addresses import client_key
+from quickotp.domain.credentials import (
+    HISTORY_DAYS,
+    HISTORY_KEPT,
+    SignInEvent,
+    SignInOutcome,
+    shown_agent,
+)
 from quickotp.domain.errors import (
     AccountNameInvalid,
     EmailInvalid,
     InvitationInvalid,
     PasswordHashingBusy,
     PasswordRejected,
+    ResetLinkInvalid,
+    SecondFactorFailed,
+    SecondStepExpired,
     SignInFailed,
     SignInThrottled,
     SignUpClosed,
@@ -45,7 +67,9 @@ from quickotp.domain.errors import (
     WrongPassword,
 )
 from quickotp.domain.models import Invitation, Role, SignInCount, SignInRule, User
+from quickotp.ports.credentials import CredentialStore
 from quickotp.ports.people import IdentityStore
+from quickotp.services.two_factor import TwoFactor, random_bytes
 from quickotp.support.password_pool import PasswordPool
 
 log = logging.getLogger(__name__)
@@ -64,6 +88,8 @@ class UsersConfig:
     open_signup: bool = False
     session_lifetime: timedelta = timedelta(hours=12)
     invitation_lifetime: timedelta = timedelta(days=7)
+    reset_lifetime: timedelta = timedelta(hours=24)  # how long a password reset link works
+    second_step_lifetime: timedelta = timedelta(minutes=5)  # to type the two-step code in
     failures_per_pair: int = 5  # for one email from one address, before the first wait
     failures_per_address: int = 20  # from one address, over every email
     failures_per_email: int = 20  # for one email, from addresses it never signed in from
@@ -91,6 +117,25 @@ class IssuedInvitation:
     secret: str
 
 
+@dataclass(frozen=True)
+class SecondStep:
+    """
+    A right password of a user with two-step sign-in: `secret` (for the browser, once, in a
+    short-lived cookie) names the sign-in waiting for its code.
+    """
+
+    user: User
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class IssuedReset:
+    """A new password reset link: `secret` is the link's last part, shown once."""
+
+    user: User
+    secret: str
+
+
 @dataclass
 class Users:
     store: IdentityStore
@@ -99,10 +144,21 @@ class Users:
     clock: Callable[[], datetime]
     token_urlsafe: Callable[[int], str]
     config: UsersConfig
+    credentials: CredentialStore
     pool: PasswordPool = field(default_factory=PasswordPool)
 
+    two_factor: TwoFactor = field(init=False, repr=False)
     _decoy: str | None = field(default=None, init=False, repr=False)
     _attempts: int = field(default=0, init=False, repr=False)  # sign-ins, for SWEEP_EVERY
+
+    def __post_init__(self) -> None:
+        self.two_factor = TwoFactor(
+            self.credentials,
+            seal_key=keys.derive(self.key, "totp"),
+            digest=lambda code: self._digest("recovery", code),
+            clock=self.clock,
+            random=random_bytes(self.token_urlsafe),
+        )
 
     async def _decoy_hash(self) -> str:
         """A hash to check against when no user has the email, so a miss costs what a hit does."""
@@ -139,13 +195,17 @@ class Users:
         log.info("user %d signed up with account %s", user.id, user.account_id)
         return await self._start_session(user)
 
-    async def sign_in(self, *, email: str, password: str, ip: str | None) -> SignedIn:
+    async def sign_in(
+        self, *, email: str, password: str, ip: str | None, user_agent: str = ""
+    ) -> SignedIn | SecondStep:
         """
         A new session for the user with this email and password.
 
         SignInThrottled while a limit on failures is locked, before the password is even
         looked at; PasswordHashingBusy when the password worker's queue is full; SignInFailed
         for a wrong email or password, alike; UserDisabled only once the password was right.
+        An attempt the limits let through on a known email goes into its user's history.
+        With two-step sign-in on, a right password gives a SecondStep, not yet a session.
         """
         if self.pool.full:  # refused at once, without counting or writing anything
             raise PasswordHashingBusy("every password check is busy", retry_after=1)
@@ -169,17 +229,108 @@ class Users:
                 "too many failed sign-ins: try again later", retry_after=int(counted.wait + 0.999)
             )
         try:
-            user = await self._check(email, password)
+            user, matched = await self._check(email, password)
         except PasswordHashingBusy:
             await self.store.uncount_sign_in(counted.keys)
             raise
-        if user is None:
+        if user is None or not matched:
+            if user is not None:
+                await self._remember(user, ip, user_agent, SignInOutcome.WRONG_PASSWORD)
             raise SignInFailed("wrong email or password")
         if not user.active:
+            await self._remember(user, ip, user_agent, SignInOutcome.DISABLED)
             raise UserDisabled(f"user {user.id} is disabled")
         await self._settle(email, address, counted)
+        if await self.two_factor.enabled(user.id):
+            return await self._second_step(user)
+        await self._remember(user, ip, user_agent, SignInOutcome.SIGNED_IN)
         log.info("user %d signed in", user.id)
         return await self._start_session(user)
+
+    async def _second_step(self, user: User) -> SecondStep:
+        secret = self.token_urlsafe(SECRET_BYTES)
+        now = self.clock()
+        await self.credentials.create_challenge(
+            digest=self._digest("challenge", secret),
+            user_id=user.id,
+            now=now,
+            expires_at=now + self.config.second_step_lifetime,
+        )
+        log.info("user %d passed the password step", user.id)
+        return SecondStep(user, secret)
+
+    async def finish_sign_in(
+        self, secret: str, code: str, *, ip: str | None, user_agent: str = ""
+    ) -> SignedIn:
+        """
+        The second step: a session for the sign-in waiting behind `secret` when `code` is
+        the user's TOTP code or an unused recovery code. SecondStepExpired when nothing
+        waits (or it waited too long); SignInThrottled while the code's limits are locked;
+        SecondFactorFailed for a wrong code (the sign-in still waits, until it expires).
+        """
+        digest = self._digest("challenge", secret[:100])
+        now = self.clock()
+        user_id = await self.credentials.challenge_user(digest, now) if secret else None
+        if user_id is None:
+            raise SecondStepExpired("sign in again: the password step is unknown or too old")
+        user = await self.store.get_user(user_id)
+        if not user.active:
+            raise UserDisabled(f"user {user.id} is disabled")
+        address = client_key(ip)
+        key = f"code:{user.id}"
+        rules = [r for r in self._rules(user.email, address) if r.key.startswith("address:")]
+        config = self.config
+        rules.append(
+            SignInRule(key, config.failures_per_pair, config.first_lock, config.longest_lock)
+        )
+        counted = await self.store.count_sign_in(
+            rules,
+            email=user.email,
+            address=address,
+            known_since=now - config.known_address,
+            now=now,
+            window=config.failure_window,
+        )
+        if counted.wait:
+            log.info("two-step code throttled for %d s", counted.wait)
+            raise SignInThrottled(
+                "too many wrong codes: try again later", retry_after=int(counted.wait + 0.999)
+            )
+        if not await self.two_factor.check(user.id, code[:100]):
+            await self._remember(user, ip, user_agent, SignInOutcome.WRONG_CODE)
+            raise SecondFactorFailed("wrong two-step code")
+        if not await self.credentials.end_challenge(digest):  # a twin request finished it
+            raise SecondStepExpired("this sign-in was finished already")
+        await self.store.signed_in_from(
+            email=user.email,
+            address=address,
+            cleared=key,
+            uncounted=counted.keys,
+            now=now,
+            known_since=now - config.known_address,
+        )
+        await self._remember(user, ip, user_agent, SignInOutcome.SIGNED_IN)
+        log.info("user %d signed in with two steps", user.id)
+        return await self._start_session(user)
+
+    async def _remember(
+        self, user: User, ip: str | None, user_agent: str, outcome: SignInOutcome
+    ) -> None:
+        """One attempt into the user's sign-in history, which stays bounded."""
+        now = self.clock()
+        await self.credentials.record_sign_in(
+            user.id,
+            at=now,
+            address=ip,
+            user_agent=shown_agent(user_agent),
+            outcome=outcome,
+            keep=HISTORY_KEPT,
+            since=now - timedelta(days=HISTORY_DAYS),
+        )
+
+    async def history(self, user: User) -> list[SignInEvent]:
+        """The user's own sign-in attempts, newest first."""
+        return await self.credentials.sign_ins(user.id, limit=HISTORY_KEPT)
 
     def _rules(self, email: str, address: str) -> list[SignInRule]:
         """The limits an attempt for `email` from `address` counts under."""
@@ -211,19 +362,25 @@ class Users:
             )
         return rules
 
-    async def _check(self, email: str, password: str) -> User | None:
-        """The user whose email and password these are, or None (after the same work)."""
+    async def _check(self, email: str, password: str) -> tuple[User | None, bool]:
+        """
+        The user with this email (None: there is none, found after the same work) and
+        whether the password is theirs.
+        """
         found = await self.store.user_by_email(email)
-        if found is None or len(password) > MAX_PASSWORD:
+        if found is None:
             await self._verify(await self._decoy_hash(), password)
-            return None
+            return None, False
         user, password_hash = found
+        if len(password) > MAX_PASSWORD:
+            await self._verify(await self._decoy_hash(), password)
+            return user, False
         if not await self._verify(password_hash, password):
             log.info("failed sign-in for user %d", user.id)
-            return None
+            return user, False
         if self.hasher.check_needs_rehash(password_hash):
             await self.store.rehash_password(user.id, await self._hash(password))
-        return user
+        return user, True
 
     async def _settle(self, email: str, address: str, counted: SignInCount) -> None:
         """A right password: its pair starts again, its other counts are taken back."""
@@ -261,9 +418,7 @@ class Users:
 
     async def change_password(self, user: User, *, current: str, new: str, session: str) -> None:
         """Change a password; every other session of the user ends."""
-        found = await self.store.user_by_email(user.email)
-        if found is None or not await self._verify(found[1], current[:MAX_PASSWORD]):
-            raise WrongPassword("the current password is wrong")
+        await self._confirm_password(user, current)
         await self.store.set_password_hash(
             user.id,
             await self._hash(checked_password(new)),
@@ -271,8 +426,67 @@ class Users:
         )
         log.info("user %d changed their password", user.id)
 
+    async def _confirm_password(self, user: User, password: str) -> None:
+        """WrongPassword unless `password` is the user's own (a change that needs it)."""
+        found = await self.store.user_by_email(user.email)
+        if found is None or not await self._verify(found[1], password[:MAX_PASSWORD]):
+            raise WrongPassword("the current password is wrong")
+
+    async def turn_off_two_factor(self, user: User, *, password: str) -> None:
+        """Two-step sign-in off for oneself: it takes the password."""
+        await self._confirm_password(user, password)
+        await self.two_factor.turn_off(user.id)
+
+    async def new_recovery_codes(self, user: User, *, password: str) -> list[str]:
+        """Ten new recovery codes in place of the old ones (shown once): it takes the password."""
+        await self._confirm_password(user, password)
+        return await self.two_factor.new_recovery_codes(user)
+
     async def set_locale(self, user: User, locale: str) -> None:
         await self.store.set_locale(user.id, checked_locale(locale))
+
+    # password resets --------------------------------------------------------------------
+
+    async def issue_reset(self, user_id: int, *, by: int | None) -> IssuedReset:
+        """
+        A one-time reset link's secret for the user, shown once to the operator who asked.
+        At once the user's sessions end and their password stops working (it becomes the
+        hash of a secret no one keeps) until the link sets a new one; earlier links are void.
+        """
+        user = await self.store.get_user(user_id)
+        secret = self.token_urlsafe(SECRET_BYTES)
+        unusable = await self._hash(self.token_urlsafe(SECRET_BYTES))
+        now = self.clock()
+        await self.credentials.create_reset(
+            digest=self._digest("reset", secret),
+            user_id=user_id,
+            created_by=by,
+            now=now,
+            expires_at=now + self.config.reset_lifetime,
+            unusable_hash=unusable,
+        )
+        log.info("password reset link made for user %d", user_id)
+        return IssuedReset(user, secret)
+
+    async def reset_user(self, secret: str) -> User:
+        """The user a live reset link is for; ResetLinkInvalid if it is unknown, used, expired."""
+        found = None
+        if secret and len(secret) <= 100:
+            found = await self.credentials.reset_user(self._digest("reset", secret), self.clock())
+        if found is None:
+            raise ResetLinkInvalid("this reset link is unknown, used or expired")
+        return await self.store.get_user(found)
+
+    async def use_reset(self, secret: str, password: str) -> User:
+        """Set the new password through a reset link (once); the user signs in with it next."""
+        user = await self.reset_user(secret)
+        user_id = await self.credentials.use_reset(
+            self._digest("reset", secret),
+            password_hash=await self._hash(checked_password(password)),
+            now=self.clock(),
+        )
+        log.info("user %d set a new password through a reset link", user_id)
+        return user
 
     # invitations and operators ----------------------------------------------------------
 

@@ -8,7 +8,7 @@ Every filter has an index in that order (schema.py): the account's own
 `ix_messages_status_created`), by token (`ix_messages_token`), by number
 (`ix_messages_mobile`) and across accounts (`ix_messages_created`). A page reads a range of
 one of them, so it costs the same at a thousand messages or ten million;
-tests/store/test_query_plans.py holds the plans.
+tests/adapters/store/test_query_plans.py holds the plans.
 """
 
 from __future__ import annotations

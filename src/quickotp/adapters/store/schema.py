@@ -387,3 +387,98 @@ message_days = Table(
     Column("parts", BigInteger, nullable=False),
     Column("charged", BigInteger, nullable=False),
 )
+
+# accounts and alerts -----------------------------------------------------------------------
+
+# Sign-in attempts on a known email, for their user to see: the newest 50 a user, none older
+# than 90 days (services/users.py keeps them so, at each write).
+sign_in_history = Table(
+    "sign_in_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("address", String(45)),
+    Column("user_agent", String(300), nullable=False),
+    Column("outcome", String(24), nullable=False),  # domain/credentials.py SignInOutcome
+    Index("ix_sign_in_history_user", "user_id", "id"),
+)
+
+# One-time password reset links an operator makes: a keyed hash of the link's secret.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+# A user's TOTP key for two-step sign-in, sealed (domain/sealing.py) with a key derived from
+# QUICKOTP_SECRET_KEY and bound to the user.
+totp_secrets = Table(
+    "totp_secrets",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("enabled_at", UtcDateTime),  # None: enrolment waits for its first code
+    Column("last_step", BigInteger),  # the newest time step a code was taken from
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One-time recovery codes of two-step sign-in: keyed hashes only.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("used_at", UtcDateTime),
+)
+
+# Sign-ins whose password was right, waiting for their two-step code: a keyed hash of the
+# secret the browser holds (a short-lived cookie).
+sign_in_challenges = Table(
+    "sign_in_challenges",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# An account's low-credit threshold, set by the operator or the account's users.
+credit_alerts = Table(
+    "credit_alerts",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("threshold", BigInteger, nullable=False),  # rial
+    # When the alert of the present crossing went out; None: armed again (the credit was seen
+    # at or above the threshold since, or the threshold changed).
+    Column("alerted_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Webhook events owed to accounts' URLs (the low-credit alert), claimed under a lease like
+# webhook_deliveries; `body` is the JSON as it was when the event was owed.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_event_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_event_deliveries_account", "account_id", "id"),
+)

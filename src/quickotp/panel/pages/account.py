@@ -55,6 +55,7 @@ class AccountPages:
             visit,
             "account/dashboard.html",
             account=await self.work.account(user),
+            low_credit=await self.panel.alerts.view(user),
             traffic=traffic,
             periods=charts.PERIOD_LABELS,
             table=charts.rows(tr, traffic),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -10,8 +12,8 @@ from quickotp.domain.models import Role
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.i18n import N_
-from quickotp.panel.visits import LANGUAGE_COOKIE, Visit, set_cookie
-from quickotp.services.users import LOCALES
+from quickotp.panel.visits import CHALLENGE_COOKIE, LANGUAGE_COOKIE, Visit, set_cookie
+from quickotp.services.users import LOCALES, SecondStep
 
 
 def routes(panel: Panel) -> list[Route]:
@@ -27,6 +29,13 @@ def routes(panel: Panel) -> list[Route]:
         panel.route("/language", pages.language, access=Access.PUBLIC, methods=["POST"]),
         panel.route("/settings", pages.settings, access=Access.SIGNED_IN, methods=["GET", "POST"]),
     ]
+
+
+def next_page(base: str, raw: str) -> str:
+    """A page of the panel to go on to after signing in ("" if `raw` is not one)."""
+    if raw.startswith(base + "/") and "//" not in raw and "\\" not in raw:
+        return raw[len(base) :]
+    return ""
 
 
 def home_of(role: Role) -> str:
@@ -53,10 +62,13 @@ class AuthPages:
         email = forms.text(form, "email", 254)
         try:
             signed = await self.panel.users.sign_in(
-                email=email, password=forms.secret(form, "password"), ip=visit.ip
+                email=email,
+                password=forms.secret(form, "password"),
+                ip=visit.ip,
+                user_agent=request.headers.get("user-agent", ""),
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 401,
                 self.panel.render(
@@ -67,15 +79,21 @@ class AuthPages:
                     next=target,
                 ),
             )
+        if isinstance(signed, SecondStep):  # two-step sign-in: the code comes next
+            challenge = signed.secret
+            lifetime = int(self.panel.users.config.second_step_lifetime.total_seconds())
+            visit.set_cookies.append(
+                lambda response: set_cookie(
+                    response, self.panel.cookies, CHALLENGE_COOKIE, challenge, lifetime
+                )
+            )
+            after = f"?next={quote(self.panel.base + target)}" if target else ""
+            return self.panel.redirect(visit, f"/sign-in/code{after}")
         self.panel.start_session(visit, signed.secret)
         return self.panel.redirect(visit, target or home_of(signed.user.role))
 
     def _next(self, raw: str) -> str:
-        """A page of the panel to go on to after signing in ("" if `raw` is not one)."""
-        base = self.panel.base
-        if raw.startswith(base + "/") and "//" not in raw and "\\" not in raw:
-            return raw[len(base) :]
-        return ""
+        return next_page(self.panel.base, raw)
 
     async def sign_up(self, visit: Visit) -> Response:
         if visit.request.method == "GET":
@@ -92,7 +110,7 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -138,7 +156,7 @@ class AuthPages:
                 locale=visit.locale,
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -180,7 +198,7 @@ class AuthPages:
                 user, current=forms.secret(form, "password"), new=new, session=visit.session
             )
         except GatewayError as exc:
-            return _refused(
+            return refused(
                 exc,
                 422,
                 self.panel.render(
@@ -190,7 +208,7 @@ class AuthPages:
         return self.panel.redirect(visit, "/settings", flash="password_changed")
 
 
-def _refused(exc: GatewayError, status: int, page: Response) -> Response:
+def refused(exc: GatewayError, status: int, page: Response) -> Response:
     """
     `page` (the form again, with what went wrong) as the answer to a refusal: 429 with
     Retry-After when it says to come back later (a sign-in limit, the password worker
