@@ -32,13 +32,15 @@ from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.reports import ReportSqlStore
 from quickotp.adapters.store.retention import RetentionSqlStore
+from quickotp.adapters.store.route_alarms import AlarmSqlStore
 from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.adapters.transports.log import LogSinkTransport
-from quickotp.adapters.transports.routed import RoutingTransport, build_transport
+from quickotp.adapters.transports.routed import RoutingTransport, build_transport, check_url
 from quickotp.adapters.transports.smpp.transport import SmppTransport
+from quickotp.adapters.transports.trial import RouteTrials
 from quickotp.domain import ids, keys
 from quickotp.domain.errors import ConfigurationError, InvalidInput
 from quickotp.domain.routing import BreakerPolicy, Route
@@ -46,6 +48,7 @@ from quickotp.panel.app import Panel, PanelConfig, create_panel
 from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
+from quickotp.panel.pages import routes as route_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
@@ -60,6 +63,8 @@ from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.services.pruning import Pruning
 from quickotp.services.reports import Reports
+from quickotp.services.route_alarms import AlarmHook, RouteWatch
+from quickotp.services.routes import RouteDesk
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
@@ -128,6 +133,8 @@ class Runtime:
     reports: Reports  # Statistics and the message reads of the Amoot surface
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    route_desk: RouteDesk  # the operator's route pages
+    route_watch: RouteWatch | None = None  # beside the dispatcher: route alarms
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
@@ -154,6 +161,8 @@ class Runtime:
                 self.listener.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if self.route_watch is not None:
+            self.route_watch.start()
         if self.settings.retention_days:
             self._pruner = asyncio.create_task(
                 self.pruning.run_every(
@@ -179,6 +188,8 @@ class Runtime:
             await self.dispatcher.aclose()
         if self.webhooks is not None:
             await self.webhooks.aclose()
+        if self.route_watch is not None:
+            await self.route_watch.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
@@ -340,6 +351,24 @@ def build_runtime(
     users, workspace, desk = build_panel_services(
         settings, engines, store, webhook_store, gateway, admin, dispatcher, targets
     )
+    alarms = AlarmSqlStore(engines)
+    router = dispatcher.transport if dispatcher is not None else None
+    route_desk = RouteDesk(
+        routes=route_book,
+        switch=RouteTrials(
+            router if isinstance(router, RoutingTransport) else None,
+            lambda route: build_transport(route, utc_now),
+        ),
+        read_url=check_url,
+        alarms=alarms,
+        monitor=desk.monitor,
+        panel=desk.panel,
+        store=store,
+        identity=desk.identity,
+        clock=utc_now,
+        randbelow=secrets.randbelow,
+        regions=settings.regions,
+    )
     return Runtime(
         settings,
         engines,
@@ -375,6 +404,24 @@ def build_runtime(
         credit_watch=CreditWatch(store.lowest_credits, settings.price_per_part) if admit else None,
         pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
         spans=spans,
+        route_desk=route_desk,
+        route_watch=(
+            RouteWatch(desk.monitor, alarms, utc_now, hook=alarm_hook(settings, resolver))
+            if dispatcher is not None
+            else None
+        ),
+    )
+
+
+def alarm_hook(settings: Settings, resolver: Resolver) -> AlarmHook | None:
+    """Where route alarms are posted (QUICKOTP_ROUTE_ALARM_URL), by delivery reports' rule."""
+    if settings.route_alarm_url is None:
+        return None
+    secret = settings.route_alarm_secret
+    return AlarmHook(
+        settings.route_alarm_url,
+        secret.reveal() if secret is not None else "",
+        HttpReportPoster(public_client(resolver, allow_private=settings.webhook_private_urls)),
     )
 
 
@@ -472,7 +519,12 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
             zone=PANEL_ZONE,
         ),
     )
-    pages = [*auth_pages.routes(panel), *account_pages.routes(panel), *operator_pages.routes(panel)]
+    pages = [
+        *auth_pages.routes(panel),
+        *account_pages.routes(panel),
+        *operator_pages.routes(panel),
+        *route_pages.routes(panel, runtime.route_desk),
+    ]
     return create_panel(panel, pages, hsts=not settings.dev)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from quickotp.domain.errors import ConfigurationError
 from quickotp.domain.lines import SharedLines
+from quickotp.domain.urls import url_problem
 
 DEV_KEY_FILE = "quickotp-dev.key"
 MIN_SECRET_LENGTH = 32
@@ -104,6 +105,10 @@ class Settings:
     # OTEL_EXPORTER_OTLP_ENDPOINT is set: spans of accepts, sends and reports go there
     # (support/tracing.py; the OpenTelemetry exporter reads it and its neighbours itself).
     tracing: bool = False
+    # Where route alarms are posted (None: the log and the panel only), by the same rule as
+    # delivery-report URLs, and the secret that signs them (None: unsigned).
+    route_alarm_url: str | None = None
+    route_alarm_secret: Secret | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -169,6 +174,8 @@ class Settings:
             patterns_per_hour=_int(env, "QUICKOTP_PATTERNS_PER_HOUR", 20, low=1, high=100_000),
             retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
             tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
+            route_alarm_url=_report_url(env, "QUICKOTP_ROUTE_ALARM_URL"),
+            route_alarm_secret=_token(env, "QUICKOTP_ROUTE_ALARM_SECRET"),
         )
 
 
@@ -236,6 +243,16 @@ def _address(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]
             f"{name} must be an IP address and a port, as 127.0.0.1:9108, not {raw!r}"
         )
     return host, number
+
+
+def _report_url(env: Mapping[str, str], name: str) -> str | None:
+    """A URL the gateway posts to, by delivery-report URLs' rule (domain/urls.py); empty: None."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if (problem := url_problem(raw)) is not None:
+        raise ConfigurationError(f"{name} cannot be posted to: {problem}")
+    return raw
 
 
 MIN_TOKEN_LENGTH = 16

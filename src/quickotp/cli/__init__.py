@@ -580,7 +580,7 @@ async def _routes_list(runtime: Runtime, args: argparse.Namespace) -> int:
         f"\t{' '.join(r.prefixes) or 'any number'}"
         f"\t{'accounts ' + ' '.join(map(str, r.accounts)) if r.accounts else 'every account'}"
         f"\t{'lines ' + ' '.join(r.lines) if r.lines else 'any line'}"
-        f"\t{r.shown}"
+        f"\t{r.shown}" + ("" if r.enabled else "\tswitched off")
         for r in found
     ]
     _emit(args, [_route_view(r) for r in found], "\n".join(lines) or "no routes: the log sink")
@@ -603,6 +603,7 @@ def _route_view(route: Route) -> dict[str, Any]:
         "accounts": list(route.accounts),
         "priority": route.priority,
         "lines": list(route.lines),
+        "enabled": route.enabled,
     }
 
 

@@ -80,6 +80,11 @@ FLASHES = {
     "message_canceled": N_("Message canceled: it will not be sent, and its charge was returned."),
     "too_late_to_cancel": N_("Too late to cancel: the message is on its way already."),
     "signed_out": N_("You have signed out."),
+    # routes and webhooks
+    "route_added": N_("Route added. Dispatchers send through it within seconds."),
+    "route_saved": N_("Route saved. Dispatchers use it as saved within seconds."),
+    "route_enabled": N_("Route switched on."),
+    "route_disabled": N_("Route switched off: it carries nothing until it is switched on."),
 }
 
 

@@ -1,7 +1,7 @@
 """
 The operator's desk in the panel: the approval queue, accounts and their users, credit,
-sender lines and free text, scheduled messages, invitations, routes, traffic and the audit
-log.
+sender lines and free text, scheduled messages, invitations, traffic and the audit log
+(routes have a desk of their own: services/routes.py).
 
 Every method checks that the actor is an operator (NotAllowed otherwise), and every action
 that changes something is written to the audit log with who did it and from where.
@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from quickotp.domain.delivery import RouteState
 from quickotp.domain.errors import NotAllowed
 from quickotp.domain.models import (
     Account,
@@ -29,7 +28,6 @@ from quickotp.domain.models import (
     MessagePage,
     MessageQuery,
     MessageRecord,
-    MessageStatus,
     Pattern,
     PatternState,
     Role,
@@ -49,7 +47,6 @@ log = logging.getLogger(__name__)
 AUDIT_PAGE = 100
 SCHEDULED_SHOWN = 100  # scheduled messages an account's page lists
 QUEUE_PAGE = 50
-ROUTE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -78,14 +75,6 @@ class AccountFile:
     recent: MessagePage
     lines: list[str] = field(default_factory=list)  # its sender lines, the default first
     scheduled: list[Message] = field(default_factory=list)  # waiting for their send time
-
-
-@dataclass(frozen=True)
-class Route:
-    """A route's live state beside what the database says it carried of late."""
-
-    state: RouteState
-    counts: dict[MessageStatus, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -283,17 +272,7 @@ class OperatorDesk:
         )
         return issued
 
-    # routes, traffic, messages and the audit log ----------------------------------------
-
-    async def routes(self, actor: Actor) -> list[Route]:
-        """Each route's live state, and what every transport carried in the last hour."""
-        _operator(actor)
-        counts = await self.panel.transport_counts(since=self.clock() - ROUTE_WINDOW)
-        counts.pop("", None)  # messages no transport has taken yet
-        routes = [Route(state, counts.pop(state.name, {})) for state in self.monitor.routes()]
-        # Transports that carried messages but are not running in this process.
-        routes += [Route(RouteState(name, up=None), by) for name, by in counts.items()]
-        return routes
+    # traffic, messages and the audit log ------------------------------------------------
 
     async def message(self, actor: Actor, message_id: int) -> MessageRecord:
         _operator(actor)
