@@ -49,6 +49,7 @@ from quickotp.panel.pages import account as account_pages
 from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.panel.pages import routes as route_pages
+from quickotp.panel.pages import webhooks as webhook_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
@@ -62,6 +63,7 @@ from quickotp.services.gateway import Gateway, GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.services.pruning import Pruning
+from quickotp.services.report_urls import ReportUrls
 from quickotp.services.reports import Reports
 from quickotp.services.route_alarms import AlarmHook, RouteWatch
 from quickotp.services.routes import RouteDesk
@@ -134,6 +136,7 @@ class Runtime:
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
     route_desk: RouteDesk  # the operator's route pages
+    report_urls: ReportUrls  # an account's Webhooks page
     route_watch: RouteWatch | None = None  # beside the dispatcher: route alarms
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
@@ -190,6 +193,7 @@ class Runtime:
             await self.webhooks.aclose()
         if self.route_watch is not None:
             await self.route_watch.aclose()
+        await self.report_urls.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
@@ -392,7 +396,7 @@ def build_runtime(
                     public_client(resolver, allow_private=settings.webhook_private_urls)
                 ),
                 utc_now,
-                WebhookConfig(),
+                WebhookConfig(max_attempts=settings.webhook_attempts),
                 render=amoot_wire.report_body,
                 owns_poster=True,
             )
@@ -405,6 +409,18 @@ def build_runtime(
         pruning=Pruning(RetentionSqlStore(engines, PANEL_ZONE), utc_now, PANEL_ZONE),
         spans=spans,
         route_desk=route_desk,
+        report_urls=ReportUrls(
+            store=store,
+            relays=webhook_store,
+            panel=desk.panel,
+            deliveries=webhook_store,
+            retries=webhook_store,
+            poster=HttpReportPoster(
+                public_client(resolver, allow_private=settings.webhook_private_urls)
+            ),
+            clock=utc_now,
+            render_test=amoot_wire.test_body,
+        ),
         route_watch=(
             RouteWatch(desk.monitor, alarms, utc_now, hook=alarm_hook(settings, resolver))
             if dispatcher is not None
@@ -524,6 +540,7 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         *account_pages.routes(panel),
         *operator_pages.routes(panel),
         *route_pages.routes(panel, runtime.route_desk),
+        *webhook_pages.routes(panel, runtime.report_urls),
     ]
     return create_panel(panel, pages, hsts=not settings.dev)
 

@@ -109,6 +109,7 @@ class Settings:
     # delivery-report URLs, and the secret that signs them (None: unsigned).
     route_alarm_url: str | None = None
     route_alarm_secret: Secret | None = None
+    webhook_attempts: int = 10  # POSTs of one delivery report before it is given up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -176,6 +177,7 @@ class Settings:
             tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
             route_alarm_url=_report_url(env, "QUICKOTP_ROUTE_ALARM_URL"),
             route_alarm_secret=_token(env, "QUICKOTP_ROUTE_ALARM_SECRET"),
+            webhook_attempts=_int(env, "QUICKOTP_WEBHOOK_ATTEMPTS", 10, low=1, high=50),
         )
 
 

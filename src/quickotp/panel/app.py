@@ -85,6 +85,7 @@ FLASHES = {
     "route_saved": N_("Route saved. Dispatchers use it as saved within seconds."),
     "route_enabled": N_("Route switched on."),
     "route_disabled": N_("Route switched off: it carries nothing until it is switched on."),
+    "webhook_retried": N_("The report is owed again: it is posted within seconds."),
 }
 
 

@@ -381,6 +381,7 @@ webhook_deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime),  # when its last attempt ended; None: none yet
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_message", "message_id"),
 )

@@ -1,4 +1,4 @@
-"""route alarms; routes switched on and off from the panel
+"""route alarms; routes switched on and off from the panel; webhook attempts' times
 
 Revision ID: 0090
 Revises: 0060
@@ -7,7 +7,8 @@ Create Date: 2026-12-14
 `route_alarms` keeps each spell of a route being down or failing (at most one open a route),
 so an alarm outlives the process that raised it. `routes.enabled` lets the panel switch a
 route off without forgetting it (every stored route stays on), `routes.updated_at` says when
-the panel last changed it.
+the panel last changed it. `webhook_deliveries.last_attempt_at` is when a report's last
+POST ended, for the account's Webhooks page (None for the reports posted before).
 """
 
 from collections.abc import Sequence
@@ -48,9 +49,15 @@ def upgrade() -> None:
         postgresql_where=sa.text("cleared_at IS NULL"),
     )
     op.create_index("ix_route_alarms_opened", "route_alarms", ["opened_at"], unique=False)
+    op.add_column(
+        "webhook_deliveries",
+        sa.Column("last_attempt_at", UtcDateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("last_attempt_at")
     op.drop_index("ix_route_alarms_opened", table_name="route_alarms")
     op.drop_index("ix_route_alarms_open", table_name="route_alarms")
     op.drop_table("route_alarms")
