@@ -373,3 +373,17 @@ async def operator_user(runtime: Runtime) -> User:
 def _sms() -> OutboundSms:
     expires = datetime.now(UTC) + timedelta(minutes=2)
     return OutboundSms(1, "989120000000", "1000", "code 1234", 1, expires, code="1234")
+
+
+async def test_without_routes_the_log_sink_is_listed_with_no_route_actions(
+    operator: Browser,
+) -> None:
+    """No stored route: the fallback that carries everything shows, not as a route to edit."""
+    page = await operator.get("/panel/operator/routes")
+
+    row = re.search(r'<tr id="route-([^"]+)">.*?</tr>', page.text, re.S)
+    assert row is not None
+    assert row.group(1) == "log"
+    assert "/edit" not in row.group(0)
+    assert "Switch off" not in row.group(0)
+    assert "No route has been down or failing." in page.text
