@@ -41,6 +41,7 @@ from quickotp.domain.models import (
 from quickotp.domain.otp import mask
 from quickotp.services.gateway import SentOtp
 from quickotp.services.messaging import Messaging
+from quickotp.services.routes import RouteForm
 from quickotp.settings import Settings
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -307,7 +308,7 @@ async def _first_days(seed: _Seed, smsc_port: int) -> _Cast:
     chief = await desk.create_operator(console, email=operator.email, password=operator.password)
     actor = Actor(chief, OPERATOR_IP)
     url = f"smpp://quickotp:{secrets.token_urlsafe(9)}@127.0.0.1:{smsc_port}?binds=2"
-    await desk.add_route(console, ROUTE, url=url)
+    await runtime.route_desk.add(console, ROUTE, RouteForm(url=url))
 
     # A shop signs on: its account and credit, its people, patterns and tokens.
     clock.move_to(start + timedelta(hours=2))

@@ -35,6 +35,7 @@ from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.reports import ReportSqlStore
 from quickotp.adapters.store.retention import RetentionSqlStore
+from quickotp.adapters.store.route_alarms import AlarmSqlStore
 from quickotp.adapters.store.routes import RouteBook
 from quickotp.adapters.store.schedule import SqlSchedule
 from quickotp.adapters.store.sql import SqlStore
@@ -42,6 +43,7 @@ from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.adapters.transports.log import LogSinkTransport
 from quickotp.adapters.transports.routed import RoutingTransport, build_transport, check_url
 from quickotp.adapters.transports.smpp.transport import SmppTransport
+from quickotp.adapters.transports.trial import RouteTrials
 from quickotp.domain import ids, keys
 from quickotp.domain.errors import ConfigurationError, InvalidInput
 from quickotp.domain.routing import BreakerPolicy, Route
@@ -53,7 +55,9 @@ from quickotp.panel.pages import auth as auth_pages
 from quickotp.panel.pages import message_log as message_log_pages
 from quickotp.panel.pages import operator as operator_pages
 from quickotp.panel.pages import quick_start as quick_start_pages
+from quickotp.panel.pages import routes as route_pages
 from quickotp.panel.pages import two_factor as two_factor_pages
+from quickotp.panel.pages import webhooks as webhook_pages
 from quickotp.ports.limits import Limiter
 from quickotp.ports.outbox import NoOutbox
 from quickotp.ports.people import DeliveryLog
@@ -70,7 +74,10 @@ from quickotp.services.message_log import MessageLog
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
 from quickotp.services.pruning import Pruning
 from quickotp.services.quick_start import QuickStart
+from quickotp.services.report_urls import ReportUrls
 from quickotp.services.reports import Reports
+from quickotp.services.route_alarms import AlarmHook, RouteWatch
+from quickotp.services.routes import RouteDesk
 from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
@@ -140,6 +147,9 @@ class Runtime:
     pruning: Pruning  # retention: `quickotp prune`, and hourly while running
     spans: tracing.Spans  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
     credit_alerts: CreditAlerts  # low-credit thresholds, and finding the accounts under theirs
+    route_desk: RouteDesk  # the operator's route pages
+    report_urls: ReportUrls  # an account's Webhooks page
+    route_watch: RouteWatch | None = None  # beside the dispatcher: route alarms
     listener: OutboxListener | None = None  # PostgreSQL: wakes the dispatcher on any accept
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
@@ -174,6 +184,8 @@ class Runtime:
             self._alert_watch = asyncio.create_task(
                 self.credit_alerts.run_every(), name="credit-alerts"
             )
+        if self.route_watch is not None:
+            self.route_watch.start()
         if self.settings.retention_days:
             self._pruner = asyncio.create_task(
                 self.pruning.run_every(
@@ -203,6 +215,9 @@ class Runtime:
         self._alert_watch = None
         if self.event_worker is not None:
             await self.event_worker.aclose()
+        if self.route_watch is not None:
+            await self.route_watch.aclose()
+        await self.report_urls.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
         if self.checkpointer is not None:
@@ -379,6 +394,24 @@ def build_runtime(
         pruning=pruning,
     )
     alert_store = AlertSqlStore(engines)
+    alarms = AlarmSqlStore(engines)
+    router = dispatcher.transport if dispatcher is not None else None
+    route_desk = RouteDesk(
+        routes=route_book,
+        switch=RouteTrials(
+            router if isinstance(router, RoutingTransport) else None,
+            lambda route: build_transport(route, clock),
+        ),
+        read_url=check_url,
+        alarms=alarms,
+        monitor=desk.monitor,
+        panel=desk.panel,
+        store=store,
+        identity=desk.identity,
+        clock=clock,
+        randbelow=secrets.randbelow,
+        regions=settings.regions,
+    )
     return Runtime(
         settings,
         engines,
@@ -400,7 +433,7 @@ def build_runtime(
                     public_client(resolver, allow_private=settings.webhook_private_urls)
                 ),
                 clock,
-                WebhookConfig(),
+                WebhookConfig(max_attempts=settings.webhook_attempts),
                 render=amoot_wire.report_body,
                 owns_poster=True,
             )
@@ -425,6 +458,36 @@ def build_runtime(
             if dispatcher is not None
             else None
         ),
+        route_desk=route_desk,
+        report_urls=ReportUrls(
+            store=store,
+            relays=webhook_store,
+            panel=desk.panel,
+            deliveries=webhook_store,
+            retries=webhook_store,
+            poster=HttpReportPoster(
+                public_client(resolver, allow_private=settings.webhook_private_urls)
+            ),
+            clock=clock,
+            render_test=amoot_wire.test_body,
+        ),
+        route_watch=(
+            RouteWatch(desk.monitor, alarms, clock, hook=alarm_hook(settings, resolver))
+            if dispatcher is not None
+            else None
+        ),
+    )
+
+
+def alarm_hook(settings: Settings, resolver: Resolver) -> AlarmHook | None:
+    """Where route alarms are posted (QUICKOTP_ROUTE_ALARM_URL), by delivery reports' rule."""
+    if settings.route_alarm_url is None:
+        return None
+    secret = settings.route_alarm_secret
+    return AlarmHook(
+        settings.route_alarm_url,
+        secret.reveal() if secret is not None else "",
+        HttpReportPoster(public_client(resolver, allow_private=settings.webhook_private_urls)),
     )
 
 
@@ -511,8 +574,6 @@ def build_panel_services(
         clock,
         PANEL_ZONE,
         gateway,
-        route_book,
-        check_url,
         pruning,
     )
     return users, workspace, desk
@@ -552,6 +613,8 @@ def build_panel(runtime: Runtime, prefix: str = "/panel") -> ASGIApp:
         *accounts_pages.routes(panel),
         *two_factor_pages.routes(panel),
         *alert_pages.routes(panel),
+        *route_pages.routes(panel, runtime.route_desk),
+        *webhook_pages.routes(panel, runtime.report_urls),
     ]
     return create_panel(panel, pages, hsts=not settings.dev)
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from quickotp.domain.errors import ConfigurationError
 from quickotp.domain.lines import SharedLines
+from quickotp.domain.urls import url_problem
 
 DEV_KEY_FILE = "quickotp-dev.key"
 MIN_SECRET_LENGTH = 32
@@ -108,6 +109,11 @@ class Settings:
     # Where clients reach the gateway (https://sms.example.com), for the panel's quick-start
     # snippets; unset, the panel writes the address each page was asked at.
     public_url: str | None = None
+    # Where route alarms are posted (None: the log and the panel only), by the same rule as
+    # delivery-report URLs, and the secret that signs them (None: unsigned).
+    route_alarm_url: str | None = None
+    route_alarm_secret: Secret | None = None
+    webhook_attempts: int = 10  # POSTs of one delivery report before it is given up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, dev: bool | None = None) -> Settings:
@@ -174,6 +180,9 @@ class Settings:
             retention_days=_int(env, "QUICKOTP_RETENTION_DAYS", 90, low=0, high=36_500),
             tracing=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()),
             public_url=_public_url(env, "QUICKOTP_PUBLIC_URL"),
+            route_alarm_url=_report_url(env, "QUICKOTP_ROUTE_ALARM_URL"),
+            route_alarm_secret=_token(env, "QUICKOTP_ROUTE_ALARM_SECRET"),
+            webhook_attempts=_int(env, "QUICKOTP_WEBHOOK_ATTEMPTS", 10, low=1, high=50),
         )
 
 
@@ -241,6 +250,16 @@ def _address(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]
             f"{name} must be an IP address and a port, as 127.0.0.1:9108, not {raw!r}"
         )
     return host, number
+
+
+def _report_url(env: Mapping[str, str], name: str) -> str | None:
+    """A URL the gateway posts to, by delivery-report URLs' rule (domain/urls.py); empty: None."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if (problem := url_problem(raw)) is not None:
+        raise ConfigurationError(f"{name} cannot be posted to: {problem}")
+    return raw
 
 
 MIN_TOKEN_LENGTH = 16

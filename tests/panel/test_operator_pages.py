@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from datetime import timedelta
 
 import pytest
 
-from quickotp.bootstrap import Runtime, utc_now
+from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import OutboundSms, ReportSink, RouteState, SendReceipt
 from quickotp.domain.errors import NotAllowed
-from quickotp.domain.models import Actor, Role, Submitted, User
+from quickotp.domain.models import Actor, Role, User
 from quickotp.services.monitor import TransportMonitor
 from tests.panel.conftest import (
     OPERATOR_EMAIL,
@@ -177,28 +175,6 @@ async def test_the_accounts_page_counts_users_and_todays_messages(
     assert re.findall(r'<td class="num">(\d+)</td>', row.group(0)) == ["1", "2"]
 
 
-async def test_the_routes_page_shows_what_was_carried(
-    browser: Browser, operator: Browser, runtime: Runtime
-) -> None:
-    """A transport that carried messages shows, even when no dispatcher runs in this process."""
-    token = await approved_account(browser, operator, "owner@shop.test", "Shop")
-    await send_otp(browser, token)
-    await send_otp(browser, token, "09120000002")
-    now = utc_now()
-    claimed = await runtime.store.claim(now, timedelta(seconds=30), 1)
-    await runtime.store.record(
-        [Submitted(claimed[0].message.id, SendReceipt("smpp-mci", "x1"), "Code *****", now)],
-        now=now,
-    )
-
-    page = await operator.get("/panel/operator/routes")
-
-    row = re.search(r"<strong>smpp-mci</strong>.*?</tr>", page.text, re.S)
-    assert row is not None
-    assert "Not reported" in row.group(0)
-    assert re.findall(r'<td class="num">(\d+)</td>', row.group(0)) == ["1", "0", "0"]
-
-
 class _ReportingTransport:
     """A transport that says how its binds are doing, as an SMPP one would."""
 
@@ -260,18 +236,6 @@ def test_the_monitor_asks_transports_that_can_say_and_names_the_others() -> None
         ),
         RouteState("log", up=None),
     ]
-
-
-async def test_routes_join_live_state_with_the_databases_counts(runtime: Runtime) -> None:
-    """The desk pairs each live route with its last hour's messages by status."""
-    desk = dataclasses.replace(runtime.desk, monitor=TransportMonitor([_ReportingTransport()]))
-    operator = await runtime.users.create_operator(
-        email="o@gateway.test", password="a long operator password"
-    )
-
-    routes = await desk.routes(Actor(operator, None))
-
-    assert [(r.state.name, r.state.up, r.counts) for r in routes] == [("smpp-mci", True, {})]
 
 
 async def test_desk_methods_refuse_a_non_operator(runtime: Runtime) -> None:

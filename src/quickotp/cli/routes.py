@@ -15,6 +15,7 @@ from quickotp.cli.args import group, subcommand
 from quickotp.cli.console import console
 from quickotp.cli.output import emit
 from quickotp.domain.routing import DEFAULT_PRIORITY, Route
+from quickotp.services.routes import RouteForm
 
 
 def add_commands(commands: types.Commands, common: argparse.ArgumentParser) -> None:
@@ -52,15 +53,16 @@ def add_commands(commands: types.Commands, common: argparse.ArgumentParser) -> N
 
 async def _add(runtime: Runtime, args: argparse.Namespace) -> int:
     url = sys.stdin.readline().strip() if args.url == "-" else args.url.strip()
-    route = await runtime.desk.add_route(
-        console(),
-        args.name,
+    for account in args.account:  # exit 3 for an account that does not exist, as elsewhere
+        await runtime.store.get_account(account)
+    form = RouteForm(
         url=url,
         prefixes=args.prefix,
-        accounts=args.account,
+        accounts=[str(account) for account in args.account],
         priority=args.priority,
         lines=args.line,
     )
+    route = await runtime.route_desk.add(console(), args.name, form)
     emit(
         args,
         _view(route),
@@ -76,7 +78,7 @@ async def _list(runtime: Runtime, args: argparse.Namespace) -> int:
         f"\t{' '.join(r.prefixes) or 'any number'}"
         f"\t{'accounts ' + ' '.join(map(str, r.accounts)) if r.accounts else 'every account'}"
         f"\t{'lines ' + ' '.join(r.lines) if r.lines else 'any line'}"
-        f"\t{r.shown}"
+        f"\t{r.shown}" + ("" if r.enabled else "\tswitched off")
         for r in found
     ]
     emit(args, [_view(r) for r in found], "\n".join(lines) or "no routes: the log sink")
@@ -84,7 +86,7 @@ async def _list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _remove(runtime: Runtime, args: argparse.Namespace) -> int:
-    await runtime.desk.remove_route(console(), args.name)
+    await runtime.route_desk.remove(console(), args.name)
     emit(args, {"name": args.name, "removed": True}, f"route {args.name} removed")
     return 0
 
@@ -99,4 +101,5 @@ def _view(route: Route) -> dict[str, Any]:
         "accounts": list(route.accounts),
         "priority": route.priority,
         "lines": list(route.lines),
+        "enabled": route.enabled,
     }

@@ -81,3 +81,5 @@ class RouteState:
     kind: str | None = None  # smpp, amoot, kavenegar, log
     sent: int | None = None  # messages it took since this process started
     breaker: str | None = None  # closed, open (cooling down) or half-open (probing)
+    failures: int | None = None  # sends failed in a row since its last success
+    last_error: str = ""  # the last failure's own words

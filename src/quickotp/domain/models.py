@@ -425,6 +425,7 @@ class WebhookDelivery:
     last_error: str | None
     created_at: datetime
     done_at: datetime | None
+    last_attempt_at: datetime | None = None  # when its last attempt ended
 
 
 @dataclass(frozen=True)

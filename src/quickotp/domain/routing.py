@@ -42,6 +42,7 @@ class Route:
     accounts: tuple[int, ...] = ()  # () = every account
     priority: int = DEFAULT_PRIORITY
     lines: tuple[str, ...] = ()  # sender lines it carries; () = any
+    enabled: bool = True  # a disabled route stays stored but carries nothing
 
     def matches(
         self, mobile: str, account_id: int | None, sender: str | None = None, *, code: bool = True
@@ -80,6 +81,7 @@ def checked_route(
     accounts: Iterable[int] = (),
     priority: int = DEFAULT_PRIORITY,
     lines: Iterable[str] = (),
+    enabled: bool = True,
 ) -> Route:
     """A Route from an operator's input; InvalidInput names the first thing wrong."""
     name = name.strip()
@@ -112,6 +114,7 @@ def checked_route(
         accounts=tuple(ids),
         priority=priority,
         lines=tuple(kept),
+        enabled=enabled,
     )
 
 

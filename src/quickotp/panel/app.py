@@ -85,6 +85,12 @@ FLASHES = {
     "password_set": N_("Your new password is set. Sign in with it."),
     "two_factor_off": N_("Two-step sign-in is off."),
     "alert_saved": N_("Low-credit alert saved."),
+    # routes and webhooks
+    "route_added": N_("Route added. Dispatchers send through it within seconds."),
+    "route_saved": N_("Route saved. Dispatchers use it as saved within seconds."),
+    "route_enabled": N_("Route switched on."),
+    "route_disabled": N_("Route switched off: it carries nothing until it is switched on."),
+    "webhook_retried": N_("The report is owed again: it is posted within seconds."),
 }
 
 

@@ -1,24 +1,72 @@
 """
-The configured routes as the operator's use cases change them (services/desk.py), and the
-check of a route's URL, which only the transports know how to read.
+Routes as the operator manages them: the stored routes, this process's routes in use, their
+alarms, and what reads a route URL typed into a form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from quickotp.domain.delivery import OutboundSms, SendReceipt
+from quickotp.domain.route_alarms import Health, RouteAlarm
 from quickotp.domain.routing import Route
-
-# A route URL's kind and the URL as it may be shown (credential blanked); InvalidInput
-# says what is wrong with it, never echoing the credential.
-RouteUrlCheck = Callable[[str], tuple[str, str]]
 
 
 class RouteStore(Protocol):
-    """The routes table; Conflict for a name taken, NotFound for a name unknown."""
+    """
+    The routes table (adapters/store/routes.py): URLs sealed at rest; Conflict for a name
+    taken, NotFound for a name unknown.
+    """
 
     async def add(self, route: Route, now: datetime) -> Route: ...
 
     async def remove(self, name: str) -> None: ...
+
+    async def replace(self, route: Route, now: datetime) -> Route: ...
+
+    async def set_enabled(self, name: str, enabled: bool, now: datetime) -> None: ...
+
+    async def get(self, name: str) -> Route: ...
+
+    async def listing(self) -> list[Route]: ...
+
+
+class RouteSwitch(Protocol):
+    """The routes this process sends through (the router), and one-off sends through one."""
+
+    async def reload(self) -> None:
+        """Apply the routes table now (a process without a dispatcher has nothing to do)."""
+        ...
+
+    async def trial(self, route: Route, sms: OutboundSms) -> SendReceipt:
+        """
+        Send `sms` through `route` alone: its running transport when this process runs it
+        as stored, else one made for this send and closed after it. Raises what a
+        Transport's send raises.
+        """
+        ...
+
+
+class ReadRouteUrl(Protocol):
+    """A route URL's kind and the URL as it may be shown; InvalidInput says what is wrong."""
+
+    def __call__(self, url: str) -> tuple[str, str]: ...
+
+
+class AlarmStore(Protocol):
+    """The route_alarms table (adapters/store/route_alarms.py)."""
+
+    async def open_alarms(self) -> list[RouteAlarm]: ...
+
+    async def recent_alarms(self, limit: int, route: str | None = None) -> list[RouteAlarm]: ...
+
+    async def open_alarm(
+        self, route: str, kind: Health, detail: str, now: datetime
+    ) -> RouteAlarm | None: ...
+
+    async def change_alarm(self, alarm_id: int, kind: Health, detail: str) -> bool: ...
+
+    async def clear_alarm(self, alarm_id: int, now: datetime) -> bool: ...
+
+    async def note(self, alarm_id: int, notice: str) -> None: ...

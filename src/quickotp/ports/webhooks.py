@@ -9,7 +9,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from quickotp.domain.models import Posted, RelayUrl, WebhookBacklog, WebhookJob, WebhookOutcome
+from quickotp.domain.models import (
+    Posted,
+    RelayUrl,
+    WebhookBacklog,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookOutcome,
+)
 
 
 class WebhookOutbox(Protocol):
@@ -34,6 +41,12 @@ class ReportPoster(Protocol):
     ) -> Posted: ...
 
     async def aclose(self) -> None: ...
+
+
+class WebhookRetry(Protocol):
+    """A report given up on, owed again (adapters/store/webhooks.py)."""
+
+    async def retry(self, account_id: int, delivery_id: int, now: datetime) -> WebhookDelivery: ...
 
 
 class UrlCheck(Protocol):

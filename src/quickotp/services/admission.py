@@ -207,7 +207,7 @@ class Admission:
         moment = self.clock()
         now = moment.timestamp()
         if now - self._routes_at >= self.routes_every:
-            self._pairs = first_choices(await self.load_routes())
+            self._pairs = first_choices([r for r in await self.load_routes() if r.enabled])
             self._routes_at = now
         head = await self.stats.head(moment)
         head_delay = (moment - head.due_since).total_seconds() if head.due_since else 0.0

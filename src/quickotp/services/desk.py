@@ -1,7 +1,8 @@
 """
 The operator's use cases, one set for the panel and the command line: the approval queue and
 new patterns, accounts and their users, tokens, credit, sender lines and free text, scheduled
-messages, invitations and operators, routes, pruning, traffic and the audit log.
+messages, invitations and operators, pruning, traffic and the audit log (routes have a desk
+of their own: services/routes.py).
 
 Every method checks that the actor is an operator (NotAllowed otherwise): a signed-in panel
 user (Actor) or someone at the command line (Console). Every action that changes something
@@ -18,8 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from quickotp.domain.delivery import RouteState
-from quickotp.domain.errors import InvalidInput, NotAllowed
+from quickotp.domain.errors import NotAllowed
 from quickotp.domain.models import (
     Account,
     AccountSummary,
@@ -32,22 +32,18 @@ from quickotp.domain.models import (
     MessagePage,
     MessageQuery,
     MessageRecord,
-    MessageStatus,
     Pattern,
     PatternState,
     Role,
     User,
     WebhookDelivery,
 )
-from quickotp.domain.routing import DEFAULT_PRIORITY, checked_route
-from quickotp.domain.routing import Route as ConfiguredRoute
-from quickotp.domain.text import text_problem
 from quickotp.ports.people import DeliveryLog, GuardStats, IdentityStore, PanelStore
 from quickotp.ports.retention import Archive
-from quickotp.ports.routes import RouteStore, RouteUrlCheck
 from quickotp.ports.store import AccountStore
 from quickotp.ports.transport import RouteMonitor
 from quickotp.services.admin import Admin, IssuedToken
+from quickotp.services.audit import require_operator, write_audit
 from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
 from quickotp.services.pruning import Pruned, Pruning
@@ -59,7 +55,6 @@ log = logging.getLogger(__name__)
 AUDIT_PAGE = 100
 SCHEDULED_SHOWN = 100  # scheduled messages an account's page lists
 QUEUE_PAGE = 50
-ROUTE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -91,14 +86,6 @@ class AccountFile:
 
 
 @dataclass(frozen=True)
-class Route:
-    """A route's live state beside what the database says it carried of late."""
-
-    state: RouteState
-    counts: dict[MessageStatus, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class GuardReport:
     """The fraud guard at a glance: what it refused and alarmed on, and its limits."""
 
@@ -122,15 +109,13 @@ class OperatorDesk:
     clock: Callable[[], datetime]
     zone: tzinfo
     gateway: Gateway  # new patterns go the one way every pattern goes
-    route_book: RouteStore
-    route_url: RouteUrlCheck
     pruning: Pruning
 
     # the approval queue -----------------------------------------------------------------
 
     async def queue(self, actor: Actor, *, after: int | None = None) -> QueuePage:
         """Patterns waiting for a decision, oldest first, a page at a time, with their accounts."""
-        _operator(actor)
+        require_operator(actor)
         pending, waiting = await self.panel.patterns_in_state(
             PatternState.PENDING, after=after, limit=QUEUE_PAGE
         )
@@ -149,7 +134,7 @@ class OperatorDesk:
         same checks (PatternDuplicate for a text it has already); the account's caps on
         pending and hourly patterns are for its own submissions, not the operator's.
         """
-        _operator(actor)
+        require_operator(actor)
         pattern = await self.gateway.create_account_pattern(
             account_id, text=text, is_otp=otp, capped=False
         )
@@ -157,13 +142,13 @@ class OperatorDesk:
         return pattern
 
     async def approve_pattern(self, actor: Actor | Console, pattern_id: int) -> Pattern:
-        _operator(actor)
+        require_operator(actor)
         pattern = await self.admin.approve_pattern(pattern_id)
         await self._audit(actor, "pattern.approve", f"pattern:{pattern_id}")
         return pattern
 
     async def reject_pattern(self, actor: Actor | Console, pattern_id: int, reason: str) -> Pattern:
-        _operator(actor)
+        require_operator(actor)
         pattern = await self.admin.reject_pattern(pattern_id, reason)
         await self._audit(actor, "pattern.reject", f"pattern:{pattern_id}", reason.strip())
         return pattern
@@ -179,7 +164,7 @@ class OperatorDesk:
         unlimited: bool = False,
         sender: str = "10001",
     ) -> Account:
-        _operator(actor)
+        require_operator(actor)
         account = await self.admin.create_account(
             name=name, credit=credit, unlimited=unlimited, sender=sender
         )
@@ -190,11 +175,11 @@ class OperatorDesk:
         return account
 
     async def accounts(self, actor: Actor) -> list[AccountSummary]:
-        _operator(actor)
+        require_operator(actor)
         return await self.panel.account_summaries(since=self.clock() - timedelta(hours=24))
 
     async def account(self, actor: Actor, account_id: int) -> AccountFile:
-        _operator(actor)
+        require_operator(actor)
         return AccountFile(
             account=await self.store.get_account(account_id),
             users=await self.identity.list_users(account_id),
@@ -208,27 +193,27 @@ class OperatorDesk:
     async def set_free_text(
         self, actor: Actor | Console, account_id: int, allowed: bool
     ) -> Account:
-        _operator(actor)
+        require_operator(actor)
         account = await self.admin.set_free_text(account_id, allowed)
         action = "account.free_text_on" if allowed else "account.free_text_off"
         await self._audit(actor, action, f"account:{account_id}")
         return account
 
     async def add_line(self, actor: Actor | Console, account_id: int, line: str) -> list[str]:
-        _operator(actor)
+        require_operator(actor)
         found = await self.admin.add_line(account_id, line)
         await self._audit(actor, "line.add", f"account:{account_id}", found[-1])
         return found
 
     async def remove_line(self, actor: Actor | Console, account_id: int, line: str) -> list[str]:
-        _operator(actor)
+        require_operator(actor)
         found = await self.admin.remove_line(account_id, line)
         await self._audit(actor, "line.remove", f"account:{account_id}", line.strip()[:20])
         return found
 
     async def cancel_message(self, actor: Actor | Console, message_id: int) -> Message:
         """Cancel a scheduled message before a dispatcher takes it; its charge returns."""
-        _operator(actor)
+        require_operator(actor)
         message = await self.admin.cancel_message(message_id)
         await self._audit(actor, "message.cancel", f"message:{message_id}")
         return message
@@ -236,14 +221,14 @@ class OperatorDesk:
     async def add_credit(
         self, actor: Actor | Console, account_id: int, amount: int, reason: str
     ) -> Account:
-        _operator(actor)
+        require_operator(actor)
         reason = " ".join(reason.split())[:200] or "top-up"
         account = await self.admin.add_credit(account_id, amount, reason)
         await self._audit(actor, "credit.add", f"account:{account_id}", f"{amount:+d} ({reason})")
         return account
 
     async def set_unlimited(self, actor: Actor, account_id: int, unlimited: bool) -> Account:
-        _operator(actor)
+        require_operator(actor)
         account = await self.panel.set_account_unlimited(account_id, unlimited)
         await self._audit(
             actor, "account.unlimited" if unlimited else "account.limited", f"account:{account_id}"
@@ -252,14 +237,14 @@ class OperatorDesk:
 
     async def limits(self, actor: Actor, account_id: int) -> dict[str, Any]:
         """The account's own fraud-guard limits ({}: it follows the global ones)."""
-        _operator(actor)
+        require_operator(actor)
         return await self.admin.limits(account_id)
 
     async def set_limits(
         self, actor: Actor, account_id: int, overrides: Mapping[str, str]
     ) -> dict[str, Any]:
         """Replace the account's own limits; InvalidInput names the first unusable one."""
-        _operator(actor)
+        require_operator(actor)
         await self.store.get_account(account_id)
         limits = await self.admin.set_limits(account_id, overrides)
         if self.guard is not None:
@@ -277,7 +262,7 @@ class OperatorDesk:
         return {name: _shown(value) for name, value in asdict(self.guard.defaults).items()}
 
     async def guard_report(self, actor: Actor) -> GuardReport:
-        _operator(actor)
+        require_operator(actor)
         accounts = []
         for account in await self.store.list_accounts():
             own = await self.admin.limits(account.id)
@@ -291,7 +276,7 @@ class OperatorDesk:
         )
 
     async def set_account_active(self, actor: Actor, account_id: int, active: bool) -> Account:
-        _operator(actor)
+        require_operator(actor)
         account = await self.admin.set_account_active(account_id, active)
         await self._audit(
             actor, "account.enable" if active else "account.disable", f"account:{account_id}"
@@ -300,7 +285,7 @@ class OperatorDesk:
 
     async def set_user_active(self, actor: Actor, user_id: int, active: bool) -> User:
         """Switch a user on or off; off ends their sessions at once. Not oneself."""
-        _operator(actor)
+        require_operator(actor)
         if user_id == actor.user.id:
             raise NotAllowed("an operator cannot switch themselves off")
         user = await self.identity.set_user_active(user_id, active)
@@ -312,7 +297,7 @@ class OperatorDesk:
         A one-time reset link's secret for a user (Users.issue_reset says what it does at
         once). Not for oneself: the settings page changes one's own password.
         """
-        _operator(actor)
+        require_operator(actor)
         if user_id == actor.user.id:
             raise NotAllowed("an operator changes their own password on the settings page")
         issued = await self.users.issue_reset(user_id, by=actor.user.id)
@@ -321,19 +306,19 @@ class OperatorDesk:
 
     async def turn_off_two_factor(self, actor: Actor, user_id: int) -> User:
         """Two-step sign-in off for a user who lost both their app and their recovery codes."""
-        _operator(actor)
+        require_operator(actor)
         user = await self.identity.get_user(user_id)
         await self.users.two_factor.turn_off(user_id)
         await self._audit(actor, "user.two_factor_off", f"user:{user_id}", user.email)
         return user
 
     async def operators(self, actor: Actor) -> list[User]:
-        _operator(actor)
+        require_operator(actor)
         return [u for u in await self.identity.list_users() if u.role is Role.OPERATOR]
 
     async def create_operator(self, actor: Actor | Console, *, email: str, password: str) -> User:
         """A new operator, who signs in with this password."""
-        _operator(actor)
+        require_operator(actor)
         user = await self.users.create_operator(email=email, password=password)
         await self._audit(actor, "operator.create", f"user:{user.id}", user.email)
         return user
@@ -351,7 +336,7 @@ class OperatorDesk:
         allowed_methods: Sequence[str] = (),
     ) -> IssuedToken:
         """A new API token of the account's; its secret is in the answer only."""
-        _operator(actor)
+        require_operator(actor)
         issued = await self.admin.issue_token(
             account_id=account_id,
             label=label,
@@ -370,7 +355,7 @@ class OperatorDesk:
 
     async def disable_token(self, actor: Actor | Console, token_id: int) -> None:
         """Switch a token off; NotFound for a token that does not exist."""
-        _operator(actor)
+        require_operator(actor)
         await self.store.set_token_active(token_id, False)
         self.gateway.forget_cached()
         await self._audit(actor, "token.disable", f"token:{token_id}")
@@ -378,14 +363,14 @@ class OperatorDesk:
     # invitations ------------------------------------------------------------------------
 
     async def invitations(self, actor: Actor) -> list[Invitation]:
-        _operator(actor)
+        require_operator(actor)
         return await self.identity.list_invitations()
 
     async def invite(
         self, actor: Actor, *, email: str, role: Role, account_id: int | None
     ) -> IssuedInvitation:
         """An invitation; its link secret is in the answer only."""
-        _operator(actor)
+        require_operator(actor)
         issued = await self.users.invite(
             email=email, role=role, account_id=account_id, invited_by=actor.user.id
         )
@@ -399,58 +384,7 @@ class OperatorDesk:
         )
         return issued
 
-    # routes, traffic, messages and the audit log ----------------------------------------
-
-    async def routes(self, actor: Actor) -> list[Route]:
-        """Each route's live state, and what every transport carried in the last hour."""
-        _operator(actor)
-        counts = await self.panel.transport_counts(since=self.clock() - ROUTE_WINDOW)
-        counts.pop("", None)  # messages no transport has taken yet
-        routes = [Route(state, counts.pop(state.name, {})) for state in self.monitor.routes()]
-        # Transports that carried messages but are not running in this process.
-        routes += [Route(RouteState(name, up=None), by) for name, by in counts.items()]
-        return routes
-
-    async def add_route(
-        self,
-        actor: Actor | Console,
-        name: str,
-        *,
-        url: str,
-        prefixes: Sequence[str] = (),
-        accounts: Sequence[int] = (),
-        priority: int = DEFAULT_PRIORITY,
-        lines: Sequence[str] = (),
-    ) -> ConfiguredRoute:
-        """
-        A new route. InvalidInput names the first thing wrong with it (its URL never
-        echoed); NotFound for an account that does not exist; Conflict for a name taken.
-        Dispatchers pick it up when they next read the routes.
-        """
-        _operator(actor)
-        if text_problem(url):
-            raise InvalidInput("a route URL holds no control characters or undecodable bytes")
-        kind, shown = self.route_url(url)
-        for account_id in accounts:
-            await self.store.get_account(account_id)  # NotFound for an unknown account
-        route = checked_route(
-            name=name,
-            kind=kind,
-            url=url,
-            shown=shown,
-            prefixes=prefixes,
-            accounts=accounts,
-            priority=priority,
-            lines=lines,
-        )
-        await self.route_book.add(route, self.clock())
-        await self._audit(actor, "route.add", f"route:{route.name}", shown)
-        return route
-
-    async def remove_route(self, actor: Actor | Console, name: str) -> None:
-        _operator(actor)
-        await self.route_book.remove(name)
-        await self._audit(actor, "route.remove", f"route:{name}")
+    # traffic, messages and the audit log ------------------------------------------------
 
     async def prune(
         self,
@@ -461,7 +395,7 @@ class OperatorDesk:
         dry_run: bool = False,
     ) -> Pruned:
         """Remove (with `dry_run`, count) finished messages older than `older_than`."""
-        _operator(actor)
+        require_operator(actor)
         pruned = await self.pruning.prune(older_than, archive=archive, dry_run=dry_run)
         if not pruned.dry_run:
             await self._audit(
@@ -473,39 +407,25 @@ class OperatorDesk:
         return pruned
 
     async def message(self, actor: Actor, message_id: int) -> MessageRecord:
-        _operator(actor)
+        require_operator(actor)
         return await self.panel.message_record(None, message_id)
 
     async def webhook_posts(self, actor: Actor, message_id: int) -> list[WebhookDelivery]:
-        _operator(actor)
+        require_operator(actor)
         return await self.deliveries.deliveries(None, message_id=message_id)
 
     async def traffic(self, actor: Actor, period: str) -> Traffic:
-        _operator(actor)
+        require_operator(actor)
         return await traffic(self.panel, None, period, self.clock(), self.zone)
 
     async def audit(self, actor: Actor, *, before: int | None = None) -> list[AuditEntry]:
-        _operator(actor)
+        require_operator(actor)
         return await self.identity.list_audit(before=before, limit=AUDIT_PAGE)
 
     async def _audit(
         self, actor: Actor | Console, action: str, target: str, detail: str = ""
     ) -> None:
-        if isinstance(actor, Console):
-            actor_id, who, ip, logged = None, actor.name, None, actor.name
-        else:
-            actor_id, who, ip = actor.user.id, actor.user.email, actor.ip
-            logged = f"operator {actor.user.id}"
-        await self.identity.add_audit(
-            actor_id=actor_id,
-            actor=who,
-            action=action,
-            target=target,
-            detail=detail,
-            ip=ip,
-            now=self.clock(),
-        )
-        log.info("%s: %s %s", logged, action, target)
+        await write_audit(self.identity, self.clock(), actor, action, target, detail)
 
 
 def _shown(value: Any) -> str:
@@ -513,9 +433,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(":".join(v) if isinstance(v, tuple) else str(v) for v in value)
     return str(value)
-
-
-def _operator(actor: Actor | Console) -> None:
-    """A panel user who is no operator may not; the command line may (it holds the key)."""
-    if isinstance(actor, Actor) and actor.user.role is not Role.OPERATOR:
-        raise NotAllowed(f"user {actor.user.id} is not an operator")

@@ -66,6 +66,17 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+def signed_headers(secret: str, timestamp: int, body: bytes, delivery: str) -> dict[str, str]:
+    """The headers of a POST to a report URL: JSON, signed with the account's secret."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "QuickOTP-Webhooks/1",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        DELIVERY_HEADER: delivery,
+    }
+
+
 def verify(
     secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance: int = 300
 ) -> bool:
@@ -197,13 +208,7 @@ class WebhookWorker:
                 return self._failed(delivery, None, POST_FAILED, "the account has no secret")
             body = self.render(job)
             timestamp = int(self.clock().timestamp())
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "QuickOTP-Webhooks/1",
-                TIMESTAMP_HEADER: str(timestamp),
-                SIGNATURE_HEADER: sign(job.secret, timestamp, body),
-                DELIVERY_HEADER: str(delivery.id),
-            }
+            headers = signed_headers(job.secret, timestamp, body, str(delivery.id))
             # A URL stored before url_problem checked what it checks cannot be posted to:
             # that delivery fails on its own, never the batch beside it.
             if (problem := url_problem(delivery.url)) is not None:

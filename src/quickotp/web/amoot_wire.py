@@ -66,6 +66,11 @@ def report_body(job: WebhookJob) -> bytes:
     )
 
 
+def test_body(now: datetime) -> bytes:
+    """The JSON a report URL receives when its owner asks the panel for a test event."""
+    return orjson.dumps({"Event": "test", "MessageID": 0, "SendDateTime": tehran_time(now)})
+
+
 class Status(StrEnum):
     SUCCESS = "Success"
     FAILED = "Failed"

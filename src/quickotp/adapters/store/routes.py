@@ -15,10 +15,12 @@ import hashlib
 import hmac
 import os
 from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.schema import routes
@@ -66,20 +68,29 @@ class RouteBook:
             taken = await conn.scalar(select(routes.c.id).where(routes.c.name == route.name))
             if taken is not None:
                 raise Conflict(f"a route named {route.name!r} exists already")
-            await conn.execute(
-                insert(routes).values(
-                    name=route.name,
-                    kind=route.kind,
-                    url_sealed=seal(self._key, route.name, route.url),
-                    shown=route.shown,
-                    prefixes=" ".join(route.prefixes),
-                    accounts=" ".join(str(a) for a in route.accounts),
-                    lines=" ".join(route.lines),
-                    priority=route.priority,
-                    created_at=now,
-                )
-            )
+            await conn.execute(insert(routes).values(created_at=now, **self._columns(route)))
         return route
+
+    async def replace(self, route: Route, now: datetime) -> Route:
+        """Store `route` over the route of its name, URL sealed anew; NotFound without one."""
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(
+                update(routes)
+                .where(routes.c.name == route.name)
+                .values(updated_at=now, **self._columns(route))
+            )
+        if not done.rowcount:
+            raise NotFound(f"no route named {route.name!r}")
+        return route
+
+    async def set_enabled(self, name: str, enabled: bool, now: datetime) -> None:
+        """Switch a route on or off; NotFound without one of that name."""
+        async with self.engines.write.begin() as conn:
+            done = await conn.execute(
+                update(routes).where(routes.c.name == name).values(enabled=enabled, updated_at=now)
+            )
+        if not done.rowcount:
+            raise NotFound(f"no route named {name!r}")
 
     async def remove(self, name: str) -> None:
         async with self.engines.write.begin() as conn:
@@ -88,37 +99,52 @@ class RouteBook:
                 raise NotFound(f"no route named {name!r}")
 
     async def load(self) -> list[Route]:
-        """Every route, URLs unsealed; ConfigurationError if one cannot be opened."""
+        """
+        Every route, switched on or off, URLs unsealed; ConfigurationError if one cannot be
+        opened.
+        """
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(select(routes).order_by(routes.c.id))).all()
-        return [
-            Route(
-                name=row.name,
-                kind=row.kind,
-                url=unseal(self._key, row.name, row.url_sealed),
-                shown=row.shown,
-                prefixes=tuple(row.prefixes.split()),
-                accounts=tuple(int(a) for a in row.accounts.split()),
-                priority=row.priority,
-                lines=tuple(row.lines.split()),
-            )
-            for row in rows
-        ]
+        return [_route(row, unseal(self._key, row.name, row.url_sealed)) for row in rows]
+
+    async def get(self, name: str) -> Route:
+        """One route, enabled or not, its URL unsealed; NotFound without one of that name."""
+        async with self.engines.read.connect() as conn:
+            row = (await conn.execute(select(routes).where(routes.c.name == name))).first()
+        if row is None:
+            raise NotFound(f"no route named {name!r}")
+        return _route(row, unseal(self._key, row.name, row.url_sealed))
 
     async def listing(self) -> list[Route]:
         """Every route as it may be shown: URLs with their credential blanked, not unsealed."""
         async with self.engines.read.connect() as conn:
             rows = (await conn.execute(select(routes).order_by(routes.c.id))).all()
-        return [
-            Route(
-                name=row.name,
-                kind=row.kind,
-                url="",
-                shown=row.shown,
-                prefixes=tuple(row.prefixes.split()),
-                accounts=tuple(int(a) for a in row.accounts.split()),
-                priority=row.priority,
-                lines=tuple(row.lines.split()),
-            )
-            for row in rows
-        ]
+        return [_route(row, "") for row in rows]
+
+    def _columns(self, route: Route) -> dict[str, Any]:
+        """The row's columns for `route`, its URL sealed (bound to its name)."""
+        return {
+            "name": route.name,
+            "kind": route.kind,
+            "url_sealed": seal(self._key, route.name, route.url),
+            "shown": route.shown,
+            "prefixes": " ".join(route.prefixes),
+            "accounts": " ".join(str(a) for a in route.accounts),
+            "lines": " ".join(route.lines),
+            "priority": route.priority,
+            "enabled": route.enabled,
+        }
+
+
+def _route(row: Row[Any], url: str) -> Route:
+    return Route(
+        name=row.name,
+        kind=row.kind,
+        url=url,
+        shown=row.shown,
+        prefixes=tuple(row.prefixes.split()),
+        accounts=tuple(int(a) for a in row.accounts.split()),
+        priority=row.priority,
+        lines=tuple(row.lines.split()),
+        enabled=row.enabled,
+    )

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
@@ -337,6 +338,31 @@ routes = Table(
     Column("lines", Text, nullable=False, default="", server_default=""),
     Column("priority", Integer, nullable=False, default=10),  # lower is tried first
     Column("created_at", UtcDateTime, nullable=False),
+    # Off: stored, shown and testable from the panel, but no dispatcher loads it.
+    Column("enabled", Boolean, nullable=False, default=True, server_default=true()),
+    Column("updated_at", UtcDateTime),  # its last change from the panel; None: never changed
+)
+
+# A route down or failing, one row a spell: open while cleared_at is None, at most one open a
+# route (the partial unique index), so dispatchers that see the same route agree on one.
+route_alarms = Table(
+    "route_alarms",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("route", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),  # failing | down
+    Column("detail", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("cleared_at", UtcDateTime),
+    Column("notice", Text, nullable=False, default="", server_default=""),
+    Index(
+        "ix_route_alarms_open",
+        "route",
+        unique=True,
+        sqlite_where=text("cleared_at IS NULL"),
+        postgresql_where=text("cleared_at IS NULL"),
+    ),
+    Index("ix_route_alarms_opened", "opened_at"),
 )
 
 relay_urls = Table(
@@ -366,6 +392,7 @@ webhook_deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime),  # when its last attempt ended; None: none yet
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_message", "message_id"),
 )

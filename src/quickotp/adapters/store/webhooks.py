@@ -35,7 +35,12 @@ from quickotp.adapters.store.schema import (
     relay_urls,
     webhook_deliveries,
 )
-from quickotp.domain.errors import RelayLimitReached, RelayNotFound, WebhookUrlDuplicate
+from quickotp.domain.errors import (
+    NotFound,
+    RelayLimitReached,
+    RelayNotFound,
+    WebhookUrlDuplicate,
+)
 from quickotp.domain.models import (
     MessageStatus,
     RelayUrl,
@@ -268,6 +273,7 @@ class WebhookStore:
                     last_status_code=bindparam("code"),
                     last_error=bindparam("error"),
                     done_at=bindparam("done"),
+                    last_attempt_at=bindparam("attempted"),
                 ),
                 [
                     {
@@ -283,10 +289,34 @@ class WebhookStore:
                         "code": o.status_code,
                         "error": (o.error or "")[:500] or None,
                         "done": None if o.retry_at is not None and not o.delivered else now,
+                        "attempted": now,
                     }
                     for o in outcomes
                 ],
             )
+
+    async def retry(self, account_id: int, delivery_id: int, now: datetime) -> WebhookDelivery:
+        """
+        One more attempt, due now, for a report given up on (failed) to one of the account's
+        URLs; NotFound for another account's, an unknown, or one not failed. Its attempts stay
+        counted, so a failure of this attempt gives it up again.
+        """
+        async with self.engines.write.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(
+                        webhook_deliveries.c.id == delivery_id,
+                        webhook_deliveries.c.account_id == account_id,
+                        webhook_deliveries.c.state == WebhookState.FAILED,
+                    )
+                    .values(state=WebhookState.PENDING, next_attempt_at=now, done_at=None)
+                    .returning(*webhook_deliveries.c)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no failed delivery report {delivery_id} of account {account_id}")
+        return _delivery(row)
 
     async def deliveries(
         self, account_id: int | None, *, message_id: int | None = None, limit: int = 50
@@ -342,4 +372,5 @@ def _delivery(row: Row[Any]) -> WebhookDelivery:
         last_error=row.last_error,
         created_at=row.created_at,
         done_at=row.done_at,
+        last_attempt_at=row.last_attempt_at,
     )

@@ -1,13 +1,15 @@
 """
 `RoutingTransport`: one Transport over every configured route, so the dispatcher stays as
 it is. routing.py decides the order; this module acts on it, keeps each route's breaker and
-counters, and rebuilds routes when the routes table changes (checked every few seconds).
+counters, and rebuilds routes when the routes table changes: checked every few seconds, and
+at once when this process changed it (`reload`, which the panel's route pages call).
 
 Failover: TransportUnavailable (nothing was sent) tries the next route at once.
 DeliveryUncertain (the upstream may have it) is never failed over: it goes back to the
 dispatcher, which retries later and records the message as a possible duplicate.
-TransportRejected ends the message. With no route configured, the fallback (the dev log
-sink) carries everything.
+TransportRejected ends the message. With no route stored, the fallback (the dev log sink)
+carries everything; with routes stored but every one switched off, nothing is sent
+(TransportUnavailable: messages wait, and expire, until a route is switched on).
 """
 
 from __future__ import annotations
@@ -203,6 +205,7 @@ class RoutingTransport:
         self._refresh = refresh
         self._bind_grace = bind_grace
         self._live: dict[str, _Live] = {}
+        self._stored = 0  # routes in the table, switched on or off
         # Views of _live that each send reads, rebuilt when routes change.
         self._routes: list[Route] = []
         self._breakers: dict[str, Breaker] = {}
@@ -210,12 +213,13 @@ class RoutingTransport:
         self._reports: _Reports | None = None
         self._task: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self._applying = asyncio.Lock()  # one reload at a time (reload())
 
     async def start(self, reports: ReportSink) -> None:
         """Start the fallback and every configured route; SMPP routes get a moment to bind."""
         self._reports = _Reports(reports)
         await self._fallback.start(reports)
-        await self._apply(await self._load())
+        await self.reload()
         smpp = [
             live.transport
             for live in self._live.values()
@@ -239,6 +243,8 @@ class RoutingTransport:
 
     async def send(self, sms: OutboundSms) -> SendReceipt:
         if not self._live:
+            if self._stored:
+                raise TransportUnavailable("every route is switched off")
             return await self._fallback.send(sms)
         # No await from here to the loop: the routes cannot change under the plan.
         code = sms.code is not None
@@ -309,8 +315,8 @@ class RoutingTransport:
     # the live state, for the panel's routes page (the RouteMonitor Protocol) -------------
 
     def routes(self) -> list[RouteState]:
-        """Each route's live state; the fallback's alone when no route is configured."""
-        if not self._live:
+        """Each route's live state; the fallback's alone when no route is stored."""
+        if not self._live and not self._stored:
             if isinstance(self._fallback, ReportsRouteState):
                 return [self._fallback.route_state()]
             return [RouteState(name=self._fallback.name, up=None, kind="log")]
@@ -325,7 +331,10 @@ class RoutingTransport:
             config = SmppConfig.from_url(item.route.url)
             binds, binds_up = config.binds, item.transport.bound
             window = config.window * config.binds
-            up = up and binds_up > 0
+            if up and not item.transport.holds_binds:
+                up = None  # other dispatchers hold every bind slot: theirs to say
+            elif up:
+                up = binds_up > 0
         elif item.sent == 0 and item.errors == 0 and breaker is BreakerState.CLOSED:
             up = None  # an HTTP upstream says nothing of itself until it is used
         detail = f"{item.route.kind} · breaker {breaker} · sent {item.sent} · {item.route.shown}"
@@ -344,15 +353,32 @@ class RoutingTransport:
             kind=item.route.kind,
             sent=item.sent,
             breaker=str(breaker),
+            failures=item.breaker.failures,
+            last_error=item.last_error,
         )
 
+    def transport_of(self, route: Route) -> Transport | None:
+        """The transport this process runs for `route` as it is now (None: none runs it)."""
+        item = self._live.get(route.name)
+        return item.transport if item is not None and item.route == route else None
+
     # keeping up with the routes table ------------------------------------------------------
+
+    async def reload(self) -> None:
+        """
+        Read the routes table now and apply it (nothing before start()). One reload at a
+        time, so an older read is never applied over a newer one.
+        """
+        if self._reports is None:
+            return
+        async with self._applying:
+            await self._apply(await self._load())
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self._refresh)
             try:
-                await self._apply(await self._load())
+                await self.reload()
             except Exception as exc:  # keep routing with what we have
                 log.error("reloading routes failed, keeping the current ones: %s", exc)
 
@@ -360,7 +386,8 @@ class RoutingTransport:
         """Start new and changed routes, retire removed and changed ones."""
         if self._reports is None:
             raise RuntimeError("routes are applied after start()")
-        wanted = {route.name: route for route in routes}
+        wanted = {route.name: route for route in routes if route.enabled}
+        self._stored = len(routes)
         for name, item in list(self._live.items()):
             if wanted.get(name) != item.route:
                 del self._live[name]

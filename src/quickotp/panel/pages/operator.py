@@ -1,4 +1,4 @@
-"""The operator's pages: approvals, accounts and users, invitations, routes, traffic, audit."""
+"""The operator's pages: approvals, accounts and users, invitations, traffic, audit."""
 
 from __future__ import annotations
 
@@ -91,7 +91,6 @@ def routes(panel: Panel) -> list[Route]:
         panel.route(
             "/operator/invitations", pages.invitations, access=operator, methods=["GET", "POST"]
         ),
-        panel.route("/operator/routes", pages.routes, access=operator),
         panel.route("/operator/audit", pages.audit, access=operator),
     ]
 
@@ -341,15 +340,7 @@ class OperatorPages:
             query_account=forms.whole(visit.request.query_params, "account"),
         )
 
-    # routes and the audit log -------------------------------------------------------------
-
-    async def routes(self, visit: Visit) -> Response:
-        return self.panel.render(
-            visit,
-            "operator/routes.html",
-            routes=await self.desk.routes(_actor(visit)),
-            status_labels=charts.STATUS_LABELS,
-        )
+    # the audit log ------------------------------------------------------------------------
 
     async def audit(self, visit: Visit) -> Response:
         before = forms.whole(visit.request.query_params, "before")

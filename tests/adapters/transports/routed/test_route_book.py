@@ -103,6 +103,7 @@ def test_cli_routes_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
         "accounts": [],
         "priority": 1,
         "lines": ["3000123"],
+        "enabled": True,
     }
     kavenegar = "kavenegar://KEY123@api.kavenegar.com?template=otp"
     code, out, _ = run(capsys, env, "routes", "add", "kv", "--url", kavenegar)
@@ -123,3 +124,31 @@ def test_cli_routes_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run(capsys, env, "routes", "remove", "kv")[0] == 3
     code, out, _ = run(capsys, env, "routes", "list", "--json")
     assert [r["name"] for r in json.loads(out)] == ["main"]
+
+
+async def test_a_route_is_replaced_sealed_anew_and_switched_off_and_on(runtime: Runtime) -> None:
+    """replace() seals the new URL; a switched-off route is loaded (marked off) and listed."""
+    first = checked_route(name="main", kind="smpp", url=URL, shown="smpp://shop:***@10.0.0.5")
+    await runtime.route_book.add(first, NOW)
+    new_url = URL.replace("s3cr3t-pass", "n3w-pass")
+    changed = checked_route(name="main", kind="smpp", url=new_url, shown=first.shown, priority=3)
+
+    await runtime.route_book.replace(changed, NOW)
+    await runtime.route_book.set_enabled("main", False, NOW)
+
+    async with runtime.engines.read.connect() as conn:
+        row = (await conn.execute(select(routes))).one()
+    assert b"n3w-pass" not in row.url_sealed
+    assert row.updated_at == NOW
+    [loaded] = await runtime.route_book.load()
+    assert (loaded.url, loaded.priority, loaded.enabled) == (new_url, 3, False)
+    assert await runtime.route_book.get("main") == loaded
+    assert [r.enabled for r in await runtime.route_book.listing()] == [False]
+    with pytest.raises(NotFound):
+        await runtime.route_book.get("other")
+    with pytest.raises(NotFound):
+        await runtime.route_book.replace(
+            checked_route(name="other", kind="smpp", url=URL, shown=""), NOW
+        )
+    with pytest.raises(NotFound):
+        await runtime.route_book.set_enabled("other", True, NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -313,3 +314,44 @@ async def test_a_sink_that_refuses_at_once_keeps_no_slot() -> None:
                 await reports(_report(1))
     assert calls == 5000
     await made.router.aclose()
+
+
+async def test_a_route_switched_off_is_dropped_on_reload_and_none_on_means_nothing_is_sent(
+    world: World,
+) -> None:
+    """reload() applies the table at once; with every stored route off, messages wait."""
+    world.routes = [replace(world.routes[0], enabled=False), world.routes[1]]
+    await world.router.reload()
+    second = await world.router.send(sms())
+    world.routes = [replace(r, enabled=False) for r in world.routes]
+    await world.router.reload()
+
+    with pytest.raises(TransportUnavailable, match="every route is switched off"):
+        await world.router.send(sms(2))
+
+    assert second.transport == "second"
+    assert world.upstreams["first"].sent == []
+    assert world.fallback.sent == []
+    assert world.router.routes() == []
+
+
+async def test_transport_of_names_the_running_transport_of_a_route_as_stored(world: World) -> None:
+    """The running transport for the route as it runs; none for a changed or unknown one."""
+    first = world.routes[0]
+
+    assert world.router.transport_of(first) is world.upstreams["first"]
+    assert world.router.transport_of(replace(first, priority=9)) is None
+    assert world.router.transport_of(route("third")) is None
+
+
+async def test_route_state_counts_failures_in_a_row_and_the_last_error(world: World) -> None:
+    """Two failures in a row, then a success: the count starts again, the last error stays."""
+    world.upstreams["first"].failures += [TransportUnavailable("a"), TransportUnavailable("b")]
+    await world.router.send(sms())  # first fails, second takes it
+    await world.router.send(sms(2))  # first fails again, second takes it
+    failing = {s.name: s for s in world.router.routes()}["first"]
+    await world.router.send(sms(3))  # first takes it
+    healed = {s.name: s for s in world.router.routes()}["first"]
+
+    assert (failing.failures, failing.last_error) == (2, "b")
+    assert (healed.failures, healed.last_error) == (0, "b")

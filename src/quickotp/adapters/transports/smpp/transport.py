@@ -184,6 +184,11 @@ class SmppTransport:
         """How many binds are up right now (for readiness checks)."""
         return sum(bind.up for bind in self._binds)
 
+    @property
+    def holds_binds(self) -> bool:
+        """Whether this process runs binds of the route (False: others hold every slot)."""
+        return bool(self._binds)
+
     async def start(self, reports: ReportSink) -> None:
         """Start binding in the background; sends wait up to `timeout` for a first bind."""
         on_deliver = functools.partial(self._on_deliver, reports)

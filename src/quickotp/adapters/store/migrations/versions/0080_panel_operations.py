@@ -1,7 +1,7 @@
 """tokens' shown prefix and last address; the message log's search indexes
 
 Revision ID: 0080
-Revises: 0060
+Revises: 0075
 
 A token keeps the first characters of its secret (`qotp_ab12`), which the panel shows so a
 person can tell tokens apart, and the address of its last send. The message log and the
