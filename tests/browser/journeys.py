@@ -1,0 +1,119 @@
+"""
+Steps the panel's browser tests share: an account made through the sign-up page and given a
+pattern, credit and a token by its user and the operator, and a sent message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import OPERATOR, STEP_MS, new_page, sign_in, sign_up
+from tests.e2e.server import Gateway
+
+PASSWORD = "a browser password"
+
+
+@dataclass(frozen=True)
+class Shop:
+    """An account made through the panel, with what the tests need of it."""
+
+    email: str
+    name: str
+    account_id: int
+    pattern_id: int
+    token: str
+    message_id: int
+
+
+def send_quick_otp(gateway: Gateway, token: str, mobile: str) -> dict[str, object]:
+    """Amoot's C# sample: a form POST with the token in the Authorization header."""
+    response = httpx.post(
+        f"{gateway.url}/rest/SendQuickOTP",
+        headers={"Authorization": token},
+        data={"Mobile": mobile, "CodeLength": "5", "OptionalCode": ""},
+        timeout=10,
+    )
+    body: dict[str, object] = response.json()
+    return body
+
+
+def write_pattern(page: Page, base: str, text: str, *, otp: bool = True) -> int:
+    """Submit a pattern on the Patterns page; its id."""
+    page.goto(f"{base}/panel/patterns")
+    page.fill("#text", text)
+    if otp:
+        page.check("input[name=is_otp]")
+    else:
+        page.uncheck("input[name=is_otp]")
+    page.click("#pattern-form button[type=submit]:not([name])")
+    expect(page.locator(".alert.success")).to_be_visible()
+    row = page.locator("tr[id^=pattern-]").first
+    found = re.fullmatch(r"pattern-(\d+)", row.get_attribute("id") or "")
+    assert found is not None
+    return int(found.group(1))
+
+
+def make_token(page: Page, base: str, label: str) -> str:
+    page.goto(f"{base}/panel/tokens")
+    page.fill("#label", label)
+    page.click("form[action$='/tokens'] button[type=submit]")
+    secret = page.locator("#new-token")
+    expect(secret).to_be_visible()
+    return secret.inner_text().strip()
+
+
+def account_id_of(operator: Page, base: str, name: str) -> int:
+    operator.goto(f"{base}/panel/operator/accounts")
+    link = operator.locator("a", has_text=name).first
+    found = re.search(r"/accounts/(\d+)$", link.get_attribute("href") or "")
+    assert found is not None
+    return int(found.group(1))
+
+
+def wait_for_status(page: Page, base: str, message_id: int, status: str) -> None:
+    """Reload the message's page until its history shows `status` (bounded by STEP_MS)."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while True:
+        page.goto(f"{base}/panel/messages/{message_id}")
+        if status in page.locator(".card-head").first.inner_text():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"message {message_id} did not reach {status!r}")
+        time.sleep(0.2)
+
+
+def open_shop(chromium: Browser, gateway: Gateway, slug: str, *, credit: int = 50_000) -> Shop:
+    """
+    A new account through the sign-up page: an approved OTP pattern, `credit` rial, a token,
+    and one message sent with it and delivered (by the dev sink).
+    """
+    base = gateway.url
+    email, name = f"owner@{slug}.test", f"{slug.title()} Shop"
+    user_context, user = new_page(chromium)
+    ops_context, operator = new_page(chromium)
+    try:
+        sign_up(user, base, email, name, PASSWORD)
+        pattern_id = write_pattern(user, base, f"{name} code: %code%")
+        sign_in(operator, base, *OPERATOR)
+        operator.goto(f"{base}/panel/operator")
+        operator.click(f"#pattern-{pattern_id} button.ok")
+        expect(operator.locator(".alert.success")).to_be_visible()
+        account_id = account_id_of(operator, base, name)
+        if credit:
+            assert (
+                gateway.cli("credit", "add", "--account", str(account_id), "--amount", str(credit))
+            ).returncode == 0
+        token = make_token(user, base, f"{slug} app")
+        sent = send_quick_otp(gateway, token, "9120000000")
+        assert sent["Status"] == "Success", sent
+        message_id = int(sent["Data"]["MessageID"])  # type: ignore[index]
+        wait_for_status(user, base, message_id, "Delivered")
+        return Shop(email, name, account_id, pattern_id, token, message_id)
+    finally:
+        user_context.close()
+        ops_context.close()
