@@ -104,8 +104,13 @@ async def sign_in(browser: Browser, email: str, password: str = PASSWORD) -> htt
 
 
 async def make_token(browser: Browser, **fields: str | list[str]) -> str:
-    """A new token made on the tokens page; its secret, read off the page that shows it once."""
+    """
+    A new token made on the tokens page; its secret, read off the page that shows it once
+    (after the form's redirect).
+    """
     page = await browser.post("/panel/tokens", {"label": "app", **fields})
+    if page.status_code == 303:
+        page = await browser.get(page.headers["location"])
     found = re.search(r'<code id="new-token">([^<]+)</code>', page.text)
     assert found is not None, page.text[:1000]
     return found.group(1)

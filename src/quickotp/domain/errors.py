@@ -22,6 +22,7 @@ holds this drawing to the classes below):
       - PasswordRejected        too short, too long
       - AccountNameInvalid
       - WebhookUrlInvalid       not an http(s) URL we will post delivery reports to
+      - ExpiryInPast            a token's expiry that has passed already
     - WebhookUrlEmpty           a delivery-report URL was not given
     - WebhookUrlDuplicate       the account has this delivery-report URL already
     - RelayLimitReached         the account keeps as many delivery-report URLs as it may
@@ -250,6 +251,10 @@ class AccountNameInvalid(InvalidInput):
 
 class WebhookUrlInvalid(InvalidInput):
     """Not an http(s) URL of a usable length to post delivery reports to."""
+
+
+class ExpiryInPast(InvalidInput):
+    """A token's expiry (its last day) that has passed already: it would be born expired."""
 
 
 class WebhookUrlEmpty(RequestRejected):

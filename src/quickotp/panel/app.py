@@ -258,6 +258,7 @@ class Panel:
             _=tr,
             tr=tr,
             when=tr.when,
+            day=tr.day,
             num=tr.number,
             signed=tr.signed,
             digits=tr.digits,

@@ -31,6 +31,7 @@ MESSAGES: dict[type[Exception], str] = {
     errors.EmailInvalid: N_("Enter a valid email address."),
     errors.PasswordRejected: PASSWORD_RULE,
     errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),
+    errors.ExpiryInPast: N_("The last day has passed: choose today or a later day."),
     errors.Conflict: N_("That is taken already: {detail}."),
     errors.NotFound: N_("There is nothing here."),
     errors.PatternTextEmpty: N_("Write the pattern's text."),

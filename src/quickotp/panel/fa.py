@@ -559,4 +559,6 @@ FA: dict[str, str] = {
     "Try again": "تلاش دوباره",
     "A report given up on after its last attempt can be tried once more while its URL is still active.": "گزارشی که پس از آخرین تلاشش رها شده را می‌توان تا وقتی نشانی‌اش فعال است یک بار دیگر فرستاد.",
     "No report has been posted yet.": "هنوز گزارشی فرستاده نشده است.",
+    # defects
+    "The last day has passed: choose today or a later day.": "این روز گذشته است: امروز یا روزی پس از آن را برگزینید.",
 }

@@ -9,7 +9,7 @@ so the catalog test finds it. The Persian catalog lives in `fa.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import jdatetime
@@ -95,6 +95,23 @@ class Translator:
                 '<time datetime="{}">{} <small class=muted dir=ltr>{}</small></time>'
             ).format(iso, jalali, gregorian)
         return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, jalali, gregorian)
+
+    def day(self, day: date | None) -> Markup:
+        """
+        A calendar day: in Persian the Jalali date with the Gregorian one beside it, in
+        English the Gregorian date with the Jalali one in its tooltip.
+        """
+        if day is None:
+            return Markup("<span class=muted>—</span>")
+        jalali = self.digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+        gregorian = self.digits(day.isoformat())
+        if self.rtl:
+            return Markup(
+                '<time datetime="{}">{} <small class=muted dir=ltr>{}</small></time>'
+            ).format(day.isoformat(), jalali, gregorian)
+        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+            day.isoformat(), jalali, gregorian
+        )
 
     def bucket_label(self, start: datetime, bucket: str) -> str:
         """A chart bucket's label: the hour, or the day in the language's calendar."""

@@ -80,6 +80,16 @@ class IdentityStore(Protocol):
 
     async def delete_session(self, digest: bytes) -> None: ...
 
+    async def keep_draft(
+        self, *, digest: bytes, owner: bytes, sealed: bytes, now: datetime, expires_at: datetime
+    ) -> None:
+        """Keep a draft (sealed by the caller) under `digest` for `owner` until `expires_at`."""
+        ...
+
+    async def take_draft(self, *, digest: bytes, owner: bytes, now: datetime) -> bytes | None:
+        """The draft under `digest`, if it is `owner`'s and live, removed as it is read."""
+        ...
+
     async def count_sign_in(
         self,
         rules: Sequence[SignInRule],

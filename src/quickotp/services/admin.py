@@ -18,7 +18,7 @@ from typing import Any
 
 from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import ExpiryInPast, InvalidInput
 from quickotp.domain.lines import SHARED_NAMES, line_problem
 from quickotp.domain.models import Account, Message, Pattern, PatternState, Token
 from quickotp.domain.text import text_problem
@@ -145,6 +145,8 @@ class Admin:
         networks = checked_networks(allowed_ips)
         methods = checked_methods(allowed_methods)
         expires_at = checked_expiry(expires_at)
+        if expires_at is not None and expires_at <= self.clock():
+            raise ExpiryInPast("the expiry has passed already: the token would never work")
         secret = keys.new_token(self.token_urlsafe)
         token = await self.store.create_token(
             account_id=account_id,

@@ -32,15 +32,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from quickotp.domain import keys
 from quickotp.domain.addresses import client_key
@@ -81,6 +85,8 @@ MAX_PASSWORD = 200  # argon2 takes any length; this bounds the work one request 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 SECRET_BYTES = 32
 SWEEP_EVERY = 100  # sign-in attempts between two sweeps of idle sign-in counts
+DRAFT_LIFETIME = timedelta(hours=1)  # long enough to sign in again, short for a secret
+_NONCE = bytes(12)  # each draft's key seals one message only, so a fixed nonce is safe
 
 
 @dataclass(frozen=True)
@@ -415,6 +421,46 @@ class Users:
 
     async def sign_out(self, secret: str) -> None:
         await self.store.delete_session(self._digest("session", secret))
+
+    # drafts: what a page keeps for a moment between two requests -------------------------
+
+    async def keep_draft(self, owner: str, values: Mapping[str, Any]) -> str:
+        """
+        Keep `values` (JSON) for `owner` (a user, a browser) for DRAFT_LIFETIME; the answer
+        is the draft's id, which only the owner's browser gets. The row holds a keyed hash
+        of the id, and the values sealed (AES-GCM) under a key derived from the id, so the
+        database alone opens no draft.
+        """
+        key = self.token_urlsafe(SECRET_BYTES)
+        now = self.clock()
+        await self.store.keep_draft(
+            digest=self._digest("draft", key),
+            owner=self._digest("draft-owner", owner),
+            sealed=AESGCM(self._digest("draft-seal", key)).encrypt(
+                _NONCE, json.dumps(dict(values)).encode(), None
+            ),
+            now=now,
+            expires_at=now + DRAFT_LIFETIME,
+        )
+        return key
+
+    async def take_draft(self, key: str, owner: str) -> dict[str, Any] | None:
+        """The values kept under `key` for `owner`, once; None if gone, expired or another's."""
+        if not key or len(key) > 100:
+            return None
+        sealed = await self.store.take_draft(
+            digest=self._digest("draft", key),
+            owner=self._digest("draft-owner", owner),
+            now=self.clock(),
+        )
+        if sealed is None:
+            return None
+        try:
+            opened = AESGCM(self._digest("draft-seal", key)).decrypt(_NONCE, sealed, None)
+        except InvalidTag:
+            return None
+        values = json.loads(opened)
+        return values if isinstance(values, dict) else None
 
     async def change_password(self, user: User, *, current: str, new: str, session: str) -> None:
         """Change a password; every other session of the user ends."""

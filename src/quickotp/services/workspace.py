@@ -18,6 +18,7 @@ from typing import Literal
 from quickotp.domain import sms
 from quickotp.domain.errors import (
     AccountDisabled,
+    ExpiryInPast,
     GatewayError,
     NotAllowed,
     WebhookUrlInvalid,
@@ -187,10 +188,19 @@ class Workspace:
         log.info("user %d deleted token %d", user.id, token_id)
 
     def _end_of(self, day: date | None) -> datetime | None:
-        """A token expiring "on" a day lasts to the end of that day in the display zone."""
+        """
+        A token's last day as its expiry: it lasts to the end of that day in the display
+        zone (the next day's start). ExpiryInPast for a day before today.
+        """
         if day is None:
             return None
+        if day < self.clock().astimezone(self.zone).date():
+            raise ExpiryInPast(f"{day.isoformat()} has passed: the token would never work")
         return datetime.combine(day + timedelta(days=1), time(), self.zone)
+
+    def last_day(self, token: Token) -> date | None:
+        """The last day a token works, in the display zone: what `_end_of` was given."""
+        return last_day(token.expires_at, self.zone)
 
     # patterns ---------------------------------------------------------------------------
 
@@ -278,6 +288,16 @@ class Workspace:
 
     def _new_secret(self) -> str:
         return "whsec_" + self.token_urlsafe(24)
+
+
+def last_day(expires_at: datetime | None, zone: tzinfo) -> date | None:
+    """
+    The last day before an expiry, in `zone`: an expiry at midnight (the end of a day) is
+    that day's, not the next one's.
+    """
+    if expires_at is None:
+        return None
+    return (expires_at.astimezone(zone) - timedelta(microseconds=1)).date()
 
 
 def account_of(user: User) -> int:

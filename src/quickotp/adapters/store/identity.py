@@ -22,6 +22,7 @@ from quickotp.adapters.store.schema import (
     accounts,
     audit_log,
     invitations,
+    panel_drafts,
     sessions,
     sign_in_addresses,
     sign_in_limits,
@@ -195,6 +196,33 @@ class IdentitySqlStore:
             await conn.execute(
                 update(users).where(users.c.id == user_id).values(last_sign_in_at=now)
             )
+
+    async def keep_draft(
+        self, *, digest: bytes, owner: bytes, sealed: bytes, now: datetime, expires_at: datetime
+    ) -> None:
+        """Keep a draft; expired drafts of anyone are swept away on the way."""
+        async with self.engines.write.begin() as conn:
+            await conn.execute(delete(panel_drafts).where(panel_drafts.c.expires_at <= now))
+            await conn.execute(
+                insert(panel_drafts).values(
+                    digest=digest, owner=owner, sealed=sealed, expires_at=expires_at
+                )
+            )
+
+    async def take_draft(self, *, digest: bytes, owner: bytes, now: datetime) -> bytes | None:
+        """A live draft of this owner, removed as it is read (it is given back once), or None."""
+        found = (
+            (panel_drafts.c.digest == digest)
+            & (panel_drafts.c.owner == owner)
+            & (panel_drafts.c.expires_at > now)
+        )
+        async with self.engines.write.begin() as conn:
+            row = (await conn.execute(select(panel_drafts.c.sealed).where(found))).first()
+            if row is None:
+                return None
+            gone = await conn.execute(delete(panel_drafts).where(found))
+        # Two readers at once: only the one whose DELETE took the row gets it.
+        return bytes(row.sealed) if gone.rowcount == 1 else None
 
     async def session_user(self, digest: bytes, now: datetime) -> User | None:
         """The active user of a live session, or None."""

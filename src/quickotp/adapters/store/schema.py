@@ -78,6 +78,8 @@ accounts = Table(
     # Free text (SendSimple, SendOTP, /v1 text): off until the operator grants it, so an
     # OTP gateway does not become an open relay for whatever a token holder writes.
     Column("free_text", Boolean, nullable=False, default=False, server_default=false()),
+    # How far below zero the operator may take the credit (rial, 0: not at all).
+    Column("overdraft", BigInteger, nullable=False, default=0, server_default=text("0")),
 )
 
 # An account's sender lines besides its default one (accounts.sender).
@@ -259,6 +261,19 @@ sessions = Table(
     Column("digest", LargeBinary(32), nullable=False, unique=True),  # keyed hash of the cookie
     Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# What a panel page keeps for a moment between two requests: a new token's secret until the
+# page after the redirect shows it, a form's fields while its sender signs in again. Sealed
+# with a key derived from a random id that only the browser holds (the row keeps a keyed
+# hash of it), for an owner (a user or a browser) it is given back to, and short-lived.
+panel_drafts = Table(
+    "panel_drafts",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("owner", LargeBinary(32), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 

@@ -9,8 +9,10 @@ from quickotp.domain.errors import GatewayError
 from quickotp.domain.models import User
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
-from quickotp.panel.visits import Visit
+from quickotp.panel.visits import Visit, clear_cookie, set_cookie
 from quickotp.services.admin import API_METHODS
+
+SHOWN_COOKIE = "qotp_shown"  # the draft id of a new token's secret, for the next page only
 
 
 def routes(panel: Panel) -> list[Route]:
@@ -37,6 +39,11 @@ def routes(panel: Panel) -> list[Route]:
 
 def _user(visit: Visit) -> User:
     return visit.signed_in
+
+
+def _owner(user: User) -> str:
+    """Whose a draft is: a new token's secret is shown to the user who made it only."""
+    return f"user:{user.id}"
 
 
 class AccountPages:
@@ -131,6 +138,17 @@ class AccountPages:
     async def tokens(self, visit: Visit) -> Response:
         user = _user(visit)
         if visit.request.method == "GET":
+            # A new token's secret, kept for the page after the redirect and shown once.
+            shown = visit.request.cookies.get(SHOWN_COOKIE, "")
+            kept = await self.panel.users.take_draft(shown, _owner(user)) if shown else None
+            if shown:
+                visit.set_cookies.append(
+                    lambda response: clear_cookie(response, self.panel.cookies, SHOWN_COOKIE)
+                )
+            if kept is not None:
+                return await self._tokens_page(
+                    visit, issued_secret=str(kept["secret"]), issued_id=int(kept["id"])
+                )
             return await self._tokens_page(visit)
         form = await visit.request.form()
         try:
@@ -143,9 +161,14 @@ class AccountPages:
             )
         except GatewayError as exc:
             return await self._tokens_page(visit, error=self.panel.problem(visit, exc), status=422)
-        return await self._tokens_page(
-            visit, issued_secret=issued.secret, issued_id=issued.token.id
+        # Post/redirect/get: reloading the page that shows the secret makes no second token.
+        shown = await self.panel.users.keep_draft(
+            _owner(user), {"secret": issued.secret, "id": issued.token.id}
         )
+        visit.set_cookies.append(
+            lambda response: set_cookie(response, self.panel.cookies, SHOWN_COOKIE, shown, 300)
+        )
+        return self.panel.redirect(visit, "/tokens")
 
     async def _tokens_page(
         self,
@@ -162,6 +185,7 @@ class AccountPages:
             status=status,
             tokens=await self.work.tokens(_user(visit)),
             sends_today=await self.work.sends_today(_user(visit)),
+            last_day=self.work.last_day,
             methods=API_METHODS,
             error=error,
             issued_secret=issued_secret,
@@ -174,7 +198,12 @@ class AccountPages:
         token = await self.work.token(user, token_id)
         if visit.request.method == "GET":
             return self.panel.render(
-                visit, "account/token.html", token=token, methods=API_METHODS, error=None
+                visit,
+                "account/token.html",
+                token=token,
+                last_day=self.work.last_day,
+                methods=API_METHODS,
+                error=None,
             )
         form = await visit.request.form()
         try:
@@ -192,6 +221,7 @@ class AccountPages:
                 "account/token.html",
                 status=422,
                 token=token,
+                last_day=self.work.last_day,
                 methods=API_METHODS,
                 error=self.panel.problem(visit, exc),
             )

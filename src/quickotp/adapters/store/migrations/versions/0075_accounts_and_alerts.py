@@ -1,7 +1,7 @@
 """accounts and alerts: sign-in history, password resets, two-step sign-in, low-credit alerts
 
 Revision ID: 0075
-Revises: 0060
+Revises: 0070
 
 Each sign-in attempt on a known email is kept for its user to see (the newest 50, none older
 than 90 days), and an operator's password reset is a one-time link kept as a keyed hash.
@@ -18,7 +18,7 @@ from alembic import op
 from quickotp.adapters.store.schema import UtcDateTime
 
 revision: str = "0075"
-down_revision: str | None = "0060"
+down_revision: str | None = "0070"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
