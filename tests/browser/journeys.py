@@ -5,9 +5,14 @@ pattern, credit and a token by its user and the operator, and a sent message.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
@@ -28,6 +33,50 @@ class Shop:
     pattern_id: int
     token: str
     message_id: int
+
+
+@contextlib.contextmanager
+def serving(root: Path, extra_env: Mapping[str, str]) -> Iterator[Gateway]:
+    """
+    A gateway as the `gateway` fixture makes it (open sign-up, the operator), with settings
+    of its own: for a module whose tests need them.
+    """
+    server = Gateway(
+        root,
+        extra_env={
+            "QUICKOTP_OPEN_SIGNUP": "1",
+            "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
+            **extra_env,
+        },
+    )
+    assert server.cli("migrate").returncode == 0
+    command = ["operators", "create", "--email", OPERATOR[0], "--password-stdin"]
+    made = subprocess.run(
+        [sys.executable, "-m", "quickotp", *command],
+        input=OPERATOR[1] + "\n",
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def verify(gateway: Gateway, token: str, mobile: str, code: str) -> dict[str, object]:
+    response = httpx.post(
+        f"{gateway.url}/rest/VerifyQuickOTP",
+        headers={"Authorization": token},
+        data={"Mobile": mobile, "Code": code},
+        timeout=10,
+    )
+    body: dict[str, object] = response.json()
+    return body
 
 
 def send_quick_otp(gateway: Gateway, token: str, mobile: str) -> dict[str, object]:

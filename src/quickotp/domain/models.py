@@ -145,6 +145,16 @@ class VerificationStatus(StrEnum):
     CANCELED = "canceled"
 
 
+def verification_as_of(status: str, expires_at: datetime | None, now: datetime) -> str:
+    """
+    A verification's status as of `now`: a pending one whose validity has ended is
+    expired, though its row says pending until a check or a prune touches it.
+    """
+    if status == VerificationStatus.PENDING and expires_at is not None and expires_at <= now:
+        return VerificationStatus.EXPIRED
+    return status
+
+
 @dataclass(frozen=True)
 class Verification:
     """A code sent to a number, kept as a keyed hash, and what became of it."""
@@ -368,7 +378,7 @@ class MessageRecord:
     token_label: str | None
     token_id: int | None
     pattern_id: int | None
-    verification_status: str | None
+    verification_status: str | None  # as of when the record was read
     verification_attempts_left: int | None
 
 

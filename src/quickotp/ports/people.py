@@ -207,7 +207,11 @@ class PanelStore(Protocol):
         """The account's messages since `since`, by the id of the token that sent them."""
         ...
 
-    async def message_record(self, account_id: int | None, message_id: int) -> MessageRecord: ...
+    async def message_record(
+        self, account_id: int | None, message_id: int, *, now: datetime
+    ) -> MessageRecord:
+        """The message and what is around it; its verification's status as of `now`."""
+        ...
 
     async def traffic(
         self,
@@ -219,8 +223,10 @@ class PanelStore(Protocol):
     ) -> list[TrafficRow]: ...
 
     async def verification_counts(
-        self, account_id: int | None, *, since: datetime
-    ) -> dict[str, int]: ...
+        self, account_id: int | None, *, since: datetime, now: datetime
+    ) -> dict[str, int]:
+        """Verifications begun since `since` by status as of `now`."""
+        ...
 
     async def usage(self, account_id: int, *, since: datetime) -> tuple[int, int, int]: ...
 

@@ -408,7 +408,7 @@ class OperatorDesk:
 
     async def message(self, actor: Actor, message_id: int) -> MessageRecord:
         require_operator(actor)
-        return await self.panel.message_record(None, message_id)
+        return await self.panel.message_record(None, message_id, now=self.clock())
 
     async def webhook_posts(self, actor: Actor, message_id: int) -> list[WebhookDelivery]:
         require_operator(actor)

@@ -237,7 +237,7 @@ class Workspace:
     # messages ---------------------------------------------------------------------------
 
     async def message(self, user: User, message_id: int) -> MessageRecord:
-        return await self.panel.message_record(account_of(user), message_id)
+        return await self.panel.message_record(account_of(user), message_id, now=self.clock())
 
     async def webhook_posts(self, user: User, message_id: int) -> list[WebhookDelivery]:
         """The delivery reports of one message posted to the account's webhook, newest first."""
@@ -320,7 +320,7 @@ async def traffic(
     if bucket == "day":  # whole days, the first one too: what a prune removes is whole days
         since = starts[0]
     rows = await panel.traffic(account_id, since=since, bucket=bucket, offset=offset)
-    verifications = await panel.verification_counts(account_id, since=since)
+    verifications = await panel.verification_counts(account_id, since=since, now=now)
     return shape_traffic(period, bucket, starts, rows, verifications)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.schema import message_days, messages
-from quickotp.domain.models import MessageStatus, TrafficRow
+from quickotp.domain.models import MessageStatus, TrafficRow, VerificationStatus
 
 _days = message_days.c
 
@@ -69,13 +69,20 @@ def merged(rows: list[TrafficRow]) -> list[TrafficRow]:
 async def verification_counts(
     conn: AsyncConnection, account_id: int | None, *, since: datetime
 ) -> Counter[str]:
-    """Verifications of pruned messages by the status they had when pruned."""
+    """
+    Verifications of pruned messages by the status they had when pruned; a pending one is
+    counted expired, since a prune takes a pending verification only past its validity.
+    """
     statement = (
         select(_days.verification, func.sum(_days.messages))
         .where(*_window(account_id, since), _days.verification != "")
         .group_by(_days.verification)
     )
-    return Counter({status: int(n) for status, n in await conn.execute(statement)})
+    counts: Counter[str] = Counter()
+    for status, n in await conn.execute(statement):
+        expired = status == VerificationStatus.PENDING
+        counts[VerificationStatus.EXPIRED if expired else status] += int(n)
+    return counts
 
 
 async def usage(conn: AsyncConnection, account_id: int, *, since: datetime) -> tuple[int, int, int]:

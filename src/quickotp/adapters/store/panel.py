@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, literal, select, update
+from sqlalchemy import ColumnElement, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store import day_counts, message_log
@@ -46,7 +46,9 @@ from quickotp.domain.models import (
     PatternState,
     Token,
     TrafficRow,
+    VerificationStatus,
     Webhook,
+    verification_as_of,
 )
 
 Bucket = Literal["hour", "day"]
@@ -144,13 +146,19 @@ class PanelSqlStore:
         async with self.engines.read.connect() as conn:
             return await message_log.sends_by_token(conn, account_id, since=since)
 
-    async def message_record(self, account_id: int | None, message_id: int) -> MessageRecord:
-        """One message with its token, pattern and verification; NotFound outside the account."""
+    async def message_record(
+        self, account_id: int | None, message_id: int, *, now: datetime
+    ) -> MessageRecord:
+        """
+        One message with its token, pattern and verification (its status as of `now`);
+        NotFound outside the account.
+        """
         statement = (
             select(
                 messages,
                 tokens.c.label.label("token_label"),
                 verifications.c.status.label("verification_status"),
+                verifications.c.expires_at.label("verification_expires_at"),
                 verifications.c.attempts_left.label("verification_attempts_left"),
             )
             .outerjoin(tokens, tokens.c.id == messages.c.token_id)
@@ -168,7 +176,9 @@ class PanelSqlStore:
             token_label=row.token_label,
             token_id=row.token_id,
             pattern_id=row.pattern_id,
-            verification_status=row.verification_status,
+            verification_status=None
+            if row.verification_status is None
+            else verification_as_of(row.verification_status, row.verification_expires_at, now),
             verification_attempts_left=row.verification_attempts_left,
         )
 
@@ -219,14 +229,21 @@ class PanelSqlStore:
         return func.strftime(shape, messages.c.created_at, f"{minutes:+d} minutes")
 
     async def verification_counts(
-        self, account_id: int | None, *, since: datetime
+        self, account_id: int | None, *, since: datetime, now: datetime
     ) -> dict[str, int]:
-        """Verifications begun since `since`, counted by their status (pruned ones too)."""
-        statement = (
-            select(verifications.c.status, func.count())
-            .where(verifications.c.created_at >= since)
-            .group_by(verifications.c.status)
-        )
+        """
+        Verifications begun since `since`, counted by their status as of `now` (a pending
+        one past its validity is expired), pruned ones too.
+        """
+        v = verifications.c
+        status = case(
+            (
+                (v.status == VerificationStatus.PENDING) & (v.expires_at <= now),
+                literal(VerificationStatus.EXPIRED.value),
+            ),
+            else_=v.status,
+        ).label("status")
+        statement = select(status, func.count()).where(v.created_at >= since).group_by(status)
         if account_id is not None:
             statement = statement.where(verifications.c.account_id == account_id)
         async with self.engines.read.connect() as conn:
