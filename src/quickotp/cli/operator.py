@@ -211,7 +211,7 @@ async def _patterns_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _credit_add(runtime: Runtime, args: argparse.Namespace) -> int:
-    account = await runtime.desk.add_credit(console(), args.account, args.amount, args.reason)
+    account, _ = await runtime.desk.add_credit(console(), args.account, args.amount, args.reason)
     emit(args, account, f"account {account.id} credit is now {account.credit} rial")
     return 0
 

@@ -23,6 +23,8 @@ holds this drawing to the classes below):
       - AccountNameInvalid
       - WebhookUrlInvalid       not an http(s) URL we will post delivery reports to
       - ExpiryInPast            a token's expiry that has passed already
+      - CreditOverdrawn         taking credit below zero, past the account's overdraft
+      - AmountInvalid           an amount of rial that is not a whole number, zero, or too large
     - WebhookUrlEmpty           a delivery-report URL was not given
     - WebhookUrlDuplicate       the account has this delivery-report URL already
     - RelayLimitReached         the account keeps as many delivery-report URLs as it may
@@ -255,6 +257,14 @@ class WebhookUrlInvalid(InvalidInput):
 
 class ExpiryInPast(InvalidInput):
     """A token's expiry (its last day) that has passed already: it would be born expired."""
+
+
+class CreditOverdrawn(InvalidInput):
+    """Taking credit would leave the balance below zero by more than the account's overdraft."""
+
+
+class AmountInvalid(InvalidInput):
+    """An amount of rial (a credit change, an overdraft) that is no whole number in range."""
 
 
 class WebhookUrlEmpty(RequestRejected):

@@ -37,6 +37,7 @@ class Account:
     active: bool
     created_at: datetime
     free_text: bool = False  # may send text of its own (SendSimple, SendOTP), not only patterns
+    overdraft: int = 0  # rial the operator may take the credit below zero; 0: not below zero
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,7 @@ class CreditChange:
     amount: int  # rial; negative takes credit away
     reason: str
     created_at: datetime
+    id: int = 0
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,12 @@ MESSAGES: dict[type[Exception], str] = {
     errors.PasswordRejected: PASSWORD_RULE,
     errors.AccountNameInvalid: N_("An account name is 2 to 100 characters long."),
     errors.ExpiryInPast: N_("The last day has passed: choose today or a later day."),
+    errors.CreditOverdrawn: N_(
+        "This would take the credit below zero, past the account's overdraft."
+    ),
+    errors.AmountInvalid: N_(
+        "Write the amount as a whole number of rial, not zero and not too large."
+    ),
     errors.Conflict: N_("That is taken already: {detail}."),
     errors.NotFound: N_("There is nothing here."),
     errors.PatternTextEmpty: N_("Write the pattern's text."),

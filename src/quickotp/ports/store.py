@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from quickotp.domain.models import (
         Account,
         Claimed,
+        CreditChange,
         DayCount,
         GiveUp,
         Message,
@@ -144,7 +145,9 @@ class AccountStore(Protocol):
 
     async def add_credit(
         self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
-    ) -> Account: ...
+    ) -> tuple[Account, CreditChange]: ...
+
+    async def set_overdraft(self, account_id: int, overdraft: int) -> Account: ...
 
     async def create_token(
         self,

@@ -18,9 +18,9 @@ from typing import Any
 
 from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import ExpiryInPast, InvalidInput
+from quickotp.domain.errors import AmountInvalid, ExpiryInPast, InvalidInput
 from quickotp.domain.lines import SHARED_NAMES, line_problem
-from quickotp.domain.models import Account, Message, Pattern, PatternState, Token
+from quickotp.domain.models import Account, CreditChange, Message, Pattern, PatternState, Token
 from quickotp.domain.text import text_problem
 from quickotp.ports.store import AccountStore, LineStore, ScheduleStore
 from quickotp.services.guard import Policy
@@ -178,20 +178,32 @@ class Admin:
         log.info("rejected pattern %d", pattern_id)
         return pattern
 
-    async def add_credit(self, account_id: int, amount: int, reason: str = "top-up") -> Account:
+    async def add_credit(
+        self, account_id: int, amount: int, reason: str = "top-up"
+    ) -> tuple[Account, CreditChange]:
         """
-        Add `amount` rial (negative: take). InvalidInput for zero, for more than MAX_CREDIT
-        either way, or when the balance would pass MAX_CREDIT; nothing is stored then. A
-        blank reason is recorded as "top-up" (the panel's field may be left empty).
+        Add `amount` rial (negative: take); the account after it, and the ledger's line.
+        InvalidInput for zero, for more than MAX_CREDIT either way, or when the balance
+        would pass MAX_CREDIT; CreditOverdrawn when it would go below zero by more than the
+        account's overdraft; nothing is stored then. A blank reason is recorded as "top-up"
+        (the panel's field may be left empty).
         """
         reason = reason.strip() or "top-up"
         if amount == 0:
-            raise InvalidInput("the amount must not be zero")
+            raise AmountInvalid("the amount must not be zero")
         if abs(amount) > MAX_CREDIT:
-            raise InvalidInput(f"an amount is at most {MAX_CREDIT:,} rial either way")
+            raise AmountInvalid(f"an amount is at most {MAX_CREDIT:,} rial either way")
         return await self.store.add_credit(
             account_id, amount, reason, self.clock(), ceiling=MAX_CREDIT
         )
+
+    async def set_overdraft(self, account_id: int, overdraft: int) -> Account:
+        """How far below zero the operator may take the credit (0: not at all)."""
+        if not 0 <= overdraft <= MAX_CREDIT:
+            raise AmountInvalid(f"an overdraft is from 0 to {MAX_CREDIT:,} rial")
+        account = await self.store.set_overdraft(account_id, overdraft)
+        log.info("account %d may go %d rial below zero", account_id, overdraft)
+        return account
 
     async def set_account_active(self, account_id: int, active: bool) -> Account:
         account = await self.store.set_account_active(account_id, active)

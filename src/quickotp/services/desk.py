@@ -220,11 +220,18 @@ class OperatorDesk:
 
     async def add_credit(
         self, actor: Actor | Console, account_id: int, amount: int, reason: str
-    ) -> Account:
+    ) -> tuple[Account, CreditChange]:
+        """Add (negative: take) credit; the account after it and the ledger's new line."""
         require_operator(actor)
         reason = " ".join(reason.split())[:200] or "top-up"
-        account = await self.admin.add_credit(account_id, amount, reason)
+        done = await self.admin.add_credit(account_id, amount, reason)
         await self._audit(actor, "credit.add", f"account:{account_id}", f"{amount:+d} ({reason})")
+        return done
+
+    async def set_overdraft(self, actor: Actor, account_id: int, overdraft: int) -> Account:
+        require_operator(actor)
+        account = await self.admin.set_overdraft(account_id, overdraft)
+        await self._audit(actor, "credit.overdraft", f"account:{account_id}", str(overdraft))
         return account
 
     async def set_unlimited(self, actor: Actor, account_id: int, unlimited: bool) -> Account:

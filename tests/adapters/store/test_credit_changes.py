@@ -28,9 +28,10 @@ async def test_each_change_is_kept_with_its_reason_and_a_blank_one_reads_top_up(
 
     await runtime.admin.add_credit(account.id, 5_000, "  invoice 17 ")
     await runtime.admin.add_credit(account.id, 2_000, "   ")
-    after = await runtime.admin.add_credit(account.id, -500, "refund of a bad batch")
+    after, line = await runtime.admin.add_credit(account.id, -500, "refund of a bad batch")
 
     assert after.credit == 1_000 + 5_000 + 2_000 - 500
+    assert (line.amount, line.reason) == (-500, "refund of a bad batch")
     assert await _ledger(runtime, account.id) == [
         (1_000, "opening credit"),
         (5_000, "invoice 17"),

@@ -297,7 +297,7 @@ class PanelSqlStore:
         )
         async with self.engines.read.connect() as conn:
             return [
-                CreditChange(row.amount, row.reason, row.created_at)
+                CreditChange(row.amount, row.reason, row.created_at, id=row.id)
                 for row in await conn.execute(statement)
             ]
 

@@ -51,6 +51,7 @@ def account_from(row: Row[Any]) -> Account:
         active=row.active,
         created_at=row.created_at,
         free_text=bool(row.free_text),
+        overdraft=int(row.overdraft),
     )
 
 
@@ -63,6 +64,7 @@ ACCOUNT_FIELDS = (
     "active",
     "created_at",
     "free_text",
+    "overdraft",
 )
 
 

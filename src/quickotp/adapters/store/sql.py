@@ -43,10 +43,17 @@ from quickotp.adapters.store.schema import (
 from quickotp.adapters.store.webhooks import enqueue_reported
 from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, DeliveryState
-from quickotp.domain.errors import Conflict, InvalidInput, NotFound, PatternLimitReached
+from quickotp.domain.errors import (
+    AmountInvalid,
+    Conflict,
+    CreditOverdrawn,
+    NotFound,
+    PatternLimitReached,
+)
 from quickotp.domain.models import (
     Account,
     Claimed,
+    CreditChange,
     GiveUp,
     Message,
     MessageStatus,
@@ -152,21 +159,36 @@ class SqlStore:
 
     async def add_credit(
         self, account_id: int, amount: int, reason: str, now: datetime, *, ceiling: int
-    ) -> Account:
-        """Add `amount`; InvalidInput (nothing stored) when the credit would pass `ceiling`."""
+    ) -> tuple[Account, CreditChange]:
+        """
+        Add `amount`, and the line it writes to the ledger; nothing is stored when the
+        credit would pass `ceiling` (InvalidInput) or, taking credit, go below zero by more
+        than the account's overdraft (CreditOverdrawn).
+        """
+        a = accounts.c
+        bound = a.credit + amount <= ceiling if amount > 0 else a.credit + amount >= -a.overdraft
         async with self.engines.write.begin() as conn:
             await self._account(conn, account_id)
             done = await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id, accounts.c.credit + amount <= ceiling)
-                .values(credit=accounts.c.credit + amount)
+                update(accounts).where(a.id == account_id, bound).values(credit=a.credit + amount)
             )
-            if done.rowcount != 1:  # one statement: two adds at once cannot both pass it
-                raise InvalidInput(f"a credit is at most {ceiling:,} rial")
+            if done.rowcount != 1:  # one statement: two changes at once cannot both pass it
+                if amount > 0:
+                    raise AmountInvalid(f"a credit is at most {ceiling:,} rial")
+                raise CreditOverdrawn("the credit would go below zero past the overdraft")
+            written = await conn.execute(
+                insert(credit_changes)
+                .values(account_id=account_id, amount=amount, reason=reason, created_at=now)
+                .returning(credit_changes.c.id)
+            )
+            change = CreditChange(amount, reason, now, id=written.scalar_one())
+            return await self._account(conn, account_id), change
+
+    async def set_overdraft(self, account_id: int, overdraft: int) -> Account:
+        async with self.engines.write.begin() as conn:
+            await self._account(conn, account_id)
             await conn.execute(
-                insert(credit_changes).values(
-                    account_id=account_id, amount=amount, reason=reason, created_at=now
-                )
+                update(accounts).where(accounts.c.id == account_id).values(overdraft=overdraft)
             )
             return await self._account(conn, account_id)
 

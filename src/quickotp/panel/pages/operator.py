@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import Conflict, GatewayError, InvalidInput, NotFound
+from quickotp.domain.errors import AmountInvalid, Conflict, GatewayError, InvalidInput, NotFound
 from quickotp.domain.models import Actor, Role
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
@@ -38,6 +40,12 @@ def routes(panel: Panel) -> list[Route]:
         panel.route(
             "/operator/accounts/{account_id:id}/credit",
             pages.credit,
+            access=operator,
+            methods=post,
+        ),
+        panel.route(
+            "/operator/accounts/{account_id:id}/overdraft",
+            pages.overdraft,
             access=operator,
             methods=post,
         ),
@@ -93,6 +101,18 @@ def routes(panel: Panel) -> list[Route]:
         ),
         panel.route("/operator/audit", pages.audit, access=operator),
     ]
+
+
+LARGE_CHANGE = 10_000_000  # rial either way: a credit change this large is confirmed first
+
+
+@dataclass(frozen=True)
+class CreditForm:
+    """The credit form as typed; `confirming` the amount of a large change to confirm."""
+
+    amount: str = ""
+    reason: str = ""
+    confirming: int | None = None
 
 
 def _actor(visit: Visit) -> Actor:
@@ -173,10 +193,13 @@ class OperatorPages:
         error: str | None = None,
         status: int = 200,
         limits_text: str | None = None,
+        credit_form: CreditForm | None = None,
     ) -> Response:
         actor = _actor(visit)
         account_id = visit.request.path_params["account_id"]
         found = await self.desk.account(actor, account_id)
+        line_id = forms.whole(visit.request.query_params, "credit_line")
+        new_line = next((c for c in found.credit_changes if c.id == line_id), None)
         if limits_text is None:
             own = await self.desk.limits(actor, account_id)
             limits_text = "\n".join(f"{name} = {value}" for name, value in own.items())
@@ -189,6 +212,9 @@ class OperatorPages:
             error=error,
             limits_text=limits_text,
             limit_defaults=self.desk.limit_defaults(),
+            credit_form=credit_form or CreditForm(),
+            new_line=new_line,
+            large_change=LARGE_CHANGE,
         )
 
     async def limits(self, visit: Visit) -> Response:
@@ -213,18 +239,44 @@ class OperatorPages:
         )
 
     async def credit(self, visit: Visit) -> Response:
+        """
+        Add or take credit. A change of LARGE_CHANGE or more either way is a second step:
+        the page shows the balance it leaves and the ledger line it writes, and the change
+        is made once the operator ticks that they checked it.
+        """
         form = await visit.request.form()
         account_id = visit.request.path_params["account_id"]
         amount = forms.whole(form, "amount")
+        typed = CreditForm(forms.text(form, "amount", 40), forms.text(form, "reason", 200))
         try:
             if amount is None:
-                raise InvalidInput("the amount is a whole number of rial")
-            await self.desk.add_credit(
-                _actor(visit), account_id, amount, forms.text(form, "reason", 200)
+                raise AmountInvalid("the amount is a whole number of rial")
+            if abs(amount) >= LARGE_CHANGE and not forms.flag(form, "confirmed"):
+                return await self.account(
+                    visit, credit_form=CreditForm(str(amount), typed.reason, amount)
+                )
+            _, line = await self.desk.add_credit(_actor(visit), account_id, amount, typed.reason)
+        except GatewayError as exc:
+            return await self.account(
+                visit, error=self.panel.problem(visit, exc), status=422, credit_form=typed
             )
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}?credit_line={line.id}", flash="credit_added"
+        )
+
+    async def overdraft(self, visit: Visit) -> Response:
+        form = await visit.request.form()
+        account_id = visit.request.path_params["account_id"]
+        overdraft = forms.whole(form, "overdraft")
+        try:
+            if overdraft is None:
+                raise AmountInvalid("an overdraft is a whole number of rial")
+            await self.desk.set_overdraft(_actor(visit), account_id, overdraft)
         except GatewayError as exc:
             return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
-        return self.panel.redirect(visit, f"/operator/accounts/{account_id}", flash="credit_added")
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="account_changed"
+        )
 
     async def unlimited(self, visit: Visit) -> Response:
         form = await visit.request.form()
