@@ -34,6 +34,7 @@ from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
 from quickotp.panel.visits import (
     CSRF_FIELD,
     FLASH_COOKIE,
+    PAGE_FIELD,
     SESSION_COOKIE,
     VISITOR_COOKIE,
     CookiePolicy,
@@ -91,6 +92,9 @@ FLASHES = {
     "route_enabled": N_("Route switched on."),
     "route_disabled": N_("Route switched off: it carries nothing until it is switched on."),
     "webhook_retried": N_("The report is owed again: it is posted within seconds."),
+    "sign_in_expired": N_(
+        "Your sign-in has expired. Sign in again to go back to your form, as you filled it."
+    ),
 }
 
 
@@ -111,6 +115,7 @@ class PanelConfig:
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
+DRAFT_PARAM = "restore"  # in a page's URL: the draft of a form to fill in again
 
 MAX_FORM = 64 * 1024  # bytes: the largest panel form (an account's limits) holds a few KiB
 
@@ -199,7 +204,10 @@ class Panel:
                         request.url.path + ("?" + request.url.query if request.url.query else "")
                     )
                     return self.redirect(visit, f"/sign-in?next={target}")
-                return self.error(visit, 403, N_("Please sign in again."))
+                return await self._keep_for_sign_in(visit)
+            restore = request.query_params.get(DRAFT_PARAM, "")
+            if request.method == "GET" and restore and visit.user is not None:
+                visit.restored = await self.users.take_draft(restore, visit.owner)
             if (
                 access is Access.USER and (visit.user is None or visit.user.role is not Role.USER)
             ) or (
@@ -231,10 +239,43 @@ class Panel:
             return self.error(visit, 403, error_text.FORGED)
         form = await request.form()
         sent = form.get(CSRF_FIELD)
+        if isinstance(sent, str) and visit.csrf_of_lapsed_session(sent):
+            return await self._keep_for_sign_in(visit)
         if not isinstance(sent, str) or not visit.csrf_ok(sent):
             log.warning("refused a form post without a valid CSRF token to %r", request.url.path)
             return self.error(visit, 403, error_text.FORGED)
         return None
+
+    async def _keep_for_sign_in(self, visit: Visit) -> Response:
+        """
+        A form sent after its sender's sign-in expired: its fields (not its CSRF token, not
+        a password) are kept for an hour for this browser, and the sender goes to sign in,
+        then back to the page the form was on, where the fields are filled in again.
+        """
+        form = await visit.request.form()
+        fields = [
+            [name, value]
+            for name, value in form.multi_items()
+            if isinstance(value, str)
+            and name not in {CSRF_FIELD, PAGE_FIELD}
+            and "password" not in name
+        ]
+        page = form.get(PAGE_FIELD)
+        back = self.local_path(page if isinstance(page, str) else "") or "/"
+        key = await self.users.keep_draft(
+            visit.owner, {"action": visit.request.url.path, "fields": fields}
+        )
+        back += ("&" if "?" in back else "?") + f"{DRAFT_PARAM}={key}"
+        log.info("kept a form sent after its sign-in expired, to %r", visit.request.url.path)
+        return self.redirect(
+            visit, f"/sign-in?next={quote(self.base + back)}", flash="sign_in_expired"
+        )
+
+    def local_path(self, raw: str) -> str:
+        """A page of the panel (its path below the mount point), or "" if `raw` is not one."""
+        if raw.startswith(self.base + "/") and "//" not in raw and "\\" not in raw:
+            return raw[len(self.base) :]
+        return ""
 
     def finish(self, visit: Visit, response: Response) -> Response:
         """Set what the visit needs: the visitor cookie, the flash spent, no caching."""
@@ -276,6 +317,8 @@ class Panel:
             open_signup=self.config.open_signup,
             now=self.users.clock(),
             problem_text=lambda exc: error_text.describe(tr, exc),
+            page_field=PAGE_FIELD,
+            restored=visit.restored,
             **context,
         )
         return HTMLResponse(html, status_code=status)

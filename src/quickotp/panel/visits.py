@@ -15,6 +15,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,7 @@ LANGUAGE_COOKIE = "qotp_lang"
 FLASH_COOKIE = "qotp_flash"
 CHALLENGE_COOKIE = "qotp_second_step"  # a sign-in waiting for its two-step code
 CSRF_FIELD = "csrf"
+PAGE_FIELD = "form_page"  # the page a form was shown on, to bring its sender back to it
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Visit:
     csrf_key: bytes
     new_visitor: bool = False
     set_cookies: list[Callable[[Response], None]] = field(default_factory=list)
+    # A form its sender filled in before their sign-in expired, to fill in again.
+    restored: dict[str, Any] | None = None
 
     @property
     def signed_in(self) -> User:
@@ -71,6 +75,22 @@ class Visit:
 
     def csrf_ok(self, sent: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), sent.encode("utf-8", "replace"))
+
+    def csrf_of_lapsed_session(self, sent: str) -> bool:
+        """
+        Whether `sent` is the CSRF token of the session this browser's cookie names, though
+        that session is over: a form shown while signed in, sent after the sign-in expired.
+        """
+        cookie = self.request.cookies.get(SESSION_COOKIE, "")
+        if self.session is not None or not cookie or len(cookie) > 100:
+            return False
+        token = hmac.new(self.csrf_key, f"s:{cookie}".encode(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(token.encode(), sent.encode("utf-8", "replace"))
+
+    @property
+    def owner(self) -> str:
+        """Whose a draft kept for this browser is: its visitor secret's."""
+        return f"visitor:{self.visitor}"
 
 
 def read_locale(request: Request, user: User | None) -> str:

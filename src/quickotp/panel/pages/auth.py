@@ -31,13 +31,6 @@ def routes(panel: Panel) -> list[Route]:
     ]
 
 
-def next_page(base: str, raw: str) -> str:
-    """A page of the panel to go on to after signing in ("" if `raw` is not one)."""
-    if raw.startswith(base + "/") and "//" not in raw and "\\" not in raw:
-        return raw[len(base) :]
-    return ""
-
-
 def home_of(role: Role) -> str:
     return "/operator" if role is Role.OPERATOR else "/dashboard"
 
@@ -93,7 +86,8 @@ class AuthPages:
         return self.panel.redirect(visit, target or home_of(signed.user.role))
 
     def _next(self, raw: str) -> str:
-        return next_page(self.panel.base, raw)
+        """A page of the panel to go on to after signing in ("" if `raw` is not one)."""
+        return self.panel.local_path(raw)
 
     async def sign_up(self, visit: Visit) -> Response:
         if visit.request.method == "GET":

@@ -18,7 +18,7 @@ from quickotp.domain.errors import GatewayError, SecondStepExpired
 from quickotp.domain.models import Actor
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
-from quickotp.panel.pages.auth import home_of, next_page, refused
+from quickotp.panel.pages.auth import home_of, refused
 from quickotp.panel.visits import CHALLENGE_COOKIE, Visit, clear_cookie
 from quickotp.services.two_factor import Enrolment
 
@@ -59,7 +59,7 @@ class TwoFactorPages:
 
     async def code(self, visit: Visit) -> Response:
         request = visit.request
-        target = next_page(self.panel.base, request.query_params.get("next", ""))
+        target = self.panel.local_path(request.query_params.get("next", ""))
         secret = request.cookies.get(CHALLENGE_COOKIE, "")
         if request.method == "GET":
             if not secret:

@@ -138,7 +138,33 @@
     if (table) table.open = false;
   }
 
+  // A form sent after the sign-in expired: its fields, kept by the server, filled in again.
+  function restoreForm() {
+    var block = document.getElementById("restored-form");
+    if (!block) return;
+    var kept = JSON.parse(block.textContent);
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      return f.method === "post" && new URL(f.action, location.href).pathname === kept.action;
+    });
+    if (!form) return;
+    var values = {};
+    kept.fields.forEach(function (pair) { (values[pair[0]] = values[pair[0]] || []).push(pair[1]); });
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || !(field.name in values) || field.type === "hidden" || field.type === "password") return;
+      var wanted = values[field.name];
+      if (field.type === "checkbox" || field.type === "radio") field.checked = wanted.indexOf(field.value) !== -1;
+      else if (field.tagName === "SELECT" && field.multiple) {
+        Array.prototype.forEach.call(field.options, function (o) { o.selected = wanted.indexOf(o.value) !== -1; });
+      } else field.value = wanted.shift();
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=checkbox]"), function (box) {
+      if (!(box.name in values)) box.checked = false;  // left unticked when it was sent
+    });
+    form.scrollIntoView({ block: "center" });
+  }
+
   onReady(function () {
+    restoreForm();
     copyButtons();
     confirmations();
     livePreview();
