@@ -121,10 +121,6 @@ class IdentitySqlStore:
             raise Conflict("a user with this email exists already") from None
         return await self._user(conn, int(new_id))
 
-    async def get_user(self, user_id: int) -> User:
-        async with self.engines.read.connect() as conn:
-            return await self._user(conn, user_id)
-
     async def user_by_email(self, email: str) -> tuple[User, str] | None:
         """The user with this (lower-cased) email and their password hash, or None."""
         async with self.engines.read.connect() as conn:

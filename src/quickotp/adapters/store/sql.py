@@ -18,7 +18,6 @@ import orjson
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.adapters.store import day_counts
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import (
@@ -604,21 +603,6 @@ class SqlStore:
             matched += done
             if done < self.reconcile_batch:
                 return matched
-
-    # counting -------------------------------------------------------------------------
-
-    async def count_by_status(self, account_id: int | None = None) -> dict[MessageStatus, int]:
-        query = select(messages.c.status, func.count()).group_by(messages.c.status)
-        if account_id is not None:
-            query = query.where(messages.c.account_id == account_id)
-        async with self.engines.read.connect() as conn:
-            return {MessageStatus(s): n for s, n in await conn.execute(query)}
-
-    async def counts_by_state(
-        self, account_id: int, *, since: datetime, until: datetime
-    ) -> dict[MessageStatus, int]:
-        """The account's messages begun in [since, until) by state, pruned ones included."""
-        return await day_counts.counts_by_state(self.engines, account_id, since=since, until=until)
 
 
 def _checkable(now: datetime) -> tuple[Any, ...]:
