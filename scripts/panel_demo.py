@@ -39,9 +39,9 @@ from quickotp.domain.models import (
     User,
 )
 from quickotp.domain.otp import mask
-from quickotp.services.gateway import SentOtp
 from quickotp.services.messaging import Messaging
 from quickotp.services.routes import RouteForm
+from quickotp.services.sends import SentOtp
 from quickotp.settings import Settings
 
 TEHRAN = ZoneInfo("Asia/Tehran")

@@ -68,7 +68,8 @@ from quickotp.services.credit_alerts import CreditAlerts, EventWorker
 from quickotp.services.credit_watch import CreditWatch
 from quickotp.services.desk import OperatorDesk
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
-from quickotp.services.gateway import Gateway, GatewayConfig, Keys
+from quickotp.services.gateway import Gateway
+from quickotp.services.gateway_config import GatewayConfig, Keys
 from quickotp.services.guard import Guard, Policy, policy_from_env
 from quickotp.services.message_log import MessageLog
 from quickotp.services.monitor import ROUTE_METRICS, CounterGuardStats, TransportMonitor
@@ -205,6 +206,8 @@ class Runtime:
         if self.admission is not None:
             await self.admission.aclose()
         await self.gateway.aclose()
+        if self.gateway.guard is not None:
+            await self.gateway.guard.limiter.aclose()
         if self.listener is not None:
             await self.listener.aclose()
         if self.dispatcher is not None:
@@ -284,22 +287,25 @@ def build_runtime(
     admit: bool = True,
     resolver: Resolver | None = None,
     clock: Callable[[], datetime] = utc_now,
+    spans: tracing.Spans | None = None,
 ) -> Runtime:
     """
     One process's services. `dispatch` overrides settings.dispatch; `admit=False` leaves out
     admission control (a process that serves no API, as `quickotp dispatch`); `resolver`
     resolves the hosts of delivery-report URLs (the system's by default); `clock` is the
     time now (UTC) that every service reads: the real one, or a demo's that moves through
-    the past (scripts/screenshots).
+    the past (scripts/screenshots); `spans` records the accept, dispatch and report spans
+    (by default OpenTelemetry's when settings.tracing is on, else none).
     """
     if settings.database_url.startswith("postgres"):
         needs_extra("asyncpg", "postgres")
     resolver = resolver or SystemResolver()
     targets = TargetCheck(resolver, allow_private=settings.webhook_private_urls)
-    spans = tracing.OFF
-    if settings.tracing:
-        needs_extra("opentelemetry.sdk", "tracing")
-        spans = tracing.otlp(os.environ)
+    if spans is None:
+        spans = tracing.OFF
+        if settings.tracing:
+            needs_extra("opentelemetry.sdk", "tracing")
+            spans = tracing.otlp(os.environ)
     engines = create_engines(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,

@@ -14,7 +14,7 @@ from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.cli import main
 from quickotp.domain import phone
 from quickotp.domain.models import MessageStatus
-from quickotp.services.gateway import Outgoing
+from quickotp.services.sends import Outgoing
 from quickotp.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.panel.conftest import Browser, sign_up

@@ -5,7 +5,9 @@ route on both databases, and the refusal as /rest and /v1 answer it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,6 +20,7 @@ from quickotp.domain.errors import RouteOverloaded
 from quickotp.domain.queue import Head, RouteQueue
 from quickotp.domain.routing import FALLBACK, Route, checked_route, first_choice, first_choices
 from quickotp.services.admission import Admission, _Drain, estimate
+from quickotp.web.app import create_app
 from quickotp.web.openapi import DOCUMENT
 from tests.conftest import Seeded
 
@@ -195,6 +198,19 @@ async def test_stale_figures_are_not_used() -> None:
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 
 
+@asynccontextmanager
+async def admitted_by(runtime: Runtime, gate: Admission) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app over a gateway of the runtime's whose sends `gate` admits."""
+    gateway = replace(runtime.gateway, admission=gate)
+    gateway.start()
+    transport = httpx.ASGITransport(app=create_app(gateway), client=("203.0.113.7", 40000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
+    finally:
+        await gateway.aclose()
+
+
 async def send(client: httpx.AsyncClient, token: str, mobile: str) -> dict[str, object]:
     response = await client.post(
         "/rest/SendQuickOTP",
@@ -244,11 +260,11 @@ async def test_rest_answers_route_overloaded_and_stores_nothing(
     assert (await send(client, seeded.token, "09121000001"))["Status"] == "Success"
     gate = Admission(OutboxStats(runtime.engines), runtime.route_book.load, later(100))
     await gate.refresh()
-    runtime.gateway.admission = gate
     credit = (await runtime.store.get_account(seeded.account_id)).credit
 
-    refused = await send(client, seeded.token, "09121000002")
-    other = await send(client, seeded.token, "09351000002")
+    async with admitted_by(runtime, gate) as gated:
+        refused = await send(gated, seeded.token, "09121000002")
+        other = await send(gated, seeded.token, "09351000002")
 
     assert refused == {"Status": "Route_Overloaded", "Data": None}
     assert other["Status"] == "Success"
@@ -264,13 +280,13 @@ async def test_v1_answers_503_with_retry_after_as_documented(
     assert (await send(client, seeded.token, "09121000001"))["Status"] == "Success"
     gate = Admission(OutboxStats(runtime.engines), runtime.route_book.load, later(100))
     await gate.refresh()
-    runtime.gateway.admission = gate
 
-    response = await client.post(
-        "/v1/verifications",
-        json={"to": "09121000002"},
-        headers={"Authorization": f"Bearer {seeded.token}"},
-    )
+    async with admitted_by(runtime, gate) as gated:
+        response = await gated.post(
+            "/v1/verifications",
+            json={"to": "09121000002"},
+            headers={"Authorization": f"Bearer {seeded.token}"},
+        )
 
     assert response.status_code == 503
     assert response.json()["type"] == "urn:quickotp:problem:route-overloaded"

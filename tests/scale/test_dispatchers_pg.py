@@ -150,10 +150,9 @@ async def test_a_dispatcher_killed_mid_load_loses_nothing_and_flags_its_duplicat
         await loading
 
         async def all_sent() -> bool:
-            counts = await runtime.store.count_by_status(seeded.account_id)
-            return counts.get(MessageStatus.SENT, 0) + counts.get(
-                MessageStatus.DELIVERED, 0
-            ) == len(accepted)
+            found = await runtime.store.get_messages(seeded.account_id, list(accepted))
+            done = (MessageStatus.SENT, MessageStatus.DELIVERED)
+            return sum(m.status in done for m in found.values()) == len(accepted)
 
         await until(all_sent, "every message sent")
     finally:

@@ -29,8 +29,9 @@ from quickotp.domain.errors import (
     VerificationNotPending,
 )
 from quickotp.domain.models import Caller, MessageStatus, VerificationStatus
-from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard, Policy
+from quickotp.services.sends import SentOtp
 from tests.adapters.limits.clock import FrozenClock
 from tests.conftest import Seeded, seed
 

@@ -36,9 +36,8 @@ async def test_a_message_makes_three_spans_with_its_id_and_no_secret(
     runtime = build_runtime(
         make_settings(database_url, QUICKOTP_SINK_FILE=str(tmp_path / "sms.jsonl")),
         dispatch=True,
+        spans=spans,
     )
-    assert runtime.dispatcher is not None
-    runtime.gateway.spans = runtime.dispatcher.spans = spans
     await upgrade(runtime.engines)
     seeded = await seed(runtime)
     await runtime.start()

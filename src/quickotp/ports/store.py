@@ -59,9 +59,10 @@ class VerificationStore(Protocol):
 
 class SendStore(VerificationStore, Protocol):
     """
-    What sending needs (services/gateway.py): tokens, OTP patterns, the accept of new
-    messages, and lookups of what an account sent. A missing pattern by id raises NotFound.
-    Each write is one transaction: when a method returns, what it wrote is durable.
+    What the gateway's use cases need (services/gateway.py and its parts): tokens, OTP
+    patterns, the accept of new messages, and lookups of what an account sent. A missing
+    pattern by id raises NotFound. Each write is one transaction: when a method returns,
+    what it wrote is durable.
     """
 
     async def find_token(self, digest: bytes) -> tuple[Token, Account] | None: ...

@@ -2,13 +2,14 @@
 Idempotency inside one process: concurrent repeats of a request share its one answer
 (single flight), and answers are kept for the request's window, bounded in number.
 
-Across processes the Limiter's claim does the same job (see `Gateway._once`): a repeat that
-lands on another process finds the claim and is answered from the database.
+Across processes the Limiter's claim does the same job (see `Sending._once` in
+services/sending.py): a repeat that lands on another process finds the claim and is
+answered from the database (services/repeats.py).
 
-Answers are kept packed into plain tuples of plain values (`pack`), which the garbage
-collector stops tracking. Kept as objects, the 40,000 of a ten-second window at 3,000
-answers/s would be walked by every full collection: pauses of up to 43 ms under load, the
-p99 tail (gc.callbacks shows the pauses).
+Answers are kept packed into plain tuples of plain values (`pack`; a send's is in
+repeats.py), which the garbage collector stops tracking. Kept as objects, the 40,000 of a
+ten-second window at 3,000 answers/s would be walked by every full collection: pauses of up
+to 43 ms under load, the p99 tail (gc.callbacks shows the pauses).
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ from quickotp.domain.lines import MAX_LINE, SHARED_NAMES
 from quickotp.domain.models import Caller, Pattern, PatternState
 from quickotp.ports.store import LineStore, SendStore
 from quickotp.services.cache import TtlCache
-from quickotp.services.gateway import Gateway, Outgoing, SentOtp
+from quickotp.services.gateway import Gateway
+from quickotp.services.sends import Outgoing, SentOtp
 
 log = logging.getLogger(__name__)
 

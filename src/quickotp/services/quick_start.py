@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from quickotp.domain.models import User
 from quickotp.ports.people import PanelStore
 from quickotp.ports.store import AccountStore
-from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.services.gateway import Gateway
+from quickotp.services.sends import SentOtp
 from quickotp.services.workspace import account_of
 
 log = logging.getLogger(__name__)

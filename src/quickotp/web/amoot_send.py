@@ -18,8 +18,8 @@ from typing import Any
 
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.models import Caller
-from quickotp.services.gateway import SentOtp
 from quickotp.services.messaging import Messaging, Row
+from quickotp.services.sends import SentOtp
 from quickotp.web.amoot_wire import Status, status_for
 from quickotp.web.params import Params
 

@@ -23,8 +23,9 @@ from starlette.routing import Route
 
 from quickotp.domain.errors import GatewayError, InvalidRequest, MalformedRequest, RouteOverloaded
 from quickotp.domain.models import Caller, Message, Verification
-from quickotp.services.gateway import Gateway, SentOtp
+from quickotp.services.gateway import Gateway
 from quickotp.services.messaging import MAX_TEXT, Messaging
+from quickotp.services.sends import SentOtp
 from quickotp.support.faults import log_failure
 from quickotp.web.amoot_wire import DELIVERY_TYPE
 from quickotp.web.problems import problem_for, problem_response

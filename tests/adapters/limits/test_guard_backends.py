@@ -32,8 +32,9 @@ from quickotp.domain.errors import (
 from quickotp.domain.limits import Admitted
 from quickotp.domain.models import Caller
 from quickotp.ports.limits import Limiter
-from quickotp.services.gateway import Gateway, Outgoing, SentOtp
+from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard, Policy, Subject
+from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.limits.clock import FrozenClock
 from tests.conftest import Seeded, make_settings, seed
 
@@ -109,7 +110,6 @@ async def send(runtime: Runtime, seeded: Seeded, limiter: Limiter) -> AsyncItera
 
     yield make
     for gateway in gateways:
-        gateway.guard = None  # the limiter belongs to the limiter fixture
         await gateway.aclose()
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from quickotp.domain.errors import IdempotencyConflict
 from quickotp.domain.phone import Mobile
-from quickotp.services.gateway import SentOtp, _pack, _unpack
 from quickotp.services.idempotency import Idempotency
+from quickotp.services.repeats import pack, unpack
+from quickotp.services.sends import SentOtp
 
 pytestmark = pytest.mark.anyio
 
@@ -99,7 +100,7 @@ async def test_answers_are_bounded_and_dropped_when_their_window_ends() -> None:
 
 async def test_kept_answers_leave_the_garbage_collectors_scans() -> None:
     """A kept answer is a plain tuple: after a collection the collector no longer tracks it."""
-    once: Idempotency[SentOtp] = Idempotency(_pack, _unpack)
+    once: Idempotency[SentOtp] = Idempotency(pack, unpack)
     sent = SentOtp(7, Mobile("989120000000", 9120000000, "IR"), "0421", "v" * 32, datetime.now(UTC))
 
     async def work() -> SentOtp:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import sqlite
 
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
+from quickotp.adapters.store.outbox import CLAIM_DUE, NEXT_DUE, PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.raw import marks
 from quickotp.adapters.store.reports import day_counts_query, window_query
 from quickotp.adapters.store.retention import (
@@ -23,7 +24,6 @@ from quickotp.adapters.store.retention import (
     DELETE_MESSAGES,
     DELETE_VERIFICATIONS,
 )
-from quickotp.adapters.store.sql import CLAIM_DUE, NEXT_DUE, PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.webhooks import OWED, claim_ids
 
 pytestmark = pytest.mark.anyio

@@ -22,7 +22,7 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import MessageStatus, VerificationStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
-from quickotp.services.gateway import Outgoing, SentOtp
+from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.store.test_dispatcher import ScriptedTransport, until
 from tests.conftest import Seeded, make_settings, seed
 

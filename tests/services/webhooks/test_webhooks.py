@@ -40,7 +40,7 @@ from quickotp.domain.delivery import (
 )
 from quickotp.domain.models import MessageStatus, WebhookState
 from quickotp.services.dispatcher import Dispatcher
-from quickotp.services.gateway import Outgoing
+from quickotp.services.sends import Outgoing
 from quickotp.services.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

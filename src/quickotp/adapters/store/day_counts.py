@@ -16,19 +16,14 @@ from typing import Literal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.schema import message_days, messages
+from quickotp.adapters.store.schema import message_days
 from quickotp.domain.models import MessageStatus, TrafficRow, VerificationStatus
 
 _days = message_days.c
 
 
-def _window(
-    account_id: int | None, since: datetime, until: datetime | None = None
-) -> list[ColumnElement[bool]]:
+def _window(account_id: int | None, since: datetime) -> list[ColumnElement[bool]]:
     conditions = [_days.day >= since]
-    if until is not None:
-        conditions.append(_days.day < until)
     if account_id is not None:
         conditions.append(_days.account_id == account_id)
     return conditions
@@ -121,32 +116,3 @@ async def per_transport(
             for transport, status, n in await conn.execute(statement)
         }
     )
-
-
-async def counts_by_state(
-    engines: Engines, account_id: int, *, since: datetime, until: datetime
-) -> dict[MessageStatus, int]:
-    """
-    The account's messages begun in [since, until), by state, pruned ones included (for
-    Amoot's Statistics). A pruned day counts when it starts in the window.
-    """
-    live = (
-        select(messages.c.status, func.count())
-        .where(
-            messages.c.account_id == account_id,
-            messages.c.created_at >= since,
-            messages.c.created_at < until,
-        )
-        .group_by(messages.c.status)
-    )
-    pruned = (
-        select(_days.status, func.sum(_days.messages))
-        .where(*_window(account_id, since, until))
-        .group_by(_days.status)
-    )
-    counts: Counter[MessageStatus] = Counter()
-    async with engines.read.connect() as conn:
-        for statement in (live, pruned):
-            for status, n in await conn.execute(statement):
-                counts[MessageStatus(status)] += int(n)
-    return dict(counts)

@@ -17,8 +17,8 @@ from quickotp.panel.app import Access, Panel
 from quickotp.panel.i18n import N_
 from quickotp.panel.snippets import TOKEN_PLACEHOLDER, snippets
 from quickotp.panel.visits import Visit
-from quickotp.services.gateway import SentOtp
 from quickotp.services.quick_start import QuickStart
+from quickotp.services.sends import SentOtp
 
 SEND_REFUSALS: dict[type[Exception], str] = {
     errors.MobileEmpty: N_("Enter your mobile number."),
