@@ -8,8 +8,8 @@ Each client POSTs --posts signed reports (the worker's headers, a real report bo
 `report_receiver.py` on 127.0.0.1, a process of its own, --concurrency at a time, on uvloop
 (as `quickotp serve` runs), over kept-alive connections. The clients, in turn, --rounds times:
 
-- httpx: the runtime's client before this one (`public_client`: httpx over httpcore's pool,
-  connecting to checked addresses), and a plain pooled `httpx.AsyncClient`;
+- httpx: a pooled `httpx.AsyncClient` (the gateway posted through one, over httpcore's pool
+  with a network backend connecting to checked addresses, which cost the same);
 - aiohttp: a pooled `ClientSession` (when aiohttp is installed; it is not a dependency);
 - h11: a keep-alive writer on the loop with h11 (pure Python) reading the answers;
 - ReportClient: the runtime's (`adapters/report_client.py`, llhttp through httptools);
@@ -46,7 +46,6 @@ import orjson
 import uvloop
 from reports import receiver
 
-from quickotp.adapters.public_http import HttpReportPoster, public_client
 from quickotp.adapters.report_client import ReportClient
 from quickotp.services.webhooks import sign
 
@@ -208,14 +207,7 @@ async def child() -> None:
 async def measure(name: str, url: str, posts: int, concurrency: int) -> tuple[float, float, float]:
     """(CPU µs per POST in this process, in a child process, POSTs a second)."""
     closers: list[Callable[[], Awaitable[object]]] = []
-    if name == "httpx, the runtime's before (public_client)":
-        poster = HttpReportPoster(public_client(Literal(), allow_private=True))
-        closers.append(poster.aclose)
-
-        async def post(url: str) -> int:
-            return (await poster.post(url, BODY, HEADERS, wait=10)).status or 0
-
-    elif name == "httpx, plain AsyncClient":
+    if name == "httpx AsyncClient":
         client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=concurrency))
         closers.append(client.aclose)
 
@@ -231,7 +223,7 @@ async def measure(name: str, url: str, posts: int, concurrency: int) -> tuple[fl
         async def post(url: str) -> int:
             async with session.post(url, data=BODY, headers=HEADERS) as answer:
                 await answer.read()
-                return answer.status
+                return int(answer.status)
 
     elif name == "h11 keep-alive writer":
         h11_client = H11Client()
@@ -283,8 +275,7 @@ def main() -> None:
         uvloop.run(child())
         return
     names = [
-        "httpx, the runtime's before (public_client)",
-        "httpx, plain AsyncClient",
+        "httpx AsyncClient",
         "h11 keep-alive writer",
         "ReportClient (httptools)",
         "a worker process (loop's side; child's)",

@@ -73,13 +73,8 @@ from quickotp.web.app import create_app
 if TYPE_CHECKING:  # PostgreSQL and Redis adapters load only when configured (extras)
     from quickotp.adapters.store.bind_leases import BindLeases
     from quickotp.adapters.store.notify import OutboxListener
-from quickotp.adapters.public_http import (
-    HttpReportPoster,
-    Resolver,
-    SystemResolver,
-    TargetCheck,
-    public_client,
-)
+from quickotp.adapters.public_http import Resolver, SystemResolver, TargetCheck
+from quickotp.adapters.report_client import ReportClient
 from quickotp.ports.webhooks import UrlCheck
 from quickotp.web.metrics import MetricsServer
 
@@ -359,9 +354,7 @@ def build_runtime(
         webhooks=(
             WebhookWorker(
                 webhook_store,
-                HttpReportPoster(
-                    public_client(resolver, allow_private=settings.webhook_private_urls)
-                ),
+                ReportClient(resolver, allow_private=settings.webhook_private_urls),
                 utc_now,
                 WebhookConfig(),
                 render=amoot_wire.report_body,

@@ -6,9 +6,10 @@ the report's own transaction, and the worker posting signed reports to a real re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.adapters.public_http import (
-    HttpReportPoster,
-    SystemResolver,
-    TargetCheck,
-    public_client,
-)
+from quickotp.adapters.public_http import SystemResolver, TargetCheck
+from quickotp.adapters.report_client import ReportClient
 from quickotp.adapters.store.schema import relay_urls, webhook_deliveries
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime
@@ -38,7 +35,7 @@ from quickotp.domain.delivery import (
     ReportSink,
     SendReceipt,
 )
-from quickotp.domain.models import MessageStatus, WebhookState
+from quickotp.domain.models import MessageStatus, Posted, WebhookState
 from quickotp.services.dispatcher import Dispatcher
 from quickotp.services.gateway import Outgoing
 from quickotp.services.webhooks import (
@@ -59,6 +56,20 @@ pytestmark = pytest.mark.anyio
 
 
 LOCAL = WebhookConfig()
+
+
+@contextlib.asynccontextmanager
+async def posting(poster: ReportClient) -> AsyncIterator[ReportClient]:
+    """`poster` for the block, closed after it."""
+    try:
+        yield poster
+    finally:
+        await poster.aclose()
+
+
+def local_poster() -> contextlib.AbstractAsyncContextManager[ReportClient]:
+    """The runtime's poster, allowed to post to the test receivers on 127.0.0.1."""
+    return posting(ReportClient(known_names(), allow_private=True))
 
 
 def local_relays(runtime: Runtime) -> Relays:
@@ -226,10 +237,8 @@ async def test_the_worker_posts_a_signed_report(
     store = WebhookStore(runtime.engines)
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
-    async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
-        )
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), LOCAL, render=report_body)
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
@@ -269,10 +278,8 @@ async def test_failures_are_retried_with_back_off_then_given_up(
     clock = [now]
     config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
 
-    async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: clock[0], config, render=report_body
-        )
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: clock[0], config, render=report_body)
         assert await worker.run_once() == 1
         [first] = await store.deliveries(seeded.account_id)
         assert await worker.run_once() == 0  # not due yet
@@ -295,10 +302,10 @@ async def test_a_crashed_workers_claims_are_taken_over(
     now = datetime.now(UTC)
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
-    async with httpx.AsyncClient() as http:
+    async with local_poster() as poster:
         worker = WebhookWorker(
             store,
-            HttpReportPoster(http),
+            poster,
             lambda: now + timedelta(seconds=61),
             LOCAL,
             render=report_body,
@@ -329,10 +336,8 @@ async def test_the_worker_does_not_post_to_private_addresses(
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with public_client(SystemResolver()) as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: datetime.now(UTC), render=report_body
-        )
+    async with posting(ReportClient(SystemResolver())) as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), render=report_body)
         assert await worker.run_once() == 1
 
     [refused] = await store.deliveries(seeded.account_id)
@@ -371,10 +376,10 @@ async def test_a_stored_url_that_cannot_be_posted_fails_alone(
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with httpx.AsyncClient() as http:
+    async with local_poster() as poster:
         assert (
             await WebhookWorker(
-                store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
+                store, poster, lambda: datetime.now(UTC), LOCAL, render=report_body
             ).run_once()
             == 2
         )
@@ -395,20 +400,25 @@ async def test_any_failure_of_one_post_stays_with_its_delivery(
     as a failed attempt and retried; the worker's batch is recorded, never left in flight.
     """
 
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise ValueError("a client library fault")
+    class Broken:
+        async def post(
+            self, url: str, body: bytes, headers: Mapping[str, str], *, wait: float
+        ) -> Posted:
+            raise ValueError("a client library fault")
+
+        async def aclose(self) -> None:
+            return None
 
     await local_relays(runtime).create(seeded.account_id, "https://shop.example/dlr")
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as http:
-        assert (
-            await WebhookWorker(
-                store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
-            ).run_once()
-            == 1
-        )
+    assert (
+        await WebhookWorker(
+            store, Broken(), lambda: datetime.now(UTC), LOCAL, render=report_body
+        ).run_once()
+        == 1
+    )
 
     [failed] = await store.deliveries(seeded.account_id)
     assert (failed.state, failed.attempts, failed.last_error) == (

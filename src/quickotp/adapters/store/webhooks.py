@@ -255,38 +255,61 @@ class WebhookStore:
         return WebhookBacklog(int(count or 0), due)
 
     async def record(self, outcomes: Sequence[WebhookOutcome], now: datetime) -> None:
+        """
+        The outcomes of claimed deliveries, in one transaction: each posted one's state and
+        answer; each released one back to pending, due at its `retry_at`, its attempt (counted
+        by the claim) uncounted and its last answer kept.
+        """
+        posted = [o for o in outcomes if not o.released]
+        released = [o for o in outcomes if o.released]
         if not outcomes:
             return
         async with self.engines.write.begin() as conn:
-            await conn.execute(
-                update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == bindparam("delivery_id"))
-                .values(
-                    state=bindparam("new_state"),
-                    next_attempt_at=bindparam("at"),
-                    lease_until=None,
-                    last_status_code=bindparam("code"),
-                    last_error=bindparam("error"),
-                    done_at=bindparam("done"),
-                ),
-                [
-                    {
-                        "delivery_id": o.delivery_id,
-                        "new_state": (
-                            WebhookState.DELIVERED
-                            if o.delivered
-                            else WebhookState.PENDING
-                            if o.retry_at is not None
-                            else WebhookState.FAILED
-                        ),
-                        "at": o.retry_at or now,
-                        "code": o.status_code,
-                        "error": (o.error or "")[:500] or None,
-                        "done": None if o.retry_at is not None and not o.delivered else now,
-                    }
-                    for o in outcomes
-                ],
-            )
+            if posted:
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id == bindparam("delivery_id"))
+                    .values(
+                        state=bindparam("new_state"),
+                        next_attempt_at=bindparam("at"),
+                        lease_until=None,
+                        last_status_code=bindparam("code"),
+                        last_error=bindparam("error"),
+                        done_at=bindparam("done"),
+                    ),
+                    [
+                        {
+                            "delivery_id": o.delivery_id,
+                            "new_state": (
+                                WebhookState.DELIVERED
+                                if o.delivered
+                                else WebhookState.PENDING
+                                if o.retry_at is not None
+                                else WebhookState.FAILED
+                            ),
+                            "at": o.retry_at or now,
+                            "code": o.status_code,
+                            "error": (o.error or "")[:500] or None,
+                            "done": None if o.retry_at is not None and not o.delivered else now,
+                        }
+                        for o in posted
+                    ],
+                )
+            if released:
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(
+                        webhook_deliveries.c.id == bindparam("delivery_id"),
+                        webhook_deliveries.c.state == WebhookState.SENDING,
+                    )
+                    .values(
+                        state=WebhookState.PENDING,
+                        next_attempt_at=bindparam("at"),
+                        lease_until=None,
+                        attempts=webhook_deliveries.c.attempts - 1,
+                    ),
+                    [{"delivery_id": o.delivery_id, "at": o.retry_at or now} for o in released],
+                )
 
     async def deliveries(
         self, account_id: int | None, *, message_id: int | None = None, limit: int = 50
