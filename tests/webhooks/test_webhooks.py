@@ -24,9 +24,10 @@ from starlette.routing import Route
 
 from quickotp.adapters.public_http import SystemResolver, TargetCheck
 from quickotp.adapters.report_client import ReportClient
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import relay_urls, webhook_deliveries
 from quickotp.adapters.store.webhooks import WebhookStore
-from quickotp.bootstrap import Runtime
+from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain import phone
 from quickotp.domain.delivery import (
     DeliveryReport,
@@ -49,7 +50,7 @@ from quickotp.services.webhooks import (
 )
 from quickotp.web.amoot_wire import report_body, tehran_time
 from quickotp.web.app import create_app
-from tests.conftest import Seeded, known_names
+from tests.conftest import Seeded, known_names, make_settings, seed
 from tests.http_peer import serving
 
 pytestmark = pytest.mark.anyio
@@ -427,3 +428,125 @@ async def test_any_failure_of_one_post_stays_with_its_delivery(
         "failed",
     )
     assert any("posting failed" in r.getMessage() for r in caplog.records)
+
+
+async def deliver_many(runtime: Runtime, seeded: Seeded, count: int) -> list[int]:
+    """`count` OTPs sent through a dispatcher, then their delivery reports recorded at once."""
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    ids = [
+        (
+            await runtime.gateway.send_quick_otp(caller, mobile=f"0912{i:07d}", code_length=6)
+        ).message_id
+        for i in range(count)
+    ]
+    dispatcher = Dispatcher(runtime.store, Quiet(), lambda: datetime.now(UTC))
+    await dispatcher.start()
+    dispatcher.wake()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                found = await runtime.store.get_messages(seeded.account_id, ids)
+                if all(m.status is MessageStatus.SENT for m in found.values()):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.aclose()
+    now = datetime.now(UTC)
+    reports = [DeliveryReport("quiet", f"q-{i}", DeliveryState.DELIVERED, now) for i in ids]
+    await runtime.store.record(reports=reports, now=now)
+    return ids
+
+
+@dataclass
+class Counting(Receiver):
+    """A receiver that also counts the POSTs it holds at once (each held `hold` seconds)."""
+
+    hold: float = 0.01
+    now: int = 0
+    most: int = 0
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                await asyncio.sleep(self.hold)
+                self.got.append((dict(request.headers), await request.body()))
+            finally:
+                self.now -= 1
+            return Response(b"", 200)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+@pytest.fixture
+async def unguarded(database_url: str) -> AsyncIterator[Runtime]:
+    """A runtime whose fraud guard lets one test send a hundred OTPs at once."""
+    settings = make_settings(
+        database_url,
+        QUICKOTP_GUARD_PUMPING="off",
+        QUICKOTP_GUARD_ACCOUNT_RATE="0",
+        QUICKOTP_GUARD_TOKEN_RATE="0",
+        QUICKOTP_GUARD_IP_RATE="0",
+    )
+    built = build_runtime(settings, dispatch=False, resolver=known_names())
+    await upgrade(built.engines)
+    await built.start()
+    yield built
+    await built.aclose()
+
+
+async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
+    unguarded: Runtime,
+) -> None:
+    """
+    Many reports through the running worker (claims, POSTs a few at a time per URL, grouped
+    writes): each message's report arrives once, as Amoot's relay body, and is recorded.
+    """
+    runtime = unguarded
+    seeded = await seed(runtime)
+    receiver = Counting()
+    async with serving(receiver.app()) as base:
+        receiver.url = f"{base}/hook"
+        await local_relays(runtime).create(seeded.account_id, receiver.url)
+        ids = await deliver_many(runtime, seeded, 120)
+        config = WebhookConfig(per_url=4, concurrency=8, batch=25, held=60, idle_poll=0.05)
+        store = WebhookStore(runtime.engines)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(60):
+                    while len(receiver.got) < len(ids) or any(
+                        d.state is not WebhookState.DELIVERED
+                        for d in await store.deliveries(seeded.account_id, limit=500)
+                    ):
+                        await asyncio.sleep(0.05)
+            finally:
+                await worker.aclose()
+
+    bodies = [orjson.loads(body) for _, body in receiver.got]
+    assert sorted(b["MessageID"] for b in bodies) == sorted(ids)  # each once
+    assert {tuple(b) for b in bodies} == {
+        (
+            "Event",
+            "MessageID",
+            "Mobile",
+            "DeliveryType",
+            "Status",
+            "Cost",
+            "RegDateTime",
+            "SendDateTime",
+            "DeliveryDateTime",
+        )
+    }
+    assert {(b["Event"], b["DeliveryType"], b["Status"]) for b in bodies} == {
+        ("delivery", 1, "delivered")
+    }
+    deliveries = {h["x-quickotp-delivery"] for h, _ in receiver.got}
+    assert len(deliveries) == len(ids)
+    assert 1 < receiver.most <= config.per_url
+    done = await store.deliveries(seeded.account_id, limit=500)
+    assert {(d.state, d.attempts) for d in done} == {(WebhookState.DELIVERED, 1)}

@@ -146,15 +146,15 @@ class Connection(asyncio.Protocol):
         if self._answer is None or self._answer.done():  # nothing asked: a confused peer
             self._drop()
             return
-        if not self._status:
-            self._head += len(data)
-            if self._head > MAX_HEAD:
-                self._fail(BrokenOff(f"an answer's head over {MAX_HEAD} bytes"))
-                return
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._fail(BrokenOff(f"an answer HTTP/1.1 cannot read: {exc}"))
+            return
+        if not self._status:  # still in the head (the parser holds at most one read of it)
+            self._head += len(data)
+            if self._head > MAX_HEAD:
+                self._fail(BrokenOff(f"an answer's head over {MAX_HEAD} bytes"))
 
     def eof_received(self) -> bool:
         return False  # close: an answer delimited by the close is complete (connection_lost)

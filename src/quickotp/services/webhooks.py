@@ -254,7 +254,8 @@ class WebhookWorker:
                 await asyncio.sleep(config.idle_poll)
 
     async def _post_held(self, job: WebhookJob, until: datetime) -> None:
-        self._finished.append(await self._attempt(job, until))
+        outcome = await self._attempt(job, until)  # then the list: the recorder swaps it
+        self._finished.append(outcome)
         self._has_finished.set()
 
     async def _record_finished(self) -> None:
