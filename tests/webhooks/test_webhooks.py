@@ -51,7 +51,7 @@ from quickotp.services.webhooks import (
 from quickotp.web.amoot_wire import report_body, tehran_time
 from quickotp.web.app import create_app
 from tests.conftest import Seeded, known_names, make_settings, seed
-from tests.http_peer import serving
+from tests.http_peer import free_port, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -550,3 +550,114 @@ async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
     assert 1 < receiver.most <= config.per_url
     done = await store.deliveries(seeded.account_id, limit=500)
     assert {(d.state, d.attempts) for d in done} == {(WebhookState.DELIVERED, 1)}
+
+
+async def test_a_delivery_whose_lease_would_run_out_mid_post_is_handed_back(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """
+    Claimed, then kept waiting until its lease could end before a POST's timeout: it is not
+    posted (another worker may take it over then), but handed back due, its attempt uncounted.
+    """
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    claimed_at = datetime.now(UTC)
+    later = claimed_at + timedelta(seconds=50)  # a 60 s lease, a 10 s timeout: too late
+    times = iter([claimed_at])
+
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: next(times, later), LOCAL, render=report_body)
+        assert await worker.run_once() == 1
+
+    [back] = await store.deliveries(seeded.account_id)
+    assert receiver.got == []
+    assert (back.state, back.attempts, back.last_error) == (WebhookState.PENDING, 0, None)
+    assert back.next_attempt_at == later
+
+
+async def test_a_url_that_did_not_answer_hands_back_its_other_deliveries(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """
+    One POST to a URL gets no answer: its other deliveries in hand are not each made to wait
+    out a timeout, but handed back (uncounted) to be tried when the failed one's retry is due.
+    """
+    url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    await local_relays(runtime).create(seeded.account_id, url)
+    for _ in range(3):
+        await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    config = WebhookConfig(per_url=1)
+
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), config, render=report_body)
+        assert await worker.run_once() == 3
+
+    tried, *handed_back = sorted(
+        await store.deliveries(seeded.account_id), key=lambda d: -d.attempts
+    )
+    assert (tried.state, tried.attempts, tried.last_error) == (
+        WebhookState.PENDING,
+        1,
+        "the address did not answer",
+    )
+    assert [(d.state, d.attempts, d.last_error) for d in handed_back] == [
+        (WebhookState.PENDING, 0, None)
+    ] * 2
+    assert {d.next_attempt_at for d in handed_back} == {tried.next_attempt_at}
+
+
+@dataclass
+class Holding(Counting):
+    """A receiver that holds every POST until `release` is set."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                await self.release.wait()
+                self.got.append((dict(request.headers), await request.body()))
+            finally:
+                self.now -= 1
+            return Response(b"", 200)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+async def test_a_slow_url_holds_only_its_own_slots(unguarded: Runtime) -> None:
+    """A URL that holds every POST takes its `per_url` slots; another URL's reports go on."""
+    runtime = unguarded
+    seeded = await seed(runtime)
+    slow, fast = Holding(), Counting()
+    async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
+        await local_relays(runtime).create(seeded.account_id, f"{slow_base}/hook")
+        await local_relays(runtime).create(seeded.account_id, f"{fast_base}/hook")
+        ids = await deliver_many(runtime, seeded, 20)
+        config = WebhookConfig(per_url=2, concurrency=8, batch=50, held=100, idle_poll=0.05)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                WebhookStore(runtime.engines),
+                poster,
+                lambda: datetime.now(UTC),
+                config,
+                render=report_body,
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(60):
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+                    held_then = (slow.now, len(slow.got))
+                    slow.release.set()
+                    while len(slow.got) < len(ids):
+                        await asyncio.sleep(0.02)
+            finally:
+                await worker.aclose()
+
+    assert held_then == (2, 0)  # the slow URL had its two POSTs waiting, and nothing more
+    assert slow.most == 2
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in slow.got) == sorted(ids)
