@@ -97,8 +97,8 @@ def answering(made: list[Peer], answer: bytes) -> Handler:
 
 
 @contextlib.asynccontextmanager
-async def client(**options: int) -> AsyncIterator[ReportClient]:
-    poster = ReportClient(NamesResolver({}), allow_private=True, **options)
+async def client(per_origin: int = 32) -> AsyncIterator[ReportClient]:
+    poster = ReportClient(NamesResolver({}), allow_private=True, per_origin=per_origin)
     try:
         yield poster
     finally:
