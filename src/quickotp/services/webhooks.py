@@ -97,6 +97,7 @@ class WebhookConfig:
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
     idle_poll: float = 0.25  # seconds between looks at the outbox when it is empty
+    record_every: float = 0.05  # seconds outcomes gather for one write (less: a batch's worth)
     backlog_every: float = 15.0  # seconds between readings of the backlog (for /metrics)
 
 
@@ -168,6 +169,7 @@ class WebhookWorker:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._per_url = _Limit(self.config.per_url)
         self._silent: dict[str, datetime] = {}  # URL -> until when it is not tried again
+        self._problems: dict[str, str | None] = {}  # URL -> url_problem's answer
         self._held: dict[int, asyncio.Task[None]] = {}  # claimed, not yet recorded
         self._finished: list[WebhookOutcome] = []  # to record
         self._has_finished = asyncio.Event()
@@ -259,9 +261,15 @@ class WebhookWorker:
         self._has_finished.set()
 
     async def _record_finished(self) -> None:
-        """Record whatever has finished, in one write, while the next ones finish."""
+        """
+        Record what has finished in one write, while the next ones finish: what gathers in
+        `record_every` seconds, or a batch's worth (a transaction for a few rows cost the
+        worker more than its POSTs).
+        """
         while True:
             await self._has_finished.wait()
+            if len(self._finished) < self.config.batch:
+                await asyncio.sleep(self.config.record_every)
             self._has_finished.clear()
             outcomes, self._finished = self._finished, []
             try:
@@ -318,7 +326,7 @@ class WebhookWorker:
         }
         # A URL stored before url_problem checked what it checks cannot be posted to:
         # that delivery fails on its own, never the batch beside it.
-        if (problem := url_problem(delivery.url)) is not None:
+        if (problem := self._url_problem(delivery.url)) is not None:
             return self._failed(delivery, None, POST_REFUSED, problem)
         posted = await self.poster.post(delivery.url, body, headers, wait=self.config.timeout)
         if posted.status is None:
@@ -327,6 +335,14 @@ class WebhookWorker:
         if 200 <= code < 300:
             return WebhookOutcome(delivery.id, True, code, None, None)
         return self._failed(delivery, code, http_summary(code), f"HTTP {code}")
+
+    def _url_problem(self, url: str) -> str | None:
+        """url_problem, remembered for the URLs posted to lately (it reads every character)."""
+        if url not in self._problems:
+            if len(self._problems) >= 1024:
+                self._problems.clear()
+            self._problems[url] = url_problem(url)
+        return self._problems[url]
 
     def _failed(
         self, delivery: WebhookDelivery, code: int | None, summary: str, detail: str
