@@ -256,8 +256,12 @@ class WebhookWorker:
                 await asyncio.sleep(config.idle_poll)
 
     async def _post_held(self, job: WebhookJob, until: datetime) -> None:
-        outcome = await self._attempt(job, until)  # then the list: the recorder swaps it
-        self._finished.append(outcome)
+        try:
+            outcome = await self._attempt(job, until)
+        except Exception as exc:  # a fault of ours: the delivery goes back, its place frees
+            log_failure(log, "a held webhook delivery failed; handing it back", exc=exc)
+            outcome = _released(job, self.clock())
+        self._finished.append(outcome)  # after the await: the recorder swaps the list
         self._has_finished.set()
 
     async def _record_finished(self) -> None:
