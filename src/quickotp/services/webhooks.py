@@ -144,7 +144,9 @@ class WebhookWorker:
     own slots; a delivery that waited so long for one that its lease would run out before
     its POST could finish is handed back unposted (its attempt not counted), never posted
     by two workers; and once a URL has not answered, its other held deliveries are handed
-    back until its first retry is due, instead of each waiting out the timeout.
+    back until its first retry is due, instead of each waiting out the timeout. What it does
+    not do is keep one URL from filling `held`: a URL that answers slowly, but answers, with
+    many reports owed, makes other URLs' reports wait until its own are posted or handed back.
     """
 
     def __init__(
