@@ -272,6 +272,25 @@ async def test_a_kept_connection_the_receiver_closed_is_not_used() -> None:
     assert made.connections == 2
 
 
+async def test_a_kept_connection_closed_as_a_post_went_out_is_tried_once_more() -> None:
+    """
+    The receiver closes its idle connection as the next POST arrives, answering nothing:
+    the POST goes again on a new connection, at once; a fresh connection is not tried twice.
+    """
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(OK)
+        await writer.drain()
+        await read_request(reader)  # the second request on this connection: no answer
+
+    async with peer(handle) as made, client() as poster:
+        results = [await post(poster, made.url) for _ in range(2)]
+
+    assert [r.status for r in results] == [200, 200]
+    assert made.connections == 2
+
+
 async def test_no_listener_is_no_answer() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

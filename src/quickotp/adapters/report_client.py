@@ -51,7 +51,9 @@ from quickotp.domain.models import (
 
 MAX_HEAD = 16 * 1024  # bytes of an answer's status line and headers
 MAX_BODY = 64 * 1024  # bytes of an answer's body read before the connection is dropped
-IDLE_EXPIRY = 5.0  # seconds a kept-alive connection waits for its next POST
+# Seconds a kept-alive connection waits for its next POST: under the 5 s after which some
+# servers (uvicorn's default) close an idle one, so a POST seldom meets a closing connection.
+IDLE_EXPIRY = 4.0
 MAX_IDLE = 64  # kept-alive connections in all; past that the longest idle is closed
 
 # The characters a request target keeps as they are: RFC 3986's unreserved and reserved
@@ -130,6 +132,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.open = False
         self.reusable = False  # the last answer was complete and lets the connection stay
+        self.answered = False  # a byte of an answer to the request in flight came
         self.idle_since = 0.0
         self._answer: asyncio.Future[int] | None = None
         self._status = 0  # the final (non-1xx) status of the answer being read
@@ -146,6 +149,7 @@ class Connection(asyncio.Protocol):
         if self._answer is None or self._answer.done():  # nothing asked: a confused peer
             self._drop()
             return
+        self.answered = True
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
@@ -206,7 +210,7 @@ class Connection(asyncio.Protocol):
         assert self.transport is not None  # noqa: S101 - exchange follows connection_made
         self._answer = asyncio.get_running_loop().create_future()
         self._status = self._head = self._body = 0
-        self.reusable = False
+        self.reusable = self.answered = False
         self.transport.write(request)
         try:
             return await self._answer
@@ -305,12 +309,27 @@ class ReportClient:
         self._using[origin] = self._using.get(origin, 0) + 1
         try:
             async with slots:
-                connection = self._reuse(origin) or await self._connect(where)
-                try:
-                    status = await connection.exchange(request)
-                except BaseException:
-                    connection._drop()
-                    raise
+                connection = self._reuse(origin)
+                if connection is not None:
+                    try:
+                        status = await connection.exchange(request)
+                    except BrokenOff:
+                        if connection.answered:
+                            raise
+                        # Closed by the receiver as it sat idle, before a byte of an answer:
+                        # once more on a new connection (the receiver drops a repeat by its
+                        # X-QuickOTP-Delivery), rather than a retry seconds later.
+                        connection = None
+                    except BaseException:
+                        connection._drop()
+                        raise
+                if connection is None:
+                    connection = await self._connect(where)
+                    try:
+                        status = await connection.exchange(request)
+                    except BaseException:
+                        connection._drop()
+                        raise
                 if connection.reusable and connection.open:
                     connection.idle_since = self.clock()
                     self._keep(origin, connection)
