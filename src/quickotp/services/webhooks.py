@@ -314,6 +314,8 @@ class WebhookWorker:
                 log.exception("a delivery report: posting failed")
                 outcome = self._failed(job.delivery, None, POST_FAILED, type(exc).__name__)
             if outcome.error == POST_NO_ANSWER and outcome.retry_at is not None:
+                if len(self._silent) >= 1024:  # the silences that have ended go
+                    self._silent = {u: t for u, t in self._silent.items() if t > now}
                 self._silent[url] = outcome.retry_at
             return outcome
 
