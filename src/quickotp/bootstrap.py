@@ -92,13 +92,8 @@ from quickotp.web.app import create_app
 if TYPE_CHECKING:  # PostgreSQL and Redis adapters load only when configured (extras)
     from quickotp.adapters.store.bind_leases import BindLeases
     from quickotp.adapters.store.notify import OutboxListener
-from quickotp.adapters.public_http import (
-    HttpReportPoster,
-    Resolver,
-    SystemResolver,
-    TargetCheck,
-    public_client,
-)
+from quickotp.adapters.public_http import Resolver, SystemResolver, TargetCheck
+from quickotp.adapters.report_client import ReportClient
 from quickotp.ports.webhooks import UrlCheck
 from quickotp.web.metrics import MetricsServer
 
@@ -435,9 +430,7 @@ def build_runtime(
         webhooks=(
             WebhookWorker(
                 webhook_store,
-                HttpReportPoster(
-                    public_client(resolver, allow_private=settings.webhook_private_urls)
-                ),
+                ReportClient(resolver, allow_private=settings.webhook_private_urls),
                 clock,
                 WebhookConfig(max_attempts=settings.webhook_attempts),
                 render=amoot_wire.report_body,
@@ -455,9 +448,7 @@ def build_runtime(
         event_worker=(
             EventWorker(
                 alert_store,
-                HttpReportPoster(
-                    public_client(resolver, allow_private=settings.webhook_private_urls)
-                ),
+                ReportClient(resolver, allow_private=settings.webhook_private_urls),
                 clock,
                 owns_poster=True,
             )
@@ -471,9 +462,7 @@ def build_runtime(
             panel=desk.panel,
             deliveries=webhook_store,
             retries=webhook_store,
-            poster=HttpReportPoster(
-                public_client(resolver, allow_private=settings.webhook_private_urls)
-            ),
+            poster=ReportClient(resolver, allow_private=settings.webhook_private_urls),
             clock=clock,
             render_test=amoot_wire.test_body,
         ),
@@ -493,7 +482,7 @@ def alarm_hook(settings: Settings, resolver: Resolver) -> AlarmHook | None:
     return AlarmHook(
         settings.route_alarm_url,
         secret.reveal() if secret is not None else "",
-        HttpReportPoster(public_client(resolver, allow_private=settings.webhook_private_urls)),
+        ReportClient(resolver, allow_private=settings.webhook_private_urls),
     )
 
 

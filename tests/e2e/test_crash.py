@@ -5,10 +5,14 @@ Crash safety of the real server process: what was answered Success is never lost
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +20,18 @@ import pytest
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
+
+RELAY_FIELDS = {  # Amoot's relay format: one POST per message, these fields
+    "Event",
+    "MessageID",
+    "Mobile",
+    "DeliveryType",
+    "Status",
+    "Cost",
+    "RegDateTime",
+    "SendDateTime",
+    "DeliveryDateTime",
+}
 
 
 @pytest.fixture
@@ -113,3 +129,98 @@ def test_killed_mid_delivery_loses_nothing_and_records_any_duplicate(gateway: Ga
     }
     assert {i for i, n in delivered.items() if n > 1} <= flagged
     assert len(confirmed) >= 20
+
+
+class Reports:
+    """A delivery-report receiver in threads on 127.0.0.1: keeps each POST's headers and body."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, dict[str, Any]]] = []  # (X-QuickOTP-Delivery, body)
+        self._lock = threading.Lock()
+        reports = self
+
+        class Hook(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept-alive connections, as a real receiver's
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(0.005)  # a receiver's own work: POSTs stay in flight a moment
+                with reports._lock:
+                    reports.got.append((self.headers["X-QuickOTP-Delivery"], json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def received(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            return list(self.got)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def reports() -> Iterator[Reports]:
+    made = Reports()
+    yield made
+    made.close()
+
+
+def test_killed_while_posting_reports_loses_none(tmp_path: Path, reports: Reports) -> None:
+    """
+    SIGKILL while the webhook worker has reports in flight: after the restart every accepted
+    message's report arrives, in Amoot's relay format; a report posted again (its outcome
+    was not yet written) carries the same X-QuickOTP-Delivery, so the receiver can drop it,
+    and no message is ever owed two reports.
+    """
+    gateway = Gateway(tmp_path, {"QUICKOTP_WEBHOOK_PRIVATE_URLS": "1"})
+    try:
+        token = gateway.setup_account()
+        gateway.start()
+        relay = httpx.post(
+            f"{gateway.url}/rest/RelayMessageDeliveryCreate",
+            headers={"Authorization": token},
+            data={"URLAddress": reports.url},
+        ).json()
+        assert relay["Status"] == "Success"
+
+        async def load_then_kill() -> dict[int, str]:
+            task = asyncio.create_task(send_many(gateway.url, token, 200))
+            async with asyncio.timeout(60):
+                while len(reports.received()) < 20:
+                    await asyncio.sleep(0.005)
+            gateway.kill()
+            return await task
+
+        answered = asyncio.run(load_then_kill())
+        at_kill = len(reports.received())
+        gateway.start()
+        accepted = {m["id"] for m in gateway.cli_json("messages", "list", "--limit", "1000")}
+        deadline = time.monotonic() + 150  # claims of the killed process wait out their lease
+        while time.monotonic() < deadline:
+            if {body["MessageID"] for _, body in reports.received()} >= accepted:
+                break
+            time.sleep(0.2)
+        time.sleep(1)  # anything posted twice more would show up now
+        got = reports.received()
+    finally:
+        gateway.stop()
+
+    assert set(answered) <= accepted
+    assert at_kill < len(accepted)  # the kill came mid-way
+    assert {body["MessageID"] for _, body in got} == accepted  # none lost
+    deliveries: dict[int, set[str]] = {}
+    for delivery, body in got:
+        deliveries.setdefault(body["MessageID"], set()).add(delivery)
+        assert set(body) == RELAY_FIELDS
+        assert (body["Event"], body["Status"], body["DeliveryType"]) == ("delivery", "delivered", 1)
+    assert all(len(ids) == 1 for ids in deliveries.values())  # one report owed per message

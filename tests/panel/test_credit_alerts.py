@@ -14,7 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import update
 
-from quickotp.adapters.public_http import HttpReportPoster, public_client
+from quickotp.adapters.report_client import ReportClient
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import event_deliveries
 from quickotp.bootstrap import Runtime, build_runtime
@@ -68,7 +68,7 @@ async def worker(runtime: Runtime) -> AsyncIterator[EventWorker]:
     """The event worker as `serve` runs it, posting to loopback (the test receiver)."""
     made = EventWorker(
         runtime.credit_alerts.store,
-        HttpReportPoster(public_client(known_names(), allow_private=True)),
+        ReportClient(known_names(), allow_private=True),
         lambda: datetime.now(UTC),
         owns_poster=True,
     )

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from quickotp.adapters.public_http import HttpReportPoster, public_client
+from quickotp.adapters.report_client import ReportClient
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
@@ -69,11 +69,12 @@ async def _delivered(browser: Browser, operator: Browser, runtime: Runtime, url:
 
 
 async def _post_reports(runtime: Runtime) -> None:
-    async with public_client(known_names(), allow_private=True) as http:
-        worker = WebhookWorker(
-            WebhookStore(runtime.engines), HttpReportPoster(http), utc_now, render=report_body
-        )
+    poster = ReportClient(known_names(), allow_private=True)
+    try:
+        worker = WebhookWorker(WebhookStore(runtime.engines), poster, utc_now, render=report_body)
         assert await worker.run_once() == 1
+    finally:
+        await poster.aclose()
 
 
 async def test_a_post_that_got_no_answer_is_shown_as_such(

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.adapters.public_http import HttpReportPoster, public_client
+from quickotp.adapters.report_client import ReportClient
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime, build_runtime, utc_now
@@ -67,7 +67,7 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     assert isinstance(built.relays.store, WebhookStore)
     built.webhooks = WebhookWorker(
         built.relays.store,
-        HttpReportPoster(public_client(known_names(), allow_private=True)),
+        ReportClient(known_names(), allow_private=True),
         utc_now,
         WebhookConfig(max_attempts=1, idle_poll=0.02),
         render=amoot_wire.report_body,

@@ -1,19 +1,15 @@
 """
-Posting to URLs that clients choose (delivery-report URLs) without letting a client aim the
-gateway at its own host or network (SSRF).
+Connecting to URLs that clients choose (delivery-report URLs) without letting a client aim
+the gateway at its own host or network (SSRF): the rule, applied where a URL is stored
+(`TargetCheck`) and where each connection is made (`checked_addresses`, called by
+adapters/report_client.py before it connects).
 
 A host name is resolved once, every address it resolves to must pass
 `domain.urls.address_problem`, and the connection goes to one of those checked addresses:
 never a second lookup between the check and the connect, which a name answering a public
-address to the check and 127.0.0.1 to the connect (DNS rebinding) would get past. The check
-lives in the connection pool's network backend (httpcore's public `AsyncNetworkBackend`
-API), where httpcore asks to connect to a host: the URL keeps its name, so the Host header,
-the TLS server name (SNI), certificate checks and the pool's keep-alive connections are all
+address to the check and 127.0.0.1 to the connect (DNS rebinding) would get past. The URL
+keeps its name, so the Host header, the TLS server name (SNI) and the certificate check are
 by name, as for any other request.
-
-httpx's AsyncHTTPTransport builds its pool without a way to pass a network backend, so
-`PublicTransport` is a small httpx transport around httpcore's pool (what httpx's own does,
-with our backend), rather than reaching into httpx's private attributes.
 """
 
 from __future__ import annotations
@@ -23,22 +19,10 @@ import functools
 import ipaddress
 import logging
 import socket
-import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
-from quickotp.domain.models import (
-    POST_BROKEN_OFF,
-    POST_FAILED,
-    POST_NO_ANSWER,
-    POST_REFUSED,
-    Posted,
-)
 from quickotp.domain.urls import address_problem, url_problem
 
 log = logging.getLogger(__name__)
@@ -74,7 +58,7 @@ class SystemResolver:
         return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
 
 
-class TargetRefused(httpx.ConnectError):
+class TargetRefused(Exception):
     """The URL's host is, or resolves to, an address reports must not go to: nothing sent."""
 
 
@@ -137,215 +121,3 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class CheckedBackend(httpcore.AsyncNetworkBackend):
-    """
-    httpcore's network backend, connecting only to checked addresses (module docstring).
-    `inner` makes the connections (AnyIO's by default; tests pass one that records).
-    """
-
-    def __init__(
-        self,
-        resolver: Resolver,
-        *,
-        allow_private: bool,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self.resolver = resolver
-        self.allow_private = allow_private
-        self.inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await checked_addresses(
-                    self.resolver, host, port, allow_private=self.allow_private
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"{host} did not resolve in time") from None
-        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
-        for address in addresses:  # in the resolver's order, as a plain connect tries them
-            try:
-                return await self.inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None  # noqa: S101 - checked_addresses never returns []
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("delivery reports never go to a local socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-# httpcore's exceptions as httpx's, most specific first (what httpx's own transport maps).
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
-    for theirs, ours in _ERRORS:
-        if isinstance(exc, theirs):
-            mapped = ours(str(exc), request=request)
-            mapped.__cause__ = exc
-            return mapped
-    return exc
-
-
-class _Body(httpx.AsyncByteStream):
-    """A response body from httpcore, its errors as httpx's."""
-
-    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
-        self._stream = stream
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._stream:
-                yield chunk
-        except TargetRefused:
-            raise
-        except Exception as exc:
-            raise _as_httpx(exc, self._request) from exc
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-class PublicTransport(httpx.AsyncBaseTransport):
-    """An httpx transport whose connections go only to checked addresses (CheckedBackend)."""
-
-    def __init__(
-        self,
-        backend: CheckedBackend,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        limits: httpx.Limits | None = None,
-    ) -> None:
-        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            answer = await self._pool.handle_async_request(core)
-        except TargetRefused:
-            raise
-        except Exception as exc:
-            raise _as_httpx(exc, request) from exc
-        assert isinstance(answer.stream, AsyncIterable)  # noqa: S101 - an async pool's is
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=_Body(answer.stream, request),
-            extensions=answer.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
-
-
-def public_client(
-    resolver: Resolver,
-    *,
-    allow_private: bool = False,
-    inner: httpcore.AsyncNetworkBackend | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-) -> httpx.AsyncClient:
-    """
-    A client for posting to client-chosen URLs: every connection to a checked address (to
-    any address with `allow_private`, for tests and dev), no redirects followed (a redirect
-    is a second URL nobody checked), no proxies or certificates from the environment
-    (`ssl_context`: the certificates to trust, certifi's by default).
-    """
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL at INFO
-    backend = CheckedBackend(resolver, allow_private=allow_private, inner=inner)
-    return httpx.AsyncClient(
-        transport=PublicTransport(backend, ssl_context=ssl_context),
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-class HttpReportPoster:
-    """
-    The ReportPoster over an httpx client (the runtime's: `public_client`), which turns what
-    went wrong on the URL's side into a Posted summary for the owner and details for the log.
-    """
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, wait: float
-    ) -> Posted:
-        try:
-            response = await self.client.post(url, content=body, headers=headers, timeout=wait)
-        except TargetRefused as exc:
-            return Posted(None, POST_REFUSED, str(exc))
-        except (httpx.ConnectError, httpx.TimeoutException) as exc:
-            return Posted(None, POST_NO_ANSWER, _detail(exc))
-        except httpx.HTTPError as exc:
-            return Posted(None, POST_BROKEN_OFF, _detail(exc))
-        except Exception as exc:  # one report's failure is its own, never the batch's
-            # (a URL httpx cannot encode raises idna's errors)
-            log.exception("a delivery report: posting failed")
-            return Posted(None, POST_FAILED, _detail(exc))
-        return Posted(response.status_code)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-def _detail(exc: BaseException) -> str:
-    """An exception for the log: its class, and its text when it has one."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

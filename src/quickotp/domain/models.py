@@ -463,13 +463,18 @@ class WebhookBacklog:
 
 @dataclass(frozen=True)
 class WebhookOutcome:
-    """What one attempt came to: delivered, or retried at `retry_at`, or (None) given up."""
+    """
+    What one attempt came to: delivered, or retried at `retry_at`, or (None) given up; or,
+    `released`, a claimed delivery handed back unposted, due at `retry_at`, its attempt not
+    counted.
+    """
 
     delivery_id: int
     delivered: bool
     status_code: int | None
     error: str | None
     retry_at: datetime | None
+    released: bool = False
 
 
 # What a failed post of a delivery report is recorded as: words the account's owner sees in

@@ -4,18 +4,20 @@ RelayMessageDeliveryCreate / List / SetActive), and `WebhookWorker`, which POSTs
 report, signed, with retries and back-off, from the durable `webhook_deliveries` outbox.
 
 The worker is its own task beside the dispatcher: a slow or dead client URL never holds up
-a delivery, and what the worker holds in memory is one claimed batch. The wire format and
-the signature are described in docs/delivery.md ("Delivery reports to your URL").
+a delivery, and what the worker holds in memory is at most `held` claimed deliveries. The
+wire format and the signature are described in docs/delivery.md ("Delivery reports to your
+URL"), and how it keeps up with a report for every message in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,7 @@ from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.domain.models import (
     POST_FAILED,
+    POST_NO_ANSWER,
     POST_REFUSED,
     RelayUrl,
     WebhookBacklog,
@@ -95,14 +98,17 @@ def http_summary(status: int) -> str:
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    concurrency: int = 8  # POSTs in flight at once
-    batch: int = 50  # deliveries claimed at once: what the worker holds in memory
+    concurrency: int = 64  # POSTs in flight at once, all URLs together
+    per_url: int = 16  # POSTs in flight to one URL at once
+    batch: int = 100  # deliveries claimed at once
+    held: int = 300  # claimed deliveries in memory (posting or waiting for their turn)
     lease: timedelta = timedelta(seconds=60)
     timeout: float = 10.0  # seconds per POST
     max_attempts: int = 10  # then the delivery is given up (about 1.5 hours of tries)
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(hours=1)
-    idle_poll: float = 0.5  # seconds between looks at the outbox when it is empty
+    idle_poll: float = 0.25  # seconds between looks at the outbox when it is empty
+    record_every: float = 0.05  # seconds outcomes gather for one write (less: a batch's worth)
     backlog_every: float = 15.0  # seconds between readings of the backlog (for /metrics)
 
 
@@ -114,10 +120,44 @@ def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float)
     return now + delay * jitter
 
 
+class _Limit:
+    """At most `size` holders at once per key (a URL); a key's semaphore lives while used."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(self.size)
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with slots:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._slots[key]
+
+
 class WebhookWorker:
     """
     POSTs owed delivery reports to their URLs until stopped. `poster` decides where a
-    connection may go: the runtime's posts to public addresses only (adapters/public_http.py).
+    connection may go: the runtime's posts to public addresses only (adapters/report_client.py).
+
+    It keeps up with a report for every message by working as a pipeline: claims of up to
+    `batch` deliveries while fewer than `held` are in memory, each POSTed as soon as its URL
+    has a free slot (`per_url` at once, `concurrency` in all), and the outcomes recorded in
+    grouped writes, whatever has finished while the last write ran. A slow URL holds only its
+    own slots; a delivery that waited so long for one that its lease would run out before
+    its POST could finish is handed back unposted (its attempt not counted), never posted
+    by two workers; and once a URL has not answered, its other held deliveries are handed
+    back until its first retry is due, instead of each waiting out the timeout. What it does
+    not do is keep one URL from filling `held`: a URL that answers slowly, but answers, with
+    many reports owed, makes other URLs' reports wait until its own are posted or handed back.
     """
 
     def __init__(
@@ -137,10 +177,19 @@ class WebhookWorker:
         self.config = config or WebhookConfig()
         self._owns_poster = owns_poster
         self._task: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(self.config.concurrency)
+        self._per_url = _Limit(self.config.per_url)
+        self._silent: dict[str, datetime] = {}  # URL -> until when it is not tried again
+        self._problems: dict[str, str | None] = {}  # URL -> url_problem's answer
+        self._held: dict[int, asyncio.Task[None]] = {}  # claimed, not yet recorded
+        self._finished: list[WebhookOutcome] = []  # to record
+        self._has_finished = asyncio.Event()
+        self._room = asyncio.Event()  # set when a write frees room in `held`
 
     async def start(self) -> None:
+        self._recorder = asyncio.create_task(self._record_finished(), name="webhook-records")
         self._task = asyncio.create_task(self._run(), name="webhooks")
         self._gauges = asyncio.create_task(self._watch_backlog(), name="webhook-backlog")
 
@@ -148,21 +197,28 @@ class WebhookWorker:
         """Stop; claims in flight are taken over after their lease (nothing is lost)."""
         await stop(self._gauges)
         await stop(self._task)
-        self._task = self._gauges = None
+        for posting in list(self._held.values()):
+            await stop(posting)
+        await stop(self._recorder)
+        self._task = self._gauges = self._recorder = None
+        if self._finished:  # posted but not yet written: written now, or posted again later
+            try:
+                async with asyncio.timeout(5):
+                    await self._record(self._finished)
+                self._finished = []
+            except Exception as exc:
+                log_failure(log, "recording the last webhook outcomes failed", exc=exc)
         if self._owns_poster:
             await self.poster.aclose()
 
     async def run_once(self) -> int:
         """Claim one batch, post it, record the outcomes; how many were claimed."""
-        jobs = await self.outbox.claim(self.clock(), self.config.lease, self.config.batch)
+        now = self.clock()
+        jobs = await self.outbox.claim(now, self.config.lease, self.config.batch)
         if jobs:
-            outcomes = await asyncio.gather(*(self._post(job) for job in jobs))
-            await self.outbox.record(outcomes, self.clock())
-            for outcome in outcomes:
-                kind = (
-                    "delivered" if outcome.delivered else "retry" if outcome.retry_at else "failed"
-                )
-                POSTS.labels(kind).inc()
+            until = now + self.config.lease
+            outcomes = await asyncio.gather(*(self._attempt(job, until) for job in jobs))
+            await self._record(outcomes)
         return len(jobs)
 
     async def read_backlog(self) -> WebhookBacklog:
@@ -191,35 +247,115 @@ class WebhookWorker:
             await asyncio.sleep(self.config.backlog_every)
 
     async def _run(self) -> None:
+        """Claim while there is room; each claimed delivery is posted in a task of its own."""
+        config = self.config
         while True:
+            room = config.held - len(self._held)
+            if room < min(config.batch, config.held):
+                self._room.clear()
+                await self._room.wait()
+                continue
             try:
-                claimed = await self.run_once()
+                now = self.clock()
+                jobs = await self.outbox.claim(now, config.lease, min(config.batch, room))
             except Exception as exc:  # a database hiccup must not end the worker
                 log_failure(log, "delivering webhooks failed; trying again shortly", exc=exc)
-                claimed = 0
                 await asyncio.sleep(1)
-            if claimed < self.config.batch:
-                await asyncio.sleep(self.config.idle_poll)
+                continue
+            until = now + config.lease
+            for job in jobs:
+                self._held[job.delivery.id] = asyncio.create_task(self._post_held(job, until))
+            if len(jobs) < min(config.batch, room):
+                await asyncio.sleep(config.idle_poll)
+
+    async def _post_held(self, job: WebhookJob, until: datetime) -> None:
+        try:
+            outcome = await self._attempt(job, until)
+        except Exception as exc:  # a fault of ours: the delivery goes back, its place frees
+            log_failure(log, "a held webhook delivery failed; handing it back", exc=exc)
+            outcome = _released(job, self.clock())
+        self._finished.append(outcome)  # after the await: the recorder swaps the list
+        self._has_finished.set()
+
+    async def _record_finished(self) -> None:
+        """
+        Record what has finished in one write, while the next ones finish: what gathers in
+        `record_every` seconds, or a batch's worth (a transaction for a few rows cost the
+        worker more than its POSTs).
+        """
+        while True:
+            await self._has_finished.wait()
+            if len(self._finished) < self.config.batch:
+                await asyncio.sleep(self.config.record_every)
+            self._has_finished.clear()
+            outcomes, self._finished = self._finished, []
+            try:
+                await self._record(outcomes)
+            except Exception as exc:  # kept, and written with the next ones
+                log_failure(log, "recording webhook outcomes failed; trying again", exc=exc)
+                self._finished[:0] = outcomes
+                self._has_finished.set()
+                await asyncio.sleep(1)
+                continue
+            for outcome in outcomes:
+                self._held.pop(outcome.delivery_id, None)
+            self._room.set()
+
+    async def _record(self, outcomes: list[WebhookOutcome]) -> None:
+        await self.outbox.record(outcomes, self.clock())
+        for outcome in outcomes:
+            if not outcome.released:
+                POSTS.labels(_kind(outcome)).inc()
+
+    async def _attempt(self, job: WebhookJob, until: datetime) -> WebhookOutcome:
+        """One claimed delivery, posted in its URL's turn (or handed back): its outcome."""
+        url = job.delivery.url
+        async with self._per_url.hold(url), self._slots:
+            now = self.clock()
+            if now + timedelta(seconds=self.config.timeout * 1.5) > until:
+                return _released(job, now)  # its lease could run out mid-POST: hand it back
+            silent = self._silent.get(url)
+            if silent is not None:
+                if now < silent:
+                    return _released(job, silent)
+                del self._silent[url]
+            try:
+                outcome = await self._post(job)
+            except Exception as exc:  # one report's failure is its own, never the batch's
+                log.exception("a delivery report: posting failed")
+                outcome = self._failed(job.delivery, None, POST_FAILED, type(exc).__name__)
+            if outcome.error == POST_NO_ANSWER and outcome.retry_at is not None:
+                if len(self._silent) >= 1024:  # the silences that have ended go
+                    self._silent = {u: t for u, t in self._silent.items() if t > now}
+                self._silent[url] = outcome.retry_at
+            return outcome
 
     async def _post(self, job: WebhookJob) -> WebhookOutcome:
         delivery = job.delivery
-        async with self._slots:
-            if not job.secret:
-                return self._failed(delivery, None, POST_FAILED, "the account has no secret")
-            body = self.render(job)
-            timestamp = int(self.clock().timestamp())
-            headers = signed_headers(job.secret, timestamp, body, str(delivery.id))
-            # A URL stored before url_problem checked what it checks cannot be posted to:
-            # that delivery fails on its own, never the batch beside it.
-            if (problem := url_problem(delivery.url)) is not None:
-                return self._failed(delivery, None, POST_REFUSED, problem)
-            posted = await self.poster.post(delivery.url, body, headers, wait=self.config.timeout)
+        if not job.secret:
+            return self._failed(delivery, None, POST_FAILED, "the account has no secret")
+        body = self.render(job)
+        timestamp = int(self.clock().timestamp())
+        headers = signed_headers(job.secret, timestamp, body, str(delivery.id))
+        # A URL stored before url_problem checked what it checks cannot be posted to:
+        # that delivery fails on its own, never the batch beside it.
+        if (problem := self._url_problem(delivery.url)) is not None:
+            return self._failed(delivery, None, POST_REFUSED, problem)
+        posted = await self.poster.post(delivery.url, body, headers, wait=self.config.timeout)
         if posted.status is None:
             return self._failed(delivery, None, posted.failure or POST_FAILED, posted.detail)
         code = posted.status
         if 200 <= code < 300:
             return WebhookOutcome(delivery.id, True, code, None, None)
         return self._failed(delivery, code, http_summary(code), f"HTTP {code}")
+
+    def _url_problem(self, url: str) -> str | None:
+        """url_problem, remembered for the URLs posted to lately (it reads every character)."""
+        if url not in self._problems:
+            if len(self._problems) >= 1024:
+                self._problems.clear()
+            self._problems[url] = url_problem(url)
+        return self._problems[url]
 
     def _failed(
         self, delivery: WebhookDelivery, code: int | None, summary: str, detail: str
@@ -236,6 +372,15 @@ class WebhookWorker:
             "" if again else "; giving up",
         )
         return WebhookOutcome(delivery.id, False, code, summary, again)
+
+
+def _released(job: WebhookJob, at: datetime) -> WebhookOutcome:
+    """A claimed delivery handed back unposted, due again `at`; its attempt is not counted."""
+    return WebhookOutcome(job.delivery.id, False, None, None, at, released=True)
+
+
+def _kind(outcome: WebhookOutcome) -> str:
+    return "delivered" if outcome.delivered else "retry" if outcome.retry_at else "failed"
 
 
 class Relays:

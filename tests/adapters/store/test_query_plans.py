@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from quickotp.adapters.store.engine import create_engines
@@ -24,7 +23,7 @@ from quickotp.adapters.store.retention import (
     DELETE_MESSAGES,
     DELETE_VERIFICATIONS,
 )
-from quickotp.adapters.store.webhooks import OWED, claim_ids
+from quickotp.adapters.store.webhooks import CLAIM, OWED
 
 pytestmark = pytest.mark.anyio
 
@@ -66,10 +65,7 @@ async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
 
 async def test_a_webhook_claim_reads_only_the_batch_from_the_due_index(tmp_path: Path) -> None:
     """Not every due delivery, collected and sorted: the claim stays cheap behind a backlog."""
-    claim = select(claim_ids(datetime.now(UTC), 50, postgres=False)).compile(
-        dialect=sqlite.dialect()
-    )
-    plan = await _plan(tmp_path, str(claim), len(claim.positiontup or ()))
+    plan = await _plan(tmp_path, CLAIM.format(lock=""), 6)
     assert "ix_webhook_deliveries_due (state=? AND next_attempt_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN webhook_deliveries" not in plan

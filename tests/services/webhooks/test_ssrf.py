@@ -11,52 +11,50 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpcore
-import httpx
 import pytest
 import trustme
 
-from quickotp.adapters.public_http import NAME_REFUSED, HttpReportPoster, public_client
+from quickotp.adapters.public_http import NAME_REFUSED
+from quickotp.adapters.report_client import Opener, ReportClient
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.webhooks import WebhookStore
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain.errors import WebhookUrlInvalid
-from quickotp.domain.models import POST_NO_ANSWER, POST_REFUSED, WebhookState
+from quickotp.domain.models import POST_NO_ANSWER, POST_REFUSED, Posted, WebhookState
 from quickotp.services.webhooks import WebhookWorker
 from quickotp.web.amoot_wire import report_body
 from tests.conftest import PUBLIC_ADDRESS, NamesResolver, make_settings, seed
 from tests.http_peer import serving
-from tests.services.webhooks.test_webhooks import Quiet, Receiver, deliver_one
+from tests.services.webhooks.test_webhooks import Quiet, Receiver, deliver_one, posting
 
 pytestmark = pytest.mark.anyio
 
 
-class LoopbackOnly(httpcore.AsyncNetworkBackend):
+class LoopbackOnly(Opener):
     """Connects to 127.0.0.1 only; records every address asked for (tests never go out)."""
 
     def __init__(self) -> None:
-        self.real = httpcore.AnyIOBackend()
         self.asked: list[str] = []
 
-    async def connect_tcp(
+    async def __call__(
         self,
-        host: str,
+        protocol: Callable[[], asyncio.Protocol],
+        address: str,
         port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.asked.append(host)
-        if host != "127.0.0.1":
-            raise httpcore.ConnectError(f"the test does not connect to {host}")
-        return await self.real.connect_tcp(host, port, timeout, local_address, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.real.sleep(seconds)
+        *,
+        ssl_context: ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> asyncio.BaseTransport:
+        self.asked.append(address)
+        if address != "127.0.0.1":
+            raise ConnectionRefusedError(f"the test does not connect to {address}")
+        return await super().__call__(
+            protocol, address, port, ssl_context=ssl_context, server_hostname=server_hostname
+        )
 
 
 async def _runtime(database_url: str, resolver: NamesResolver, **env: str) -> Runtime:
@@ -103,10 +101,10 @@ async def _store_relay(runtime: Runtime, account_id: int, url: str) -> None:
 
 async def _post_owed(runtime: Runtime, resolver: NamesResolver, inner: LoopbackOnly) -> None:
     """One round of a webhook worker whose client is the runtime's kind, on `inner`."""
-    async with public_client(resolver, inner=inner) as http:
+    async with posting(ReportClient(resolver, opener=inner)) as poster:
         worker = WebhookWorker(
             WebhookStore(runtime.engines),
-            HttpReportPoster(http),
+            poster,
             lambda: datetime.now(UTC),
             render=report_body,
         )
@@ -170,10 +168,11 @@ async def test_a_public_name_is_posted_with_its_own_host_header(
         url = listener.url.replace("127.0.0.1", "local.example")
         await runtime.relays.create(seeded.account_id, url)
         await deliver_one(runtime, seeded)
-        async with public_client(resolver, allow_private=True, inner=LoopbackOnly()) as http:
+        client = ReportClient(resolver, allow_private=True, opener=LoopbackOnly())
+        async with posting(client) as poster:
             worker = WebhookWorker(
                 WebhookStore(runtime.engines),
-                HttpReportPoster(http),
+                poster,
                 lambda: datetime.now(UTC),
                 render=report_body,
             )
@@ -265,7 +264,7 @@ def test_ca() -> trustme.CA:
 
 async def _post_over_tls(
     tmp_path: Path, ca: trustme.CA, *, certified: str, named: str
-) -> tuple[Receiver, list[tuple[str, str]]]:
+) -> tuple[Receiver, Posted]:
     """
     POST one report to https://`named`:port/hook, which resolves to 127.0.0.1, where a TLS
     listener shows a certificate for `certified`; the listener, and what was recorded.
@@ -278,15 +277,11 @@ async def _post_over_tls(
     got = Receiver()
     async with (
         serving(got.app(), ssl_certfile=str(pem)) as base,
-        public_client(resolver, allow_private=True, ssl_context=trusted) as http,
+        posting(ReportClient(resolver, allow_private=True, ssl_context=trusted)) as poster,
     ):
         url = base.replace("http://127.0.0.1", f"https://{named}") + "/hook"
-        try:
-            answer = await http.post(url, content=b"{}")
-            outcome = [("status", str(answer.status_code))]
-        except httpx.HTTPError as exc:
-            outcome = [("error", type(exc).__name__)]
-    return got, outcome
+        posted = await poster.post(url, b"{}", {}, wait=10)
+    return got, posted
 
 
 async def test_tls_is_checked_by_the_urls_name(tmp_path: Path, test_ca: trustme.CA) -> None:
@@ -294,11 +289,11 @@ async def test_tls_is_checked_by_the_urls_name(tmp_path: Path, test_ca: trustme.
     Connected to the checked address, the TLS server name and the certificate check are
     the URL's host name (SNI), and so is the Host header.
     """
-    got, outcome = await _post_over_tls(
+    got, posted = await _post_over_tls(
         tmp_path, test_ca, certified="relay.example", named="relay.example"
     )
 
-    assert outcome == [("status", "200")]
+    assert posted.status == 200
     [(headers, _)] = got.got
     assert headers["host"].startswith("relay.example:")
 
@@ -307,11 +302,12 @@ async def test_a_certificate_for_another_name_is_refused(
     tmp_path: Path, test_ca: trustme.CA
 ) -> None:
     """The same address with a certificate that does not name the URL's host gets nothing."""
-    got, outcome = await _post_over_tls(
+    got, posted = await _post_over_tls(
         tmp_path, test_ca, certified="other.example", named="relay.example"
     )
 
-    assert outcome == [("error", "ConnectError")]
+    assert (posted.status, posted.failure) == (None, POST_NO_ANSWER)
+    assert "certificate" in posted.detail
     assert got.got == []
 
 

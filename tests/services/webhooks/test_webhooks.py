@@ -6,9 +6,10 @@ the report's own transaction, and the worker posting signed reports to a real re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,15 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.adapters.public_http import (
-    HttpReportPoster,
-    SystemResolver,
-    TargetCheck,
-    public_client,
-)
+from quickotp.adapters.public_http import SystemResolver, TargetCheck
+from quickotp.adapters.report_client import ReportClient
+from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import relay_urls, webhook_deliveries
 from quickotp.adapters.store.webhooks import WebhookStore
-from quickotp.bootstrap import Runtime
+from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain import phone
 from quickotp.domain.delivery import (
     DeliveryReport,
@@ -38,7 +36,7 @@ from quickotp.domain.delivery import (
     ReportSink,
     SendReceipt,
 )
-from quickotp.domain.models import MessageStatus, WebhookState
+from quickotp.domain.models import MessageStatus, Posted, WebhookState
 from quickotp.services.dispatcher import Dispatcher
 from quickotp.services.sends import Outgoing
 from quickotp.services.webhooks import (
@@ -52,13 +50,27 @@ from quickotp.services.webhooks import (
 )
 from quickotp.web.amoot_wire import report_body, tehran_time
 from quickotp.web.app import create_app
-from tests.conftest import Seeded, known_names
-from tests.http_peer import serving
+from tests.conftest import Seeded, known_names, make_settings, seed
+from tests.http_peer import free_port, serving
 
 pytestmark = pytest.mark.anyio
 
 
 LOCAL = WebhookConfig()
+
+
+@contextlib.asynccontextmanager
+async def posting(poster: ReportClient) -> AsyncIterator[ReportClient]:
+    """`poster` for the block, closed after it."""
+    try:
+        yield poster
+    finally:
+        await poster.aclose()
+
+
+def local_poster() -> contextlib.AbstractAsyncContextManager[ReportClient]:
+    """The runtime's poster, allowed to post to the test receivers on 127.0.0.1."""
+    return posting(ReportClient(known_names(), allow_private=True))
 
 
 def local_relays(runtime: Runtime) -> Relays:
@@ -226,10 +238,8 @@ async def test_the_worker_posts_a_signed_report(
     store = WebhookStore(runtime.engines)
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
-    async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
-        )
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), LOCAL, render=report_body)
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
@@ -269,10 +279,8 @@ async def test_failures_are_retried_with_back_off_then_given_up(
     clock = [now]
     config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
 
-    async with httpx.AsyncClient() as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: clock[0], config, render=report_body
-        )
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: clock[0], config, render=report_body)
         assert await worker.run_once() == 1
         [first] = await store.deliveries(seeded.account_id)
         assert await worker.run_once() == 0  # not due yet
@@ -295,10 +303,10 @@ async def test_a_crashed_workers_claims_are_taken_over(
     now = datetime.now(UTC)
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
-    async with httpx.AsyncClient() as http:
+    async with local_poster() as poster:
         worker = WebhookWorker(
             store,
-            HttpReportPoster(http),
+            poster,
             lambda: now + timedelta(seconds=61),
             LOCAL,
             render=report_body,
@@ -329,10 +337,8 @@ async def test_the_worker_does_not_post_to_private_addresses(
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with public_client(SystemResolver()) as http:
-        worker = WebhookWorker(
-            store, HttpReportPoster(http), lambda: datetime.now(UTC), render=report_body
-        )
+    async with posting(ReportClient(SystemResolver())) as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), render=report_body)
         assert await worker.run_once() == 1
 
     [refused] = await store.deliveries(seeded.account_id)
@@ -371,10 +377,10 @@ async def test_a_stored_url_that_cannot_be_posted_fails_alone(
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with httpx.AsyncClient() as http:
+    async with local_poster() as poster:
         assert (
             await WebhookWorker(
-                store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
+                store, poster, lambda: datetime.now(UTC), LOCAL, render=report_body
             ).run_once()
             == 2
         )
@@ -395,20 +401,25 @@ async def test_any_failure_of_one_post_stays_with_its_delivery(
     as a failed attempt and retried; the worker's batch is recorded, never left in flight.
     """
 
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise ValueError("a client library fault")
+    class Broken:
+        async def post(
+            self, url: str, body: bytes, headers: Mapping[str, str], *, wait: float
+        ) -> Posted:
+            raise ValueError("a client library fault")
+
+        async def aclose(self) -> None:
+            return None
 
     await local_relays(runtime).create(seeded.account_id, "https://shop.example/dlr")
     await deliver_one(runtime, seeded)
     store = WebhookStore(runtime.engines)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as http:
-        assert (
-            await WebhookWorker(
-                store, HttpReportPoster(http), lambda: datetime.now(UTC), LOCAL, render=report_body
-            ).run_once()
-            == 1
-        )
+    assert (
+        await WebhookWorker(
+            store, Broken(), lambda: datetime.now(UTC), LOCAL, render=report_body
+        ).run_once()
+        == 1
+    )
 
     [failed] = await store.deliveries(seeded.account_id)
     assert (failed.state, failed.attempts, failed.last_error) == (
@@ -417,3 +428,236 @@ async def test_any_failure_of_one_post_stays_with_its_delivery(
         "failed",
     )
     assert any("posting failed" in r.getMessage() for r in caplog.records)
+
+
+async def deliver_many(runtime: Runtime, seeded: Seeded, count: int) -> list[int]:
+    """`count` OTPs sent through a dispatcher, then their delivery reports recorded at once."""
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    ids = [
+        (
+            await runtime.gateway.send_quick_otp(caller, mobile=f"0912{i:07d}", code_length=6)
+        ).message_id
+        for i in range(count)
+    ]
+    dispatcher = Dispatcher(runtime.store, Quiet(), lambda: datetime.now(UTC))
+    await dispatcher.start()
+    dispatcher.wake()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                found = await runtime.store.get_messages(seeded.account_id, ids)
+                if all(m.status is MessageStatus.SENT for m in found.values()):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.aclose()
+    now = datetime.now(UTC)
+    reports = [DeliveryReport("quiet", f"q-{i}", DeliveryState.DELIVERED, now) for i in ids]
+    await runtime.store.record(reports=reports, now=now)
+    return ids
+
+
+@dataclass
+class Counting(Receiver):
+    """A receiver that also counts the POSTs it holds at once (each held `hold` seconds)."""
+
+    hold: float = 0.01
+    now: int = 0
+    most: int = 0
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                await asyncio.sleep(self.hold)
+                self.got.append((dict(request.headers), await request.body()))
+            finally:
+                self.now -= 1
+            return Response(b"", 200)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+@pytest.fixture
+async def unguarded(database_url: str) -> AsyncIterator[Runtime]:
+    """A runtime whose fraud guard lets one test send a hundred OTPs at once."""
+    settings = make_settings(
+        database_url,
+        QUICKOTP_GUARD_PUMPING="off",
+        QUICKOTP_GUARD_ACCOUNT_RATE="0",
+        QUICKOTP_GUARD_TOKEN_RATE="0",
+        QUICKOTP_GUARD_IP_RATE="0",
+    )
+    built = build_runtime(settings, dispatch=False, resolver=known_names())
+    await upgrade(built.engines)
+    await built.start()
+    yield built
+    await built.aclose()
+
+
+async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
+    unguarded: Runtime,
+) -> None:
+    """
+    Many reports through the running worker (claims, POSTs a few at a time per URL, grouped
+    writes): each message's report arrives once, as Amoot's relay body, and is recorded.
+    """
+    runtime = unguarded
+    seeded = await seed(runtime)
+    receiver = Counting()
+    async with serving(receiver.app()) as base:
+        receiver.url = f"{base}/hook"
+        await local_relays(runtime).create(seeded.account_id, receiver.url)
+        ids = await deliver_many(runtime, seeded, 120)
+        config = WebhookConfig(per_url=4, concurrency=8, batch=25, held=60, idle_poll=0.05)
+        store = WebhookStore(runtime.engines)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(60):
+                    while len(receiver.got) < len(ids) or any(
+                        d.state is not WebhookState.DELIVERED
+                        for d in await store.deliveries(seeded.account_id, limit=500)
+                    ):
+                        await asyncio.sleep(0.05)
+            finally:
+                await worker.aclose()
+
+    bodies = [orjson.loads(body) for _, body in receiver.got]
+    assert sorted(b["MessageID"] for b in bodies) == sorted(ids)  # each once
+    assert {tuple(b) for b in bodies} == {
+        (
+            "Event",
+            "MessageID",
+            "Mobile",
+            "DeliveryType",
+            "Status",
+            "Cost",
+            "RegDateTime",
+            "SendDateTime",
+            "DeliveryDateTime",
+        )
+    }
+    assert {(b["Event"], b["DeliveryType"], b["Status"]) for b in bodies} == {
+        ("delivery", 1, "delivered")
+    }
+    deliveries = {h["x-quickotp-delivery"] for h, _ in receiver.got}
+    assert len(deliveries) == len(ids)
+    assert 1 < receiver.most <= config.per_url
+    done = await store.deliveries(seeded.account_id, limit=500)
+    assert {(d.state, d.attempts) for d in done} == {(WebhookState.DELIVERED, 1)}
+
+
+async def test_a_delivery_whose_lease_would_run_out_mid_post_is_handed_back(
+    runtime: Runtime, seeded: Seeded, receiver: Receiver
+) -> None:
+    """
+    Claimed, then kept waiting until its lease could end before a POST's timeout: it is not
+    posted (another worker may take it over then), but handed back due, its attempt uncounted.
+    """
+    await local_relays(runtime).create(seeded.account_id, receiver.url)
+    await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    claimed_at = datetime.now(UTC)
+    later = claimed_at + timedelta(seconds=50)  # a 60 s lease, a 10 s timeout: too late
+    times = iter([claimed_at])
+
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: next(times, later), LOCAL, render=report_body)
+        assert await worker.run_once() == 1
+
+    [back] = await store.deliveries(seeded.account_id)
+    assert receiver.got == []
+    assert (back.state, back.attempts, back.last_error) == (WebhookState.PENDING, 0, None)
+    assert back.next_attempt_at == later
+
+
+async def test_a_url_that_did_not_answer_hands_back_its_other_deliveries(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """
+    One POST to a URL gets no answer: its other deliveries in hand are not each made to wait
+    out a timeout, but handed back (uncounted) to be tried when the failed one's retry is due.
+    """
+    url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    await local_relays(runtime).create(seeded.account_id, url)
+    for _ in range(3):
+        await deliver_one(runtime, seeded)
+    store = WebhookStore(runtime.engines)
+    config = WebhookConfig(per_url=1)
+
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), config, render=report_body)
+        assert await worker.run_once() == 3
+
+    tried, *handed_back = sorted(
+        await store.deliveries(seeded.account_id), key=lambda d: -d.attempts
+    )
+    assert (tried.state, tried.attempts, tried.last_error) == (
+        WebhookState.PENDING,
+        1,
+        "the address did not answer",
+    )
+    assert [(d.state, d.attempts, d.last_error) for d in handed_back] == [
+        (WebhookState.PENDING, 0, None)
+    ] * 2
+    assert {d.next_attempt_at for d in handed_back} == {tried.next_attempt_at}
+
+
+@dataclass
+class Holding(Counting):
+    """A receiver that holds every POST until `release` is set."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                await self.release.wait()
+                self.got.append((dict(request.headers), await request.body()))
+            finally:
+                self.now -= 1
+            return Response(b"", 200)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+
+async def test_a_slow_url_holds_only_its_own_slots(unguarded: Runtime) -> None:
+    """A URL that holds every POST takes its `per_url` slots; another URL's reports go on."""
+    runtime = unguarded
+    seeded = await seed(runtime)
+    slow, fast = Holding(), Counting()
+    async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
+        await local_relays(runtime).create(seeded.account_id, f"{slow_base}/hook")
+        await local_relays(runtime).create(seeded.account_id, f"{fast_base}/hook")
+        ids = await deliver_many(runtime, seeded, 20)
+        config = WebhookConfig(per_url=2, concurrency=8, batch=50, held=100, idle_poll=0.05)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                WebhookStore(runtime.engines),
+                poster,
+                lambda: datetime.now(UTC),
+                config,
+                render=report_body,
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(60):
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+                    held_then = (slow.now, len(slow.got))
+                    slow.release.set()
+                    while len(slow.got) < len(ids):
+                        await asyncio.sleep(0.02)
+            finally:
+                await worker.aclose()
+
+    assert held_then == (2, 0)  # the slow URL had its two POSTs waiting, and nothing more
+    assert slow.most == 2
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in slow.got) == sorted(ids)
