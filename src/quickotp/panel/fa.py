@@ -421,4 +421,6 @@ FA: dict[str, str] = {
     "The start of the token: the rest is not kept.": "آغاز توکن: باقی آن نگه‌داری نمی‌شود.",
     "This search is not counted: its matches are shown a page at a time.": "این جست‌وجو شمرده نمی‌شود: یافته‌هایش صفحه به صفحه نشان داده می‌شوند.",
     "A part of a number is looked for among the newest {n} messages of the chosen days.": "بخشی از شماره در میان {n} پیامک تازه‌ترِ روزهای انتخاب‌شده جست‌وجو می‌شود.",
+    "Counted at": "شمرده در",
+    "counted again at most once a minute": "دست‌بالا هر یک دقیقه یک بار دوباره شمرده می‌شود",
 }

@@ -40,9 +40,10 @@ from quickotp.ports.people import DeliveryLog, GuardStats, IdentityStore, PanelS
 from quickotp.ports.store import AccountStore
 from quickotp.ports.transport import RouteMonitor
 from quickotp.services.admin import Admin
+from quickotp.services.cache import TtlCache
 from quickotp.services.guard import Guard
 from quickotp.services.users import IssuedInvitation, Users
-from quickotp.services.workspace import Traffic, traffic
+from quickotp.services.workspace import FIGURES_SECONDS, Traffic, traffic
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ class OperatorDesk:
     guard: Guard | None  # None: the gateway runs without a fraud guard
     clock: Callable[[], datetime]
     zone: tzinfo
+    # Every account's sums over up to 30 days, kept a minute a period (workspace.py says why).
+    figures: TtlCache[str, Traffic] = field(
+        default_factory=lambda: TtlCache(FIGURES_SECONDS, max_size=16)
+    )
 
     # the approval queue -----------------------------------------------------------------
 
@@ -305,7 +310,10 @@ class OperatorDesk:
 
     async def traffic(self, actor: Actor, period: str) -> Traffic:
         _operator(actor)
-        return await traffic(self.panel, None, period, self.clock(), self.zone)
+        found = await self.figures.get(
+            period, lambda: traffic(self.panel, None, period, self.clock(), self.zone)
+        )
+        return found
 
     async def audit(self, actor: Actor, *, before: int | None = None) -> list[AuditEntry]:
         _operator(actor)
