@@ -34,7 +34,7 @@ from quickotp.services.workspace import account_of
 PAGE_SIZE = 50
 EXPORT_PAGE = 500  # messages an export reads at a time: what it holds in memory
 COUNT_CAP = 10_000  # a count stops here: past it, a page says "more than 10,000"
-PART_WINDOW = 20_000  # a part of a number is looked for among this many newest messages
+PART_WINDOW = 10_000  # a part of a number is looked for among this many newest messages
 MIN_NUMBER_PART = 4  # digits an account's search needs before it looks inside numbers
 _CURSOR = re.compile(r"([0-9]{1,17})-([0-9]{1,18})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
