@@ -30,11 +30,13 @@ from quickotp.domain.models import (
     MessageQuery,
     MessageStatus,
     NewMessage,
+    Role,
     VerificationStatus,
 )
 from quickotp.panel.forms import calendar_day
 from quickotp.panel.pages.message_log import csv_rows, safe_cell
 from quickotp.services.message_log import (
+    PART_WINDOW,
     Filters,
     MessageLog,
     cursor_text,
@@ -250,6 +252,38 @@ async def test_every_filter_finds_its_messages_and_counts_them(runtime: Runtime)
     rows = {m.id: m for m in (await store.page(account_id, MessageQuery(limit=100))).items}
     assert all(day <= rows[i].created_at < day + timedelta(days=1) for i in within)
     assert len(within) == sum(day <= m.created_at < day + timedelta(days=1) for m in rows.values())
+
+
+@pytest.mark.anyio
+async def test_a_part_of_a_number_is_looked_for_in_the_newest_window(runtime: Runtime) -> None:
+    """With a window of 10, only the newest 10 messages are searched, on every page."""
+    account_id, _, mine, _ = await _fill(runtime, 30)
+    store = MessageLogSqlStore(runtime.engines)
+    query = MessageQuery(mobile_digits="0000003", window=10, limit=1)
+
+    found = await _walk(store, account_id, query)
+
+    assert found == [i for i in mine[:10] if i in mine[3::7]]
+    assert await store.count(account_id, query, cap=100) == len(found)
+
+
+@pytest.mark.anyio
+async def test_a_search_by_outcome_is_not_counted(runtime: Runtime) -> None:
+    """No index holds the outcome: the page says it is not counted, rather than read all."""
+    account_id, *_ = await _fill(runtime, 6)
+    log = _log(runtime)
+    user = await runtime.users.ensure_user(
+        email="owner@mine.test", password="an owner 12345", role=Role.USER, account_id=account_id
+    )
+
+    by_outcome = await log.account_page(user, log.account_query(Filters(outcome="expired")))
+    by_state = await log.account_page(user, log.account_query(Filters(status="failed")))
+    by_part = await log.account_page(user, log.account_query(Filters(search="00003")))
+
+    assert by_outcome.count is None
+    assert len(by_outcome.page.items) == 2
+    assert by_state.count == 2
+    assert by_part.window == PART_WINDOW == 10_000
 
 
 @pytest.mark.anyio

@@ -44,11 +44,12 @@ from quickotp.ports.store import AccountStore
 from quickotp.ports.transport import RouteMonitor
 from quickotp.services.admin import Admin, IssuedToken
 from quickotp.services.audit import require_operator, write_audit
+from quickotp.services.cache import TtlCache
 from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
 from quickotp.services.pruning import Pruned, Pruning
 from quickotp.services.users import IssuedInvitation, IssuedReset, Users
-from quickotp.services.workspace import Traffic, traffic
+from quickotp.services.workspace import FIGURES_SECONDS, Traffic, traffic
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ class OperatorDesk:
     zone: tzinfo
     gateway: Gateway  # new patterns go the one way every pattern goes
     pruning: Pruning
+    # Every account's sums over up to 30 days, kept a minute a period (workspace.py says why).
+    figures: TtlCache[str, Traffic] = field(
+        default_factory=lambda: TtlCache(FIGURES_SECONDS, max_size=16)
+    )
 
     # the approval queue -----------------------------------------------------------------
 
@@ -423,7 +428,10 @@ class OperatorDesk:
 
     async def traffic(self, actor: Actor, period: str) -> Traffic:
         require_operator(actor)
-        return await traffic(self.panel, None, period, self.clock(), self.zone)
+        found = await self.figures.get(
+            period, lambda: traffic(self.panel, None, period, self.clock(), self.zone)
+        )
+        return found
 
     async def audit(self, actor: Actor, *, before: int | None = None) -> list[AuditEntry]:
         require_operator(actor)

@@ -34,6 +34,7 @@ from quickotp.services.workspace import account_of
 PAGE_SIZE = 50
 EXPORT_PAGE = 500  # messages an export reads at a time: what it holds in memory
 COUNT_CAP = 10_000  # a count stops here: past it, a page says "more than 10,000"
+PART_WINDOW = 10_000  # a part of a number is looked for among this many newest messages
 MIN_NUMBER_PART = 4  # digits an account's search needs before it looks inside numbers
 _CURSOR = re.compile(r"([0-9]{1,17})-([0-9]{1,18})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,15 +42,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class LogPage:
-    """A page of the log and how many match in all: exact up to COUNT_CAP, else more."""
+    """
+    A page of the log and how many match in all: exact up to COUNT_CAP, else more; None
+    when the search is not counted (a verification outcome: no index holds it, and a count
+    would read every message of the account).
+    """
 
     page: MessagePage
-    count: int
+    count: int | None
     accounts: dict[int, str] = field(default_factory=dict)  # the page's accounts' names
+
+    window: int | None = None  # a part of a number: looked for among this many messages
 
     @property
     def more_than_cap(self) -> bool:
-        return self.count > COUNT_CAP
+        return self.count is not None and self.count > COUNT_CAP
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class MessageLog:
     async def account_page(self, user: User, query: MessageQuery) -> LogPage:
         account_id = account_of(user)
         page = await self.store.page(account_id, query)
-        return LogPage(page, await self.store.count(account_id, query, cap=COUNT_CAP))
+        return LogPage(page, await self._count(account_id, query), window=query.window)
 
     async def export(self, user: User, query: MessageQuery) -> AsyncIterator[MessagePage]:
         """Every message matching `query`, a page of EXPORT_PAGE at a time, newest first."""
@@ -109,7 +116,12 @@ class MessageLog:
             account_id: (await self.accounts.get_account(account_id)).name
             for account_id in sorted({message.account_id for message in page.items})
         }
-        return LogPage(page, await self.store.count(None, query, cap=COUNT_CAP), names)
+        return LogPage(page, await self._count(None, query), names)
+
+    async def _count(self, account_id: int | None, query: MessageQuery) -> int | None:
+        if query.verification is not None:
+            return None
+        return await self.store.count(account_id, query, cap=COUNT_CAP)
 
     # reading the form -------------------------------------------------------------------
 
@@ -138,6 +150,7 @@ class MessageLog:
             ),
             before=read_cursor(filters.before),
             limit=limit,
+            window=PART_WINDOW if digits else None,
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
@@ -42,6 +42,7 @@ from quickotp.ports.people import DeliveryLog, PanelStore
 from quickotp.ports.store import AccountStore
 from quickotp.ports.webhooks import UrlCheck
 from quickotp.services.admin import Admin, IssuedToken, checked_methods, checked_networks
+from quickotp.services.cache import TtlCache
 from quickotp.services.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ SERIES: dict[str, tuple[MessageStatus, ...]] = {
     "not_delivered": (MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.EXPIRED),
 }
 SAMPLE_CODE = "48213765"
+FIGURES_SECONDS = 60  # how long a page's sums over days of messages are kept
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Traffic:
     delivery_rate: float | None  # delivered among the messages whose fate is known
     verifications: dict[str, int]  # by status
     conversion: float | None  # approved among the verifications begun
+    counted_at: datetime | None = None  # when the figures were counted (they are kept a while)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Credit:
     parts: int
     spent: int  # rial
     changes: list[CreditChange]
+    counted_at: datetime | None = None  # when the 30 days' figures were counted
 
 
 @dataclass
@@ -107,6 +111,14 @@ class Workspace:
     token_urlsafe: Callable[[int], str]
     zone: tzinfo  # the zone dates are shown and grouped in
     targets: UrlCheck  # where delivery reports may go: the relay URLs' rule
+    # Sums over up to 30 days of messages, kept FIGURES_SECONDS per account and period: at a
+    # million messages one is seconds of reading, too much for every load of a page.
+    traffic_figures: TtlCache[tuple[int, str], Traffic] = field(
+        default_factory=lambda: TtlCache(FIGURES_SECONDS, max_size=10_000)
+    )
+    usage_figures: TtlCache[int, tuple[int, int, int, datetime]] = field(
+        default_factory=lambda: TtlCache(FIGURES_SECONDS, max_size=10_000)
+    )
 
     # the account ------------------------------------------------------------------------
 
@@ -246,16 +258,26 @@ class Workspace:
     # traffic ----------------------------------------------------------------------------
 
     async def traffic(self, user: User, period: str) -> Traffic:
-        return await traffic(self.panel, account_of(user), period, self.clock(), self.zone)
+        account_id = account_of(user)
+        return await self.traffic_figures.get(
+            (account_id, period),
+            lambda: traffic(self.panel, account_id, period, self.clock(), self.zone),
+        )
 
     # credit and the webhook -------------------------------------------------------------
 
     async def credit(self, user: User) -> Credit:
         account_id = account_of(user)
         account = await self.store.get_account(account_id)
-        count, parts, spent = await self.panel.usage(  # whole days, as a prune removes them
-            account_id, since=day_start(self.clock() - timedelta(days=30), self.zone)
-        )
+        now = self.clock()
+
+        async def usage() -> tuple[int, int, int, datetime]:
+            found = await self.panel.usage(  # whole days, as a prune removes them
+                account_id, since=day_start(now - timedelta(days=30), self.zone)
+            )
+            return (*found, now)
+
+        count, parts, spent, counted_at = await self.usage_figures.get(account_id, usage)
         return Credit(
             account=account,
             price_per_part=self.gateway.config.price_per_part,
@@ -263,6 +285,7 @@ class Workspace:
             parts=parts,
             spent=spent,
             changes=await self.panel.credit_changes(account_id, 20),
+            counted_at=counted_at,
         )
 
     async def webhook(self, user: User) -> Webhook | None:
@@ -321,7 +344,8 @@ async def traffic(
         since = starts[0]
     rows = await panel.traffic(account_id, since=since, bucket=bucket, offset=offset)
     verifications = await panel.verification_counts(account_id, since=since, now=now)
-    return shape_traffic(period, bucket, starts, rows, verifications)
+    shaped = shape_traffic(period, bucket, starts, rows, verifications)
+    return replace(shaped, counted_at=now)
 
 
 def bucket_starts(

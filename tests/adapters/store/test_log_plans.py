@@ -95,6 +95,18 @@ async def test_a_page_is_a_range_of_its_filter_s_index(
     assert "SCAN messages\n" not in plan + "\n"  # never the table itself
 
 
+async def test_a_part_of_a_number_reads_a_window_of_the_account_s_newest(tmp_path: Path) -> None:
+    """Inside numbers no index helps: the search reads the newest `window` messages, no more."""
+    query = MessageQuery(mobile_digits="1234", window=20_000)
+
+    plan = await _plan(tmp_path, page_statement(1, query))
+
+    assert "ix_messages_account_created (account_id=?)" in plan
+    assert "LIMIT 20000" in str(
+        page_statement(1, query).compile(compile_kwargs={"literal_binds": True})
+    )
+
+
 async def test_a_message_id_is_read_by_its_key(tmp_path: Path) -> None:
     plan = await _plan(tmp_path, page_statement(None, MessageQuery(message_id=42)))
 

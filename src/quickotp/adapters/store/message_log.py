@@ -29,49 +29,78 @@ _m = messages.c
 _v = verifications.c
 
 
-def conditions(account_id: int | None, query: MessageQuery) -> list[ColumnElement[bool]]:
-    """The WHERE of a search, its cursor included; `account_id` None: every account."""
-    found: list[ColumnElement[bool]] = []
-    if query.mobile:
-        found.append(_m.mobile == query.mobile)
-    if query.mobile_digits:
-        found.append(_m.mobile.contains(query.mobile_digits, autoescape=True))
-    if query.message_id is not None:
-        found.append(_m.id == query.message_id)
+Columns = Any  # the columns of `messages`, or of the window a search of a part reads
+
+
+def source(account_id: int | None, query: MessageQuery) -> Any:
+    """
+    What a search reads: the messages table, or, for a part of a number (a match inside
+    the text of every number, which no index serves), the newest `query.window` messages
+    of the account's chosen days, so such a search reads that many at most.
+    """
+    if not query.mobile_digits or query.window is None:
+        return messages
+    return (
+        select(messages)
+        .where(*_bounds(_m, account_id, query))
+        .order_by(_m.created_at.desc(), _m.id.desc())
+        .limit(query.window)
+        .subquery("recent")
+    )
+
+
+def _bounds(cols: Columns, account_id: int | None, query: MessageQuery) -> list[Any]:
     where: list[ColumnElement[bool]] = []
     if account_id is not None:
-        where.append(_m.account_id == account_id)
+        where.append(cols.account_id == account_id)
+    if query.since is not None:
+        where.append(cols.created_at >= query.since)
+    if query.until is not None:
+        where.append(cols.created_at < query.until)
+    return where
+
+
+def conditions(
+    cols: Columns, account_id: int | None, query: MessageQuery
+) -> list[ColumnElement[bool]]:
+    """The WHERE of a search on `cols`, its cursor included; `account_id` None: every account."""
+    found: list[ColumnElement[bool]] = []
+    if query.mobile:
+        found.append(cols.mobile == query.mobile)
+    if query.mobile_digits:
+        found.append(cols.mobile.contains(query.mobile_digits, autoescape=True))
+    if query.message_id is not None:
+        found.append(cols.id == query.message_id)
+    where = _bounds(cols, account_id, query)
     if found:
         where.append(or_(*found))
     if query.status is not None:
-        where.append(_m.status == query.status.value)
+        where.append(cols.status == query.status.value)
     if query.token_id is not None:
-        where.append(_m.token_id == query.token_id)
+        where.append(cols.token_id == query.token_id)
     if query.verification is not None:
         outcome = verifications.alias("outcome")  # not the page's own join of it
         where.append(
             exists().where(
-                outcome.c.message_id == _m.id, outcome.c.status == query.verification.value
+                outcome.c.message_id == cols.id, outcome.c.status == query.verification.value
             )
         )
-    if query.since is not None:
-        where.append(_m.created_at >= query.since)
-    if query.until is not None:
-        where.append(_m.created_at < query.until)
     if query.before is not None:
         # (created_at, id) < the cursor's, written so the time is an index range.
-        where.append(_m.created_at <= query.before.created_at)
-        where.append(or_(_m.created_at < query.before.created_at, _m.id < query.before.id))
+        where.append(cols.created_at <= query.before.created_at)
+        where.append(or_(cols.created_at < query.before.created_at, cols.id < query.before.id))
     return where
 
 
 def page_statement(account_id: int | None, query: MessageQuery) -> Select[Any]:
     """One page and one row more (there is a next page when it comes back)."""
+    read = source(account_id, query)
+    cols = read.c
     return (
-        select(messages, _v.status.label("verification_status"))
-        .outerjoin(verifications, _v.message_id == _m.id)
-        .where(*conditions(account_id, query))
-        .order_by(_m.created_at.desc(), _m.id.desc())
+        select(read, _v.status.label("verification_status"))
+        .outerjoin(verifications, _v.message_id == cols.id)
+        .where(*conditions(cols, account_id, query))
+        .order_by(cols.created_at.desc(), cols.id.desc())
         .limit(query.limit + 1)
     )
 
@@ -111,10 +140,11 @@ class MessageLogSqlStore:
         many index entries, however large the table.
         """
         unpaged = replace(query, before=None)
+        read = source(account_id, unpaged)
         matching = (
             select(literal(1))
-            .select_from(messages)
-            .where(*conditions(account_id, unpaged))
+            .select_from(read)
+            .where(*conditions(read.c, account_id, unpaged))
             .limit(cap + 1)
         )
         statement = select(func.count()).select_from(matching.subquery())

@@ -343,13 +343,15 @@ class PanelSqlStore:
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]:
         """
         Every account with its number of users and of messages since `since` (pruned ones
-        included).
+        included). Each account's messages are counted on its own range of
+        ix_messages_account_created (the index alone): a count over every account's window
+        would read each message's row for its account, 0.5 s a page at a million messages.
         """
         sent = (
-            select(messages.c.account_id, func.count().label("n"))
-            .where(messages.c.created_at >= since)
-            .group_by(messages.c.account_id)
-            .subquery()
+            select(func.count())
+            .select_from(messages)
+            .where(messages.c.account_id == accounts.c.id, messages.c.created_at >= since)
+            .scalar_subquery()
         )
         people = (
             select(users.c.account_id, func.count().label("n"))
@@ -360,10 +362,9 @@ class PanelSqlStore:
         statement = (
             select(
                 accounts,
-                func.coalesce(sent.c.n, 0).label("sent"),
+                sent.label("sent"),
                 func.coalesce(people.c.n, 0).label("people"),
             )
-            .outerjoin(sent, sent.c.account_id == accounts.c.id)
             .outerjoin(people, people.c.account_id == accounts.c.id)
             .order_by(accounts.c.id)
         )
