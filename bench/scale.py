@@ -79,9 +79,10 @@ class Row:
 
 
 class Bench:
-    def __init__(self, connections: int, seconds: int) -> None:
+    def __init__(self, connections: int, seconds: int, *, idle_wait: float = 60) -> None:
         self.connections = connections
         self.seconds = seconds
+        self.idle_wait = idle_wait  # seconds to wait at most for a nearly idle machine
         self.rows: list[Row] = []
         self._first = 0
         self.window = (datetime.now(UTC), datetime.now(UTC))  # the last measured run's
@@ -106,7 +107,7 @@ class Bench:
         # Paced runs wait between requests: more connections keep the offer near `rate`.
         load = {"connections": self.connections * 2 if rate else self.connections, "rate": rate}
         offer(base, token, seconds=3, first=self.numbers(), **load)
-        wait_idle()
+        wait_idle(limit=self.idle_wait)
         postgres = bool(database and database.startswith("postgres"))
         backends = (
             {p: cpu_seconds(p) for p in pg_backends(database)} if database and postgres else {}
