@@ -3,7 +3,7 @@ One `quickotp serve` process on SQLite + the in-process limiter against the same
 PostgreSQL + Redis: CPU per SendQuickOTP answer, runs interleaved in one invocation.
 
     .venv/bin/python bench/backends.py [--rounds 2] [--seconds 10] [--connections 64]
-        [--idle-wait 60] [--src LABEL=PATH ...]
+        [--idle-wait 60] [--logs DIR] [--src LABEL=PATH ...]
 
 Each round runs SQLite then PostgreSQL + Redis for every source tree given (`--src`, a
 `src/` directory put first on PYTHONPATH; without one, the installed tree), so each tree's
@@ -57,13 +57,12 @@ class Pair:
         return self.postgres.cpu_us / self.sqlite.cpu_us if self.sqlite.cpu_us else 0.0
 
 
-def serve(bench: Bench, root: Path, name: str, env: Mapping[str, str], database: str | None) -> Row:
+def serve(bench: Bench, log: Path, name: str, env: Mapping[str, str], database: str | None) -> Row:
     """One measured run of one `quickotp serve` (dispatcher inside) on CPU 0."""
     token = setup_account(env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
-    log = root / f"{name}.log"
     with running(argv, env, log, health_url=f"{base}/readyz", cpu=0) as process:
         return bench.measure(name, base, token, {"serve": process.pid}, database=database)
 
@@ -76,12 +75,12 @@ def pair(bench: Bench, root: Path, source: str, path: str | None, round_: int) -
     lite = root / f"lite-{source}-{round_}"
     lite.mkdir()
     env = quickotp_env(f"sqlite:///{lite / 'bench.db'}", lite / "sink.jsonl", **extra)
-    sqlite = serve(bench, lite, f"{tag}: SQLite + memory", env, None)
+    sqlite = serve(bench, lite / "sqlite.log", f"{tag}: SQLite + memory", env, None)
     database = fresh_database()
     clear_redis()
     try:
         env = quickotp_env(database, lite / "sink-pg.jsonl", QUICKOTP_REDIS_URL=REDIS, **extra)
-        postgres = serve(bench, lite, f"{tag}: PostgreSQL + Redis", env, database)
+        postgres = serve(bench, lite / "postgres.log", f"{tag}: PostgreSQL + Redis", env, database)
     finally:
         drop_database(database)
         clear_redis()
@@ -131,6 +130,9 @@ def main() -> None:
         help="seconds to wait at most, before each run, for the machine to be nearly idle",
     )
     parser.add_argument(
+        "--logs", help="a directory to keep the servers' logs and databases in (default: none)"
+    )
+    parser.add_argument(
         "--src",
         action="append",
         default=[],
@@ -146,7 +148,8 @@ def main() -> None:
     bench = Bench(args.connections, args.seconds, idle_wait=args.idle_wait)
     pairs: list[Pair] = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(args.logs or tmp)
+        root.mkdir(parents=True, exist_ok=True)
         try:
             for round_ in range(1, args.rounds + 1):
                 for label, path in sources:
