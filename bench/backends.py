@@ -3,7 +3,7 @@ One `quickotp serve` process on SQLite + the in-process limiter against the same
 PostgreSQL + Redis: CPU per SendQuickOTP answer, runs interleaved in one invocation.
 
     .venv/bin/python bench/backends.py [--rounds 2] [--seconds 10] [--connections 64]
-        [--idle-wait 60] [--logs DIR] [--src LABEL=PATH ...]
+        [--rate 0] [--idle-wait 60] [--logs DIR] [--src LABEL=PATH ...]
 
 Each round runs SQLite then PostgreSQL + Redis for every source tree given (`--src`, a
 `src/` directory put first on PYTHONPATH; without one, the installed tree), so each tree's
@@ -13,7 +13,10 @@ delivering to a sink file; wrk runs on CPU 1, each request to a new number, the 
 deployed but for its request rates and pumping rule (one client on one address). Each
 PostgreSQL run gets a fresh database on QUICKOTP_BENCH_POSTGRES_URL's server (dropped
 after); Redis is QUICKOTP_BENCH_REDIS_URL (db 13 by default; its quickotp:* keys cleared
-between runs).
+between runs). With --rate, every server is offered the same paced load (closed loops of
+twice --connections, each pausing between requests), so that the PostgreSQL path's group
+commits and pipelines carry about as many requests as SQLite's: unpaced, each backend's
+batches follow its own answers a second.
 
 The figure: the server's CPU per answer (every thread and child, from /proc), and the ratio
 of PostgreSQL + Redis to SQLite within each pair. PostgreSQL's backends and the Redis server
@@ -57,17 +60,20 @@ class Pair:
         return self.postgres.cpu_us / self.sqlite.cpu_us if self.sqlite.cpu_us else 0.0
 
 
-def serve(bench: Bench, log: Path, name: str, env: Mapping[str, str], database: str | None) -> Row:
+def serve(
+    bench: Bench, log: Path, name: str, env: Mapping[str, str], database: str | None, rate: int
+) -> Row:
     """One measured run of one `quickotp serve` (dispatcher inside) on CPU 0."""
     token = setup_account(env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
     with running(argv, env, log, health_url=f"{base}/readyz", cpu=0) as process:
-        return bench.measure(name, base, token, {"serve": process.pid}, database=database)
+        pids = {"serve": process.pid}
+        return bench.measure(name, base, token, pids, database=database, rate=rate)
 
 
-def pair(bench: Bench, root: Path, source: str, path: str | None, round_: int) -> Pair:
+def pair(bench: Bench, root: Path, source: str, path: str | None, round_: int, rate: int) -> Pair:
     extra = dict(GUARD_FOR_ONE_CLIENT)
     if path:
         extra["PYTHONPATH"] = os.pathsep.join(filter(None, [path, os.environ.get("PYTHONPATH")]))
@@ -75,21 +81,24 @@ def pair(bench: Bench, root: Path, source: str, path: str | None, round_: int) -
     lite = root / f"lite-{source}-{round_}"
     lite.mkdir()
     env = quickotp_env(f"sqlite:///{lite / 'bench.db'}", lite / "sink.jsonl", **extra)
-    sqlite = serve(bench, lite / "sqlite.log", f"{tag}: SQLite + memory", env, None)
+    sqlite = serve(bench, lite / "sqlite.log", f"{tag}: SQLite + memory", env, None, rate)
     database = fresh_database()
     clear_redis()
     try:
         env = quickotp_env(database, lite / "sink-pg.jsonl", QUICKOTP_REDIS_URL=REDIS, **extra)
-        postgres = serve(bench, lite / "postgres.log", f"{tag}: PostgreSQL + Redis", env, database)
+        postgres = serve(
+            bench, lite / "postgres.log", f"{tag}: PostgreSQL + Redis", env, database, rate
+        )
     finally:
         drop_database(database)
         clear_redis()
     return Pair(source, round_, sqlite, postgres)
 
 
-def report(pairs: list[Pair], seconds: int, connections: int) -> str:
+def report(pairs: list[Pair], seconds: int, connections: int, rate: int) -> str:
+    offered = f"paced at {rate}/s over c={connections * 2}" if rate else f"c={connections}"
     lines = [
-        f"c={connections}, {seconds} s a run after a 3 s warm-up; one serve process on CPU 0"
+        f"{offered}, {seconds} s a run after a 3 s warm-up; one serve process on CPU 0"
         " (dispatcher inside, sink file), wrk -t1 on CPU 1; 'others': CPUs (of 2) busy beyond"
         " ours, PostgreSQL's backends and Redis during the run",
         "",
@@ -124,6 +133,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="offer about this many requests a second to every server (0: as fast as answered)",
+    )
+    parser.add_argument(
         "--idle-wait",
         type=float,
         default=60,
@@ -153,11 +168,11 @@ def main() -> None:
         try:
             for round_ in range(1, args.rounds + 1):
                 for label, path in sources:
-                    pairs.append(pair(bench, root, label, path, round_))
+                    pairs.append(pair(bench, root, label, path, round_, args.rate))
         except KeyboardInterrupt:
             pass
     print()
-    print(report(pairs, args.seconds, args.connections))
+    print(report(pairs, args.seconds, args.connections, args.rate))
 
 
 if __name__ == "__main__":
