@@ -130,7 +130,7 @@ BATCH_CALLS = Histogram(
 )
 
 Arg = str | float | int
-_Call = tuple[list[str], list[Arg], "asyncio.Future[list[Any]]"]
+_Call = tuple[list[str], list[Arg], asyncio.Future[list[Any]]]  # keys, arguments, answer
 
 
 class RedisLimiter:
@@ -284,7 +284,7 @@ class RedisLimiter:
             return [exc] * len(batch)
 
 
-def _encode(rule: Rule, now: float) -> tuple[str, list[str | float | int]]:
+def _encode(rule: Rule, now: float) -> tuple[str, list[Arg]]:
     match rule:
         case Cooldown():
             return rule.key, ["cooldown", repr(rule.seconds), 0, 0, 0]
