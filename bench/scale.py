@@ -3,7 +3,7 @@ Speed, in one run: the bare ASGI hello-world (the yardstick), then SendQuickOTP 
 in one process, on PostgreSQL + Redis with one and with two API processes beside one
 dispatcher, and end to end to an SMSC simulator with receipts on.
 
-    .venv/bin/python bench/scale.py [--connections 64] [--seconds 10]
+    .venv/bin/python bench/scale.py [--connections 64] [--seconds 10] [--idle-wait 60]
 
 Each row: answers/s, p50/p99, the ratio to the yardstick's answers/s; the server's CPU per
 answer (every process of ours: API workers and the dispatcher, from /proc) and the
@@ -15,8 +15,8 @@ Pinning (2 CPUs): wrk on CPU 1; one API process on CPU 0; two API processes, the
 dispatcher, PostgreSQL and Redis unpinned. Each server gets a fresh database: SQLite in a
 temporary directory, PostgreSQL on QUICKOTP_BENCH_POSTGRES_URL's server (dropped after);
 Redis on QUICKOTP_BENCH_REDIS_URL (db 13; its quickotp:* keys are cleared between rows).
-Before each run the harness waits (up to 60 s) for the machine to be nearly idle, and
-reports how busy it was during the run beyond our own processes. The fraud guard runs as
+Before each run the harness waits (up to --idle-wait s) for the machine to be nearly idle,
+and reports how busy it was during the run beyond our own processes. The fraud guard runs as
 deployed except its request rates and pumping rule (one client, one address); each request
 goes to a new number. Bounded: 3 s warm-up and --seconds per run; the end-to-end row waits
 at most 60 s for its last receipts. Needs wrk.
@@ -79,9 +79,10 @@ class Row:
 
 
 class Bench:
-    def __init__(self, connections: int, seconds: int) -> None:
+    def __init__(self, connections: int, seconds: int, *, idle_wait: float = 60) -> None:
         self.connections = connections
         self.seconds = seconds
+        self.idle_wait = idle_wait  # seconds to wait at most for a nearly idle machine
         self.rows: list[Row] = []
         self._first = 0
         self.window = (datetime.now(UTC), datetime.now(UTC))  # the last measured run's
@@ -106,7 +107,7 @@ class Bench:
         # Paced runs wait between requests: more connections keep the offer near `rate`.
         load = {"connections": self.connections * 2 if rate else self.connections, "rate": rate}
         offer(base, token, seconds=3, first=self.numbers(), **load)
-        wait_idle()
+        wait_idle(limit=self.idle_wait)
         postgres = bool(database and database.startswith("postgres"))
         backends = (
             {p: cpu_seconds(p) for p in pg_backends(database)} if database and postgres else {}
@@ -307,9 +308,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--idle-wait",
+        type=float,
+        default=60,
+        help="seconds to wait at most, before each run, for the machine to be nearly idle",
+    )
     args = parser.parse_args()
     require_wrk()
-    bench = Bench(args.connections, args.seconds)
+    bench = Bench(args.connections, args.seconds, idle_wait=args.idle_wait)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with contextlib.suppress(KeyboardInterrupt):

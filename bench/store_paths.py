@@ -1,11 +1,17 @@
 """
-The store's hot path on SQLite, in CPU per message: accept (leased to a dispatcher), record
-the submit, apply the delivery report, in batches, with the accept stream and the record
-stream overlapping as they do in `quickotp serve`. Two ways, interleaved in one run: the
-writer connection held for a run of transactions (store/raw.py, at most MAX_RUN), and
-checked out of SQLAlchemy's pool for each transaction (MAX_RUN = 1).
+The store's hot path, in CPU per message: accept (leased to a dispatcher), record the
+submit, apply the delivery report, in batches, with the accept stream and the record stream
+overlapping as they do in `quickotp serve`. Two ways, interleaved in one run.
 
-    .venv/bin/python bench/store_paths.py [--batch 12] [--rounds 400] [--repeats 3]
+On SQLite: the writer connection held for a run of transactions (store/raw.py, at most
+MAX_RUN), and checked out of SQLAlchemy's pool for each transaction (MAX_RUN = 1).
+
+With --postgres (a fresh database on QUICKOTP_BENCH_POSTGRES_URL's server, dropped after):
+each checkout checked by asyncpg's own state (store/engine.py), and pinged by SQLAlchemy's
+pool_pre_ping (BEGIN, a ping, ROLLBACK); besides this process's CPU, that of the database's
+backends.
+
+    .venv/bin/python bench/store_paths.py [--batch 12] [--rounds 400] [--repeats 3] [--postgres]
 
 Run it pinned (taskset -c 0) for steadier figures. Bounded: rounds x batch messages a pass.
 """
@@ -20,8 +26,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from harness import SECRET
+import asyncpg
+from harness import SECRET, cpu_seconds
+from scaleout import drop_database, fresh_database
+from sqlalchemy.engine import make_url
 
 from quickotp.adapters.store import raw
 from quickotp.adapters.store.migrate import upgrade
@@ -31,10 +41,10 @@ from quickotp.domain.models import NewMessage, Submitted
 from quickotp.settings import Settings
 
 
-async def prepared(db: Path) -> tuple[Runtime, int, int]:
+async def prepared(database_url: str) -> tuple[Runtime, int, int]:
     """A migrated runtime (no dispatcher) with an account and its approved OTP pattern."""
     settings = Settings.from_env(
-        {"QUICKOTP_SECRET_KEY": SECRET, "QUICKOTP_DATABASE_URL": f"sqlite:///{db}"}
+        {"QUICKOTP_SECRET_KEY": SECRET, "QUICKOTP_DATABASE_URL": database_url}
     )
     runtime = build_runtime(settings, dispatch=False)
     await upgrade(runtime.engines)
@@ -118,7 +128,7 @@ async def one_pass(
 async def main(size: int, rounds: int, repeats: int) -> None:
     results: dict[str, list[float]] = {"held for a run": [], "checked out each time": []}
     with tempfile.TemporaryDirectory() as tmp:
-        runtime, account_id, pattern_id = await prepared(Path(tmp) / "bench.db")
+        runtime, account_id, pattern_id = await prepared(f"sqlite:///{Path(tmp) / 'bench.db'}")
         try:
             await one_pass(runtime, account_id, pattern_id, size, rounds // 4)  # warm-up
             for _ in range(repeats):
@@ -140,10 +150,63 @@ async def main(size: int, rounds: int, repeats: int) -> None:
     print(f"ratio held / checked out each time (medians): {held / each:.2f}")
 
 
+async def pg_backends(database_url: str) -> list[int]:
+    """PIDs of the backends connected to this database but the one asking."""
+    url = make_url(database_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    )
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
+
+
+async def postgres_main(database_url: str, size: int, rounds: int, repeats: int) -> None:
+    ours: dict[str, list[float]] = {"checked at checkout": [], "pinged (pool_pre_ping)": []}
+    backends: dict[str, list[float]] = {label: [] for label in ours}
+    runtime, account_id, pattern_id = await prepared(database_url)
+    pool: Any = runtime.engines.write.sync_engine.pool
+    try:
+        await one_pass(runtime, account_id, pattern_id, size, rounds // 4)  # warm-up
+        for _ in range(repeats):
+            for label, ping in (("checked at checkout", False), ("pinged (pool_pre_ping)", True)):
+                pool._pre_ping = ping
+                before = {pid: cpu_seconds(pid) for pid in await pg_backends(database_url)}
+                ours[label].append(await one_pass(runtime, account_id, pattern_id, size, rounds))
+                after = {pid: cpu_seconds(pid) for pid in await pg_backends(database_url)}
+                used = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
+                backends[label].append(used / (rounds * size))
+    finally:
+        await runtime.aclose()
+    print(
+        f"PostgreSQL store hot path, batches of {size}, {rounds} batches a pass,"
+        f" {repeats} passes each (CPU us a message: this process | PostgreSQL's backends)"
+    )
+    for label in ours:
+        mine = ", ".join(f"{v * 1e6:.0f}" for v in ours[label])
+        theirs = ", ".join(f"{v * 1e6:.0f}" for v in backends[label])
+        print(f"  {label:24} {mine} | {theirs}")
+    checked, pinged = (statistics.median(ours[label]) for label in ours)
+    print(f"ratio checked / pinged, this process (medians): {checked / pinged:.2f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--batch", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.batch, args.rounds, args.repeats))
+    if not args.postgres:
+        asyncio.run(main(args.batch, args.rounds, args.repeats))
+    else:
+        database = fresh_database()
+        try:
+            asyncio.run(postgres_main(database, args.batch, args.rounds, args.repeats))
+        finally:
+            drop_database(database)

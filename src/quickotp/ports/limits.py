@@ -1,7 +1,8 @@
 """
 The counters behind the fraud guard and the idempotency window. Implementations:
 `adapters/limits/memory.py` (one process, the embedded default) and
-`adapters/limits/redis.py` (many processes, one Lua script per request).
+`adapters/limits/redis.py` (many processes, one Lua script per request, the scripts of
+concurrent requests sent together).
 """
 
 from __future__ import annotations

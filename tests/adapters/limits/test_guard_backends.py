@@ -285,6 +285,39 @@ async def test_unreachable_backend_fails_open_when_told(
     assert "failing OPEN" in caplog.text
 
 
+async def test_concurrent_sends_to_one_number_pass_its_cooldown_once(send: MakeSender) -> None:
+    """Twenty sends at once to one number: one goes, 19 cool down."""
+    to = await send(replace(QUIET, cooldown_seconds=60))
+
+    answers = await asyncio.gather(*(to("09120000502") for _ in range(20)), return_exceptions=True)
+
+    assert sum(isinstance(a, SentOtp) for a in answers) == 1
+    assert sum(isinstance(a, MobileCooldown) for a in answers) == 19
+
+
+async def test_concurrent_sends_with_the_backend_down_are_each_refused(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """With Redis down, every one of many concurrent guarded requests fails closed."""
+    guard = Guard(
+        runtime.store,
+        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
+        QUIET,
+        b"k" * 32,
+        FrozenClock(),
+    )
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    numbers = [_mobile(f"091200005{i:02d}") for i in range(10, 30)]
+
+    answers = await asyncio.gather(
+        *(guard.admit(guard.send_rules(QUIET, _subject(caller), n)) for n in numbers),
+        return_exceptions=True,
+    )
+    await guard.limiter.aclose()
+
+    assert all(isinstance(a, LimitsUnavailable) for a in answers)
+
+
 def _subject(caller: Caller) -> Subject:
     return Subject(caller.account.id, caller.token.id, caller.ip)
 

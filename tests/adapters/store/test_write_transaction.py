@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.raw import Tx, _SqliteWriter, write_transaction
@@ -176,3 +178,52 @@ async def test_on_sqlite_a_failed_return_to_the_pool_leaves_the_commit_standing(
     assert failures == []
     assert await _credit(runtime, seeded) == before + 2
     assert runtime.engines.write.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def _the_one_pooled_driver(engine: AsyncEngine) -> Any:
+    """The pool emptied, then one connection opened and put back: its asyncpg connection."""
+    await engine.dispose()
+    async with engine.connect() as conn:
+        return (await conn.get_raw_connection()).driver_connection
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_on_postgres_a_terminated_connection_is_replaced_at_checkout(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """The server ends the pooled connection (a restart): the next transaction still commits."""
+    before = await _credit(runtime, seeded)
+    pooled = await _the_one_pooled_driver(runtime.engines.write)
+    killer = await asyncpg.connect(runtime.settings.database_url)
+    try:
+        await killer.execute("SELECT pg_terminate_backend($1)", pooled.get_server_pid())
+    finally:
+        await killer.close()
+    async with asyncio.timeout(10):  # asyncpg sees the socket close
+        while not pooled.is_closed():
+            await asyncio.sleep(0.01)
+
+    async def work(tx: Tx) -> None:
+        await _add_one(tx, seeded)
+
+    await write_transaction(runtime.engines, work)
+
+    assert await _credit(runtime, seeded) == before + 1
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_on_postgres_a_connection_left_in_a_transaction_is_not_handed_out(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A pooled connection still inside a transaction is dropped, not given to the next."""
+    before = await _credit(runtime, seeded)
+    left = await _the_one_pooled_driver(runtime.engines.write)
+    await left.execute("BEGIN")  # the pool's one connection, inside a transaction
+
+    async def work(tx: Tx) -> None:
+        await _add_one(tx, seeded)
+
+    await write_transaction(runtime.engines, work)
+
+    assert left.is_closed()
+    assert await _credit(runtime, seeded) == before + 1
