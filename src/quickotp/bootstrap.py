@@ -83,7 +83,7 @@ from quickotp.services.users import Users, UsersConfig
 from quickotp.services.webhooks import Relays, WebhookConfig, WebhookWorker
 from quickotp.services.workspace import Workspace
 from quickotp.settings import Settings
-from quickotp.support import tracing
+from quickotp.support import password_pool, tracing
 from quickotp.support.background import stop
 from quickotp.support.faults import log_failure
 from quickotp.web import amoot_wire
@@ -194,6 +194,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         ROUTE_METRICS.forget(self.desk.monitor)
+        await password_pool.shutdown()
         if self.credit_watch is not None:
             await self.credit_watch.aclose()
         await stop(self._pruner)

@@ -22,7 +22,7 @@ from tests.e2e.server import Gateway, free_port
 
 pytestmark = pytest.mark.slow
 
-SIMULATOR = Path(__file__).parents[1] / "smpp" / "smsc_sim.py"
+SIMULATOR = Path(__file__).parents[1] / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 PASSWORD = "smsc-pass-never-shown"
 SIZES = [(1366, "en"), (1366, "fa"), (390, "en"), (390, "fa")]
 

@@ -10,6 +10,7 @@ import pytest
 
 from quickotp.bootstrap import Runtime
 from quickotp.domain import keys
+from quickotp.domain.errors import ExpiryInPast
 from quickotp.web.app import create_app
 from tests.conftest import Seeded, seed
 
@@ -185,9 +186,24 @@ async def test_disabled_token(client: httpx.AsyncClient, runtime: Runtime, seede
 
 
 async def test_expired_token(client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded) -> None:
-    """A token past its expiry answers Token_Expired."""
+    """
+    A token past its expiry answers Token_Expired. (One cannot be made expired: its expiry
+    is moved into the past in the database.)
+    """
+    with pytest.raises(ExpiryInPast):
+        await runtime.admin.issue_token(
+            account_id=seeded.account_id, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+        )
     issued = await runtime.admin.issue_token(
-        account_id=seeded.account_id, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+        account_id=seeded.account_id, expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    await runtime.workspace.panel.update_token(
+        seeded.account_id,
+        issued.token.id,
+        label="",
+        expires_at=datetime.now(UTC) - timedelta(seconds=1),
+        allowed_ips=[],
+        allowed_methods=[],
     )
 
     result = await _refused(client, headers={"Authorization": issued.secret})

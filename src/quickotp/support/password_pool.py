@@ -85,6 +85,19 @@ def _replace_broken(broken: ProcessPoolExecutor) -> None:
     broken.shutdown(wait=False)
 
 
+async def shutdown() -> None:
+    """
+    Stop the worker process, if one runs, and free its queues (from a thread: joining it
+    takes a moment). The server calls this as it stops; a server that stops any other way
+    leaves a worker that ends by itself (_exit_with).
+    """
+    global _shared
+    with _shared_lock:
+        executor, _shared = _shared, None
+    if executor is not None:
+        await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+
 class PasswordPool:
     """Runs `call(*args)` in the password worker; refuses at once past `capacity` calls."""
 
