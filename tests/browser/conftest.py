@@ -53,31 +53,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         tmp_path_factory.mktemp("panel"),
         extra_env={"QUICKOTP_OPEN_SIGNUP": "1", "QUICKOTP_TOKEN_CACHE_SECONDS": "0"},
     )
-    assert server.cli("migrate").returncode == 0
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quickotp",
-            "operators",
-            "create",
-            "--email",
-            OPERATOR[0],
-            "--password-stdin",
-        ],
-        input=OPERATOR[1] + "\n",
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from with_operator(server)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +109,32 @@ def shot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def with_operator(server: Gateway) -> Iterator[Gateway]:
+    """`server` migrated, with the panel's operator (OPERATOR), running; stopped after."""
+    assert server.cli("migrate").returncode == 0
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quickotp",
+            "operators",
+            "create",
+            "--email",
+            OPERATOR[0],
+            "--password-stdin",
+        ],
+        input=OPERATOR[1] + "\n",
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

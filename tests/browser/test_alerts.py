@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from tests.browser.conftest import (
     shot,
     sign_in,
     sign_up,
+    with_operator,
 )
 from tests.browser.viewports import SIZES, laid_out, page_at
 from tests.e2e.server import Gateway
@@ -91,31 +90,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             "QUICKOTP_WEBHOOK_PRIVATE_URLS": "1",
         },
     )
-    assert server.cli("migrate").returncode == 0
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quickotp",
-            "operators",
-            "create",
-            "--email",
-            OPERATOR[0],
-            "--password-stdin",
-        ],
-        input=OPERATOR[1] + "\n",
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from with_operator(server)
 
 
 def account_id_of(operator: Page, base: str, account: str) -> int:
