@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError
+from quickotp.domain.errors import GatewayError, NotFound
 from quickotp.domain.models import Actor, User
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
@@ -109,6 +109,8 @@ class AccountPages:
             await self.work.choose_live_pattern(
                 Actor(_user(visit), visit.ip), visit.request.path_params["pattern_id"]
             )
+        except NotFound:
+            raise  # another account's pattern, or none: the panel's 404
         except GatewayError as exc:
             return await self._patterns_page(
                 visit,

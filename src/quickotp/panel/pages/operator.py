@@ -173,6 +173,8 @@ class OperatorPages:
             await self.desk.choose_otp_pattern(
                 _actor(visit), account_id, visit.request.path_params["pattern_id"]
             )
+        except NotFound:
+            raise  # another account's pattern, or none: the panel's 404
         except GatewayError as exc:
             return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
         return self.panel.redirect(
