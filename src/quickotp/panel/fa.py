@@ -201,7 +201,6 @@ FA: dict[str, str] = {
     # messages
     "Messages": "پیامک‌ها",
     "Message": "پیامک",
-    "Number or message ID": "شماره یا شناسهٔ پیامک",
     "Number": "شماره",
     "Accepted": "پذیرفته‌شده",
     "Delivery report": "گزارش تحویل",
@@ -422,8 +421,8 @@ FA: dict[str, str] = {
     "This token has expired.": "این توکن منقضی شده است.",
     "This token may not call SendQuickOTP.": "این توکن اجازهٔ فراخوانی SendQuickOTP را ندارد.",
     "Message search": "جست‌وجوی پیامک‌ها",
-    "Whole number or #message ID": "شمارهٔ کامل یا #شناسهٔ پیامک",
-    "Every account's messages. A number in any form (0912…, +98 912…, Persian digits) finds that number's messages; #123 finds a message by its ID.": "پیامک‌های همهٔ حساب‌ها. شماره به هر شکلی (۰۹۱۲…، ‎+98 912…، رقم‌های فارسی) پیامک‌های همان شماره را می‌یابد؛ #123 پیامک را با شناسه‌اش می‌یابد.",
+    "Number, part of one, or #message ID": "شماره، بخشی از آن، یا #شناسهٔ پیامک",
+    "Every account's messages. A whole number in any form (09120000000, +98 912…, Persian digits) finds that number's messages, a part of one (0912) the numbers holding it; only #123 finds a message by its ID.": "پیامک‌های همهٔ حساب‌ها. شمارهٔ کامل به هر شکلی (۰۹۱۲۰۰۰۰۰۰۰، ‎+98 912…، رقم‌های فارسی) پیامک‌های همان شماره را می‌یابد و بخشی از شماره (۰۹۱۲) شماره‌هایی را که آن را دارند؛ تنها #123 پیامک را با شناسه‌اش می‌یابد.",
     "1 message matches.": "۱ پیامک یافت شد.",
     "{n} messages match.": "{n} پیامک یافت شد.",
     "More than {n} messages match.": "بیش از {n} پیامک یافت شد.",
