@@ -551,6 +551,7 @@ def build_panel_services(
         secrets.token_urlsafe,
         PANEL_ZONE,
         targets,
+        identity,
     )
     monitor: RouteMonitor = TransportMonitor(
         [dispatcher.transport] if dispatcher is not None else []

@@ -306,7 +306,7 @@ class Invitation:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One operator action, as the audit log keeps it."""
+    """One action, as the audit log keeps it: an operator's, or a user's choice of live pattern."""
 
     id: int
     actor_id: int | None  # None for the command line

@@ -67,6 +67,10 @@ CSP = "; ".join(
 FLASHES = {
     "saved": N_("Saved."),
     "pattern_created": N_("Pattern submitted. The operator will review it soon."),
+    "pattern_live": N_("This pattern is live: SendQuickOTP sends your codes with it."),
+    "pattern_live_operator": N_(
+        "This pattern is live: SendQuickOTP sends the account's codes with it."
+    ),
     "token_saved": N_("Token saved."),
     "token_disabled": N_("Token disabled: requests with it are refused now."),
     "token_enabled": N_("Token enabled."),

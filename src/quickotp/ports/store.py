@@ -185,6 +185,21 @@ class AccountStore(Protocol):
 
     async def list_patterns(self, account_id: int | None = None) -> list[Pattern]: ...
 
+    async def otp_pattern(self, account_id: int) -> Pattern | None:
+        """The approved OTP pattern the account's codes go out with (its choice, or newest)."""
+        ...
+
+    async def chosen_otp_pattern(self, account_id: int) -> int | None:
+        """The id of the OTP pattern the account chose; None when it chose none."""
+        ...
+
+    async def choose_otp_pattern(self, account_id: int, pattern_id: int) -> Pattern:
+        """
+        Send the account's codes with its pattern `pattern_id`: NotFound unless it is the
+        account's, PatternNotApproved unless approved, PatternUnavailable unless OTP.
+        """
+        ...
+
     async def get_account_settings(self, account_id: int) -> dict[str, Any]: ...
 
     async def set_account_settings(

@@ -35,7 +35,7 @@ async def write_audit(
         actor_id, who, ip, logged = None, actor.name, None, actor.name
     else:
         actor_id, who, ip = actor.user.id, actor.user.email, actor.ip
-        logged = f"operator {actor.user.id}"
+        logged = f"{actor.user.role} {actor.user.id}"
     await identity.add_audit(
         actor_id=actor_id, actor=who, action=action, target=target, detail=detail, ip=ip, now=now
     )

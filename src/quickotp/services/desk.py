@@ -47,6 +47,7 @@ from quickotp.services.audit import require_operator, write_audit
 from quickotp.services.cache import TtlCache
 from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
+from quickotp.services.patterns import LiveOtp, live_otp
 from quickotp.services.pruning import Pruned, Pruning
 from quickotp.services.users import IssuedInvitation, IssuedReset, Users
 from quickotp.services.workspace import FIGURES_SECONDS, Traffic, traffic
@@ -82,6 +83,7 @@ class AccountFile:
     patterns: list[Pattern]
     credit_changes: list[CreditChange]
     recent: MessagePage
+    live: LiveOtp  # the approved OTP pattern its codes go out with
     lines: list[str] = field(default_factory=list)  # its sender lines, the default first
     scheduled: list[Message] = field(default_factory=list)  # waiting for their send time
 
@@ -158,6 +160,16 @@ class OperatorDesk:
         await self._audit(actor, "pattern.reject", f"pattern:{pattern_id}", reason.strip())
         return pattern
 
+    async def choose_otp_pattern(
+        self, actor: Actor | Console, account_id: int, pattern_id: int
+    ) -> Pattern:
+        """Send the account's codes with its approved OTP pattern `pattern_id` (the live one)."""
+        require_operator(actor)
+        pattern = await self.store.choose_otp_pattern(account_id, pattern_id)
+        self.gateway.forget_cached()
+        await self._audit(actor, "pattern.live", f"pattern:{pattern_id}", f"account {account_id}")
+        return pattern
+
     # accounts ---------------------------------------------------------------------------
 
     async def create_account(
@@ -193,6 +205,7 @@ class OperatorDesk:
             recent=await self.panel.search_messages(account_id, MessageQuery(limit=20)),
             lines=await self.admin.account_lines(account_id),
             scheduled=await self.admin.scheduled(account_id, SCHEDULED_SHOWN),
+            live=await live_otp(self.store, account_id),
         )
 
     async def set_free_text(

@@ -35,7 +35,8 @@ PAGE_SIZE = 50
 EXPORT_PAGE = 500  # messages an export reads at a time: what it holds in memory
 COUNT_CAP = 10_000  # a count stops here: past it, a page says "more than 10,000"
 PART_WINDOW = 10_000  # a part of a number is looked for among this many newest messages
-MIN_NUMBER_PART = 4  # digits an account's search needs before it looks inside numbers
+_NUMBER_PART = re.compile(r"\+?[0-9 ()-]+")  # a number as people write one, or a part
+MIN_NUMBER_PART = 3  # digits (after a leading 0) a search needs before it looks inside numbers
 _CURSOR = re.compile(r"([0-9]{1,17})-([0-9]{1,18})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -84,7 +85,7 @@ class MessageLog:
 
     def account_query(self, filters: Filters, *, limit: int = PAGE_SIZE) -> MessageQuery:
         """InvalidInput for a search that is neither a number, a part of one, nor an id."""
-        return self._query(filters, partial=True, limit=limit)
+        return self._query(filters, limit=limit)
 
     async def account_page(self, user: User, query: MessageQuery) -> LogPage:
         account_id = account_of(user)
@@ -105,8 +106,8 @@ class MessageLog:
     # the operator's search --------------------------------------------------------------
 
     def operator_query(self, filters: Filters) -> MessageQuery:
-        """InvalidInput for a search that is neither a whole number nor a message id."""
-        return self._query(filters, partial=False, limit=PAGE_SIZE)
+        """As an account's log reads it: InvalidInput for neither a number, a part, nor #id."""
+        return self._query(filters, limit=PAGE_SIZE)
 
     async def operator_page(self, actor: Actor, query: MessageQuery) -> LogPage:
         if actor.user.role is not Role.OPERATOR:
@@ -116,7 +117,7 @@ class MessageLog:
             account_id: (await self.accounts.get_account(account_id)).name
             for account_id in sorted({message.account_id for message in page.items})
         }
-        return LogPage(page, await self._count(None, query), names)
+        return LogPage(page, await self._count(None, query), names, window=query.window)
 
     async def _count(self, account_id: int | None, query: MessageQuery) -> int | None:
         if query.verification is not None:
@@ -125,10 +126,8 @@ class MessageLog:
 
     # reading the form -------------------------------------------------------------------
 
-    def _query(self, filters: Filters, *, partial: bool, limit: int) -> MessageQuery:
-        mobile, digits, message_id = search_terms(
-            filters.search, regions=self.regions, partial=partial
-        )
+    def _query(self, filters: Filters, *, limit: int) -> MessageQuery:
+        mobile, digits, message_id = search_terms(filters.search, regions=self.regions)
         if filters.since and filters.until and filters.until < filters.since:
             raise InvalidInput("the last day is before the first")
         return MessageQuery(
@@ -154,15 +153,13 @@ class MessageLog:
         )
 
 
-def search_terms(
-    text: str, *, regions: Collection[str], partial: bool
-) -> tuple[str, str, int | None]:
+def search_terms(text: str, *, regions: Collection[str]) -> tuple[str, str, int | None]:
     """
     (a whole number's E.164 digits, digits to find inside numbers, a message id) from a
-    search box. `#123` is a message id; a number in any written form (0912…, +98 912…,
-    Persian digits) is that number. Otherwise, with `partial` (an account's own log),
-    digits are a message id or, from MIN_NUMBER_PART digits, a part of a number; without
-    (every account's messages), bare digits are a message id and anything else is refused.
+    search box. A message id is asked for explicitly, `#123`; digits alone are always a
+    number: a whole one in any written form (0912…, +98 912…, 912…, Persian digits) is that
+    number, fewer digits a part of one, its leading 0 (or 0098, +98) the national prefix
+    (`0912` finds 0912… numbers, stored as 98912…). A part needs MIN_NUMBER_PART digits.
     """
     text = ascii_digits(text).strip()
     if not text:
@@ -177,18 +174,15 @@ def search_terms(
     except GatewayError:
         pass
     digits = "".join(ch for ch in text if ch.isdigit())
-    if not partial:
-        if digits and digits == text and len(digits) <= 18:
-            return "", "", int(digits)
-        raise InvalidInput(f"{text!r} is neither a whole number (0912…) nor a message id (#123)")
-    if not digits:
+    if not digits or not _NUMBER_PART.fullmatch(text):
         raise InvalidInput(f"{text!r} is neither a number, a part of one, nor a message id")
-    message_id = int(digits) if len(digits) <= 18 else None
     if digits.startswith("0098"):
         digits = digits[2:]
     elif digits.startswith("0"):
         digits = digits[1:]
-    return "", digits if len(digits) >= MIN_NUMBER_PART else "", message_id
+    if len(digits) < MIN_NUMBER_PART:
+        raise InvalidInput(f"{text!r} is too short a part of a number (#123 for a message id)")
+    return "", digits, None
 
 
 def cursor_text(cursor: LogCursor) -> str:

@@ -1,12 +1,14 @@
 """
 An account's own patterns: creating one (pending the operator's approval), through Amoot's
-CreatePattern or the panel, and listing them.
+CreatePattern or the panel, listing them, and which approved OTP pattern is live (sends the
+account's codes through SendQuickOTP and /v1's send without a pattern).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +19,28 @@ from quickotp.domain.models import Caller, Pattern
 from quickotp.services.guard import Guard
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveOtp:
+    """Which approved OTP pattern sends an account's codes, and whether the account chose it."""
+
+    pattern_id: int | None  # None: the account has no approved OTP pattern
+    chosen: bool  # False: none chosen (or the chosen one is no longer usable), the newest sends
+
+
+class LiveOtpStore(Protocol):
+    async def otp_pattern(self, account_id: int) -> Pattern | None: ...
+
+    async def chosen_otp_pattern(self, account_id: int) -> int | None: ...
+
+
+async def live_otp(store: LiveOtpStore, account_id: int) -> LiveOtp:
+    """The account's live OTP pattern, as a send would pick it (adapters/store/patterns.py)."""
+    live = await store.otp_pattern(account_id)
+    if live is None:
+        return LiveOtp(None, chosen=False)
+    return LiveOtp(live.id, chosen=live.id == await store.chosen_otp_pattern(account_id))
 
 
 class PatternStore(Protocol):

@@ -265,7 +265,7 @@ class Sending:
         return (found, code) if otp.matches(self._code_key, code, found.code_digest) else None
 
     async def _pattern_for(self, account_id: int, pattern_id: int | None) -> Pattern:
-        """The account's OTP pattern: the one asked for, which must be usable, or its newest."""
+        """The account's OTP pattern: the one asked for, which must be usable, or its live one."""
         if pattern_id is None:
             return await self._otp_pattern(account_id)
         try:

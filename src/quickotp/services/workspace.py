@@ -25,6 +25,7 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import (
     Account,
+    Actor,
     CreditChange,
     MessageRecord,
     MessageStatus,
@@ -38,12 +39,14 @@ from quickotp.domain.models import (
     WebhookDelivery,
 )
 from quickotp.domain.retention import day_start
-from quickotp.ports.people import DeliveryLog, PanelStore
+from quickotp.ports.people import DeliveryLog, IdentityStore, PanelStore
 from quickotp.ports.store import AccountStore
 from quickotp.ports.webhooks import UrlCheck
 from quickotp.services.admin import Admin, IssuedToken, checked_methods, checked_networks
+from quickotp.services.audit import write_audit
 from quickotp.services.cache import TtlCache
 from quickotp.services.gateway import Gateway
+from quickotp.services.patterns import LiveOtp, live_otp
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,7 @@ class Workspace:
     token_urlsafe: Callable[[int], str]
     zone: tzinfo  # the zone dates are shown and grouped in
     targets: UrlCheck  # where delivery reports may go: the relay URLs' rule
+    identity: IdentityStore  # the audit log, for the choice of the live OTP pattern
     # Sums over up to 30 days of messages, kept FIGURES_SECONDS per account and period: at a
     # million messages one is seconds of reading, too much for every load of a page.
     traffic_figures: TtlCache[tuple[int, str], Traffic] = field(
@@ -218,6 +222,28 @@ class Workspace:
 
     async def patterns(self, user: User) -> list[Pattern]:
         return list(reversed(await self.store.list_patterns(account_of(user))))
+
+    async def live_pattern(self, user: User) -> LiveOtp:
+        """Which approved OTP pattern sends the account's codes, and whether it was chosen."""
+        return await live_otp(self.store, account_of(user))
+
+    async def choose_live_pattern(self, actor: Actor, pattern_id: int) -> Pattern:
+        """
+        Send the account's codes with its approved OTP pattern `pattern_id` (the store says
+        what it refuses); written to the audit log, and this process's cached pattern dropped.
+        """
+        account_id = await self._writable(actor.user)
+        pattern = await self.store.choose_otp_pattern(account_id, pattern_id)
+        self.gateway.forget_cached()
+        await write_audit(
+            self.identity,
+            self.clock(),
+            actor,
+            "pattern.live",
+            f"pattern:{pattern_id}",
+            f"account {account_id}",
+        )
+        return pattern
 
     async def create_pattern(
         self, user: User, *, text: str, is_otp: bool, description: str

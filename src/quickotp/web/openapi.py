@@ -285,7 +285,7 @@ DOCUMENT: dict[str, Any] = {
                     "pattern_id": {
                         "type": "integer",
                         "minimum": 1,
-                        "description": "One of your approved OTP patterns; default: the newest.",
+                        "description": "One of your approved OTP patterns; default: the live one.",
                     },
                     "metadata": _METADATA,
                 },

@@ -1,6 +1,7 @@
 """
 Patterns in SQL: an account's submissions (at most so many pending at once), the
-operator's decisions, and the newest approved OTP pattern a send uses.
+operator's decisions, and the OTP pattern a send uses (the account's choice, or its newest
+approved OTP pattern).
 """
 
 from __future__ import annotations
@@ -8,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.accounts import account_row
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import pattern_from
 from quickotp.adapters.store.schema import accounts, patterns
-from quickotp.domain.errors import NotFound, PatternLimitReached
+from quickotp.domain.errors import (
+    NotFound,
+    PatternLimitReached,
+    PatternNotApproved,
+    PatternUnavailable,
+)
 from quickotp.domain.models import Pattern, PatternState
 
 
@@ -103,7 +109,12 @@ class PatternSql:
             return await pattern_row(conn, pattern_id)
 
     async def otp_pattern(self, account_id: int) -> Pattern | None:
-        """The account's newest approved OTP pattern, if it has one."""
+        """
+        The approved OTP pattern the account's codes go out with: the one it chose
+        (accounts.otp_pattern_id) while that is still an approved OTP pattern of its own,
+        else its newest approved OTP pattern; None when it has none.
+        """
+        chosen = select(accounts.c.otp_pattern_id).where(accounts.c.id == account_id)
         query = (
             select(patterns)
             .where(
@@ -111,12 +122,45 @@ class PatternSql:
                 patterns.c.is_otp.is_(True),
                 patterns.c.state == PatternState.APPROVED,
             )
-            .order_by(patterns.c.decided_at.desc(), patterns.c.id.desc())
+            .order_by(
+                case((patterns.c.id == chosen.scalar_subquery(), 0), else_=1),
+                patterns.c.decided_at.desc(),
+                patterns.c.id.desc(),
+            )
             .limit(1)
         )
         async with self.engines.read.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else pattern_from(row)
+
+    async def chosen_otp_pattern(self, account_id: int) -> int | None:
+        """The id of the OTP pattern the account chose (None: it chose none)."""
+        query = select(accounts.c.otp_pattern_id).where(accounts.c.id == account_id)
+        async with self.engines.read.connect() as conn:
+            found = (await conn.execute(query)).first()
+        if found is None:
+            raise NotFound(f"no account {account_id}")
+        return None if found.otp_pattern_id is None else int(found.otp_pattern_id)
+
+    async def choose_otp_pattern(self, account_id: int, pattern_id: int) -> Pattern:
+        """
+        Send the account's codes with its pattern `pattern_id`: NotFound unless it is the
+        account's, PatternNotApproved unless approved, PatternUnavailable unless an OTP pattern.
+        """
+        async with self.engines.write.begin() as conn:
+            pattern = await pattern_row(conn, pattern_id)
+            if pattern.account_id != account_id:
+                raise NotFound(f"no pattern {pattern_id} of account {account_id}")
+            if pattern.state is not PatternState.APPROVED:
+                raise PatternNotApproved(f"pattern {pattern_id} is {pattern.state}, not approved")
+            if not pattern.is_otp:
+                raise PatternUnavailable(f"pattern {pattern_id} is not an OTP pattern")
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(otp_pattern_id=pattern_id)
+            )
+            return pattern
 
 
 async def pattern_row(conn: AsyncConnection, pattern_id: int) -> Pattern:

@@ -80,6 +80,10 @@ accounts = Table(
     Column("free_text", Boolean, nullable=False, default=False, server_default=false()),
     # How far below zero the operator may take the credit (rial, 0: not at all).
     Column("overdraft", BigInteger, nullable=False, default=0, server_default=text("0")),
+    # The OTP pattern the account chose to send its codes with (SendQuickOTP, /v1's send
+    # without a pattern); None, or one no longer approved: its newest approved OTP pattern.
+    # No foreign key: patterns refer to accounts, and the choice is checked where it is read.
+    Column("otp_pattern_id", Id, nullable=True),
 )
 
 # An account's sender lines besides its default one (accounts.sender).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError
-from quickotp.domain.models import User
+from quickotp.domain.errors import GatewayError, NotFound
+from quickotp.domain.models import Actor, User
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.visits import Visit, clear_cookie, set_cookie
@@ -22,6 +22,9 @@ def routes(panel: Panel) -> list[Route]:
         panel.route("/dashboard", pages.dashboard, access=user),
         panel.route("/patterns", pages.patterns, access=user, methods=["GET", "POST"]),
         panel.route("/patterns/preview", pages.preview, access=user),
+        panel.route(
+            "/patterns/{pattern_id:id}/live", pages.pattern_live, access=user, methods=["POST"]
+        ),
         panel.route("/tokens", pages.tokens, access=user, methods=["GET", "POST"]),
         panel.route("/tokens/{token_id:id}", pages.token, access=user, methods=["GET", "POST"]),
         panel.route(
@@ -100,6 +103,25 @@ class AccountPages:
             )
         return self.panel.redirect(visit, "/patterns", flash="pattern_created")
 
+    async def pattern_live(self, visit: Visit) -> Response:
+        """Make an approved OTP pattern the one SendQuickOTP sends the account's codes with."""
+        try:
+            await self.work.choose_live_pattern(
+                Actor(_user(visit), visit.ip), visit.request.path_params["pattern_id"]
+            )
+        except NotFound:
+            raise  # another account's pattern, or none: the panel's 404
+        except GatewayError as exc:
+            return await self._patterns_page(
+                visit,
+                text="",
+                is_otp=True,
+                description="",
+                error=self.panel.problem(visit, exc),
+                status=422,
+            )
+        return self.panel.redirect(visit, "/patterns", flash="pattern_live")
+
     async def _patterns_page(
         self,
         visit: Visit,
@@ -115,6 +137,7 @@ class AccountPages:
             "account/patterns.html",
             status=status,
             patterns=await self.work.patterns(_user(visit)),
+            live=await self.work.live_pattern(_user(visit)),
             text=text,
             is_otp=is_otp,
             description=description,

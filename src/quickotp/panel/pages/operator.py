@@ -34,6 +34,12 @@ def routes(panel: Panel) -> list[Route]:
             access=operator,
             methods=post,
         ),
+        panel.route(
+            "/operator/accounts/{account_id:id}/patterns/{pattern_id:id}/live",
+            pages.pattern_live,
+            access=operator,
+            methods=post,
+        ),
         panel.route("/operator/dashboard", pages.dashboard, access=operator),
         panel.route("/operator/accounts", pages.accounts, access=operator),
         panel.route("/operator/accounts/{account_id:id}", pages.account, access=operator),
@@ -159,6 +165,21 @@ class OperatorPages:
             error = self.panel.translator(visit)(N_("Give a reason for the rejection."))
             return await self.queue(visit, error=error, status=422)
         return self.panel.redirect(visit, "/operator", flash="rejected")
+
+    async def pattern_live(self, visit: Visit) -> Response:
+        """Make an account's approved OTP pattern the one its codes go out with."""
+        account_id = visit.request.path_params["account_id"]
+        try:
+            await self.desk.choose_otp_pattern(
+                _actor(visit), account_id, visit.request.path_params["pattern_id"]
+            )
+        except NotFound:
+            raise  # another account's pattern, or none: the panel's 404
+        except GatewayError as exc:
+            return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="pattern_live_operator"
+        )
 
     # traffic ------------------------------------------------------------------------------
 
