@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from quickotp.domain import phone
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed
+from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed, Subject
 from quickotp.domain.models import (
     Actor,
     LogCursor,
@@ -130,7 +130,7 @@ class MessageLog:
             filters.search, regions=self.regions, partial=partial
         )
         if filters.since and filters.until and filters.until < filters.since:
-            raise InvalidInput("the last day is before the first")
+            raise InvalidInput("the last day is before the first", subject=Subject.DATES_REVERSED)
         return MessageQuery(
             mobile=mobile,
             mobile_digits=digits,
@@ -170,7 +170,7 @@ def search_terms(
     if text.startswith("#"):
         found = text[1:].strip()
         if not (found.isascii() and found.isdigit()) or len(found) > 18:
-            raise InvalidInput(f"{text!r} is not a message id (#123)")
+            raise InvalidInput(f"{text!r} is not a message id (#123)", subject=Subject.MESSAGE_ID)
         return "", "", int(found)
     try:
         return phone.normalise(text, regions=regions).e164, "", None
@@ -180,9 +180,17 @@ def search_terms(
     if not partial:
         if digits and digits == text and len(digits) <= 18:
             return "", "", int(digits)
-        raise InvalidInput(f"{text!r} is neither a whole number (0912…) nor a message id (#123)")
+        raise InvalidInput(
+            f"{text!r} is neither a whole number (0912…) nor a message id (#123)",
+            subject=Subject.SEARCH,
+            partial=False,
+        )
     if not digits:
-        raise InvalidInput(f"{text!r} is neither a number, a part of one, nor a message id")
+        raise InvalidInput(
+            f"{text!r} is neither a number, a part of one, nor a message id",
+            subject=Subject.SEARCH,
+            partial=True,
+        )
     message_id = int(digits) if len(digits) <= 18 else None
     if digits.startswith("0098"):
         digits = digits[2:]
