@@ -88,5 +88,7 @@ def test_a_part_of_a_number_is_refused_with_a_reason(
     page.fill("#q", "0912-abc")
     page.click("#log-filters button[type=submit]")
 
-    expect(page.locator(".alert.error")).to_contain_text("neither a whole number")
+    expect(page.locator(".alert.error")).to_have_text(
+        "Search for a mobile number, or a message by its number written as #123."
+    )
     context.close()

@@ -409,7 +409,9 @@ async def test_the_operator_search_is_for_operators(
     assert f"/panel/operator/messages/{message_id}" in by_id.text
     assert f"/panel/operator/messages/{message_id}" not in failed.text
     assert "0 messages match." in failed.text
-    assert 'class="alert error"' in refused.text
+    assert "Search for a mobile number, or a message by its number written as #123." in (
+        refused.text
+    )
     assert as_user.status_code == 403
 
 

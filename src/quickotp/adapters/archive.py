@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from quickotp.domain.errors import Conflict
+from quickotp.domain.errors import Conflict, Subject
 
 
 class JsonLinesArchive:
@@ -35,7 +35,10 @@ class JsonLinesArchive:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         except FileExistsError:
-            raise Conflict(f"{path} exists already: give a new file for the archive") from None
+            raise Conflict(
+                f"{path} exists already: give a new file for the archive",
+                subject=Subject.FILE_EXISTS,
+            ) from None
         return cls(fd, path)
 
     async def write(self, records: Sequence[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from quickotp.bootstrap import Runtime
 from quickotp.cli import args as types
 from quickotp.cli.console import console
 from quickotp.cli.output import emit
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 from quickotp.settings import Settings
 
 
@@ -56,7 +56,8 @@ async def prune(runtime: Runtime, args: argparse.Namespace) -> int:
     if older_than is None:
         if not runtime.settings.retention_days:
             raise InvalidInput(
-                "QUICKOTP_RETENTION_DAYS is 0 (no pruning by itself): give --older-than, as in 90d"
+                "QUICKOTP_RETENTION_DAYS is 0 (no pruning by itself): give --older-than, as in 90d",
+                subject=Subject.AGE,
             )
         older_than = timedelta(days=runtime.settings.retention_days)
     archive = JsonLinesArchive.create(Path(args.archive)) if args.archive else None

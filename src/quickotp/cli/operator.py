@@ -15,7 +15,7 @@ from quickotp.cli import args as types
 from quickotp.cli.args import group, subcommand
 from quickotp.cli.console import console
 from quickotp.cli.output import emit, plain
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 from quickotp.domain.models import PatternState
 from quickotp.domain.text import text_problem
 
@@ -117,7 +117,9 @@ async def _accounts_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def _accounts_set(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.free_text is None:
-        raise InvalidInput("nothing to set: give --free-text on|off")
+        raise InvalidInput(
+            "nothing to set: give --free-text on|off", subject=Subject.NOTHING_TO_SET
+        )
     account = await runtime.desk.set_free_text(console(), args.id, args.free_text)
     emit(
         args,
@@ -233,7 +235,10 @@ def _read_password(*, stdin: bool) -> str:
     else:
         password = getpass.getpass("Password for the new operator: ")
         if getpass.getpass("The same again: ") != password:
-            raise InvalidInput("the two passwords differ")
+            raise InvalidInput("the two passwords differ", subject=Subject.PASSWORDS_DIFFER)
     if text_problem(password):
-        raise InvalidInput("a password holds no control characters or undecodable bytes")
+        raise InvalidInput(
+            "a password holds no control characters or undecodable bytes",
+            subject=Subject.CONTROL_CHARACTERS,
+        )
     return password

@@ -104,19 +104,93 @@ holds this drawing to the classes below):
   - PasswordHashingBusy         the password worker's short queue is full
   - ConfigurationError          settings the gateway refuses to start with
 
-Nothing here knows about HTTP, exit codes or Status strings; the edges map these.
+Nothing here knows about HTTP, exit codes or Status strings; the edges map these. An error's
+text (str(exc)) is English for the API, the CLI and the log; an InvalidInput or a Conflict also
+names its `subject` (what the input or the clash is about) and carries the facts its sentence
+names as `values`, so the panel can say it in the person's own language and terms.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from quickotp.domain.models import Verification
 
 
+class Subject(StrEnum):
+    """What an InvalidInput or a Conflict is about: a stable code the panel words itself."""
+
+    # InvalidInput: a form's field or a value that cannot be used
+    DATE = "date"  # not a date of the calendar
+    DATE_RANGE = "date_range"  # a date outside the years `first` to `last`
+    DATES_REVERSED = "dates_reversed"  # the last day is before the first
+    SEARCH = "search"  # a search box's text that is neither a number nor a message id
+    SEARCH_SHORT = "search_short"  # a part of a number with fewer than `least` digits
+    MESSAGE_ID = "message_id"  # "#" and no whole number after it
+    THRESHOLD = "threshold"  # a low-credit threshold outside 1 to `high` rial
+    CREDIT_RANGE = "credit_range"  # a starting credit outside 0 to `high` rial
+    ACCOUNT_NAME = "account_name"  # empty, too long, or holding characters a name cannot
+    LINE = "line"  # a sender line that is empty, too long, or holds unusable characters
+    LINE_SHARED = "line_shared"  # a sender line named like the shared lines
+    LINE_DEFAULT = "line_default"  # removing the account's default line
+    NETWORK = "network"  # a token's allowed network that is no IP network
+    API_METHOD = "api_method"  # a token's allowed method that is no API method
+    EXPIRY = "expiry"  # a token's expiry without a time zone, or outside the years
+    REJECTION_REASON = "rejection_reason"  # rejecting a pattern without a reason
+    LIMIT_NAME = "limit_name"  # a fraud-guard limit that does not exist
+    LIMIT_VALUE = "limit_value"  # a value a fraud-guard limit cannot take
+    LIST_SIZE = "list_size"  # how many rows to list, outside 1 to 10,000
+    SETTINGS_LINE = "settings_line"  # a settings line that is not `name = value`
+    SEND_AS = "send_as"  # no token chosen to send with
+    ROUTE_NAME = "route_name"  # a route name that is not 1-40 letters, digits, '.', '_', '-'
+    ROUTE_URL = "route_url"  # a route URL that is missing, no URL, or of an unknown kind
+    ROUTE_SETTINGS = "route_settings"  # a route URL whose settings cannot be used
+    ROUTE_CREDENTIAL = "route_credential"  # a route without its password, token or API key
+    ROUTE_CREDENTIAL_AGAIN = "route_credential_again"  # a URL that leads elsewhere now
+    ROUTE_ACCOUNT = "route_account"  # a route's account id that is no account's
+    ROUTE_PREFIX = "route_prefix"  # a route's number prefix that is not 1-15 digits
+    ROUTE_PREFIXES = "route_prefixes"  # more than `most` prefixes
+    ROUTE_PRIORITY = "route_priority"  # a priority that is no whole number within the range
+    ROUTE_LINES = "route_lines"  # more than `most` lines, or a line that cannot be used
+    TRIAL_LINE = "trial_line"  # an SMPP route tested without a sender line
+    REPORT_URL_GONE = "report_url_gone"  # a retry to a URL the account no longer keeps
+    ACTIVE_FLAG = "active_flag"  # Active that is neither true nor false
+    AGE = "age"  # an age of stored rows that is no whole number of days in range
+    PASSWORDS_DIFFER = "passwords_differ"  # a password typed twice, differently
+    CONTROL_CHARACTERS = "control_characters"  # a password holding control characters
+    NOTHING_TO_SET = "nothing_to_set"  # a change that names nothing to change
+    FILE_MISSING = "file_missing"  # no database, or no directory, where one was named
+    # Conflict: what clashes with what exists
+    EMAIL_TAKEN = "email_taken"
+    ACCOUNT_NAME_TAKEN = "account_name_taken"
+    ROUTE_NAME_TAKEN = "route_name_taken"
+    LINE_TAKEN = "line_taken"  # the account has this line already
+    LINES_FULL = "lines_full"  # the account has as many lines as it may (`most`)
+    CANCEL_TOO_LATE = "cancel_too_late"  # a scheduled message sent or canceled already
+    TWO_STEP_ON = "two_step_on"  # turning two-step sign-in on when it is on
+    TWO_STEP_OFF = "two_step_off"  # turning it off, or using it, when it is off
+    TWO_STEP_NOT_STARTED = "two_step_not_started"  # confirming an enrolment never begun
+    FILE_EXISTS = "file_exists"  # a backup or archive file that is there already
+    PRUNE_RUNNING = "prune_running"  # another process is pruning
+
+
 class GatewayError(Exception):
-    """Base for every error the gateway raises on purpose."""
+    """
+    Base for every error the gateway raises on purpose: `message` is its English text;
+    `subject` and `values` (for an InvalidInput or a Conflict) what it is about, as data.
+    """
+
+    subject: Subject | None = None
+
+    def __init__(
+        self, message: str = "", *, subject: Subject | None = None, **values: object
+    ) -> None:
+        super().__init__(message)
+        if subject is not None:
+            self.subject = subject
+        self.values = values
 
 
 class RequestRejected(GatewayError):

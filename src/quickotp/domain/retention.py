@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 from quickotp.domain.models import MessageStatus, VerificationStatus
 
 # A message still on its way is never removed: the dispatcher holds or will claim it.
@@ -44,10 +44,12 @@ def age(text: str) -> timedelta:
     """An age as `--older-than` takes it: whole days, as in `30d`; InvalidInput otherwise."""
     found = _AGE.fullmatch(text.strip())
     if found is None:
-        raise InvalidInput(f"an age is whole days, as in 30d, not {text[:20]!r}")
+        raise InvalidInput(
+            f"an age is whole days, as in 30d, not {text[:20]!r}", subject=Subject.AGE
+        )
     days = int(found.group(1))
     if not 1 <= days <= MAX_AGE_DAYS:
-        raise InvalidInput(f"an age is from 1d to {MAX_AGE_DAYS}d")
+        raise InvalidInput(f"an age is from 1d to {MAX_AGE_DAYS}d", subject=Subject.AGE)
     return timedelta(days=days)
 
 

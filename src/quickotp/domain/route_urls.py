@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 
 PLACEHOLDER = "***"
 _PASSWORD_KINDS = frozenset({"smpp"})  # the credential is the password after the user name
@@ -26,7 +26,7 @@ def _parts(url: str) -> tuple[str, str, str]:
     try:
         parts = urlsplit(url.strip())
     except ValueError:  # an unclosed IPv6 bracket
-        raise InvalidInput("the route URL is not a URL") from None
+        raise InvalidInput("the route URL is not a URL", subject=Subject.ROUTE_URL) from None
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:
         userinfo, hostport = "", parts.netloc

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 
 ROUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_PREFIXES = 200
@@ -87,24 +87,38 @@ def checked_route(
     name = name.strip()
     if not ROUTE_NAME.fullmatch(name):
         raise InvalidInput(
-            "a route name is 1-40 letters, digits, '.', '_' or '-', starting with one of the first"
+            "a route name is 1-40 letters, digits, '.', '_' or '-', starting with one of the first",
+            subject=Subject.ROUTE_NAME,
         )
     cleaned = []
     for prefix in prefixes:
         digits = prefix.strip().removeprefix("+")
         if not digits.isascii() or not digits.isdigit() or len(digits) > 15:
-            raise InvalidInput(f"a prefix is 1-15 digits of an E.164 number, not {prefix!r}")
+            raise InvalidInput(
+                f"a prefix is 1-15 digits of an E.164 number, not {prefix!r}",
+                subject=Subject.ROUTE_PREFIX,
+            )
         cleaned.append(digits)
     if len(cleaned) > MAX_PREFIXES:
-        raise InvalidInput(f"at most {MAX_PREFIXES} prefixes a route")
+        raise InvalidInput(
+            f"at most {MAX_PREFIXES} prefixes a route",
+            subject=Subject.ROUTE_PREFIXES,
+            most=MAX_PREFIXES,
+        )
     ids = sorted(set(accounts))
     if any(i < 1 for i in ids):
-        raise InvalidInput("an account id is a positive number")
+        raise InvalidInput("an account id is a positive number", subject=Subject.ROUTE_ACCOUNT)
     if not -1_000_000 <= priority <= 1_000_000:
-        raise InvalidInput("a priority is a whole number within ±1,000,000")
+        raise InvalidInput(
+            "a priority is a whole number within ±1,000,000", subject=Subject.ROUTE_PRIORITY
+        )
     kept = sorted({line.strip() for line in lines})
     if len(kept) > MAX_LINES or not all(_LINE.fullmatch(line) for line in kept):
-        raise InvalidInput(f"a route has at most {MAX_LINES} lines of 1-20 printable characters")
+        raise InvalidInput(
+            f"a route has at most {MAX_LINES} lines of 1-20 printable characters",
+            subject=Subject.ROUTE_LINES,
+            most=MAX_LINES,
+        )
     return Route(
         name=name,
         kind=kind,

@@ -27,7 +27,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quickotp.domain.errors import AccountDisabled, GatewayError, NotAllowed, NotFound
+from quickotp.domain.errors import (
+    AccessDenied,
+    AccountDisabled,
+    Conflict,
+    GatewayError,
+    NotAllowed,
+    NotFound,
+    RequestRejected,
+)
 from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
@@ -227,6 +235,13 @@ class Panel:
                 return self.error(visit, 403, N_("This page is not for your role."))
             except AccountDisabled:  # a change a page does not answer itself
                 return self.error(visit, 403, error_text.ACCOUNT_DISABLED)
+            except (RequestRejected, Conflict, AccessDenied) as exc:  # not answered by its page
+                log.info("%s refused: %s: %s", request.url.path, type(exc).__name__, exc)
+                status = 403 if isinstance(exc, AccessDenied) else 422
+                return self.error(visit, status, self.problem(visit, exc))
+            except Exception:  # the gateway's own failure: the log has it, the page says so
+                log.exception("the panel page %s failed", request.url.path)
+                return self.error(visit, 500, error_text.UNEXPECTED)
 
         route = Route(path, endpoint, methods=list(methods))
         # Starlette lets HEAD in wherever GET is; a handler that is not asked for GET reads
@@ -321,6 +336,7 @@ class Panel:
             open_signup=self.config.open_signup,
             now=self.users.clock(),
             problem_text=lambda exc: error_text.describe(tr, exc),
+            send_failure=lambda status, error: error_text.send_failure(tr, status, error),
             page_field=PAGE_FIELD,
             restored=visit.restored,
             **context,

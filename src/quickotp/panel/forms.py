@@ -9,7 +9,7 @@ import jdatetime
 from starlette.datastructures import FormData, QueryParams
 
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import InvalidInput
+from quickotp.domain.errors import InvalidInput, Subject
 from quickotp.services.admin import FIRST_YEAR, LAST_YEAR
 
 MAX_FIELD = 2000
@@ -63,9 +63,14 @@ def day(form: FormData | QueryParams, name: str) -> date | None:
     try:
         found = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)", subject=Subject.DATE) from None
     if not FIRST_YEAR <= found.year <= LAST_YEAR:
-        raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
+        raise InvalidInput(
+            f"a date is between {FIRST_YEAR} and {LAST_YEAR}",
+            subject=Subject.DATE_RANGE,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return found
 
 
@@ -80,7 +85,9 @@ def calendar_day(form: FormData | QueryParams, name: str) -> date | None:
         return None
     found = _DAY.fullmatch(raw)
     if found is None:
-        raise InvalidInput(f"{raw!r} is not a date (1403/12/11 or 2025-03-01)")
+        raise InvalidInput(
+            f"{raw!r} is not a date (1403/12/11 or 2025-03-01)", subject=Subject.DATE
+        )
     year, month, day_ = (int(part) for part in found.groups())
     try:
         if year < JALALI_BEFORE:
@@ -88,9 +95,14 @@ def calendar_day(form: FormData | QueryParams, name: str) -> date | None:
         else:
             found_day = date(year, month, day_)
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not a day of the calendar") from None
+        raise InvalidInput(f"{raw!r} is not a day of the calendar", subject=Subject.DATE) from None
     if not FIRST_YEAR <= found_day.year <= LAST_YEAR:
-        raise InvalidInput(f"a date is between {FIRST_YEAR} and {LAST_YEAR}")
+        raise InvalidInput(
+            f"a date is between {FIRST_YEAR} and {LAST_YEAR}",
+            subject=Subject.DATE_RANGE,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return found_day
 
 
@@ -110,7 +122,9 @@ def settings(form: FormData, name: str) -> dict[str, str]:
         if line.strip():
             key, equals, value = line.partition("=")
             if not equals or not key.strip():
-                raise InvalidInput(f"{line.strip()!r} is not `name = value`")
+                raise InvalidInput(
+                    f"{line.strip()!r} is not `name = value`", subject=Subject.SETTINGS_LINE
+                )
             found[key.strip()] = value.strip()
     return found
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from quickotp.domain import keys
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import AmountInvalid, ExpiryInPast, InvalidInput
+from quickotp.domain.errors import AmountInvalid, ExpiryInPast, InvalidInput, Subject
 from quickotp.domain.lines import SHARED_NAMES, line_problem
 from quickotp.domain.models import Account, CreditChange, Message, Pattern, PatternState, Token
 from quickotp.domain.text import text_problem
@@ -58,7 +58,9 @@ def checked_networks(allowed_ips: Sequence[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(net.strip(), strict=False)))
         except ValueError:
-            raise InvalidInput(f"{net!r} is not an IP network (CIDR)") from None
+            raise InvalidInput(
+                f"{net!r} is not an IP network (CIDR)", subject=Subject.NETWORK
+            ) from None
     return networks
 
 
@@ -68,7 +70,10 @@ def checked_methods(allowed_methods: Sequence[str]) -> list[str]:
     methods = [m.strip().lower() for m in allowed_methods]
     unknown = [m for m in methods if m not in known]
     if unknown:
-        raise InvalidInput(f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}")
+        raise InvalidInput(
+            f"unknown method {unknown[0]!r}: one of {', '.join(API_METHODS)}",
+            subject=Subject.API_METHOD,
+        )
     return methods
 
 
@@ -77,9 +82,13 @@ def checked_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at is None:
         return None
     if expires_at.tzinfo is None:
-        raise InvalidInput("an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)")
+        raise InvalidInput(
+            "an expiry needs a time zone (e.g. 2027-01-01T00:00:00+03:30)", subject=Subject.EXPIRY
+        )
     if not FIRST_YEAR <= expires_at.year <= LAST_YEAR:
-        raise InvalidInput(f"an expiry is a time in the years {FIRST_YEAR} to {LAST_YEAR}")
+        raise InvalidInput(
+            f"an expiry is a time in the years {FIRST_YEAR} to {LAST_YEAR}", subject=Subject.EXPIRY
+        )
     return expires_at
 
 
@@ -95,9 +104,11 @@ def checked_line(line: str) -> str:
     """A sender line as the operator typed it (digits of any script); InvalidInput if unusable."""
     line = ascii_digits(line).strip()
     if problem := line_problem(line):
-        raise InvalidInput(problem)
+        raise InvalidInput(problem, subject=Subject.LINE)
     if line.lower() in SHARED_NAMES:
-        raise InvalidInput(f"{line!r} names the shared lines (QUICKOTP_SHARED_LINES)")
+        raise InvalidInput(
+            f"{line!r} names the shared lines (QUICKOTP_SHARED_LINES)", subject=Subject.LINE_SHARED
+        )
     return line
 
 
@@ -115,18 +126,29 @@ class Admin:
     ) -> Account:
         name = name.strip()
         if not name or len(name) > 100:
-            raise InvalidInput("an account name is 1 to 100 characters")
+            raise InvalidInput(
+                "an account name is 1 to 100 characters", subject=Subject.ACCOUNT_NAME
+            )
         if problem := text_problem(name):
-            raise InvalidInput(f"an account name cannot be used: {problem}")
+            raise InvalidInput(
+                f"an account name cannot be used: {problem}", subject=Subject.ACCOUNT_NAME
+            )
         if not 0 <= credit <= MAX_CREDIT:
-            raise InvalidInput(f"a credit is from 0 to {MAX_CREDIT:,} rial")
+            raise InvalidInput(
+                f"a credit is from 0 to {MAX_CREDIT:,} rial",
+                subject=Subject.CREDIT_RANGE,
+                high=MAX_CREDIT,
+            )
         sender = sender.strip()
         if not sender or len(sender) > 20:
-            raise InvalidInput("a sender line is 1 to 20 characters")
+            raise InvalidInput("a sender line is 1 to 20 characters", subject=Subject.LINE)
         if problem := text_problem(sender):
-            raise InvalidInput(f"a sender line cannot be used: {problem}")
+            raise InvalidInput(f"a sender line cannot be used: {problem}", subject=Subject.LINE)
         if sender.lower() in SHARED_NAMES:
-            raise InvalidInput(f"{sender!r} names the shared lines (QUICKOTP_SHARED_LINES)")
+            raise InvalidInput(
+                f"{sender!r} names the shared lines (QUICKOTP_SHARED_LINES)",
+                subject=Subject.LINE_SHARED,
+            )
         account = await self.store.create_account(
             name=name, credit=credit, unlimited=unlimited, sender=sender, now=self.clock()
         )
@@ -171,7 +193,7 @@ class Admin:
     async def reject_pattern(self, pattern_id: int, reason: str) -> Pattern:
         reason = reason.strip()
         if not reason:
-            raise InvalidInput("a rejection needs a reason")
+            raise InvalidInput("a rejection needs a reason", subject=Subject.REJECTION_REASON)
         pattern = await self.store.decide_pattern(
             pattern_id, PatternState.REJECTED, reason, self.clock()
         )
@@ -215,7 +237,7 @@ class Admin:
 
     async def list_messages(self, account_id: int | None, limit: int = 50) -> list[Message]:
         if not 1 <= limit <= 10_000:
-            raise InvalidInput("limit must be from 1 to 10000")
+            raise InvalidInput("limit must be from 1 to 10000", subject=Subject.LIST_SIZE)
         return await self.store.list_messages(account_id, limit)
 
     async def set_limits(self, account_id: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -273,7 +295,7 @@ class Admin:
     async def scheduled(self, account_id: int | None, limit: int = 100) -> list[Message]:
         """Scheduled messages no dispatcher has taken yet, soonest first."""
         if not 1 <= limit <= 10_000:
-            raise InvalidInput("limit must be from 1 to 10000")
+            raise InvalidInput("limit must be from 1 to 10000", subject=Subject.LIST_SIZE)
         return await self._schedule().scheduled(account_id, limit)
 
     async def cancel_message(self, message_id: int) -> Message:

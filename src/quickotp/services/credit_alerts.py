@@ -31,7 +31,7 @@ from quickotp.domain.alerts import (
     EventJob,
     below,
 )
-from quickotp.domain.errors import AccountDisabled, InvalidInput, NotAllowed
+from quickotp.domain.errors import AccountDisabled, InvalidInput, NotAllowed, Subject
 from quickotp.domain.models import (
     POST_FAILED,
     POST_REFUSED,
@@ -82,7 +82,11 @@ def checked_threshold(amount: int | None) -> int | None:
     if amount is None or amount == 0:
         return None
     if not 0 < amount <= MAX_THRESHOLD:
-        raise InvalidInput(f"a threshold is a whole number of rial from 1 to {MAX_THRESHOLD}")
+        raise InvalidInput(
+            f"a threshold is a whole number of rial from 1 to {MAX_THRESHOLD}",
+            subject=Subject.THRESHOLD,
+            high=MAX_THRESHOLD,
+        )
     return amount
 
 

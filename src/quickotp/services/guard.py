@@ -33,6 +33,9 @@ from quickotp.domain.errors import (
     PumpingSuspected,
     TokenRateLimited,
 )
+from quickotp.domain.errors import (
+    Subject as Field,
+)
 from quickotp.domain.limits import (
     Admitted,
     Bucket,
@@ -127,7 +130,11 @@ _CHOICES = {"on_resend": ("cancel", "same_code"), "pumping": ("block", "alarm", 
 def _parse(name: str, value: Any) -> Any:
     """One setting, from JSON or an environment string, checked."""
     if name not in _FIELDS:
-        raise InvalidInput(f"unknown limit {name!r}: one of {', '.join(_FIELDS)}")
+        raise InvalidInput(
+            f"unknown limit {name!r}: one of {', '.join(_FIELDS)}",
+            subject=Field.LIMIT_NAME,
+            name=name,
+        )
     kind = _FIELDS[name].type
     try:
         if kind == "int":
@@ -158,7 +165,9 @@ def _parse(name: str, value: Any) -> Any:
             return codes
         return tuple(_digits(item) for item in items if str(item).strip())
     except (TypeError, ValueError, AttributeError):
-        raise InvalidInput(f"{value!r} is not a valid value for {name}") from None
+        raise InvalidInput(
+            f"{value!r} is not a valid value for {name}", subject=Field.LIMIT_VALUE, name=name
+        ) from None
 
 
 def _pairs(value: str) -> list[tuple[str, str]]:

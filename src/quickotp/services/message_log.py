@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from quickotp.domain import phone
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed
+from quickotp.domain.errors import GatewayError, InvalidInput, NotAllowed, Subject
 from quickotp.domain.models import (
     Actor,
     LogCursor,
@@ -129,7 +129,7 @@ class MessageLog:
     def _query(self, filters: Filters, *, limit: int) -> MessageQuery:
         mobile, digits, message_id = search_terms(filters.search, regions=self.regions)
         if filters.since and filters.until and filters.until < filters.since:
-            raise InvalidInput("the last day is before the first")
+            raise InvalidInput("the last day is before the first", subject=Subject.DATES_REVERSED)
         return MessageQuery(
             mobile=mobile,
             mobile_digits=digits,
@@ -167,7 +167,7 @@ def search_terms(text: str, *, regions: Collection[str]) -> tuple[str, str, int 
     if text.startswith("#"):
         found = text[1:].strip()
         if not (found.isascii() and found.isdigit()) or len(found) > 18:
-            raise InvalidInput(f"{text!r} is not a message id (#123)")
+            raise InvalidInput(f"{text!r} is not a message id (#123)", subject=Subject.MESSAGE_ID)
         return "", "", int(found)
     try:
         return phone.normalise(text, regions=regions).e164, "", None
@@ -175,13 +175,20 @@ def search_terms(text: str, *, regions: Collection[str]) -> tuple[str, str, int 
         pass
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits or not _NUMBER_PART.fullmatch(text):
-        raise InvalidInput(f"{text!r} is neither a number, a part of one, nor a message id")
+        raise InvalidInput(
+            f"{text!r} is neither a number, a part of one, nor a message id",
+            subject=Subject.SEARCH,
+        )
     if digits.startswith("0098"):
         digits = digits[2:]
     elif digits.startswith("0"):
         digits = digits[1:]
     if len(digits) < MIN_NUMBER_PART:
-        raise InvalidInput(f"{text!r} is too short a part of a number (#123 for a message id)")
+        raise InvalidInput(
+            f"{text!r} is too short a part of a number (#123 for a message id)",
+            subject=Subject.SEARCH_SHORT,
+            least=MIN_NUMBER_PART,
+        )
     return "", digits, None
 
 

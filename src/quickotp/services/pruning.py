@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from quickotp.domain.errors import Conflict
+from quickotp.domain.errors import Conflict, Subject
 from quickotp.domain.retention import PruneCounts, cutoff
 from quickotp.ports.retention import Archive, RetentionStore
 
@@ -60,7 +60,10 @@ class Pruning:
         """
         async with self.store.exclusive() as mine:
             if not mine:
-                raise Conflict("another process is pruning now; nothing was removed")
+                raise Conflict(
+                    "another process is pruning now; nothing was removed",
+                    subject=Subject.PRUNE_RUNNING,
+                )
             now = self.clock()
             before = cutoff(now, older_than, self.zone)
             counts = await self._messages(before, now, archive, dry_run)

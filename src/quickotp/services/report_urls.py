@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from quickotp.domain.errors import AccountDisabled, InvalidInput, NotFound
+from quickotp.domain.errors import AccountDisabled, InvalidInput, NotFound, Subject
 from quickotp.domain.models import POST_REFUSED, User, WebhookDelivery
 from quickotp.domain.urls import url_problem
 from quickotp.ports.people import DeliveryLog, PanelStore
@@ -125,7 +125,10 @@ class ReportUrls:
         if post is None:
             raise NotFound(f"no delivery report {delivery_id} among account {account_id}'s")
         if post.url not in {u.url for u in await self._urls(account_id) if u.active}:
-            raise InvalidInput("that URL is no longer one of the account's active report URLs")
+            raise InvalidInput(
+                "that URL is no longer one of the account's active report URLs",
+                subject=Subject.REPORT_URL_GONE,
+            )
         retried = await self.retries.retry(account_id, delivery_id, self.clock())
         log.info("user %d asked again for delivery report %d", user.id, delivery_id)
         return retried

@@ -26,6 +26,7 @@ from quickotp.domain.errors import (
     DeliveryUncertain,
     InvalidInput,
     NotFound,
+    Subject,
 )
 from quickotp.domain.models import Actor, Console, MessageStatus
 from quickotp.domain.route_alarms import RouteAlarm
@@ -196,7 +197,9 @@ class RouteDesk:
         number = phone.normalise(mobile, regions=self.regions)
         line = sender.strip() or (route.lines[0] if route.lines else "")
         if not line and route.kind == "smpp":
-            raise InvalidInput("an SMPP route is tested from a sender line: give one")
+            raise InvalidInput(
+                "an SMPP route is tested from a sender line: give one", subject=Subject.TRIAL_LINE
+            )
         code = otp.generate(TRIAL_CODE_LENGTH, self.randbelow)
         text = TRIAL_TEXT.format(route=route.name, code=code)
         message = OutboundSms(
@@ -234,28 +237,35 @@ class RouteDesk:
     async def _checked(self, name: str, form: RouteForm, stored: Route | None) -> Route:
         """The route the form describes; InvalidInput (never echoing a credential) if none."""
         if not form.url.strip():
-            raise InvalidInput("give the route's URL")
+            raise InvalidInput("give the route's URL", subject=Subject.ROUTE_URL)
         typed = credential_of(form.url)
         credential = form.credential or typed
         if not credential and stored is not None:
             if not same_destination(stored.url, form.url):
                 raise InvalidInput(
-                    "the URL leads elsewhere now: give its password, token or API key again"
+                    "the URL leads elsewhere now: give its password, token or API key again",
+                    subject=Subject.ROUTE_CREDENTIAL_AGAIN,
                 )
             credential = credential_of(stored.url)
         if not credential:
-            raise InvalidInput("give the route's password, token or API key")
+            raise InvalidInput(
+                "give the route's password, token or API key", subject=Subject.ROUTE_CREDENTIAL
+            )
         url = with_credential(form.url, credential)
         kind, shown = self.read_url(url)
         accounts = []
         for typed in form.accounts:
             raw = ascii_digits(typed)
             if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-                raise InvalidInput(f"an account id is a number, not {typed[:20]!r}")
+                raise InvalidInput(
+                    f"an account id is a number, not {typed[:20]!r}", subject=Subject.ROUTE_ACCOUNT
+                )
             try:
                 await self.store.get_account(int(raw))
             except NotFound:
-                raise InvalidInput(f"there is no account {raw}") from None
+                raise InvalidInput(
+                    f"there is no account {raw}", subject=Subject.ROUTE_ACCOUNT, account=int(raw)
+                ) from None
             accounts.append(int(raw))
         return checked_route(
             name=name,

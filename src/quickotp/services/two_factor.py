@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from quickotp.domain import totp
-from quickotp.domain.errors import Conflict, SecondFactorFailed
+from quickotp.domain.errors import Conflict, SecondFactorFailed, Subject
 from quickotp.domain.models import User
 from quickotp.domain.sealing import seal_secret, unseal_secret
 from quickotp.ports.credentials import CredentialStore
@@ -85,7 +85,7 @@ class TwoFactor:
         """
         found = await self.store.totp(user.id)
         if found is None or found.enabled_at is not None:
-            raise Conflict("no two-step enrolment is waiting")
+            raise Conflict("no two-step enrolment is waiting", subject=Subject.TWO_STEP_NOT_STARTED)
         secret = self._secret(user.id, found.sealed)
         step = totp.matching_step(secret, code, self.clock(), None)
         if step is None:
@@ -94,14 +94,14 @@ class TwoFactor:
         if not await self.store.enable_totp(
             user.id, step=step, recovery=[self._hashed(c) for c in codes], now=self.clock()
         ):
-            raise Conflict("no two-step enrolment is waiting")
+            raise Conflict("no two-step enrolment is waiting", subject=Subject.TWO_STEP_NOT_STARTED)
         log.info("user %d turned two-step sign-in on", user.id)
         return codes
 
     async def new_recovery_codes(self, user: User) -> list[str]:
         """Ten new recovery codes in place of the old ones; Conflict when two-step is off."""
         if not await self.enabled(user.id):
-            raise Conflict("two-step sign-in is off")
+            raise Conflict("two-step sign-in is off", subject=Subject.TWO_STEP_OFF)
         codes = self._new_codes()
         await self.store.replace_recovery_codes(user.id, [self._hashed(c) for c in codes])
         log.info("user %d made new recovery codes", user.id)

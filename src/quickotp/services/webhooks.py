@@ -24,7 +24,13 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter, Gauge
 
 from quickotp.domain.digits import ascii_digits
-from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
+from quickotp.domain.errors import (
+    InvalidInput,
+    RelayNotFound,
+    Subject,
+    WebhookUrlEmpty,
+    WebhookUrlInvalid,
+)
 from quickotp.domain.models import (
     POST_FAILED,
     POST_NO_ANSWER,
@@ -416,7 +422,7 @@ class Relays:
         ident = _relay_id(relay_id)
         flag = active.strip().lower()
         if flag not in {"true", "false", "1", "0"}:
-            raise InvalidInput("Active is true or false")
+            raise InvalidInput("Active is true or false", subject=Subject.ACTIVE_FLAG)
         return await self.store.set_relay_active(account_id, ident, flag in {"true", "1"})
 
     async def delete(self, account_id: int, relay_id: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import account_from
 from quickotp.adapters.store.schema import account_settings, accounts, credit_changes
-from quickotp.domain.errors import AmountInvalid, Conflict, CreditOverdrawn, NotFound
+from quickotp.domain.errors import AmountInvalid, Conflict, CreditOverdrawn, NotFound, Subject
 from quickotp.domain.models import Account, CreditChange
 
 
@@ -31,7 +31,9 @@ class AccountSql:
         async with self.engines.write.begin() as conn:
             taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == name))
             if taken is not None:
-                raise Conflict(f"an account named {name!r} exists already")
+                raise Conflict(
+                    f"an account named {name!r} exists already", subject=Subject.ACCOUNT_NAME_TAKEN
+                )
             new_id = await conn.scalar(
                 insert(accounts)
                 .values(

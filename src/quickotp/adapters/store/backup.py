@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quickotp.adapters.store.engine import BUSY_TIMEOUT_MS, async_url
-from quickotp.domain.errors import Conflict, InvalidInput
+from quickotp.domain.errors import Conflict, InvalidInput, Subject
 
 PAGES_PER_STEP = 1024  # 4 MiB of the default 4 KiB pages a step
 
@@ -52,11 +52,15 @@ def backup_sqlite(
     InvalidInput when `source` is not there. `progress(remaining, total)` after each step.
     """
     if target.exists():
-        raise Conflict(f"{target} exists already: give a new file for the backup")
+        raise Conflict(
+            f"{target} exists already: give a new file for the backup", subject=Subject.FILE_EXISTS
+        )
     if not source.is_file():
-        raise InvalidInput(f"no database at {source}")
+        raise InvalidInput(f"no database at {source}", subject=Subject.FILE_MISSING)
     if not target.parent.is_dir():
-        raise InvalidInput(f"no directory {target.parent} for the backup")
+        raise InvalidInput(
+            f"no directory {target.parent} for the backup", subject=Subject.FILE_MISSING
+        )
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
@@ -64,7 +68,9 @@ def backup_sqlite(
         _sync(partial)
         os.link(partial, target)  # fails, rather than replaces, if `target` appeared meanwhile
     except FileExistsError:
-        raise Conflict(f"{target} exists already: give a new file for the backup") from None
+        raise Conflict(
+            f"{target} exists already: give a new file for the backup", subject=Subject.FILE_EXISTS
+        ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()

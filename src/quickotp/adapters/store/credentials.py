@@ -22,7 +22,7 @@ from quickotp.adapters.store.schema import (
     users,
 )
 from quickotp.domain.credentials import SignInEvent, SignInOutcome, TotpRecord
-from quickotp.domain.errors import Conflict, NotFound, ResetLinkInvalid
+from quickotp.domain.errors import Conflict, NotFound, ResetLinkInvalid, Subject
 
 
 class CredentialSqlStore:
@@ -167,7 +167,7 @@ class CredentialSqlStore:
                 )
             ).first()
             if found is not None and found.enabled_at is not None:
-                raise Conflict("two-step sign-in is on already")
+                raise Conflict("two-step sign-in is on already", subject=Subject.TWO_STEP_ON)
             if found is None:
                 await conn.execute(
                     insert(totp_secrets).values(user_id=user_id, sealed=sealed, created_at=now)

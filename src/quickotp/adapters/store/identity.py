@@ -28,7 +28,7 @@ from quickotp.adapters.store.schema import (
     sign_in_limits,
     users,
 )
-from quickotp.domain.errors import Conflict, InvitationInvalid, NotFound
+from quickotp.domain.errors import Conflict, InvitationInvalid, NotFound, Subject
 from quickotp.domain.models import AuditEntry, Invitation, Role, SignInCount, SignInRule, User
 
 
@@ -83,11 +83,14 @@ class IdentitySqlStore:
         now: datetime,
     ) -> User:
         if await conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
-            raise Conflict("a user with this email exists already")
+            raise Conflict("a user with this email exists already", subject=Subject.EMAIL_TAKEN)
         if new_account is not None:
             taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == new_account))
             if taken is not None:
-                raise Conflict(f"an account named {new_account!r} exists already")
+                raise Conflict(
+                    f"an account named {new_account!r} exists already",
+                    subject=Subject.ACCOUNT_NAME_TAKEN,
+                )
             account_id = await conn.scalar(
                 insert(accounts)
                 .values(
@@ -119,7 +122,9 @@ class IdentitySqlStore:
                 .returning(users.c.id)
             )
         except IntegrityError:  # a concurrent sign-up took the email between check and insert
-            raise Conflict("a user with this email exists already") from None
+            raise Conflict(
+                "a user with this email exists already", subject=Subject.EMAIL_TAKEN
+            ) from None
         return await self._user(conn, int(new_id))
 
     async def get_user(self, user_id: int) -> User:

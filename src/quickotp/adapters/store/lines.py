@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import account_from
 from quickotp.adapters.store.schema import account_lines, accounts
-from quickotp.domain.errors import Conflict, InvalidInput, NotFound
+from quickotp.domain.errors import Conflict, InvalidInput, NotFound, Subject
 from quickotp.domain.models import Account
 
 MAX_LINES = 50  # lines an account may have besides its default one
@@ -37,9 +37,15 @@ class SqlLines:
         async with self.engines.write.begin() as conn:
             found = await self._lines(conn, account_id)
             if line in found:
-                raise Conflict(f"account {account_id} has the line {line} already")
+                raise Conflict(
+                    f"account {account_id} has the line {line} already", subject=Subject.LINE_TAKEN
+                )
             if len(found) > MAX_LINES:
-                raise Conflict(f"an account has at most {MAX_LINES} lines besides its default")
+                raise Conflict(
+                    f"an account has at most {MAX_LINES} lines besides its default",
+                    subject=Subject.LINES_FULL,
+                    most=MAX_LINES,
+                )
             await conn.execute(
                 insert(account_lines).values(account_id=account_id, line=line, created_at=now)
             )
@@ -50,7 +56,9 @@ class SqlLines:
         async with self.engines.write.begin() as conn:
             found = await self._lines(conn, account_id)
             if found[0] == line:
-                raise InvalidInput(f"{line} is the account's default line: it stays")
+                raise InvalidInput(
+                    f"{line} is the account's default line: it stays", subject=Subject.LINE_DEFAULT
+                )
             done = await conn.execute(
                 delete(account_lines).where(
                     account_lines.c.account_id == account_id, account_lines.c.line == line

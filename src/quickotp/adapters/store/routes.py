@@ -24,7 +24,7 @@ from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.schema import routes
-from quickotp.domain.errors import ConfigurationError, Conflict, NotFound
+from quickotp.domain.errors import ConfigurationError, Conflict, NotFound, Subject
 from quickotp.domain.routing import Route
 
 VERSION = b"\x02"  # AES-256-GCM; 0x01 was a hand-made construction, re-sealed by migration 0002
@@ -67,7 +67,9 @@ class RouteBook:
         async with self.engines.write.begin() as conn:
             taken = await conn.scalar(select(routes.c.id).where(routes.c.name == route.name))
             if taken is not None:
-                raise Conflict(f"a route named {route.name!r} exists already")
+                raise Conflict(
+                    f"a route named {route.name!r} exists already", subject=Subject.ROUTE_NAME_TAKEN
+                )
             await conn.execute(insert(routes).values(created_at=now, **self._columns(route)))
         return route
 

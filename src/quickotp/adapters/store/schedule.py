@@ -14,7 +14,7 @@ from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, write_transaction
 from quickotp.adapters.store.rows import message_from
 from quickotp.adapters.store.schema import messages
-from quickotp.domain.errors import Conflict, NotFound
+from quickotp.domain.errors import Conflict, NotFound, Subject
 from quickotp.domain.models import Message, MessageStatus, VerificationStatus
 
 CANCELED = "canceled by the operator before it was sent"
@@ -89,5 +89,8 @@ class SqlSchedule:
         if row is None:
             raise NotFound(f"no message {message_id}")
         if refused is not None:
-            raise Conflict(f"message {message_id} is {refused} already: too late to cancel it")
+            raise Conflict(
+                f"message {message_id} is {refused} already: too late to cancel it",
+                subject=Subject.CANCEL_TOO_LATE,
+            )
         return message_from(row)

@@ -40,6 +40,7 @@ from quickotp.domain.errors import (
     DeliveryUncertain,
     InvalidInput,
     LineRefused,
+    Subject,
     TransportRejected,
     TransportUnavailable,
 )
@@ -61,7 +62,7 @@ def check_url(url: str) -> tuple[str, str]:
     try:
         scheme = urlsplit(url.strip()).scheme
     except ValueError:  # urlsplit's own refusal, e.g. an unclosed IPv6 bracket
-        raise InvalidInput("the route URL is not a URL") from None
+        raise InvalidInput("the route URL is not a URL", subject=Subject.ROUTE_URL) from None
     try:
         if scheme == "smpp":
             SmppConfig.from_url(url)
@@ -71,8 +72,11 @@ def check_url(url: str) -> tuple[str, str]:
         if scheme == "kavenegar":
             return "kavenegar", KavenegarConfig.from_url(url)[1]
     except ConfigurationError as exc:
-        raise InvalidInput(str(exc)) from None
-    raise InvalidInput(f"a route URL starts with one of {', '.join(k + '://' for k in KINDS)}")
+        raise InvalidInput(str(exc), subject=Subject.ROUTE_SETTINGS) from None
+    raise InvalidInput(
+        f"a route URL starts with one of {', '.join(k + '://' for k in KINDS)}",
+        subject=Subject.ROUTE_URL,
+    )
 
 
 def _shown_smpp(url: str) -> str:

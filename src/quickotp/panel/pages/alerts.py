@@ -9,7 +9,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
-from quickotp.domain.errors import GatewayError, InvalidInput
+from quickotp.domain.alerts import MAX_THRESHOLD
+from quickotp.domain.errors import GatewayError, InvalidInput, Subject
 from quickotp.domain.models import Actor
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
@@ -85,5 +86,9 @@ def _amount(form: FormData) -> int | None:
         return None
     amount = forms.whole(form, "threshold")
     if amount is None:
-        raise InvalidInput("the threshold is a whole number of rial")
+        raise InvalidInput(
+            "the threshold is a whole number of rial",
+            subject=Subject.THRESHOLD,
+            high=MAX_THRESHOLD,
+        )
     return amount

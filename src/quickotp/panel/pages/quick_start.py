@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.domain import errors
-from quickotp.domain.errors import GatewayError, InvalidInput, NotFound
+from quickotp.domain.errors import GatewayError, InvalidInput, NotFound, Subject
 from quickotp.domain.models import PatternState
 from quickotp.panel import forms
 from quickotp.panel.app import Access, Panel
@@ -22,18 +22,10 @@ from quickotp.services.sends import SentOtp
 
 SEND_REFUSALS: dict[type[Exception], str] = {
     errors.MobileEmpty: N_("Enter your mobile number."),
-    errors.InvalidMobile: N_("That is not a mobile number the gateway sends to."),
     errors.PatternUnavailable: N_(
         "Your account has no approved OTP pattern yet: write one under Patterned SMS."
     ),
     errors.CreditNotEnough: N_("Your credit does not cover this message."),
-    errors.GuardRefused: N_(
-        "The fraud guard refused this send, as it would refuse the API: {detail}."
-    ),
-    errors.RouteOverloaded: N_("The route to this number is busy. Try again in a minute."),
-    errors.TokenDisabled: N_("This token is disabled."),
-    errors.TokenExpired: N_("This token has expired."),
-    errors.TokenMethodNotAllowed: N_("This token may not call SendQuickOTP."),
 }
 
 
@@ -58,10 +50,10 @@ class QuickStartPages:
         return f"{url.scheme}://{url.netloc}"
 
     def refusal(self, visit: Visit, exc: GatewayError) -> str:
-        """Why a test send was refused: the likely reasons said plainly, others as anywhere."""
+        """Why a test send was refused: the likely reasons said for a sender, others as anywhere."""
         for cls in type(exc).__mro__:
             if cls in SEND_REFUSALS:
-                return self.panel.translator(visit)(SEND_REFUSALS[cls], detail=str(exc))
+                return self.panel.translator(visit)(SEND_REFUSALS[cls])
         return self.panel.problem(visit, exc)
 
     async def page(self, visit: Visit) -> Response:
@@ -78,7 +70,7 @@ class QuickStartPages:
             chosen = forms.whole(form, "token")
             try:
                 if chosen is None:
-                    raise InvalidInput("choose the token to send with")
+                    raise InvalidInput("choose the token to send with", subject=Subject.SEND_AS)
                 sent = await self.quick.test_send(user, token_id=chosen, mobile=mobile, ip=visit.ip)
             except NotFound:
                 raise  # another account's token: "nothing here", as for any of its pages

@@ -14,6 +14,7 @@ from quickotp.domain.errors import (
     GatewayError,
     InvalidInput,
     RequestRejected,
+    Subject,
 )
 from quickotp.domain.models import Actor
 from quickotp.domain.route_alarms import Health
@@ -70,7 +71,7 @@ def _route_form(form: FormData) -> RouteForm:
     """The form as the desk takes it; InvalidInput for a priority that is no number."""
     priority = forms.whole(form, "priority")
     if priority is None and forms.text(form, "priority"):
-        raise InvalidInput("a priority is a whole number")
+        raise InvalidInput("a priority is a whole number", subject=Subject.ROUTE_PRIORITY)
     return RouteForm(
         url=forms.text(form, "url", 1000),
         credential=forms.text(form, "credential", 500),

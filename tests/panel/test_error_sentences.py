@@ -1,0 +1,151 @@
+"""
+Every error the panel can show has its sentence in English and Persian, in the person's
+terms: no English detail, no class name, no placeholder left unfilled. A new error class,
+subject or raise without its sentence fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from quickotp.domain import errors
+from quickotp.domain.errors import Subject
+from quickotp.panel import errors as error_text
+from quickotp.panel.fa import FA
+from quickotp.panel.i18n import Translator
+
+SOURCE = Path(__file__).parents[2] / "src" / "quickotp"
+TEHRAN = ZoneInfo("Asia/Tehran")
+DETAIL = "an internal detail nobody should read"
+# Latin a Persian sentence may hold: what is typed as is (a variable, a setting's form, a key).
+KEPT_LATIN = {"code", "OTP", "API", "name", "value"}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+VALUES = {"high": 10**15, "first": 1971, "last": 2999, "most": 50, "least": 3}
+
+
+def error_classes() -> list[type[errors.GatewayError]]:
+    """GatewayError and every class under it."""
+    found, todo = [], [errors.GatewayError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted({c for c in found if c.__module__ == errors.__name__}, key=lambda c: c.__name__)
+
+
+def latin_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in KEPT_LATIN]
+
+
+def example(cls: type[errors.GatewayError]) -> errors.GatewayError:
+    """An instance of `cls` as the gateway raises it, with an English detail in its text."""
+    if issubclass(cls, errors.SignInThrottled | errors.PasswordHashingBusy):
+        return cls(DETAIL, retry_after=300)
+    return cls(DETAIL)
+
+
+@pytest.mark.parametrize("cls", error_classes(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_every_error_class_has_a_sentence_without_its_detail(
+    cls: type[errors.GatewayError], locale: str
+) -> None:
+    """Said in the language, with no English detail, class name or unfilled placeholder."""
+    said = error_text.describe(Translator(locale, TEHRAN), example(cls))
+
+    assert said
+    assert DETAIL not in said
+    assert cls.__name__ not in said
+    assert "{" not in said
+    if locale == "fa":
+        assert latin_words(said) == [], said
+
+
+def test_every_sentence_the_panel_words_errors_with_is_in_persian() -> None:
+    """Each class's and each subject's sentence has its Persian translation."""
+    sentences = [*error_text.MESSAGES.values(), *error_text.SUBJECTS.values()]
+
+    assert sorted(s for s in sentences if s not in FA) == []
+
+
+@pytest.mark.parametrize("subject", list(Subject), ids=str)
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_every_subject_has_a_sentence_in_both_languages(subject: Subject, locale: str) -> None:
+    """A subject the domain names and the panel cannot say fails here."""
+    exc = errors.InvalidInput(DETAIL, subject=subject, **VALUES)
+
+    said = error_text.describe(Translator(locale, TEHRAN), exc)
+
+    assert subject in error_text.SUBJECTS
+    assert DETAIL not in said
+    assert "{" not in said
+    if locale == "fa":
+        assert error_text.SUBJECTS[subject] in FA
+        assert latin_words(said) == [], said
+
+
+def raises_of(names: set[str]) -> list[tuple[str, ast.Call]]:
+    """(where, call) for each call of a class named in `names` in the package's source."""
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in names
+            ):
+                found.append((f"{path.relative_to(SOURCE)}:{node.lineno}", node))
+    return found
+
+
+def test_every_invalid_input_and_conflict_names_its_subject_and_values() -> None:
+    """
+    Each InvalidInput(...) and Conflict(...) in the source says what it is about, and
+    gives every value its sentence names: else the panel could only say "cannot be used".
+    """
+    problems = []
+    for where, call in raises_of({"InvalidInput", "Conflict"}):
+        keywords = {k.arg: k.value for k in call.keywords}
+        subject = keywords.get("subject")
+        if not (isinstance(subject, ast.Attribute) and subject.attr in Subject.__members__):
+            problems.append(f"{where}: no subject")
+            continue
+        needed = set(_PLACEHOLDER.findall(error_text.SUBJECTS[Subject[subject.attr]]))
+        if missing := needed - keywords.keys():
+            problems.append(f"{where}: {subject.attr} without {sorted(missing)}")
+
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("queued", "TransportUnavailable: every route failed; the last: a: could not connect"),
+        ("failed", "gave up after 6 attempts: TransportUnavailable: every route failed"),
+        ("failed", "TransportRejected: submit_sm answered ESME_RINVDSTADR"),
+        ("failed", "LineRefused: ESME_RINVSRCADR"),
+        ("expired", "code expired while retrying: DeliveryUncertain: no answer in time"),
+    ],
+)
+def test_a_message_failure_is_said_without_the_transport_words(status: str, error: str) -> None:
+    """The message page's reason, for an account's user: a sentence, not the route's words."""
+    for locale in ("en", "fa"):
+        said = error_text.send_failure(Translator(locale, TEHRAN), status, error)
+
+        assert error.split(":")[0] not in said
+        assert "ESME" not in said
+        if locale == "fa":
+            assert latin_words(said) == [], said
+
+
+def test_a_refusal_by_the_upstream_is_told_apart_from_no_route() -> None:
+    en = Translator("en", TEHRAN)
+
+    refused = error_text.send_failure(en, "failed", "TransportRejected: refused")
+    unreachable = error_text.send_failure(en, "failed", "gave up after 6 attempts: x")
+
+    assert (refused, unreachable) == (error_text.REFUSED_UPSTREAM, error_text.NOT_SENT)
