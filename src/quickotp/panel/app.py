@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quickotp.domain.errors import AccountDisabled, GatewayError, NotAllowed, NotFound
 from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
+from quickotp.panel import forms
 from quickotp.panel.assets import Assets
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
 from quickotp.panel.visits import (
@@ -315,6 +316,7 @@ class Panel:
             open_signup=self.config.open_signup,
             now=self.users.clock(),
             problem_text=lambda exc: error_text.describe(tr, exc),
+            shown_day=forms.shown_day,
             page_field=PAGE_FIELD,
             restored=visit.restored,
             **context,

@@ -6,6 +6,7 @@ class, in their language. The classes come from quickotp.domain.errors; the most
 from __future__ import annotations
 
 from quickotp.domain import errors
+from quickotp.panel import forms
 from quickotp.panel.i18n import N_, Translator
 
 TOO_LARGE = N_("This form is too large to be sent. Shorten what you wrote and try again.")
@@ -50,6 +51,11 @@ MESSAGES: dict[type[Exception], str] = {
     errors.AccountRateLimited: N_(
         "Too many requests from your account. Try again in {minutes} minutes."
     ),
+    forms.DayUnreadable: N_(
+        "“{detail}” is not a date: write the day as 1405/09/15 (Jalali) or 2026-12-06."
+    ),
+    forms.DayNotInCalendar: N_("The calendar has no day “{detail}”: check its month and day."),
+    forms.DayOutOfRange: N_("“{detail}” is too far from today to be used as a date."),
     errors.InvalidInput: N_("This cannot be used: {detail}."),
     errors.RequestRejected: N_("This request was refused: {detail}."),
     # A failure of the gateway's own: its text may name a backend, so it is not shown.

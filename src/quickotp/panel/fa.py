@@ -579,4 +579,9 @@ FA: dict[str, str] = {
     "A part of a number is looked for among the newest {n} messages of the chosen days.": "بخشی از شماره در میان {n} پیامک تازه‌ترِ روزهای انتخاب‌شده جست‌وجو می‌شود.",
     "Counted at": "شمرده در",
     "counted again at most once a minute": "دست‌بالا هر یک دقیقه یک بار دوباره شمرده می‌شود",
+    # date fields
+    "“{detail}” is not a date: write the day as 1405/09/15 (Jalali) or 2026-12-06.": "«{detail}» تاریخ نیست: روز را به شکل ۱۴۰۵/۰۹/۱۵ (خورشیدی) یا 2026-12-06 بنویسید.",
+    "The calendar has no day “{detail}”: check its month and day.": "گاه‌شمار روزی به نام «{detail}» ندارد: ماه و روز آن را بررسی کنید.",
+    "“{detail}” is too far from today to be used as a date.": "«{detail}» برای تاریخ بودن بیش از اندازه از امروز دور است.",
+    "Gregorian": "میلادی",
 }
