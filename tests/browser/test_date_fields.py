@@ -38,7 +38,7 @@ def today() -> date:
 
 
 def jalali(day: date, *, dash: bool = False) -> str:
-    return jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d" if dash else "%Y/%m/%d")
+    return str(jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d" if dash else "%Y/%m/%d"))
 
 
 @pytest.fixture(scope="module")
