@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
-from tests.browser.conftest import sign_in, sign_up
+from tests.browser.conftest import shot, sign_in, sign_up
 from tests.browser.operations import (
     PASSWORD,
     VIEWS,
@@ -98,6 +98,7 @@ def test_the_log_is_filtered_by_a_range_of_days(
     expect(page.locator("#until")).to_have_value(tr.field_day(until))
     if language == "fa":
         gregorian_beside(page, "since", since, tr)
+    shot(page, f"date-fields-log-{width}-{language}")
 
     page.goto(f"{gateway.url}/panel/messages?until={jalali(today() - timedelta(days=15))}")
     expect(page.locator("#log tbody tr")).to_have_count(1)  # a Jalali day in either language
@@ -142,6 +143,7 @@ def test_a_tokens_last_day_typed_in_jalali_stays_the_same_day(
         if language == "fa":
             gregorian_beside(page, "expires_on", last_day, tr)
         assert_fits(page)
+        shot(page, f"date-fields-token-{width}-{language}")
         page.click("form[action*='/tokens/'] button[type=submit]")
         expect(page.locator(".alert.success")).to_have_text(tr("Token saved."))
     expect(row).to_contain_text(listed)
