@@ -141,11 +141,11 @@ async def test_a_wrong_day_is_refused_on_the_page_not_with_a_500(browser: Browse
     assert export.status_code == 422
     assert "تاریخ نیست" in export.text
 
-    operator_like = await browser.post(
+    token_post = await browser.post(
         "/panel/tokens", {"label": "bad day", "expires_on": "1405/07/31"}
     )
-    assert operator_like.status_code == 422
-    assert "گاه‌شمار روزی" in operator_like.text
+    assert token_post.status_code == 422
+    assert "گاه‌شمار روزی" in token_post.text
 
 
 @pytest.mark.parametrize("language", ["fa", "en"])

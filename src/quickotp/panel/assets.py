@@ -9,7 +9,7 @@ digits of its SHA-256 (`panel.css` is served as `panel.3f2a9c1be04d.css`), and a
 stylesheet's hash changes with the font it loads. A text file (CSS, JavaScript, SVG, JSON,
 plain text) is gzipped then too, once, and sent gzipped to every client that accepts it;
 the font is compressed already and goes as it is. Memory is bounded by the package: every
-file once, and the gzipped text files beside them (about 450 KB in all).
+file once, and the gzipped text files beside them (about 430 KB in all).
 
 A name that is not the current name of a file (an old hash, an unhashed name, a made-up
 one) is 404: nothing is ever cached for good under a name whose content may change.
