@@ -54,7 +54,7 @@ async def test_sign_up_refuses_a_taken_email(browser: Browser, runtime: Runtime)
     )
 
     assert response.status_code == 422
-    assert "taken already" in response.text
+    assert "A user with this email exists already." in response.text
     assert [a.name for a in await runtime.admin.list_accounts()] == ["Shop"]
 
 

@@ -23,9 +23,16 @@ SOURCE = Path(__file__).parents[2] / "src" / "quickotp"
 TEHRAN = ZoneInfo("Asia/Tehran")
 DETAIL = "an internal detail nobody should read"
 # Latin a Persian sentence may hold: what is typed as is (a variable, a setting's form, a key).
-KEPT_LATIN = {"code", "OTP", "API", "name", "value"}
+KEPT_LATIN = {"code", "OTP", "API", "name", "value", "http", "https"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-VALUES = {"high": 10**15, "first": 1971, "last": 2999, "most": 50, "least": 3}
+VALUES = {
+    "high": 10**15,
+    "first": 1971,
+    "last": 2999,
+    "most": 50,
+    "least": 3,
+    "typed": "1405/13/01",
+}
 
 
 def error_classes() -> list[type[errors.GatewayError]]:

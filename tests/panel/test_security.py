@@ -104,10 +104,13 @@ async def test_dev_mode_drops_only_the_secure_flag(database_url: str) -> None:
     assert {"httponly", "samesite=lax"} <= flags
 
 
-@pytest.mark.parametrize("path", ["/panel/sign-in", "/panel/static/panel.css"])
-async def test_strict_security_headers(browser: Browser, path: str) -> None:
+@pytest.mark.parametrize("page", [True, False], ids=["page", "static file"])
+async def test_strict_security_headers(browser: Browser, page: bool) -> None:
     """Pages and static files alike: a CSP without inline code, no framing, no sniffing."""
-    response = await browser.get(path)
+    sign_in_page = await browser.get("/panel/sign-in")
+    found = re.search(r'href="(/panel/static/panel\.[0-9a-f]{12}\.css)"', sign_in_page.text)
+    assert found is not None
+    response = sign_in_page if page else await browser.get(found.group(1))
 
     csp = response.headers["content-security-policy"]
     assert response.status_code == 200

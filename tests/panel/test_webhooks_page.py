@@ -244,7 +244,7 @@ async def test_a_url_switched_off_is_not_tried_again_and_a_disabled_account_chan
         disabled_page = await browser.get("/panel/webhooks")
 
     assert switched_off.status_code == 422
-    assert "no longer one of the account&#39;s active report URLs" in switched_off.text
+    assert "no longer one of the account&#39;s active ones" in switched_off.text
     assert disabled_test.status_code == 403
     assert disabled_page.status_code == 200  # read, not changed
     assert len(receiver.got) == 1

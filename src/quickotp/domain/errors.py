@@ -123,8 +123,9 @@ class Subject(StrEnum):
     """What an InvalidInput or a Conflict is about: a stable code the panel words itself."""
 
     # InvalidInput: a form's field or a value that cannot be used
-    DATE = "date"  # not a date of the calendar
-    DATE_RANGE = "date_range"  # a date outside the years `first` to `last`
+    DATE = "date"  # `typed`, in no form a date field reads
+    DAY_MISSING = "day_missing"  # `typed`, a day its calendar has not (1404/12/30)
+    DATE_RANGE = "date_range"  # `typed`, a day outside the years a date field takes
     DATES_REVERSED = "dates_reversed"  # the last day is before the first
     SEARCH = "search"  # a search box's text that is neither a number nor a message id
     SEARCH_SHORT = "search_short"  # a part of a number with fewer than `least` digits
@@ -155,6 +156,7 @@ class Subject(StrEnum):
     ROUTE_PRIORITY = "route_priority"  # a priority that is no whole number within the range
     ROUTE_LINES = "route_lines"  # more than `most` lines, or a line that cannot be used
     TRIAL_LINE = "trial_line"  # an SMPP route tested without a sender line
+    REPORT_URL_REFUSED = "report_url_refused"  # a report URL malformed, or not a public address
     REPORT_URL_GONE = "report_url_gone"  # a retry to a URL the account no longer keeps
     ACTIVE_FLAG = "active_flag"  # Active that is neither true nor false
     AGE = "age"  # an age of stored rows that is no whole number of days in range

@@ -8,13 +8,11 @@ no rule of the gateway lives here.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from enum import Enum
-from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
@@ -23,8 +21,7 @@ from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quickotp.domain.errors import (
@@ -38,6 +35,8 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
+from quickotp.panel import forms
+from quickotp.panel.assets import Assets
 from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
 from quickotp.panel.visits import (
     CSRF_FIELD,
@@ -161,7 +160,7 @@ class Panel:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.asset_version = _asset_version()
+        self.assets = Assets.of_package()
 
     @property
     def base(self) -> str:
@@ -337,6 +336,7 @@ class Panel:
             now=self.users.clock(),
             problem_text=lambda exc: error_text.describe(tr, exc),
             send_failure=lambda status, error: error_text.send_failure(tr, status, error),
+            shown_day=forms.shown_day,
             page_field=PAGE_FIELD,
             restored=visit.restored,
             **context,
@@ -344,7 +344,8 @@ class Panel:
         return HTMLResponse(html, status_code=status)
 
     def static(self, name: str) -> str:
-        return f"{self.base}/static/{name}?v={self.asset_version}"
+        """The URL of the static file at `name`: its content's hash in it, cached for good."""
+        return f"{self.base}/static/{self.assets.url_path(name)}"
 
     def redirect(self, visit: Visit, path: str, *, flash: str | None = None) -> Response:
         response = RedirectResponse(self.base + path, status_code=303)
@@ -416,23 +417,6 @@ def _set_cookie_names(response: Response) -> set[str]:
     }
 
 
-def _asset_version() -> str:
-    """A short hash of the static files, so browsers may cache them for good."""
-    digest = hashlib.sha256()
-    root = resources.files("quickotp.panel") / "static"
-    for path in sorted(_walk(root), key=str):
-        digest.update(str(path).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-def _walk(folder: Any) -> list[Any]:
-    found = []
-    for item in folder.iterdir():
-        found.extend(_walk(item) if item.is_dir() else [item])
-    return found
-
-
 class SecurityHeaders:
     """Strict headers on every panel answer: CSP without inline code, no framing, no sniffing."""
 
@@ -444,7 +428,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = scope["path"].startswith(f"{scope.get('root_path', '')}/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -459,8 +442,6 @@ class SecurityHeaders:
                 ]
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
-                if static:
-                    headers.append((b"cache-control", b"public, max-age=31536000, immutable"))
                 message["headers"] = headers
             await send(message)
 
@@ -487,6 +468,6 @@ register_url_convertor("id", RowId())
 
 def create_panel(panel: Panel, routes: Sequence[BaseRoute], *, hsts: bool) -> ASGIApp:
     """The panel as an app to mount at `panel.base`."""
-    static = StaticFiles(packages=[("quickotp.panel", "static")])
-    app = Starlette(routes=[*routes, Mount("/static", app=static, name="static")])
+    static = Route("/static/{path:path}", panel.assets.endpoint, methods=["GET", "HEAD"])
+    app = Starlette(routes=[*routes, static])
     return SecurityHeaders(app, hsts=hsts)

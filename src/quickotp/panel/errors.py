@@ -111,8 +111,11 @@ MESSAGES: dict[type[Exception], str] = {
 
 # What an InvalidInput or a Conflict is about, said for the person who typed it.
 SUBJECTS: dict[Subject, str] = {
-    Subject.DATE: N_("That is not a date: write it as 1403/12/11 or 2025-03-01."),
-    Subject.DATE_RANGE: N_("A date is between the years {first} and {last}."),
+    Subject.DATE: N_(
+        "“{typed}” is not a date: write the day as 1405/09/15 (Jalali) or 2026-12-06."
+    ),
+    Subject.DAY_MISSING: N_("The calendar has no day “{typed}”: check its month and day."),
+    Subject.DATE_RANGE: N_("“{typed}” is too far from today to be used as a date."),
     Subject.DATES_REVERSED: N_("The last day is before the first."),
     Subject.SEARCH: N_("Search for a mobile number, or a message by its number written as #123."),
     Subject.SEARCH_SHORT: N_(
@@ -157,6 +160,9 @@ SUBJECTS: dict[Subject, str] = {
     ),
     Subject.ROUTE_LINES: N_("A route has at most {most} sender lines of 1 to 20 characters."),
     Subject.TRIAL_LINE: N_("This route is tested from a sender line: give one."),
+    Subject.REPORT_URL_REFUSED: N_(
+        "This address cannot take delivery reports: give a public http:// or https:// one."
+    ),
     Subject.REPORT_URL_GONE: N_("That address is no longer one of the account's active ones."),
     Subject.ACTIVE_FLAG: N_("Choose on or off."),
     Subject.AGE: N_("An age is a whole number of days."),

@@ -588,7 +588,6 @@ FA: dict[str, str] = {
     # errors in the person's terms
     "A code has 4 to 8 digits.": "کد ۴ تا ۸ رقم دارد.",
     "A code went to this number a moment ago. Try again in {minutes} minutes.": "همین لحظه کدی به این شماره رفت. {minutes} دقیقه دیگر دوباره امتحان کنید.",
-    "A date is between the years {first} and {last}.": "تاریخ باید میان سال\u200cهای {first} و {last} باشد.",
     "A limit is a whole number of zero or more, or one of its choices.": "هر محدودیت عددی درست از صفر به بالاست، یا یکی از گزینه\u200cهای خودش.",
     "A message number is written as # and digits, as in #123.": "شمارهٔ پیامک را با # و رقم\u200cها بنویسید، مانند #۱۲۳.",
     "A password holds no control characters.": "گذرواژه نویسهٔ کنترلی ندارد.",
@@ -630,7 +629,6 @@ FA: dict[str, str] = {
     "Start turning on two-step sign-in first.": "نخست روشن کردن ورود دومرحله\u200cای را آغاز کنید.",
     "That address is no longer one of the account's active ones.": "این نشانی دیگر از نشانی\u200cهای فعال حساب نیست.",
     "That file exists already: give a new one.": "این پرونده از پیش هست: پروندهٔ تازه\u200cای بدهید.",
-    "That is not a date: write it as 1403/12/11 or 2025-03-01.": "این تاریخ نیست: آن را به شکل ۱۴۰۳/۱۲/۱۱ یا ۲۰۲۵-۰۳-۰۱ بنویسید.",
     "That name is kept for the shared lines: choose another line.": "این نام از آنِ خط\u200cهای مشترک است: خط دیگری برگزینید.",
     "The SMS operator refused this message.": "اپراتور پیامک این پیامک را نپذیرفت.",
     "The account has no approved OTP pattern yet.": "حساب هنوز الگوی کد یک\u200cبارمصرف تأییدشده\u200cای ندارد.",
@@ -668,5 +666,11 @@ FA: dict[str, str] = {
     "Write each setting on a line of its own, as name = value.": "هر تنظیم را در سطری جدا بنویسید، به شکل name = value.",
     "You have this address already.": "این نشانی را از پیش دارید.",
     "You keep as many report addresses as an account may. Remove one first.": "به اندازهٔ مجاز یک حساب نشانی گزارش دارید. نخست یکی را بردارید.",
+    "This address cannot take delivery reports: give a public http:// or https:// one.": "این نشانی نمی‌تواند گزارش تحویل بگیرد: نشانی همگانی‌ای با http:// یا https:// بدهید.",
     "You may not do this.": "شما اجازهٔ این کار را ندارید.",
+    # date fields
+    "“{typed}” is not a date: write the day as 1405/09/15 (Jalali) or 2026-12-06.": "«{typed}» تاریخ نیست: روز را به شکل ۱۴۰۵/۰۹/۱۵ (خورشیدی) یا 2026-12-06 بنویسید.",
+    "The calendar has no day “{typed}”: check its month and day.": "گاه‌شمار روزی به نام «{typed}» ندارد: ماه و روز آن را بررسی کنید.",
+    "“{typed}” is too far from today to be used as a date.": "«{typed}» برای تاریخ بودن بیش از اندازه از امروز دور است.",
+    "Gregorian": "میلادی",
 }

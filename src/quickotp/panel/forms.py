@@ -55,39 +55,41 @@ def whole(form: FormData | QueryParams, name: str) -> int | None:
     return int(raw)
 
 
+class DayUnreadable(InvalidInput):
+    """A date field holding text that is no date in a form the panel reads."""
+
+
+class DayNotInCalendar(InvalidInput):
+    """A date written in a readable form that its calendar has no such day for (1403/12/31)."""
+
+
+class DayOutOfRange(InvalidInput):
+    """A real day, but outside the years a date field takes."""
+
+
 def day(form: FormData | QueryParams, name: str) -> date | None:
-    """A YYYY-MM-DD date (what a date input sends); InvalidInput for anything else non-empty."""
-    raw = ascii_digits(text(form, name))
-    if not raw:
+    """
+    The day a date field holds, or None when it is empty; DayUnreadable, DayNotInCalendar or
+    DayOutOfRange (their text: what was typed) for anything else.
+
+    A day is written year first, with `/` or `-` between its parts, in any digits: in
+    Persian the Jalali day the page's text field takes (1405/09/15 or 1405-09-15, Persian or
+    Latin digits), in English what a date input sends (2026-12-06). The year tells the
+    calendars apart (below 1700: Jalali), so a day written in either reads right in either
+    language. jdatetime converts; a day is a calendar day of Iran, never a moment, so no
+    time zone can move it.
+    """
+    typed = text(form, name, 40)
+    if not typed:
         return None
-    try:
-        found = date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{raw!r} is not a date (YYYY-MM-DD)", subject=Subject.DATE) from None
-    if not FIRST_YEAR <= found.year <= LAST_YEAR:
-        raise InvalidInput(
-            f"a date is between {FIRST_YEAR} and {LAST_YEAR}",
-            subject=Subject.DATE_RANGE,
-            first=FIRST_YEAR,
-            last=LAST_YEAR,
-        )
-    return found
+    return read_day(typed)
 
 
-def calendar_day(form: FormData | QueryParams, name: str) -> date | None:
-    """
-    A day written in either calendar, in any digits, with `-` or `/` between its parts:
-    2025-03-01 (Gregorian, what a date input sends) or 1403/12/11 (Jalali: a year before
-    1700). InvalidInput for anything else non-empty.
-    """
-    raw = ascii_digits(text(form, name))
-    if not raw:
-        return None
-    found = _DAY.fullmatch(raw)
+def read_day(typed: str) -> date:
+    """`typed` as a day (see `day`); the same errors."""
+    found = _DAY.fullmatch(ascii_digits(typed))
     if found is None:
-        raise InvalidInput(
-            f"{raw!r} is not a date (1403/12/11 or 2025-03-01)", subject=Subject.DATE
-        )
+        raise DayUnreadable(f"{typed!r} is not a date", subject=Subject.DATE, typed=typed)
     year, month, day_ = (int(part) for part in found.groups())
     try:
         if year < JALALI_BEFORE:
@@ -95,19 +97,28 @@ def calendar_day(form: FormData | QueryParams, name: str) -> date | None:
         else:
             found_day = date(year, month, day_)
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not a day of the calendar", subject=Subject.DATE) from None
+        raise DayNotInCalendar(
+            f"{typed!r} is not a day of its calendar", subject=Subject.DAY_MISSING, typed=typed
+        ) from None
     if not FIRST_YEAR <= found_day.year <= LAST_YEAR:
-        raise InvalidInput(
-            f"a date is between {FIRST_YEAR} and {LAST_YEAR}",
+        raise DayOutOfRange(
+            f"{typed!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}",
             subject=Subject.DATE_RANGE,
-            first=FIRST_YEAR,
-            last=LAST_YEAR,
+            typed=typed,
         )
     return found_day
 
 
-JALALI_BEFORE = 1700  # a year before this is a Jalali one (1403 is 2024-25)
-_DAY = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+def shown_day(typed: str) -> date | None:
+    """The day a date field shows beside what was typed: None while it is not one."""
+    try:
+        return read_day(typed) if typed.strip() else None
+    except InvalidInput:
+        return None
+
+
+JALALI_BEFORE = 1700  # a year before this is a Jalali one (1405 is 2026-27)
+_DAY = re.compile(r"\s*([0-9]{4})\s*[-/]\s*([0-9]{1,2})\s*[-/]\s*([0-9]{1,2})\s*")
 
 
 def lines(form: FormData, name: str) -> list[str]:

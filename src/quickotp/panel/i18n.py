@@ -113,6 +113,12 @@ class Translator:
             day.isoformat(), jalali, gregorian
         )
 
+    def field_day(self, day: date) -> str:
+        """A day as a date field holds it: in Persian the Jalali day, in English ISO 8601."""
+        if self.rtl:
+            return self.digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+        return day.isoformat()
+
     def bucket_label(self, start: datetime, bucket: str) -> str:
         """A chart bucket's label: the hour, or the day in the language's calendar."""
         if bucket == "hour":

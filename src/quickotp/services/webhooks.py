@@ -409,7 +409,10 @@ class Relays:
         if not url:
             raise WebhookUrlEmpty("URLAddress is empty")
         if (problem := await self.targets.problem(url)) is not None:
-            raise WebhookUrlInvalid(f"URLAddress cannot take delivery reports: {problem}")
+            raise WebhookUrlInvalid(
+                f"URLAddress cannot take delivery reports: {problem}",
+                subject=Subject.REPORT_URL_REFUSED,
+            )
         relay = await self.store.add_relay(account_id, url, self.new_secret(), self.clock())
         log.info("account %d added relay URL %d", account_id, relay.id)
         return relay

@@ -21,6 +21,7 @@ from quickotp.domain.errors import (
     ExpiryInPast,
     GatewayError,
     NotAllowed,
+    Subject,
     WebhookUrlInvalid,
 )
 from quickotp.domain.models import (
@@ -321,7 +322,10 @@ class Workspace:
         """Set the delivery-report URL (empty: none); the first one gets a signing secret."""
         url = url.strip()
         if url and (problem := await self.targets.problem(url)) is not None:
-            raise WebhookUrlInvalid(f"this URL cannot take delivery reports: {problem}")
+            raise WebhookUrlInvalid(
+                f"this URL cannot take delivery reports: {problem}",
+                subject=Subject.REPORT_URL_REFUSED,
+            )
         account_id = await self._writable(user)
         current = await self.panel.get_webhook(account_id)
         secret = current.secret if current is not None else self._new_secret()

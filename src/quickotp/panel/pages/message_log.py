@@ -60,14 +60,14 @@ def routes(panel: Panel, log: MessageLog) -> list[Route]:
 
 
 def read_filters(query: QueryParams) -> Filters:
-    """The log form's fields; InvalidInput for a day that is not one."""
+    """The log form's fields; InvalidInput for a day that is not one (forms.day)."""
     return Filters(
         search=forms.text(query, "q", 60),
         status=forms.text(query, "status", 20),
         token_id=forms.whole(query, "token"),
         outcome=forms.text(query, "outcome", 30),
-        since=forms.calendar_day(query, "since"),
-        until=forms.calendar_day(query, "until"),
+        since=forms.day(query, "since"),
+        until=forms.day(query, "until"),
         before=forms.text(query, "before", 40),
     )
 

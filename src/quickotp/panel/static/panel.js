@@ -1,7 +1,8 @@
 /*
  * QuickOTP panel: small enhancements over pages that work without JavaScript.
- * Copy buttons, confirmations, the pattern's live preview (rendered by the server), and the
- * dashboard's charts (Chart.js, fed from a JSON data block; the tables stay for no-JS).
+ * Copy buttons, confirmations, the pattern's live preview (rendered by the server), the
+ * Gregorian day beside a Jalali date field as one types, and the dashboard's charts
+ * (Chart.js, fed from a JSON data block; the tables stay for no-JS).
  */
 "use strict";
 
@@ -62,6 +63,67 @@
       timer = setTimeout(refresh, 200);
     });
     refresh();
+  }
+
+  // The Gregorian day beside each Jalali date field (the server writes it on every page; this
+  // keeps it up to date while one types). The browser's own Persian calendar (Intl, ICU) is
+  // the converter: a Jalali day is found by formatting the few Gregorian days it can be.
+  var DAY = /^\s*(\d{4})\s*[-\/]\s*(\d{1,2})\s*[-\/]\s*(\d{1,2})\s*$/;
+  var MS_A_DAY = 86400000;
+  var persianCalendar = null;
+
+  function latinDigits(text) {
+    return text.replace(/[\u06f0-\u06f9]/g, function (d) { return String(d.charCodeAt(0) - 0x6f0); })
+      .replace(/[\u0660-\u0669]/g, function (d) { return String(d.charCodeAt(0) - 0x660); });
+  }
+
+  function persianDigits(text) {
+    return text.replace(/[0-9]/g, function (d) { return String.fromCharCode(0x6f0 + Number(d)); });
+  }
+
+  function jalaliOf(ms) {
+    persianCalendar = persianCalendar || new Intl.DateTimeFormat("en-u-ca-persian-nu-latn", {
+      timeZone: "UTC", year: "numeric", month: "numeric", day: "numeric",
+    });
+    var parts = {};
+    persianCalendar.formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
+    return [parseInt(parts.year, 10), parseInt(parts.month, 10), parseInt(parts.day, 10)];
+  }
+
+  // The Gregorian day (as a UTC Date) of a day in either calendar, or null when it is none.
+  function gregorianDay(typed) {
+    var found = DAY.exec(latinDigits(typed));
+    if (!found) return null;
+    var y = Number(found[1]), m = Number(found[2]), d = Number(found[3]);
+    if (m < 1 || m > 12 || d < 1 || d > 31) return null;
+    if (y >= 1700) {
+      var day = new Date(Date.UTC(y, m - 1, d));
+      return day.getUTCMonth() === m - 1 ? day : null;
+    }
+    // Farvardin 1 falls within a day or two of March 21 (Gregorian year: y + 621).
+    var guess = Date.UTC(y + 621, 2, 21) + ((m <= 6 ? (m - 1) * 31 : 186 + (m - 7) * 30) + d - 1) * MS_A_DAY;
+    for (var shift = -3; shift <= 3; shift++) {
+      var ms = guess + shift * MS_A_DAY;
+      var j = jalaliOf(ms);
+      if (j[0] === y && j[1] === m && j[2] === d) return new Date(ms);
+    }
+    return null;
+  }
+
+  function gregorianBeside() {
+    document.querySelectorAll("input[data-gregorian]").forEach(function (field) {
+      var beside = document.getElementById(field.getAttribute("data-gregorian"));
+      if (!beside) return;
+      var shown = beside.querySelector("[data-day]");
+      function update() {
+        var day = null;
+        try { day = gregorianDay(field.value); } catch (e) { day = null; }
+        beside.hidden = day === null;
+        if (day !== null) shown.textContent = persianDigits(day.toISOString().slice(0, 10));
+      }
+      field.addEventListener("input", update);
+      update();
+    });
   }
 
   var COLORS = {
@@ -165,6 +227,7 @@
 
   onReady(function () {
     restoreForm();
+    gregorianBeside();
     copyButtons();
     confirmations();
     livePreview();
