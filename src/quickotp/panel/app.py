@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quickotp.domain.errors import AccountDisabled, GatewayError, NotAllowed, NotFound
 from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
-from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
+from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator, ltr, ltr_runs
 from quickotp.panel.visits import (
     CSRF_FIELD,
     FLASH_COOKIE,
@@ -149,6 +149,7 @@ class Panel:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.templates.filters["ltr_runs"] = ltr_runs
         self.asset_version = _asset_version()
 
     @property
@@ -300,8 +301,12 @@ class Panel:
             tr=tr,
             when=tr.when,
             day=tr.day,
-            num=tr.number,
-            signed=tr.signed,
+            # A number with a sign is isolated left to right: "-1,000" keeps its minus on
+            # the left in Persian.
+            num=lambda value, decimals=0: (
+                ltr(tr.number(value, decimals)) if value < 0 else tr.number(value, decimals)
+            ),
+            signed=lambda value: ltr(tr.signed(value)),
             digits=tr.digits,
             pct=tr.percent,
             user=visit.user,
