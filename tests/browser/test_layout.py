@@ -16,7 +16,8 @@ from tests.browser.conftest import OPERATOR, STEP_MS, new_page, shot, sign_in, s
 from tests.browser.journeys import PASSWORD, Shop, account_id_of, open_shop
 from tests.e2e.server import Gateway
 
-pytestmark = pytest.mark.slow
+# The module's fixture builds a site through the browser first (a minute or two).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 WIDTHS = [1366, 390]
 LANGUAGES = ["fa", "en"]
