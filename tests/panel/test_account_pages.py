@@ -71,7 +71,7 @@ async def test_a_rejected_pattern_shows_its_reason(
     page = await browser.get("/panel/patterns")
 
     assert "Rejected" in page.text
-    assert "Reason: advertising in an OTP" in page.text
+    assert "Reason: <bdi>advertising in an OTP</bdi>" in page.text
 
 
 @pytest.mark.parametrize(

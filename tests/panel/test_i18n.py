@@ -17,11 +17,11 @@ from tests.panel.conftest import Browser, open_browser, sign_up
 
 PANEL = Path(__file__).parents[2] / "src" / "quickotp" / "panel"
 TEHRAN = ZoneInfo("Asia/Tehran")
-_CALL = re.compile(r"""\bN?_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_CALL = re.compile(r"""(?:\bN?_|\btr\.markup)\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 
 
 def message_ids() -> set[str]:
-    """Every literal the templates pass to _() and the Python marks with N_()."""
+    """Every literal the templates pass to _() or tr.markup() and the Python marks with N_()."""
     found = set()
     for path in [*PANEL.rglob("*.html"), *PANEL.rglob("*.py")]:
         for literal in _CALL.findall(path.read_text()):

@@ -172,7 +172,7 @@ async def test_the_accounts_page_counts_users_and_todays_messages(
 
     page = await operator.get("/panel/operator/accounts")
 
-    row = re.search(r"<strong>Shop</strong>.*?</tr>", page.text, re.S)
+    row = re.search(r"<strong><bdi>Shop</bdi></strong>.*?</tr>", page.text, re.S)
     assert row is not None
     assert re.findall(r'<td class="num">(\d+)</td>', row.group(0)) == ["1", "2"]
 

@@ -37,7 +37,7 @@ from quickotp.domain.models import Role
 from quickotp.panel import errors as error_text
 from quickotp.panel import forms
 from quickotp.panel.assets import Assets
-from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator
+from quickotp.panel.i18n import LANGUAGE_NAMES, N_, Translator, ltr, ltr_runs
 from quickotp.panel.visits import (
     CSRF_FIELD,
     FLASH_COOKIE,
@@ -161,6 +161,7 @@ class Panel:
             lstrip_blocks=True,
         )
         self.assets = Assets.of_package()
+        self.templates.filters["ltr_runs"] = ltr_runs
 
     @property
     def base(self) -> str:
@@ -318,8 +319,12 @@ class Panel:
             tr=tr,
             when=tr.when,
             day=tr.day,
-            num=tr.number,
-            signed=tr.signed,
+            # A number with a sign is isolated left to right: "-1,000" keeps its minus on
+            # the left in Persian.
+            num=lambda value, decimals=0: (
+                ltr(tr.number(value, decimals)) if value < 0 else tr.number(value, decimals)
+            ),
+            signed=lambda value: ltr(tr.signed(value)),
             digits=tr.digits,
             pct=tr.percent,
             user=visit.user,

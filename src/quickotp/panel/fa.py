@@ -281,6 +281,7 @@ FA: dict[str, str] = {
     "Language": "زبان",
     # navigation
     "Main": "اصلی",
+    "Skip to the content": "رفتن به محتوای صفحه",
     "Approvals": "تأیید الگوها",
     "Traffic": "ترافیک",
     "Accounts": "حساب‌ها",

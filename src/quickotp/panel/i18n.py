@@ -13,7 +13,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 import jdatetime
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from quickotp.panel.fa import FA
 
@@ -27,6 +27,22 @@ LANGUAGE_NAMES = {"fa": "فارسی", "en": "English"}
 def N_(message: str) -> str:
     """Mark a message id for translation at render time (and for the catalog test)."""
     return message
+
+
+def ltr(text: str) -> Markup:
+    """
+    `text` isolated left to right: a number with its sign, a path, a code name keeps its
+    order inside a right-to-left sentence (a minus stays on the left of its digits).
+    """
+    return Markup('<span dir="ltr">{}</span>').format(text)
+
+
+def ltr_runs(text: str, *runs: str) -> Markup:
+    """`text` escaped, each of `runs` in it (a path, a variable's name) isolated by `ltr`."""
+    html = escape(text)
+    for run in runs:
+        html = html.replace(escape(run), ltr(run))  # a Markup's replace keeps it markup
+    return html
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,16 @@ class Translator:
         if values:
             text = text.format(**{k: self.value(v) for k, v in values.items()})
         return text
+
+    def markup(self, message: str, **values: Any) -> Markup:
+        """
+        The message translated, as HTML: a value that is markup (a name isolated in <bdi>,
+        a number in `ltr`) goes in as it is, anything else escaped.
+        """
+        text = escape(CATALOGS[self.locale].get(message, message))
+        return text.format(
+            **{k: v if isinstance(v, Markup) else self.value(v) for k, v in values.items()}
+        )
 
     def value(self, value: Any) -> str:
         if isinstance(value, bool):

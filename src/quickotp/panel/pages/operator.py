@@ -238,6 +238,12 @@ class OperatorPages:
             large_change=LARGE_CHANGE,
         )
 
+    def _account_changed(self, visit: Visit, account_id: int) -> Response:
+        """Back to the account's page, which says the change was made."""
+        return self.panel.redirect(
+            visit, f"/operator/accounts/{account_id}", flash="account_changed"
+        )
+
     async def limits(self, visit: Visit) -> Response:
         form = await visit.request.form()
         account_id = visit.request.path_params["account_id"]
@@ -250,9 +256,7 @@ class OperatorPages:
                 status=422,
                 limits_text=forms.text(form, "limits", 20_000),
             )
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def guard(self, visit: Visit) -> Response:
         return self.panel.render(
@@ -295,25 +299,19 @@ class OperatorPages:
             await self.desk.set_overdraft(_actor(visit), account_id, overdraft)
         except GatewayError as exc:
             return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def unlimited(self, visit: Visit) -> Response:
         form = await visit.request.form()
         account_id = visit.request.path_params["account_id"]
         await self.desk.set_unlimited(_actor(visit), account_id, forms.flag(form, "unlimited"))
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def free_text(self, visit: Visit) -> Response:
         form = await visit.request.form()
         account_id = visit.request.path_params["account_id"]
         await self.desk.set_free_text(_actor(visit), account_id, forms.flag(form, "free_text"))
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def add_line(self, visit: Visit) -> Response:
         form = await visit.request.form()
@@ -322,9 +320,7 @@ class OperatorPages:
             await self.desk.add_line(_actor(visit), account_id, forms.text(form, "line", 40))
         except (InvalidInput, Conflict) as exc:
             return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def remove_line(self, visit: Visit) -> Response:
         form = await visit.request.form()
@@ -333,9 +329,7 @@ class OperatorPages:
             await self.desk.remove_line(_actor(visit), account_id, forms.text(form, "line", 40))
         except (NotFound, InvalidInput) as exc:
             return await self.account(visit, error=self.panel.problem(visit, exc), status=422)
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def cancel_message(self, visit: Visit) -> Response:
         message_id = visit.request.path_params["message_id"]
@@ -351,9 +345,7 @@ class OperatorPages:
         form = await visit.request.form()
         account_id = visit.request.path_params["account_id"]
         await self.desk.set_account_active(_actor(visit), account_id, forms.flag(form, "active"))
-        return self.panel.redirect(
-            visit, f"/operator/accounts/{account_id}", flash="account_changed"
-        )
+        return self._account_changed(visit, account_id)
 
     async def user_state(self, visit: Visit) -> Response:
         form = await visit.request.form()
