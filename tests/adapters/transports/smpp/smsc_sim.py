@@ -273,6 +273,4 @@ if __name__ == "__main__":
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--refuse-all", type=lambda text: int(text, 0), default=0)
     arguments = parser.parse_args()
-    asyncio.run(
-        _main(arguments.port, arguments.receipts, arguments.report, arguments.refuse_all)
-    )
+    asyncio.run(_main(arguments.port, arguments.receipts, arguments.report, arguments.refuse_all))
