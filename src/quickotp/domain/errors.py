@@ -572,7 +572,12 @@ class Conflict(GatewayError):
 
 
 class DeliveryError(GatewayError):
-    """A transport failed to hand a message on."""
+    """
+    A transport failed to hand a message on. `route` names the route it failed on, when
+    routes were tried: the message is counted under that route until one takes it.
+    """
+
+    route: str = ""
 
 
 class TransportUnavailable(DeliveryError):

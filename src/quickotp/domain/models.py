@@ -231,6 +231,7 @@ class Retry:
     at: datetime
     error: str
     possible_duplicate: bool
+    route: str = ""  # the route the attempt failed on ("": none named)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ class GiveUp:
     message_id: int
     status: MessageStatus
     error: str
+    route: str = ""  # the route the last attempt failed on ("": none named)
 
 
 # the panel: people, their sessions, and what the operator did ------------------------------

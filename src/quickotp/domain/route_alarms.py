@@ -1,9 +1,12 @@
 """
 Route alarms, decided: how a route's live state reads (healthy, failing, down, or not known),
-and what an alarm that is open, or none, becomes when the route is seen again. Pure.
+what an alarm that is open, or none, becomes when the route is seen again, and the one state
+the panel shows for a route. Pure.
 
-A route is down when its transport says so (its circuit breaker is open, or an SMPP route has
-no bind up), failing when its last sends failed and none succeeded since. An alarm opens when
+A route is down when it cannot be reached (an SMPP route has no bind up; another's circuit
+breaker is open), failing when its last sends failed and none succeeded since (an SMPP route
+that is bound while its breaker is open is failing: the SMSC answers and refuses). An alarm
+opens when
 a route is down or failing, changes when it goes from one to the other, and clears only on
 positive evidence (the route up and its last send fine) or when the route is no longer in
 use: a route that says nothing of itself, as an HTTP upstream that has not been used since
@@ -51,9 +54,21 @@ class RouteAlarm:
     notice: str = ""  # what came of telling the operator's alarm URL, when one is set
 
 
+class Condition(StrEnum):
+    """The one state the panel shows for a route."""
+
+    UP = "up"  # sending fine
+    FAILING = "failing"  # its recent sends fail, or a failing alarm is open
+    DOWN = "down"  # unreachable: no bind up, or its breaker open, or a down alarm open
+    OFF = "off"  # switched off
+    UNKNOWN = "unknown"  # nothing says yet: not run by this process, or not used since
+
+
 def health(state: RouteState, *, failing_after: int = FAILING_AFTER) -> Health:
     """How a route's live state reads (see the module docstring)."""
     if state.up is False:
+        if state.binds_up:  # bound, its breaker open all the same: the SMSC refuses
+            return Health.FAILING
         return Health.DOWN
     if state.failures is not None and state.failures >= failing_after:
         return Health.FAILING
@@ -79,3 +94,31 @@ def step(alarm: RouteAlarm | None, seen: Health | None) -> Step | None:
 def describe(state: RouteState) -> str:
     """What an alarm records of the route's state: its own words, bounded."""
     return (state.detail or state.name)[:MAX_DETAIL]
+
+
+def condition(
+    state: RouteState | None,
+    *,
+    enabled: bool,
+    alarm: RouteAlarm | None,
+    taken: int,
+    failed: int,
+    failing_after: int = FAILING_AFTER,
+) -> Condition:
+    """
+    The state the panel shows: off when switched off; down or failing when this process's
+    live state says so; else as its open alarm says (the alarms are shared, so a process
+    that does not send still knows); else failing when the database's recent messages
+    failed on it (`failed`, at least `failing_after`) and it took none (`taken`); else up
+    when its live state is healthy; else unknown.
+    """
+    if not enabled:
+        return Condition.OFF
+    seen = health(state, failing_after=failing_after) if state is not None else Health.UNKNOWN
+    if seen in ALARMING:
+        return Condition(seen.value)
+    if alarm is not None and alarm.cleared_at is None:
+        return Condition(alarm.kind.value)
+    if failed >= failing_after and not taken:
+        return Condition.FAILING
+    return Condition.UP if seen is Health.HEALTHY else Condition.UNKNOWN

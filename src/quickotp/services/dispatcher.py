@@ -107,16 +107,18 @@ def next_step(
     """What to do after an attempt failed with `error`. Never plans a send past expiry."""
     message = claimed.message
     reason = f"{type(error).__name__}: {error}"
+    route = error.route
     if isinstance(error, TransportRejected):
-        return GiveUp(message.id, MessageStatus.FAILED, reason)
+        return GiveUp(message.id, MessageStatus.FAILED, reason, route)
     if message.attempts >= config.max_attempts:
-        return GiveUp(
-            message.id, MessageStatus.FAILED, f"gave up after {message.attempts} attempts: {reason}"
-        )
+        reason = f"gave up after {message.attempts} attempts: {reason}"
+        return GiveUp(message.id, MessageStatus.FAILED, reason, route)
     at = now + config.first_delay * (2 ** (message.attempts - 1)) * jitter
     if at >= message.expires_at:
-        return GiveUp(message.id, MessageStatus.EXPIRED, f"code expired while retrying: {reason}")
-    return Retry(message.id, at, reason, possible_duplicate=isinstance(error, DeliveryUncertain))
+        reason = f"code expired while retrying: {reason}"
+        return GiveUp(message.id, MessageStatus.EXPIRED, reason, route)
+    uncertain = isinstance(error, DeliveryUncertain)
+    return Retry(message.id, at, reason, possible_duplicate=uncertain, route=route)
 
 
 class Dispatcher:

@@ -1,7 +1,13 @@
 """
-The operator's routes in the panel: each route's settings beside its live state, its counters
-and its alarms; adding and editing routes, switching them on and off, and a test send
-through one route.
+The operator's routes in the panel: each route's settings beside its state, its counts and
+its alarms; adding and editing routes, switching them on and off, and a test send through
+one route.
+
+A route's counts are the database's, over the last hour (COUNT_WINDOW), the same for the list
+and the route's own page and for every process: the messages it took (sent), of those the
+delivered and the not delivered, and the messages whose last try failed on it (failed:
+waiting to be tried again, given up or expired). Its state (domain/route_alarms.py,
+`condition`) reads this process's live state, the shared alarms, and those counts.
 
 A route's credential (an SMSC password, an upstream's token or API key) is write-only: it is
 typed apart from the URL, never shown back, and left blank it keeps the stored one, but only
@@ -29,7 +35,7 @@ from quickotp.domain.errors import (
     Subject,
 )
 from quickotp.domain.models import Actor, Console, MessageStatus
-from quickotp.domain.route_alarms import RouteAlarm
+from quickotp.domain.route_alarms import Condition, RouteAlarm, condition
 from quickotp.domain.route_urls import credential_of, same_destination, with_credential
 from quickotp.domain.routing import DEFAULT_PRIORITY, Route, checked_route
 from quickotp.ports.people import IdentityStore, PanelStore
@@ -40,7 +46,8 @@ from quickotp.services.audit import require_operator, write_audit
 
 log = logging.getLogger(__name__)
 
-COUNT_WINDOW = timedelta(hours=1)  # what the database says each route carried lately
+COUNT_WINDOW = timedelta(hours=1)  # the window of every route count the panel shows
+TAKEN = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED})
 ALARMS_SHOWN = 20
 TRIAL_CODE_LENGTH = 6
 TRIAL_TEXT = "QuickOTP route test ({route}): {code}"
@@ -72,6 +79,31 @@ class RouteView:
     @property
     def name(self) -> str:
         return self.route.name if self.route is not None else self.state.name if self.state else ""
+
+    @property
+    def sent(self) -> int:
+        """Messages it took in the window, whatever became of them since."""
+        return sum(n for status, n in self.counts.items() if status in TAKEN)
+
+    @property
+    def delivered(self) -> int:
+        return self.counts.get(MessageStatus.DELIVERED, 0)
+
+    @property
+    def undelivered(self) -> int:
+        return self.counts.get(MessageStatus.UNDELIVERED, 0)
+
+    @property
+    def failed(self) -> int:
+        """Messages in the window whose last try failed on it (see the module docstring)."""
+        return sum(n for status, n in self.counts.items() if status not in TAKEN)
+
+    @property
+    def condition(self) -> Condition:
+        enabled = self.route.enabled if self.route is not None else True
+        return condition(
+            self.state, enabled=enabled, alarm=self.alarm, taken=self.sent, failed=self.failed
+        )
 
 
 @dataclass(frozen=True)
@@ -114,8 +146,7 @@ class RouteDesk:
     async def overview(self, actor: Actor) -> RoutesOverview:
         """Every stored route with its state, counts and open alarm; then what else ran."""
         require_operator(actor)
-        counts = await self.panel.transport_counts(since=self.clock() - COUNT_WINDOW)
-        counts.pop("", None)  # messages no transport has taken yet
+        counts = await self._counts()
         live = {state.name: state for state in self.monitor.routes()}
         open_alarms = {alarm.route: alarm for alarm in await self.alarms.open_alarms()}
         views = [
@@ -138,10 +169,16 @@ class RouteDesk:
         require_operator(actor)
         shown = await self._listed(name)
         states = {state.name: state for state in self.monitor.routes()}
-        counts = await self.panel.transport_counts(since=self.clock() - COUNT_WINDOW)
+        counts = await self._counts()
         recent = await self.alarms.recent_alarms(ALARMS_SHOWN, route=name)
         alarm = next((a for a in recent if a.cleared_at is None), None)
         return RouteView(shown, states.get(name), counts.get(name, {}), alarm), recent
+
+    async def _counts(self) -> dict[str, dict[MessageStatus, int]]:
+        """The window's messages by the route that took them, or that they failed on last."""
+        counts = await self.panel.transport_counts(since=self.clock() - COUNT_WINDOW)
+        counts.pop("", None)  # messages no route has taken or failed yet
+        return counts
 
     # changing ---------------------------------------------------------------------------
 

@@ -456,7 +456,11 @@ DOCUMENT: dict[str, Any] = {
                                 "type": "integer",
                                 "description": "Amoot's DeliveryType code for this state.",
                             },
-                            "transport": {"type": ["string", "null"]},
+                            "transport": {
+                                "type": ["string", "null"],
+                                "description": "The route that took it; until one does, "
+                                "the route its last attempt failed on.",
+                            },
                             "submitted_at": _ISO_OR_NULL,
                             "reported_at": _ISO_OR_NULL,
                         },

@@ -210,13 +210,15 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
         await _apply_early_reports(tx, submitted)
     await tx.executemany(
         "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-        " error = ?, possible_duplicate = (possible_duplicate OR ?) WHERE id = ?",
+        " error = ?, possible_duplicate = (possible_duplicate OR ?),"
+        " transport = COALESCE(?, transport) WHERE id = ?",
         [
             (
                 MessageStatus.QUEUED.value,
                 tx.time(r.at),
                 r.error,
                 r.possible_duplicate,
+                r.route or None,
                 r.message_id,
             )
             for r in retries
@@ -365,10 +367,11 @@ async def _give_up(tx: Tx, outcome: GiveUp) -> None:
     # could mask it when the message is read later (panel, GetMessage).
     await tx.execute(
         "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
-        " charged = 0 WHERE id = ?",
+        " charged = 0, transport = COALESCE(?, transport) WHERE id = ?",
         outcome.status.value,
         otp.mask(text, code) if code else text,
         outcome.error,
+        outcome.route or None,
         outcome.message_id,
     )
     if charged:

@@ -158,6 +158,7 @@ messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("submitted_at", UtcDateTime),
     Column("reported_at", UtcDateTime),
+    # The route that took it; until one does, the route its last attempt failed on.
     Column("transport", String(40)),
     Column("provider_message_id", String(80)),
     Column("error", Text),

@@ -269,6 +269,7 @@ class RoutingTransport:
                 raise LineRefused(f"no route carries the line {sms.sender[:20]}")
             raise TransportRejected(f"no route takes …{sms.mobile[-4:]} for this account")
         last: TransportUnavailable | None = None
+        failed_on = ""  # the last route that failed it: the message is counted under it
         # (A route being replaced right now is passed over.)
         for item in [self._live[r.name] for r in order if r.name in self._live]:
             if not item.breaker.begin(self._clock()):
@@ -276,8 +277,9 @@ class RoutingTransport:
             item.in_flight += 1
             try:
                 receipt = await item.transport.send(sms)
-            except TransportRejected:
+            except TransportRejected as exc:
                 item.breaker.succeeded()  # it answered: the route works
+                exc.route = item.route.name
                 raise
             except NoSlotHere as exc:  # other dispatchers hold its binds: the route is fine
                 item.breaker.released()
@@ -285,6 +287,7 @@ class RoutingTransport:
                 continue
             except TransportUnavailable as exc:
                 self._failed(item, exc)
+                exc.route = failed_on = item.route.name
                 if isinstance(exc, DeliveryUncertain):
                     raise  # it may have been sent: never try another route blindly
                 last = exc
@@ -299,7 +302,9 @@ class RoutingTransport:
             item.rate.add(self._clock())
             return receipt
         if last is not None:
-            raise TransportUnavailable(f"every route failed; the last: {last}")
+            failure = TransportUnavailable(f"every route failed; the last: {last}")
+            failure.route = failed_on
+            raise failure
         raise TransportUnavailable("every route for this message is cooling down")
 
     def _failed(self, item: _Live, exc: DeliveryError) -> None:

@@ -19,7 +19,7 @@ from quickotp.domain.errors import (
 from quickotp.domain.models import Actor
 from quickotp.domain.route_alarms import Health
 from quickotp.domain.route_urls import blanked
-from quickotp.domain.routing import DEFAULT_PRIORITY
+from quickotp.domain.routing import DEFAULT_PRIORITY, BreakerState
 from quickotp.panel import charts, forms
 from quickotp.panel.app import Access, Panel
 from quickotp.panel.i18n import N_
@@ -27,6 +27,11 @@ from quickotp.panel.visits import Visit
 from quickotp.services.routes import RouteDesk, RouteForm, TrialResult
 
 ALARM_LABELS = {Health.DOWN: N_("Down"), Health.FAILING: N_("Failing")}
+# A route's circuit breaker when it is not closed (domain/routing.py, BreakerState).
+BREAKER_LABELS = {
+    BreakerState.OPEN: N_("Taken out of use for a while after failures in a row"),
+    BreakerState.HALF_OPEN: N_("Trying one message to see if it works again"),
+}
 EMPTY_FORM = {"name": "", "url": "", "prefixes": "", "accounts": "", "lines": "", "priority": ""}
 
 
@@ -97,6 +102,7 @@ class RoutePages:
             open_alarms=[view for view in found.routes if view.alarm is not None],
             status_labels=charts.STATUS_LABELS,
             alarm_labels=ALARM_LABELS,
+            breaker_labels=BREAKER_LABELS,
         )
 
     async def add(self, visit: Visit) -> Response:
@@ -198,4 +204,5 @@ class RoutePages:
             test_typed=test_typed or {"mobile": "", "sender": ""},
             status_labels=charts.STATUS_LABELS,
             alarm_labels=ALARM_LABELS,
+            breaker_labels=BREAKER_LABELS,
         )

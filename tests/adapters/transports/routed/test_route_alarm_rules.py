@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from quickotp.domain.delivery import RouteState
-from quickotp.domain.route_alarms import Health, RouteAlarm, Step, health, step
+from quickotp.domain.route_alarms import (
+    Condition,
+    Health,
+    RouteAlarm,
+    Step,
+    condition,
+    health,
+    step,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -16,6 +24,9 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
     ("state", "reads"),
     [
         (RouteState("r", up=False, failures=0), Health.DOWN),  # breaker open, no bind
+        (RouteState("r", up=False, binds_up=0, binds=1), Health.DOWN),  # its bind lost
+        # bound, its breaker open: the SMSC answers and refuses
+        (RouteState("r", up=False, binds_up=1, binds=1, failures=5), Health.FAILING),
         (RouteState("r", up=True, failures=2), Health.FAILING),
         (RouteState("r", up=None, failures=3), Health.FAILING),
         (RouteState("r", up=True, failures=1), Health.HEALTHY),  # one failure is no alarm
@@ -49,3 +60,37 @@ def alarm(kind: Health) -> RouteAlarm:
 )
 def test_step(open_alarm: RouteAlarm | None, seen: Health | None, then: Step | None) -> None:
     assert step(open_alarm, seen) is then
+
+
+@pytest.mark.parametrize(
+    ("state", "enabled", "open_alarm", "taken", "failed", "reads"),
+    [
+        (RouteState("r", up=True), True, None, 5, 0, Condition.UP),
+        (RouteState("r", up=True), False, None, 0, 0, Condition.OFF),
+        (RouteState("r", up=True, failures=1), False, Health.FAILING, 0, 9, Condition.OFF),
+        (RouteState("r", up=True, failures=3), True, None, 0, 0, Condition.FAILING),
+        # up, yet a failing alarm is open: failing, never a green "Up"
+        (RouteState("r", up=True), True, Health.FAILING, 0, 0, Condition.FAILING),
+        (RouteState("r", up=False, binds_up=0, binds=1), True, None, 0, 0, Condition.DOWN),
+        (RouteState("r", up=False, binds_up=1, binds=1), True, None, 0, 0, Condition.FAILING),
+        # not run here: the shared alarm says, then the database's counts
+        (None, True, Health.DOWN, 0, 0, Condition.DOWN),
+        (None, True, None, 0, 3, Condition.FAILING),
+        (None, True, None, 4, 3, Condition.UNKNOWN),
+        (RouteState("r", up=True), True, None, 0, 1, Condition.UP),  # one failure is no alarm
+        # a route that answers every message with a refusal: its breaker stays closed
+        (RouteState("r", up=True, failures=0), True, None, 0, 3, Condition.FAILING),
+        (RouteState("r", up=None), True, None, 0, 0, Condition.UNKNOWN),
+    ],
+)
+def test_condition(
+    state: RouteState | None,
+    enabled: bool,
+    open_alarm: Health | None,
+    taken: int,
+    failed: int,
+    reads: Condition,
+) -> None:
+    found = alarm(open_alarm) if open_alarm is not None else None
+    seen = condition(state, enabled=enabled, alarm=found, taken=taken, failed=failed)
+    assert seen is reads

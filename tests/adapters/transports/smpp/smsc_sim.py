@@ -2,8 +2,10 @@
 An SMSC for the SMPP tests and benchmark: the third-party smpp34 `Server`, driven from Python.
 It records each submit_sm, answers it (or throttles, or refuses it), and sends delivery
 receipts, optionally before the submit_sm_resp. Absolute imports only: it also runs as a
-script, `python tests/adapters/transports/smpp/smsc_sim.py --port N [--receipts] [--report]`,
-a process a test or a benchmark can kill; with `--report` it prints
+script, `python tests/adapters/transports/smpp/smsc_sim.py --port N [--receipts] [--report]
+[--refuse-all STATUS]`, a process a test or a benchmark can kill; with `--refuse-all` it
+answers every submit_sm with that command_status (a route that fails every send); with
+`--report` it prints
 `ACCEPTED <submit_sm answered>` every tenth of a second, for a benchmark that counts what
 reached the SMSC.
 """
@@ -54,6 +56,7 @@ class Simulator:
     hold: float = 0.0  # seconds before answering each submit_sm
     throttle_tps: int = 0  # answer ESME_RTHROTTLED past this many submit_sm a second
     refuse: dict[str, int] = field(default_factory=dict)  # destination -> command_status
+    refuse_all: int = 0  # a command_status every submit_sm is answered with; 0: none
     record: bool = True  # keep every submit_sm in `received` (the benchmarks read none)
     received: list[Received] = field(default_factory=list)
     throttled: int = 0
@@ -120,7 +123,7 @@ class Simulator:
                 self.throttled += 1
                 event.reject(ESME_RTHROTTLED)
                 return
-            if status := self.refuse.get(event.destination_addr):
+            if status := self.refuse_all or self.refuse.get(event.destination_addr):
                 self._record(event, "")
                 event.reject(status)
                 return
@@ -252,9 +255,9 @@ class WireTap:
                 await writer.drain()
 
 
-async def _main(port: int, receipts: bool, report: bool) -> None:
+async def _main(port: int, receipts: bool, report: bool, refuse_all: int) -> None:
     # Nothing reads them back here: a benchmark's run would keep its 250,000 submits in memory.
-    simulator = Simulator(port, receipts=receipts, record=False)
+    simulator = Simulator(port, receipts=receipts, refuse_all=refuse_all, record=False)
     await simulator.start()
     print("READY", flush=True)  # noqa: T201 - the parent process waits for this line
     while report:
@@ -268,5 +271,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--receipts", action="store_true")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--refuse-all", type=lambda text: int(text, 0), default=0)
     arguments = parser.parse_args()
-    asyncio.run(_main(arguments.port, arguments.receipts, arguments.report))
+    asyncio.run(_main(arguments.port, arguments.receipts, arguments.report, arguments.refuse_all))
