@@ -4,7 +4,8 @@ RelayMessageDeliveryCreate / List / SetActive), and `WebhookWorker`, which POSTs
 report, signed, with retries and back-off, from the durable `webhook_deliveries` outbox.
 
 The worker is its own task beside the dispatcher: a slow or dead client URL never holds up
-a delivery, and what the worker holds in memory is at most `held` claimed deliveries. The
+a delivery, and what the worker holds in memory is at most `held` claimed deliveries, of
+which one URL holds at most `held_per_url` and one account `held_per_account`. The
 wire format and the signature are described in docs/delivery.md ("Delivery reports to your
 URL"), and how it keeps up with a report for every message in docs/benchmarks.md.
 """
@@ -100,8 +101,14 @@ def http_summary(status: int) -> str:
 class WebhookConfig:
     concurrency: int = 64  # POSTs in flight at once, all URLs together
     per_url: int = 16  # POSTs in flight to one URL at once
+    per_account: int = 16  # POSTs in flight to one account's URLs at once, all together
     batch: int = 100  # deliveries claimed at once
     held: int = 300  # claimed deliveries in memory (posting or waiting for their turn)
+    # Of those, one URL's and one account's at most; more of theirs claimed are handed back,
+    # uncounted, due again after `crowded_pause`: no account's slow URLs fill `held`.
+    held_per_url: int = 32
+    held_per_account: int = 64
+    crowded_pause: timedelta = timedelta(seconds=10)
     lease: timedelta = timedelta(seconds=60)
     timeout: float = 10.0  # seconds per POST
     max_attempts: int = 10  # then the delivery is given up (about 1.5 hours of tries)
@@ -121,15 +128,18 @@ def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float)
 
 
 class _Limit:
-    """At most `size` holders at once per key (a URL); a key's semaphore lives while used."""
+    """
+    At most `size` holders at once per key (a URL, an account); a key's semaphore lives
+    while used.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._users: dict[str, int] = {}
+        self._slots: dict[str | int, asyncio.Semaphore] = {}
+        self._users: dict[str | int, int] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str | int) -> AsyncIterator[None]:
         slots = self._slots.get(key)
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self.size)
@@ -150,14 +160,21 @@ class WebhookWorker:
 
     It keeps up with a report for every message by working as a pipeline: claims of up to
     `batch` deliveries while fewer than `held` are in memory, each POSTed as soon as its URL
-    has a free slot (`per_url` at once, `concurrency` in all), and the outcomes recorded in
-    grouped writes, whatever has finished while the last write ran. A slow URL holds only its
-    own slots; a delivery that waited so long for one that its lease would run out before
-    its POST could finish is handed back unposted (its attempt not counted), never posted
-    by two workers; and once a URL has not answered, its other held deliveries are handed
-    back until its first retry is due, instead of each waiting out the timeout. What it does
-    not do is keep one URL from filling `held`: a URL that answers slowly, but answers, with
-    many reports owed, makes other URLs' reports wait until its own are posted or handed back.
+    and its account have a free slot (`per_url` and `per_account` at once, `concurrency` in
+    all), and the outcomes recorded in grouped writes, whatever has finished while the last
+    write ran.
+
+    No account's URLs can hold up another account's reports. A slow URL holds only its own
+    slots, and the deliveries posting or waiting for their turn are at most `held_per_url`
+    of one URL and `held_per_account` of one account's URLs together: more, claimed, are
+    handed back unposted at once (their attempt not counted), due again after
+    `crowded_pause`, so a URL that answers slowly but answers, with many reports owed, takes
+    a bounded share of `held` while the next claims reach other URLs' reports. A delivery
+    that waited so long for a slot that its lease would run out before its POST could finish
+    is handed back too, never posted by two workers; and once a URL has not answered, its
+    other held deliveries are handed back until its first retry is due, instead of each
+    waiting out the timeout. Handed back, a report waits; it is given up only after
+    `max_attempts` POSTs of its own.
     """
 
     def __init__(
@@ -181,9 +198,13 @@ class WebhookWorker:
         self._gauges: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._per_url = _Limit(self.config.per_url)
+        self._per_account = _Limit(self.config.per_account)
+        # Held deliveries not yet posted, by account and by URL.
+        self._waiting: dict[str | int, int] = {}
         self._silent: dict[str, datetime] = {}  # URL -> until when it is not tried again
         self._problems: dict[str, str | None] = {}  # URL -> url_problem's answer
-        self._held: dict[int, asyncio.Task[None]] = {}  # claimed, not yet recorded
+        # Claimed, not yet recorded: the task posting it (None: handed back at once).
+        self._held: dict[int, asyncio.Task[None] | None] = {}
         self._finished: list[WebhookOutcome] = []  # to record
         self._has_finished = asyncio.Event()
         self._room = asyncio.Event()  # set when a write frees room in `held`
@@ -217,7 +238,7 @@ class WebhookWorker:
         jobs = await self.outbox.claim(now, self.config.lease, self.config.batch)
         if jobs:
             until = now + self.config.lease
-            outcomes = await asyncio.gather(*(self._attempt(job, until) for job in jobs))
+            outcomes = await asyncio.gather(*(self._held_turn(job, until, now) for job in jobs))
             await self._record(outcomes)
         return len(jobs)
 
@@ -263,14 +284,55 @@ class WebhookWorker:
                 await asyncio.sleep(1)
                 continue
             until = now + config.lease
+            crowded = False
             for job in jobs:
-                self._held[job.delivery.id] = asyncio.create_task(self._post_held(job, until))
+                if self._admit(job):
+                    task = asyncio.create_task(self._post_held(job, until))
+                    self._held[job.delivery.id] = task
+                else:  # its URL or account holds its share: back in the outbox, due later
+                    self._held[job.delivery.id] = None
+                    self._finished.append(self._crowded(job, now))
+                    crowded = True
+            if crowded:
+                self._has_finished.set()
             if len(jobs) < min(config.batch, room):
                 await asyncio.sleep(config.idle_poll)
 
+    def _admit(self, job: WebhookJob) -> bool:
+        """Whether the job's URL and account have room among the held (counted in if so)."""
+        url, account = job.delivery.url, job.delivery.account_id
+        if (
+            self._waiting.get(url, 0) >= self.config.held_per_url
+            or self._waiting.get(account, 0) >= self.config.held_per_account
+        ):
+            return False
+        for key in (url, account):
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+        return True
+
+    def _crowded(self, job: WebhookJob, now: datetime) -> WebhookOutcome:
+        """A claimed delivery whose URL or account holds its share: handed back for later."""
+        return _released(job, now + self.config.crowded_pause)
+
+    async def _held_turn(self, job: WebhookJob, until: datetime, now: datetime) -> WebhookOutcome:
+        """One claimed delivery of `run_once`: posted in its turn, or handed back crowded."""
+        if not self._admit(job):
+            return self._crowded(job, now)
+        return await self._attempt_counted(job, until)
+
+    async def _attempt_counted(self, job: WebhookJob, until: datetime) -> WebhookOutcome:
+        """`_attempt` of an admitted job, which leaves its account's count as it ends."""
+        try:
+            return await self._attempt(job, until)
+        finally:
+            for key in (job.delivery.url, job.delivery.account_id):
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
+
     async def _post_held(self, job: WebhookJob, until: datetime) -> None:
         try:
-            outcome = await self._attempt(job, until)
+            outcome = await self._attempt_counted(job, until)
         except Exception as exc:  # a fault of ours: the delivery goes back, its place frees
             log_failure(log, "a held webhook delivery failed; handing it back", exc=exc)
             outcome = _released(job, self.clock())
@@ -310,7 +372,11 @@ class WebhookWorker:
     async def _attempt(self, job: WebhookJob, until: datetime) -> WebhookOutcome:
         """One claimed delivery, posted in its URL's turn (or handed back): its outcome."""
         url = job.delivery.url
-        async with self._per_url.hold(url), self._slots:
+        async with (
+            self._per_account.hold(job.delivery.account_id),
+            self._per_url.hold(url),
+            self._slots,
+        ):
             now = self.clock()
             if now + timedelta(seconds=self.config.timeout * 1.5) > until:
                 return _released(job, now)  # its lease could run out mid-POST: hand it back

@@ -661,3 +661,69 @@ async def test_a_slow_url_holds_only_its_own_slots(unguarded: Runtime) -> None:
     assert held_then == (2, 0)  # the slow URL had its two POSTs waiting, and nothing more
     assert slow.most == 2
     assert sorted(orjson.loads(body)["MessageID"] for _, body in slow.got) == sorted(ids)
+
+
+async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker(
+    unguarded: Runtime,
+) -> None:
+    """
+    One account's URL holds every POST, with more reports owed than the worker holds: it
+    keeps at most its share of held deliveries (the rest handed back, uncounted, to wait
+    their turn), so another account's reports, owed later, arrive at once.
+    """
+    runtime = unguarded
+    stranger, other = await seed(runtime), await seed(runtime, name="other")
+    slow, fast = Holding(), Counting()
+    config = WebhookConfig(
+        per_url=4,
+        concurrency=16,
+        batch=20,
+        held=60,
+        idle_poll=0.05,
+        timeout=30.0,
+        lease=timedelta(seconds=120),
+    )
+    async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
+        await local_relays(runtime).create(stranger.account_id, f"{slow_base}/hook")
+        await local_relays(runtime).create(other.account_id, f"{fast_base}/hook")
+        await deliver_many(runtime, stranger, 80)  # owed first: the oldest in the outbox
+        ids = await deliver_many(runtime, other, 20)
+        store = WebhookStore(runtime.engines)
+
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            started = time.monotonic()
+            await worker.start()
+            try:
+                async with asyncio.timeout(10):  # the fast account's reports, promptly
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+                waited = time.monotonic() - started
+                held = [
+                    d
+                    for d in await store.deliveries(stranger.account_id, limit=500)
+                    if d.state is WebhookState.SENDING
+                ]
+                in_flight = slow.now
+                slow.release.set()
+                async with asyncio.timeout(30):
+                    while len(slow.got) < len(held):
+                        await asyncio.sleep(0.02)
+            finally:
+                slow.release.set()  # a failed wait must not leave the receiver holding
+                await worker.aclose()
+
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert waited < 10
+    assert 0 < len(held) <= config.held_per_url
+    assert 0 < in_flight <= config.per_url
+    # Nothing of the slow account's is lost or charged an attempt it did not make.
+    left = await store.deliveries(stranger.account_id, limit=500)
+    assert len(left) == 80
+    assert {(d.state, d.attempts) for d in left} <= {
+        (WebhookState.DELIVERED, 1),
+        (WebhookState.PENDING, 0),
+        (WebhookState.SENDING, 1),  # posted as the worker stopped: taken over after its lease
+    }
