@@ -27,10 +27,11 @@ class Outbox(StrEnum):
     """
 
     EVENTS = "event_deliveries"  # webhook events owed to accounts' URLs (the low-credit alert)
+    NOTICES = "route_alarm_notices"  # route alarms' notices owed to the operator's alarm URL
 
     @property
     def record(self) -> str:
-        return {Outbox.EVENTS: "event_delivery"}[self]
+        return {Outbox.EVENTS: "event_delivery", Outbox.NOTICES: "route_alarm_notice"}[self]
 
 
 MAX_AGE_DAYS = 36_500
@@ -49,6 +50,7 @@ class PruneCounts:
     webhook_deliveries: int = 0
     orphan_reports: int = 0
     event_deliveries: int = 0
+    route_alarm_notices: int = 0
 
     def __add__(self, other: PruneCounts) -> PruneCounts:
         return PruneCounts(
@@ -57,6 +59,7 @@ class PruneCounts:
             self.webhook_deliveries + other.webhook_deliveries,
             self.orphan_reports + other.orphan_reports,
             self.event_deliveries + other.event_deliveries,
+            self.route_alarm_notices + other.route_alarm_notices,
         )
 
     @classmethod

@@ -51,6 +51,16 @@ class RouteAlarm:
     notice: str = ""  # what came of telling the operator's alarm URL, when one is set
 
 
+@dataclass(frozen=True)
+class AlarmNotice:
+    """A notice of one step of an alarm owed to the operator's alarm URL, as claimed."""
+
+    id: int
+    step: Step
+    alarm: RouteAlarm  # as it was at the step (cleared_at set on a clear)
+    attempts: int  # this attempt included
+
+
 def health(state: RouteState, *, failing_after: int = FAILING_AFTER) -> Health:
     """How a route's live state reads (see the module docstring)."""
     if state.up is False:

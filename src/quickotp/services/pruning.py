@@ -1,7 +1,7 @@
 """
 Retention: removing finished messages older than a given age, with their verifications and
-webhook deliveries, parked reports, and finished webhook events, in bounded batches
-(`quickotp prune`, and once an hour inside `serve` and `dispatch`).
+webhook deliveries, parked reports, finished webhook events and alarm notices, in bounded
+batches (`quickotp prune`, and once an hour inside `serve` and `dispatch`).
 
 With an archive, each batch is written to it and made durable before the batch is deleted,
 so a crash leaves rows archived and not yet deleted (archived again next time), never rows
@@ -138,12 +138,14 @@ class Pruning:
                 if counts != PruneCounts():
                     log.info(
                         "pruned %d message(s), %d verification(s), %d webhook delivery(ies),"
-                        " %d parked report(s) and %d webhook event(s) from before %s",
+                        " %d parked report(s), %d webhook event(s) and %d alarm notice(s)"
+                        " from before %s",
                         counts.messages,
                         counts.verifications,
                         counts.webhook_deliveries,
                         counts.orphan_reports,
                         counts.event_deliveries,
+                        counts.route_alarm_notices,
                         pruned.before.isoformat(),
                     )
             await asyncio.sleep(every.total_seconds())

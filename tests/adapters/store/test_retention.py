@@ -25,6 +25,8 @@ from quickotp.adapters.store.schema import (
     message_days,
     messages,
     orphan_reports,
+    route_alarm_notices,
+    route_alarms,
     verifications,
     webhook_deliveries,
 )
@@ -562,3 +564,44 @@ async def test_finished_webhook_events_older_than_the_window_go_in_bounded_batch
     assert sizes == [4, 2]
     assert await event_ids(runtime) == kept
     assert [orjson.loads(line)["event_delivery"]["id"] for line in lines] == gone
+
+
+async def test_finished_alarm_notices_older_than_the_window_go(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A route alarm's notices posted or given up before the cut go; one still owed stays."""
+    old = NOW - 40 * DAY
+    async with runtime.engines.write.begin() as conn:
+        alarm = await conn.scalar(
+            insert(route_alarms)
+            .values(route="mci", kind="down", detail="no bind", opened_at=old, cleared_at=old)
+            .returning(route_alarms.c.id)
+        )
+        ids = []
+        for step, state in (("opened", "delivered"), ("cleared", "failed"), ("changed", "pending")):
+            made = await conn.scalar(
+                insert(route_alarm_notices)
+                .values(
+                    alarm_id=alarm,
+                    step=step,
+                    kind="down",
+                    detail="no bind",
+                    state=state,
+                    attempts=1,
+                    next_attempt_at=old,
+                    created_at=old,
+                )
+                .returning(route_alarm_notices.c.id)
+            )
+            ids.append(int(made))
+    archive = JsonLinesArchive.create(tmp_path / "notices.jsonl.gz")
+
+    pruned = await pruning(runtime, batch=1).prune(timedelta(days=30), archive=archive)
+    archive.close()
+
+    lines = gzip.decompress((tmp_path / "notices.jsonl.gz").read_bytes()).decode().splitlines()
+    assert pruned.counts.route_alarm_notices == 2
+    assert [orjson.loads(line)["route_alarm_notice"]["id"] for line in lines] == ids[:2]
+    async with runtime.engines.read.connect() as conn:
+        left = (await conn.execute(select(route_alarm_notices.c.id))).scalars().all()
+    assert left == ids[2:]

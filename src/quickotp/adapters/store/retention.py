@@ -1,6 +1,6 @@
 """
 Retention on SQL: old finished messages, their verifications, webhook deliveries, parked
-reports and finished webhook events, read in windows of the messages table off the writer
+reports, finished webhook events and route alarm notices, read in windows off the writer
 and removed in short write transactions, the messages' counts moved to the daily rollup
 (`message_days`) as they go.
 
@@ -29,6 +29,7 @@ from quickotp.adapters.store.schema import (
     event_deliveries,
     messages,
     orphan_reports,
+    route_alarm_notices,
     verifications,
     webhook_deliveries,
 )
@@ -69,7 +70,10 @@ _ARCHIVED_VERIFICATION = [
     c for c in verifications.c if c.name not in {"code_digest", "code_sealed", "mobile"}
 ]
 _ARCHIVED_DELIVERY = [c for c in webhook_deliveries.c if c.name not in {"lease_until"}]
-_OUTBOXES: dict[Outbox, Table] = {Outbox.EVENTS: event_deliveries}
+_OUTBOXES: dict[Outbox, Table] = {
+    Outbox.EVENTS: event_deliveries,
+    Outbox.NOTICES: route_alarm_notices,
+}
 _FINISHED = ", ".join(f"'{state}'" for state in FINISHED_POSTS)
 
 
@@ -256,7 +260,8 @@ class RetentionSqlStore:
         self, outbox: Outbox, after: int, *, before: datetime, limit: int
     ) -> list[dict[str, Any]]:
         # Walked by id, as the parked reports are: an outbox without a message is small
-        # (an event a crossing of a threshold), so no index but the primary key's.
+        # (an event a crossing of a threshold, a notice a route alarm's step), so no index
+        # but the primary key's.
         table = _OUTBOXES[outbox]
         columns = [c for c in table.c if c.name != "lease_until"]
         query = (
