@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from quickotp.bootstrap import Runtime, build_runtime
@@ -344,7 +345,65 @@ def test_the_cli_refuses_a_pattern_the_account_wrote_in_the_panel(
 def _rows(page: str) -> list[tuple[str, str, str]]:
     """The audit page's rows: who, action, target."""
     found = re.findall(
-        r'<td class="ltr">([^<]*)</td>\s*<td><code>([^<]*)</code></td>\s*<td><code>([^<]*)</code>',
+        r'<td><span dir="ltr">([^<]*)</span></td>\s*<td><code>([^<]*)</code></td>\s*<td><code>([^<]*)</code>',
         page,
     )
     return [(html.unescape(w), html.unescape(a), html.unescape(t)) for w, a, t in found]
+
+
+# two-step sign-in off for someone locked out ------------------------------------------------
+
+
+def test_users_two_step_off_lets_a_locked_out_operator_sign_in_and_is_audited(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    An operator with two-step sign-in on who lost their app and codes: the command turns it
+    off (found by email in any case), audited as the CLI; the password alone then signs in.
+    An email nobody has is exit 3 and writes no audit row.
+    """
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    run(env, "operators", "create", "--email", "locked@gateway.test", "--password-stdin")
+
+    async def sign_in_step() -> tuple[bool, str]:
+        runtime = await _started(env)
+        try:
+            browser = await open_browser(runtime, ip="198.51.100.98")
+            response = await sign_in(browser, "locked@gateway.test")
+            await browser.http.aclose()
+            on = await runtime.users.two_factor.enabled(1)
+        finally:
+            await runtime.aclose()
+        assert response.status_code == 303
+        return on, response.headers["location"]
+
+    async def enrol() -> None:
+        runtime = await _started(env)
+        try:
+            user = await runtime.users.store.get_user(1)
+            enrolment = await runtime.users.two_factor.begin(user)
+            await runtime.users.two_factor.confirm(user, pyotp.TOTP(enrolment.secret).now())
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(enrol())
+    locked = asyncio.run(sign_in_step())
+    capsys.readouterr()
+    run(env, "users", "two-step-off", "Locked@Gateway.test")
+    said = capsys.readouterr().out
+    unknown = main(["users", "two-step-off", "nobody@gateway.test"], env)
+    newest, page = newest_and_page(env)
+    after = asyncio.run(sign_in_step())
+
+    assert locked == (True, "/panel/sign-in/code")
+    assert "two-step sign-in is off for user 1 (locked@gateway.test)" in said
+    assert unknown == 3
+    assert (newest.actor, newest.action, newest.target, newest.detail) == (
+        WHO,
+        "user.two_factor_off",
+        "user:1",
+        "locked@gateway.test",
+    )
+    assert _rows(page)[0] == (WHO, "user.two_factor_off", "user:1")
+    assert after[0] is False
+    assert after[1] != "/panel/sign-in/code"

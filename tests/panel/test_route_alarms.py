@@ -251,6 +251,48 @@ async def test_an_open_alarm_outlives_a_restart_and_shows_on_the_routes_page(
     assert await second.runtime.route_desk.alarms.open_alarms() == []
 
 
+async def test_a_notice_pending_when_the_process_stops_is_posted_after_the_restart(
+    open_gateway: Open,
+) -> None:
+    """
+    Notices wait in the database, not in a process: one owed (its URL refused it once) when
+    the gateway stops is posted by the next one, once its retry is due, and recorded.
+    """
+    receiver = AlarmReceiver(status=503)
+    clock = WallClock()
+    async with serving(receiver.app()) as base:
+        first = await open_gateway(f"{base}/alarms", clock=clock)
+        await first.add("mci", smpp_down_url(free_port()))
+        await first.down()
+        [(_, alarm)] = await first.watch.look()
+        await first.watch.post_notices()  # refused: owed again in 10 s
+        await close(first)
+
+        receiver.status = 204
+        second = await open_gateway(f"{base}/alarms", clock=clock)
+        await second.watch.post_notices()  # not due yet
+        posted_early = len(receiver.got)
+        clock.advance(timedelta(minutes=1))
+        await second.watch.post_notices()
+        await second.watch.post_notices()  # taken: not posted again
+        [recorded] = await second.runtime.route_desk.alarms.recent_alarms(10)
+
+    assert posted_early == 1
+    assert [(b["step"], b["alarm"], b["route"], b["kind"]) for b in receiver.bodies()] == [
+        ("opened", alarm.id, "mci", "down")
+    ] * 2
+    headers, body = receiver.got[-1]
+    assert verify(
+        ALARM_SECRET,
+        headers[TIMESTAMP_HEADER.lower()],
+        body,
+        headers[SIGNATURE_HEADER.lower()],
+        now=clock().timestamp(),
+    )
+    assert headers["x-quickotp-delivery"] == f"alarm-{alarm.id}-opened"
+    assert recorded.notice == "opened: HTTP 204"
+
+
 async def test_a_refusing_upstream_makes_its_route_failing_then_down_then_off_clears_it(
     open_gateway: Open,
 ) -> None:

@@ -78,7 +78,9 @@ async def prune(runtime: Runtime, args: argparse.Namespace) -> int:
         {"dry_run": pruned.dry_run, "before": pruned.before, **dataclasses.asdict(counts)},
         f"{'would remove' if pruned.dry_run else 'removed'} {counts.messages} message(s),"
         f" {counts.verifications} verification(s), {counts.webhook_deliveries} webhook"
-        f" delivery(ies) and {counts.orphan_reports} parked report(s) from before"
+        f" delivery(ies), {counts.orphan_reports} parked report(s),"
+        f" {counts.event_deliveries} webhook event(s) and {counts.route_alarm_notices}"
+        f" alarm notice(s) from before"
         f" {pruned.before.isoformat()}" + (f"; archived to {args.archive}" if args.archive else ""),
     )
     return 0

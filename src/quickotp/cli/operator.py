@@ -1,7 +1,8 @@
 """
-The operator's commands on accounts: `accounts`, `lines`, `tokens`, `patterns`, `credit` and
-`operators`. Each change goes through the operator's use cases (services/desk.py), which the
-panel calls too, and is written to the audit log as `cli:<login>`.
+The operator's commands on accounts and people: `accounts`, `lines`, `tokens`, `patterns`,
+`credit`, `operators` and `users`. Each change goes through the operator's use cases
+(services/desk.py), which the panel calls too, and is written to the audit log as
+`cli:<login>`.
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ def add_commands(commands: types.Commands, common: argparse.ArgumentParser) -> N
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
     )
+
+    users = group(commands, "users", "the panel's people: operators and account users")
+    off = subcommand(
+        users,
+        common,
+        "two-step-off",
+        _users_two_step_off,
+        "turn two-step sign-in off for someone who lost their app and recovery codes",
+    )
+    off.add_argument("email", type=types.text)
 
 
 # accounts and their lines ------------------------------------------------------------------
@@ -225,6 +236,17 @@ async def _operators_create(runtime: Runtime, args: argparse.Namespace) -> int:
     password = _read_password(stdin=args.password_stdin)
     user = await runtime.desk.create_operator(console(), email=args.email, password=password)
     emit(args, user, f"operator {user.id} ({user.email}) created: sign in at /panel/")
+    return 0
+
+
+async def _users_two_step_off(runtime: Runtime, args: argparse.Namespace) -> int:
+    user = await runtime.desk.turn_off_two_factor_by_email(console(), args.email)
+    emit(
+        args,
+        user,
+        f"two-step sign-in is off for user {user.id} ({user.email}):"
+        " they sign in with their password alone, and may turn it on again in Settings",
+    )
     return 0
 
 

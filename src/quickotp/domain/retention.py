@@ -9,12 +9,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 
 from quickotp.domain.errors import InvalidInput, Subject
-from quickotp.domain.models import MessageStatus, VerificationStatus
+from quickotp.domain.models import MessageStatus, VerificationStatus, WebhookState
 
 # A message still on its way is never removed: the dispatcher holds or will claim it.
 UNFINISHED = (MessageStatus.QUEUED, MessageStatus.SENDING)
+# An outbox row nothing posts again: taken by its URL, or given up on.
+FINISHED_POSTS = (WebhookState.DELIVERED, WebhookState.FAILED)
+
+
+class Outbox(StrEnum):
+    """
+    An outbox of POSTs that belongs to no message, pruned on its own: its finished rows
+    older than the window go. The value is its table; `record` the key of its archive lines.
+    """
+
+    EVENTS = "event_deliveries"  # webhook events owed to accounts' URLs (the low-credit alert)
+    NOTICES = "route_alarm_notices"  # route alarms' notices owed to the operator's alarm URL
+
+    @property
+    def record(self) -> str:
+        return {Outbox.EVENTS: "event_delivery", Outbox.NOTICES: "route_alarm_notice"}[self]
+
+
 MAX_AGE_DAYS = 36_500
 _AGE = re.compile(r"([0-9]{1,5})d")
 # A code left in the text of a message that never reached an upstream (kept by releases
@@ -30,6 +49,8 @@ class PruneCounts:
     verifications: int = 0
     webhook_deliveries: int = 0
     orphan_reports: int = 0
+    event_deliveries: int = 0
+    route_alarm_notices: int = 0
 
     def __add__(self, other: PruneCounts) -> PruneCounts:
         return PruneCounts(
@@ -37,7 +58,14 @@ class PruneCounts:
             self.verifications + other.verifications,
             self.webhook_deliveries + other.webhook_deliveries,
             self.orphan_reports + other.orphan_reports,
+            self.event_deliveries + other.event_deliveries,
+            self.route_alarm_notices + other.route_alarm_notices,
         )
+
+    @classmethod
+    def of(cls, outbox: Outbox, removed: int) -> PruneCounts:
+        """`removed` rows of `outbox`, counted where they belong."""
+        return cls(**{outbox.value: removed})
 
 
 def age(text: str) -> timedelta:

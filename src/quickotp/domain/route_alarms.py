@@ -64,6 +64,16 @@ class Condition(StrEnum):
     UNKNOWN = "unknown"  # nothing says yet: not run by this process, or not used since
 
 
+@dataclass(frozen=True)
+class AlarmNotice:
+    """A notice of one step of an alarm owed to the operator's alarm URL, as claimed."""
+
+    id: int
+    step: Step
+    alarm: RouteAlarm  # as it was at the step (cleared_at set on a clear)
+    attempts: int  # this attempt included
+
+
 def health(state: RouteState, *, failing_after: int = FAILING_AFTER) -> Health:
     """How a route's live state reads (see the module docstring)."""
     if state.up is False:

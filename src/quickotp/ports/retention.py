@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from quickotp.domain.retention import PruneCounts
+from quickotp.domain.retention import Outbox, PruneCounts
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,19 @@ class RetentionStore(Protocol):
         ...
 
     async def delete_orphan_reports(self, ids: Sequence[int]) -> int: ...
+
+    async def finished(
+        self, outbox: Outbox, after: int, *, before: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """
+        Up to `limit` rows of `outbox` past id `after`, owed before `before` and finished
+        (delivered or given up), oldest first, as plain values for an archive.
+        """
+        ...
+
+    async def delete_finished(self, outbox: Outbox, ids: Sequence[int]) -> int:
+        """Remove those of `ids` still finished, in one transaction; how many went."""
+        ...
 
 
 class Archive(Protocol):

@@ -5,11 +5,11 @@ alarms, and what reads a route URL typed into a form.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from quickotp.domain.delivery import OutboundSms, SendReceipt
-from quickotp.domain.route_alarms import Health, RouteAlarm
+from quickotp.domain.route_alarms import AlarmNotice, Health, RouteAlarm
 from quickotp.domain.routing import Route
 
 
@@ -55,18 +55,44 @@ class ReadRouteUrl(Protocol):
 
 
 class AlarmStore(Protocol):
-    """The route_alarms table (adapters/store/route_alarms.py)."""
+    """The route_alarms table and the notices owed for them (adapters/store/route_alarms.py)."""
 
     async def open_alarms(self) -> list[RouteAlarm]: ...
 
     async def recent_alarms(self, limit: int, route: str | None = None) -> list[RouteAlarm]: ...
 
     async def open_alarm(
-        self, route: str, kind: Health, detail: str, now: datetime
-    ) -> RouteAlarm | None: ...
+        self, route: str, kind: Health, detail: str, now: datetime, *, notify: bool = False
+    ) -> RouteAlarm | None:
+        """
+        A new open alarm (None: the route has one open already); with `notify`, its notice
+        owed to the alarm URL in the same transaction. So for `change_alarm`, `clear_alarm`.
+        """
+        ...
 
-    async def change_alarm(self, alarm_id: int, kind: Health, detail: str) -> bool: ...
+    async def change_alarm(
+        self, alarm_id: int, kind: Health, detail: str, now: datetime, *, notify: bool = False
+    ) -> bool: ...
 
-    async def clear_alarm(self, alarm_id: int, now: datetime) -> bool: ...
+    async def clear_alarm(self, alarm_id: int, now: datetime, *, notify: bool = False) -> bool: ...
 
     async def note(self, alarm_id: int, notice: str) -> None: ...
+
+    async def claim_notices(self, now: datetime, lease: timedelta, limit: int) -> list[AlarmNotice]:
+        """Lease up to `limit` due notices (pending and due, or sending past their lease)."""
+        ...
+
+    async def record_notice(
+        self,
+        notice: AlarmNotice,
+        *,
+        retry_at: datetime | None,
+        error: str | None,
+        note: str | None,
+        now: datetime,
+    ) -> None:
+        """
+        What came of posting `notice`: taken (`error` None), owed again at `retry_at`, or
+        given up; `note` (when given) is what the alarm records of its notices.
+        """
+        ...

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from quickotp.domain.errors import NotAllowed
+from quickotp.domain.errors import NotAllowed, NotFound
 from quickotp.domain.models import (
     Account,
     AccountSummary,
@@ -49,7 +49,7 @@ from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard
 from quickotp.services.patterns import LiveOtp, live_otp
 from quickotp.services.pruning import Pruned, Pruning
-from quickotp.services.users import IssuedInvitation, IssuedReset, Users
+from quickotp.services.users import IssuedInvitation, IssuedReset, Users, checked_email
 from quickotp.services.workspace import FIGURES_SECONDS, Traffic, traffic
 
 log = logging.getLogger(__name__)
@@ -329,13 +329,25 @@ class OperatorDesk:
         await self._audit(actor, "user.password_reset", f"user:{user_id}", issued.user.email)
         return issued
 
-    async def turn_off_two_factor(self, actor: Actor, user_id: int) -> User:
+    async def turn_off_two_factor(self, actor: Actor | Console, user_id: int) -> User:
         """Two-step sign-in off for a user who lost both their app and their recovery codes."""
         require_operator(actor)
         user = await self.identity.get_user(user_id)
         await self.users.two_factor.turn_off(user_id)
         await self._audit(actor, "user.two_factor_off", f"user:{user_id}", user.email)
         return user
+
+    async def turn_off_two_factor_by_email(self, actor: Actor | Console, email: str) -> User:
+        """
+        `turn_off_two_factor` for the user with this email: how the command line reaches an
+        operator locked out of the panel (no panel operator can sign in to do it for them).
+        NotFound when no user has it.
+        """
+        require_operator(actor)
+        found = await self.identity.user_by_email(checked_email(email))
+        if found is None:
+            raise NotFound("no user has this email")
+        return await self.turn_off_two_factor(actor, found[0].id)
 
     async def operators(self, actor: Actor) -> list[User]:
         require_operator(actor)

@@ -1,7 +1,7 @@
 """
-Retention: removing finished messages older than a given age, with their verifications,
-webhook deliveries and parked reports, in bounded batches (`quickotp prune`, and once an
-hour inside `serve` and `dispatch`).
+Retention: removing finished messages older than a given age, with their verifications and
+webhook deliveries, parked reports, finished webhook events and alarm notices, in bounded
+batches (`quickotp prune`, and once an hour inside `serve` and `dispatch`).
 
 With an archive, each batch is written to it and made durable before the batch is deleted,
 so a crash leaves rows archived and not yet deleted (archived again next time), never rows
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from quickotp.domain.errors import Conflict, Subject
-from quickotp.domain.retention import PruneCounts, cutoff
+from quickotp.domain.retention import Outbox, PruneCounts, cutoff
 from quickotp.ports.retention import Archive, RetentionStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class Pruning:
             before = cutoff(now, older_than, self.zone)
             counts = await self._messages(before, now, archive, dry_run)
             counts += await self._orphan_reports(before, archive, dry_run)
+            for outbox in Outbox:
+                counts += await self._finished(outbox, before, archive, dry_run)
         return Pruned(counts, before, dry_run)
 
     async def _messages(
@@ -105,6 +107,25 @@ class Pruning:
                 removed += await self.store.delete_orphan_reports(ids)
             after = ids[-1]
 
+    async def _finished(
+        self, outbox: Outbox, before: datetime, archive: Archive | None, dry_run: bool
+    ) -> PruneCounts:
+        """The finished rows of `outbox` owed before `before`, `batch` at a time."""
+        removed = 0
+        after = 0
+        while True:
+            found = await self.store.finished(outbox, after, before=before, limit=self.batch)
+            if not found:
+                return PruneCounts.of(outbox, removed)
+            ids = [record["id"] for record in found]
+            if dry_run:
+                removed += len(ids)
+            else:
+                if archive is not None:
+                    await archive.write([{outbox.record: record} for record in found])
+                removed += await self.store.delete_finished(outbox, ids)
+            after = ids[-1]
+
     async def run_every(self, keep: timedelta, every: timedelta, first_after: timedelta) -> None:
         """Prune what is older than `keep` every `every`, the first time after `first_after`."""
         await asyncio.sleep(first_after.total_seconds())
@@ -117,14 +138,17 @@ class Pruning:
                 log.exception("pruning failed; trying again at the next turn")
             else:
                 counts = pruned.counts
-                if counts.messages or counts.orphan_reports:
+                if counts != PruneCounts():
                     log.info(
-                        "pruned %d message(s), %d verification(s), %d webhook delivery(ies)"
-                        " and %d parked report(s) from before %s",
+                        "pruned %d message(s), %d verification(s), %d webhook delivery(ies),"
+                        " %d parked report(s), %d webhook event(s) and %d alarm notice(s)"
+                        " from before %s",
                         counts.messages,
                         counts.verifications,
                         counts.webhook_deliveries,
                         counts.orphan_reports,
+                        counts.event_deliveries,
+                        counts.route_alarm_notices,
                         pruned.before.isoformat(),
                     )
             await asyncio.sleep(every.total_seconds())

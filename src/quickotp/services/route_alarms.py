@@ -10,7 +10,10 @@ finds the route healthy again.
 
 A notice to the operator's URL is a signed JSON POST through the same poster as delivery
 reports (public addresses only, unless QUICKOTP_WEBHOOK_PRIVATE_URLS), tried up to
-NOTICE_ATTEMPTS times with a growing pause; what came of it is recorded on the alarm.
+NOTICE_ATTEMPTS times with a growing pause; what came of it is recorded on the alarm. Notices
+are owed in the database, in the transaction that opens, changes or clears the alarm, and
+claimed under a lease: one owed when a process stops is posted by the next look of any
+process, and never by two at once.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 
 from quickotp.domain.route_alarms import (
     FAILING_AFTER,
+    AlarmNotice,
     RouteAlarm,
     Step,
     describe,
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 NOTICE_ATTEMPTS = 5
 NOTICE_TIMEOUT = 10.0  # seconds a POST may take
 FIRST_PAUSE = timedelta(seconds=10)  # before the second attempt; doubling after
+NOTICE_BATCH = 20  # notices claimed at one look
+NOTICE_LEASE = timedelta(seconds=NOTICE_TIMEOUT * NOTICE_BATCH * 2)  # each posted in turn
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,6 @@ class AlarmHook:
     url: str
     secret: str
     poster: ReportPoster
-
-
-@dataclass
-class _Notice:
-    alarm: RouteAlarm
-    step: Step
-    attempts: int = 0
-    due: datetime | None = None  # None: at once
-    failure: str = ""  # why the last attempt failed
 
 
 class RouteWatch:
@@ -80,7 +77,6 @@ class RouteWatch:
         self.hook = hook
         self.every = every
         self.failing_after = failing_after
-        self._notices: list[_Notice] = []
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -103,17 +99,23 @@ class RouteWatch:
             seen = health(state, failing_after=self.failing_after) if state else None
             alarm = open_alarms.get(name)
             what = step(alarm, seen)
+            notify = self.hook is not None
             if what is Step.OPEN and state is not None and seen is not None:
-                opened = await self.alarms.open_alarm(name, seen, describe(state), now)
+                opened = await self.alarms.open_alarm(
+                    name, seen, describe(state), now, notify=notify
+                )
                 if opened is None:  # another process opened it a moment ago
                     continue
                 alarm = opened
             elif what is Step.CHANGE and alarm is not None and state is not None and seen:
-                if not await self.alarms.change_alarm(alarm.id, seen, describe(state)):
+                changed = await self.alarms.change_alarm(
+                    alarm.id, seen, describe(state), now, notify=notify
+                )
+                if not changed:
                     continue
                 alarm = replace(alarm, kind=seen, detail=describe(state))
             elif what is Step.CLEAR and alarm is not None:
-                if not await self.alarms.clear_alarm(alarm.id, now):
+                if not await self.alarms.clear_alarm(alarm.id, now, notify=notify):
                     continue
                 alarm = replace(alarm, cleared_at=now)
             else:
@@ -126,17 +128,24 @@ class RouteWatch:
         """Post the notices that are due to the operator's URL; record what came of each."""
         if self.hook is None:
             return
-        now = self.clock()
-        for notice in [n for n in self._notices if n.due is None or n.due <= now]:
-            notice.attempts += 1
-            outcome = await self._post(self.hook, notice)
-            if outcome is None:
-                if notice.attempts < NOTICE_ATTEMPTS:
-                    notice.due = now + FIRST_PAUSE * 2 ** (notice.attempts - 1)
-                    continue
-                outcome = f"{notice.step}: not taken ({notice.failure}) in {notice.attempts} tries"
-            self._notices.remove(notice)
-            await self.alarms.note(notice.alarm.id, outcome)
+        for notice in await self.alarms.claim_notices(self.clock(), NOTICE_LEASE, NOTICE_BATCH):
+            taken, answer = await self._post(self.hook, notice)
+            now = self.clock()
+            if taken:
+                note = f"{notice.step}: {answer}"
+                await self.alarms.record_notice(
+                    notice, retry_at=None, error=None, note=note, now=now
+                )
+            elif notice.attempts < NOTICE_ATTEMPTS:
+                again = now + FIRST_PAUSE * 2 ** (notice.attempts - 1)
+                await self.alarms.record_notice(
+                    notice, retry_at=again, error=answer, note=None, now=now
+                )
+            else:
+                note = f"{notice.step}: not taken ({answer}) in {notice.attempts} tries"
+                await self.alarms.record_notice(
+                    notice, retry_at=None, error=answer, note=note, now=now
+                )
 
     def _tell(self, what: Step, alarm: RouteAlarm, *, in_use: bool) -> None:
         if what is Step.CLEAR:
@@ -146,11 +155,9 @@ class RouteWatch:
             log.warning(
                 "route %s is %s (alarm %d): %s", alarm.route, alarm.kind, alarm.id, alarm.detail
             )
-        if self.hook is not None:
-            self._notices.append(_Notice(alarm, what))
 
-    async def _post(self, hook: AlarmHook, notice: _Notice) -> str | None:
-        """What came of one POST ("opened: HTTP 200"), or None for a failure to try again."""
+    async def _post(self, hook: AlarmHook, notice: AlarmNotice) -> tuple[bool, str]:
+        """Whether the URL took one POST, and its answer ("HTTP 200") or why it failed."""
         alarm = notice.alarm
         body = json.dumps(
             {
@@ -175,17 +182,17 @@ class RouteWatch:
             headers[SIGNATURE_HEADER] = sign(hook.secret, timestamp, body)
         posted = await hook.poster.post(hook.url, body, headers, wait=NOTICE_TIMEOUT)
         if posted.status is not None and 200 <= posted.status < 300:
-            return f"{notice.step}: HTTP {posted.status}"
-        notice.failure = (
+            return True, f"HTTP {posted.status}"
+        failure = (
             f"HTTP {posted.status}" if posted.status is not None else posted.failure or "failed"
         )
         log.warning(
             "route alarm %d: the alarm URL did not take the notice (%s) %s",
             alarm.id,
-            notice.failure,
+            failure,
             posted.detail,
         )
-        return None
+        return False, failure
 
     async def _run(self) -> None:
         while True:

@@ -4,7 +4,8 @@ RelayMessageDeliveryCreate / List / SetActive), and `WebhookWorker`, which POSTs
 report, signed, with retries and back-off, from the durable `webhook_deliveries` outbox.
 
 The worker is its own task beside the dispatcher: a slow or dead client URL never holds up
-a delivery, and what the worker holds in memory is at most `held` claimed deliveries. The
+a delivery, and what the worker holds in memory is at most `held` claimed deliveries, of
+which a slow URL or account keeps a bounded share (`held_per_url`, `held_per_account`). The
 wire format and the signature are described in docs/delivery.md ("Delivery reports to your
 URL"), and how it keeps up with a report for every message in docs/benchmarks.md.
 """
@@ -106,8 +107,17 @@ def http_summary(status: int) -> str:
 class WebhookConfig:
     concurrency: int = 64  # POSTs in flight at once, all URLs together
     per_url: int = 16  # POSTs in flight to one URL at once
+    per_account: int = 16  # POSTs in flight to one account's URLs at once, all together
     batch: int = 100  # deliveries claimed at once
     held: int = 300  # claimed deliveries in memory (posting or waiting for their turn)
+    # A URL's (an account's) share of `held`: a delivery claimed past it waits at most
+    # `crowded_wait` seconds for its turn, then is handed back, uncounted, due again after
+    # `crowded_pause`, and while that pause lasts the URL (account) gets no more than its
+    # share: no account's slow URLs fill `held`, and a fast URL's turns come long before.
+    held_per_url: int = 32
+    held_per_account: int = 64
+    crowded_wait: float = 2.0
+    crowded_pause: timedelta = timedelta(seconds=10)
     lease: timedelta = timedelta(seconds=60)
     timeout: float = 10.0  # seconds per POST
     max_attempts: int = 10  # then the delivery is given up (about 1.5 hours of tries)
@@ -127,15 +137,18 @@ def retry_at(attempts: int, now: datetime, config: WebhookConfig, jitter: float)
 
 
 class _Limit:
-    """At most `size` holders at once per key (a URL); a key's semaphore lives while used."""
+    """
+    At most `size` holders at once per key (a URL, an account); a key's semaphore lives
+    while used.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._users: dict[str, int] = {}
+        self._slots: dict[str | int, asyncio.Semaphore] = {}
+        self._users: dict[str | int, int] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str | int) -> AsyncIterator[None]:
         slots = self._slots.get(key)
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self.size)
@@ -156,14 +169,23 @@ class WebhookWorker:
 
     It keeps up with a report for every message by working as a pipeline: claims of up to
     `batch` deliveries while fewer than `held` are in memory, each POSTed as soon as its URL
-    has a free slot (`per_url` at once, `concurrency` in all), and the outcomes recorded in
-    grouped writes, whatever has finished while the last write ran. A slow URL holds only its
-    own slots; a delivery that waited so long for one that its lease would run out before
-    its POST could finish is handed back unposted (its attempt not counted), never posted
-    by two workers; and once a URL has not answered, its other held deliveries are handed
-    back until its first retry is due, instead of each waiting out the timeout. What it does
-    not do is keep one URL from filling `held`: a URL that answers slowly, but answers, with
-    many reports owed, makes other URLs' reports wait until its own are posted or handed back.
+    and its account have a free slot (`per_url` and `per_account` at once, `concurrency` in
+    all), and the outcomes recorded in grouped writes, whatever has finished while the last
+    write ran.
+
+    No account's URLs can hold up another account's reports. A slow URL holds only its own
+    slots, and a URL's deliveries posting or waiting for their turn past its share
+    (`held_per_url`; `held_per_account` for an account's URLs together) wait at most
+    `crowded_wait` seconds for their turn: then they are handed back unposted (their attempt
+    not counted), due again after `crowded_pause`, and until then more of that URL's,
+    claimed past its share, are handed back at once. So a URL that answers slowly but
+    answers, with many reports owed, takes its share of `held` (and all of it for
+    `crowded_wait` at most) while the next claims reach other URLs' reports; a fast URL,
+    whose turns come at once, is never held back. A delivery that waited so long for a slot
+    that its lease would run out before its POST could finish is handed back too, never
+    posted by two workers; and once a URL has not answered, its other held deliveries are
+    handed back until its first retry is due, instead of each waiting out the timeout.
+    Handed back, a report waits; it is given up only after `max_attempts` POSTs of its own.
     """
 
     def __init__(
@@ -187,9 +209,15 @@ class WebhookWorker:
         self._gauges: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._per_url = _Limit(self.config.per_url)
+        self._per_account = _Limit(self.config.per_account)
+        # Held deliveries not yet posted, by account and by URL.
+        self._waiting: dict[str | int, int] = {}
+        self._crowded_until: dict[str | int, datetime] = {}  # URLs and accounts in a pause
+        self._past_share: set[int] = set()  # held deliveries claimed past their share
         self._silent: dict[str, datetime] = {}  # URL -> until when it is not tried again
         self._problems: dict[str, str | None] = {}  # URL -> url_problem's answer
-        self._held: dict[int, asyncio.Task[None]] = {}  # claimed, not yet recorded
+        # Claimed, not yet recorded: the task posting it (None: handed back at once).
+        self._held: dict[int, asyncio.Task[None] | None] = {}
         self._finished: list[WebhookOutcome] = []  # to record
         self._has_finished = asyncio.Event()
         self._room = asyncio.Event()  # set when a write frees room in `held`
@@ -223,7 +251,7 @@ class WebhookWorker:
         jobs = await self.outbox.claim(now, self.config.lease, self.config.batch)
         if jobs:
             until = now + self.config.lease
-            outcomes = await asyncio.gather(*(self._attempt(job, until) for job in jobs))
+            outcomes = await asyncio.gather(*(self._held_turn(job, until, now) for job in jobs))
             await self._record(outcomes)
         return len(jobs)
 
@@ -269,14 +297,73 @@ class WebhookWorker:
                 await asyncio.sleep(1)
                 continue
             until = now + config.lease
+            crowded = False
             for job in jobs:
-                self._held[job.delivery.id] = asyncio.create_task(self._post_held(job, until))
+                if self._admit(job, now):
+                    task = asyncio.create_task(self._post_held(job, until))
+                    self._held[job.delivery.id] = task
+                else:  # its URL or account holds its share: back in the outbox, due later
+                    self._held[job.delivery.id] = None
+                    self._finished.append(self._crowded(job, now))
+                    crowded = True
+            if crowded:
+                self._has_finished.set()
             if len(jobs) < min(config.batch, room):
                 await asyncio.sleep(config.idle_poll)
 
+    def _admit(self, job: WebhookJob, now: datetime) -> bool:
+        """
+        Whether the job may wait for its turn among the held (counted in if so): not when
+        its URL or account is past its share and in a pause.
+        """
+        past = [
+            key
+            for key, share in (
+                (job.delivery.url, self.config.held_per_url),
+                (job.delivery.account_id, self.config.held_per_account),
+            )
+            if self._waiting.get(key, 0) >= share
+        ]
+        if any(self._crowded_until.get(key, now) > now for key in past):
+            return False
+        for key in (job.delivery.url, job.delivery.account_id):
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+        if past:
+            self._past_share.add(job.delivery.id)
+        return True
+
+    def _pause(self, until: datetime, *keys: str | int) -> None:
+        """No more than their share for `keys` (a URL, an account) until `until`."""
+        if len(self._crowded_until) >= 1024:  # the pauses that have ended go
+            now = self.clock()
+            self._crowded_until = {k: t for k, t in self._crowded_until.items() if t > now}
+        for key in keys:
+            self._crowded_until[key] = until
+
+    def _crowded(self, job: WebhookJob, now: datetime) -> WebhookOutcome:
+        """A claimed delivery whose URL or account holds its share: handed back for later."""
+        return _released(job, now + self.config.crowded_pause)
+
+    async def _held_turn(self, job: WebhookJob, until: datetime, now: datetime) -> WebhookOutcome:
+        """One claimed delivery of `run_once`: posted in its turn, or handed back crowded."""
+        if not self._admit(job, now):
+            return self._crowded(job, now)
+        return await self._attempt_counted(job, until)
+
+    async def _attempt_counted(self, job: WebhookJob, until: datetime) -> WebhookOutcome:
+        """`_attempt` of an admitted job, which leaves its account's count as it ends."""
+        try:
+            return await self._attempt(job, until)
+        finally:
+            self._past_share.discard(job.delivery.id)
+            for key in (job.delivery.url, job.delivery.account_id):
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
+
     async def _post_held(self, job: WebhookJob, until: datetime) -> None:
         try:
-            outcome = await self._attempt(job, until)
+            outcome = await self._attempt_counted(job, until)
         except Exception as exc:  # a fault of ours: the delivery goes back, its place frees
             log_failure(log, "a held webhook delivery failed; handing it back", exc=exc)
             outcome = _released(job, self.clock())
@@ -315,8 +402,18 @@ class WebhookWorker:
 
     async def _attempt(self, job: WebhookJob, until: datetime) -> WebhookOutcome:
         """One claimed delivery, posted in its URL's turn (or handed back): its outcome."""
-        url = job.delivery.url
-        async with self._per_url.hold(url), self._slots:
+        url, account = job.delivery.url, job.delivery.account_id
+        async with contextlib.AsyncExitStack() as turn:
+            past_share = job.delivery.id in self._past_share
+            try:
+                async with asyncio.timeout(self.config.crowded_wait if past_share else None):
+                    await turn.enter_async_context(self._per_account.hold(account))
+                    await turn.enter_async_context(self._per_url.hold(url))
+            except TimeoutError:  # its URL or account is slow: a pause for it
+                now = self.clock()
+                self._pause(now + self.config.crowded_pause, url, account)
+                return self._crowded(job, now)
+            await turn.enter_async_context(self._slots)
             now = self.clock()
             if now + timedelta(seconds=self.config.timeout * 1.5) > until:
                 return _released(job, now)  # its lease could run out mid-POST: hand it back

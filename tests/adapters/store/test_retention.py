@@ -21,9 +21,12 @@ from sqlalchemy import func, insert, select, update
 from quickotp.adapters.archive import JsonLinesArchive
 from quickotp.adapters.store.retention import RetentionSqlStore
 from quickotp.adapters.store.schema import (
+    event_deliveries,
     message_days,
     messages,
     orphan_reports,
+    route_alarm_notices,
+    route_alarms,
     verifications,
     webhook_deliveries,
 )
@@ -116,6 +119,26 @@ class Maker:
                     created_at=NOW - 40 * DAY,
                 )
             )
+
+    async def event_delivery(self, created_at: datetime, state: str) -> int:
+        """A webhook event (a low-credit alert) owed at `created_at`, now in `state`."""
+        async with self.runtime.engines.write.begin() as conn:
+            made = await conn.scalar(
+                insert(event_deliveries)
+                .values(
+                    account_id=self.seeded.account_id,
+                    event="credit.low",
+                    body='{"Event":"credit.low"}',
+                    url="http://127.0.0.1:9/hook",
+                    state=state,
+                    attempts=1,
+                    next_attempt_at=created_at,
+                    created_at=created_at,
+                    done_at=created_at if state in ("delivered", "failed") else None,
+                )
+                .returning(event_deliveries.c.id)
+            )
+        return int(made)
 
     async def orphan_report(self, received_at: datetime) -> None:
         async with self.runtime.engines.write.begin() as conn:
@@ -497,3 +520,88 @@ async def test_retention_zero_prunes_nothing_by_itself(database_url: str) -> Non
         assert old in await message_ids(runtime)
     finally:
         await runtime.aclose()
+
+
+async def event_ids(runtime: Runtime) -> list[int]:
+    async with runtime.engines.read.connect() as conn:
+        found = await conn.execute(select(event_deliveries.c.id).order_by(event_deliveries.c.id))
+        return list(found.scalars())
+
+
+async def test_finished_webhook_events_older_than_the_window_go_in_bounded_batches(
+    runtime: Runtime, make: Maker, tmp_path: Path
+) -> None:
+    """
+    Delivered and given-up events (the low-credit alert's) past the window go, archived
+    first, at most `batch` a delete; pending, sending and young ones stay; --dry-run counts.
+    """
+    old = NOW - 40 * DAY
+    gone = [await make.event_delivery(old, state) for state in ("delivered", "failed") * 3]
+    kept = [
+        await make.event_delivery(old, "pending"),
+        await make.event_delivery(old, "sending"),
+        await make.event_delivery(NOW - DAY, "delivered"),
+    ]
+    store = RetentionSqlStore(runtime.engines, TEHRAN)
+    sizes: list[int] = []
+    delete = store.delete_finished
+
+    async def counted(outbox: Any, ids: Sequence[int]) -> int:
+        sizes.append(len(ids))
+        return int(await delete(outbox, ids))
+
+    store.delete_finished = counted  # type: ignore[method-assign]
+    prune = Pruning(store, lambda: NOW, TEHRAN, batch=4)
+
+    counted_only = await prune.prune(timedelta(days=30), dry_run=True)
+    archive = JsonLinesArchive.create(tmp_path / "events.jsonl.gz")
+    pruned = await prune.prune(timedelta(days=30), archive=archive)
+    archive.close()
+
+    lines = gzip.decompress((tmp_path / "events.jsonl.gz").read_bytes()).decode().splitlines()
+    assert counted_only.counts.event_deliveries == len(gone)
+    assert pruned.counts.event_deliveries == len(gone)
+    assert sizes == [4, 2]
+    assert await event_ids(runtime) == kept
+    assert [orjson.loads(line)["event_delivery"]["id"] for line in lines] == gone
+
+
+async def test_finished_alarm_notices_older_than_the_window_go(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A route alarm's notices posted or given up before the cut go; one still owed stays."""
+    old = NOW - 40 * DAY
+    async with runtime.engines.write.begin() as conn:
+        alarm = await conn.scalar(
+            insert(route_alarms)
+            .values(route="mci", kind="down", detail="no bind", opened_at=old, cleared_at=old)
+            .returning(route_alarms.c.id)
+        )
+        ids = []
+        for step, state in (("opened", "delivered"), ("cleared", "failed"), ("changed", "pending")):
+            made = await conn.scalar(
+                insert(route_alarm_notices)
+                .values(
+                    alarm_id=alarm,
+                    step=step,
+                    kind="down",
+                    detail="no bind",
+                    state=state,
+                    attempts=1,
+                    next_attempt_at=old,
+                    created_at=old,
+                )
+                .returning(route_alarm_notices.c.id)
+            )
+            ids.append(int(made))
+    archive = JsonLinesArchive.create(tmp_path / "notices.jsonl.gz")
+
+    pruned = await pruning(runtime, batch=1).prune(timedelta(days=30), archive=archive)
+    archive.close()
+
+    lines = gzip.decompress((tmp_path / "notices.jsonl.gz").read_bytes()).decode().splitlines()
+    assert pruned.counts.route_alarm_notices == 2
+    assert [orjson.loads(line)["route_alarm_notice"]["id"] for line in lines] == ids[:2]
+    async with runtime.engines.read.connect() as conn:
+        left = (await conn.execute(select(route_alarm_notices.c.id))).scalars().all()
+    assert left == ids[2:]

@@ -661,3 +661,153 @@ async def test_a_slow_url_holds_only_its_own_slots(unguarded: Runtime) -> None:
     assert held_then == (2, 0)  # the slow URL had its two POSTs waiting, and nothing more
     assert slow.most == 2
     assert sorted(orjson.loads(body)["MessageID"] for _, body in slow.got) == sorted(ids)
+
+
+async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker(
+    unguarded: Runtime,
+) -> None:
+    """
+    One account's URL holds every POST, with more reports owed than the worker holds: it
+    keeps at most its share of held deliveries (the rest handed back, uncounted, to wait
+    their turn), so another account's reports, owed later, arrive at once.
+    """
+    runtime = unguarded
+    stranger, other = await seed(runtime), await seed(runtime, name="other")
+    slow, fast = Holding(), Counting()
+    config = WebhookConfig(
+        per_url=4,
+        concurrency=16,
+        batch=20,
+        held=60,
+        idle_poll=0.05,
+        timeout=30.0,
+        lease=timedelta(seconds=120),
+    )
+    async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
+        await local_relays(runtime).create(stranger.account_id, f"{slow_base}/hook")
+        await local_relays(runtime).create(other.account_id, f"{fast_base}/hook")
+        await deliver_many(runtime, stranger, 80)  # owed first: the oldest in the outbox
+        ids = await deliver_many(runtime, other, 20)
+        store = WebhookStore(runtime.engines)
+
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            started = time.monotonic()
+            await worker.start()
+            try:
+                async with asyncio.timeout(10):  # the fast account's reports, promptly
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+                waited = time.monotonic() - started
+                held = [
+                    d
+                    for d in await store.deliveries(stranger.account_id, limit=500)
+                    if d.state is WebhookState.SENDING
+                ]
+                in_flight = slow.now
+                slow.release.set()
+                async with asyncio.timeout(30):
+                    while len(slow.got) < len(held):
+                        await asyncio.sleep(0.02)
+            finally:
+                slow.release.set()  # a failed wait must not leave the receiver holding
+                await worker.aclose()
+
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert waited < 10
+    assert 0 < len(held) <= config.held_per_url
+    assert 0 < in_flight <= config.per_url
+    # Nothing of the slow account's is lost or charged an attempt it did not make.
+    left = await store.deliveries(stranger.account_id, limit=500)
+    assert len(left) == 80
+    assert {(d.state, d.attempts) for d in left} <= {
+        (WebhookState.DELIVERED, 1),
+        (WebhookState.PENDING, 0),
+        (WebhookState.SENDING, 1),  # posted as the worker stopped: taken over after its lease
+    }
+
+
+async def test_an_account_with_many_slow_urls_holds_only_its_accounts_share(
+    unguarded: Runtime,
+) -> None:
+    """
+    An account spreads its reports over three URLs that all hold every POST: together they
+    keep at most `per_account` POSTs in flight and `held_per_account` claimed, and another
+    account's reports arrive at once.
+    """
+    runtime = unguarded
+    stranger, other = await seed(runtime), await seed(runtime, name="other")
+    slow, fast = Holding(), Counting()
+    config = WebhookConfig(
+        per_url=4,
+        per_account=3,
+        held_per_url=4,
+        held_per_account=6,
+        concurrency=16,
+        batch=20,
+        held=60,
+        idle_poll=0.05,
+        timeout=30.0,
+        lease=timedelta(seconds=120),
+    )
+    async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
+        for n in range(3):
+            await local_relays(runtime).create(stranger.account_id, f"{slow_base}/hook?n={n}")
+        await local_relays(runtime).create(other.account_id, f"{fast_base}/hook")
+        await deliver_many(runtime, stranger, 30)  # 90 reports owed first
+        ids = await deliver_many(runtime, other, 10)
+        store = WebhookStore(runtime.engines)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(10):
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+                held = [
+                    d
+                    for d in await store.deliveries(stranger.account_id, limit=500)
+                    if d.state is WebhookState.SENDING
+                ]
+                in_flight = slow.now
+            finally:
+                slow.release.set()
+                await worker.aclose()
+
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert 0 < len(held) <= config.held_per_account
+    assert len({d.url for d in held}) > 1  # its URLs share the account's room
+    assert 0 < in_flight <= config.per_account
+    assert slow.most <= config.per_account
+
+
+async def test_a_fast_url_past_its_share_is_not_held_back(unguarded: Runtime) -> None:
+    """
+    Many reports to one fast URL, far past its share of the held: each waits its turn for
+    a moment, none is handed back to wait out a pause; all arrive promptly, posted once.
+    """
+    runtime = unguarded
+    seeded = await seed(runtime)
+    fast = Counting()
+    config = WebhookConfig(per_url=4, held_per_url=4, batch=20, held=60, idle_poll=0.05)
+    async with serving(fast.app()) as base:
+        await local_relays(runtime).create(seeded.account_id, f"{base}/hook")
+        ids = await deliver_many(runtime, seeded, 40)
+        store = WebhookStore(runtime.engines)
+        async with local_poster() as poster:
+            worker = WebhookWorker(
+                store, poster, lambda: datetime.now(UTC), config, render=report_body
+            )
+            await worker.start()
+            try:
+                async with asyncio.timeout(config.crowded_pause.total_seconds() / 2):
+                    while len(fast.got) < len(ids):
+                        await asyncio.sleep(0.02)
+            finally:
+                await worker.aclose()
+
+    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)

@@ -1,7 +1,8 @@
 """
-Retention on SQL: old finished messages, their verifications, webhook deliveries and parked
-reports, read in windows of the messages table off the writer and removed in short write
-transactions, their counts moved to the daily rollup (`message_days`) as they go.
+Retention on SQL: old finished messages, their verifications, webhook deliveries, parked
+reports, finished webhook events and route alarm notices, read in windows off the writer
+and removed in short write transactions, the messages' counts moved to the daily rollup
+(`message_days`) as they go.
 
 The deletes go through `write_transaction`, the hot path's own writer: on SQLite they take
 their turn with the accepts and outcomes of this process instead of waiting in the pool
@@ -20,18 +21,27 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.schema import (
+    event_deliveries,
     messages,
     orphan_reports,
+    route_alarm_notices,
     verifications,
     webhook_deliveries,
 )
 from quickotp.domain import otp
-from quickotp.domain.retention import PruneCounts, archived_text, day_start, prunable
+from quickotp.domain.retention import (
+    FINISHED_POSTS,
+    Outbox,
+    PruneCounts,
+    archived_text,
+    day_start,
+    prunable,
+)
 from quickotp.ports.retention import Candidate, Window
 
 log = logging.getLogger(__name__)
@@ -60,6 +70,11 @@ _ARCHIVED_VERIFICATION = [
     c for c in verifications.c if c.name not in {"code_digest", "code_sealed", "mobile"}
 ]
 _ARCHIVED_DELIVERY = [c for c in webhook_deliveries.c if c.name not in {"lease_until"}]
+_OUTBOXES: dict[Outbox, Table] = {
+    Outbox.EVENTS: event_deliveries,
+    Outbox.NOTICES: route_alarm_notices,
+}
+_FINISHED = ", ".join(f"'{state}'" for state in FINISHED_POSTS)
 
 
 class RetentionSqlStore:
@@ -238,6 +253,39 @@ class RetentionSqlStore:
                 f"DELETE FROM orphan_reports WHERE id IN ({marks(len(ids))}) RETURNING id", *ids
             )
             return len(gone)
+
+        return await write_transaction(self.engines, work) if ids else 0
+
+    async def finished(
+        self, outbox: Outbox, after: int, *, before: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        # Walked by id, as the parked reports are: an outbox without a message is small
+        # (an event a crossing of a threshold, a notice a route alarm's step), so no index
+        # but the primary key's.
+        table = _OUTBOXES[outbox]
+        columns = [c for c in table.c if c.name != "lease_until"]
+        query = (
+            select(*columns)
+            .where(
+                table.c.id > after,
+                table.c.created_at < before,
+                table.c.state.in_([str(state) for state in FINISHED_POSTS]),
+            )
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+        async with self.engines.read.connect() as conn:
+            return [_plain(row, columns) for row in await conn.execute(query)]
+
+    async def delete_finished(self, outbox: Outbox, ids: Sequence[int]) -> int:
+        # Only rows still finished: one owed again since it was read (a retry) stays.
+        sql = (
+            f"DELETE FROM {_OUTBOXES[outbox].name} WHERE id IN ({marks(len(ids))})"
+            f" AND state IN ({_FINISHED}) RETURNING id"
+        )
+
+        async def work(tx: Tx) -> int:
+            return len(await tx.fetch(sql, *ids))
 
         return await write_transaction(self.engines, work) if ids else 0
 

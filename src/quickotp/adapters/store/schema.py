@@ -385,6 +385,27 @@ route_alarms = Table(
     Index("ix_route_alarms_opened", "opened_at"),
 )
 
+# Notices of route alarms owed to QUICKOTP_ROUTE_ALARM_URL (opened, changed, cleared), kept
+# until posted or given up so a restart loses none; claimed under a lease like
+# event_deliveries. `kind` and `detail` are the alarm's at the step, `created_at` its time.
+route_alarm_notices = Table(
+    "route_alarm_notices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("alarm_id", Id, ForeignKey("route_alarms.id"), nullable=False),
+    Column("step", String(16), nullable=False),  # opened | changed | cleared
+    Column("kind", String(16), nullable=False),  # failing | down
+    Column("detail", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_route_alarm_notices_due", "state", "next_attempt_at"),
+)
+
 relay_urls = Table(
     "relay_urls",
     metadata,
