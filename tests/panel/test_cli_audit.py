@@ -345,7 +345,8 @@ def test_the_cli_refuses_a_pattern_the_account_wrote_in_the_panel(
 def _rows(page: str) -> list[tuple[str, str, str]]:
     """The audit page's rows: who, action, target."""
     found = re.findall(
-        r'<td><span dir="ltr">([^<]*)</span></td>\s*<td><code>([^<]*)</code></td>\s*<td><code>([^<]*)</code>',
+        r'<td><span dir="ltr">([^<]*)</span></td>\s*'
+        r"<td><code>([^<]*)</code></td>\s*<td><code>([^<]*)</code>",
         page,
     )
     return [(html.unescape(w), html.unescape(a), html.unescape(t)) for w, a, t in found]
