@@ -20,7 +20,7 @@ from quickotp.domain.errors import (
 from tests.clock import WallClock
 
 from .conftest import Reports, Rounds, Upstream, otp_sms
-from .providers import AMOOT, TOKEN, amoot, amoot_asked, deliveries, sent_as
+from .providers import AMOOT, TOKEN, amoot, deliveries, sent_as
 
 pytestmark = pytest.mark.anyio
 
@@ -191,7 +191,7 @@ async def test_waiting_ids_are_bounded(upstream: Upstream, client: httpx.AsyncCl
     await rounds.run()
     await transport.aclose()
 
-    assert [ids for ids, _ in amoot_asked(upstream)] == ["2,3", "2,3"]
+    assert [ids for ids, _ in AMOOT.asked(upstream)] == ["2,3", "2,3"]
 
 
 async def test_delivery_types_that_are_not_numbers_are_not_final(
@@ -206,5 +206,5 @@ async def test_delivery_types_that_are_not_numbers_are_not_final(
     await transport.aclose()
 
     assert reports.got == []
-    assert len(amoot_asked(upstream)) == 2  # still waiting: asked again
+    assert len(AMOOT.asked(upstream)) == 2  # still waiting: asked again
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -17,16 +17,7 @@ from quickotp.domain.errors import (
 )
 
 from .conftest import Upstream, otp_sms
-from .providers import (
-    API_KEY,
-    KAVENEGAR,
-    LOOKUP,
-    STATUS,
-    answer,
-    kavenegar,
-    kavenegar_asked,
-    statuses,
-)
+from .providers import API_KEY, KAVENEGAR, LOOKUP, STATUS, answer, kavenegar, statuses
 
 pytestmark = pytest.mark.anyio
 
@@ -136,7 +127,7 @@ async def test_an_id_kavenegar_does_not_know_is_dropped_with_a_warning(
     await transport.aclose()
 
     assert reports.got == []
-    assert kavenegar_asked(upstream) == ["99"]  # once: not asked again
+    assert KAVENEGAR.asked(upstream) == ["99"]  # once: not asked again
     assert "does not know message 99" in caplog.text
 
 
@@ -155,6 +146,6 @@ async def test_the_key_in_a_status_request_never_reaches_the_log(
     finally:
         await http.aclose()
 
-    assert kavenegar_asked(upstream) == ["5"]
+    assert KAVENEGAR.asked(upstream) == ["5"]
     assert len(reports.got) == 1
     assert API_KEY not in caplog.text

@@ -119,21 +119,25 @@ async def test_delivery_reports_are_asked_for_until_final(
     assert rounds.delays == [1.0] * 4  # `reports=1`: a second before each round
 
 
+AMOOT_FINAL = {  # DeliveryType
+    DeliveryState.DELIVERED: (1,),
+    DeliveryState.UNDELIVERED: (2, 3, 16),
+    DeliveryState.REJECTED: (35, 300, 950),
+}
+KAVENEGAR_FINAL = {  # status
+    DeliveryState.DELIVERED: (10,),
+    DeliveryState.UNDELIVERED: (6, 11, 13),
+    DeliveryState.REJECTED: (14,),
+}
+
+
 @pytest.mark.parametrize(
     ("provider", "provider_state", "state"),
     [
-        (AMOOT, 1, DeliveryState.DELIVERED),
-        (AMOOT, 2, DeliveryState.UNDELIVERED),
-        (AMOOT, 3, DeliveryState.UNDELIVERED),
-        (AMOOT, 16, DeliveryState.UNDELIVERED),
-        (AMOOT, 35, DeliveryState.REJECTED),
-        (AMOOT, 300, DeliveryState.REJECTED),
-        (AMOOT, 950, DeliveryState.REJECTED),
-        (KAVENEGAR, 10, DeliveryState.DELIVERED),
-        (KAVENEGAR, 6, DeliveryState.UNDELIVERED),
-        (KAVENEGAR, 11, DeliveryState.UNDELIVERED),
-        (KAVENEGAR, 13, DeliveryState.UNDELIVERED),
-        (KAVENEGAR, 14, DeliveryState.REJECTED),
+        (provider, provider_state, state)
+        for provider, final in ((AMOOT, AMOOT_FINAL), (KAVENEGAR, KAVENEGAR_FINAL))
+        for state, provider_states in final.items()
+        for provider_state in provider_states
     ],
 )
 async def test_final_states_map_onto_report_states(
