@@ -146,8 +146,8 @@ async def test_pattern_price_counts_the_filled_text(
     """The price is of the text with its values in: a long value makes more parts."""
     pattern_id = await approved(runtime, seeded.account_id, "Dear %name%, order %order% is ready")
 
-    short = await pattern_price(rest, seeded, pattern_id, "Ali,42", mobile="09120000000")
-    long = await pattern_price(rest, seeded, pattern_id, "A" * 200 + ",42", mobile="09120000000")
+    short = await pattern_price(rest, seeded, pattern_id, "Ali,42", Mobile="09120000000")
+    long = await pattern_price(rest, seeded, pattern_id, "A" * 200 + ",42", Mobile="09120000000")
 
     assert (short["Data"], long["Data"]) == (PER_PART, 2 * PER_PART)
 
@@ -159,7 +159,7 @@ async def test_pattern_values_may_hold_commas_in_a_json_array(
     pattern_id = await approved(runtime, seeded.account_id, "Dear %name%, order %order%")
 
     written = await pattern_price(
-        rest, seeded, pattern_id, '["Smith, John", "42"]', mobile="09120000000"
+        rest, seeded, pattern_id, '["Smith, John", "42"]', Mobile="09120000000"
     )
     response = await rest.post(
         "/rest/CalculatePatternMessagePrice",
@@ -239,5 +239,5 @@ async def test_anothers_or_an_unapproved_pattern_is_not_priced(
         (rejected.id, "a", "Pattern_NotApproved"),
     )
     for pattern_id, values, status in cases:
-        body = await pattern_price(rest, seeded, pattern_id, values, mobile="09120000000")
+        body = await pattern_price(rest, seeded, pattern_id, values, Mobile="09120000000")
         assert body == {"Status": status, "Data": None}

@@ -36,25 +36,11 @@ async def call(
 
 
 async def with_pattern(
-    client: httpx.AsyncClient,
-    method: str,
-    token: str,
-    pattern_id: int,
-    values: Any,
-    *,
-    mobile: str = "9120000000",
-    form: str = "csharp",
-    **params: Any,
+    client: httpx.AsyncClient, method: str, token: str, pattern: int, values: Any, **params: Any
 ) -> Any:
-    """One pattern method (SendWithPattern, its OWN twin, CalculatePatternMessagePrice) for
-    one number: the pattern's id and its values, as `call` sends them."""
+    """One pattern method (SendWithPattern, its OWN twin, CalculatePatternMessagePrice): the
+    pattern's id and its values, to 9120000000 unless `Mobile` says, as `call` sends them."""
+    params.setdefault("Mobile", "9120000000")
     return await call(
-        client,
-        method,
-        token,
-        form,
-        Mobile=mobile,
-        PatternCodeID=str(pattern_id),
-        PatternValues=values,
-        **params,
+        client, method, token, PatternCodeID=str(pattern), PatternValues=values, **params
     )
