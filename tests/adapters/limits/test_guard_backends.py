@@ -33,7 +33,7 @@ from quickotp.domain.limits import Admitted
 from quickotp.domain.models import Caller
 from quickotp.ports.limits import Limiter
 from quickotp.services.gateway import Gateway
-from quickotp.services.guard import Guard, Policy, Subject
+from quickotp.services.guard import Checked, Guard, Policy, Subject
 from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.limits.clock import FrozenClock
 from tests.conftest import Seeded, make_settings, seed
@@ -242,19 +242,27 @@ async def test_safelist_is_spared_the_per_number_rules(send: MakeSender) -> None
         await to("09120000401")
 
 
-async def test_unreachable_backend_fails_closed_by_default(
-    runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
-) -> None:
-    """With Redis down, a guarded send is refused (LimitsUnavailable) and a log line says so."""
+async def redis_down(
+    runtime: Runtime, seeded: Seeded, mobile: str, *, fail_open: bool
+) -> tuple[Guard, list[Checked]]:
+    """A guard whose Redis is a closed port, and its send rules for the seeded caller."""
     guard = Guard(
         runtime.store,
         RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
         QUIET,
         b"k" * 32,
         FrozenClock(),
+        fail_open=fail_open,
     )
     caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000500"))
+    return guard, guard.send_rules(QUIET, _subject(caller), _mobile(mobile))
+
+
+async def test_unreachable_backend_fails_closed_by_default(
+    runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis down, a guarded send is refused (LimitsUnavailable) and a log line says so."""
+    guard, rules = await redis_down(runtime, seeded, "09120000500", fail_open=False)
 
     with pytest.raises(LimitsUnavailable):
         await guard.admit(rules)
@@ -267,16 +275,7 @@ async def test_unreachable_backend_fails_open_when_told(
     runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Told to fail open, the guard admits with Redis down, and logs that it does."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-        fail_open=True,
-    )
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000501"))
+    guard, rules = await redis_down(runtime, seeded, "09120000501", fail_open=True)
 
     admission = await guard.admit(rules)
     await guard.limiter.aclose()
