@@ -6,15 +6,19 @@ flow), a gateway with open sign-up, and helpers that sign people up and in like 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from quickotp.adapters.store.credentials import CredentialSqlStore
+from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime
+from quickotp.services.users import Users, UsersConfig
 from tests.conftest import known_names, make_settings
 
 PASSWORD = "correct horse battery"
@@ -157,3 +161,23 @@ async def operator(runtime: Runtime) -> AsyncIterator[Browser]:
     assert (await sign_in(opened, OPERATOR_EMAIL)).status_code == 303
     yield opened
     await opened.http.aclose()
+
+
+def users_on(
+    runtime: Runtime,
+    now: list[datetime],
+    config: UsersConfig | None = None,
+    *,
+    hasher: PasswordHasher = FAST_HASHER,
+    token_urlsafe: Callable[[int], str] | None = None,
+) -> Users:
+    """The runtime's people on a clock the test moves (`now[0]`), under `config`."""
+    return Users(
+        store=IdentitySqlStore(runtime.engines),
+        credentials=CredentialSqlStore(runtime.engines),
+        hasher=hasher,
+        key=b"k" * 32,
+        clock=lambda: now[0],
+        token_urlsafe=token_urlsafe or runtime.users.token_urlsafe,
+        config=config or UsersConfig(),
+    )

@@ -23,7 +23,6 @@ from quickotp.domain.models import WebhookState
 from quickotp.services.credit_alerts import EVENT_HEADER, EventWorker
 from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.conftest import known_names, make_settings
-from tests.http_peer import serving
 from tests.panel.conftest import (
     FAST_HASHER,
     Browser,
@@ -57,9 +56,7 @@ async def runtime(database_url: str) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """An account's webhook endpoint on 127.0.0.1: keeps what it gets."""
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 

@@ -133,6 +133,23 @@ async def account_id(runtime: Runtime, name: str) -> int:
     return next(a.id for a in await runtime.admin.list_accounts() if a.name == name)
 
 
+async def a_failed_report(
+    runtime: Runtime, browser: Browser, operator: Browser, base: str
+) -> tuple[str, int, int, WebhookDelivery]:
+    """
+    The approved account Shop with a delivery-report URL at `base` (a receiver answering
+    500), an OTP sent and its report given up on: the token, the account, the URL's id
+    and the failed post.
+    """
+    token = await approved_account(browser, operator, "owner@shop.test", "Shop")
+    shop = await account_id(runtime, "Shop")
+    relay_id = await relay_create(browser, token, f"{base}/api-hook")
+    await send_otp(browser, token)
+    await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
+    [failed] = await posts(runtime, shop)
+    return token, shop, relay_id, failed
+
+
 async def test_one_list_a_signed_test_event_and_a_retry_of_a_report_given_up_on(
     runtime: Runtime, browser: Browser, operator: Browser
 ) -> None:
@@ -198,12 +215,7 @@ async def test_another_account_sees_and_touches_none_of_it(
 ) -> None:
     receiver = Receiver(status=500)
     async with serving(receiver.app()) as base:
-        token = await approved_account(browser, operator, "owner@shop.test", "Shop")
-        shop = await account_id(runtime, "Shop")
-        relay_id = await relay_create(browser, token, f"{base}/api-hook")
-        await send_otp(browser, token)
-        await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
-        [failed] = await posts(runtime, shop)
+        _, shop, relay_id, failed = await a_failed_report(runtime, browser, operator, base)
 
         other = await open_browser(runtime, ip="198.51.100.30")
         try:
@@ -227,12 +239,7 @@ async def test_a_url_switched_off_is_not_tried_again_and_a_disabled_account_chan
 ) -> None:
     receiver = Receiver(status=500)
     async with serving(receiver.app()) as base:
-        token = await approved_account(browser, operator, "owner@shop.test", "Shop")
-        shop = await account_id(runtime, "Shop")
-        relay_id = await relay_create(browser, token, f"{base}/api-hook")
-        await send_otp(browser, token)
-        await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
-        [failed] = await posts(runtime, shop)
+        token, shop, relay_id, failed = await a_failed_report(runtime, browser, operator, base)
         await browser.http.post(
             "/rest/RelayMessageDeliverySetActive",
             headers={"Authorization": token},

@@ -80,9 +80,7 @@ async def resolver() -> NamesResolver:
 @pytest.fixture
 async def listener() -> AsyncIterator[Receiver]:
     """A local HTTP listener that keeps every request it gets."""
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 

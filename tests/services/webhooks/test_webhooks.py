@@ -99,12 +99,17 @@ class Receiver:
 
         return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
 
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[Receiver]:
+        """Served on 127.0.0.1, its `url` the endpoint's."""
+        async with serving(self.app()) as base:
+            self.url = f"{base}/hook"
+            yield self
+
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 
