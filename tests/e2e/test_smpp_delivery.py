@@ -31,6 +31,7 @@ from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verif
 from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.conftest import OTP_PATTERN, make_settings, seed
 from tests.http_peer import free_port, serving
+from tests.waits import until
 
 pytestmark = pytest.mark.anyio
 
@@ -141,18 +142,10 @@ class Gateway:
 Start = Callable[[], Awaitable[Gateway]]
 
 
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -62,18 +62,14 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @pytest.fixture
 async def second_smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @dataclass
