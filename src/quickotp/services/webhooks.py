@@ -24,13 +24,13 @@ from functools import partial
 
 from prometheus_client import Counter, Gauge
 
+from quickotp.domain import models
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import InvalidInput, RelayNotFound, WebhookUrlEmpty, WebhookUrlInvalid
 from quickotp.domain.models import (
     POST_FAILED,
     POST_NO_ANSWER,
     POST_REFUSED,
-    Posted,
     RelayUrl,
     WebhookBacklog,
     WebhookDelivery,
@@ -356,7 +356,9 @@ class WebhookWorker:
 
 
 def outcome_of(
-    posted: Posted, delivery_id: int, failed: Callable[[int | None, str, str], WebhookOutcome]
+    posted: models.Posted,
+    delivery_id: int,
+    failed: Callable[[int | None, str, str], WebhookOutcome],
 ) -> WebhookOutcome:
     """
     What one post came to: delivered on a 2xx; otherwise `failed(code, summary, detail)`,

@@ -33,7 +33,7 @@ from quickotp.domain.limits import Admitted
 from quickotp.domain.models import Caller
 from quickotp.ports.limits import Limiter
 from quickotp.services.gateway import Gateway
-from quickotp.services.guard import Checked, Guard, Policy, Subject
+from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.limits.clock import FrozenClock
 from tests.conftest import Seeded, make_settings, seed
@@ -242,27 +242,24 @@ async def test_safelist_is_spared_the_per_number_rules(send: MakeSender) -> None
         await to("09120000401")
 
 
-async def redis_down(
-    runtime: Runtime, seeded: Seeded, mobile: str, *, fail_open: bool
-) -> tuple[Guard, list[Checked]]:
-    """A guard whose Redis is a closed port, and its send rules for the seeded caller."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-        fail_open=fail_open,
-    )
+def redis_down(runtime: Runtime, *, fail_open: bool = False) -> Guard:
+    """A guard whose Redis is a closed port."""
+    down = RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2)
+    return Guard(runtime.store, down, QUIET, b"k" * 32, FrozenClock(), fail_open=fail_open)
+
+
+async def seeded_subject(runtime: Runtime, seeded: Seeded) -> Subject:
+    """Who the seeded account's SendQuickOTP counts against."""
     caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    return guard, guard.send_rules(QUIET, _subject(caller), _mobile(mobile))
+    return _subject(caller)
 
 
 async def test_unreachable_backend_fails_closed_by_default(
     runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With Redis down, a guarded send is refused (LimitsUnavailable) and a log line says so."""
-    guard, rules = await redis_down(runtime, seeded, "09120000500", fail_open=False)
+    guard = redis_down(runtime)
+    rules = guard.send_rules(QUIET, await seeded_subject(runtime, seeded), _mobile("09120000500"))
 
     with pytest.raises(LimitsUnavailable):
         await guard.admit(rules)
@@ -275,7 +272,8 @@ async def test_unreachable_backend_fails_open_when_told(
     runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Told to fail open, the guard admits with Redis down, and logs that it does."""
-    guard, rules = await redis_down(runtime, seeded, "09120000501", fail_open=True)
+    guard = redis_down(runtime, fail_open=True)
+    rules = guard.send_rules(QUIET, await seeded_subject(runtime, seeded), _mobile("09120000501"))
 
     admission = await guard.admit(rules)
     await guard.limiter.aclose()
@@ -298,18 +296,12 @@ async def test_concurrent_sends_with_the_backend_down_are_each_refused(
     runtime: Runtime, seeded: Seeded
 ) -> None:
     """With Redis down, every one of many concurrent guarded requests fails closed."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-    )
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    guard = redis_down(runtime)
+    who = await seeded_subject(runtime, seeded)
     numbers = [_mobile(f"091200005{i:02d}") for i in range(10, 30)]
 
     answers = await asyncio.gather(
-        *(guard.admit(guard.send_rules(QUIET, _subject(caller), n)) for n in numbers),
+        *(guard.admit(guard.send_rules(QUIET, who, n)) for n in numbers),
         return_exceptions=True,
     )
     await guard.limiter.aclose()

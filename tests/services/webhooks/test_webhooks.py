@@ -83,6 +83,12 @@ def local_relays(runtime: Runtime) -> Relays:
     )
 
 
+def signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether a post's timestamp and signature headers verify with `secret`, now."""
+    timestamp, signature = headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()]
+    return verify(secret, timestamp, body, signature, now=time.time())
+
+
 @dataclass
 class Receiver:
     """A client's webhook endpoint: keeps what it gets, answers `status` (a list: in turn)."""
@@ -248,13 +254,7 @@ async def test_the_worker_posts_a_signed_report(
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
-    assert verify(
-        secret,
-        headers[TIMESTAMP_HEADER.lower()],
-        body,
-        headers[SIGNATURE_HEADER.lower()],
-        now=time.time(),
-    )
+    assert signed(secret, headers, body)
     report = orjson.loads(body)
     assert (report["MessageID"], report["DeliveryType"], report["Status"]) == (
         message_id,
