@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import route_alarms
 from quickotp.domain.route_alarms import MAX_DETAIL, Health, RouteAlarm
 
@@ -89,12 +90,4 @@ class AlarmSqlStore:
 
 
 def _alarm(row: Row[Any]) -> RouteAlarm:
-    return RouteAlarm(
-        id=row.id,
-        route=row.route,
-        kind=Health(row.kind),
-        detail=row.detail,
-        opened_at=row.opened_at,
-        cleared_at=row.cleared_at,
-        notice=row.notice,
-    )
+    return record(RouteAlarm, row, kind=Health(row.kind))

@@ -29,7 +29,7 @@ from quickotp.domain.models import (
 R = TypeVar("R", bound="DataclassInstance")
 
 
-def record(kind: type[R], row: Row[Any], **converted: Any) -> R:
+def record(kind: type[R], row: Row[Any], /, **converted: Any) -> R:
     """
     A `kind` from the row's columns named as its fields; `converted` holds the fields whose
     column is not the field's value as it stands (an enum's text, a flag stored as 0/1).
