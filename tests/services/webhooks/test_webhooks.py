@@ -83,6 +83,19 @@ def local_relays(runtime: Runtime) -> Relays:
     )
 
 
+RELAY_FIELDS = (  # Amoot's relay format: one POST per message, these fields in this order
+    "Event",
+    "MessageID",
+    "Mobile",
+    "DeliveryType",
+    "Status",
+    "Cost",
+    "RegDateTime",
+    "SendDateTime",
+    "DeliveryDateTime",
+)
+
+
 def signed(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
     """Whether a post's timestamp and signature headers verify with `secret`, now."""
     timestamp, signature = headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()]
@@ -216,25 +229,23 @@ async def test_a_delivered_report_owes_one_webhook_per_active_url(
     ]
 
 
-async def test_a_delivered_text_owes_its_webhook_as_an_otp_does(
-    runtime: Runtime, seeded: Seeded
+@pytest.mark.parametrize(
+    "way",
+    [
+        # free text: sent, reported, and its report owed to the account's URL
+        {"text": True},
+        # a parked receipt, applied when its submit is recorded, queues the webhook then
+        {"report_first": True},
+    ],
+    ids=["free-text", "report-before-submit"],
+)
+async def test_a_delivered_text_or_an_early_report_owes_its_webhook_as_an_otp_does(
+    runtime: Runtime, seeded: Seeded, way: dict[str, bool]
 ) -> None:
-    """Free text goes the same way: sent, reported, and its report owed to the account's URL."""
+    """Free text, and a report that overtook its submit, owe a webhook the same way."""
     await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
 
-    message_id = await deliver_one(runtime, seeded, text=True)
-
-    owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
-    assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
-
-
-async def test_a_report_that_overtook_its_submit_owes_a_webhook_too(
-    runtime: Runtime, seeded: Seeded
-) -> None:
-    """A parked receipt, applied when its submit is recorded, queues the webhook then."""
-    await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
-
-    message_id = await deliver_one(runtime, seeded, report_first=True)
+    message_id = await deliver_one(runtime, seeded, **way)
 
     owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
     assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
@@ -534,19 +545,7 @@ async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
 
     bodies = [orjson.loads(body) for _, body in receiver.got]
     assert sorted(b["MessageID"] for b in bodies) == sorted(ids)  # each once
-    assert {tuple(b) for b in bodies} == {
-        (
-            "Event",
-            "MessageID",
-            "Mobile",
-            "DeliveryType",
-            "Status",
-            "Cost",
-            "RegDateTime",
-            "SendDateTime",
-            "DeliveryDateTime",
-        )
-    }
+    assert {tuple(b) for b in bodies} == {RELAY_FIELDS}
     assert {(b["Event"], b["DeliveryType"], b["Status"]) for b in bodies} == {
         ("delivery", 1, "delivered")
     }
