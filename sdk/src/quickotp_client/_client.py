@@ -96,12 +96,16 @@ def _undecodable(exc: httpx.DecodingError) -> ResponseError:
     return ResponseError(str(exc), http_status=None)
 
 
-class _Blocking(Generic[P, T]):
-    """A method of `Client` made of a call builder: its signature and docstring, run."""
+class _Method(Generic[P, T]):
+    """A client method made of a call builder, whose signature and docstring it takes."""
 
     def __init__(self, build: Callable[P, Call[T]]) -> None:
         self._build = build
         self.__doc__ = build.__doc__
+
+
+class _Blocking(_Method[P, T]):
+    """A method of `Client`: the call built, then run."""
 
     @overload
     def __get__(self, client: None, owner: type[Client]) -> Self: ...
@@ -121,12 +125,8 @@ class _Blocking(Generic[P, T]):
         return method
 
 
-class _Awaited(Generic[P, T]):
-    """A method of `AsyncClient` made of a call builder: its signature and docstring, awaited."""
-
-    def __init__(self, build: Callable[P, Call[T]]) -> None:
-        self._build = build
-        self.__doc__ = build.__doc__
+class _Awaited(_Method[P, T]):
+    """A method of `AsyncClient`: the call built, then awaited."""
 
     @overload
     def __get__(self, client: None, owner: type[AsyncClient]) -> Self: ...

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.limits.clock import FrozenClock
+from tests.adapters.limits.guarded import guarded_gateway
 from tests.conftest import Seeded, make_settings, seed
 
 pytestmark = pytest.mark.anyio
@@ -94,17 +93,8 @@ async def send(runtime: Runtime, seeded: Seeded, limiter: Limiter) -> AsyncItera
     gateways: list[Gateway] = []
 
     async def make(policy: Policy, *, regions: tuple[str, ...] = ("IR",)) -> Sender:
-        guard = Guard(runtime.store, limiter, policy, b"k" * 32, clock, cache_seconds=0)
-        gateway = Gateway(
-            store=runtime.store,
-            keys=runtime.gateway.keys,
-            clock=clock,
-            randbelow=secrets.randbelow,
-            new_id=lambda: uuid.uuid4().hex,
-            config=replace(runtime.gateway.config, regions=regions),
-            guard=guard,
-        )
-        gateway.start()
+        config = replace(runtime.gateway.config, regions=regions)
+        gateway = guarded_gateway(runtime, limiter, policy, clock, config)
         gateways.append(gateway)
         return Sender(gateway, seeded.token, clock)
 
