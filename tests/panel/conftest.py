@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,19 +31,36 @@ _CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    """A migrated gateway with open sign-up and no dispatcher."""
+def panel_runtime(database_url: str, *, dispatch: bool = False, **env: str) -> Runtime:
+    """
+    A gateway as the panel's tests have it: open sign-up and `env`, the known names, a
+    fast password hasher; not migrated or started yet (`running` does both).
+    """
     built = build_runtime(
-        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1"),
-        dispatch=False,
+        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1", **env),
+        dispatch=dispatch,
         resolver=known_names(),
     )
     built.users.hasher = FAST_HASHER
+    return built
+
+
+@asynccontextmanager
+async def running(built: Runtime) -> AsyncIterator[Runtime]:
+    """`built` migrated and started, and closed after."""
     await upgrade(built.engines)
     await built.start()
-    yield built
-    await built.aclose()
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    """A migrated gateway with open sign-up and no dispatcher."""
+    async with running(panel_runtime(database_url)) as built:
+        yield built
 
 
 @dataclass

@@ -14,18 +14,18 @@ import pytest
 from sqlalchemy import update
 
 from quickotp.adapters.report_client import ReportClient
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import event_deliveries
-from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.bootstrap import Runtime
 from quickotp.domain.alerts import LOW_CREDIT
 from quickotp.domain.models import WebhookState
 from quickotp.services.credit_alerts import EVENT_HEADER, EventWorker
-from tests.conftest import known_names, make_settings
+from tests.conftest import known_names
 from tests.panel.conftest import (
-    FAST_HASHER,
     Browser,
     approved_account,
     open_browser,
+    panel_runtime,
+    running,
     send_otp,
     sign_up,
 )
@@ -39,16 +39,8 @@ WARNING = "The credit is below its alert threshold"
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     """The panel's runtime, with webhook URLs on 127.0.0.1 allowed (the receiver's)."""
-    built = build_runtime(
-        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1", QUICKOTP_WEBHOOK_PRIVATE_URLS="1"),
-        dispatch=False,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    async with running(panel_runtime(database_url, QUICKOTP_WEBHOOK_PRIVATE_URLS="1")) as built:
+        yield built
 
 
 @pytest.fixture

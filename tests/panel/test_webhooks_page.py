@@ -21,9 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.adapters.report_client import ReportClient
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.webhooks import WebhookStore
-from quickotp.bootstrap import Runtime, build_runtime, utc_now
+from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain.models import WebhookDelivery, WebhookState
 from quickotp.services.webhooks import (
     DELIVERY_HEADER,
@@ -31,13 +30,14 @@ from quickotp.services.webhooks import (
     WebhookWorker,
 )
 from quickotp.web import amoot_wire
-from tests.conftest import known_names, make_settings
+from tests.conftest import known_names
 from tests.http_peer import serving
 from tests.panel.conftest import (
-    FAST_HASHER,
     Browser,
     approved_account,
     open_browser,
+    panel_runtime,
+    running,
     send_otp,
     sign_up,
 )
@@ -49,17 +49,12 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A dispatching gateway on the log sink whose worker gives a report up after one POST."""
-    built = build_runtime(
-        make_settings(
-            database_url,
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
-            QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver listens on 127.0.0.1
-        ),
+    built = panel_runtime(
+        database_url,
         dispatch=True,
-        resolver=known_names(),
+        QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
+        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver listens on 127.0.0.1
     )
-    built.users.hasher = FAST_HASHER
     built.route_watch = None
     assert isinstance(built.relays.store, WebhookStore)
     built.webhooks = WebhookWorker(
@@ -70,10 +65,8 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         render=amoot_wire.report_body,
         owns_poster=True,
     )
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    async with running(built):
+        yield built
 
 
 @dataclass
@@ -251,31 +244,15 @@ async def test_a_url_switched_off_is_not_tried_again_and_a_disabled_account_chan
 
 async def test_a_test_event_goes_through_the_public_poster(tmp_path: Path) -> None:
     """Private addresses not allowed: a URL on 127.0.0.1 (stored before the rule) is refused."""
-    built = build_runtime(
-        make_settings(
-            f"sqlite:///{tmp_path / 'q.db'}",
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_WEBHOOK_PRIVATE_URLS="0",
-        ),
-        dispatch=False,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
+    public_only = panel_runtime(f"sqlite:///{tmp_path / 'q.db'}", QUICKOTP_WEBHOOK_PRIVATE_URLS="0")
     receiver = Receiver()
-    try:
-        async with serving(receiver.app()) as base:
-            user = await open_browser(built)
-            await sign_up(user, "owner@shop.test", "Shop")
-            shop = await account_id(built, "Shop")
-            relay = await built.relays.store.add_relay(
-                shop, f"{base}/api-hook", "whsec_x", utc_now()
-            )
-            page = await user.post("/panel/webhooks/test", {"url": str(relay.id)})
-            await user.http.aclose()
-    finally:
-        await built.aclose()
+    async with running(public_only) as built, serving(receiver.app()) as base:
+        user = await open_browser(built)
+        await sign_up(user, "owner@shop.test", "Shop")
+        shop = await account_id(built, "Shop")
+        relay = await built.relays.store.add_relay(shop, f"{base}/api-hook", "whsec_x", utc_now())
+        page = await user.post("/panel/webhooks/test", {"url": str(relay.id)})
+        await user.http.aclose()
 
     assert page.status_code == 200
     assert "Your URL did not take the test event: refused: the address is not a public one." in (
