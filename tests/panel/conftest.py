@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -42,6 +43,17 @@ def panel_runtime(database_url: str, *, dispatch: bool = False, **env: str) -> R
         resolver=known_names(),
     )
     built.users.hasher = FAST_HASHER
+    return built
+
+
+def dispatching_panel_runtime(database_url: str, sink_dir: Path, **env: str) -> Runtime:
+    """
+    `panel_runtime` with its dispatcher on, sending to the log sink in `sink_dir`, and no
+    route watch (tests/panel/test_route_alarms.py looks at routes itself).
+    """
+    sink = str(sink_dir / "sink.jsonl")
+    built = panel_runtime(database_url, dispatch=True, QUICKOTP_SINK_FILE=sink, **env)
+    built.route_watch = None
     return built
 
 

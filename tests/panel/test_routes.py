@@ -33,7 +33,7 @@ from tests.http_peer import free_port, serving
 from tests.panel.conftest import (
     Browser,
     approved_account,
-    panel_runtime,
+    dispatching_panel_runtime,
     running,
     send_otp,
     sign_up,
@@ -47,14 +47,8 @@ PASSWORD = "s3cret-smsc-pw"
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A migrated gateway that dispatches (so routes are in use here), without routes yet."""
-    built = panel_runtime(
-        database_url,
-        dispatch=True,
-        QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
-        QUICKOTP_ROUTE_FAILURES="3",
-    )
-    built.route_watch = None  # the alarm tests look themselves (tests/panel/test_route_alarms.py)
-    async with running(built):
+    dispatching = dispatching_panel_runtime(database_url, tmp_path, QUICKOTP_ROUTE_FAILURES="3")
+    async with running(dispatching) as built:
         yield built
 
 

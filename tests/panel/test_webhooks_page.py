@@ -35,6 +35,7 @@ from tests.http_peer import serving
 from tests.panel.conftest import (
     Browser,
     approved_account,
+    dispatching_panel_runtime,
     open_browser,
     panel_runtime,
     running,
@@ -49,13 +50,11 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A dispatching gateway on the log sink whose worker gives a report up after one POST."""
-    built = panel_runtime(
+    built = dispatching_panel_runtime(
         database_url,
-        dispatch=True,
-        QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
-        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver listens on 127.0.0.1
+        tmp_path,
+        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver: 127.0.0.1
     )
-    built.route_watch = None
     assert isinstance(built.relays.store, WebhookStore)
     built.webhooks = WebhookWorker(
         built.relays.store,

@@ -82,13 +82,17 @@ async def test_a_json_body_may_carry_mobiles_as_an_array(
     rest: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     """Amoot's Python and Node samples post Mobiles as a JSON array."""
-    response = await rest.post(
-        "/rest/CalculateMessagePrice",
-        headers={"Authorization": seeded.token},
-        json={"SMSMessageText": PERSIAN, "LineNumber": "public", "Mobiles": ["9120000000"] * 3},
+    body = await call(
+        rest,
+        "CalculateMessagePrice",
+        seeded.token,
+        "json-raw",
+        SMSMessageText=PERSIAN,
+        LineNumber="public",
+        Mobiles=["9120000000"] * 3,
     )
 
-    assert response.json() == {"Status": "Success", "Data": 3 * PER_PART}
+    assert body == {"Status": "Success", "Data": 3 * PER_PART}
 
 
 @pytest.mark.parametrize(
@@ -161,14 +165,18 @@ async def test_pattern_values_may_hold_commas_in_a_json_array(
     written = await pattern_price(
         rest, seeded, pattern_id, '["Smith, John", "42"]', Mobile="09120000000"
     )
-    response = await rest.post(
-        "/rest/CalculatePatternMessagePrice",
-        headers={"Authorization": seeded.token},
-        json={"Mobile": "09120000000", "PatternCodeID": pattern_id, "PatternValues": ["a,b", 4]},
+    posted = await call(
+        rest,
+        "CalculatePatternMessagePrice",
+        seeded.token,
+        "json-raw",
+        Mobile="09120000000",
+        PatternCodeID=pattern_id,
+        PatternValues=["a,b", 4],
     )
 
     assert written == {"Status": "Success", "Data": PER_PART}
-    assert response.json() == {"Status": "Success", "Data": PER_PART}
+    assert posted == {"Status": "Success", "Data": PER_PART}
 
 
 async def test_an_otp_pattern_is_priced_with_its_code(

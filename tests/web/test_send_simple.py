@@ -50,7 +50,7 @@ async def free_text_gateway(
         await runtime.aclose()
 
 
-def simple(**extra: str) -> dict[str, str]:
+def simple(**extra: Any) -> dict[str, Any]:
     return {
         "SendDateTime": "",
         "SMSMessageText": TEXT,
@@ -91,12 +91,9 @@ async def test_node_sample_json_post_with_token_in_body(
     client: httpx.AsyncClient, sender: Seeded
 ) -> None:
     """The vendor's Node sample posts JSON with the token in the body and a past time."""
-    response = await client.post(
-        "/rest/SendSimple",
-        json={"Token": sender.token, **simple(SendDateTime="2020-01-01 12:00:00")},
-    )
+    past = simple(SendDateTime="2020-01-01 12:00:00")
+    body = await call(client, "SendSimple", sender.token, "json-token", **past)
 
-    body = response.json()
     assert body["Status"] == "Success"
     assert len(body["Data"]) == 2
 
@@ -136,13 +133,10 @@ async def test_a_json_body_may_carry_the_numbers_as_an_array(
     client: httpx.AsyncClient, sender: Seeded
 ) -> None:
     """A JSON body's Mobiles may be a real array."""
-    response = await client.post(
-        "/rest/SendSimple",
-        headers={"Authorization": sender.token},
-        json={**simple(), "Mobiles": ["9120000000", "+989150000000"]},
-    )
+    numbers = ["9120000000", "+989150000000"]
+    body = await call(client, "SendSimple", sender.token, "json-raw", **simple(Mobiles=numbers))
 
-    assert [row["Mobile"] for row in response.json()["Data"]] == [9120000000, 9150000000]
+    assert [row["Mobile"] for row in body["Data"]] == [9120000000, 9150000000]
 
 
 async def test_a_bad_number_fails_only_its_row(client: httpx.AsyncClient, sender: Seeded) -> None:

@@ -9,7 +9,8 @@ import httpx
 # How a request carries its parameters and its token: Amoot's C# samples (a form POST, the
 # raw token in Authorization), its PHP samples (a GET, Token in the query), a JSON body
 # with lower-case names and Bearer, and a form with Token in it. "json-token" is Amoot's
-# Node sample: a JSON body with the names as written and Token beside them.
+# Node sample: a JSON body with the names as written and Token beside them; "json-raw" is
+# its Python sample: that body with the raw token in Authorization.
 FORMS = ("csharp", "php", "json", "form-token")
 
 
@@ -29,6 +30,8 @@ async def call(
         response = await client.post(url, data={"Token": token, **params})
     elif form == "json-token":
         response = await client.post(url, json={"Token": token, **params})
+    elif form == "json-raw":
+        response = await client.post(url, headers={"Authorization": token}, json=params)
     else:
         raise ValueError(form)
     assert response.status_code == 200
