@@ -73,6 +73,13 @@ def local_poster() -> contextlib.AbstractAsyncContextManager[ReportClient]:
     return posting(ReportClient(known_names(), allow_private=True))
 
 
+async def report_owed(runtime: Runtime, seeded: Seeded, url: str) -> tuple[int, WebhookStore]:
+    """One OTP delivered with `url` the account's report URL: its message id, and the store
+    that owes the URL its report."""
+    await local_relays(runtime).create(seeded.account_id, url)
+    return await deliver_one(runtime, seeded), WebhookStore(runtime.engines)
+
+
 def local_relays(runtime: Runtime) -> Relays:
     """Relays that accept URLs on 127.0.0.1, as the test receivers' are."""
     return Relays(
@@ -255,9 +262,7 @@ async def test_the_worker_posts_a_signed_report(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """The receiver gets the message id, DeliveryType 1, and a signature it can check."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    message_id = await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    message_id, store = await report_owed(runtime, seeded, receiver.url)
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
     async with local_poster() as poster:
@@ -288,9 +293,7 @@ async def test_failures_are_retried_with_back_off_then_given_up(
 ) -> None:
     """A 500 schedules a later attempt (recorded); the last allowed failure gives up."""
     receiver.statuses = [500]
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     now = datetime.now(UTC)
     clock = [now]
     config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
@@ -313,9 +316,7 @@ async def test_a_crashed_workers_claims_are_taken_over(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """A delivery claimed by a worker that died is posted once its lease runs out."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     now = datetime.now(UTC)
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
@@ -349,9 +350,7 @@ async def test_the_worker_does_not_post_to_private_addresses(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """A URL that leads to a private address (the panel's, or a name resolving so) is not posted."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
 
     async with posting(ReportClient(SystemResolver())) as poster:
         worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), render=report_body)
@@ -563,9 +562,7 @@ async def test_a_delivery_whose_lease_would_run_out_mid_post_is_handed_back(
     Claimed, then kept waiting until its lease could end before a POST's timeout: it is not
     posted (another worker may take it over then), but handed back due, its attempt uncounted.
     """
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     claimed_at = datetime.now(UTC)
     later = claimed_at + timedelta(seconds=50)  # a 60 s lease, a 10 s timeout: too late
     times = iter([claimed_at])
