@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 from harness import (
     HERE,
     UVICORN,
@@ -57,13 +56,13 @@ from scaleout import (
     offer,
     outcome,
     percentile,
+    pg_backends,
     redis_pid,
     running,
     smsc,
     wait_idle,
     wait_until_settled,
 )
-from sqlalchemy.engine import make_url
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,9 @@ class Bench:
         wait_idle(limit=self.idle_wait)
         postgres = bool(database and database.startswith("postgres"))
         backends = (
-            {p: cpu_seconds(p) for p in pg_backends(database)} if database and postgres else {}
+            {p: cpu_seconds(p) for p in asyncio.run(pg_backends(database))}
+            if database and postgres
+            else {}
         )
         ours_before = {name: cpu_of([pid]) for name, pid in pids.items()}
         redis = redis_pid() if postgres else None
@@ -126,7 +127,11 @@ class Bench:
         ours = sum(parts.values())
         redis_cpu = cpu_seconds(redis) - redis_before if redis else 0.0
         # Backends that came during the run count from 0; one that left loses its share.
-        now = {p: cpu_seconds(p) for p in pg_backends(database)} if database and postgres else {}
+        now = (
+            {p: cpu_seconds(p) for p in asyncio.run(pg_backends(database))}
+            if database and postgres
+            else {}
+        )
         db = sum(max(0.0, cpu - backends.get(p, 0.0)) for p, cpu in now.items())
         answers = max(1, run.requests)
         ticks = busy_after[1] - busy_before[1]
@@ -143,26 +148,6 @@ class Bench:
         self.rows.append(row)
         print(f"  {name}: {run.load.rps:.0f}/s", flush=True)
         return row
-
-
-def pg_backends(database_url: str) -> list[int]:
-    """PIDs of the PostgreSQL backends connected to this database (the pools are warm)."""
-
-    async def read() -> list[int]:
-        url = make_url(database_url)
-        conn = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, database=url.database
-        )
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await conn.close()
-        return [int(row["pid"]) for row in rows]
-
-    return asyncio.run(read())
 
 
 def hello(bench: Bench, root: Path) -> Row:

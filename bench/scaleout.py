@@ -78,6 +78,22 @@ def fresh_database(base: str = POSTGRES) -> str:
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
+async def pg_backends(database_url: str) -> list[int]:
+    """PIDs of the backends connected to this database but the one asking."""
+    url = make_url(database_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    )
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
+
+
 def drop_database(url: str, base: str = POSTGRES) -> None:
     name = make_url(url).database
 

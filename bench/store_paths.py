@@ -28,10 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from harness import SECRET, cpu_seconds
-from scaleout import drop_database, fresh_database
-from sqlalchemy.engine import make_url
+from scaleout import drop_database, fresh_database, pg_backends
 
 from quickotp.adapters.store import raw
 from quickotp.adapters.store.migrate import upgrade
@@ -148,22 +146,6 @@ async def main(size: int, rounds: int, repeats: int) -> None:
     held = statistics.median(results["held for a run"])
     each = statistics.median(results["checked out each time"])
     print(f"ratio held / checked out each time (medians): {held / each:.2f}")
-
-
-async def pg_backends(database_url: str) -> list[int]:
-    """PIDs of the backends connected to this database but the one asking."""
-    url = make_url(database_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, database=url.database
-    )
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await conn.close()
-    return [int(row["pid"]) for row in rows]
 
 
 async def postgres_main(database_url: str, size: int, rounds: int, repeats: int) -> None:

@@ -6,9 +6,8 @@ delivery receipt, and a relay URL where nothing listens (so one webhook is owed)
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from quickotp.domain.routing import checked_route
 from tests.adapters.transports.smpp.smsc_sim import Simulator
 from tests.conftest import make_settings, seed
 from tests.http_peer import free_port
+from tests.waits import until
 
 
 @dataclass(frozen=True)
@@ -61,18 +61,10 @@ def parse(text: str) -> tuple[dict[str, str], dict[tuple[str, frozenset[tuple[st
     return types, samples
 
 
-async def until(done: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not await done():
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 METRICS_TOKEN = "scrape-token-0123456789"  # /metrics on the API's port asks for it

@@ -18,20 +18,9 @@ import httpx
 import pytest
 
 from tests.e2e.server import Gateway
+from tests.services.webhooks.test_webhooks import RELAY_FIELDS
 
 pytestmark = pytest.mark.slow
-
-RELAY_FIELDS = {  # Amoot's relay format: one POST per message, these fields
-    "Event",
-    "MessageID",
-    "Mobile",
-    "DeliveryType",
-    "Status",
-    "Cost",
-    "RegDateTime",
-    "SendDateTime",
-    "DeliveryDateTime",
-}
 
 
 @pytest.fixture
@@ -221,6 +210,6 @@ def test_killed_while_posting_reports_loses_none(tmp_path: Path, reports: Report
     deliveries: dict[int, set[str]] = {}
     for delivery, body in got:
         deliveries.setdefault(body["MessageID"], set()).add(delivery)
-        assert set(body) == RELAY_FIELDS
+        assert set(body) == set(RELAY_FIELDS)
         assert (body["Event"], body["Status"], body["DeliveryType"]) == ("delivery", "delivered", 1)
     assert all(len(ids) == 1 for ids in deliveries.values())  # one report owed per message

@@ -6,15 +6,21 @@ flow), a gateway with open sign-up, and helpers that sign people up and in like 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from quickotp.adapters.store.credentials import CredentialSqlStore
+from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime
+from quickotp.services.users import Users, UsersConfig
 from tests.conftest import known_names, make_settings
 
 PASSWORD = "correct horse battery"
@@ -26,19 +32,47 @@ _CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    """A migrated gateway with open sign-up and no dispatcher."""
+def panel_runtime(database_url: str, *, dispatch: bool = False, **env: str) -> Runtime:
+    """
+    A gateway as the panel's tests have it: open sign-up and `env`, the known names, a
+    fast password hasher; not migrated or started yet (`running` does both).
+    """
     built = build_runtime(
-        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1"),
-        dispatch=False,
+        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1", **env),
+        dispatch=dispatch,
         resolver=known_names(),
     )
     built.users.hasher = FAST_HASHER
+    return built
+
+
+def dispatching_panel_runtime(database_url: str, sink_dir: Path, **env: str) -> Runtime:
+    """
+    `panel_runtime` with its dispatcher on, sending to the log sink in `sink_dir`, and no
+    route watch (tests/panel/test_route_alarms.py looks at routes itself).
+    """
+    sink = str(sink_dir / "sink.jsonl")
+    built = panel_runtime(database_url, dispatch=True, QUICKOTP_SINK_FILE=sink, **env)
+    built.route_watch = None
+    return built
+
+
+@asynccontextmanager
+async def running(built: Runtime) -> AsyncIterator[Runtime]:
+    """`built` migrated and started, and closed after."""
     await upgrade(built.engines)
     await built.start()
-    yield built
-    await built.aclose()
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    """A migrated gateway with open sign-up and no dispatcher."""
+    async with running(panel_runtime(database_url)) as built:
+        yield built
 
 
 @dataclass
@@ -157,3 +191,23 @@ async def operator(runtime: Runtime) -> AsyncIterator[Browser]:
     assert (await sign_in(opened, OPERATOR_EMAIL)).status_code == 303
     yield opened
     await opened.http.aclose()
+
+
+def users_on(
+    runtime: Runtime,
+    now: list[datetime],
+    config: UsersConfig | None = None,
+    *,
+    hasher: PasswordHasher = FAST_HASHER,
+    token_urlsafe: Callable[[int], str] | None = None,
+) -> Users:
+    """The runtime's people on a clock the test moves (`now[0]`), under `config`."""
+    return Users(
+        store=IdentitySqlStore(runtime.engines),
+        credentials=CredentialSqlStore(runtime.engines),
+        hasher=hasher,
+        key=b"k" * 32,
+        clock=lambda: now[0],
+        token_urlsafe=token_urlsafe or runtime.users.token_urlsafe,
+        config=config or UsersConfig(),
+    )

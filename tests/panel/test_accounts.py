@@ -10,20 +10,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quickotp.adapters.store.credentials import CredentialSqlStore
-from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.bootstrap import Runtime
 from quickotp.domain.credentials import HISTORY_KEPT, SignInOutcome
 from quickotp.domain.errors import ResetLinkInvalid, SignInFailed
-from quickotp.services.users import Users, UsersConfig
+from quickotp.services.users import UsersConfig
 from tests.panel.conftest import (
-    FAST_HASHER,
     OPERATOR_EMAIL,
     PASSWORD,
     Browser,
     open_browser,
     sign_in,
     sign_up,
+    users_on,
 )
 
 pytestmark = pytest.mark.anyio
@@ -198,15 +196,8 @@ async def test_the_history_keeps_the_newest_fifty_and_nothing_past_ninety_days(
 ) -> None:
     """Written at each attempt, the history never grows past its bounds."""
     now = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
-    users = Users(
-        store=IdentitySqlStore(runtime.engines),
-        credentials=CredentialSqlStore(runtime.engines),
-        hasher=FAST_HASHER,
-        key=b"k" * 32,
-        clock=lambda: now[0],
-        token_urlsafe=lambda n: "s" * n,
-        config=UsersConfig(failures_per_pair=1000, failures_per_address=1000),
-    )
+    config = UsersConfig(failures_per_pair=1000, failures_per_address=1000)
+    users = users_on(runtime, now, config, token_urlsafe=lambda n: "s" * n)
     me = await users.create_operator(email="me@gateway.test", password=PASSWORD)
     for _ in range(HISTORY_KEPT + 10):
         with pytest.raises(SignInFailed):

@@ -8,13 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from quickotp.adapters.store.credentials import CredentialSqlStore
-from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_runtime
 from quickotp.domain.errors import SignInFailed, SignInThrottled
 from quickotp.domain.models import Role
-from quickotp.services.users import Users, UsersConfig
+from quickotp.services.users import UsersConfig
 from tests.conftest import make_settings
 from tests.panel.conftest import (
     OPERATOR_EMAIL,
@@ -23,6 +21,7 @@ from tests.panel.conftest import (
     open_browser,
     sign_in,
     sign_up,
+    users_on,
 )
 
 pytestmark = pytest.mark.anyio
@@ -128,14 +127,12 @@ async def test_many_failures_from_one_address_lock_that_address(
 async def test_the_sign_in_lock_lifts_when_the_window_has_passed(runtime: Runtime) -> None:
     """Failures older than the window no longer count."""
     now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = Users(
-        store=IdentitySqlStore(runtime.engines),
-        credentials=CredentialSqlStore(runtime.engines),
+    users = users_on(
+        runtime,
+        now,
+        UsersConfig(failures_per_pair=2),
         hasher=PasswordHasher(),
-        key=b"k" * 32,
-        clock=lambda: now[0],
         token_urlsafe=lambda n: "s" * n,
-        config=UsersConfig(failures_per_pair=2),
     )
     await users.create_operator(email="ops@gateway.test", password=PASSWORD)
     for _ in range(2):

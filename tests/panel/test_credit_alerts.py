@@ -6,7 +6,6 @@ account's URLs (a real receiver on 127.0.0.1), armed again once the credit is ba
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,24 +14,22 @@ import pytest
 from sqlalchemy import update
 
 from quickotp.adapters.report_client import ReportClient
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import event_deliveries
-from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.bootstrap import Runtime
 from quickotp.domain.alerts import LOW_CREDIT
 from quickotp.domain.models import WebhookState
 from quickotp.services.credit_alerts import EVENT_HEADER, EventWorker
-from quickotp.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.conftest import known_names, make_settings
-from tests.http_peer import serving
+from tests.conftest import known_names
 from tests.panel.conftest import (
-    FAST_HASHER,
     Browser,
     approved_account,
     open_browser,
+    panel_runtime,
+    running,
     send_otp,
     sign_up,
 )
-from tests.services.webhooks.test_webhooks import Receiver
+from tests.services.webhooks.test_webhooks import Receiver, signed
 
 pytestmark = pytest.mark.anyio
 
@@ -42,24 +39,14 @@ WARNING = "The credit is below its alert threshold"
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     """The panel's runtime, with webhook URLs on 127.0.0.1 allowed (the receiver's)."""
-    built = build_runtime(
-        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1", QUICKOTP_WEBHOOK_PRIVATE_URLS="1"),
-        dispatch=False,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    async with running(panel_runtime(database_url, QUICKOTP_WEBHOOK_PRIVATE_URLS="1")) as built:
+        yield built
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """An account's webhook endpoint on 127.0.0.1: keeps what it gets."""
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 
@@ -144,13 +131,7 @@ async def test_one_signed_event_per_crossing_reaches_every_url(
     secret = (await runtime.workspace.panel.get_webhook(account_id)).secret  # type: ignore[union-attr]
     for headers, body in receiver.got:
         assert headers[EVENT_HEADER.lower()] == LOW_CREDIT
-        assert verify(
-            secret,
-            headers[TIMESTAMP_HEADER.lower()],
-            body,
-            headers[SIGNATURE_HEADER.lower()],
-            now=time.time(),
-        )
+        assert signed(secret, headers, body)
         event = orjson.loads(body)
         assert (event["Event"], event["AccountID"], event["Threshold"]) == (
             LOW_CREDIT,

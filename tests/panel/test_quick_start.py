@@ -13,15 +13,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from quickotp.adapters.store.migrate import upgrade
-from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.bootstrap import Runtime
 from quickotp.panel.snippets import snippets
-from tests.conftest import known_names, make_settings
 from tests.panel.conftest import (
-    FAST_HASHER,
     Browser,
     approved_account,
     open_browser,
+    panel_runtime,
+    running,
     sign_up,
 )
 
@@ -70,20 +69,9 @@ async def test_the_page_writes_the_address_it_was_asked_at(
 
 @pytest.fixture
 async def public_runtime(database_url: str) -> AsyncIterator[Runtime]:
-    built = build_runtime(
-        make_settings(
-            database_url,
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_PUBLIC_URL="https://sms.example.com/gateway/",
-        ),
-        dispatch=False,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    public = panel_runtime(database_url, QUICKOTP_PUBLIC_URL="https://sms.example.com/gateway/")
+    async with running(public) as built:
+        yield built
 
 
 async def test_the_configured_public_url_wins(public_runtime: Runtime) -> None:

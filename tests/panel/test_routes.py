@@ -21,18 +21,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.schema import routes as routes_table
 from quickotp.adapters.transports.routed import RoutingTransport
-from quickotp.bootstrap import Runtime, build_runtime
+from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import OutboundSms, RouteState
 from quickotp.domain.errors import NotAllowed, TransportUnavailable
 from quickotp.domain.models import Actor, MessageStatus, Role, User
 from quickotp.services.routes import RouteForm
 from tests.adapters.transports.smpp.smsc_sim import Simulator
-from tests.conftest import known_names, make_settings
 from tests.http_peer import free_port, serving
-from tests.panel.conftest import FAST_HASHER, Browser, approved_account, send_otp, sign_up
+from tests.panel.conftest import (
+    Browser,
+    approved_account,
+    dispatching_panel_runtime,
+    running,
+    send_otp,
+    sign_up,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -42,38 +47,21 @@ PASSWORD = "s3cret-smsc-pw"
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A migrated gateway that dispatches (so routes are in use here), without routes yet."""
-    built = build_runtime(
-        make_settings(
-            database_url,
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
-            QUICKOTP_ROUTE_FAILURES="3",
-        ),
-        dispatch=True,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    built.route_watch = None  # the alarm tests look themselves (tests/panel/test_route_alarms.py)
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    dispatching = dispatching_panel_runtime(database_url, tmp_path, QUICKOTP_ROUTE_FAILURES="3")
+    async with running(dispatching) as built:
+        yield built
 
 
 @pytest.fixture
 async def smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @pytest.fixture
 async def second_smsc() -> AsyncIterator[Simulator]:
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @dataclass

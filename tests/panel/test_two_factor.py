@@ -13,23 +13,21 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from quickotp.adapters.store.credentials import CredentialSqlStore
-from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.schema import recovery_codes, totp_secrets
 from quickotp.bootstrap import Runtime
 from quickotp.domain import totp
 from quickotp.domain.credentials import SignInOutcome
 from quickotp.domain.errors import ConfigurationError, SecondFactorFailed, SecondStepExpired
 from quickotp.domain.sealing import seal_secret, unseal_secret
-from quickotp.services.users import SecondStep, Users, UsersConfig
+from quickotp.services.users import SecondStep
 from tests.panel.conftest import (
-    FAST_HASHER,
     OPERATOR_EMAIL,
     PASSWORD,
     Browser,
     open_browser,
     sign_in,
     sign_up,
+    users_on,
 )
 
 pytestmark = pytest.mark.anyio
@@ -252,15 +250,7 @@ async def test_operators_use_two_step_sign_in_too(operator: Browser, runtime: Ru
 async def test_the_second_step_expires_and_a_reset_ends_it(runtime: Runtime) -> None:
     """A sign-in waits five minutes for its code; a password reset ends it at once."""
     now = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
-    users = Users(
-        store=IdentitySqlStore(runtime.engines),
-        credentials=CredentialSqlStore(runtime.engines),
-        hasher=FAST_HASHER,
-        key=b"k" * 32,
-        clock=lambda: now[0],
-        token_urlsafe=runtime.users.token_urlsafe,
-        config=UsersConfig(),
-    )
+    users = users_on(runtime, now)
     me = await users.create_operator(email="me@gateway.test", password=PASSWORD)
     enrolment = await users.two_factor.begin(me)
     await users.two_factor.confirm(me, pyotp.TOTP(enrolment.secret).at(now[0]))
@@ -282,15 +272,7 @@ async def test_the_second_step_expires_and_a_reset_ends_it(runtime: Runtime) -> 
 async def test_a_code_is_taken_within_one_step_of_now_only(runtime: Runtime) -> None:
     """Codes 30 s early or late are taken; two steps off, or reused, are not."""
     now = [datetime(2026, 1, 1, 12, 0, 15, tzinfo=UTC)]
-    users = Users(
-        store=IdentitySqlStore(runtime.engines),
-        credentials=CredentialSqlStore(runtime.engines),
-        hasher=FAST_HASHER,
-        key=b"k" * 32,
-        clock=lambda: now[0],
-        token_urlsafe=runtime.users.token_urlsafe,
-        config=UsersConfig(),
-    )
+    users = users_on(runtime, now)
     me = await users.create_operator(email="me@gateway.test", password=PASSWORD)
     enrolment = await users.two_factor.begin(me)
     key = pyotp.TOTP(enrolment.secret)

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,29 +21,28 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quickotp.adapters.report_client import ReportClient
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.webhooks import WebhookStore
-from quickotp.bootstrap import Runtime, build_runtime, utc_now
+from quickotp.bootstrap import Runtime, utc_now
 from quickotp.domain.models import WebhookDelivery, WebhookState
 from quickotp.services.webhooks import (
     DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     WebhookConfig,
     WebhookWorker,
-    verify,
 )
 from quickotp.web import amoot_wire
-from tests.conftest import known_names, make_settings
+from tests.conftest import known_names
 from tests.http_peer import serving
 from tests.panel.conftest import (
-    FAST_HASHER,
     Browser,
     approved_account,
+    dispatching_panel_runtime,
     open_browser,
+    panel_runtime,
+    running,
     send_otp,
     sign_up,
 )
+from tests.services.webhooks.test_webhooks import signed
 
 pytestmark = pytest.mark.anyio
 
@@ -52,18 +50,11 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A dispatching gateway on the log sink whose worker gives a report up after one POST."""
-    built = build_runtime(
-        make_settings(
-            database_url,
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_SINK_FILE=str(tmp_path / "sink.jsonl"),
-            QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver listens on 127.0.0.1
-        ),
-        dispatch=True,
-        resolver=known_names(),
+    built = dispatching_panel_runtime(
+        database_url,
+        tmp_path,
+        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",  # the receiver: 127.0.0.1
     )
-    built.users.hasher = FAST_HASHER
-    built.route_watch = None
     assert isinstance(built.relays.store, WebhookStore)
     built.webhooks = WebhookWorker(
         built.relays.store,
@@ -73,10 +64,8 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         render=amoot_wire.report_body,
         owns_poster=True,
     )
-    await upgrade(built.engines)
-    await built.start()
-    yield built
-    await built.aclose()
+    async with running(built):
+        yield built
 
 
 @dataclass
@@ -133,6 +122,23 @@ async def account_id(runtime: Runtime, name: str) -> int:
     return next(a.id for a in await runtime.admin.list_accounts() if a.name == name)
 
 
+async def a_failed_report(
+    runtime: Runtime, browser: Browser, operator: Browser, base: str
+) -> tuple[str, int, int, WebhookDelivery]:
+    """
+    The approved account Shop with a delivery-report URL at `base` (a receiver answering
+    500), an OTP sent and its report given up on: the token, the account, the URL's id
+    and the failed post.
+    """
+    token = await approved_account(browser, operator, "owner@shop.test", "Shop")
+    shop = await account_id(runtime, "Shop")
+    relay_id = await relay_create(browser, token, f"{base}/api-hook")
+    await send_otp(browser, token)
+    await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
+    [failed] = await posts(runtime, shop)
+    return token, shop, relay_id, failed
+
+
 async def test_one_list_a_signed_test_event_and_a_retry_of_a_report_given_up_on(
     runtime: Runtime, browser: Browser, operator: Browser
 ) -> None:
@@ -173,13 +179,7 @@ async def test_one_list_a_signed_test_event_and_a_retry_of_a_report_given_up_on(
     assert path == "/api-hook"
     assert json.loads(body)["Event"] == "test"
     assert headers[DELIVERY_HEADER.lower()] == "test"
-    assert verify(
-        secret,
-        headers[TIMESTAMP_HEADER.lower()],
-        body,
-        headers[SIGNATURE_HEADER.lower()],
-        now=datetime.now(UTC).timestamp(),
-    )
+    assert signed(secret, headers, body)
 
     assert all(post.last_attempt_at is not None for post in failed)
     assert failed_page.text.count("HTTP 5xx") >= 2
@@ -198,12 +198,7 @@ async def test_another_account_sees_and_touches_none_of_it(
 ) -> None:
     receiver = Receiver(status=500)
     async with serving(receiver.app()) as base:
-        token = await approved_account(browser, operator, "owner@shop.test", "Shop")
-        shop = await account_id(runtime, "Shop")
-        relay_id = await relay_create(browser, token, f"{base}/api-hook")
-        await send_otp(browser, token)
-        await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
-        [failed] = await posts(runtime, shop)
+        _, shop, relay_id, failed = await a_failed_report(runtime, browser, operator, base)
 
         other = await open_browser(runtime, ip="198.51.100.30")
         try:
@@ -227,12 +222,7 @@ async def test_a_url_switched_off_is_not_tried_again_and_a_disabled_account_chan
 ) -> None:
     receiver = Receiver(status=500)
     async with serving(receiver.app()) as base:
-        token = await approved_account(browser, operator, "owner@shop.test", "Shop")
-        shop = await account_id(runtime, "Shop")
-        relay_id = await relay_create(browser, token, f"{base}/api-hook")
-        await send_otp(browser, token)
-        await until(lambda: have(runtime, shop, [WebhookState.FAILED]))
-        [failed] = await posts(runtime, shop)
+        token, shop, relay_id, failed = await a_failed_report(runtime, browser, operator, base)
         await browser.http.post(
             "/rest/RelayMessageDeliverySetActive",
             headers={"Authorization": token},
@@ -253,31 +243,15 @@ async def test_a_url_switched_off_is_not_tried_again_and_a_disabled_account_chan
 
 async def test_a_test_event_goes_through_the_public_poster(tmp_path: Path) -> None:
     """Private addresses not allowed: a URL on 127.0.0.1 (stored before the rule) is refused."""
-    built = build_runtime(
-        make_settings(
-            f"sqlite:///{tmp_path / 'q.db'}",
-            QUICKOTP_OPEN_SIGNUP="1",
-            QUICKOTP_WEBHOOK_PRIVATE_URLS="0",
-        ),
-        dispatch=False,
-        resolver=known_names(),
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
+    public_only = panel_runtime(f"sqlite:///{tmp_path / 'q.db'}", QUICKOTP_WEBHOOK_PRIVATE_URLS="0")
     receiver = Receiver()
-    try:
-        async with serving(receiver.app()) as base:
-            user = await open_browser(built)
-            await sign_up(user, "owner@shop.test", "Shop")
-            shop = await account_id(built, "Shop")
-            relay = await built.relays.store.add_relay(
-                shop, f"{base}/api-hook", "whsec_x", utc_now()
-            )
-            page = await user.post("/panel/webhooks/test", {"url": str(relay.id)})
-            await user.http.aclose()
-    finally:
-        await built.aclose()
+    async with running(public_only) as built, serving(receiver.app()) as base:
+        user = await open_browser(built)
+        await sign_up(user, "owner@shop.test", "Shop")
+        shop = await account_id(built, "Shop")
+        relay = await built.relays.store.add_relay(shop, f"{base}/api-hook", "whsec_x", utc_now())
+        page = await user.post("/panel/webhooks/test", {"url": str(relay.id)})
+        await user.http.aclose()
 
     assert page.status_code == 200
     assert "Your URL did not take the test event: refused: the address is not a public one." in (

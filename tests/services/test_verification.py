@@ -6,8 +6,6 @@ approval under concurrency, the wrong-code cap, cancel-on-resend, resend-same-co
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -30,9 +28,10 @@ from quickotp.domain.errors import (
 )
 from quickotp.domain.models import Caller, MessageStatus, VerificationStatus
 from quickotp.services.gateway import Gateway
-from quickotp.services.guard import Guard, Policy
+from quickotp.services.guard import Policy
 from quickotp.services.sends import SentOtp
 from tests.adapters.limits.clock import FrozenClock
+from tests.adapters.limits.guarded import guarded_gateway
 from tests.conftest import Seeded, seed
 
 pytestmark = pytest.mark.anyio
@@ -63,17 +62,7 @@ class World:
 
 async def _world(runtime: Runtime, seeded: Seeded, policy: Policy) -> World:
     clock = FrozenClock()
-    guard = Guard(runtime.store, MemoryLimiter(), policy, b"k" * 32, clock, cache_seconds=0)
-    gateway = Gateway(
-        store=runtime.store,
-        keys=runtime.gateway.keys,
-        clock=clock,
-        randbelow=secrets.randbelow,
-        new_id=lambda: uuid.uuid4().hex,
-        config=runtime.gateway.config,
-        guard=guard,
-    )
-    gateway.start()
+    gateway = guarded_gateway(runtime, MemoryLimiter(), policy, clock)
     caller = await gateway.authenticate(seeded.token, method="SendQuickOTP", ip="192.0.2.1")
     return World(gateway, caller, clock, runtime, seeded)
 

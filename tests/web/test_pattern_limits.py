@@ -13,42 +13,39 @@ from typing import Any
 import httpx
 import pytest
 
-from quickotp.adapters.store.migrate import upgrade
-from quickotp.bootstrap import Runtime, build_app, build_runtime
-from tests.conftest import make_settings, seed
-from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
+from quickotp.bootstrap import Runtime, build_app
+from tests.conftest import seed
+from tests.panel.conftest import (
+    FAST_HASHER,
+    OPERATOR_EMAIL,
+    PASSWORD,
+    open_browser,
+    panel_runtime,
+    running,
+    sign_in,
+)
 
 pytestmark = pytest.mark.anyio
-
-
-async def started(database_url: str, **env: str) -> Runtime:
-    built = build_runtime(
-        make_settings(database_url, QUICKOTP_OPEN_SIGNUP="1", **env), dispatch=False
-    )
-    built.users.hasher = FAST_HASHER
-    await upgrade(built.engines)
-    await built.start()
-    return built
 
 
 @pytest.fixture
 async def capped(database_url: str) -> AsyncIterator[Runtime]:
     """At most three pending patterns an account, and room in the hourly rate."""
-    built = await started(
+    limits = panel_runtime(
         database_url, QUICKOTP_MAX_PENDING_PATTERNS="3", QUICKOTP_PATTERNS_PER_HOUR="100"
     )
-    yield built
-    await built.aclose()
+    async with running(limits) as built:
+        yield built
 
 
 @pytest.fixture
 async def rated(database_url: str) -> AsyncIterator[Runtime]:
     """Three pattern submissions an hour, and room in the pending cap."""
-    built = await started(
+    limits = panel_runtime(
         database_url, QUICKOTP_MAX_PENDING_PATTERNS="100", QUICKOTP_PATTERNS_PER_HOUR="3"
     )
-    yield built
-    await built.aclose()
+    async with running(limits) as built:
+        yield built
 
 
 async def create(runtime: Runtime, token: str, text: str) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from quickotp.bootstrap import Runtime
 from tests.conftest import Seeded, seed
-from tests.web.wire import FORMS, call
+from tests.web.wire import FORMS, call, with_pattern
 
 pytestmark = pytest.mark.anyio
 
@@ -22,6 +24,15 @@ async def approved(runtime: Runtime, account_id: int, text: str, numbers: str = 
     )
     await runtime.admin.approve_pattern(pattern.id)
     return pattern.id
+
+
+async def pattern_price(
+    rest: httpx.AsyncClient, seeded: Seeded, pattern_id: int, values: str, **options: str
+) -> Any:
+    """CalculatePatternMessagePrice for one of the seeded account's patterns."""
+    return await with_pattern(
+        rest, "CalculatePatternMessagePrice", seeded.token, pattern_id, values, **options
+    )
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -71,13 +82,17 @@ async def test_a_json_body_may_carry_mobiles_as_an_array(
     rest: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     """Amoot's Python and Node samples post Mobiles as a JSON array."""
-    response = await rest.post(
-        "/rest/CalculateMessagePrice",
-        headers={"Authorization": seeded.token},
-        json={"SMSMessageText": PERSIAN, "LineNumber": "public", "Mobiles": ["9120000000"] * 3},
+    body = await call(
+        rest,
+        "CalculateMessagePrice",
+        seeded.token,
+        "json-raw",
+        SMSMessageText=PERSIAN,
+        LineNumber="public",
+        Mobiles=["9120000000"] * 3,
     )
 
-    assert response.json() == {"Status": "Success", "Data": 3 * PER_PART}
+    assert body == {"Status": "Success", "Data": 3 * PER_PART}
 
 
 @pytest.mark.parametrize(
@@ -124,15 +139,7 @@ async def test_pattern_price_in_every_form(
     """Amoot's sample: a two-variable pattern, its values comma-joined, to one number."""
     pattern_id = await approved(runtime, seeded.account_id, "سلام %name% سفارش %order%")
 
-    body = await call(
-        rest,
-        "CalculatePatternMessagePrice",
-        seeded.token,
-        form,
-        Mobile="9120000000",
-        PatternCodeID=str(pattern_id),
-        PatternValues="پارامتر 1,پارامتر 2",
-    )
+    body = await pattern_price(rest, seeded, pattern_id, "پارامتر 1,پارامتر 2", form=form)
 
     assert body == {"Status": "Success", "Data": PER_PART}
 
@@ -143,22 +150,8 @@ async def test_pattern_price_counts_the_filled_text(
     """The price is of the text with its values in: a long value makes more parts."""
     pattern_id = await approved(runtime, seeded.account_id, "Dear %name%, order %order% is ready")
 
-    short = await call(
-        rest,
-        "CalculatePatternMessagePrice",
-        seeded.token,
-        Mobile="09120000000",
-        PatternCodeID=str(pattern_id),
-        PatternValues="Ali,42",
-    )
-    long = await call(
-        rest,
-        "CalculatePatternMessagePrice",
-        seeded.token,
-        Mobile="09120000000",
-        PatternCodeID=str(pattern_id),
-        PatternValues="A" * 200 + ",42",
-    )
+    short = await pattern_price(rest, seeded, pattern_id, "Ali,42", Mobile="09120000000")
+    long = await pattern_price(rest, seeded, pattern_id, "A" * 200 + ",42", Mobile="09120000000")
 
     assert (short["Data"], long["Data"]) == (PER_PART, 2 * PER_PART)
 
@@ -169,36 +162,28 @@ async def test_pattern_values_may_hold_commas_in_a_json_array(
     """A value with a comma in it is sent in a JSON array (string or JSON body)."""
     pattern_id = await approved(runtime, seeded.account_id, "Dear %name%, order %order%")
 
-    written = await call(
+    written = await pattern_price(
+        rest, seeded, pattern_id, '["Smith, John", "42"]', Mobile="09120000000"
+    )
+    posted = await call(
         rest,
         "CalculatePatternMessagePrice",
         seeded.token,
+        "json-raw",
         Mobile="09120000000",
-        PatternCodeID=str(pattern_id),
-        PatternValues='["Smith, John", "42"]',
-    )
-    response = await rest.post(
-        "/rest/CalculatePatternMessagePrice",
-        headers={"Authorization": seeded.token},
-        json={"Mobile": "09120000000", "PatternCodeID": pattern_id, "PatternValues": ["a,b", 4]},
+        PatternCodeID=pattern_id,
+        PatternValues=["a,b", 4],
     )
 
     assert written == {"Status": "Success", "Data": PER_PART}
-    assert response.json() == {"Status": "Success", "Data": PER_PART}
+    assert posted == {"Status": "Success", "Data": PER_PART}
 
 
 async def test_an_otp_pattern_is_priced_with_its_code(
     rest: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     """The seeded OTP pattern takes one value, the code, like any other pattern."""
-    body = await call(
-        rest,
-        "CalculatePatternMessagePrice",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(seeded.pattern_id),
-        PatternValues="48213",
-    )
+    body = await pattern_price(rest, seeded, seeded.pattern_id, "48213")
 
     assert body == {"Status": "Success", "Data": PER_PART}
 
@@ -262,12 +247,5 @@ async def test_anothers_or_an_unapproved_pattern_is_not_priced(
         (rejected.id, "a", "Pattern_NotApproved"),
     )
     for pattern_id, values, status in cases:
-        body = await call(
-            rest,
-            "CalculatePatternMessagePrice",
-            seeded.token,
-            Mobile="09120000000",
-            PatternCodeID=str(pattern_id),
-            PatternValues=values,
-        )
+        body = await pattern_price(rest, seeded, pattern_id, values, Mobile="09120000000")
         assert body == {"Status": status, "Data": None}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from quickotp.domain.models import MessageStatus
 from quickotp.services.messaging import MAX_MOBILES, MAX_TEXT
 from quickotp.web.app import create_app
 from tests.conftest import Seeded, make_settings, seed
+from tests.web.wire import call
 
 pytestmark = pytest.mark.anyio
 
@@ -29,14 +32,25 @@ async def sender(runtime: Runtime, seeded: Seeded) -> Seeded:
     return seeded
 
 
-async def call(client: httpx.AsyncClient, method: str, token: str, **form: Any) -> dict[str, Any]:
-    response = await client.post(f"/rest/{method}", headers={"Authorization": token}, data=form)
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
+@asynccontextmanager
+async def free_text_gateway(
+    database_url: str, **env: str
+) -> AsyncIterator[tuple[Runtime, Seeded, httpx.AsyncClient]]:
+    """A gateway of its own settings, its seeded account allowed free text, and a client."""
+    runtime = build_runtime(make_settings(database_url, **env), dispatch=False)
+    await upgrade(runtime.engines)
+    await runtime.start()
+    try:
+        seeded = await seed(runtime)
+        await runtime.admin.set_free_text(seeded.account_id, True)
+        transport = httpx.ASGITransport(app=create_app(runtime.gateway))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield runtime, seeded, http
+    finally:
+        await runtime.aclose()
 
 
-def simple(**extra: str) -> dict[str, str]:
+def simple(**extra: Any) -> dict[str, Any]:
     return {
         "SendDateTime": "",
         "SMSMessageText": TEXT,
@@ -77,12 +91,9 @@ async def test_node_sample_json_post_with_token_in_body(
     client: httpx.AsyncClient, sender: Seeded
 ) -> None:
     """The vendor's Node sample posts JSON with the token in the body and a past time."""
-    response = await client.post(
-        "/rest/SendSimple",
-        json={"Token": sender.token, **simple(SendDateTime="2020-01-01 12:00:00")},
-    )
+    past = simple(SendDateTime="2020-01-01 12:00:00")
+    body = await call(client, "SendSimple", sender.token, "json-token", **past)
 
-    body = response.json()
     assert body["Status"] == "Success"
     assert len(body["Data"]) == 2
 
@@ -122,13 +133,10 @@ async def test_a_json_body_may_carry_the_numbers_as_an_array(
     client: httpx.AsyncClient, sender: Seeded
 ) -> None:
     """A JSON body's Mobiles may be a real array."""
-    response = await client.post(
-        "/rest/SendSimple",
-        headers={"Authorization": sender.token},
-        json={**simple(), "Mobiles": ["9120000000", "+989150000000"]},
-    )
+    numbers = ["9120000000", "+989150000000"]
+    body = await call(client, "SendSimple", sender.token, "json-raw", **simple(Mobiles=numbers))
 
-    assert [row["Mobile"] for row in response.json()["Data"]] == [9120000000, 9150000000]
+    assert [row["Mobile"] for row in body["Data"]] == [9120000000, 9150000000]
 
 
 async def test_a_bad_number_fails_only_its_row(client: httpx.AsyncClient, sender: Seeded) -> None:
@@ -168,20 +176,10 @@ async def test_credit_runs_out_row_by_row(client: httpx.AsyncClient, runtime: Ru
 
 async def test_the_guard_applies_to_every_number(database_url: str, tmp_path: Any) -> None:
     """The per-number cooldown holds for free text: a second send to a number is refused."""
-    runtime = build_runtime(
-        make_settings(database_url, QUICKOTP_GUARD_COOLDOWN_SECONDS="60"), dispatch=False
-    )
-    await upgrade(runtime.engines)
-    await runtime.start()
-    try:
-        seeded = await seed(runtime)
-        await runtime.admin.set_free_text(seeded.account_id, True)
-        transport = httpx.ASGITransport(app=create_app(runtime.gateway))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            first = await call(http, "SendSimple", seeded.token, **simple(Mobiles="9120000000"))
-            second = await call(http, "SendSimple", seeded.token, **simple())
-    finally:
-        await runtime.aclose()
+    gateway = free_text_gateway(database_url, QUICKOTP_GUARD_COOLDOWN_SECONDS="60")
+    async with gateway as (_, seeded, http):
+        first = await call(http, "SendSimple", seeded.token, **simple(Mobiles="9120000000"))
+        second = await call(http, "SendSimple", seeded.token, **simple())
 
     assert first["Status"] == "Success"
     assert [row["Status"] for row in second["Data"]] == ["Mobile_Cooldown", "Success"]
@@ -191,22 +189,12 @@ async def test_a_repeat_inside_the_window_gets_the_first_answer(
     database_url: str,
 ) -> None:
     """The same SendSimple twice inside the idempotency window sends nothing new."""
-    runtime = build_runtime(
-        make_settings(database_url, QUICKOTP_GUARD_IDEMPOTENCY_SECONDS="10"), dispatch=False
-    )
-    await upgrade(runtime.engines)
-    await runtime.start()
-    try:
-        seeded = await seed(runtime)
-        await runtime.admin.set_free_text(seeded.account_id, True)
-        transport = httpx.ASGITransport(app=create_app(runtime.gateway))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            first = await call(http, "SendSimple", seeded.token, **simple())
-            again = await call(http, "SendSimple", seeded.token, **simple())
-            other = await call(http, "SendSimple", seeded.token, **simple(SMSMessageText="x"))
+    gateway = free_text_gateway(database_url, QUICKOTP_GUARD_IDEMPOTENCY_SECONDS="10")
+    async with gateway as (runtime, seeded, http):
+        first = await call(http, "SendSimple", seeded.token, **simple())
+        again = await call(http, "SendSimple", seeded.token, **simple())
+        other = await call(http, "SendSimple", seeded.token, **simple(SMSMessageText="x"))
         account = await runtime.store.get_account(seeded.account_id)
-    finally:
-        await runtime.aclose()
 
     assert again == first
     assert other["Data"][0]["MessageID"] not in {row["MessageID"] for row in first["Data"]}
@@ -338,23 +326,14 @@ async def test_another_accounts_line_is_refused(
 
 async def test_shared_lines_set_by_the_operator(database_url: str) -> None:
     """QUICKOTP_SHARED_LINES maps the shared names, and its lines are usable by number."""
-    settings = make_settings(database_url, QUICKOTP_SHARED_LINES="public=2000100,98=9820001")
-    runtime = build_runtime(settings, dispatch=False)
-    await upgrade(runtime.engines)
-    await runtime.start()
-    try:
-        seeded = await seed(runtime)
-        await runtime.admin.set_free_text(seeded.account_id, True)
-        transport = httpx.ASGITransport(app=create_app(runtime.gateway))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            senders = []
-            for line in ("public", "98", "service", "9820001"):
-                body = await call(http, "SendSimple", seeded.token, **simple(LineNumber=line))
-                message_id = body["Data"][0]["MessageID"]
-                found = await runtime.store.get_messages(seeded.account_id, [message_id])
-                senders.append(found[message_id].sender)
-    finally:
-        await runtime.aclose()
+    gateway = free_text_gateway(database_url, QUICKOTP_SHARED_LINES="public=2000100,98=9820001")
+    async with gateway as (runtime, seeded, http):
+        senders = []
+        for line in ("public", "98", "service", "9820001"):
+            body = await call(http, "SendSimple", seeded.token, **simple(LineNumber=line))
+            message_id = body["Data"][0]["MessageID"]
+            found = await runtime.store.get_messages(seeded.account_id, [message_id])
+            senders.append(found[message_id].sender)
 
     assert senders == ["2000100", "9820001", "10004321", "9820001"]
 
@@ -414,29 +393,18 @@ async def test_send_with_backup_line_needs_free_text(
     assert body == {"Status": "FreeText_NotAllowed", "Data": None}
 
 
-async def via(client: httpx.AsyncClient, form: str, method: str, token: str, **params: str) -> Any:
-    """One request in one of the surface's forms: GET (token in the query), form POST (token
-    in the Authorization header), JSON POST (token in the body)."""
-    url = f"/rest/{method}"
-    if form == "get":
-        return (await client.get(url, params={"Token": token, **params})).json()
-    if form == "form":
-        return (await client.post(url, headers={"Authorization": token}, data=params)).json()
-    return (await client.post(url, json={"Token": token, **params})).json()
-
-
-@pytest.mark.parametrize("form", ["get", "form", "json"])
+@pytest.mark.parametrize("form", ["php", "csharp", "json-token"])
 async def test_send_with_backup_line_in_every_form(
     client: httpx.AsyncClient, sender: Seeded, form: str
 ) -> None:
     """The PHP sample's GET, the C# sample's form POST, and a JSON POST alike."""
     now = datetime.now(TEHRAN).isoformat(timespec="seconds")
 
-    body = await via(
+    body = await call(
         client,
-        form,
         "SendWithBackupLine",
         sender.token,
+        form,
         **simple(SendDateTime=now, BackupLineNumber="98"),
     )
 

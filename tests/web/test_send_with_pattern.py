@@ -11,7 +11,7 @@ from quickotp.bootstrap import Runtime
 from quickotp.domain.models import MessageStatus
 from tests.adapters.store.test_dispatcher import ScriptedTransport, dispatcher, until
 from tests.conftest import Seeded, seed
-from tests.web.test_send_simple import via
+from tests.web.wire import call, with_pattern
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +28,6 @@ async def order_pattern(runtime: Runtime, seeded: Seeded) -> int:
     return pattern.id
 
 
-async def call(client: httpx.AsyncClient, method: str, token: str, **form: Any) -> dict[str, Any]:
-    response = await client.post(f"/rest/{method}", headers={"Authorization": token}, data=form)
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def text_of(runtime: Runtime, seeded: Seeded, body: dict[str, Any]) -> str:
     message_id = body["Data"][0]["MessageID"]
     return (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id].text
@@ -44,14 +37,7 @@ async def test_csharp_sample_comma_joined_values(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded, order_pattern: int
 ) -> None:
     """The vendor's C# sample: PatternValues comma-joined, in the pattern's order."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(order_pattern),
-        PatternValues="مریم,۱۲۳۴",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, order_pattern, "مریم,۱۲۳۴")
 
     assert body["Status"] == "Success"
     assert [list(row) for row in body["Data"]] == [["Mobile", "MessageID", "Status"]]
@@ -63,17 +49,11 @@ async def test_php_sample_get(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded, order_pattern: int
 ) -> None:
     """The vendor's PHP sample: a GET with the token in the query."""
-    response = await client.get(
-        "/rest/SendWithPattern",
-        params={
-            "Token": seeded.token,
-            "Mobile": "9120000000",
-            "PatternCodeID": str(order_pattern),
-            "PatternValues": "p1,42",
-        },
+    body = await with_pattern(
+        client, "SendWithPattern", seeded.token, order_pattern, "p1,42", form="php"
     )
 
-    assert response.json()["Status"] == "Success"
+    assert body["Status"] == "Success"
 
 
 @pytest.mark.parametrize(
@@ -87,14 +67,7 @@ async def test_a_value_holding_a_comma(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded, order_pattern: int, values: Any
 ) -> None:
     """A value with a comma in it goes in a JSON array, or as repeated parameters."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(order_pattern),
-        PatternValues=values,
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, order_pattern, values)
 
     assert await text_of(runtime, seeded, body) == "سلام Smith, Anna، سفارش 42 ثبت شد"
 
@@ -120,32 +93,25 @@ async def test_php_style_indexed_values(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded, order_pattern: int
 ) -> None:
     """PHP's http_build_query writes PatternValues[0]=...&PatternValues[1]=..."""
-    response = await client.get(
-        "/rest/SendWithPattern",
-        params={
-            "Token": seeded.token,
-            "Mobile": "9120000000",
-            "PatternCodeID": str(order_pattern),
-            "PatternValues[0]": "Anna",
-            "PatternValues[1]": "7",
-        },
+    indexed = {"PatternValues[0]": "Anna", "PatternValues[1]": "7"}
+    body = await call(
+        client,
+        "SendWithPattern",
+        seeded.token,
+        "php",
+        Mobile="9120000000",
+        PatternCodeID=str(order_pattern),
+        **indexed,
     )
 
-    assert await text_of(runtime, seeded, response.json()) == "سلام Anna، سفارش 7 ثبت شد"
+    assert await text_of(runtime, seeded, body) == "سلام Anna، سفارش 7 ثبت شد"
 
 
 async def test_plain_patterns_need_no_free_text(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded, order_pattern: int
 ) -> None:
     """Patterns are the operator's approved texts: no free-text permission needed, no code."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(order_pattern),
-        PatternValues="a,1",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, order_pattern, "a,1")
 
     verification = await runtime.store.latest_verification(seeded.account_id, "989120000000")
     assert body["Status"] == "Success"
@@ -156,14 +122,7 @@ async def test_an_otp_pattern_sends_the_callers_code_and_verifies_it(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded
 ) -> None:
     """An OTP pattern's value is the code: a verification is made and VerifyQuickOTP checks it."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(seeded.pattern_id),
-        PatternValues="۴۸۲۱۳",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, seeded.pattern_id, "۴۸۲۱۳")
     wrong = await call(client, "VerifyQuickOTP", seeded.token, Mobile="9120000000", Code="11111")
     right = await call(client, "VerifyQuickOTP", seeded.token, Mobile="9120000000", Code="48213")
 
@@ -177,14 +136,7 @@ async def test_an_otp_patterns_code_is_masked_once_sent(
     client: httpx.AsyncClient, runtime: Runtime, seeded: Seeded
 ) -> None:
     """The caller's code leaves the stored text once an upstream took the message."""
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(seeded.pattern_id),
-        PatternValues="48213",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, seeded.pattern_id, "48213")
     message_id = body["Data"][0]["MessageID"]
     transport = ScriptedTransport()
     worker = dispatcher(runtime, transport)
@@ -209,23 +161,10 @@ async def test_send_with_pattern_own_uses_the_line(
 ) -> None:
     """SendWithPatternOWN sends on the line named; SendWithPattern on the default line."""
     await runtime.admin.add_line(seeded.account_id, "3000123")
-    own = await call(
-        client,
-        "SendWithPatternOWN",
-        seeded.token,
-        Mobile="9120000000",
-        LineNumber="3000123",
-        PatternCodeID=str(order_pattern),
-        PatternValues="a,1",
+    own = await with_pattern(
+        client, "SendWithPatternOWN", seeded.token, order_pattern, "a,1", LineNumber="3000123"
     )
-    plain = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(order_pattern),
-        PatternValues="a,1",
-    )
+    plain = await with_pattern(client, "SendWithPattern", seeded.token, order_pattern, "a,1")
 
     ids = [own["Data"][0]["MessageID"], plain["Data"][0]["MessageID"]]
     found = await runtime.store.get_messages(seeded.account_id, ids)
@@ -240,14 +179,8 @@ async def test_send_with_pattern_own_line_refusals(
     client: httpx.AsyncClient, seeded: Seeded, order_pattern: int, line: str, status: str
 ) -> None:
     """SendWithPatternOWN needs a line of the account's."""
-    body = await call(
-        client,
-        "SendWithPatternOWN",
-        seeded.token,
-        Mobile="9120000000",
-        LineNumber=line,
-        PatternCodeID=str(order_pattern),
-        PatternValues="a,1",
+    body = await with_pattern(
+        client, "SendWithPatternOWN", seeded.token, order_pattern, "a,1", LineNumber=line
     )
 
     assert body == {"Status": status, "Data": None}
@@ -291,14 +224,7 @@ async def test_an_otp_patterns_code_must_be_4_to_8_digits(
     ]
 
     answers = [
-        await call(
-            client,
-            "SendWithPattern",
-            seeded.token,
-            Mobile="9120000000",
-            PatternCodeID=str(seeded.pattern_id),
-            PatternValues=code,
-        )
+        await with_pattern(client, "SendWithPattern", seeded.token, seeded.pattern_id, code)
         for code, _ in cases
     ]
 
@@ -311,14 +237,7 @@ async def test_another_accounts_pattern_is_unknown(
     """Another account's approved pattern looks the same as none at all."""
     other = await seed(runtime, name="other")
 
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(other.pattern_id),
-        PatternValues="12345",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, other.pattern_id, "12345")
 
     assert body == {"Status": "PatternCodeID_Invalid", "Data": None}
 
@@ -348,32 +267,24 @@ async def test_one_variable_takes_the_whole_string(
     )
     await runtime.admin.approve_pattern(pattern.id)
 
-    body = await call(
-        client,
-        "SendWithPattern",
-        seeded.token,
-        Mobile="9120000000",
-        PatternCodeID=str(pattern.id),
-        PatternValues="one, two",
-    )
+    body = await with_pattern(client, "SendWithPattern", seeded.token, pattern.id, "one, two")
 
     assert await text_of(runtime, seeded, body) == "note: one, two"
 
 
-@pytest.mark.parametrize("form", ["get", "form", "json"])
+@pytest.mark.parametrize("form", ["php", "csharp", "json-token"])
 async def test_send_with_pattern_own_in_every_form(
     client: httpx.AsyncClient, seeded: Seeded, order_pattern: int, form: str
 ) -> None:
     """The PHP sample's GET, the C# sample's form POST, and a JSON POST alike."""
-    body = await via(
+    body = await with_pattern(
         client,
-        form,
         "SendWithPatternOWN",
         seeded.token,
+        order_pattern,
+        "p1,2",
+        form=form,
         LineNumber="public",
-        Mobile="9120000000",
-        PatternCodeID=str(order_pattern),
-        PatternValues="p1,2",
     )
 
     assert body["Status"] == "Success"

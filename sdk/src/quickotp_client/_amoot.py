@@ -2,7 +2,8 @@
 The /rest methods as Amoot's docs call them: a form POST to `/rest/<Method>` with the raw
 token in `Authorization`, and an HTTP 200 whose `Status` says what happened. Readers accept
 what Amoot and QuickOTP both send (Data as an object or a one-element array, numbers as JSON
-numbers or strings). Pure: builds `Call`s.
+numbers or strings). Pure: builds `Call`s; each builder is one method of `Client` and
+`AsyncClient`, whose signature and docstring it gives them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ SUCCESS = "Success"
 DEFAULT_CODE_LENGTH = 6
 
 
-def send_quick_otp(mobile: str, *, code_length: int | None, code: str | None) -> Call[SentCode]:
+def send_quick_otp(
+    mobile: str, *, code_length: int | None = None, code: str | None = None
+) -> Call[SentCode]:
+    """
+    Send a one-time code to `mobile` (any usual form: 09120000000, +989120000000, ...).
+    The server makes a `code_length`-digit code (6 by default), or sends your `code`
+    (then `code_length` defaults to its length). The answer holds the code.
+    """
     if code_length is None:
         code_length = len(code) if code else DEFAULT_CODE_LENGTH
     form = {"Mobile": mobile, "CodeLength": str(code_length), "OptionalCode": code or ""}
@@ -43,10 +51,17 @@ def send_simple(
     mobiles: str | Iterable[str],
     text: str,
     *,
-    line: str,
-    send_at: datetime | str | None,
+    line: str = "public",
+    send_at: datetime | str | None = None,
     backup_line: str | None = None,
 ) -> Call[list[SentMessage]]:
+    """
+    Send `text` to each of `mobiles` (up to 100), each its own message, from `line` (one
+    of the account's, or `public`). With `backup_line` (SendWithBackupLine) a message
+    goes out on it when `line` cannot send. `send_at` (an aware datetime) schedules it.
+    Each recipient's row says how it went: a refused one keeps its status and raises
+    nothing. On QuickOTP the account needs the operator's free-text permission.
+    """
     form = {
         "SendDateTime": _send_time(send_at),
         "SMSMessageText": text,
@@ -60,8 +75,17 @@ def send_simple(
 
 
 def send_otp(
-    mobile: str, text: str, *, code_length: int, line: str, send_at: datetime | str | None
+    mobile: str,
+    text: str,
+    *,
+    code_length: int = 6,
+    line: str = "public",
+    send_at: datetime | str | None = None,
 ) -> Call[SentCode]:
+    """
+    Send `text` with a code the server makes (Amoot's SendOTP): on QuickOTP `%code%` in the
+    text is replaced by it, or it goes on a line of its own after the text.
+    """
     form = {
         "SendDateTime": _send_time(send_at),
         "SMSMessageText": text,
@@ -73,8 +97,12 @@ def send_otp(
 
 
 def send_with_pattern(
-    mobile: str, pattern_id: int, values: Sequence[str | int], *, line: str | None
+    mobile: str, pattern_id: int, values: Sequence[str | int], *, line: str | None = None
 ) -> Call[SentMessage]:
+    """
+    Send one of the account's approved patterns, `values` filling its variables in order
+    (SendWithPattern; with `line`, SendWithPatternOWN). An OTP pattern's value is your code.
+    """
     form = {"Mobile": mobile, "PatternCodeID": str(pattern_id), "PatternValues": _values(values)}
     if line is None:
         return _call("SendWithPattern", form, _sent_message)
@@ -103,25 +131,33 @@ def _values(values: Sequence[str | int]) -> str:
 
 
 def verify_quick_otp(mobile: str, code: str) -> Call[VerifiedCode]:
+    """Check the code a person typed against the newest one sent to `mobile` (QuickOTP)."""
     return _call("VerifyQuickOTP", {"Mobile": mobile, "Code": code}, _verified_code)
 
 
 def account_status() -> Call[AccountStatus]:
+    """The account's name, credit, prices and sender lines."""
     return _call("AccountStatus", {}, _account_status)
 
 
 def get_delivery(message_id: int) -> Call[Delivery]:
+    """One message's delivery status."""
     return _call("GetDelivery", {"MessageID": str(message_id)}, lambda body: _delivery(_one(body)))
 
 
 def get_deliveries(message_ids: Iterable[int]) -> Call[list[Delivery]]:
+    """Several messages' delivery statuses, in the order asked."""
     form = {"ListMessageID": ",".join(str(i) for i in message_ids)}
     return _call("GetDeliveries", form, _deliveries)
 
 
 def pattern_create(
-    text: str, *, is_otp: bool, number_patterns: Iterable[str], description: str
+    text: str, *, is_otp: bool = False, number_patterns: Iterable[str] = (), description: str = ""
 ) -> Call[Pattern]:
+    """
+    Ask for a new pattern (`%name%` marks a variable; an OTP pattern holds `%code%`).
+    It waits for the operator's approval. `number_patterns` names the digit-only ones.
+    """
     form = {
         "MessageText": text,
         "NumberPatterns": ",".join(number_patterns),
@@ -132,6 +168,7 @@ def pattern_create(
 
 
 def pattern_list() -> Call[list[Pattern]]:
+    """The account's patterns."""
     return _call(
         "PatternCodeList", {}, lambda body: [_pattern(item) for item in body.nested_list("Data")]
     )

@@ -1,37 +1,28 @@
 """
 `Client` and `AsyncClient`: the same calls, blocking and async, over httpx. This module does
-the I/O and the retries; what to send and how to read the answer is in `_amoot` and `_v1`.
+the I/O and the retries; what to send and how to read the answer is in `_amoot` and `_v1`,
+whose call builders are the two clients' methods (`_Blocking` and `_Awaited` run them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, ParamSpec, Self, TypedDict, TypeVar, overload
 
 import httpx
 
 from quickotp_client import _amoot, _v1
 from quickotp_client._call import Call
 from quickotp_client._errors import ResponseError, reached_server, transport_error
-from quickotp_client._models import (
-    AcceptedMessage,
-    AccountStatus,
-    Delivery,
-    Message,
-    Pattern,
-    SentCode,
-    SentMessage,
-    StartedVerification,
-    Verification,
-    VerifiedCode,
-)
 from quickotp_client._version import __version__
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 AMOOT_URL = "https://portal.amootsms.com"
 DEFAULT_TIMEOUT = 10.0
@@ -59,20 +50,104 @@ def _token(token: str) -> str:
     return token
 
 
-def _headers(call: Call[Any], token: str) -> dict[str, str]:
+def _request(http: httpx.Client | httpx.AsyncClient, call: Call[Any], token: str) -> httpx.Request:
     headers = {"Authorization": f"Bearer {token}" if call.bearer else token}
     if call.idempotency_key is not None:
         headers["Idempotency-Key"] = call.idempotency_key
-    return headers
+    return http.build_request(
+        call.method, call.path, data=call.form, json=call.json, headers=headers
+    )
 
 
-def _retry(exc: httpx.TransportError, call: Call[Any], attempt: int, retries: int) -> bool:
-    """
-    Whether to try again after `exc` on attempt `attempt` (0-based): only for a transport
-    failure, at most `retries` times, and after one that may have reached the server only
-    when the call carries an idempotency key (the server then answers a repeat once).
-    """
-    return attempt < retries and (not reached_server(exc) or call.idempotency_key is not None)
+class _HttpOptions(TypedDict):
+    base_url: httpx.URL
+    timeout: float | None
+    headers: dict[str, str]
+
+
+class _Options:
+    """What both clients keep besides their httpx client: the token and the retry plan."""
+
+    def __init__(self, token: str, retries: int, retry_delay: float) -> None:
+        self.token = _token(token)
+        self.retries = retries
+        self.retry_delay = retry_delay
+
+    def http(self, base_url: str, timeout: float | None) -> _HttpOptions:
+        """The options of the httpx client, `transport` aside."""
+        return _HttpOptions(
+            base_url=_base_url(base_url), timeout=timeout, headers={"User-Agent": USER_AGENT}
+        )
+
+    def backoff(self, exc: httpx.TransportError, call: Call[Any], attempt: int) -> float:
+        """
+        The seconds to wait before trying again after `exc` on attempt `attempt` (0-based);
+        raises its TransportError when no retry is due: only a transport failure is retried,
+        at most `retries` times, and one that may have reached the server only when the call
+        carries an idempotency key (the server then answers a repeat once).
+        """
+        if attempt >= self.retries or (reached_server(exc) and call.idempotency_key is None):
+            raise transport_error(exc) from exc
+        return self.retry_delay * 2.0**attempt
+
+
+def _undecodable(exc: httpx.DecodingError) -> ResponseError:
+    """A body its Content-Encoding does not fit."""
+    return ResponseError(str(exc), http_status=None)
+
+
+class _Method(Generic[P, T]):
+    """A client method made of a call builder, whose signature and docstring it takes."""
+
+    def __init__(self, build: Callable[P, Call[T]]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+
+class _Blocking(_Method[P, T]):
+    """A method of `Client`: the call built, then run."""
+
+    @overload
+    def __get__(self, client: None, owner: type[Client]) -> Self: ...
+
+    @overload
+    def __get__(self, client: Client, owner: type[Client]) -> Callable[P, T]: ...
+
+    def __get__(self, client: Client | None, owner: type[Client]) -> Self | Callable[P, T]:
+        if client is None:
+            return self
+        build = self._build
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return client._run(build(*args, **kwargs))
+
+        return method
+
+
+class _Awaited(_Method[P, T]):
+    """A method of `AsyncClient`: the call built, then awaited."""
+
+    @overload
+    def __get__(self, client: None, owner: type[AsyncClient]) -> Self: ...
+
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[AsyncClient]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    def __get__(
+        self, client: AsyncClient | None, owner: type[AsyncClient]
+    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+        if client is None:
+            return self
+        build = self._build
+
+        @functools.wraps(build)
+        async def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await client._run(build(*args, **kwargs))
+
+        return method
 
 
 class Client:
@@ -100,15 +175,8 @@ class Client:
         retry_delay: float = RETRY_DELAY,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._token = _token(token)
-        self._retries = retries
-        self._retry_delay = retry_delay
-        self._http = httpx.Client(
-            base_url=_base_url(base_url),
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._options = _Options(token, retries, retry_delay)
+        self._http = httpx.Client(transport=transport, **self._options.http(base_url, timeout))
 
     def __repr__(self) -> str:
         return f"Client(base_url={str(self._http.base_url)!r})"  # never the token
@@ -129,205 +197,36 @@ class Client:
         self._http.close()
 
     def _run(self, call: Call[T]) -> T:
-        request = self._http.build_request(
-            call.method,
-            call.path,
-            data=call.form,
-            json=call.json,
-            headers=_headers(call, self._token),
-        )
-        attempt = 0
-        while True:
+        request = _request(self._http, call, self._options.token)
+        for attempt in itertools.count():
             try:
                 response = self._http.send(request)
-            except httpx.DecodingError as exc:  # a body its Content-Encoding does not fit
-                raise ResponseError(str(exc), http_status=None) from exc
+            except httpx.DecodingError as exc:
+                raise _undecodable(exc) from exc
             except httpx.TransportError as exc:
-                if not _retry(exc, call, attempt, self._retries):
-                    raise transport_error(exc) from exc
-                time.sleep(self._retry_delay * 2**attempt)
-                attempt += 1
+                time.sleep(self._options.backoff(exc, call, attempt))
                 continue
             return call.read(response)
+        raise AssertionError("unreachable")  # itertools.count() never ends
 
-    # /rest: Amoot's methods --------------------------------------------------------------
-
-    def send_quick_otp(
-        self, mobile: str, *, code_length: int | None = None, code: str | None = None
-    ) -> SentCode:
-        """
-        Send a one-time code to `mobile` (any usual form: 09120000000, +989120000000, ...).
-        The server makes a `code_length`-digit code (6 by default), or sends your `code`
-        (then `code_length` defaults to its length). The answer holds the code.
-        """
-        return self._run(_amoot.send_quick_otp(mobile, code_length=code_length, code=code))
-
-    def send_simple(
-        self,
-        mobiles: str | Iterable[str],
-        text: str,
-        *,
-        line: str = "public",
-        send_at: datetime | str | None = None,
-        backup_line: str | None = None,
-    ) -> list[SentMessage]:
-        """
-        Send `text` to each of `mobiles` (up to 100), each its own message, from `line` (one
-        of the account's, or `public`). With `backup_line` (SendWithBackupLine) a message
-        goes out on it when `line` cannot send. `send_at` (an aware datetime) schedules it.
-        Each recipient's row says how it went: a refused one keeps its status and raises
-        nothing. On QuickOTP the account needs the operator's free-text permission.
-        """
-        return self._run(
-            _amoot.send_simple(mobiles, text, line=line, send_at=send_at, backup_line=backup_line)
-        )
-
-    def send_otp(
-        self,
-        mobile: str,
-        text: str,
-        *,
-        code_length: int = 6,
-        line: str = "public",
-        send_at: datetime | str | None = None,
-    ) -> SentCode:
-        """
-        Send `text` with a code the server makes (Amoot's SendOTP): on QuickOTP `%code%` in the
-        text is replaced by it, or it goes on a line of its own after the text.
-        """
-        return self._run(
-            _amoot.send_otp(mobile, text, code_length=code_length, line=line, send_at=send_at)
-        )
-
-    def send_with_pattern(
-        self,
-        mobile: str,
-        pattern_id: int,
-        values: Sequence[str | int],
-        *,
-        line: str | None = None,
-    ) -> SentMessage:
-        """
-        Send one of the account's approved patterns, `values` filling its variables in order
-        (SendWithPattern; with `line`, SendWithPatternOWN). An OTP pattern's value is your code.
-        """
-        return self._run(_amoot.send_with_pattern(mobile, pattern_id, values, line=line))
-
-    def verify_quick_otp(self, mobile: str, code: str) -> VerifiedCode:
-        """Check the code a person typed against the newest one sent to `mobile` (QuickOTP)."""
-        return self._run(_amoot.verify_quick_otp(mobile, code))
-
-    def account_status(self) -> AccountStatus:
-        """The account's name, credit, prices and sender lines."""
-        return self._run(_amoot.account_status())
-
-    def get_delivery(self, message_id: int) -> Delivery:
-        """One message's delivery status."""
-        return self._run(_amoot.get_delivery(message_id))
-
-    def get_deliveries(self, message_ids: Iterable[int]) -> list[Delivery]:
-        """Several messages' delivery statuses, in the order asked."""
-        return self._run(_amoot.get_deliveries(message_ids))
-
-    def pattern_create(
-        self,
-        text: str,
-        *,
-        is_otp: bool = False,
-        number_patterns: Iterable[str] = (),
-        description: str = "",
-    ) -> Pattern:
-        """
-        Ask for a new pattern (`%name%` marks a variable; an OTP pattern holds `%code%`).
-        It waits for the operator's approval. `number_patterns` names the digit-only ones.
-        """
-        return self._run(
-            _amoot.pattern_create(
-                text, is_otp=is_otp, number_patterns=number_patterns, description=description
-            )
-        )
-
-    def pattern_list(self) -> list[Pattern]:
-        """The account's patterns."""
-        return self._run(_amoot.pattern_list())
-
-    # /v1 ---------------------------------------------------------------------------------
-
-    def start_verification(
-        self,
-        to: str,
-        *,
-        code_length: int | None = None,
-        code: str | None = None,
-        pattern_id: int | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> StartedVerification:
-        """
-        Send a code to `to` and start a verification of it; the server keeps the code and
-        checks it (`check_verification`). Sent with an Idempotency-Key, new for each call
-        unless you give one, and the same on each retry: a repeat never sends a second SMS.
-        """
-        return self._run(
-            _v1.start_verification(
-                to,
-                code_length=code_length,
-                code=code,
-                pattern_id=pattern_id,
-                metadata=metadata,
-                idempotency_key=idempotency_key,
-            )
-        )
-
-    def check_verification(
-        self, code: str, *, verification_id: str | None = None, to: str | None = None
-    ) -> Verification:
-        """
-        Check `code` against a verification, by its id or the newest one sent `to` a number.
-        Returns the approved verification; any other outcome raises its VerificationError.
-        """
-        return self._run(_v1.check_verification(code, verification_id=verification_id, to=to))
-
-    def get_verification(self, verification_id: str) -> Verification:
-        """A verification and its outcome so far."""
-        return self._run(_v1.get_verification(verification_id))
-
-    def cancel_verification(self, verification_id: str) -> Verification:
-        """Cancel a pending verification: its code no longer works."""
-        return self._run(_v1.cancel_verification(verification_id))
-
-    def send_message(
-        self,
-        to: str,
-        *,
-        text: str | None = None,
-        pattern_id: int | None = None,
-        values: Sequence[str | int] | None = None,
-        line: str | None = None,
-        backup_line: str | None = None,
-        send_at: datetime | None = None,
-        idempotency_key: str | None = None,
-    ) -> AcceptedMessage:
-        """
-        Send free `text`, or pattern `pattern_id` with its `values`, to `to` (/v1). Sent with an
-        Idempotency-Key, new for each call unless you give one: a retry never sends twice.
-        """
-        return self._run(
-            _v1.send_message(
-                to,
-                text=text,
-                pattern_id=pattern_id,
-                values=values,
-                line=line,
-                backup_line=backup_line,
-                send_at=send_at,
-                idempotency_key=idempotency_key,
-            )
-        )
-
-    def get_message(self, message_id: int) -> Message:
-        """A message: its status, delivery, parts and cost."""
-        return self._run(_v1.get_message(message_id))
+    # /rest: Amoot's methods
+    send_quick_otp = _Blocking(_amoot.send_quick_otp)
+    send_simple = _Blocking(_amoot.send_simple)
+    send_otp = _Blocking(_amoot.send_otp)
+    send_with_pattern = _Blocking(_amoot.send_with_pattern)
+    verify_quick_otp = _Blocking(_amoot.verify_quick_otp)
+    account_status = _Blocking(_amoot.account_status)
+    get_delivery = _Blocking(_amoot.get_delivery)
+    get_deliveries = _Blocking(_amoot.get_deliveries)
+    pattern_create = _Blocking(_amoot.pattern_create)
+    pattern_list = _Blocking(_amoot.pattern_list)
+    # /v1
+    start_verification = _Blocking(_v1.start_verification)
+    check_verification = _Blocking(_v1.check_verification)
+    get_verification = _Blocking(_v1.get_verification)
+    cancel_verification = _Blocking(_v1.cancel_verification)
+    send_message = _Blocking(_v1.send_message)
+    get_message = _Blocking(_v1.get_message)
 
 
 class AsyncClient:
@@ -346,15 +245,8 @@ class AsyncClient:
         retry_delay: float = RETRY_DELAY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._token = _token(token)
-        self._retries = retries
-        self._retry_delay = retry_delay
-        self._http = httpx.AsyncClient(
-            base_url=_base_url(base_url),
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._options = _Options(token, retries, retry_delay)
+        self._http = httpx.AsyncClient(transport=transport, **self._options.http(base_url, timeout))
 
     def __repr__(self) -> str:
         return f"AsyncClient(base_url={str(self._http.base_url)!r})"  # never the token
@@ -375,169 +267,31 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _run(self, call: Call[T]) -> T:
-        request = self._http.build_request(
-            call.method,
-            call.path,
-            data=call.form,
-            json=call.json,
-            headers=_headers(call, self._token),
-        )
-        attempt = 0
-        while True:
+        request = _request(self._http, call, self._options.token)
+        for attempt in itertools.count():
             try:
                 response = await self._http.send(request)
-            except httpx.DecodingError as exc:  # a body its Content-Encoding does not fit
-                raise ResponseError(str(exc), http_status=None) from exc
+            except httpx.DecodingError as exc:
+                raise _undecodable(exc) from exc
             except httpx.TransportError as exc:
-                if not _retry(exc, call, attempt, self._retries):
-                    raise transport_error(exc) from exc
-                await asyncio.sleep(self._retry_delay * 2**attempt)
-                attempt += 1
+                await asyncio.sleep(self._options.backoff(exc, call, attempt))
                 continue
             return call.read(response)
+        raise AssertionError("unreachable")  # itertools.count() never ends
 
-    async def send_quick_otp(
-        self, mobile: str, *, code_length: int | None = None, code: str | None = None
-    ) -> SentCode:
-        """As `Client.send_quick_otp`."""
-        return await self._run(_amoot.send_quick_otp(mobile, code_length=code_length, code=code))
-
-    async def send_simple(
-        self,
-        mobiles: str | Iterable[str],
-        text: str,
-        *,
-        line: str = "public",
-        send_at: datetime | str | None = None,
-        backup_line: str | None = None,
-    ) -> list[SentMessage]:
-        """As `Client.send_simple`."""
-        return await self._run(
-            _amoot.send_simple(mobiles, text, line=line, send_at=send_at, backup_line=backup_line)
-        )
-
-    async def send_otp(
-        self,
-        mobile: str,
-        text: str,
-        *,
-        code_length: int = 6,
-        line: str = "public",
-        send_at: datetime | str | None = None,
-    ) -> SentCode:
-        """As `Client.send_otp`."""
-        return await self._run(
-            _amoot.send_otp(mobile, text, code_length=code_length, line=line, send_at=send_at)
-        )
-
-    async def send_with_pattern(
-        self,
-        mobile: str,
-        pattern_id: int,
-        values: Sequence[str | int],
-        *,
-        line: str | None = None,
-    ) -> SentMessage:
-        """As `Client.send_with_pattern`."""
-        return await self._run(_amoot.send_with_pattern(mobile, pattern_id, values, line=line))
-
-    async def verify_quick_otp(self, mobile: str, code: str) -> VerifiedCode:
-        """As `Client.verify_quick_otp`."""
-        return await self._run(_amoot.verify_quick_otp(mobile, code))
-
-    async def account_status(self) -> AccountStatus:
-        """As `Client.account_status`."""
-        return await self._run(_amoot.account_status())
-
-    async def get_delivery(self, message_id: int) -> Delivery:
-        """As `Client.get_delivery`."""
-        return await self._run(_amoot.get_delivery(message_id))
-
-    async def get_deliveries(self, message_ids: Iterable[int]) -> list[Delivery]:
-        """As `Client.get_deliveries`."""
-        return await self._run(_amoot.get_deliveries(message_ids))
-
-    async def pattern_create(
-        self,
-        text: str,
-        *,
-        is_otp: bool = False,
-        number_patterns: Iterable[str] = (),
-        description: str = "",
-    ) -> Pattern:
-        """As `Client.pattern_create`."""
-        return await self._run(
-            _amoot.pattern_create(
-                text, is_otp=is_otp, number_patterns=number_patterns, description=description
-            )
-        )
-
-    async def pattern_list(self) -> list[Pattern]:
-        """As `Client.pattern_list`."""
-        return await self._run(_amoot.pattern_list())
-
-    async def start_verification(
-        self,
-        to: str,
-        *,
-        code_length: int | None = None,
-        code: str | None = None,
-        pattern_id: int | None = None,
-        metadata: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> StartedVerification:
-        """As `Client.start_verification`."""
-        return await self._run(
-            _v1.start_verification(
-                to,
-                code_length=code_length,
-                code=code,
-                pattern_id=pattern_id,
-                metadata=metadata,
-                idempotency_key=idempotency_key,
-            )
-        )
-
-    async def check_verification(
-        self, code: str, *, verification_id: str | None = None, to: str | None = None
-    ) -> Verification:
-        """As `Client.check_verification`."""
-        return await self._run(_v1.check_verification(code, verification_id=verification_id, to=to))
-
-    async def get_verification(self, verification_id: str) -> Verification:
-        """As `Client.get_verification`."""
-        return await self._run(_v1.get_verification(verification_id))
-
-    async def cancel_verification(self, verification_id: str) -> Verification:
-        """As `Client.cancel_verification`."""
-        return await self._run(_v1.cancel_verification(verification_id))
-
-    async def send_message(
-        self,
-        to: str,
-        *,
-        text: str | None = None,
-        pattern_id: int | None = None,
-        values: Sequence[str | int] | None = None,
-        line: str | None = None,
-        backup_line: str | None = None,
-        send_at: datetime | None = None,
-        idempotency_key: str | None = None,
-    ) -> AcceptedMessage:
-        """As `Client.send_message`."""
-        return await self._run(
-            _v1.send_message(
-                to,
-                text=text,
-                pattern_id=pattern_id,
-                values=values,
-                line=line,
-                backup_line=backup_line,
-                send_at=send_at,
-                idempotency_key=idempotency_key,
-            )
-        )
-
-    async def get_message(self, message_id: int) -> Message:
-        """As `Client.get_message`."""
-        return await self._run(_v1.get_message(message_id))
+    send_quick_otp = _Awaited(_amoot.send_quick_otp)
+    send_simple = _Awaited(_amoot.send_simple)
+    send_otp = _Awaited(_amoot.send_otp)
+    send_with_pattern = _Awaited(_amoot.send_with_pattern)
+    verify_quick_otp = _Awaited(_amoot.verify_quick_otp)
+    account_status = _Awaited(_amoot.account_status)
+    get_delivery = _Awaited(_amoot.get_delivery)
+    get_deliveries = _Awaited(_amoot.get_deliveries)
+    pattern_create = _Awaited(_amoot.pattern_create)
+    pattern_list = _Awaited(_amoot.pattern_list)
+    start_verification = _Awaited(_v1.start_verification)
+    check_verification = _Awaited(_v1.check_verification)
+    get_verification = _Awaited(_v1.get_verification)
+    cancel_verification = _Awaited(_v1.cancel_verification)
+    send_message = _Awaited(_v1.send_message)
+    get_message = _Awaited(_v1.get_message)

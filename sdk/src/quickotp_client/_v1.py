@@ -1,6 +1,7 @@
 """
 QuickOTP's /v1 JSON API: bearer token, real HTTP statuses, errors as RFC 9457 problems, an
-Idempotency-Key on every send. Pure: builds `Call`s.
+Idempotency-Key on every send. Pure: builds `Call`s; each builder is one method of
+`Client` and `AsyncClient`, whose signature and docstring it gives them.
 """
 
 from __future__ import annotations
@@ -24,30 +25,32 @@ T = TypeVar("T")
 def start_verification(
     to: str,
     *,
-    code_length: int | None,
-    code: str | None,
-    pattern_id: int | None,
-    metadata: Mapping[str, str] | None,
-    idempotency_key: str | None,
+    code_length: int | None = None,
+    code: str | None = None,
+    pattern_id: int | None = None,
+    metadata: Mapping[str, str] | None = None,
+    idempotency_key: str | None = None,
 ) -> Call[StartedVerification]:
+    """
+    Send a code to `to` and start a verification of it; the server keeps the code and
+    checks it (`check_verification`). Sent with an Idempotency-Key, new for each call
+    unless you give one, and the same on each retry: a repeat never sends a second SMS.
+    """
     body: dict[str, Any] = {"to": to}
     optional = {"code_length": code_length, "code": code, "pattern_id": pattern_id}
     body.update({name: value for name, value in optional.items() if value is not None})
     if metadata is not None:
         body["metadata"] = dict(metadata)
-    return Call(
-        "POST",
-        "/v1/verifications",
-        _reader(201, _started),
-        json=body,
-        bearer=True,
-        idempotency_key=idempotency_key if idempotency_key is not None else uuid.uuid4().hex,
-    )
+    return _idempotent("/v1/verifications", body, _started, idempotency_key)
 
 
 def check_verification(
-    code: str, *, verification_id: str | None, to: str | None
+    code: str, *, verification_id: str | None = None, to: str | None = None
 ) -> Call[Verification]:
+    """
+    Check `code` against a verification, by its id or the newest one sent `to` a number.
+    Returns the approved verification; any other outcome raises its VerificationError.
+    """
     body = {"code": code}
     if verification_id is not None:
         body["id"] = verification_id
@@ -59,11 +62,13 @@ def check_verification(
 
 
 def get_verification(verification_id: str) -> Call[Verification]:
+    """A verification and its outcome so far."""
     path = f"/v1/verifications/{quote(verification_id, safe='')}"
     return Call("GET", path, _reader(200, _verification), bearer=True)
 
 
 def cancel_verification(verification_id: str) -> Call[Verification]:
+    """Cancel a pending verification: its code no longer works."""
     path = f"/v1/verifications/{quote(verification_id, safe='')}/cancel"
     return Call("POST", path, _reader(200, _verification), bearer=True)
 
@@ -71,14 +76,18 @@ def cancel_verification(verification_id: str) -> Call[Verification]:
 def send_message(
     to: str,
     *,
-    text: str | None,
-    pattern_id: int | None,
-    values: Sequence[str | int] | None,
-    line: str | None,
-    backup_line: str | None,
-    send_at: datetime | None,
-    idempotency_key: str | None,
+    text: str | None = None,
+    pattern_id: int | None = None,
+    values: Sequence[str | int] | None = None,
+    line: str | None = None,
+    backup_line: str | None = None,
+    send_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Call[AcceptedMessage]:
+    """
+    Send free `text`, or pattern `pattern_id` with its `values`, to `to` (/v1). Sent with an
+    Idempotency-Key, new for each call unless you give one: a retry never sends twice.
+    """
     if send_at is not None and send_at.tzinfo is None:
         raise ValueError("send_at needs its time zone (an aware datetime)")
     body: dict[str, Any] = {"to": to}
@@ -91,18 +100,20 @@ def send_message(
         "send_at": send_at.isoformat() if send_at is not None else None,
     }
     body.update({name: value for name, value in optional.items() if value is not None})
-    return Call(
-        "POST",
-        "/v1/messages",
-        _reader(201, _accepted),
-        json=body,
-        bearer=True,
-        idempotency_key=idempotency_key if idempotency_key is not None else uuid.uuid4().hex,
-    )
+    return _idempotent("/v1/messages", body, _accepted, idempotency_key)
 
 
 def get_message(message_id: int) -> Call[Message]:
+    """A message: its status, delivery, parts and cost."""
     return Call("GET", f"/v1/messages/{message_id}", _reader(200, _message), bearer=True)
+
+
+def _idempotent(
+    path: str, body: dict[str, Any], read: Callable[[Fields], T], idempotency_key: str | None
+) -> Call[T]:
+    """A send: a POST answered 201, with its Idempotency-Key (a new one unless given)."""
+    key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
+    return Call("POST", path, _reader(201, read), json=body, bearer=True, idempotency_key=key)
 
 
 # reading ---------------------------------------------------------------------------------

@@ -147,23 +147,19 @@ async def _lines_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _lines_add(runtime: Runtime, args: argparse.Namespace) -> int:
-    found = await runtime.desk.add_line(console(), args.account, args.line)
-    emit(
-        args,
-        {"account": args.account, "lines": found},
-        f"account {args.account} lines: " + ", ".join(found),
-    )
+    _emit_lines(args, await runtime.desk.add_line(console(), args.account, args.line))
     return 0
 
 
 async def _lines_remove(runtime: Runtime, args: argparse.Namespace) -> int:
-    found = await runtime.desk.remove_line(console(), args.account, args.line)
-    emit(
-        args,
-        {"account": args.account, "lines": found},
-        f"account {args.account} lines: " + ", ".join(found),
-    )
+    _emit_lines(args, await runtime.desk.remove_line(console(), args.account, args.line))
     return 0
+
+
+def _emit_lines(args: argparse.Namespace, found: list[str]) -> None:
+    """The account's lines once a line was added or taken away."""
+    text = f"account {args.account} lines: " + ", ".join(found)
+    emit(args, {"account": args.account, "lines": found}, text)
 
 
 # tokens, patterns and credit ---------------------------------------------------------------

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import orjson
 
@@ -51,8 +51,8 @@ from quickotp.services.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookConfig,
-    http_summary,
-    retry_at,
+    failed_attempt,
+    outcome_of,
     sign,
 )
 from quickotp.services.workspace import account_of
@@ -257,25 +257,12 @@ class EventWorker:
             posted = await self.poster.post(
                 delivery.url, job.body, headers, wait=self.config.timeout
             )
-        if posted.status is None:
-            return self._failed(delivery, None, posted.failure or POST_FAILED, posted.detail)
-        if 200 <= posted.status < 300:
-            return WebhookOutcome(delivery.id, True, posted.status, None, None)
-        return self._failed(
-            delivery, posted.status, http_summary(posted.status), f"HTTP {posted.status}"
-        )
+        return outcome_of(posted, delivery.id, partial(self._failed, delivery))
 
     def _failed(
         self, delivery: EventDelivery, code: int | None, summary: str, detail: str
     ) -> WebhookOutcome:
-        jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
-        again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
-        log.info(
-            "webhook event %d (%s) attempt %d failed: %s%s",
-            delivery.id,
-            delivery.event,
-            delivery.attempts,
-            detail,
-            "" if again else "; giving up",
+        what = f"webhook event {delivery.id} ({delivery.event})"
+        return failed_attempt(what, delivery.id, delivery.attempts, self.clock(), self.config)(
+            code, summary, detail
         )
-        return WebhookOutcome(delivery.id, False, code, summary, again)

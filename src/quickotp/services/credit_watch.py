@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Gauge
 
 from quickotp.domain.models import Account
-from quickotp.support.background import stop
+from quickotp.support.background import read_every, stop
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,4 @@ class CreditWatch:
             CREDIT.labels(str(account.id), account.name).set(account.credit)
 
     async def _run(self) -> None:
-        failing = False
-        while True:
-            try:
-                await self.refresh()
-                failing = False
-            except Exception as exc:  # keep the last figures; the next reading may work
-                if not failing:
-                    log.warning("reading the lowest credits failed: %s", exc)
-                failing = True
-            await asyncio.sleep(self.every)
+        await read_every(self.refresh, self.every, "the lowest credits", log)

@@ -21,9 +21,11 @@ import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from prometheus_client import Counter, Gauge
 
+from quickotp.domain import models
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import (
     InvalidInput,
@@ -44,7 +46,7 @@ from quickotp.domain.models import (
 )
 from quickotp.domain.urls import url_problem
 from quickotp.ports.webhooks import RelayStore, ReportPoster, UrlCheck, WebhookOutbox
-from quickotp.support.background import stop
+from quickotp.support.background import read_every, stop
 from quickotp.support.faults import log_failure
 
 log = logging.getLogger(__name__)
@@ -269,16 +271,7 @@ class WebhookWorker:
         The backlog's gauges, in a task of their own: the posting loop waits on clients'
         URLs exactly when a backlog grows, and would read it late.
         """
-        failing = False
-        while True:
-            try:
-                await self.read_backlog()
-                failing = False
-            except Exception as exc:  # keep the last figures; the next reading may work
-                if not failing:
-                    log.warning("reading the webhook backlog failed: %s", exc)
-                failing = True
-            await asyncio.sleep(self.config.backlog_every)
+        await read_every(self.read_backlog, self.config.backlog_every, "the webhook backlog", log)
 
     async def _run(self) -> None:
         """Claim while there is room; each claimed delivery is posted in a task of its own."""
@@ -445,12 +438,7 @@ class WebhookWorker:
         if (problem := self._url_problem(delivery.url)) is not None:
             return self._failed(delivery, None, POST_REFUSED, problem)
         posted = await self.poster.post(delivery.url, body, headers, wait=self.config.timeout)
-        if posted.status is None:
-            return self._failed(delivery, None, posted.failure or POST_FAILED, posted.detail)
-        code = posted.status
-        if 200 <= code < 300:
-            return WebhookOutcome(delivery.id, True, code, None, None)
-        return self._failed(delivery, code, http_summary(code), f"HTTP {code}")
+        return outcome_of(posted, delivery.id, partial(self._failed, delivery))
 
     def _url_problem(self, url: str) -> str | None:
         """url_problem, remembered for the URLs posted to lately (it reads every character)."""
@@ -464,17 +452,46 @@ class WebhookWorker:
         self, delivery: WebhookDelivery, code: int | None, summary: str, detail: str
     ) -> WebhookOutcome:
         """A failed attempt: `summary` is recorded (the owner sees it), `detail` logged."""
-        jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
-        again = retry_at(delivery.attempts, self.clock(), self.config, jitter)
-        log.info(
-            "webhook %d (message %d) attempt %d failed: %s%s",
-            delivery.id,
-            delivery.message_id,
-            delivery.attempts,
-            detail,
-            "" if again else "; giving up",
+        what = f"webhook {delivery.id} (message {delivery.message_id})"
+        return failed_attempt(what, delivery.id, delivery.attempts, self.clock(), self.config)(
+            code, summary, detail
         )
-        return WebhookOutcome(delivery.id, False, code, summary, again)
+
+
+def outcome_of(
+    posted: models.Posted,
+    delivery_id: int,
+    failed: Callable[[int | None, str, str], WebhookOutcome],
+) -> WebhookOutcome:
+    """
+    What one post came to: delivered on a 2xx; otherwise `failed(code, summary, detail)`,
+    with the HTTP status when there was an answer.
+    """
+    if posted.status is None:
+        return failed(None, posted.failure or POST_FAILED, posted.detail)
+    if 200 <= posted.status < 300:
+        return WebhookOutcome(delivery_id, True, posted.status, None, None)
+    return failed(posted.status, http_summary(posted.status), f"HTTP {posted.status}")
+
+
+def failed_attempt(
+    what: str, delivery_id: int, attempts: int, now: datetime, config: WebhookConfig
+) -> Callable[[int | None, str, str], WebhookOutcome]:
+    """
+    The outcome of attempt `attempts` of `what` failing, given (code, summary, detail):
+    `summary` is recorded, `detail` logged; due again after a jittered back-off, unless
+    that was the last attempt.
+    """
+
+    def failed(code: int | None, summary: str, detail: str) -> WebhookOutcome:
+        jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreads retries, not a secret
+        again = retry_at(attempts, now, config, jitter)
+        log.info(
+            "%s attempt %d failed: %s%s", what, attempts, detail, "" if again else "; giving up"
+        )
+        return WebhookOutcome(delivery_id, False, code, summary, again)
+
+    return failed
 
 
 def _released(job: WebhookJob, at: datetime) -> WebhookOutcome:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
@@ -22,7 +21,7 @@ from quickotp.domain.limits import (
     Window,
 )
 from quickotp.ports.limits import Limiter
-from tests.conftest import REDIS_URL, service_missing
+from tests.adapters.limits.conftest import redis_limiter
 
 pytestmark = pytest.mark.anyio
 
@@ -187,24 +186,20 @@ async def test_redis_outage_raises_limits_unavailable() -> None:
 @pytest.mark.redis
 async def test_a_burst_beyond_the_redis_pool_waits_for_connections() -> None:
     """More concurrent requests than connections: they queue for one, none is refused."""
-    if not REDIS_URL:
-        service_missing("redis")
-    prefix = f"quickotp-test:{uuid.uuid4().hex[:12]}:"
     # A connect timeout well above the default 0.5 s: this tests the queue for connections,
     # and a loaded machine (two test processes on two cores) once took longer to connect.
-    limiter = RedisLimiter.from_url(REDIS_URL, timeout=3.0, max_connections=4, prefix=prefix)
-    try:
+    pooled = redis_limiter(
+        lambda url, prefix: RedisLimiter.from_url(
+            url, timeout=3.0, max_connections=4, prefix=prefix
+        )
+    )
+    async with pooled as limiter:
         answers = await asyncio.gather(
             *(limiter.admit([Cooldown(f"cd:{i}", 60)], T0) for i in range(200))
         )
         assert answers == [Admitted()] * 200
         counts = limiter.client.connection_pool.get_connection_count()  # [(idle, _), (used, _)]
         assert sum(count for count, _ in counts) <= 4  # the bound held
-    finally:
-        keys = [key async for key in limiter.client.scan_iter(match=prefix + "*")]
-        if keys:
-            await limiter.client.delete(*keys)
-        await limiter.aclose()
 
 
 async def test_memory_limiter_is_bounded() -> None:

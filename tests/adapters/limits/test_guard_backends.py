@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from quickotp.services.gateway import Gateway
 from quickotp.services.guard import Guard, Policy, Subject
 from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.limits.clock import FrozenClock
+from tests.adapters.limits.guarded import guarded_gateway
 from tests.conftest import Seeded, make_settings, seed
 
 pytestmark = pytest.mark.anyio
@@ -94,17 +93,8 @@ async def send(runtime: Runtime, seeded: Seeded, limiter: Limiter) -> AsyncItera
     gateways: list[Gateway] = []
 
     async def make(policy: Policy, *, regions: tuple[str, ...] = ("IR",)) -> Sender:
-        guard = Guard(runtime.store, limiter, policy, b"k" * 32, clock, cache_seconds=0)
-        gateway = Gateway(
-            store=runtime.store,
-            keys=runtime.gateway.keys,
-            clock=clock,
-            randbelow=secrets.randbelow,
-            new_id=lambda: uuid.uuid4().hex,
-            config=replace(runtime.gateway.config, regions=regions),
-            guard=guard,
-        )
-        gateway.start()
+        config = replace(runtime.gateway.config, regions=regions)
+        gateway = guarded_gateway(runtime, limiter, policy, clock, config)
         gateways.append(gateway)
         return Sender(gateway, seeded.token, clock)
 
@@ -242,19 +232,24 @@ async def test_safelist_is_spared_the_per_number_rules(send: MakeSender) -> None
         await to("09120000401")
 
 
+def redis_down(runtime: Runtime, *, fail_open: bool = False) -> Guard:
+    """A guard whose Redis is a closed port."""
+    down = RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2)
+    return Guard(runtime.store, down, QUIET, b"k" * 32, FrozenClock(), fail_open=fail_open)
+
+
+async def seeded_subject(runtime: Runtime, seeded: Seeded) -> Subject:
+    """Who the seeded account's SendQuickOTP counts against."""
+    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    return _subject(caller)
+
+
 async def test_unreachable_backend_fails_closed_by_default(
     runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With Redis down, a guarded send is refused (LimitsUnavailable) and a log line says so."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-    )
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000500"))
+    guard = redis_down(runtime)
+    rules = guard.send_rules(QUIET, await seeded_subject(runtime, seeded), _mobile("09120000500"))
 
     with pytest.raises(LimitsUnavailable):
         await guard.admit(rules)
@@ -267,16 +262,8 @@ async def test_unreachable_backend_fails_open_when_told(
     runtime: Runtime, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Told to fail open, the guard admits with Redis down, and logs that it does."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-        fail_open=True,
-    )
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
-    rules = guard.send_rules(QUIET, _subject(caller), _mobile("09120000501"))
+    guard = redis_down(runtime, fail_open=True)
+    rules = guard.send_rules(QUIET, await seeded_subject(runtime, seeded), _mobile("09120000501"))
 
     admission = await guard.admit(rules)
     await guard.limiter.aclose()
@@ -299,18 +286,12 @@ async def test_concurrent_sends_with_the_backend_down_are_each_refused(
     runtime: Runtime, seeded: Seeded
 ) -> None:
     """With Redis down, every one of many concurrent guarded requests fails closed."""
-    guard = Guard(
-        runtime.store,
-        RedisLimiter.from_url("redis://127.0.0.1:1/0", timeout=0.2),
-        QUIET,
-        b"k" * 32,
-        FrozenClock(),
-    )
-    caller = await runtime.gateway.authenticate(seeded.token, method="SendQuickOTP", ip=None)
+    guard = redis_down(runtime)
+    who = await seeded_subject(runtime, seeded)
     numbers = [_mobile(f"091200005{i:02d}") for i in range(10, 30)]
 
     answers = await asyncio.gather(
-        *(guard.admit(guard.send_rules(QUIET, _subject(caller), n)) for n in numbers),
+        *(guard.admit(guard.send_rules(QUIET, who, n)) for n in numbers),
         return_exceptions=True,
     )
     await guard.limiter.aclose()

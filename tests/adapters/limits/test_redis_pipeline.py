@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import REGISTRY
-from redis.asyncio import Redis
 
 from quickotp.adapters.limits.redis import RedisLimiter
 from quickotp.domain.errors import LimitsUnavailable
 from quickotp.domain.limits import Admitted, Claim, Cooldown, Refused, Repeated, Window
-from tests.conftest import REDIS_URL, service_missing
+from tests.adapters.limits.conftest import redis_limiter as own_redis_limiter
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -22,15 +20,8 @@ T0 = 1_767_225_600.0
 
 @pytest.fixture
 async def redis_limiter() -> AsyncIterator[RedisLimiter]:
-    if not REDIS_URL:
-        service_missing("redis")
-    prefix = f"quickotp-test:{uuid.uuid4().hex[:12]}:"
-    limiter = RedisLimiter(Redis.from_url(REDIS_URL), prefix=prefix)
-    yield limiter
-    keys = [key async for key in limiter.client.scan_iter(match=prefix + "*")]
-    if keys:
-        await limiter.client.delete(*keys)
-    await limiter.aclose()
+    async with own_redis_limiter() as limiter:
+        yield limiter
 
 
 def _round_trips() -> tuple[float, float]:

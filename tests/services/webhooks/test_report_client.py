@@ -110,6 +110,14 @@ async def post(poster: ReportClient, url: str, *, wait: float = 5.0) -> Posted:
         return await poster.post(url, b'{"MessageID":1}', {"X-QuickOTP-Delivery": "7"}, wait=wait)
 
 
+async def posts_to(
+    handle: Handler, times: int = 1, *, wait: float = 5.0
+) -> tuple[list[Posted], Peer]:
+    """`times` POSTs, one after the other, to a peer that answers with `handle`; the peer."""
+    async with peer(handle) as made, client() as poster:
+        return [await post(poster, made.url, wait=wait) for _ in range(times)], made
+
+
 @contextlib.asynccontextmanager
 async def answering_peer(answer: bytes) -> AsyncIterator[Peer]:
     box: list[Peer] = []
@@ -159,8 +167,7 @@ async def test_an_answer_that_closes_is_read_to_the_close_and_not_reused() -> No
         writer.write(b"HTTP/1.1 500 Oops\r\nConnection: close\r\n\r\nsomething broke")
         await writer.drain()
 
-    async with peer(handle) as made, client() as poster:
-        results = [await post(poster, made.url) for _ in range(2)]
+    results, made = await posts_to(handle, 2)
 
     assert [r.status for r in results] == [500, 500]
     assert made.connections == 2
@@ -177,8 +184,7 @@ async def test_a_slow_head_is_cut_at_the_deadline() -> None:
             await writer.drain()
             await asyncio.sleep(0.05)
 
-    async with peer(handle) as made, client() as poster:
-        posted = await post(poster, made.url, wait=0.5)
+    [posted], _ = await posts_to(handle, wait=0.5)
 
     assert (posted.status, posted.failure) == (None, POST_NO_ANSWER)
 
@@ -196,8 +202,7 @@ async def test_a_head_past_its_cap_breaks_the_exchange_off() -> None:
             sent[0] += len(line)
             await writer.drain()
 
-    async with peer(handle) as made, client() as poster:
-        posted = await post(poster, made.url)
+    [posted], _ = await posts_to(handle)
 
     assert (posted.status, posted.failure) == (None, POST_BROKEN_OFF)
     assert "head" in posted.detail
@@ -214,8 +219,7 @@ async def test_a_huge_body_keeps_the_status_and_drops_the_connection() -> None:
                 writer.write(b"x" * 1000)
                 await writer.drain()
 
-    async with peer(handle) as made, client() as poster:
-        results = [await post(poster, made.url) for _ in range(2)]
+    results, made = await posts_to(handle, 2)
 
     assert [r.status for r in results] == [200, 200]
     assert made.connections == 2
@@ -230,8 +234,7 @@ async def test_a_reset_before_the_answer_breaks_the_exchange_off() -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
 
-    async with peer(handle) as made, client() as poster:
-        posted = await post(poster, made.url)
+    [posted], _ = await posts_to(handle)
 
     assert (posted.status, posted.failure) == (None, POST_BROKEN_OFF)
 
@@ -284,8 +287,7 @@ async def test_a_kept_connection_closed_as_a_post_went_out_is_tried_once_more() 
         await writer.drain()
         await read_request(reader)  # the second request on this connection: no answer
 
-    async with peer(handle) as made, client() as poster:
-        results = [await post(poster, made.url) for _ in range(2)]
+    results, made = await posts_to(handle, 2)
 
     assert [r.status for r in results] == [200, 200]
     assert made.connections == 2

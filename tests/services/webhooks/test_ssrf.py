@@ -14,6 +14,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -41,20 +42,12 @@ class LoopbackOnly(Opener):
         self.asked: list[str] = []
 
     async def __call__(
-        self,
-        protocol: Callable[[], asyncio.Protocol],
-        address: str,
-        port: int,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        server_hostname: str | None,
+        self, protocol: Callable[[], asyncio.Protocol], address: str, *args: Any, **kwargs: Any
     ) -> asyncio.BaseTransport:
         self.asked.append(address)
         if address != "127.0.0.1":
             raise ConnectionRefusedError(f"the test does not connect to {address}")
-        return await super().__call__(
-            protocol, address, port, ssl_context=ssl_context, server_hostname=server_hostname
-        )
+        return await super().__call__(protocol, address, *args, **kwargs)
 
 
 async def _runtime(database_url: str, resolver: NamesResolver, **env: str) -> Runtime:
@@ -80,9 +73,7 @@ async def resolver() -> NamesResolver:
 @pytest.fixture
 async def listener() -> AsyncIterator[Receiver]:
     """A local HTTP listener that keeps every request it gets."""
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 

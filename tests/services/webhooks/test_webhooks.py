@@ -73,6 +73,13 @@ def local_poster() -> contextlib.AbstractAsyncContextManager[ReportClient]:
     return posting(ReportClient(known_names(), allow_private=True))
 
 
+async def report_owed(runtime: Runtime, seeded: Seeded, url: str) -> tuple[int, WebhookStore]:
+    """One OTP delivered with `url` the account's report URL: its message id, and the store
+    that owes the URL its report."""
+    await local_relays(runtime).create(seeded.account_id, url)
+    return await deliver_one(runtime, seeded), WebhookStore(runtime.engines)
+
+
 def local_relays(runtime: Runtime) -> Relays:
     """Relays that accept URLs on 127.0.0.1, as the test receivers' are."""
     return Relays(
@@ -81,6 +88,28 @@ def local_relays(runtime: Runtime) -> Relays:
         lambda: "whsec_t",
         TargetCheck(known_names(), allow_private=True),
     )
+
+
+RELAY_FIELDS = (  # Amoot's relay format: one POST per message, these fields in this order
+    "Event",
+    "MessageID",
+    "Mobile",
+    "DeliveryType",
+    "Status",
+    "Cost",
+    "RegDateTime",
+    "SendDateTime",
+    "DeliveryDateTime",
+)
+
+
+def signed(
+    secret: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+) -> bool:
+    """Whether a post's timestamp and signature headers verify with `secret` at `now` (the
+    wall clock's by default)."""
+    timestamp, signature = headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()]
+    return verify(secret, timestamp, body, signature, now=time.time() if now is None else now)
 
 
 @dataclass
@@ -99,12 +128,17 @@ class Receiver:
 
         return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
 
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[Receiver]:
+        """Served on 127.0.0.1, its `url` the endpoint's."""
+        async with serving(self.app()) as base:
+            self.url = f"{base}/hook"
+            yield self
+
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    made = Receiver()
-    async with serving(made.app()) as base:
-        made.url = f"{base}/hook"
+    async with Receiver().listening() as made:
         yield made
 
 
@@ -205,25 +239,23 @@ async def test_a_delivered_report_owes_one_webhook_per_active_url(
     ]
 
 
-async def test_a_delivered_text_owes_its_webhook_as_an_otp_does(
-    runtime: Runtime, seeded: Seeded
+@pytest.mark.parametrize(
+    "way",
+    [
+        # free text: sent, reported, and its report owed to the account's URL
+        {"text": True},
+        # a parked receipt, applied when its submit is recorded, queues the webhook then
+        {"report_first": True},
+    ],
+    ids=["free-text", "report-before-submit"],
+)
+async def test_a_delivered_text_or_an_early_report_owes_its_webhook_as_an_otp_does(
+    runtime: Runtime, seeded: Seeded, way: dict[str, bool]
 ) -> None:
-    """Free text goes the same way: sent, reported, and its report owed to the account's URL."""
+    """Free text, and a report that overtook its submit, owe a webhook the same way."""
     await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
 
-    message_id = await deliver_one(runtime, seeded, text=True)
-
-    owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
-    assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
-
-
-async def test_a_report_that_overtook_its_submit_owes_a_webhook_too(
-    runtime: Runtime, seeded: Seeded
-) -> None:
-    """A parked receipt, applied when its submit is recorded, queues the webhook then."""
-    await runtime.relays.create(seeded.account_id, "https://a.example/dlr")
-
-    message_id = await deliver_one(runtime, seeded, report_first=True)
+    message_id = await deliver_one(runtime, seeded, **way)
 
     owed = await WebhookStore(runtime.engines).deliveries(seeded.account_id)
     assert [(d.message_id, d.status) for d in owed] == [(message_id, MessageStatus.DELIVERED)]
@@ -233,9 +265,7 @@ async def test_the_worker_posts_a_signed_report(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """The receiver gets the message id, DeliveryType 1, and a signature it can check."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    message_id = await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    message_id, store = await report_owed(runtime, seeded, receiver.url)
     secret = (await runtime.workspace.panel.get_webhook(seeded.account_id)).secret  # type: ignore[union-attr]
 
     async with local_poster() as poster:
@@ -243,13 +273,7 @@ async def test_the_worker_posts_a_signed_report(
         assert await worker.run_once() == 1
 
     [(headers, body)] = receiver.got
-    assert verify(
-        secret,
-        headers[TIMESTAMP_HEADER.lower()],
-        body,
-        headers[SIGNATURE_HEADER.lower()],
-        now=time.time(),
-    )
+    assert signed(secret, headers, body)
     report = orjson.loads(body)
     assert (report["MessageID"], report["DeliveryType"], report["Status"]) == (
         message_id,
@@ -272,9 +296,7 @@ async def test_failures_are_retried_with_back_off_then_given_up(
 ) -> None:
     """A 500 schedules a later attempt (recorded); the last allowed failure gives up."""
     receiver.statuses = [500]
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     now = datetime.now(UTC)
     clock = [now]
     config = WebhookConfig(max_attempts=2, first_delay=timedelta(seconds=5))
@@ -297,9 +319,7 @@ async def test_a_crashed_workers_claims_are_taken_over(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """A delivery claimed by a worker that died is posted once its lease runs out."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     now = datetime.now(UTC)
     assert len(await store.claim(now, timedelta(seconds=60), 10)) == 1  # then "crashes"
 
@@ -333,9 +353,7 @@ async def test_the_worker_does_not_post_to_private_addresses(
     runtime: Runtime, seeded: Seeded, receiver: Receiver
 ) -> None:
     """A URL that leads to a private address (the panel's, or a name resolving so) is not posted."""
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
 
     async with posting(ReportClient(SystemResolver())) as poster:
         worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), render=report_body)
@@ -529,19 +547,7 @@ async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
 
     bodies = [orjson.loads(body) for _, body in receiver.got]
     assert sorted(b["MessageID"] for b in bodies) == sorted(ids)  # each once
-    assert {tuple(b) for b in bodies} == {
-        (
-            "Event",
-            "MessageID",
-            "Mobile",
-            "DeliveryType",
-            "Status",
-            "Cost",
-            "RegDateTime",
-            "SendDateTime",
-            "DeliveryDateTime",
-        )
-    }
+    assert {tuple(b) for b in bodies} == {RELAY_FIELDS}
     assert {(b["Event"], b["DeliveryType"], b["Status"]) for b in bodies} == {
         ("delivery", 1, "delivered")
     }
@@ -559,9 +565,7 @@ async def test_a_delivery_whose_lease_would_run_out_mid_post_is_handed_back(
     Claimed, then kept waiting until its lease could end before a POST's timeout: it is not
     posted (another worker may take it over then), but handed back due, its attempt uncounted.
     """
-    await local_relays(runtime).create(seeded.account_id, receiver.url)
-    await deliver_one(runtime, seeded)
-    store = WebhookStore(runtime.engines)
+    _, store = await report_owed(runtime, seeded, receiver.url)
     claimed_at = datetime.now(UTC)
     later = claimed_at + timedelta(seconds=50)  # a 60 s lease, a 10 s timeout: too late
     times = iter([claimed_at])

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
     account_webhooks,
     accounts,
@@ -225,16 +226,4 @@ class AlertSqlStore:
 
 
 def _delivery(row: Row[Any]) -> EventDelivery:
-    return EventDelivery(
-        id=row.id,
-        account_id=row.account_id,
-        event=row.event,
-        url=row.url,
-        state=WebhookState(row.state),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        done_at=row.done_at,
-    )
+    return record(EventDelivery, row, state=WebhookState(row.state))

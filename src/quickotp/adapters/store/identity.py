@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
+from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
     accounts,
     audit_log,
@@ -572,38 +573,12 @@ async def _uncount(conn: AsyncConnection, keys: Sequence[str]) -> None:
 
 
 def _user(row: Row[Any]) -> User:
-    return User(
-        id=row.id,
-        email=row.email,
-        role=Role(row.role),
-        account_id=row.account_id,
-        active=row.active,
-        locale=row.locale,
-        created_at=row.created_at,
-        last_sign_in_at=row.last_sign_in_at,
-    )
+    return record(User, row, role=Role(row.role))
 
 
 def _invitation(row: Row[Any]) -> Invitation:
-    return Invitation(
-        id=row.id,
-        email=row.email,
-        role=Role(row.role),
-        account_id=row.account_id,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-    )
+    return record(Invitation, row, role=Role(row.role))
 
 
 def _audit(row: Row[Any]) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        actor_id=row.actor_id,
-        actor=row.actor,
-        action=row.action,
-        target=row.target,
-        detail=row.detail,
-        ip=row.ip,
-        created_at=row.created_at,
-    )
+    return record(AuditEntry, row)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import route_alarm_notices, route_alarms
 from quickotp.domain.models import WebhookState
 from quickotp.domain.route_alarms import MAX_DETAIL, AlarmNotice, Health, RouteAlarm, Step
@@ -219,12 +220,4 @@ def _notice(row: Any) -> AlarmNotice:
 
 
 def _alarm(row: Row[Any]) -> RouteAlarm:
-    return RouteAlarm(
-        id=row.id,
-        route=row.route,
-        kind=Health(row.kind),
-        detail=row.detail,
-        opened_at=row.opened_at,
-        cleared_at=row.cleared_at,
-        notice=row.notice,
-    )
+    return record(RouteAlarm, row, kind=Health(row.kind))

@@ -5,12 +5,16 @@ table, shared by every module of the store.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Row
 
 from quickotp.domain import otp
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 from quickotp.domain.models import (
     Account,
     Message,
@@ -21,6 +25,18 @@ from quickotp.domain.models import (
     Verification,
     VerificationStatus,
 )
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def record(kind: type[R], row: Row[Any], /, **converted: Any) -> R:
+    """
+    A `kind` from the row's columns named as its fields; `converted` holds the fields whose
+    column is not the field's value as it stands (an enum's text, a flag stored as 0/1).
+    """
+    columns = row._mapping
+    given = {f.name: columns[f.name] for f in fields(kind) if f.name in columns}
+    return kind(**(given | converted))
 
 
 def verification_from(row: Row[Any]) -> Verification:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
+from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
     account_webhooks,
     accounts,
@@ -386,18 +387,6 @@ def _relay(row: Row[Any]) -> RelayUrl:
 
 
 def _delivery(row: Row[Any]) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row.id,
-        account_id=row.account_id,
-        message_id=row.message_id,
-        url=row.url,
-        status=MessageStatus(row.status),
-        state=WebhookState(row.state),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        done_at=row.done_at,
-        last_attempt_at=row.last_attempt_at,
+    return record(
+        WebhookDelivery, row, status=MessageStatus(row.status), state=WebhookState(row.state)
     )

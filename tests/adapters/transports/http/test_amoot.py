@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from quickotp.adapters.transports.http import report_polling
-from quickotp.adapters.transports.http.amoot import AmootConfig, AmootTransport
-from quickotp.domain.delivery import DeliveryState, SendReceipt
+from quickotp.adapters.transports.http.amoot import AmootConfig
+from quickotp.domain.delivery import SendReceipt
 from quickotp.domain.errors import (
     ConfigurationError,
     DeliveryUncertain,
@@ -20,35 +18,11 @@ from quickotp.domain.errors import (
     TransportUnavailable,
 )
 from tests.clock import WallClock
-from tests.http_peer import free_port
 
 from .conftest import Reports, Rounds, Upstream, otp_sms
+from .providers import AMOOT, TOKEN, amoot, deliveries, sent_as
 
 pytestmark = pytest.mark.anyio
-
-TOKEN = "amoot-token-0123456789"
-
-
-def amoot(
-    client: httpx.AsyncClient,
-    base: str,
-    query: str = "",
-    *,
-    clock: WallClock | None = None,
-    rounds: Rounds | None = None,
-    max_waiting: int = report_polling.MAX_WAITING,
-) -> AmootTransport:
-    """A transport to the fake at `base`; report rounds run when `rounds` says."""
-    host = urlsplit(base).netloc
-    config, _ = AmootConfig.from_url(f"amoot://{TOKEN}@{host}?scheme=http&timeout=0.5{query}")
-    return AmootTransport(
-        client,
-        config,
-        clock=clock or WallClock(),
-        name="amoot-main",
-        sleep=(rounds or Rounds()).sleep,
-        max_waiting=max_waiting,
-    )
 
 
 async def test_quick_otp_forwards_our_code_with_the_token_header(
@@ -119,44 +93,6 @@ async def test_an_item_status_counts_too(upstream: Upstream, client: httpx.Async
 
     with pytest.raises(TransportRejected):
         await amoot(client, upstream.url).send(otp_sms())
-
-
-async def test_no_answer_in_time_is_uncertain(
-    upstream: Upstream, client: httpx.AsyncClient
-) -> None:
-    """The request went out and nothing came back before the timeout: it may have been sent."""
-    upstream.silent = True
-    upstream.body = {"Status": "Success", "Data": {"MessageID": 1, "Status": "Success"}}
-
-    with pytest.raises(DeliveryUncertain):
-        await amoot(client, upstream.url).send(otp_sms())
-
-    assert len(upstream.requests) == 1
-
-
-async def test_a_code_that_expired_by_the_transports_clock_is_not_sent(
-    upstream: Upstream, client: httpx.AsyncClient
-) -> None:
-    """Validity is read from the clock the transport was given: past it, nothing goes out."""
-    clock = WallClock()
-    transport = amoot(client, upstream.url, clock=clock)
-    code = otp_sms(valid_for=120)
-    clock.advance(timedelta(seconds=121))
-
-    with pytest.raises(TransportRejected, match="expired"):
-        await transport.send(code)
-
-    assert upstream.requests == []
-
-
-async def test_nothing_listening_is_unavailable(client: httpx.AsyncClient) -> None:
-    """A refused connection means nothing was sent: unavailable, so another route may try."""
-    transport = amoot(client, f"http://127.0.0.1:{free_port()}")
-
-    with pytest.raises(TransportUnavailable) as raised:
-        await transport.send(otp_sms())
-
-    assert not isinstance(raised.value, DeliveryUncertain)
 
 
 @pytest.mark.parametrize(
@@ -239,121 +175,6 @@ def test_bad_urls_are_refused(url: str) -> None:
         AmootConfig.from_url(url)
 
 
-def sent_as(message_id: int) -> dict[str, Any]:
-    data = {"Mobile": 9120000000, "MessageID": message_id, "Status": "Success"}
-    return {"Status": "Success", "Data": data}
-
-
-def deliveries(*items: tuple[int, int]) -> dict[str, Any]:
-    data = [{"MessageID": m, "DeliveryType": t, "Cost": 1000} for m, t in items]
-    return {"Status": "Success", "Data": data}
-
-
-async def sent_reporting(
-    upstream: Upstream, client: httpx.AsyncClient, message_id: int
-) -> tuple[AmootTransport, Reports, Rounds]:
-    """
-    A transport asking for reports every second, with one message sent as `message_id`;
-    its rounds run when the Rounds returned says.
-    """
-    rounds = Rounds()
-    transport = amoot(client, upstream.url, "&reports=1", rounds=rounds)
-    reports = Reports()
-    await transport.start(reports)
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(message_id)
-    await transport.send(otp_sms())
-    return transport, reports, rounds
-
-
-def asked(upstream: Upstream) -> list[tuple[str, str]]:
-    """(ListMessageID, Authorization) of each GetDeliveries the fake was sent."""
-    return [
-        (form["ListMessageID"], headers["authorization"])
-        for path, form, headers in upstream.requests
-        if path == "/rest/GetDeliveries"
-    ]
-
-
-async def test_delivery_reports_are_asked_for_until_final(
-    upstream: Upstream, client: httpx.AsyncClient
-) -> None:
-    """GetDeliveries with the ids still waiting; an intermediate type is asked for again."""
-    transport, reports, rounds = await sent_reporting(upstream, client, 555)
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 0))  # SendToTci: on its way
-    await rounds.run()
-    assert reports.got == []
-
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((555, 1))  # RecievedPhone
-    await rounds.run()
-    assert len(reports.got) == 1
-    await rounds.run()  # one more round: nothing is left to ask for
-    await transport.aclose()
-
-    [report] = reports.got
-    assert (report.transport, report.provider_message_id, report.state) == (
-        "amoot-main",
-        "555",
-        DeliveryState.DELIVERED,
-    )
-    assert asked(upstream) == [("555", TOKEN), ("555", TOKEN)]
-    assert rounds.delays == [1.0] * 4  # `reports=1`: a second before each round
-
-
-@pytest.mark.parametrize(
-    ("delivery_type", "state"),
-    [
-        (1, DeliveryState.DELIVERED),
-        (2, DeliveryState.UNDELIVERED),
-        (3, DeliveryState.UNDELIVERED),
-        (16, DeliveryState.UNDELIVERED),
-        (35, DeliveryState.REJECTED),
-        (300, DeliveryState.REJECTED),
-        (950, DeliveryState.REJECTED),
-    ],
-)
-async def test_final_delivery_types_map_onto_report_states(
-    upstream: Upstream, client: httpx.AsyncClient, delivery_type: int, state: DeliveryState
-) -> None:
-    transport, reports, rounds = await sent_reporting(upstream, client, 41)
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((41, delivery_type))
-
-    await rounds.run()
-    await transport.aclose()
-
-    assert [r.state for r in reports.got] == [state]
-
-
-async def test_a_failed_round_is_asked_again(upstream: Upstream, client: httpx.AsyncClient) -> None:
-    """Amoot down, or answering an error name or garbage: the ids wait for the next round."""
-    transport, reports, rounds = await sent_reporting(upstream, client, 77)
-    for broken in ({"Status": "ServerError", "Data": None}, b"<html>busy</html>"):
-        upstream.by_path["/rest/GetDeliveries"] = broken
-        await rounds.run()
-    assert reports.got == []
-
-    upstream.by_path["/rest/GetDeliveries"] = deliveries((77, 2))
-    await rounds.run()
-    await transport.aclose()
-
-    assert [(r.provider_message_id, r.state) for r in reports.got] == [
-        ("77", DeliveryState.UNDELIVERED)
-    ]
-    assert len(asked(upstream)) == 3
-
-
-async def test_reports_off_asks_for_nothing(upstream: Upstream, client: httpx.AsyncClient) -> None:
-    """reports=0: no polling at all, so not one round is ever waited for."""
-    rounds = Rounds()
-    transport = amoot(client, upstream.url, "&reports=0", rounds=rounds)
-    await transport.start(Reports())
-    upstream.by_path["/rest/SendQuickOTP"] = sent_as(88)
-    await transport.send(otp_sms())
-    await transport.aclose()
-
-    assert rounds.delays == []
-    assert asked(upstream) == []
-
-
 async def test_waiting_ids_are_bounded(upstream: Upstream, client: httpx.AsyncClient) -> None:
     """Past max_waiting the oldest id is dropped; past FORGET_AFTER an id is not asked for."""
     clock, rounds = WallClock(), Rounds()
@@ -370,14 +191,14 @@ async def test_waiting_ids_are_bounded(upstream: Upstream, client: httpx.AsyncCl
     await rounds.run()
     await transport.aclose()
 
-    assert [ids for ids, _ in asked(upstream)] == ["2,3", "2,3"]
+    assert [ids for ids, _ in AMOOT.asked(upstream)] == ["2,3", "2,3"]
 
 
 async def test_delivery_types_that_are_not_numbers_are_not_final(
     upstream: Upstream, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """true (== 1 in Python), 1.0, a list or a string: asked for again, no report, no error."""
-    transport, reports, rounds = await sent_reporting(upstream, client, 61)
+    transport, reports, rounds = await AMOOT.sent_reporting(upstream, client, 61)
     odd = [{"MessageID": 61, "DeliveryType": t} for t in (True, 1.0, [1], "1")]
     upstream.by_path["/rest/GetDeliveries"] = {"Status": "Success", "Data": odd}
     with caplog.at_level(logging.WARNING):
@@ -385,5 +206,5 @@ async def test_delivery_types_that_are_not_numbers_are_not_final(
     await transport.aclose()
 
     assert reports.got == []
-    assert len(asked(upstream)) == 2  # still waiting: asked again
+    assert len(AMOOT.asked(upstream)) == 2  # still waiting: asked again
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

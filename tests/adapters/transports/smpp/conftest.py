@@ -73,10 +73,8 @@ class Reports:
 @pytest.fixture
 async def smsc() -> AsyncIterator[Simulator]:
     """A running simulator that sends a text receipt after each submit_sm_resp."""
-    simulator = Simulator(free_port())
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with Simulator(free_port()) as simulator:
+        yield simulator
 
 
 @pytest.fixture

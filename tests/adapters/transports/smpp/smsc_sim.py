@@ -71,6 +71,13 @@ class Simulator:
     _second: tuple[int, int] = (0, 0)  # (second, submit_sm seen in it)
     _accepted: int = 0
 
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         """Listen, and answer in the background."""
         self._server = smpp34.Server("127.0.0.1", self.port, system_id="SIM")
