@@ -6,6 +6,9 @@ No timer by default: a batch is whatever arrived while the previous flush was ru
 which beats a fixed window at every concurrency for callers who wait on the commit (each
 waits at most one flush, never a window). Where no caller waits, `linger` rests between flushes
 so that each carries more: the dispatcher's outcomes and reports (see Dispatcher).
+`flights` above 1 lets that many flushes run at once, each on its own transaction, for a
+database where they do not queue on one writer (PostgreSQL): a batch then waits for a free
+flight, not for the previous batch's commit.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class GroupCommitter(Generic[Item, Result]):
         *,
         max_batch: int = 500,
         linger: float = 0.0,
+        flights: int = 1,
     ) -> None:
         self._linger = linger  # seconds of rest before each flush, unless a batch is full
         self._flush = flush
@@ -35,6 +39,9 @@ class GroupCommitter(Generic[Item, Result]):
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._flights = asyncio.Semaphore(flights)  # flushes under way at most
+        self._serial = flights == 1  # each flush awaited in turn: no task for it
+        self._flying: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._task is None:
@@ -70,13 +77,27 @@ class GroupCommitter(Generic[Item, Result]):
             while self._pending:
                 if self._linger and not self._closing and len(self._pending) < self._max_batch:
                     await asyncio.sleep(self._linger)
-                await self._flush_once()
+                await self._flights.acquire()  # what came meanwhile joins this batch
+                batch = self._pending[: self._max_batch]
+                del self._pending[: len(batch)]
+                if self._serial:
+                    await self._flush_once(batch)
+                    continue
+                flight = asyncio.create_task(self._flush_once(batch), name="group-commit")
+                self._flying.add(flight)
+                flight.add_done_callback(self._flying.discard)
             if self._closing:
+                if self._flying:
+                    await asyncio.gather(*self._flying)
                 return
 
-    async def _flush_once(self) -> None:
-        batch = self._pending[: self._max_batch]
-        del self._pending[: len(batch)]
+    async def _flush_once(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            await self._flush_batch(batch)
+        finally:
+            self._flights.release()
+
+    async def _flush_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = await self._flush([item for item, _ in batch])
         except (
