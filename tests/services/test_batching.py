@@ -204,3 +204,37 @@ async def test_closing_waits_for_every_flight() -> None:
     async with asyncio.timeout(5):
         await closing
     assert (first.result(), second.result()) == (1, 2)
+
+
+async def test_a_flush_beside_another_waits_until_urgent() -> None:
+    """Not urgent: what comes during a flush waits for it; urgent (and hurried): it flies."""
+    running = 0
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+    urgent = False
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        nonlocal running
+        running += 1
+        await release.wait()
+        flushed.append(list(batch))
+        running -= 1
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, flights=3, urgent=lambda: urgent)
+    committer.start()
+    futures = [committer.add(1)]
+    await settle()
+    futures += [committer.add(2), committer.add(3)]
+    await settle()
+    assert running == 1  # 2 and 3 wait for the first flight, together
+
+    urgent = True
+    committer.hurry()
+    await settle()
+    assert running == 2  # now they go beside it
+    release.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*futures)
+        await committer.aclose()
+    assert sorted(flushed) == [[1], [2, 3]]

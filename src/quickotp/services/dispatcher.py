@@ -155,11 +155,16 @@ class Dispatcher:
         # each carries more: a commit every 6 OTPs otherwise, the accepts' and these in
         # turn, 46 WAL pages each (perf stat of `quickotp serve` on SQLite, wrk -c24).
         # A message holds its place in `batch` until its outcome is committed, so the time a
-        # record takes bounds what a batch delivers: on PostgreSQL `record_flights` records
-        # run at once, each on its own connection, and a batch of outcomes waits for a free
-        # one rather than for the commit before it. The claim window stays `batch`.
+        # record takes bounds what a batch delivers. On PostgreSQL up to `record_flights`
+        # records run at once, each on its own connection, while the claims wait for room
+        # (`_short`): outcomes then wait for a free flight rather than for the commit before
+        # them. Otherwise one at a time, each carrying all that came meanwhile. The claim
+        # window stays `batch` either way.
         self._records: GroupCommitter[Outcome | DeliveryReport, None] = GroupCommitter(
-            self._record, linger=RECORD_LINGER, flights=self.config.record_flights
+            self._record,
+            linger=RECORD_LINGER,
+            flights=self.config.record_flights,
+            urgent=self._short,
         )
         # Records in flight side by side: a report whose submit's outcome is not committed
         # yet waits for it, so that it finds its message rather than being parked beside it
@@ -238,6 +243,7 @@ class Dispatcher:
             # but not more than one batch ahead, so leases do not run out while queued here.
             room = self.config.batch - self._held
             if room < self._claim_at_least:
+                self._records.hurry()  # `_short` holds now: outcomes may go side by side
                 self._room.clear()
                 await self._room.wait()
                 continue
@@ -287,6 +293,10 @@ class Dispatcher:
                 self._release()
             finally:
                 self._claimed.task_done()
+
+    def _short(self) -> bool:
+        """Whether claims wait for room: what frees it is then worth a flight of its own."""
+        return self.config.batch - self._held < self._claim_at_least
 
     def _follow(self, receipt: SendReceipt, recorded: asyncio.Future[None]) -> None:
         """Keep a submit's record in view until committed, for its report (`_report`)."""

@@ -499,6 +499,7 @@ async def test_records_in_flight_side_by_side_keep_each_report_after_its_submit(
         transport,
         SlowRecords(runtime.store),
         concurrency=8,
+        batch=12,  # claims wait for room, so records go side by side
         record_flights=4,
         reconcile_every=timedelta(hours=1),
     )
