@@ -113,6 +113,7 @@ class Row:
     backlog: int  # answered but not at the SMSC when the load stopped
     drain_s: float  # seconds after the load until the SMSC had them all (or the bound)
     failures: int
+    load: float  # the machine's 1-minute load average when the load stopped
 
 
 def load(
@@ -138,6 +139,7 @@ def load(
     )
     elapsed = time.monotonic() - start
     end_count = smsc.accepted
+    busy = os.getloadavg()[0]
     if done.returncode:
         raise SystemExit(f"wrk failed:\n{done.stdout}{done.stderr}")
     measured = parse_wrk(done.stdout)
@@ -152,6 +154,7 @@ def load(
         backlog=max(answered - reached, 0),
         drain_s=drain,
         failures=measured.failures,
+        load=busy,
     )
 
 
@@ -296,16 +299,17 @@ def main() -> None:
         rows.append(quickotp_row(args.connections, args.seconds, args.window))
     print(
         f"\nwrk -c{args.connections} for {args.seconds} s on CPU 1, each gateway on CPU 0,"
-        f" smpp34's simulator unpinned, window {args.window}, receipts on\n"
+        f" smpp34's simulator unpinned, window {args.window}, receipts on; load: the 1-minute"
+        " load average when the load stopped\n"
     )
     print(
         f"{'gateway':44} {'answers/s':>9} {'submit_sm/s':>11} {'backlog':>8}"
-        f" {'drain s':>7} {'fail':>5}"
+        f" {'drain s':>7} {'fail':>5} {'load':>5}"
     )
     for row in rows:
         print(
             f"{row.name:44} {row.answers_per_s:9.0f} {row.submits_per_s:11.0f}"
-            f" {row.backlog:8d} {row.drain_s:7.1f} {row.failures:5d}"
+            f" {row.backlog:8d} {row.drain_s:7.1f} {row.failures:5d} {row.load:5.1f}"
         )
     kannels = [row.submits_per_s for row in rows if row.name.startswith("Kannel")]
     ours = [row.submits_per_s for row in rows if row.name.startswith("QuickOTP")]

@@ -4,6 +4,13 @@ in one process, on PostgreSQL + Redis with one and with two API processes beside
 dispatcher, and end to end to an SMSC simulator with receipts on.
 
     .venv/bin/python bench/scale.py [--connections 64] [--seconds 10] [--idle-wait 60]
+    .venv/bin/python bench/scale.py --only e2e --rounds 3 \
+        --src before=/tmp/before/src --src after=src
+
+`--only e2e` runs the end-to-end row alone; each `--src` is a source tree (its `src/`, put
+first on PYTHONPATH) whose end-to-end row runs in turn within each of `--rounds` rounds, so a
+change's before and after come from neighbouring minutes; `--env KEY=VALUE` sets a variable
+for the servers of every tree.
 
 Each row: answers/s, p50/p99, the ratio to the yardstick's answers/s; the server's CPU per
 answer (every process of ours: API workers and the dispatcher, from /proc) and the
@@ -28,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -74,6 +82,7 @@ class Row:
     redis_us: float  # the Redis server's CPU per answer (shared: others' use included)
     others: float  # share of the machine busy beyond our processes and our backends
     note: str = ""
+    load: float = 0.0  # the machine's 1-minute load average at the end of the run
     parts: dict[str, float] = dataclasses.field(default_factory=dict)  # CPU us/answer by process
 
 
@@ -143,6 +152,7 @@ class Bench:
             db / answers * 1e6,
             redis_cpu / answers * 1e6,
             max(0.0, machine - (ours + db + redis_cpu) / self.seconds),
+            load=os.getloadavg()[0],
             parts={name: cpu / answers * 1e6 for name, cpu in parts.items()},
         )
         self.rows.append(row)
@@ -217,13 +227,24 @@ def postgres(bench: Bench, root: Path, workers: int) -> None:
         clear_redis()
 
 
-def end_to_end(bench: Bench, root: Path, workers: int = 2) -> None:
+def end_to_end(
+    bench: Bench,
+    root: Path,
+    workers: int = 2,
+    *,
+    label: str = "",
+    extra: dict[str, str] | None = None,
+) -> None:
     """Two API processes and a dispatcher with an SMPP route to the simulator, receipts on."""
     database = fresh_database()
     clear_redis()
     try:
         env = quickotp_env(
-            database, root / "sink-e2e.jsonl", **GUARD_FOR_ONE_CLIENT, QUICKOTP_REDIS_URL=REDIS
+            database,
+            root / "sink-e2e.jsonl",
+            **GUARD_FOR_ONE_CLIENT,
+            QUICKOTP_REDIS_URL=REDIS,
+            **(extra or {}),
         )
         token = setup_account(env)
         smsc_port, port = free_port(), free_port()
@@ -240,7 +261,7 @@ def end_to_end(bench: Bench, root: Path, workers: int = 2) -> None:
         ):
             start = datetime.now(UTC)
             row = bench.measure(
-                f"end to end: {workers} API + dispatcher, SMPP",
+                f"{label}end to end: {workers} API + dispatcher, SMPP",
                 base,
                 token,
                 {"api": api.pid, "dispatch": d.pid},
@@ -265,19 +286,22 @@ def end_to_end(bench: Bench, root: Path, workers: int = 2) -> None:
 
 
 def table(rows: list[Row]) -> str:
-    yardstick = rows[0]
+    yardstick = rows[0] if rows and rows[0].name.startswith("hello") else None
     lines = [
         f"{'server':52} {'answers/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
-        f" {'CPU us':>7} {'CPU ratio':>9} {'PG us':>6} {'Redis':>6} {'others':>6} {'fail':>5}"
+        f" {'CPU us':>7} {'CPU ratio':>9} {'PG us':>6} {'Redis':>6} {'others':>6}"
+        f" {'fail':>5} {'load':>5}"
     ]
     for row in rows:
         load = row.run.load
         lines.append(
             f"{row.name:52} {load.rps:9.0f} {load.p50_ms:7.2f} {load.p99_ms:7.2f}"
-            f" {load.rps / yardstick.run.load.rps:6.2f} {row.cpu_us:7.0f}"
-            f" {yardstick.cpu_us / row.cpu_us if row.cpu_us else 0:9.2f} {row.db_us:6.0f}"
+            f" {load.rps / yardstick.run.load.rps if yardstick else 0:6.2f} {row.cpu_us:7.0f}"
+            f" {yardstick.cpu_us / row.cpu_us if yardstick and row.cpu_us else 0:9.2f}"
+            f" {row.db_us:6.0f}"
             f" {row.redis_us:6.0f}"
             f" {row.others:6.2f} {load.failures + max(0, row.run.not_success):5d}"
+            f" {row.load:5.1f}"
         )
         if len(row.parts) > 1:
             split = ", ".join(f"{name} {us:.0f}" for name, us in row.parts.items())
@@ -299,23 +323,54 @@ def main() -> None:
         default=60,
         help="seconds to wait at most, before each run, for the machine to be nearly idle",
     )
+    parser.add_argument("--only", choices=["e2e"], help="run only the end-to-end row")
+    parser.add_argument(
+        "--src",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="a source tree for the end-to-end row (its src/); repeat to interleave several",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="end-to-end rounds of every --src")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="for every server"
+    )
+    parser.add_argument("--logs", help="a directory to keep the servers' logs in (default: none)")
     args = parser.parse_args()
     require_wrk()
+    given = dict(item.partition("=")[::2] for item in args.env)
+    sources = [
+        (label, str(Path(path).resolve()))
+        for label, _, path in (item.partition("=") for item in args.src)
+    ] or [("", "")]
     bench = Bench(args.connections, args.seconds, idle_wait=args.idle_wait)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(args.logs or tmp)
+        root.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(KeyboardInterrupt):
-            hello(bench, root)
-            sqlite(bench, root)
-            postgres(bench, root, workers=1)
-            postgres(bench, root, workers=2)
-            end_to_end(bench, root)
+            if args.only is None:
+                hello(bench, root)
+                sqlite(bench, root)
+                postgres(bench, root, workers=1)
+                postgres(bench, root, workers=2)
+            for round_ in range(1, args.rounds + 1):
+                for label, path in sources:
+                    extra = dict(given)
+                    if path:
+                        extra["PYTHONPATH"] = os.pathsep.join(
+                            filter(None, [path, os.environ.get("PYTHONPATH")])
+                        )
+                    tag = f"{label} #{round_}: " if label else ""
+                    run_root = root / f"e2e-{label or 'tree'}-{round_}"
+                    run_root.mkdir()
+                    end_to_end(bench, run_root, label=tag, extra=extra)
     print(
         f"\nc={args.connections}, {args.seconds} s a run after a 3 s warm-up; wrk -t1 on CPU 1;"
         " 'fail' counts socket errors, non-2xx and answers other than Success;"
         " 'PG us', 'Redis': CPU us per answer of this run's PostgreSQL backends and of the"
         " Redis server; 'others': how many of the 2 CPUs were busy beyond all these (other"
-        " people's work on this shared machine)\n"
+        " people's work on this shared machine); 'load': the 1-minute load average at the"
+        " run's end\n"
     )
     print(table(bench.rows))
 

@@ -339,6 +339,10 @@ def build_runtime(
                 concurrency=settings.dispatch_concurrency,
                 batch=settings.dispatch_batch,
                 lease=settings.dispatch_lease,
+                # SQLite has one writer: concurrent records would only queue for it.
+                record_flights=settings.dispatch_record_flights
+                if engines.dialect == "postgresql"
+                else 1,
             ),
             spans=spans,
         )

@@ -74,6 +74,9 @@ class Settings:
     webhook_private_urls: bool = False  # delivery reports may go to private addresses
     route_cool_down: timedelta = timedelta(seconds=30)  # how long it stays out before a probe
     dispatch_batch: int = 100  # most messages one dispatcher claims and holds at once
+    # Record transactions (outcomes, reports) one dispatcher runs at once on PostgreSQL
+    # (SQLite: always 1, its one writer); see services/dispatcher.py.
+    dispatch_record_flights: int = 4
     # Refuse a send when its route's estimated wait passes this share of the code's validity
     # (percent; 0 switches admission control off): see services/admission.py.
     admission_wait_percent: int = 50
@@ -155,6 +158,9 @@ class Settings:
                 seconds=_int(env, "QUICKOTP_ROUTE_COOL_DOWN_SECONDS", 30, low=1, high=3600)
             ),
             dispatch_batch=_int(env, "QUICKOTP_DISPATCH_BATCH", 100, low=1, high=10_000),
+            dispatch_record_flights=_int(
+                env, "QUICKOTP_DISPATCH_RECORD_FLIGHTS", 4, low=1, high=16
+            ),
             admission_wait_percent=_int(
                 env, "QUICKOTP_ADMISSION_WAIT_PERCENT", 50, low=0, high=100
             ),

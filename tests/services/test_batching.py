@@ -148,3 +148,93 @@ async def test_linger_is_skipped_for_a_full_batch_and_on_closing() -> None:
         await committer.aclose()  # nor does the last one at closing
     assert flushed == [[1, 2], [3]]
     assert last.result() == 3
+
+
+async def test_flights_let_that_many_flushes_run_at_once_and_no_more() -> None:
+    """With 3 flights, a batch waits for a free flight, not for the flush before it."""
+    running = 0
+    most = 0
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        flushed.append(list(batch))
+        running -= 1
+        return [n * 10 for n in batch]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, flights=3)
+    committer.start()
+    futures = []
+    for n in range(5):  # each waits a turn: a flush of its own while a flight is free
+        futures.append(committer.add(n))
+        await settle()
+    assert running == 3  # three under way at once; the rest wait for a flight
+    release.set()
+    async with asyncio.timeout(5):
+        results = await asyncio.gather(*futures)
+        await committer.aclose()
+
+    assert most == 3
+    assert results == [0, 10, 20, 30, 40]
+    # One flush each for the first three; what waited for a flight went as one batch.
+    assert sorted(flushed) == [[0], [1], [2], [3, 4]]
+
+
+async def test_closing_waits_for_every_flight() -> None:
+    release = asyncio.Event()
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        await release.wait()
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, flights=2)
+    committer.start()
+    first = committer.add(1)
+    await settle()
+    second = committer.add(2)
+    await settle()
+    closing = asyncio.create_task(committer.aclose())
+    await settle()
+    assert not closing.done()  # two flushes under way, neither cut short
+    release.set()
+    async with asyncio.timeout(5):
+        await closing
+    assert (first.result(), second.result()) == (1, 2)
+
+
+async def test_a_flush_beside_another_waits_until_urgent() -> None:
+    """Not urgent: what comes during a flush waits for it; urgent (and hurried): it flies."""
+    running = 0
+    release = asyncio.Event()
+    flushed: list[list[int]] = []
+    urgent = False
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        nonlocal running
+        running += 1
+        await release.wait()
+        flushed.append(list(batch))
+        running -= 1
+        return list(batch)
+
+    committer: GroupCommitter[int, int] = GroupCommitter(flush, flights=3, urgent=lambda: urgent)
+    committer.start()
+    futures = [committer.add(1)]
+    await settle()
+    futures += [committer.add(2), committer.add(3)]
+    await settle()
+    assert running == 1  # 2 and 3 wait for the first flight, together
+
+    urgent = True
+    committer.hurry()
+    await settle()
+    assert running == 2  # now they go beside it
+    release.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*futures)
+        await committer.aclose()
+    assert sorted(flushed) == [[1], [2, 3]]

@@ -94,6 +94,7 @@ class DispatchConfig:
     idle_poll: timedelta = timedelta(seconds=1)  # look for due retries this often when idle
     report_keep: timedelta = timedelta(days=1)
     reconcile_every: timedelta = timedelta(seconds=10)  # match reports parked in a race
+    record_flights: int = 1  # record transactions under way at once (1: one writer, SQLite)
 
 
 def next_step(
@@ -155,9 +156,22 @@ class Dispatcher:
         # No caller waits on these commits, so they rest RECORD_LINGER between flushes and
         # each carries more: a commit every 6 OTPs otherwise, the accepts' and these in
         # turn, 46 WAL pages each (perf stat of `quickotp serve` on SQLite, wrk -c24).
+        # A message holds its place in `batch` until its outcome is committed, so the time a
+        # record takes bounds what a batch delivers. On PostgreSQL up to `record_flights`
+        # records run at once, each on its own connection, while the claims wait for room
+        # (`_short`): outcomes then wait for a free flight rather than for the commit before
+        # them. Otherwise one at a time, each carrying all that came meanwhile. The claim
+        # window stays `batch` either way.
         self._records: GroupCommitter[Outcome | DeliveryReport, None] = GroupCommitter(
-            self._record, linger=RECORD_LINGER
+            self._record,
+            linger=RECORD_LINGER,
+            flights=self.config.record_flights,
+            urgent=self._short,
         )
+        # Records in flight side by side: a report whose submit's outcome is not committed
+        # yet waits for it, so that it finds its message rather than being parked beside it
+        # (by (transport, provider message id); filled only with more than one flight).
+        self._unrecorded: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
 
@@ -198,7 +212,9 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._records.start()
-        await self.transport.start(self._records.add)  # a future per report: no task each
+        # A future per report: no task each.
+        sink = self._records.add if self.config.record_flights == 1 else self._report
+        await self.transport.start(sink)
         self._senders = [
             asyncio.create_task(self._sender(), name=f"sender-{n}")
             for n in range(self.config.concurrency)
@@ -229,6 +245,7 @@ class Dispatcher:
             # but not more than one batch ahead, so leases do not run out while queued here.
             room = self.config.batch - self._held
             if room < self._claim_at_least:
+                self._records.hurry()  # `_short` holds now: outcomes may go side by side
                 self._room.clear()
                 await self._room.wait()
                 continue
@@ -269,12 +286,43 @@ class Dispatcher:
             try:
                 outcome = await self._attempt(claimed)
                 # Recorded by the group committer while this slot sends the next one.
-                self._records.add(outcome).add_done_callback(self._recorded)
+                recorded = self._records.add(outcome)
+                recorded.add_done_callback(self._recorded)
+                if self.config.record_flights > 1 and isinstance(outcome, Submitted):
+                    self._follow(outcome.receipt, recorded)
             except Exception:  # recorded nothing: the lease runs out and the message is retried
                 log.exception("sending message %d failed", claimed.message.id)
                 self._release()
             finally:
                 self._claimed.task_done()
+
+    def _short(self) -> bool:
+        """Whether claims wait for room: what frees it is then worth a flight of its own."""
+        return self.config.batch - self._held < self._claim_at_least
+
+    def _follow(self, receipt: SendReceipt, recorded: asyncio.Future[None]) -> None:
+        """Keep a submit's record in view until committed, for its report (`_report`)."""
+        if not receipt.provider_message_id:
+            return
+        key = (receipt.transport, receipt.provider_message_id)
+        self._unrecorded[key] = recorded
+        recorded.add_done_callback(lambda _: self._unrecorded.pop(key, None))
+
+    def _report(self, report: DeliveryReport) -> asyncio.Future[None]:
+        """
+        A delivery report to record, after its submit's outcome when that is still on its
+        way: in a record beside it, the report would miss its message and be parked.
+        """
+        ahead = self._unrecorded.get((report.transport, report.provider_message_id))
+        if ahead is None:
+            return self._records.add(report)
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def add(_: asyncio.Future[None]) -> None:
+            self._records.add(report).add_done_callback(lambda done: _copy(done, recorded))
+
+        ahead.add_done_callback(add)
+        return recorded
 
     def _recorded(self, done: asyncio.Future[None]) -> None:
         if not done.cancelled() and (failure := done.exception()) is not None:
@@ -394,3 +442,15 @@ class Dispatcher:
                 continue
             if matched:
                 log.info("matched %d delivery report(s) that overtook their submit", matched)
+
+
+def _copy(source: asyncio.Future[None], target: asyncio.Future[None]) -> None:
+    """`source`'s end, given to `target` (unless it has ended already)."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (failure := source.exception()) is not None:
+        target.set_exception(failure)
+    else:
+        target.set_result(None)

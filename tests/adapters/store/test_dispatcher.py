@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import (
@@ -441,3 +442,73 @@ async def test_closing_waits_for_a_reserved_message(runtime: Runtime, seeded: Se
 
 async def _all(runtime: Runtime, seeded: Seeded, ids: list[int], status: MessageStatus) -> bool:
     return set(await statuses(runtime, seeded, ids)) == {status}
+
+
+async def test_records_in_flight_side_by_side_keep_each_report_after_its_submit(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """
+    With several record transactions at once, a receipt that comes while its submit's
+    outcome is still being written is recorded after it, on its message: none is parked
+    (no sweep runs here to match a parked one).
+    """
+    recording = 0
+    most_recording = 0
+
+    class SlowRecords(Outbox):
+        async def record(
+            self,
+            outcomes: Sequence[Submitted | Retry | GiveUp] = (),
+            reports: Sequence[DeliveryReport] = (),
+            *,
+            now: datetime,
+        ) -> list[tuple[int, DeliveryReport]]:
+            nonlocal recording, most_recording
+            recording += 1
+            most_recording = max(most_recording, recording)
+            try:
+                if outcomes:  # a busy database: a record of submits takes a while
+                    await asyncio.sleep(0.05)
+                return await self.store.record(outcomes, reports, now=now)
+            finally:
+                recording -= 1
+
+    class ReportsAtOnce(ScriptedTransport):
+        """Each receipt arrives just after its submit is answered (smpp34's simulator)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.recorded: list[asyncio.Future[None]] = []
+
+        async def send(self, sms: OutboundSms) -> SendReceipt:
+            receipt = await super().send(sms)
+            assert self.reports is not None
+            report = DeliveryReport(
+                self.name, receipt.provider_message_id, DeliveryState.DELIVERED, datetime.now(UTC)
+            )
+            sink = self.reports
+            loop = asyncio.get_running_loop()
+            # While the outcome's record (50 ms) is under way.
+            loop.call_later(0.02, lambda: self.recorded.append(asyncio.ensure_future(sink(report))))
+            return receipt
+
+    ids = await send_otps(runtime, seeded, 40)
+    transport = ReportsAtOnce()
+    worker = dispatcher(
+        runtime,
+        transport,
+        SlowRecords(runtime.store),
+        concurrency=8,
+        batch=12,  # claims wait for room, so records go side by side
+        record_flights=4,
+        reconcile_every=timedelta(hours=1),
+    )
+    await worker.start()
+    await until(lambda: _all(runtime, seeded, ids, MessageStatus.DELIVERED))
+    await asyncio.gather(*transport.recorded)
+    await worker.aclose()
+
+    assert most_recording > 1  # the records did run side by side
+    async with runtime.engines.read.connect() as conn:
+        parked = await conn.scalar(text("SELECT count(*) FROM orphan_reports"))
+    assert parked == 0

@@ -66,6 +66,14 @@ REPORTED_MESSAGES = (
     "SELECT id, provider_message_id FROM messages"
     " WHERE transport = ? AND provider_message_id IN ({ids})"
 )
+# On PostgreSQL the ids go as one array: one statement whatever their number. An IN list is
+# a statement per length, and a batch's lengths vary from 1 to hundreds, more than asyncpg's
+# cache of 100 prepared statements holds: each lookup then paid a PREPARE, a round trip
+# more, in the dispatcher's record transaction.
+REPORTED_MESSAGES_PG = (
+    "SELECT id, provider_message_id FROM messages"
+    " WHERE transport = ? AND provider_message_id = ANY(?::text[])"
+)
 MATCHED_ORPHANS = (
     "SELECT o.id, o.state, o.reported_at, m.id FROM orphan_reports o"
     " JOIN messages m ON m.transport = o.transport"
@@ -89,6 +97,10 @@ CLAIM_DUE = (
 PARKED_REPORTS = (
     "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
     " WHERE transport = ? AND provider_message_id IN ({ids})"
+)
+PARKED_REPORTS_PG = (
+    "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
+    " WHERE transport = ? AND provider_message_id = ANY(?::text[])"
 )
 _APPLY_REPORT = (
     "UPDATE messages SET status = ?, reported_at = ? WHERE id = ? AND status <> ? AND status <> ?"
@@ -240,8 +252,8 @@ async def _record_reports(
     found: dict[tuple[str, str], int] = {}
     keys = ((r.transport, r.provider_message_id) for r in reports)
     for transport, provider_ids in _by_transport(keys).items():
-        for message_id, provider_id in await tx.fetch(
-            REPORTED_MESSAGES.format(ids=marks(len(provider_ids))), transport, *provider_ids
+        for message_id, provider_id in await _among(
+            tx, REPORTED_MESSAGES, REPORTED_MESSAGES_PG, transport, provider_ids
         ):
             found[(transport, provider_id)] = message_id
     matched = []
@@ -281,6 +293,15 @@ async def _record_reports(
         ],
     )
     return matched
+
+
+async def _among(
+    tx: Tx, in_list: str, in_array: str, transport: str, provider_ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """A lookup of one transport's provider ids: an array on PostgreSQL, an IN list on SQLite."""
+    if tx.postgres:
+        return await tx.fetch(in_array, transport, list(provider_ids))
+    return await tx.fetch(in_list.format(ids=marks(len(provider_ids))), transport, *provider_ids)
 
 
 def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -325,10 +346,8 @@ async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
     early = [
         row
         for transport, provider_ids in _by_transport(by_key).items()
-        for row in await tx.fetch(  # by transport first: see _record_reports
-            PARKED_REPORTS.format(ids=marks(len(provider_ids))),
-            transport,
-            *provider_ids,
+        for row in await _among(  # by transport first: see _record_reports
+            tx, PARKED_REPORTS, PARKED_REPORTS_PG, transport, provider_ids
         )
     ]
     parked = [

@@ -88,9 +88,12 @@ async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) ->
     if not message_ids:
         return
     ids = sorted(set(message_ids))
-    stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
     moment = tx.time(now)
-    await tx.execute(OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
+    if tx.postgres:  # one array, one prepared statement whatever the count (outbox.py)
+        sql = OWED.format(now="CAST(? AS TIMESTAMPTZ)", ids="SELECT unnest(?::bigint[])")
+        await tx.execute(sql, ids, moment, moment)
+        return
+    await tx.execute(OWED.format(now="?", ids=marks(len(ids))), *ids, moment, moment)
 
 
 # The outbox's claim and outcomes, on the driver (store/raw.py) like the hot path's: the
