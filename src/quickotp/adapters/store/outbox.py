@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.raw import Tx, marks
+from quickotp.adapters.store.raw import Tx, among
 from quickotp.adapters.store.schema import messages
 from quickotp.adapters.store.statements import WriteTransactions, insert_rows
 from quickotp.adapters.store.webhooks import enqueue_reported
@@ -63,8 +63,7 @@ _CLAIMED_COLUMNS = (
 # Without it the lookup read the whole index, and every report batch slowed as the table grew
 # (tests/adapters/store/test_query_plans.py keeps these on their indexes).
 REPORTED_MESSAGES = (
-    "SELECT id, provider_message_id FROM messages"
-    " WHERE transport = ? AND provider_message_id IN ({ids})"
+    "SELECT id, provider_message_id FROM messages WHERE transport = ? AND provider_message_id {ids}"
 )
 MATCHED_ORPHANS = (
     "SELECT o.id, o.state, o.reported_at, m.id FROM orphan_reports o"
@@ -88,7 +87,7 @@ CLAIM_DUE = (
 )
 PARKED_REPORTS = (
     "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
-    " WHERE transport = ? AND provider_message_id IN ({ids})"
+    " WHERE transport = ? AND provider_message_id {ids}"
 )
 _APPLY_REPORT = (
     "UPDATE messages SET status = ?, reported_at = ? WHERE id = ? AND status <> ? AND status <> ?"
@@ -308,8 +307,9 @@ async def _record_reports(
     found: dict[tuple[str, str], int] = {}
     keys = ((r.transport, r.provider_message_id) for r in reports)
     for transport, provider_ids in _by_transport(keys).items():
+        ids, args = among(tx, provider_ids)
         for message_id, provider_id in await tx.fetch(
-            REPORTED_MESSAGES.format(ids=marks(len(provider_ids))), transport, *provider_ids
+            REPORTED_MESSAGES.format(ids=ids), transport, *args
         ):
             found[(transport, provider_id)] = message_id
     matched = []
@@ -380,23 +380,19 @@ async def _apply_parked(
     for _, message_id, state, at in in_order:
         await _apply_report(tx, message_id, DeliveryState(state), at)
     await enqueue_reported(tx, [p[1] for p in in_order], owed_at)
-    await tx.execute(
-        f"DELETE FROM orphan_reports WHERE id IN ({marks(len(parked))})", *(p[0] for p in parked)
-    )
+    ids, args = among(tx, [p[0] for p in parked])
+    await tx.execute(f"DELETE FROM orphan_reports WHERE id {ids}", *args)
 
 
 async def _parked_for(tx: Tx, submitted: Sequence[Submitted]) -> list[tuple[Any, ...]]:
     """The parked reports of `submitted`, as PARKED_REPORTS' rows. Usually none."""
     keys = ((o.receipt.transport, o.receipt.provider_message_id) for o in submitted)
-    return [
-        row
-        for transport, provider_ids in _by_transport(keys).items()
-        for row in await tx.fetch(  # by transport first: see _record_reports
-            PARKED_REPORTS.format(ids=marks(len(provider_ids))),
-            transport,
-            *provider_ids,
-        )
-    ]
+    rows = []
+    for transport, provider_ids in _by_transport(keys).items():
+        ids, args = among(tx, provider_ids)
+        # By transport first: see _record_reports.
+        rows += await tx.fetch(PARKED_REPORTS.format(ids=ids), transport, *args)
+    return rows
 
 
 async def _apply_early_reports(

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.raw import Tx, marks, write_transaction
+from quickotp.adapters.store.raw import Tx, among, marks, write_transaction
 from quickotp.adapters.store.schema import (
     account_webhooks,
     accounts,
@@ -60,7 +60,7 @@ MAX_RELAY_URLS = 10  # per account
 # tests/adapters/store/test_query_plans.py).
 OWED = """
 WITH m AS MATERIALIZED (
-    SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})
+    SELECT id, account_id, status FROM messages WHERE id {{ids}}
 )
 INSERT INTO webhook_deliveries
     (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
@@ -89,7 +89,8 @@ async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) ->
     ids = sorted(set(message_ids))
     stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
     moment = tx.time(now)
-    await tx.execute(OWED.format(now=stamp, ids=marks(len(ids))), *ids, moment, moment)
+    among_ids, args = among(tx, ids)
+    await tx.execute(OWED.format(now=stamp, ids=among_ids), *args, moment, moment)
 
 
 # The outbox's claim and outcomes, on the driver (store/raw.py) like the hot path's: the
