@@ -6,9 +6,9 @@ seal and guard key).
     .venv/bin/python bench/hmac_paths.py [--calls 100000] [--rounds 7]
 
 - `hmac.digest`: the library's one-shot call, which sets the MAC up anew every time.
-- `copy of a set-up hmac`: one `hmac.new(key)` kept per key, copied for each message (what
+- `copy of a set-up hmac`: one `hmac.new(key)` kept per key, copied for each message.
+- `hashlib, two kept pads`: RFC 2104 by hand from the key's two padded SHA-256 states (what
   `keys.hmac_sha256` does).
-- `hashlib, two kept pads`: RFC 2104 by hand from the key's two padded SHA-256 states.
 """
 
 from __future__ import annotations

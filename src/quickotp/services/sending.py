@@ -108,11 +108,13 @@ class Sending:
         length = otp.code_length(code_length)
         own = otp.caller_code(optional_code)
         policy = await self._policy(caller.account.id)
+        if not policy.idempotency_seconds:
+            return await self._once(Send(caller, number, length, own, policy))
         key = repeats.key("rest", str(caller.token.id), number.e164, own or "")
-        send = Send(caller, number, length, own, policy)
-        if policy.idempotency_seconds:
-            send = replace(send, key=key, fingerprint=key, seconds=policy.idempotency_seconds)
-        return await self._once(send)
+        seconds = policy.idempotency_seconds
+        return await self._once(
+            Send(caller, number, length, own, policy, key=key, fingerprint=key, seconds=seconds)
+        )
 
     async def start_verification(
         self,

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, write_transaction
-from quickotp.adapters.store.schema import messages
+from quickotp.adapters.store.schema import messages, relay_urls, webhook_deliveries
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
@@ -154,6 +154,62 @@ async def test_submitted_at_is_when_the_upstream_answered_not_when_recorded(
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert message.submitted_at == answered
+
+
+async def test_a_submit_and_its_report_in_one_batch_land_together(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """
+    A transport that reports at once hands its submit and its final report to one batch:
+    the message ends reported, with both times, and its webhook is owed, as when apart.
+    """
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    async with runtime.store.engines.write.begin() as conn:
+        await conn.execute(
+            insert(relay_urls).values(
+                account_id=seeded.account_id, url="http://127.0.0.1:9/r", created_at=NOW
+            )
+        )
+    answered, reported = NOW + timedelta(milliseconds=3), NOW + timedelta(milliseconds=5)
+    report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, reported)
+
+    applied = await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", answered)],
+        [report],
+        now=reported,
+    )
+
+    assert applied == [(message_id, report)]
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert (message.status, message.text, message.submitted_at, message.reported_at) == (
+        MessageStatus.DELIVERED,
+        "code ****",
+        answered,
+        reported,
+    )
+    async with runtime.store.engines.read.connect() as conn:
+        owed = (await conn.execute(select(webhook_deliveries.c.message_id))).scalars().all()
+    assert owed == [message_id]
+
+
+async def test_a_parked_report_applies_before_one_batched_with_its_submit(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """A report parked ahead of the submit comes first; a later one cannot undo its state."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    early = DeliveryReport("smsc", "ab12", DeliveryState.UNDELIVERED, NOW)
+    await runtime.store.record(reports=[early], now=NOW)  # parked: no message has it yet
+
+    await runtime.store.record(
+        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)],
+        [replace(early, state=DeliveryState.DELIVERED)],
+        now=NOW,
+    )
+
+    message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert message.status is MessageStatus.UNDELIVERED
 
 
 async def test_retry_waits_until_its_time(runtime: Runtime, seeded: Seeded) -> None:

@@ -43,13 +43,13 @@ async def _plan(tmp_path: Path, sql: str, count: int) -> str:
 
 
 async def test_reports_find_their_messages_by_transport_and_provider_id(tmp_path: Path) -> None:
-    plan = await _plan(tmp_path, REPORTED_MESSAGES.format(ids=marks(30)), 31)
+    plan = await _plan(tmp_path, REPORTED_MESSAGES.format(ids=f"IN ({marks(30)})"), 31)
     assert "ix_messages_provider (transport=? AND provider_message_id=?)" in plan
     assert "SCAN" not in plan
 
 
 async def test_parked_reports_are_found_by_transport_and_provider_id(tmp_path: Path) -> None:
-    plan = await _plan(tmp_path, PARKED_REPORTS.format(ids=marks(30)), 31)
+    plan = await _plan(tmp_path, PARKED_REPORTS.format(ids=f"IN ({marks(30)})"), 31)
     assert "ix_orphan_reports_provider (transport=? AND provider_message_id=?)" in plan
     assert "SCAN orphan_reports" not in plan
 
@@ -57,7 +57,7 @@ async def test_parked_reports_are_found_by_transport_and_provider_id(tmp_path: P
 async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
     tmp_path: Path,
 ) -> None:
-    plan = await _plan(tmp_path, OWED.format(now="?", ids=marks(30)), 32)
+    plan = await _plan(tmp_path, OWED.format(now="?", ids=f"IN ({marks(30)})"), 32)
     assert "SEARCH messages USING INTEGER PRIMARY KEY" in plan
     assert "ix_messages_due" not in plan
     assert "SCAN messages" not in plan

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.raw import Tx, marks
+from quickotp.adapters.store.raw import Tx, among
 from quickotp.adapters.store.schema import OUTBOX_CHANNEL
 from quickotp.adapters.store.statements import WriteTransactions, insert_rows
 from quickotp.domain.models import MessageStatus, NewMessage, VerificationStatus
@@ -78,10 +78,8 @@ class AcceptSql:
 
 async def _balances(tx: Tx, account_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
     lock = " FOR UPDATE" if tx.postgres else ""  # SQLite: BEGIN IMMEDIATE locked it all
-    rows = await tx.fetch(
-        f"SELECT id, credit, unlimited FROM accounts WHERE id IN ({marks(len(account_ids))}){lock}",
-        *account_ids,
-    )
+    ids, args = among(tx, account_ids)
+    rows = await tx.fetch(f"SELECT id, credit, unlimited FROM accounts WHERE id {ids}{lock}", *args)
     return {account_id: (credit, bool(unlimited)) for account_id, credit, unlimited in rows}
 
 
@@ -198,11 +196,11 @@ async def _link_verifications(tx: Tx, items: Sequence[NewMessage], ids: Sequence
         and last[(item.account_id, item.mobile)] != item.verification_id
     ]
     if replaced:
+        which, args = among(tx, replaced)
         await tx.execute(
-            "UPDATE verifications SET status = ?, code_sealed = NULL"
-            f" WHERE id IN ({marks(len(replaced))})",
+            f"UPDATE verifications SET status = ?, code_sealed = NULL WHERE id {which}",
             _CANCELED,
-            *replaced,
+            *args,
         )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.raw import Tx, marks
+from quickotp.adapters.store.raw import Tx, among
 from quickotp.adapters.store.schema import messages
 from quickotp.adapters.store.statements import WriteTransactions, insert_rows
 from quickotp.adapters.store.webhooks import enqueue_reported
@@ -63,16 +63,7 @@ _CLAIMED_COLUMNS = (
 # Without it the lookup read the whole index, and every report batch slowed as the table grew
 # (tests/adapters/store/test_query_plans.py keeps these on their indexes).
 REPORTED_MESSAGES = (
-    "SELECT id, provider_message_id FROM messages"
-    " WHERE transport = ? AND provider_message_id IN ({ids})"
-)
-# On PostgreSQL the ids go as one array: one statement whatever their number. An IN list is
-# a statement per length, and a batch's lengths vary from 1 to hundreds, more than asyncpg's
-# cache of 100 prepared statements holds: each lookup then paid a PREPARE, a round trip
-# more, in the dispatcher's record transaction.
-REPORTED_MESSAGES_PG = (
-    "SELECT id, provider_message_id FROM messages"
-    " WHERE transport = ? AND provider_message_id = ANY(?::text[])"
+    "SELECT id, provider_message_id FROM messages WHERE transport = ? AND provider_message_id {ids}"
 )
 MATCHED_ORPHANS = (
     "SELECT o.id, o.state, o.reported_at, m.id FROM orphan_reports o"
@@ -96,11 +87,7 @@ CLAIM_DUE = (
 )
 PARKED_REPORTS = (
     "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
-    " WHERE transport = ? AND provider_message_id IN ({ids})"
-)
-PARKED_REPORTS_PG = (
-    "SELECT id, transport, provider_message_id, state, reported_at FROM orphan_reports"
-    " WHERE transport = ? AND provider_message_id = ANY(?::text[])"
+    " WHERE transport = ? AND provider_message_id {ids}"
 )
 _APPLY_REPORT = (
     "UPDATE messages SET status = ?, reported_at = ? WHERE id = ? AND status <> ? AND status <> ?"
@@ -167,9 +154,16 @@ class OutboxSql:
         """
 
         async def work(tx: Tx) -> list[tuple[int, DeliveryReport]]:
+            folded: Folded = {}
             if outcomes:
-                await _record_outcomes(tx, outcomes)
-            return await _record_reports(tx, reports, now) if reports else []
+                folded = await _record_outcomes(tx, outcomes, _final_with_submit(outcomes, reports))
+            rest = [r for r in reports if (r.transport, r.provider_message_id) not in folded]
+            matched = [(o.message_id, report) for o, report in folded.values()]
+            if rest:
+                matched += await _record_reports(tx, rest, now)
+            # A report applied is a webhook owed to the client, in this transaction.
+            await enqueue_reported(tx, [message_id for message_id, _ in matched], now)
+            return matched
 
         return await self._transactions(self.engines, work)
 
@@ -192,10 +186,53 @@ class OutboxSql:
                 return matched
 
 
-async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp]) -> None:
-    """Write what the dispatcher's attempts came to."""
+Folded = dict[tuple[str, str], tuple[Submitted, DeliveryReport]]
+
+
+def _final_with_submit(
+    outcomes: Sequence[Submitted | Retry | GiveUp], reports: Sequence[DeliveryReport]
+) -> Folded:
+    """
+    The submits whose final report came in the same batch (a transport that knows at once,
+    or a receipt as quick as the submit's answer), by (transport, provider id): each such
+    message is written once, sent and reported together, instead of updated twice. Only
+    where the batch holds that one report and that one submit of the provider id.
+    """
+    if not outcomes or not reports:
+        return {}
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for report in reports:
+        seen[(report.transport, report.provider_message_id)] += 1
+    submits: dict[tuple[str, str], Submitted | None] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Submitted):
+            key = (outcome.receipt.transport, outcome.receipt.provider_message_id)
+            submits[key] = None if key in submits else outcome  # two: not folded
+    return {
+        (report.transport, report.provider_message_id): (submit, report)
+        for report in reports
+        if report.state in _STATUS_FOR_REPORT
+        and seen[(report.transport, report.provider_message_id)] == 1
+        and (submit := submits.get((report.transport, report.provider_message_id))) is not None
+    }
+
+
+async def _record_outcomes(
+    tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp], folded: Folded
+) -> Folded:
+    """
+    Write what the dispatcher's attempts came to, with the final reports `folded` in; which
+    of those it wrote.
+    """
     submitted = [o for o in outcomes if isinstance(o, Submitted)]
     retries = [o for o in outcomes if isinstance(o, Retry)]
+    # A parked report of a submit is applied after it (_apply_early_reports), so a submit
+    # with one is not folded: its reports apply in the order they would apart.
+    parked = await _parked_for(tx, submitted) if submitted else []
+    if parked:
+        unparked = {(transport, provider_id) for _, transport, provider_id, _, _ in parked}
+        folded = {key: pair for key, pair in folded.items() if key not in unparked}
+    final = {submit.message_id: report for submit, report in folded.values()}
     # One executemany per batch on the driver: see store/raw.py.
     await tx.executemany(
         "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
@@ -211,6 +248,25 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
                 o.message_id,
             )
             for o in submitted
+            if o.message_id not in final
+        ],
+    )
+    await tx.executemany(
+        "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
+        " submitted_at = ?, reported_at = ?, lease_until = NULL, text = ?, code = NULL,"
+        " error = NULL WHERE id = ?",
+        [
+            (
+                _STATUS_FOR_REPORT[final[o.message_id].state].value,
+                o.receipt.transport,
+                o.receipt.provider_message_id,
+                tx.time(o.at),
+                tx.time(final[o.message_id].at),
+                o.masked_text,
+                o.message_id,
+            )
+            for o in submitted
+            if o.message_id in final
         ],
     )
     # Sent on the backup line (rare): the message records the line it went out on.
@@ -218,8 +274,8 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
         "UPDATE messages SET sender = ? WHERE id = ?",
         [(o.sender, o.message_id) for o in submitted if o.sender is not None],
     )
-    if submitted:
-        await _apply_early_reports(tx, submitted)
+    if parked:
+        await _apply_early_reports(tx, submitted, parked)
     await tx.executemany(
         "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
         " error = ?, possible_duplicate = (possible_duplicate OR ?),"
@@ -239,6 +295,7 @@ async def _record_outcomes(tx: Tx, outcomes: Sequence[Submitted | Retry | GiveUp
     for outcome in outcomes:
         if isinstance(outcome, GiveUp):
             await _give_up(tx, outcome)
+    return folded
 
 
 async def _record_reports(
@@ -247,13 +304,14 @@ async def _record_reports(
     """
     Apply delivery reports to their messages. A report that overtook its submit's answer
     finds no message yet: it is parked and applied when the submit is recorded. Returns the
-    reports applied, with their messages' ids.
+    reports applied, with their messages' ids, whose webhooks the caller owes.
     """
     found: dict[tuple[str, str], int] = {}
     keys = ((r.transport, r.provider_message_id) for r in reports)
     for transport, provider_ids in _by_transport(keys).items():
-        for message_id, provider_id in await _among(
-            tx, REPORTED_MESSAGES, REPORTED_MESSAGES_PG, transport, provider_ids
+        ids, args = among(tx, provider_ids)
+        for message_id, provider_id in await tx.fetch(
+            REPORTED_MESSAGES.format(ids=ids), transport, *args
         ):
             found[(transport, provider_id)] = message_id
     matched = []
@@ -276,8 +334,6 @@ async def _record_reports(
             for message_id, report in matched
         ],
     )
-    # A report applied is a webhook owed to the client, in this transaction.
-    await enqueue_reported(tx, [message_id for message_id, _ in matched], now)
     await insert_rows(
         tx,
         "orphan_reports",
@@ -293,15 +349,6 @@ async def _record_reports(
         ],
     )
     return matched
-
-
-async def _among(
-    tx: Tx, in_list: str, in_array: str, transport: str, provider_ids: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """A lookup of one transport's provider ids: an array on PostgreSQL, an IN list on SQLite."""
-    if tx.postgres:
-        return await tx.fetch(in_array, transport, list(provider_ids))
-    return await tx.fetch(in_list.format(ids=marks(len(provider_ids))), transport, *provider_ids)
 
 
 def _by_transport(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -335,21 +382,26 @@ async def _apply_parked(
     for _, message_id, state, at in in_order:
         await _apply_report(tx, message_id, DeliveryState(state), at)
     await enqueue_reported(tx, [p[1] for p in in_order], owed_at)
-    await tx.execute(
-        f"DELETE FROM orphan_reports WHERE id IN ({marks(len(parked))})", *(p[0] for p in parked)
-    )
+    ids, args = among(tx, [p[0] for p in parked])
+    await tx.execute(f"DELETE FROM orphan_reports WHERE id {ids}", *args)
 
 
-async def _apply_early_reports(tx: Tx, submitted: Sequence[Submitted]) -> None:
-    """Reports that overtook their submit were parked: apply them now. Usually none."""
+async def _parked_for(tx: Tx, submitted: Sequence[Submitted]) -> list[tuple[Any, ...]]:
+    """The parked reports of `submitted`, as PARKED_REPORTS' rows. Usually none."""
+    keys = ((o.receipt.transport, o.receipt.provider_message_id) for o in submitted)
+    rows = []
+    for transport, provider_ids in _by_transport(keys).items():
+        ids, args = among(tx, provider_ids)
+        # By transport first: see _record_reports.
+        rows += await tx.fetch(PARKED_REPORTS.format(ids=ids), transport, *args)
+    return rows
+
+
+async def _apply_early_reports(
+    tx: Tx, submitted: Sequence[Submitted], early: Sequence[tuple[Any, ...]]
+) -> None:
+    """Reports that overtook their submit were parked (`early`): apply them now."""
     by_key = {(o.receipt.transport, o.receipt.provider_message_id): o for o in submitted}
-    early = [
-        row
-        for transport, provider_ids in _by_transport(by_key).items()
-        for row in await _among(  # by transport first: see _record_reports
-            tx, PARKED_REPORTS, PARKED_REPORTS_PG, transport, provider_ids
-        )
-    ]
     parked = [
         (orphan_id, by_key[(transport, provider_id)].message_id, state, tx.read_time(at))
         for orphan_id, transport, provider_id, state, at in early

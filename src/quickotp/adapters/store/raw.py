@@ -68,6 +68,18 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def among(tx: Tx, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """
+    What follows a column to match any of `values`, and its arguments: `IN (?, ?, ...)` on
+    SQLite; on PostgreSQL `= ANY(?)` with the values as one array, one statement text for
+    every count, which asyncpg prepares once (an IN list is a statement of its own for each
+    count: a prepare round trip whenever a batch's size is new to its 100-statement cache).
+    """
+    if tx.postgres:
+        return "= ANY(?)", (list(values),)
+    return f"IN ({marks(len(values))})", tuple(values)
+
+
 async def write_transaction(engines: Engines, work: Callable[[Tx], Awaitable[T]]) -> T:
     """
     `work`'s result, with its statements in one write transaction, committed when it

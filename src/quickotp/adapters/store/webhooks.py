@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.raw import Tx, marks, write_transaction
+from quickotp.adapters.store.raw import Tx, among, marks, write_transaction
 from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
     account_webhooks,
@@ -61,7 +61,7 @@ MAX_RELAY_URLS = 10  # per account
 # tests/adapters/store/test_query_plans.py).
 OWED = """
 WITH m AS MATERIALIZED (
-    SELECT id, account_id, status FROM messages WHERE id IN ({{ids}})
+    SELECT id, account_id, status FROM messages WHERE id {{ids}}
 )
 INSERT INTO webhook_deliveries
     (account_id, message_id, url, status, state, attempts, next_attempt_at, created_at)
@@ -89,11 +89,9 @@ async def enqueue_reported(tx: Tx, message_ids: Sequence[int], now: datetime) ->
         return
     ids = sorted(set(message_ids))
     moment = tx.time(now)
-    if tx.postgres:  # one array, one prepared statement whatever the count (outbox.py)
-        sql = OWED.format(now="CAST(? AS TIMESTAMPTZ)", ids="SELECT unnest(?::bigint[])")
-        await tx.execute(sql, ids, moment, moment)
-        return
-    await tx.execute(OWED.format(now="?", ids=marks(len(ids))), *ids, moment, moment)
+    stamp = "CAST(? AS TIMESTAMPTZ)" if tx.postgres else "?"
+    among_ids, args = among(tx, ids)
+    await tx.execute(OWED.format(now=stamp, ids=among_ids), *args, moment, moment)
 
 
 # The outbox's claim and outcomes, on the driver (store/raw.py) like the hot path's: the
