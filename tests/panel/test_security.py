@@ -186,6 +186,20 @@ async def test_ids_past_a_64_bit_column_are_404(browser: Browser, row_id: str) -
     assert [a.status_code for a in answers] == [404, 404]
 
 
+async def test_an_unknown_path_is_the_panels_own_404_page(browser: Browser) -> None:
+    """Signed out or in, a path the panel has no page for answers its own page, not text."""
+    signed_out = await browser.get("/panel/no-such-page", headers={"accept-language": "fa"})
+    await sign_up(browser, "owner@shop.test", "Shop")
+    signed_in = await browser.get("/panel/no/such/page")
+
+    assert [signed_out.status_code, signed_in.status_code] == [404, 404]
+    assert signed_out.headers["content-type"].startswith("text/html")
+    assert re.search(r"<main [^>]*id=\"main\"", signed_out.text)
+    assert 'lang="fa"' in signed_out.text
+    assert "There is nothing here." in signed_in.text
+    assert '<meta name="viewport"' in signed_in.text
+
+
 async def test_a_refused_post_logs_its_path_escaped(
     browser: Browser, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -471,8 +471,15 @@ class RowId(Convertor[int]):
 register_url_convertor("id", RowId())
 
 
+async def _nothing_here(visit: Visit) -> Response:
+    raise NotFound(visit.request.url.path)
+
+
 def create_panel(panel: Panel, routes: Sequence[BaseRoute], *, hsts: bool) -> ASGIApp:
     """The panel as an app to mount at `panel.base`."""
     static = Route("/static/{path:path}", panel.assets.endpoint, methods=["GET", "HEAD"])
-    app = Starlette(routes=[*routes, static])
+    # Any other path is the panel's own "nothing here" page, in the visitor's language and
+    # with the panel's layout, rather than the framework's plain-text 404.
+    unknown = panel.route("/{path:path}", _nothing_here, access=Access.PUBLIC)
+    app = Starlette(routes=[*routes, static, unknown])
     return SecurityHeaders(app, hsts=hsts)
