@@ -152,7 +152,8 @@ def test_an_edit_elsewhere_without_the_password_is_refused_in_the_page(
     page.fill("#url", "smpp://quickotp:***@localhost:2775")
     page.click("#route-form button[type=submit]")
 
-    expect(page.locator(".alert.error")).to_contain_text("give its password, token or API key")
+    again = {"en": "give its password, token or API key", "fa": "کلید API آن را دوباره بدهید"}
+    expect(page.locator(".alert.error")).to_contain_text(again[language])
     expect(page.locator("#url")).to_have_value("smpp://quickotp:***@localhost:2775")
     assert PASSWORD not in page.content()
     fits(page, width)

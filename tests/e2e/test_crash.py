@@ -126,6 +126,8 @@ class Reports:
     def __init__(self) -> None:
         self.got: list[tuple[str, dict[str, Any]]] = []  # (X-QuickOTP-Delivery, body)
         self._lock = threading.Lock()
+        self.open = threading.Event()  # cleared: each POST waits, read but not yet answered
+        self.open.set()
         reports = self
 
         class Hook(BaseHTTPRequestHandler):
@@ -134,6 +136,7 @@ class Reports:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 time.sleep(0.005)  # a receiver's own work: POSTs stay in flight a moment
+                reports.open.wait(60)
                 with reports._lock:
                     reports.got.append((self.headers["X-QuickOTP-Delivery"], json.loads(body)))
                 self.send_response(200)
@@ -153,6 +156,7 @@ class Reports:
             return list(self.got)
 
     def close(self) -> None:
+        self.open.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -187,11 +191,16 @@ def test_killed_while_posting_reports_loses_none(tmp_path: Path, reports: Report
             async with asyncio.timeout(60):
                 while len(reports.received()) < 20:
                     await asyncio.sleep(0.005)
+            # Hold the receiver while sends go on, so the kill finds reports in flight and
+            # owed however fast the worker posts on this machine.
+            reports.open.clear()
+            await asyncio.sleep(0.5)
             gateway.kill()
             return await task
 
         answered = asyncio.run(load_then_kill())
         at_kill = len(reports.received())
+        reports.open.set()
         gateway.start()
         accepted = {m["id"] for m in gateway.cli_json("messages", "list", "--limit", "1000")}
         deadline = time.monotonic() + 150  # claims of the killed process wait out their lease
