@@ -65,7 +65,10 @@ class Result:
 async def drive(
     n: int, window: int, limit: float, submit: Callable[[int], Awaitable[None]]
 ) -> tuple[float, list[float], float]:
-    """Submit n messages, `window` at a time: the elapsed time, their latencies, CPU time."""
+    """
+    Submit n messages, `window` at a time, for at most `limit` seconds: the elapsed time, the
+    latencies of those answered (all n, unless the limit cut the run short), CPU time.
+    """
     latencies: list[float] = []
     slots = asyncio.Semaphore(window)
 
@@ -76,8 +79,11 @@ async def drive(
             latencies.append(time.perf_counter() - started)
 
     started, cpu = time.perf_counter(), time.process_time()
-    async with asyncio.timeout(limit):
-        await asyncio.gather(*(one(i) for i in range(n)))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(limit):
+            await asyncio.gather(*(one(i) for i in range(n)))
+    if len(latencies) < n:
+        print(f"  (the {limit:.0f} s limit stopped the run at {len(latencies):,} of {n:,})")
     return time.perf_counter() - started, latencies, time.process_time() - cpu
 
 
@@ -92,6 +98,12 @@ class Receipts:
     def add(self) -> None:
         self.count += 1
         if self.count >= self._expected:
+            self._all.set()
+
+    def expect(self, expected: int) -> None:
+        """Wait for `expected` receipts only: the run sent no more."""
+        self._expected = expected
+        if self.count >= expected:
             self._all.set()
 
     async def wait(self) -> None:
@@ -118,10 +130,11 @@ async def ours(port: int, n: int, window: int, limit: float) -> Result:
 
     try:
         seconds, latencies, cpu = await drive(n, window, limit, submit)
+        receipts.expect(len(latencies))
         await receipts.wait()
     finally:
         await transport.aclose()
-    return Result("SmppTransport (ours)", n, seconds, latencies, receipts.count, cpu)
+    return Result("SmppTransport (ours)", len(latencies), seconds, latencies, receipts.count, cpu)
 
 
 async def bare(port: int, n: int, window: int, limit: float, *, nodelay: bool) -> Result:
@@ -152,12 +165,13 @@ async def bare(port: int, n: int, window: int, limit: float, *, nodelay: bool) -
 
     try:
         seconds, latencies, cpu = await drive(n, window, limit, submit)
+        receipts.expect(len(latencies))
         await receipts.wait()
     finally:
         await session.unbind()
         draining.cancel()
     name = "smpp34 bare + TCP_NODELAY" if nodelay else "smpp34 bare (as shipped)"
-    return Result(name, n, seconds, latencies, receipts.count, cpu)
+    return Result(name, len(latencies), seconds, latencies, receipts.count, cpu)
 
 
 async def main(n: int, window: int, limit: float) -> None:
