@@ -12,6 +12,7 @@ import math
 
 from quickotp.domain import errors
 from quickotp.domain.errors import Subject
+from quickotp.domain.models import FailureKind
 from quickotp.panel.i18n import N_, Translator
 
 TOO_LARGE = N_("This form is too large to be sent. Shorten what you wrote and try again.")
@@ -199,18 +200,18 @@ REFUSED_UPSTREAM = N_("The SMS operator refused this message.")
 VALIDITY_ENDED = N_("The code's validity ended before the message could be sent.")
 NOT_SENT = N_("No route could take the message, so it was not sent. Send a new code later.")
 TRYING_AGAIN = N_("The last attempt did not reach the SMS operator: the message is tried again.")
-_REFUSALS = (errors.TransportRejected.__name__, errors.LineRefused.__name__)
 
 
-def send_failure(tr: Translator, status: str, error: str | None) -> str:
+def send_failure(tr: Translator, status: str, kind: FailureKind | None) -> str:
     """
-    Why a message is not sent (yet), said for its account. The dispatcher records the last
-    failure as the error's class and its transport's own words, which only the operator sees.
+    Why a message is not sent (yet), said for its account, from its status and the kind of
+    its last failure (messages.failure_kind). The route's own words, kept beside the kind,
+    are only the operator's and never read here.
     """
     if status == "expired":
         return tr(VALIDITY_ENDED)
     if status != "failed":
         return tr(TRYING_AGAIN)
-    if error is not None and any(f"{name}:" in error for name in _REFUSALS):
+    if kind == FailureKind.REFUSED:
         return tr(REFUSED_UPSTREAM)
     return tr(NOT_SENT)
