@@ -100,6 +100,29 @@ def test_every_subject_has_a_sentence_in_both_languages(subject: Subject, locale
         assert latin_words(said) == [], said
 
 
+@pytest.mark.parametrize(
+    ("seconds", "en", "fa"),
+    [
+        (30, "Try again in 1 minute.", "۱ دقیقه دیگر"),
+        (60, "Try again in 1 minute.", "۱ دقیقه دیگر"),
+        (61, "Try again in 2 minutes.", "۲ دقیقه دیگر"),
+        (900, "Try again in 15 minutes.", "۱۵ دقیقه دیگر"),
+    ],
+)
+def test_a_wait_is_said_in_the_singular_for_one_minute(seconds: int, en: str, fa: str) -> None:
+    """English says 1 minute, 2 minutes; Persian puts no plural after a number."""
+    for exc in (
+        errors.MobileCooldown(DETAIL, retry_after=seconds),
+        errors.SignInThrottled(DETAIL, retry_after=seconds),
+        errors.TokenRateLimited(DETAIL, retry_after=seconds),
+    ):
+        said_en = error_text.describe(Translator("en", TEHRAN), exc)
+        said_fa = error_text.describe(Translator("fa", TEHRAN), exc)
+
+        assert said_en.endswith(en), said_en
+        assert fa in said_fa, said_fa
+
+
 def raises_of(names: set[str]) -> list[tuple[str, ast.Call]]:
     """(where, call) for each call of a class named in `names` in the package's source."""
     found = []
