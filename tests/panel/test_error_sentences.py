@@ -196,9 +196,19 @@ def test_a_refusal_by_the_upstream_is_told_apart_from_no_route() -> None:
     )
 
 
+def test_a_message_the_operator_canceled_says_so() -> None:
+    """Not "no route could take it": no route was tried."""
+    en = Translator("en", TEHRAN)
+
+    said = error_text.send_failure(en, "failed", FailureKind.CANCELED)
+
+    assert said == error_text.CANCELED
+
+
 def test_every_failure_kind_has_its_sentence() -> None:
     """A kind the dispatcher stores reads as one of the sentences, in both languages."""
     sentences = {
+        error_text.CANCELED,
         error_text.REFUSED_UPSTREAM,
         error_text.NOT_SENT,
         error_text.VALIDITY_ENDED,

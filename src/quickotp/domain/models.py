@@ -38,6 +38,7 @@ class FailureKind(StrEnum):
     UNAVAILABLE = "unavailable"  # no route could take it just then (TransportUnavailable)
     UNCERTAIN = "uncertain"  # no answer came: it may have been sent (DeliveryUncertain)
     EXPIRED = "expired"  # its validity ended before it could be tried
+    CANCELED = "canceled"  # the operator canceled it before its send time
     OTHER = "other"  # a failure of none of these kinds
 
 

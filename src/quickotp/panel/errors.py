@@ -195,6 +195,7 @@ REFUSED_UPSTREAM = N_("The SMS operator refused this message.")
 VALIDITY_ENDED = N_("The code's validity ended before the message could be sent.")
 NOT_SENT = N_("No route could take the message, so it was not sent. Send a new code later.")
 TRYING_AGAIN = N_("The last attempt did not reach the SMS operator: the message is tried again.")
+CANCELED = N_("The operator canceled this message before it was sent.")
 
 
 def send_failure(tr: Translator, status: str, kind: FailureKind | None) -> str:
@@ -209,4 +210,6 @@ def send_failure(tr: Translator, status: str, kind: FailureKind | None) -> str:
         return tr(TRYING_AGAIN)
     if kind == FailureKind.REFUSED:
         return tr(REFUSED_UPSTREAM)
+    if kind == FailureKind.CANCELED:
+        return tr(CANCELED)
     return tr(NOT_SENT)

@@ -643,6 +643,7 @@ FA: dict[str, str] = {
     "The credit does not cover this message.": "اعتبار برای این پیامک بس نیست.",
     "The fraud guard refused this send. Try again later.": "سپر ضدتقلب این ارسال را نپذیرفت. بعداً دوباره امتحان کنید.",
     "The last attempt did not reach the SMS operator: the message is tried again.": "آخرین تلاش به اپراتور پیامک نرسید: پیامک دوباره فرستاده می\u200cشود.",
+    "The operator canceled this message before it was sent.": "اپراتور این پیامک را پیش از فرستادن لغو کرد.",
     "The last day is before the first.": "روز پایانی پیش از روز آغازین است.",
     "The message could not be sent right now. Try again later.": "پیامک اکنون فرستاده نشد. بعداً دوباره امتحان کنید.",
     "The route's own words:": "پاسخ خودِ مسیر:",

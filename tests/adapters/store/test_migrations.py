@@ -255,6 +255,7 @@ async def test_0130_reads_the_kind_of_stored_failures_from_their_words(database_
         6: ("queued", "TransportUnavailable: bind lost", "unavailable"),
         7: ("failed", "stale", "other"),
         8: ("sent", None, None),
+        9: ("failed", "canceled by the operator before it was sent", "canceled"),
     }
     try:
         await upgrade(engines, "0110")

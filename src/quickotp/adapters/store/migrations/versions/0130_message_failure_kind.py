@@ -4,12 +4,13 @@ Revision ID: 0130
 Revises: 0110
 Create Date: 2026-12-06
 
-The dispatcher stores a FailureKind code (refused, unavailable, uncertain, expired, other)
-beside the route's own words in messages.error, and the panel tells a customer why a message
-was not sent from the code alone. Every message the migration finds with words and no code
-gets the kind its words name, read here once: the error class the dispatcher writes ahead
-of the route's words (`TransportRejected: ...`, `gave up after 6 attempts: LineRefused: ...`),
-a refusal named anywhere in them first; words that name no class are `other`.
+The dispatcher, and an operator's cancel, store a FailureKind code (refused, unavailable,
+uncertain, expired, canceled, other) beside the words of messages.error, and the panel tells
+a customer why a message was not sent from the code alone. Every message the migration
+finds with words gets the kind they name, read here once: the error class the dispatcher
+writes ahead of the route's words (`TransportRejected: ...`, `gave up after 6 attempts:
+LineRefused: ...`), a refusal named anywhere in them first; the dispatcher's or a cancel's
+own words; `other` for words that name none of these.
 """
 
 from collections.abc import Sequence
@@ -30,30 +31,33 @@ _NAMED = (
     ("DeliveryUncertain:", "uncertain"),
     ("TransportUnavailable:", "unavailable"),
 )
-# What the dispatcher writes of a message whose validity ended before any attempt.
-_ENDED = "its validity ended before sending"
+# Whole words that name no class: the dispatcher's for a message whose validity ended before
+# any attempt, and an operator's cancel's.
+_WORDS = (
+    ("its validity ended before sending", "expired"),
+    ("canceled by the operator before it was sent", "canceled"),
+)
 
 
 def upgrade() -> None:
     op.add_column("messages", sa.Column("failure_kind", sa.String(length=16), nullable=True))
     # Case-sensitive substring tests on both databases (LIKE ignores case on SQLite).
-    found = (
-        "instr(error, :{0}) > 0"
-        if op.get_context().dialect.name == "sqlite"
-        else ("strpos(error, :{0}) > 0")
-    )
-    cases = " ".join(f"WHEN {found.format(f'name{n}')} THEN :kind{n}" for n in range(len(_NAMED)))
+    sqlite = op.get_context().dialect.name == "sqlite"
+    holds = "instr(error, :{}) > 0" if sqlite else "strpos(error, :{}) > 0"
+    cases: list[str] = []
     values: dict[str, str] = {}
     for n, (name, kind) in enumerate(_NAMED):
-        values[f"name{n}"] = name
-        values[f"kind{n}"] = kind
+        cases.append(f"WHEN {holds.format(f'name{n}')} THEN :kind{n}")
+        values |= {f"name{n}": name, f"kind{n}": kind}
+    for n, (words, kind) in enumerate(_WORDS):
+        cases.append(f"WHEN error = :words{n} THEN :said{n}")
+        values |= {f"words{n}": words, f"said{n}": kind}
     op.get_bind().execute(
         sa.text(
-            f"UPDATE messages SET failure_kind = CASE {cases}"
-            " WHEN error = :ended THEN 'expired' ELSE 'other' END"
-            " WHERE error IS NOT NULL AND failure_kind IS NULL"
+            f"UPDATE messages SET failure_kind = CASE {' '.join(cases)} ELSE 'other' END"
+            " WHERE error IS NOT NULL"
         ),
-        {**values, "ended": _ENDED},
+        values,
     )
 
 
