@@ -31,6 +31,7 @@ from quickotp.domain.models import (
     Actor,
     Caller,
     Console,
+    FailureKind,
     GiveUp,
     MessageStatus,
     Pattern,
@@ -185,7 +186,10 @@ class _Seed:
             message = claimed.message
             fate, sent, account = self.fates[message.id]
             if fate.failed:
-                outcomes.append(GiveUp(message.id, MessageStatus.FAILED, FAILED_REASON))
+                refused = FailureKind.REFUSED  # as FAILED_REASON says
+                outcomes.append(
+                    GiveUp(message.id, MessageStatus.FAILED, FAILED_REASON, kind=refused)
+                )
                 continue
             receipt = SendReceipt(ROUTE, f"{self.rng.getrandbits(48):012x}")
             masked = mask(message.text, claimed.code) if claimed.code else message.text

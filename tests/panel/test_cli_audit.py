@@ -24,6 +24,7 @@ from quickotp.cli import main
 from quickotp.cli.console import console
 from quickotp.cli.demo import prepare
 from quickotp.domain.models import AuditEntry
+from quickotp.services.patterns import LiveOtp, live_otp
 from quickotp.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.panel.conftest import (
@@ -154,6 +155,16 @@ CASES: list[tuple[str, Sequence[Sequence[str]], Sequence[str], str, str]] = [
         "pattern:1",
     ),
     (
+        "patterns make-live",
+        [
+            ["patterns", "create", "--account", "1", "--text", "code %code%", "--otp"],
+            ["patterns", "approve", "1"],
+        ],
+        ["patterns", "make-live", "1"],
+        "pattern.live",
+        "pattern:1",
+    ),
+    (
         "credit add",
         [],
         ["credit", "add", "--account", "1", "--amount", "-500"],
@@ -240,6 +251,46 @@ def test_a_refused_command_writes_no_audit_row(env: dict[str, str]) -> None:
     newest, _ = newest_and_page(env)
 
     assert (newest.action, newest.target) == ("account.create", "account:1")  # the fixture's
+
+
+def test_patterns_make_live_chooses_the_pattern_the_accounts_codes_go_with(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    As the panel's Make live: an approved OTP pattern of the account becomes its live one,
+    over a newer one; a pending pattern, a plain one or none at all is refused and unaudited.
+    """
+    otp = ["patterns", "create", "--account", "1", "--otp", "--text"]
+    run(env, *otp, "code %code%")  # 1
+    run(env, *otp, "your code %code%")  # 2, newer: live until one is chosen
+    run(env, "patterns", "create", "--account", "1", "--text", "hello %name%")  # 3, plain
+    run(env, *otp, "pending %code%")  # 4, never approved
+    for approved in ("1", "2", "3"):
+        run(env, "patterns", "approve", approved)
+    capsys.readouterr()
+
+    run(env, "patterns", "make-live", "1")
+    said = capsys.readouterr().out
+    refused = {
+        pattern: main(["patterns", "make-live", pattern], env) for pattern in ("3", "4", "99")
+    }
+
+    async def live() -> LiveOtp:
+        runtime = await _started(env)
+        try:
+            return await live_otp(runtime.store, 1)
+        finally:
+            await runtime.aclose()
+
+    assert said == "pattern 1 is live: account 1 sends its codes with it\n"
+    assert asyncio.run(live()) == LiveOtp(1, chosen=True)
+    assert refused == {"3": 2, "4": 2, "99": 3}
+    newest, _ = newest_and_page(env)
+    assert (newest.action, newest.target, newest.detail) == (
+        "pattern.live",
+        "pattern:1",
+        "account 1",
+    )
 
 
 def test_dev_modes_demo_account_is_made_as_the_cli(tmp_path: Path) -> None:

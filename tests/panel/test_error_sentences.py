@@ -7,17 +7,22 @@ subject or raise without its sentence fails here.
 from __future__ import annotations
 
 import ast
+import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from quickotp.bootstrap import Runtime
 from quickotp.domain import errors
 from quickotp.domain.errors import Subject
+from quickotp.domain.models import FailureKind, GiveUp, MessageStatus
 from quickotp.panel import errors as error_text
 from quickotp.panel.fa import FA
 from quickotp.panel.i18n import Translator
+from tests.panel.conftest import Browser, approved_account, open_browser
 
 SOURCE = Path(__file__).parents[2] / "src" / "quickotp"
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -95,6 +100,29 @@ def test_every_subject_has_a_sentence_in_both_languages(subject: Subject, locale
         assert latin_words(said) == [], said
 
 
+@pytest.mark.parametrize(
+    ("seconds", "en", "fa"),
+    [
+        (30, "Try again in 1 minute.", "۱ دقیقه دیگر"),
+        (60, "Try again in 1 minute.", "۱ دقیقه دیگر"),
+        (61, "Try again in 2 minutes.", "۲ دقیقه دیگر"),
+        (900, "Try again in 15 minutes.", "۱۵ دقیقه دیگر"),
+    ],
+)
+def test_a_wait_is_said_in_the_singular_for_one_minute(seconds: int, en: str, fa: str) -> None:
+    """English says 1 minute, 2 minutes; Persian puts no plural after a number."""
+    for exc in (
+        errors.MobileCooldown(DETAIL, retry_after=seconds),
+        errors.SignInThrottled(DETAIL, retry_after=seconds),
+        errors.TokenRateLimited(DETAIL, retry_after=seconds),
+    ):
+        said_en = error_text.describe(Translator("en", TEHRAN), exc)
+        said_fa = error_text.describe(Translator("fa", TEHRAN), exc)
+
+        assert said_en.endswith(en), said_en
+        assert fa in said_fa, said_fa
+
+
 def raises_of(names: set[str]) -> list[tuple[str, ast.Call]]:
     """(where, call) for each call of a class named in `names` in the package's source."""
     found = []
@@ -129,22 +157,27 @@ def test_every_invalid_input_and_conflict_names_its_subject_and_values() -> None
 
 
 @pytest.mark.parametrize(
-    ("status", "error"),
+    ("status", "kind"),
     [
-        ("queued", "TransportUnavailable: every route failed; the last: a: could not connect"),
-        ("failed", "gave up after 6 attempts: TransportUnavailable: every route failed"),
-        ("failed", "TransportRejected: submit_sm answered ESME_RINVDSTADR"),
-        ("failed", "LineRefused: ESME_RINVSRCADR"),
-        ("expired", "code expired while retrying: DeliveryUncertain: no answer in time"),
+        ("queued", FailureKind.UNAVAILABLE),
+        ("queued", FailureKind.UNCERTAIN),
+        ("failed", FailureKind.UNAVAILABLE),
+        ("failed", FailureKind.REFUSED),
+        ("failed", FailureKind.OTHER),
+        ("failed", None),
+        ("expired", FailureKind.UNCERTAIN),
+        ("expired", FailureKind.EXPIRED),
     ],
 )
-def test_a_message_failure_is_said_without_the_transport_words(status: str, error: str) -> None:
-    """The message page's reason, for an account's user: a sentence, not the route's words."""
+def test_a_message_failure_is_said_without_the_transport_words(
+    status: str, kind: FailureKind | None
+) -> None:
+    """The message page's reason, for an account's user: a sentence, not a code or a class."""
     for locale in ("en", "fa"):
-        said = error_text.send_failure(Translator(locale, TEHRAN), status, error)
+        said = error_text.send_failure(Translator(locale, TEHRAN), status, kind)
 
-        assert error.split(":")[0] not in said
-        assert "ESME" not in said
+        assert "Transport" not in said
+        assert "_" not in said
         if locale == "fa":
             assert latin_words(said) == [], said
 
@@ -152,7 +185,70 @@ def test_a_message_failure_is_said_without_the_transport_words(status: str, erro
 def test_a_refusal_by_the_upstream_is_told_apart_from_no_route() -> None:
     en = Translator("en", TEHRAN)
 
-    refused = error_text.send_failure(en, "failed", "TransportRejected: refused")
-    unreachable = error_text.send_failure(en, "failed", "gave up after 6 attempts: x")
+    refused = error_text.send_failure(en, "failed", FailureKind.REFUSED)
+    unreachable = error_text.send_failure(en, "failed", FailureKind.UNAVAILABLE)
+    unknown = error_text.send_failure(en, "failed", None)
 
-    assert (refused, unreachable) == (error_text.REFUSED_UPSTREAM, error_text.NOT_SENT)
+    assert (refused, unreachable, unknown) == (
+        error_text.REFUSED_UPSTREAM,
+        error_text.NOT_SENT,
+        error_text.NOT_SENT,
+    )
+
+
+def test_a_message_the_operator_canceled_says_so() -> None:
+    """Not "no route could take it": no route was tried."""
+    en = Translator("en", TEHRAN)
+
+    said = error_text.send_failure(en, "failed", FailureKind.CANCELED)
+
+    assert said == error_text.CANCELED
+
+
+def test_every_failure_kind_has_its_sentence() -> None:
+    """A kind the dispatcher stores reads as one of the sentences, in both languages."""
+    sentences = {
+        error_text.CANCELED,
+        error_text.REFUSED_UPSTREAM,
+        error_text.NOT_SENT,
+        error_text.VALIDITY_ENDED,
+        error_text.TRYING_AGAIN,
+    }
+    for kind in FailureKind:
+        for status in ("queued", "failed", "expired"):
+            said = error_text.send_failure(Translator("en", TEHRAN), status, kind)
+
+            assert said in sentences
+            assert said in FA
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kind", "words", "sentence"),
+    [
+        # The stored words name a refusal; the kind says no route took it.
+        (FailureKind.UNAVAILABLE, "TransportRejected: ESME_RINVDSTADR", error_text.NOT_SENT),
+        # The words name no refusal (an SMSC's text may say anything); the kind says refused.
+        (FailureKind.REFUSED, "gave up after 6 attempts: bind lost", error_text.REFUSED_UPSTREAM),
+    ],
+)
+async def test_the_message_page_says_the_stored_kind_not_the_words(
+    runtime: Runtime, operator: Browser, kind: FailureKind, words: str, sentence: str
+) -> None:
+    """The sentence follows messages.failure_kind; the route's words are the operator's."""
+    user = await open_browser(runtime)
+    token = await approved_account(user, operator, "kind@shop.test", "Kind shop")
+    caller = await runtime.gateway.authenticate(token, method="SendQuickOTP", ip=None)
+    sent = await runtime.gateway.send_quick_otp(caller, mobile="09120000001", code_length=6)
+    given_up = GiveUp(sent.message_id, MessageStatus.FAILED, words, kind=kind)
+    await runtime.store.record([given_up], now=datetime.now(UTC))
+
+    page = await user.get(f"/panel/messages/{sent.message_id}")
+    operators = await operator.get(f"/panel/operator/messages/{sent.message_id}")
+
+    assert page.status_code == 200
+    assert html.escape(sentence, quote=False) in page.text
+    assert words.split(":")[0] not in page.text
+    assert html.escape(sentence, quote=False) in operators.text
+    assert words in operators.text  # the route's own words, for the operator only
+    await user.http.aclose()

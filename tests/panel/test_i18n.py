@@ -67,6 +67,17 @@ def test_persian_numbers_use_persian_digits_and_separators() -> None:
     assert (fa.number(1_234_567), fa.percent(0.875)) == ("۱٬۲۳۴٬۵۶۷", "۸۷٫۵٪")
 
 
+def test_a_count_takes_the_singular_only_for_one_in_english() -> None:
+    """English says "1 minute", "0 minutes", "2 minutes"; Persian one form after any number."""
+    en, fa = Translator("en", TEHRAN), Translator("fa", TEHRAN)
+
+    said = {n: en.plural(n, "{n} minute", "{n} minutes") for n in (0, 1, 2, 1_000)}
+    persian = {n: fa.plural(n, "{n} minute", "{n} minutes") for n in (1, 2)}
+
+    assert said == {0: "0 minutes", 1: "1 minute", 2: "2 minutes", 1_000: "1,000 minutes"}
+    assert persian == {1: "۱ دقیقه", 2: "۲ دقیقه"}
+
+
 def test_persian_times_show_jalali_with_gregorian_beside() -> None:
     """In Persian both calendars show; in English the Jalali date waits in the tooltip."""
     moment = datetime(2026, 3, 20, 20, 30, tzinfo=UTC)

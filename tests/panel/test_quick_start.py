@@ -132,7 +132,7 @@ async def test_the_guard_refuses_a_test_send_as_it_would_an_api_call(
 
     assert first == 200
     assert second == 422
-    assert "A code went to this number a moment ago. Try again in 1 minutes." in text
+    assert "A code went to this number a moment ago. Try again in 1 minute." in text
 
 
 async def test_refusals_are_said_plainly(browser: Browser, operator: Browser) -> None:

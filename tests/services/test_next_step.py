@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quickotp.domain.errors import DeliveryUncertain, TransportRejected, TransportUnavailable
-from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry
+import pytest
+
+from quickotp.domain.errors import (
+    DeliveryError,
+    DeliveryUncertain,
+    LineRefused,
+    TransportRejected,
+    TransportUnavailable,
+)
+from quickotp.domain.models import Claimed, FailureKind, GiveUp, Message, MessageStatus, Retry
 from quickotp.services.dispatcher import DispatchConfig, next_step
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -82,3 +90,33 @@ def test_an_unanswered_attempt_is_retried_as_a_possible_duplicate() -> None:
 
     assert isinstance(step, Retry)
     assert step.possible_duplicate
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts", "kind"),
+    [
+        (TransportRejected("bad number"), 1, FailureKind.REFUSED),
+        (LineRefused("ESME_RINVSRCADR"), 1, FailureKind.REFUSED),
+        (LineRefused("ESME_RINVSRCADR"), 4, FailureKind.REFUSED),  # its attempts ran out
+        (TransportUnavailable("down"), 1, FailureKind.UNAVAILABLE),
+        (TransportUnavailable("down"), 4, FailureKind.UNAVAILABLE),
+        (DeliveryUncertain("timeout"), 1, FailureKind.UNCERTAIN),
+        (DeliveryError("odd"), 1, FailureKind.OTHER),
+    ],
+)
+def test_each_step_names_the_kind_of_its_failure(
+    error: DeliveryError, attempts: int, kind: FailureKind
+) -> None:
+    """The kind comes from the error's class, whatever its words say."""
+    step = next_step(claimed(attempts), error, now=NOW, config=CONFIG)
+
+    assert step.kind is kind
+
+
+def test_a_retry_cut_short_by_expiry_keeps_its_failures_kind() -> None:
+    step = next_step(
+        claimed(3, ttl=timedelta(seconds=5)), DeliveryUncertain("x"), now=NOW, config=CONFIG
+    )
+
+    assert isinstance(step, GiveUp)
+    assert (step.status, step.kind) == (MessageStatus.EXPIRED, FailureKind.UNCERTAIN)

@@ -72,6 +72,14 @@ def add_commands(commands: types.Commands, common: argparse.ArgumentParser) -> N
     reject = subcommand(patterns, common, "reject", _patterns_reject, "reject a pattern")
     reject.add_argument("id", type=types.record_id)
     reject.add_argument("--reason", type=types.text, required=True)
+    live = subcommand(
+        patterns,
+        common,
+        "make-live",
+        _patterns_make_live,
+        "send its account's codes with this approved OTP pattern (the panel's Make live)",
+    )
+    live.add_argument("id", type=types.record_id)
     listing = subcommand(patterns, common, "list", _patterns_list, "list patterns")
     listing.add_argument("--account", type=types.record_id, metavar="ID")
 
@@ -205,6 +213,15 @@ async def _patterns_approve(runtime: Runtime, args: argparse.Namespace) -> int:
 async def _patterns_reject(runtime: Runtime, args: argparse.Namespace) -> int:
     pattern = await runtime.desk.reject_pattern(console(), args.id, args.reason)
     emit(args, pattern, f"pattern {pattern.id} rejected")
+    return 0
+
+
+async def _patterns_make_live(runtime: Runtime, args: argparse.Namespace) -> int:
+    account_id = (await runtime.store.get_pattern(args.id)).account_id
+    pattern = await runtime.desk.choose_otp_pattern(console(), account_id, args.id)
+    emit(
+        args, pattern, f"pattern {pattern.id} is live: account {account_id} sends its codes with it"
+    )
     return 0
 
 

@@ -27,6 +27,21 @@ class MessageStatus(StrEnum):
     EXPIRED = "expired"  # its code went stale before any upstream took it
 
 
+class FailureKind(StrEnum):
+    """
+    What a message's last failed attempt came to, as stored in messages.failure_kind: a
+    code that stays the same whatever words the route answered with (those are kept in
+    messages.error, for the operator). The dispatcher names it from the error's class.
+    """
+
+    REFUSED = "refused"  # the upstream refused the message or its line (TransportRejected)
+    UNAVAILABLE = "unavailable"  # no route could take it just then (TransportUnavailable)
+    UNCERTAIN = "uncertain"  # no answer came: it may have been sent (DeliveryUncertain)
+    EXPIRED = "expired"  # its validity ended before it could be tried
+    CANCELED = "canceled"  # the operator canceled it before its send time
+    OTHER = "other"  # a failure of none of these kinds
+
+
 @dataclass(frozen=True)
 class Account:
     id: int
@@ -203,6 +218,7 @@ class Message:
     error: str | None
     not_before: datetime | None = None  # a scheduled send's time
     backup_sender: str | None = None  # the line tried when `sender` cannot send
+    failure_kind: FailureKind | None = None  # its last failure's kind; None: none, or sent
 
 
 @dataclass(frozen=True)
@@ -232,6 +248,7 @@ class Retry:
     error: str
     possible_duplicate: bool
     route: str = ""  # the route the attempt failed on ("": none named)
+    kind: FailureKind = FailureKind.OTHER
 
 
 @dataclass(frozen=True)
@@ -242,6 +259,7 @@ class GiveUp:
     status: MessageStatus
     error: str
     route: str = ""  # the route the last attempt failed on ("": none named)
+    kind: FailureKind = FailureKind.OTHER
 
 
 # the panel: people, their sessions, and what the operator did ------------------------------

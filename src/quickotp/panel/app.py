@@ -340,7 +340,7 @@ class Panel:
             open_signup=self.config.open_signup,
             now=self.users.clock(),
             problem_text=lambda exc: error_text.describe(tr, exc),
-            send_failure=lambda status, error: error_text.send_failure(tr, status, error),
+            send_failure=lambda status, kind: error_text.send_failure(tr, status, kind),
             shown_day=forms.shown_day,
             page_field=PAGE_FIELD,
             restored=visit.restored,

@@ -12,6 +12,7 @@ import math
 
 from quickotp.domain import errors
 from quickotp.domain.errors import Subject
+from quickotp.domain.models import FailureKind
 from quickotp.panel.i18n import N_, Translator
 
 TOO_LARGE = N_("This form is too large to be sent. Shorten what you wrote and try again.")
@@ -21,11 +22,13 @@ UNEXPECTED = N_("Something went wrong on our side. It was logged; try again late
 ACCOUNT_DISABLED = N_("The operator has disabled this account: it can be read, not changed.")
 PASSWORD_RULE = N_("A password has 10 to 200 characters, 5 of them different; not a common one.")
 NOT_A_MOBILE = N_("That is not a mobile number the gateway sends to.")
+MINUTE = N_("{n} minute")  # a wait of one minute, in "Try again in {wait}."
+MINUTES = N_("{n} minutes")
 NOT_SENT_NOW = N_("The message could not be sent right now. Try again later.")
 MESSAGES: dict[type[Exception], str] = {
     errors.SignInFailed: N_("Wrong email or password."),
     errors.WrongPassword: N_("The current password is wrong."),
-    errors.SignInThrottled: N_("Too many failed attempts. Try again in {minutes} minutes."),
+    errors.SignInThrottled: N_("Too many failed attempts. Try again in {wait}."),
     errors.PasswordHashingBusy: N_("The panel is busy right now. Try again in a few seconds."),
     errors.UserDisabled: N_("This user has been disabled by the operator."),
     errors.AccountDisabled: ACCOUNT_DISABLED,
@@ -80,21 +83,13 @@ MESSAGES: dict[type[Exception], str] = {
         "You keep as many report addresses as an account may. Remove one first."
     ),
     errors.RelayNotFound: N_("There is no such report address."),
-    errors.MobileCooldown: N_(
-        "A code went to this number a moment ago. Try again in {minutes} minutes."
-    ),
+    errors.MobileCooldown: N_("A code went to this number a moment ago. Try again in {wait}."),
     errors.MobileLimitReached: N_(
-        "This number has had as many codes as it may for now. Try again in {minutes} minutes."
+        "This number has had as many codes as it may for now. Try again in {wait}."
     ),
-    errors.AccountRateLimited: N_(
-        "Too many requests from your account. Try again in {minutes} minutes."
-    ),
-    errors.TokenRateLimited: N_(
-        "Too many requests with this token. Try again in {minutes} minutes."
-    ),
-    errors.IpRateLimited: N_(
-        "Too many requests from your address. Try again in {minutes} minutes."
-    ),
+    errors.AccountRateLimited: N_("Too many requests from your account. Try again in {wait}."),
+    errors.TokenRateLimited: N_("Too many requests with this token. Try again in {wait}."),
+    errors.IpRateLimited: N_("Too many requests from your address. Try again in {wait}."),
     errors.MobileBlocked: N_("Sending to this number is blocked."),
     errors.CountryNotAllowed: N_("The account may not send to this number's country."),
     errors.PumpingSuspected: N_(
@@ -185,13 +180,14 @@ SUBJECTS: dict[Subject, str] = {
 
 
 def describe(tr: Translator, exc: errors.GatewayError) -> str:
-    """The sentence for `exc`, filled in with its values (and the minutes to wait)."""
+    """The sentence for `exc`, filled in with its values (and the wait, in whole minutes)."""
     if exc.subject is not None:
         return tr(SUBJECTS[exc.subject], **exc.values)
     minutes = max(1, math.ceil(getattr(exc, "retry_after", 60) / 60))
+    wait = tr.plural(minutes, MINUTE, MINUTES)
     for cls in type(exc).__mro__:
         if cls in MESSAGES:
-            return tr(MESSAGES[cls], minutes=minutes)
+            return tr(MESSAGES[cls], wait=wait)
     return tr(MESSAGES[errors.GatewayError])
 
 
@@ -199,18 +195,21 @@ REFUSED_UPSTREAM = N_("The SMS operator refused this message.")
 VALIDITY_ENDED = N_("The code's validity ended before the message could be sent.")
 NOT_SENT = N_("No route could take the message, so it was not sent. Send a new code later.")
 TRYING_AGAIN = N_("The last attempt did not reach the SMS operator: the message is tried again.")
-_REFUSALS = (errors.TransportRejected.__name__, errors.LineRefused.__name__)
+CANCELED = N_("The operator canceled this message before it was sent.")
 
 
-def send_failure(tr: Translator, status: str, error: str | None) -> str:
+def send_failure(tr: Translator, status: str, kind: FailureKind | None) -> str:
     """
-    Why a message is not sent (yet), said for its account. The dispatcher records the last
-    failure as the error's class and its transport's own words, which only the operator sees.
+    Why a message is not sent (yet), said for its account, from its status and the kind of
+    its last failure (messages.failure_kind). The route's own words, kept beside the kind,
+    are only the operator's and never read here.
     """
     if status == "expired":
         return tr(VALIDITY_ENDED)
     if status != "failed":
         return tr(TRYING_AGAIN)
-    if error is not None and any(f"{name}:" in error for name in _REFUSALS):
+    if kind == FailureKind.REFUSED:
         return tr(REFUSED_UPSTREAM)
+    if kind == FailureKind.CANCELED:
+        return tr(CANCELED)
     return tr(NOT_SENT)

@@ -72,6 +72,14 @@ class Translator:
             **{k: v if isinstance(v, Markup) else self.value(v) for k, v in values.items()}
         )
 
+    def plural(self, count: int, one: str, many: str) -> str:
+        """
+        `count` with its noun, filled into `one` ("{n} minute") when it is 1 and `many`
+        ("{n} minutes") otherwise, translated. Persian puts no plural after a number: its
+        catalog gives both the same translation.
+        """
+        return self(one if count == 1 else many, n=count)
+
     def value(self, value: Any) -> str:
         if isinstance(value, bool):
             return str(value)

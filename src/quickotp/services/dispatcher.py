@@ -48,7 +48,15 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry, Submitted
+from quickotp.domain.models import (
+    Claimed,
+    FailureKind,
+    GiveUp,
+    Message,
+    MessageStatus,
+    Retry,
+    Submitted,
+)
 from quickotp.ports.store import OutboxStore
 from quickotp.ports.transport import Transport
 from quickotp.services.batching import GroupCommitter
@@ -97,6 +105,21 @@ class DispatchConfig:
     record_flights: int = 1  # record transactions under way at once (1: one writer, SQLite)
 
 
+def failure_kind(error: DeliveryError) -> FailureKind:
+    """
+    The kind of a failed attempt, from its error's class: the code stored beside its words
+    (messages.failure_kind), which the panel reads. The words are the route's own and may
+    say anything.
+    """
+    if isinstance(error, TransportRejected):  # LineRefused among them
+        return FailureKind.REFUSED
+    if isinstance(error, DeliveryUncertain):
+        return FailureKind.UNCERTAIN
+    if isinstance(error, TransportUnavailable):
+        return FailureKind.UNAVAILABLE
+    return FailureKind.OTHER
+
+
 def next_step(
     claimed: Claimed,
     error: DeliveryError,
@@ -109,17 +132,18 @@ def next_step(
     message = claimed.message
     reason = f"{type(error).__name__}: {error}"
     route = error.route
+    kind = failure_kind(error)
     if isinstance(error, TransportRejected):
-        return GiveUp(message.id, MessageStatus.FAILED, reason, route)
+        return GiveUp(message.id, MessageStatus.FAILED, reason, route, kind)
     if message.attempts >= config.max_attempts:
         reason = f"gave up after {message.attempts} attempts: {reason}"
-        return GiveUp(message.id, MessageStatus.FAILED, reason, route)
+        return GiveUp(message.id, MessageStatus.FAILED, reason, route, kind)
     at = now + config.first_delay * (2 ** (message.attempts - 1)) * jitter
     if at >= message.expires_at:
         reason = f"code expired while retrying: {reason}"
-        return GiveUp(message.id, MessageStatus.EXPIRED, reason, route)
+        return GiveUp(message.id, MessageStatus.EXPIRED, reason, route, kind)
     uncertain = isinstance(error, DeliveryUncertain)
-    return Retry(message.id, at, reason, possible_duplicate=uncertain, route=route)
+    return Retry(message.id, at, reason, possible_duplicate=uncertain, route=route, kind=kind)
 
 
 class Dispatcher:
@@ -340,7 +364,8 @@ class Dispatcher:
         if message.expires_at <= now:
             log.warning("message %d expired before it could be sent", message.id)
             GIVEN_UP.labels(MessageStatus.EXPIRED).inc()
-            return GiveUp(message.id, MessageStatus.EXPIRED, "its validity ended before sending")
+            ended = "its validity ended before sending"
+            return GiveUp(message.id, MessageStatus.EXPIRED, ended, kind=FailureKind.EXPIRED)
         sms = OutboundSms(
             message_id=message.id,
             mobile=message.mobile,

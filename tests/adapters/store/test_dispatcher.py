@@ -21,10 +21,11 @@ from quickotp.domain.delivery import (
 from quickotp.domain.errors import (
     CreditNotEnough,
     DeliveryError,
+    LineRefused,
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.domain.models import Claimed, GiveUp, MessageStatus, Retry, Submitted
+from quickotp.domain.models import Claimed, FailureKind, GiveUp, MessageStatus, Retry, Submitted
 from quickotp.ports.store import OutboxStore
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.gateway import Gateway
@@ -177,6 +178,51 @@ async def test_a_stale_code_is_never_sent(runtime: Runtime, seeded: Seeded) -> N
     await worker.aclose()
 
     assert transport.sent == []
+    found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert found.failure_kind is FailureKind.EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        # Words that name no class: the kind comes from the error, not from its text.
+        (TransportRejected("the SMSC said no"), FailureKind.REFUSED),
+        (LineRefused("TransportUnavailable: an SMSC's odd text"), FailureKind.REFUSED),
+    ],
+)
+async def test_a_failed_sends_kind_is_stored(
+    runtime: Runtime, seeded: Seeded, failure: DeliveryError, kind: FailureKind
+) -> None:
+    """A message given up records its failure's kind as a code beside the route's words."""
+    [message_id] = await send_otps(runtime, seeded, 1)
+    worker = dispatcher(runtime, ScriptedTransport([failure]))
+
+    await worker.start()
+    await until(lambda: _all(runtime, seeded, [message_id], MessageStatus.FAILED))
+    await worker.aclose()
+
+    found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert found.failure_kind is kind
+    assert found.error == f"{type(failure).__name__}: {failure}"  # the words, kept
+
+
+async def test_a_retried_sends_kind_is_stored(runtime: Runtime, seeded: Seeded) -> None:
+    """A message waiting for its next attempt holds the kind of the attempt that failed."""
+    [message_id] = await send_otps(runtime, seeded, 1)
+    transport = ScriptedTransport([TransportUnavailable("bind lost")])
+    config = DispatchConfig(first_delay=timedelta(seconds=30))  # not due again in the test
+    worker = Dispatcher(runtime.store, transport, lambda: datetime.now(UTC), config)
+
+    async def retried() -> bool:
+        found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+        return (found.status, found.attempts) == (MessageStatus.QUEUED, 1)  # tried, queued again
+
+    await worker.start()
+    await until(retried)
+    await worker.aclose()
+
+    found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
+    assert found.failure_kind is FailureKind.UNAVAILABLE
 
 
 async def test_reports_that_overtake_the_submit_land(runtime: Runtime, seeded: Seeded) -> None:

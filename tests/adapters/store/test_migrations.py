@@ -240,3 +240,94 @@ async def test_0030_masks_codes_left_in_texts_of_messages_never_sent(database_ur
         3: "edited ****** text",
         4: "code 7777 - call 02112345678",
     }
+
+
+async def test_0130_reads_the_kind_of_stored_failures_from_their_words(database_url: str) -> None:
+    """Failures stored before messages.failure_kind get the kind their words name, once."""
+    engines = create_engines(database_url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    words = {
+        1: ("failed", "TransportRejected: submit_sm answered ESME_RINVDSTADR", "refused"),
+        2: ("failed", "gave up after 6 attempts: LineRefused: ESME_RINVSRCADR", "refused"),
+        3: ("failed", "gave up after 6 attempts: TransportUnavailable: no route", "unavailable"),
+        4: ("expired", "code expired while retrying: DeliveryUncertain: no answer", "uncertain"),
+        5: ("expired", "its validity ended before sending", "expired"),
+        6: ("queued", "TransportUnavailable: bind lost", "unavailable"),
+        7: ("failed", "stale", "other"),
+        8: ("sent", None, None),
+        9: ("failed", "canceled by the operator before it was sent", "canceled"),
+    }
+    try:
+        await upgrade(engines, "0110")
+        async with engines.write.begin() as conn:
+            await conn.execute(
+                insert(
+                    _first_release(
+                        "accounts",
+                        "id",
+                        "name",
+                        "credit",
+                        "unlimited",
+                        "sender",
+                        "active",
+                        "created_at",
+                    )
+                ).values(
+                    id=1,
+                    name="a",
+                    credit=0,
+                    unlimited=False,
+                    sender="1",
+                    active=True,
+                    created_at=now,
+                )
+            )
+            for message_id, (status, error, _) in words.items():
+                await conn.execute(
+                    insert(
+                        _first_release(
+                            "messages",
+                            "id",
+                            "account_id",
+                            "mobile",
+                            "sender",
+                            "text",
+                            "encoding",
+                            "parts",
+                            "cost",
+                            "charged",
+                            "status",
+                            "attempts",
+                            "possible_duplicate",
+                            "next_attempt_at",
+                            "expires_at",
+                            "created_at",
+                            "error",
+                        )
+                    ).values(
+                        id=message_id,
+                        account_id=1,
+                        mobile="989120000000",
+                        sender="1",
+                        text="code ****",
+                        encoding="ucs2",
+                        parts=1,
+                        cost=0,
+                        charged=0,
+                        status=status,
+                        attempts=1,
+                        possible_duplicate=False,
+                        next_attempt_at=now,
+                        expires_at=now,
+                        created_at=now,
+                        error=error,
+                    )
+                )
+
+        await upgrade(engines)
+
+        async with engines.read.connect() as conn:
+            kinds = dict((await conn.execute(select(messages.c.id, messages.c.failure_kind))).all())
+    finally:
+        await engines.dispose()
+    assert kinds == {message_id: kind for message_id, (_, _, kind) in words.items()}

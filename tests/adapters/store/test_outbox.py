@@ -17,7 +17,14 @@ from quickotp.adapters.store.schema import messages, relay_urls, webhook_deliver
 from quickotp.adapters.store.sql import SqlStore
 from quickotp.bootstrap import Runtime
 from quickotp.domain.delivery import DeliveryReport, DeliveryState, SendReceipt
-from quickotp.domain.models import GiveUp, MessageStatus, NewMessage, Retry, Submitted
+from quickotp.domain.models import (
+    FailureKind,
+    GiveUp,
+    MessageStatus,
+    NewMessage,
+    Retry,
+    Submitted,
+)
 from tests.conftest import Seeded
 
 pytestmark = pytest.mark.anyio
@@ -409,3 +416,31 @@ async def test_a_message_given_up_keeps_no_code_in_its_text(
 
     found = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert (found.status, found.text) == (status, "code ****")
+
+
+async def test_a_failures_kind_is_stored_with_it_and_cleared_once_sent(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    """messages.failure_kind: the last failure's kind, a retry's and a give-up's; none once sent."""
+    retried, given_up = await accepted(runtime, seeded, 2)
+    await runtime.store.claim(NOW, LEASE, 10)
+
+    await runtime.store.record(
+        [
+            Retry(retried, NOW, "busy", False, kind=FailureKind.UNCERTAIN),
+            GiveUp(given_up, MessageStatus.FAILED, "words", kind=FailureKind.REFUSED),
+        ],
+        now=NOW,
+    )
+    found = await runtime.store.get_messages(seeded.account_id, [retried, given_up])
+    assert (found[retried].failure_kind, found[given_up].failure_kind) == (
+        FailureKind.UNCERTAIN,
+        FailureKind.REFUSED,
+    )
+
+    await runtime.store.claim(NOW, LEASE, 10)
+    await runtime.store.record(
+        [Submitted(retried, SendReceipt("smsc", "k1"), "code ****", NOW)], now=NOW
+    )
+    sent = (await runtime.store.get_messages(seeded.account_id, [retried]))[retried]
+    assert (sent.status, sent.error, sent.failure_kind) == (MessageStatus.SENT, None, None)

@@ -20,7 +20,7 @@ from quickotp.domain.errors import (
     TransportRejected,
     TransportUnavailable,
 )
-from quickotp.domain.models import MessageStatus, VerificationStatus
+from quickotp.domain.models import FailureKind, MessageStatus, VerificationStatus
 from quickotp.services.dispatcher import DispatchConfig, Dispatcher
 from quickotp.services.sends import Outgoing, SentOtp
 from tests.adapters.store.test_dispatcher import ScriptedTransport, until
@@ -141,6 +141,7 @@ async def test_the_operator_cancels_a_scheduled_message(runtime: Runtime, seeded
     assert [m.id for m in listed] == [sent.message_id]
     assert canceled.status is MessageStatus.FAILED
     assert "canceled" in (canceled.error or "")
+    assert canceled.failure_kind is FailureKind.CANCELED
     assert await runtime.store.claim(at + timedelta(seconds=1), LEASE, 10) == []
     assert await runtime.admin.scheduled(seeded.account_id) == []
     assert (await runtime.store.get_account(seeded.account_id)).credit == 1_000_000

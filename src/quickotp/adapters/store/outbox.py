@@ -22,7 +22,15 @@ from quickotp.adapters.store.statements import WriteTransactions, insert_rows
 from quickotp.adapters.store.webhooks import enqueue_reported
 from quickotp.domain import otp
 from quickotp.domain.delivery import DeliveryReport, DeliveryState
-from quickotp.domain.models import Claimed, GiveUp, Message, MessageStatus, Retry, Submitted
+from quickotp.domain.models import (
+    Claimed,
+    FailureKind,
+    GiveUp,
+    Message,
+    MessageStatus,
+    Retry,
+    Submitted,
+)
 
 RECONCILE_BATCH = 500  # parked reports matched in one transaction
 
@@ -58,6 +66,7 @@ _CLAIMED_COLUMNS = (
     "error",
     "code",
     "backup_sender",
+    "failure_kind",
 )
 # The hot path's lookups by provider id, by transport first: the index's leading column.
 # Without it the lookup read the whole index, and every report batch slowed as the table grew
@@ -236,8 +245,8 @@ async def _record_outcomes(
     # One executemany per batch on the driver: see store/raw.py.
     await tx.executemany(
         "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
-        " submitted_at = ?, lease_until = NULL, text = ?, code = NULL, error = NULL"
-        " WHERE id = ?",
+        " submitted_at = ?, lease_until = NULL, text = ?, code = NULL, error = NULL,"
+        " failure_kind = NULL WHERE id = ?",
         [
             (
                 MessageStatus.SENT.value,
@@ -254,7 +263,7 @@ async def _record_outcomes(
     await tx.executemany(
         "UPDATE messages SET status = ?, transport = ?, provider_message_id = ?,"
         " submitted_at = ?, reported_at = ?, lease_until = NULL, text = ?, code = NULL,"
-        " error = NULL WHERE id = ?",
+        " error = NULL, failure_kind = NULL WHERE id = ?",
         [
             (
                 _STATUS_FOR_REPORT[final[o.message_id].state].value,
@@ -278,13 +287,14 @@ async def _record_outcomes(
         await _apply_early_reports(tx, submitted, parked)
     await tx.executemany(
         "UPDATE messages SET status = ?, next_attempt_at = ?, lease_until = NULL,"
-        " error = ?, possible_duplicate = (possible_duplicate OR ?),"
+        " error = ?, failure_kind = ?, possible_duplicate = (possible_duplicate OR ?),"
         " transport = COALESCE(?, transport) WHERE id = ?",
         [
             (
                 MessageStatus.QUEUED.value,
                 tx.time(r.at),
                 r.error,
+                r.kind.value,
                 r.possible_duplicate,
                 r.route or None,
                 r.message_id,
@@ -438,10 +448,11 @@ async def _give_up(tx: Tx, outcome: GiveUp) -> None:
     # could mask it when the message is read later (panel, GetMessage).
     await tx.execute(
         "UPDATE messages SET status = ?, lease_until = NULL, text = ?, code = NULL, error = ?,"
-        " charged = 0, transport = COALESCE(?, transport) WHERE id = ?",
+        " failure_kind = ?, charged = 0, transport = COALESCE(?, transport) WHERE id = ?",
         outcome.status.value,
         otp.mask(text, code) if code else text,
         outcome.error,
+        outcome.kind.value,
         outcome.route or None,
         outcome.message_id,
     )
@@ -479,5 +490,6 @@ def _claimed(tx: Tx, row: Sequence[Any]) -> Claimed:
         provider_message_id=field["provider_message_id"],
         error=field["error"],
         backup_sender=field["backup_sender"],
+        failure_kind=None if field["failure_kind"] is None else FailureKind(field["failure_kind"]),
     )
     return Claimed(message, field["code"])

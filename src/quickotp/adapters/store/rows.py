@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 from quickotp.domain.models import (
     Account,
+    FailureKind,
     Message,
     MessageStatus,
     Pattern,
@@ -147,4 +148,5 @@ def message_from(row: Row[Any]) -> Message:
         error=row.error,
         not_before=row.not_before,
         backup_sender=row.backup_sender,
+        failure_kind=None if row.failure_kind is None else FailureKind(row.failure_kind),
     )

@@ -15,7 +15,7 @@ from quickotp.adapters.store.raw import Tx, write_transaction
 from quickotp.adapters.store.rows import message_from
 from quickotp.adapters.store.schema import messages
 from quickotp.domain.errors import Conflict, NotFound, Subject
-from quickotp.domain.models import Message, MessageStatus, VerificationStatus
+from quickotp.domain.models import FailureKind, Message, MessageStatus, VerificationStatus
 
 CANCELED = "canceled by the operator before it was sent"
 
@@ -44,7 +44,8 @@ class SqlSchedule:
 
     async def cancel(self, message_id: int, now: datetime) -> Message:
         """
-        Cancel a message still queued: it ends failed (its error says canceled), its charge
+        Cancel a message still queued: it ends failed (its error says canceled, its failure
+        kind is canceled), its charge
         returns and its verification, if it has one, is canceled, in one transaction.
         NotFound for no such message; Conflict when a dispatcher has taken it already.
         """
@@ -60,10 +61,11 @@ class SqlSchedule:
             if status != MessageStatus.QUEUED.value:
                 return (status,)
             await tx.execute(
-                "UPDATE messages SET status = ?, error = ?, code = NULL, charged = 0,"
-                " lease_until = NULL WHERE id = ? AND status = ?",
+                "UPDATE messages SET status = ?, error = ?, failure_kind = ?, code = NULL,"
+                " charged = 0, lease_until = NULL WHERE id = ? AND status = ?",
                 MessageStatus.FAILED.value,
                 CANCELED,
+                FailureKind.CANCELED.value,
                 message_id,
                 MessageStatus.QUEUED.value,
             )

@@ -161,7 +161,9 @@ messages = Table(
     # The route that took it; until one does, the route its last attempt failed on.
     Column("transport", String(40)),
     Column("provider_message_id", String(80)),
-    Column("error", Text),
+    Column("error", Text),  # the last failure in its route's own words, for the operator
+    # The last failure's kind, a FailureKind code (domain/models.py), which the panel reads.
+    Column("failure_kind", String(16)),
     # A scheduled send: not before this time. The claim reads next_attempt_at, which a
     # scheduled message is stored with set to this time, so ix_messages_due keeps it out of
     # every claim until it is due.
