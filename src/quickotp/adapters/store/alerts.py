@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, insert, literal, or_, select, union, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
+from quickotp.adapters.store.accounts import require_account
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
@@ -24,7 +25,6 @@ from quickotp.adapters.store.schema import (
     relay_urls,
 )
 from quickotp.domain.alerts import CreditAlert, EventDelivery, EventJob, LowCredit
-from quickotp.domain.errors import NotFound
 from quickotp.domain.models import WebhookOutcome, WebhookState
 
 
@@ -43,9 +43,7 @@ class AlertSqlStore:
 
     async def set_threshold(self, account_id: int, threshold: int | None, now: datetime) -> None:
         async with self.engines.write.begin() as conn:
-            found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
-            if found is None:
-                raise NotFound(f"no account {account_id}")
+            await require_account(conn, account_id)
             if threshold is None:
                 await conn.execute(
                     delete(credit_alerts).where(credit_alerts.c.account_id == account_id)
