@@ -24,14 +24,13 @@ import argparse
 import asyncio
 import dataclasses
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,8 +48,11 @@ from harness import (
     quickotp,
     quickotp_env,
     require_wrk,
+    run_wrk,
+    send_form_load,
     server,
     setup_account,
+    terminate,
     thread_cpu,
 )
 from harness import wrk as load_wrk
@@ -158,12 +160,7 @@ def serving(
                 time.sleep(0.1)
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        terminate(process)
 
 
 def wait_reported(db: Path, start: datetime, limit: float) -> None:
@@ -180,15 +177,18 @@ def wait_reported(db: Path, start: datetime, limit: float) -> None:
         time.sleep(0.5)
 
 
-def smpp_service(db: Path, smsc_port: int | None, window: int) -> tuple[dict[str, str], str]:
+def smpp_service(
+    db: Path, smsc_port: int | None, window: int, extra: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], str]:
     """
-    The service's environment on the SQLite file `db`, migrated, with the bench account and
-    an smpp route of `window` to `smsc_port` (None: no route, the log sink takes all); and
-    the account's token.
+    The service's environment (with `extra` last) on the SQLite file `db`, migrated, with
+    the bench account and an smpp route of `window` to `smsc_port` (None: no route, the log
+    sink takes all); and the account's token.
     """
     env = {
         **quickotp_env(f"sqlite:///{db}", db.with_name("sink.jsonl"), **GUARD_OFF),
         "QUICKOTP_DISPATCH_CONCURRENCY": str(window),
+        **(extra or {}),
     }
     token = setup_account(env)
     if smsc_port is not None:
@@ -207,26 +207,14 @@ def end_to_end(
         port = free_port()
         argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
         url = f"http://127.0.0.1:{port}/rest/SendQuickOTP"
-        script = HERE / ("send_form_paced.lua" if rate else "send_form.lua")
-        wrk = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script)]
-        wrk_env = {
-            **os.environ,
-            "QUICKOTP_BENCH_TOKEN": token,
-            "QUICKOTP_BENCH_DELAY_MS": str(round(connections * 1000 / rate)) if rate else "0",
-        }
+        wrk, wrk_env = send_form_load(connections, rate, token)
         log = Path(tmp) / "serve.log"
         with serving(argv, env, f"http://127.0.0.1:{port}/healthz", log) as process:
-            subprocess.run(pinned(1, [*wrk, "-d3s", url]), env=wrk_env, capture_output=True)
+            run_wrk(wrk, 3, url, wrk_env)  # the warm-up
             wait_drained(db, datetime(2000, 1, 1, tzinfo=UTC), 30)
             start = datetime.now(UTC)
             before = thread_cpu(process.pid)  # taskset execs the service: the same pid
-            done = subprocess.run(
-                pinned(1, [*wrk, f"-d{seconds}s", url]),
-                env=wrk_env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            done = run_wrk(wrk, seconds, url, wrk_env)
             cpu = thread_cpu(process.pid) - before
             end = datetime.now(UTC)
             if done.returncode:

@@ -97,6 +97,17 @@ async def sign_in_once(port: int, source: str, request: bytes, counts: Counter[s
         counts["sign-in error"] += 1
 
 
+def form_post(path: str, body: bytes, header: str, *, close: bool) -> bytes:
+    """A raw HTTP/1.1 POST of the form `body` to `path`, with `header` (one `Name: value`)."""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + (b"Connection: close\r\n" if close else b"")
+        + b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"{header}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
 async def sign_ins(
     port: int, rate: float, until: float, form: tuple[str, str], counts: Counter[str]
 ) -> None:
@@ -108,12 +119,7 @@ async def sign_ins(
     start = time.monotonic()
     while time.monotonic() < until:
         body = f"csrf={csrf}&email=guess{n}%40flood.test&password=wrong+password+{n}".encode()
-        request = (
-            b"POST /panel/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n"
-            + f"Cookie: {cookie}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+        request = form_post("/panel/sign-in", body, f"Cookie: {cookie}", close=True)
         source = SIGN_IN_SOURCES[n % len(SIGN_IN_SOURCES)]
         task = asyncio.create_task(sign_in_once(port, source, request, counts))
         tasks.add(task)
@@ -207,12 +213,7 @@ async def measure(port: int, token: str, seconds: float, rate: float, first: int
         nonlocal failures
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         body = f"Mobile=0912{first + n:07d}&CodeLength=5".encode()
-        request = (
-            b"POST /rest/SendQuickOTP HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n"
-            + f"Authorization: {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+        request = form_post("/rest/SendQuickOTP", body, f"Authorization: {token}", close=False)
         connection = await idle.get()
         try:
             async with asyncio.timeout(30):

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -105,12 +106,17 @@ def server(
                 time.sleep(0.1)
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        terminate(process)
+
+
+def terminate(process: subprocess.Popen[Any], seconds: float = 20) -> None:
+    """End `process`: SIGTERM, and SIGKILL when it has not ended `seconds` later."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def _stat(path: Path) -> tuple[int, float]:
@@ -162,6 +168,39 @@ def thread_cpu(pid: int) -> ThreadCpu:
     return ThreadCpu(main=main, total=total)
 
 
+def wrk_command(connections: int, script: str) -> list[str]:
+    """wrk on one thread, `connections` connections running bench/`script`; -d and URL to add."""
+    return ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / script)]
+
+
+def run_wrk(
+    command: Sequence[str], seconds: int, url: str, env: Mapping[str, str], *, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """One run of wrk's `command` against `url` for `seconds`, pinned to CPU 1."""
+    return subprocess.run(
+        pinned(1, [*command, f"-d{seconds}s", url]),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
+def send_form_load(connections: int, rate: float, token: str) -> tuple[list[str], dict[str, str]]:
+    """
+    wrk's command and environment for SendQuickOTP with `token`: as fast as it answers
+    (send_form.lua), or (`rate` above 0) about `rate` requests a second in all
+    (send_form_paced.lua, each connection waiting its share between requests).
+    """
+    script = "send_form_paced.lua" if rate else "send_form.lua"
+    env = {
+        **os.environ,
+        "QUICKOTP_BENCH_TOKEN": token,
+        "QUICKOTP_BENCH_DELAY_MS": str(round(connections * 1000 / rate)) if rate else "0",
+    }
+    return wrk_command(connections, script), env
+
+
 def wrk(
     url: str,
     *,
@@ -176,18 +215,11 @@ def wrk(
     One wrk run (after a warm-up run) of `script` against `url`; with `server_pid`, also
     the server's CPU time per answer (steadier than answers/s on a shared machine).
     """
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / script)]
+    base = wrk_command(connections, script)
     environment = {**os.environ, **(env or {})}
 
     def run(duration: int) -> str:
-        done = subprocess.run(
-            pinned(1, [*base, f"-d{duration}s", url]),
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout
+        return run_wrk(base, duration, url, environment, check=True).stdout
 
     if warmup:
         run(warmup)

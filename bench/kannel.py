@@ -40,11 +40,12 @@ from pathlib import Path
 import httpx
 from e2e_smpp import serving, smpp_service
 from harness import (
-    HERE,
     free_port,
     parse_wrk,
     pinned,
     require_wrk,
+    run_wrk,
+    wrk_command,
 )
 from smpp_client import SIMULATOR
 
@@ -125,18 +126,12 @@ def load(
     env: dict[str, str] | None = None,
 ) -> Row:
     """A warm-up, then one measured wrk run against `url`, counted at the SMSC."""
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(HERE / script)]
+    base = wrk_command(connections, script)
     environment = {**os.environ, **(env or {})}
-    subprocess.run(pinned(1, [*base, "-d2s", url]), env=environment, capture_output=True)
+    run_wrk(base, 2, url, environment)  # the warm-up
     smsc.wait_settled(DRAIN_SECONDS)  # the warm-up's queue is not counted as the run's
     start_count, start = smsc.accepted, time.monotonic()
-    done = subprocess.run(
-        pinned(1, [*base, f"-d{seconds}s", url]),
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_wrk(base, seconds, url, environment)
     elapsed = time.monotonic() - start
     end_count = smsc.accepted
     busy = os.getloadavg()[0]

@@ -45,16 +45,15 @@ from pathlib import Path
 
 import httpx
 import orjson
-from e2e_smpp import GUARD_OFF, serving, simulator
+from e2e_smpp import serving, simulator, smpp_service
 from harness import (
     HERE,
     free_port,
     parse_wrk,
-    pinned,
-    quickotp,
-    quickotp_env,
     require_wrk,
-    setup_account,
+    run_wrk,
+    send_form_load,
+    terminate,
     thread_cpu,
 )
 from tracing_cost import base_tree
@@ -105,12 +104,7 @@ def receiver(out: Path) -> Iterator[int]:
             raise SystemExit("the report receiver did not start")
         yield int(ready[1])
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        terminate(process)
 
 
 def _left(db: Path, start: datetime, *, webhooks: bool) -> int:
@@ -149,31 +143,12 @@ def run_once(
     """One server, loaded for `seconds`; with `webhook`, one relay URL to a receiver."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        env = {
-            **quickotp_env(f"sqlite:///{db}", Path(tmp) / "sink.jsonl", **GUARD_OFF),
-            "QUICKOTP_DISPATCH_CONCURRENCY": "10",
-            "QUICKOTP_WEBHOOK_PRIVATE_URLS": "1",  # the receiver is on 127.0.0.1
-            **(extra_env or {}),
-        }
-        token = setup_account(env)
-        quickotp(
-            env,
-            "routes",
-            "add",
-            "smsc",
-            "--url",
-            f"smpp://bench:secret@127.0.0.1:{smsc_port}?window=10&timeout=10",
-        )
+        private = {"QUICKOTP_WEBHOOK_PRIVATE_URLS": "1"}  # the receiver is on 127.0.0.1
+        env, token = smpp_service(db, smsc_port, 10, {**private, **(extra_env or {})})
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         argv = [sys.executable, "-m", "quickotp", "serve", "--port", str(port)]
-        script = HERE / ("send_form_paced.lua" if rate else "send_form.lua")
-        wrk = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script)]
-        wrk_env = {
-            **os.environ,
-            "QUICKOTP_BENCH_TOKEN": token,
-            "QUICKOTP_BENCH_DELAY_MS": str(round(connections * 1000 / rate)) if rate else "0",
-        }
+        wrk, wrk_env = send_form_load(connections, rate, token)
         arrivals = Path(tmp) / "arrivals.jsonl"
         with (
             receiver(arrivals) as hook_port,
@@ -187,23 +162,12 @@ def run_once(
                 ).json()
                 if answer.get("Status") != "Success":
                     raise SystemExit(f"RelayMessageDeliveryCreate: {answer}")
-            subprocess.run(
-                pinned(1, [*wrk, "-d3s", f"{base}/rest/SendQuickOTP"]),
-                env=wrk_env,
-                capture_output=True,
-                check=False,
-            )
+            run_wrk(wrk, 3, f"{base}/rest/SendQuickOTP", wrk_env)  # the warm-up
             _drain(db, datetime(2000, 1, 1, tzinfo=UTC), webhooks=webhook)
             load_average = os.getloadavg()[0]
             start = datetime.now(UTC)
             before = thread_cpu(process.pid)
-            done = subprocess.run(
-                pinned(1, [*wrk, f"-d{seconds}s", f"{base}/rest/SendQuickOTP"]),
-                env=wrk_env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            done = run_wrk(wrk, seconds, f"{base}/rest/SendQuickOTP", wrk_env)
             end = datetime.now(UTC)
             if done.returncode:
                 raise SystemExit(f"wrk failed:\n{done.stdout}{done.stderr}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -23,22 +22,15 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from harness import HERE, METRICS_HEADERS, Load, cpu_seconds, parse_wrk, pinned
+from harness import HERE, METRICS_HEADERS, Load, cpu_seconds, parse_wrk, pinned, terminate
 from redis import Redis
+from smpp_client import SIMULATOR
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.schema import messages
 
-SIMULATOR = (
-    Path(__file__).resolve().parents[1]
-    / "tests"
-    / "adapters"
-    / "transports"
-    / "smpp"
-    / "smsc_sim.py"
-)
 POSTGRES = os.environ.get(
     "QUICKOTP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -154,12 +146,7 @@ def running(
             time.sleep(0.1)
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        terminate(process, 30)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quickotp.domain.datetimes import read_moment
+from quickotp.domain.datetimes import Moment, read_moment
 from quickotp.domain.digits import ascii_digits
 from quickotp.domain.errors import (
     DatesReversed,
@@ -94,12 +94,8 @@ class Reports:
 
 
 def statistics_window(from_date: str, to_date: str) -> Window:
-    first = read_moment(from_date)
-    if first is None:
-        raise InvalidFromDate("FromDate is no date")
-    last = read_moment(to_date)
-    if last is None:
-        raise InvalidToDate("ToDate is no date")
+    first = _moment(from_date, InvalidFromDate, "FromDate")
+    last = _moment(to_date, InvalidToDate, "ToDate")
     start, last_day = first.day(), last.day()
     if start > last_day:
         raise DatesReversed("FromDate is after ToDate")
@@ -110,16 +106,20 @@ def statistics_window(from_date: str, to_date: str) -> Window:
 
 def messages_window(from_date_time: str, to_date_time: str) -> Window:
     """From FromDateTime to ToDateTime, both included; a date alone is its whole day."""
-    first = read_moment(from_date_time)
-    if first is None:
-        raise InvalidFromDateTime("FromDateTime is no date")
-    last = read_moment(to_date_time)
-    if last is None:
-        raise InvalidToDateTime("ToDateTime is no date")
+    first = _moment(from_date_time, InvalidFromDateTime, "FromDateTime")
+    last = _moment(to_date_time, InvalidToDateTime, "ToDateTime")
     end = last.at + timedelta(microseconds=1) if last.has_time else _next_day(last.day())
     if first.at >= end:
         raise DateTimesReversed("FromDateTime is after ToDateTime")
     return Window(first.at, end)
+
+
+def _moment(raw: str, error: type[Exception], name: str) -> Moment:
+    """The moment the parameter `name` gives; `error` when it names none."""
+    found = read_moment(raw)
+    if found is None:
+        raise error(f"{name} is no date")
+    return found
 
 
 def _next_day(day: datetime) -> datetime:

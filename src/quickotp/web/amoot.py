@@ -24,7 +24,7 @@ from quickotp.domain.models import (
 from quickotp.domain.sms import variables
 from quickotp.services.gateway import Gateway
 from quickotp.support.faults import log_failure
-from quickotp.web.amoot_send import AmootSending
+from quickotp.web.amoot_send import AmootSending, sent_code
 from quickotp.web.amoot_wire import (
     DELIVERY_TYPE,
     PATTERN_STATUS,
@@ -151,13 +151,7 @@ class AmootApi:
             code_length=params.get("codelength"),
             optional_code=params.get("optionalcode"),
         )
-        data = {
-            "Mobile": sent.mobile.national,
-            "MessageID": sent.message_id,
-            "Code": sent.code,
-            "Status": Status.SUCCESS,
-        }
-        return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
+        return sent_code(sent, data_as_array=self.data_as_array)
 
     async def verify_quick_otp(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         """Our addition to the surface: check a code; `Status` names the outcome (amoot-api.md)."""

@@ -44,26 +44,24 @@ class AmootSending:
         ]
 
     async def send_simple(self, caller: Caller, params: Params) -> dict[str, Any]:
-        rows = await self.messaging.send_simple(
-            caller,
-            mobiles=_list(params, "mobiles"),
-            text=params.get("smsmessagetext"),
-            line=params.get("linenumber"),
-            send_at=params.get("senddatetime"),
-        )
-        return _rows("SendSimple", rows)
+        return await self._send_simple("SendSimple", caller, params, with_backup=False)
 
     async def send_with_backup_line(self, caller: Caller, params: Params) -> dict[str, Any]:
+        return await self._send_simple("SendWithBackupLine", caller, params, with_backup=True)
+
+    async def _send_simple(
+        self, method: str, caller: Caller, params: Params, *, with_backup: bool
+    ) -> dict[str, Any]:
         rows = await self.messaging.send_simple(
             caller,
             mobiles=_list(params, "mobiles"),
             text=params.get("smsmessagetext"),
             line=params.get("linenumber"),
             send_at=params.get("senddatetime"),
-            backup_line=params.get("backuplinenumber"),
-            with_backup=True,
+            backup_line=params.get("backuplinenumber") if with_backup else None,
+            with_backup=with_backup,
         )
-        return _rows("SendWithBackupLine", rows)
+        return _rows(method, rows)
 
     async def send_otp(self, caller: Caller, params: Params) -> dict[str, Any]:
         sent = await self.messaging.send_otp(
@@ -74,31 +72,24 @@ class AmootSending:
             send_at=params.get("senddatetime"),
             code_length=params.get("codelength"),
         )
-        data = {
-            "Mobile": sent.mobile.national,
-            "MessageID": sent.message_id,
-            "Code": sent.code,
-            "Status": Status.SUCCESS,
-        }
-        return {"Status": Status.SUCCESS, "Data": [data] if self.data_as_array else data}
+        return sent_code(sent, data_as_array=self.data_as_array)
 
     async def send_with_pattern(self, caller: Caller, params: Params) -> dict[str, Any]:
-        sent = await self.messaging.send_with_pattern(
-            caller,
-            mobile=params.get("mobile", ""),
-            pattern_id=params.get("patterncodeid"),
-            values=_list(params, "patternvalues"),
-        )
-        return {"Status": Status.SUCCESS, "Data": [_sent(sent)]}
+        return await self._send_with_pattern(caller, params, own_line=False)
 
     async def send_with_pattern_own(self, caller: Caller, params: Params) -> dict[str, Any]:
+        return await self._send_with_pattern(caller, params, own_line=True)
+
+    async def _send_with_pattern(
+        self, caller: Caller, params: Params, *, own_line: bool
+    ) -> dict[str, Any]:
         sent = await self.messaging.send_with_pattern(
             caller,
             mobile=params.get("mobile", ""),
             pattern_id=params.get("patterncodeid"),
             values=_list(params, "patternvalues"),
-            line=params.get("linenumber"),
-            own_line=True,
+            line=params.get("linenumber") if own_line else None,
+            own_line=own_line,
         )
         return {"Status": Status.SUCCESS, "Data": [_sent(sent)]}
 
@@ -112,6 +103,17 @@ def _list(params: Params, name: str) -> str | list[str]:
     if len(found) > 1 or name not in params:
         return found
     return params[name]
+
+
+def sent_code(sent: SentOtp, *, data_as_array: bool) -> dict[str, Any]:
+    """SendQuickOTP's and SendOTP's answer: the number, its message and the code sent."""
+    data = {
+        "Mobile": sent.mobile.national,
+        "MessageID": sent.message_id,
+        "Code": sent.code,
+        "Status": Status.SUCCESS,
+    }
+    return {"Status": Status.SUCCESS, "Data": [data] if data_as_array else data}
 
 
 def _sent(sent: SentOtp) -> dict[str, Any]:

@@ -29,22 +29,8 @@ class AccountSql:
         self, *, name: str, credit: int, unlimited: bool, sender: str, now: datetime
     ) -> Account:
         async with self.engines.write.begin() as conn:
-            taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == name))
-            if taken is not None:
-                raise Conflict(
-                    f"an account named {name!r} exists already", subject=Subject.ACCOUNT_NAME_TAKEN
-                )
-            new_id = await conn.scalar(
-                insert(accounts)
-                .values(
-                    name=name,
-                    credit=credit,
-                    unlimited=unlimited,
-                    sender=sender,
-                    active=True,
-                    created_at=now,
-                )
-                .returning(accounts.c.id)
+            new_id = await insert_account(
+                conn, name=name, credit=credit, unlimited=unlimited, sender=sender, now=now
             )
             if credit:
                 await conn.execute(
@@ -52,7 +38,7 @@ class AccountSql:
                         account_id=new_id, amount=credit, reason="opening credit", created_at=now
                     )
                 )
-            return await account_row(conn, int(new_id))
+            return await account_row(conn, new_id)
 
     async def get_account(self, account_id: int) -> Account:
         async with self.engines.read.connect() as conn:
@@ -103,19 +89,11 @@ class AccountSql:
 
     async def set_overdraft(self, account_id: int, overdraft: int) -> Account:
         async with self.engines.write.begin() as conn:
-            await account_row(conn, account_id)
-            await conn.execute(
-                update(accounts).where(accounts.c.id == account_id).values(overdraft=overdraft)
-            )
-            return await account_row(conn, account_id)
+            return await update_account(conn, account_id, overdraft=overdraft)
 
     async def set_account_active(self, account_id: int, active: bool) -> Account:
         async with self.engines.write.begin() as conn:
-            await account_row(conn, account_id)
-            await conn.execute(
-                update(accounts).where(accounts.c.id == account_id).values(active=active)
-            )
-            return await account_row(conn, account_id)
+            return await update_account(conn, account_id, active=active)
 
     async def get_account_settings(self, account_id: int) -> dict[str, Any]:
         """The account's own settings (fraud-guard overrides); {} when it has none."""
@@ -155,3 +133,45 @@ async def account_row(conn: AsyncConnection, account_id: int) -> Account:
     if row is None:
         raise NotFound(f"no account {account_id}")
     return account_from(row)
+
+
+async def require_account(conn: AsyncConnection, account_id: int, *, lock: bool = False) -> None:
+    """
+    NotFound unless the account `account_id` is there as `conn` reads it; with `lock`, its
+    row stays locked (PostgreSQL) to the end of the transaction.
+    """
+    query = select(accounts.c.id).where(accounts.c.id == account_id)
+    if await conn.scalar(query.with_for_update() if lock else query) is None:
+        raise NotFound(f"no account {account_id}")
+
+
+async def update_account(conn: AsyncConnection, account_id: int, **values: Any) -> Account:
+    """Set `values` on the account `account_id` and read it back; NotFound when there is none."""
+    done = await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+    if done.rowcount == 0:
+        raise NotFound(f"no account {account_id}")
+    return await account_row(conn, account_id)
+
+
+async def insert_account(
+    conn: AsyncConnection, *, name: str, credit: int, unlimited: bool, sender: str, now: datetime
+) -> int:
+    """A new active account's id; Conflict when the name is taken."""
+    taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == name))
+    if taken is not None:
+        raise Conflict(
+            f"an account named {name!r} exists already", subject=Subject.ACCOUNT_NAME_TAKEN
+        )
+    new_id = await conn.scalar(
+        insert(accounts)
+        .values(
+            name=name,
+            credit=credit,
+            unlimited=unlimited,
+            sender=sender,
+            active=True,
+            created_at=now,
+        )
+        .returning(accounts.c.id)
+    )
+    return int(new_id)

@@ -14,7 +14,9 @@ from sqlalchemy import bindparam, delete, insert, literal, or_, select, union, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
+from quickotp.adapters.store.accounts import require_account
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.owed import lease_due, state_after
 from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
     account_webhooks,
@@ -24,7 +26,6 @@ from quickotp.adapters.store.schema import (
     relay_urls,
 )
 from quickotp.domain.alerts import CreditAlert, EventDelivery, EventJob, LowCredit
-from quickotp.domain.errors import NotFound
 from quickotp.domain.models import WebhookOutcome, WebhookState
 
 
@@ -43,9 +44,7 @@ class AlertSqlStore:
 
     async def set_threshold(self, account_id: int, threshold: int | None, now: datetime) -> None:
         async with self.engines.write.begin() as conn:
-            found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
-            if found is None:
-                raise NotFound(f"no account {account_id}")
+            await require_account(conn, account_id)
             if threshold is None:
                 await conn.execute(
                     delete(credit_alerts).where(credit_alerts.c.account_id == account_id)
@@ -138,34 +137,12 @@ class AlertSqlStore:
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[EventJob]:
         """Lease up to `limit` due events (pending and due, or sending past their lease)."""
-        due = (
-            select(event_deliveries.c.id)
-            .where(
-                or_(
-                    (event_deliveries.c.state == WebhookState.PENDING)
-                    & (event_deliveries.c.next_attempt_at <= now),
-                    (event_deliveries.c.state == WebhookState.SENDING)
-                    & (event_deliveries.c.lease_until < now),
-                )
-            )
-            .order_by(event_deliveries.c.next_attempt_at, event_deliveries.c.id)
-            .limit(limit)
-        )
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
         async with self.engines.write.begin() as conn:
-            ids = (await conn.execute(due)).scalars().all()
+            ids = await lease_due(
+                conn, event_deliveries, now=now, lease=lease, limit=limit, postgres=self._postgres
+            )
             if not ids:
                 return []
-            await conn.execute(
-                update(event_deliveries)
-                .where(event_deliveries.c.id.in_(ids))
-                .values(
-                    state=WebhookState.SENDING,
-                    lease_until=now + lease,
-                    attempts=event_deliveries.c.attempts + 1,
-                )
-            )
             rows = (
                 await conn.execute(
                     select(event_deliveries, account_webhooks.c.secret.label("secret"))
@@ -198,13 +175,7 @@ class AlertSqlStore:
                 [
                     {
                         "delivery_id": o.delivery_id,
-                        "new_state": (
-                            WebhookState.DELIVERED
-                            if o.delivered
-                            else WebhookState.PENDING
-                            if o.retry_at is not None
-                            else WebhookState.FAILED
-                        ),
+                        "new_state": state_after(delivered=o.delivered, retry_at=o.retry_at),
                         "at": o.retry_at or now,
                         "code": o.status_code,
                         "error": (o.error or "")[:500] or None,

@@ -16,11 +16,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store.accounts import insert_account, require_account
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.raw import Tx, marks, write_transaction
 from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import (
-    accounts,
     audit_log,
     invitations,
     panel_drafts,
@@ -86,28 +86,11 @@ class IdentitySqlStore:
         if await conn.scalar(select(users.c.id).where(users.c.email == email)) is not None:
             raise Conflict("a user with this email exists already", subject=Subject.EMAIL_TAKEN)
         if new_account is not None:
-            taken = await conn.scalar(select(accounts.c.id).where(accounts.c.name == new_account))
-            if taken is not None:
-                raise Conflict(
-                    f"an account named {new_account!r} exists already",
-                    subject=Subject.ACCOUNT_NAME_TAKEN,
-                )
-            account_id = await conn.scalar(
-                insert(accounts)
-                .values(
-                    name=new_account,
-                    credit=0,
-                    unlimited=False,
-                    sender=sender,
-                    active=True,
-                    created_at=now,
-                )
-                .returning(accounts.c.id)
+            account_id = await insert_account(
+                conn, name=new_account, credit=0, unlimited=False, sender=sender, now=now
             )
         elif account_id is not None:
-            found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
-            if found is None:
-                raise NotFound(f"no account {account_id}")
+            await require_account(conn, account_id)
         try:
             new_id = await conn.scalar(
                 insert(users)
@@ -395,9 +378,7 @@ class IdentitySqlStore:
     ) -> Invitation:
         async with self.engines.write.begin() as conn:
             if account_id is not None:
-                found = await conn.scalar(select(accounts.c.id).where(accounts.c.id == account_id))
-                if found is None:
-                    raise NotFound(f"no account {account_id}")
+                await require_account(conn, account_id)
             new_id = await conn.scalar(
                 insert(invitations)
                 .values(

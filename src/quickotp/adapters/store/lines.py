@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from quickotp.adapters.store.accounts import update_account
 from quickotp.adapters.store.engine import Engines
-from quickotp.adapters.store.rows import account_from
 from quickotp.adapters.store.schema import account_lines, accounts
 from quickotp.domain.errors import Conflict, InvalidInput, NotFound, Subject
 from quickotp.domain.models import Account
@@ -70,13 +70,7 @@ class SqlLines:
 
     async def set_free_text(self, account_id: int, allowed: bool) -> Account:
         async with self.engines.write.begin() as conn:
-            done = await conn.execute(
-                update(accounts).where(accounts.c.id == account_id).values(free_text=allowed)
-            )
-            if not done.rowcount:
-                raise NotFound(f"no account {account_id}")
-            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
-            return account_from(row)
+            return await update_account(conn, account_id, free_text=allowed)
 
     async def _lines(self, conn: AsyncConnection, account_id: int) -> list[str]:
         default = await conn.scalar(select(accounts.c.sender).where(accounts.c.id == account_id))

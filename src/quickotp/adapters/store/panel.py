@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store import day_counts, message_log
+from quickotp.adapters.store.accounts import update_account
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import (
     account_from,
@@ -332,13 +333,7 @@ class PanelSqlStore:
 
     async def set_account_unlimited(self, account_id: int, unlimited: bool) -> Account:
         async with self.engines.write.begin() as conn:
-            done = await conn.execute(
-                update(accounts).where(accounts.c.id == account_id).values(unlimited=unlimited)
-            )
-            if done.rowcount == 0:
-                raise NotFound(f"no account {account_id}")
-            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
-            return account_from(row)
+            return await update_account(conn, account_id, unlimited=unlimited)
 
     async def account_summaries(self, *, since: datetime) -> list[AccountSummary]:
         """

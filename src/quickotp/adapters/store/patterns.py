@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quickotp.adapters.store.accounts import account_row
+from quickotp.adapters.store.accounts import account_row, require_account
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import pattern_from
 from quickotp.adapters.store.schema import accounts, patterns
@@ -47,9 +47,7 @@ class PatternSql:
             else:
                 # The account's row locked (SQLite: the writer holds every row), so two
                 # submissions at once cannot both pass a count taken before either wrote.
-                locked = select(accounts.c.id).where(accounts.c.id == account_id)
-                if await conn.scalar(locked.with_for_update()) is None:
-                    raise NotFound(f"no account {account_id}")
+                await require_account(conn, account_id, lock=True)
                 pending = await conn.scalar(
                     select(func.count())
                     .select_from(patterns)

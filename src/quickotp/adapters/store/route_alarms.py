@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quickotp.adapters.store.engine import Engines
+from quickotp.adapters.store.owed import lease_due, state_after
 from quickotp.adapters.store.rows import record
 from quickotp.adapters.store.schema import route_alarm_notices, route_alarms
 from quickotp.domain.models import WebhookState
@@ -108,30 +109,17 @@ class AlarmSqlStore:
 
     async def claim_notices(self, now: datetime, lease: timedelta, limit: int) -> list[AlarmNotice]:
         n = route_alarm_notices.c
-        due = (
-            select(n.id)
-            .where(
-                or_(
-                    (n.state == WebhookState.PENDING) & (n.next_attempt_at <= now),
-                    (n.state == WebhookState.SENDING) & (n.lease_until < now),
-                )
-            )
-            .order_by(n.next_attempt_at, n.id)
-            .limit(limit)
-        )
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
         async with self.engines.write.begin() as conn:
-            ids = (await conn.execute(due)).scalars().all()
+            ids = await lease_due(
+                conn,
+                route_alarm_notices,
+                now=now,
+                lease=lease,
+                limit=limit,
+                postgres=self._postgres,
+            )
             if not ids:
                 return []
-            await conn.execute(
-                update(route_alarm_notices)
-                .where(n.id.in_(ids))
-                .values(
-                    state=WebhookState.SENDING, lease_until=now + lease, attempts=n.attempts + 1
-                )
-            )
             rows = (
                 await conn.execute(
                     select(
@@ -161,13 +149,7 @@ class AlarmSqlStore:
         note: str | None,
         now: datetime,
     ) -> None:
-        state = (
-            WebhookState.DELIVERED
-            if error is None
-            else WebhookState.PENDING
-            if retry_at is not None
-            else WebhookState.FAILED
-        )
+        state = state_after(delivered=error is None, retry_at=retry_at)
         async with self.engines.write.begin() as conn:
             await conn.execute(
                 update(route_alarm_notices)
