@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.browser.conftest import OPERATOR, STEP_MS, new_page, sign_in, sign_up
-from tests.browser.journeys import PASSWORD as PASSWORD  # the operations tests' password
+from tests.browser.journeys import PASSWORD as PASSWORD  # re-exported: tests import it here
 from tests.browser.journeys import (
     add_credit,
     make_token,
