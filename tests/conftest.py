@@ -251,6 +251,15 @@ async def seeded(runtime: Runtime) -> Seeded:
     return await seed(runtime)
 
 
+async def approved_order_pattern(runtime: Runtime, seeded: Seeded, text: str) -> int:
+    """An approved plain pattern of the seeded account whose %order% takes digits only; its id."""
+    pattern = await runtime.gateway.create_account_pattern(
+        seeded.account_id, text=text, is_otp=False, number_patterns="order"
+    )
+    await runtime.admin.approve_pattern(pattern.id)
+    return pattern.id
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """The real app, in process, over httpx."""

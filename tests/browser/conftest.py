@@ -9,6 +9,7 @@ Playwright never downloads a browser of its own here.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import REQUIRE_SERVICES
-from tests.e2e.server import Gateway
+from tests.e2e.server import Gateway, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -32,6 +33,7 @@ FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+SIMULATOR = Path(__file__).parents[1] / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 OPERATOR = ("ops@gateway.test", "operator password 1")
 STEP_MS = 10_000  # no single browser step may take longer
 
@@ -44,23 +46,34 @@ def browser_missing(reason: str) -> None:
     pytest.skip(message)
 
 
+def require_chromium() -> None:
+    """Skip (in CI, fail) where Debian's chromium is not installed."""
+    if not CHROMIUM.exists():
+        browser_missing(f"{CHROMIUM} is not installed")
+
+
+def panel_gateway(root: Path, **extra_env: str) -> Gateway:
+    """
+    A gateway (not yet migrated or started) as the panel's browser tests want it: open
+    sign-up, tokens read afresh on every request, and `extra_env` on top.
+    """
+    return Gateway(
+        root,
+        extra_env={"QUICKOTP_OPEN_SIGNUP": "1", "QUICKOTP_TOKEN_CACHE_SECONDS": "0", **extra_env},
+    )
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A migrated gateway with open sign-up and one operator (made with the CLI), serving."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
-    server = Gateway(
-        tmp_path_factory.mktemp("panel"),
-        extra_env={"QUICKOTP_OPEN_SIGNUP": "1", "QUICKOTP_TOKEN_CACHE_SECONDS": "0"},
-    )
-    yield from with_operator(server)
+    require_chromium()
+    yield from with_operator(panel_gateway(tmp_path_factory.mktemp("panel")))
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless, with a fresh profile (Playwright makes one per launch)."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
+    require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=FLAGS, headless=True, timeout=30_000
@@ -91,16 +104,34 @@ def sign_up(page: Page, base: str, email: str, account: str, password: str) -> N
     page.wait_for_url(re.compile(r".*/panel/dashboard$"))
 
 
-def sign_in(page: Page, base: str, email: str, password: str, language: str = "en") -> None:
-    """Sign in, then switch to `language` if the user's saved one differs."""
-    page.goto(f"{base}/panel/sign-in")
+def send_sign_in_form(page: Page, email: str, password: str) -> None:
+    """Type `email` and `password` into the sign-in form the page shows, and send it."""
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("form[action*='/sign-in'] button[type=submit]")
+
+
+def sign_in(page: Page, base: str, email: str, password: str, language: str = "en") -> None:
+    """Sign in, then switch to `language` if the user's saved one differs."""
+    page.goto(f"{base}/panel/sign-in")
+    send_sign_in_form(page, email, password)
     page.wait_for_load_state()
     if page.locator("html").get_attribute("lang") != language:
         page.click(f"button[name=language][value={language}]")
         page.wait_for_load_state()
+
+
+@contextlib.contextmanager
+def signed_in_page(
+    chromium: Browser, base: str, email: str, password: str, language: str = "en"
+) -> Iterator[Page]:
+    """A fresh profile (`new_page`) in which `email` is signed in, in `language`; closed after."""
+    context, page = new_page(chromium, language)
+    try:
+        sign_in(page, base, email, password, language)
+        yield page
+    finally:
+        context.close()
 
 
 def shot(page: Page, name: str) -> Path:
@@ -114,27 +145,28 @@ def shot(page: Page, name: str) -> Path:
 def with_operator(server: Gateway) -> Iterator[Gateway]:
     """`server` migrated, with the panel's operator (OPERATOR), running; stopped after."""
     assert server.cli("migrate").returncode == 0
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quickotp",
-            "operators",
-            "create",
-            "--email",
-            OPERATOR[0],
-            "--password-stdin",
-        ],
-        input=OPERATOR[1] + "\n",
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    server.create_operator(*OPERATOR)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def smsc_simulator(*options: str) -> Iterator[int]:
+    """An SMSC simulator (smsc_sim.py with `options`) on 127.0.0.1; its port; killed after."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(SIMULATOR), "--port", str(port), *options],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"READY\n"
+        yield port
+    finally:
+        process.kill()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()

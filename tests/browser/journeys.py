@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +15,15 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import OPERATOR, STEP_MS, new_page, sign_in, sign_up
+from tests.browser.conftest import (
+    OPERATOR,
+    STEP_MS,
+    new_page,
+    panel_gateway,
+    sign_in,
+    sign_up,
+    with_operator,
+)
 from tests.e2e.server import Gateway
 
 PASSWORD = "a browser password"
@@ -41,31 +47,7 @@ def serving(root: Path, extra_env: Mapping[str, str]) -> Iterator[Gateway]:
     A gateway as the `gateway` fixture makes it (open sign-up, the operator), with settings
     of its own: for a module whose tests need them.
     """
-    server = Gateway(
-        root,
-        extra_env={
-            "QUICKOTP_OPEN_SIGNUP": "1",
-            "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
-            **extra_env,
-        },
-    )
-    assert server.cli("migrate").returncode == 0
-    command = ["operators", "create", "--email", OPERATOR[0], "--password-stdin"]
-    made = subprocess.run(
-        [sys.executable, "-m", "quickotp", *command],
-        input=OPERATOR[1] + "\n",
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from with_operator(panel_gateway(root, **extra_env))
 
 
 def verify(gateway: Gateway, token: str, mobile: str, code: str) -> dict[str, object]:
@@ -91,8 +73,15 @@ def send_quick_otp(gateway: Gateway, token: str, mobile: str) -> dict[str, objec
     return body
 
 
+def send(gateway: Gateway, token: str, mobile: str) -> int:
+    """SendQuickOTP as an app would, which the gateway accepts; the message id."""
+    answer = send_quick_otp(gateway, token, mobile)
+    assert answer["Status"] == "Success", answer
+    return int(answer["Data"]["MessageID"])  # type: ignore[index]
+
+
 def write_pattern(page: Page, base: str, text: str, *, otp: bool = True) -> int:
-    """Submit a pattern on the Patterns page; its id."""
+    """Submit a pattern on the (English) Patterns page; its id."""
     page.goto(f"{base}/panel/patterns")
     page.fill("#text", text)
     if otp:
@@ -100,20 +89,46 @@ def write_pattern(page: Page, base: str, text: str, *, otp: bool = True) -> int:
     else:
         page.uncheck("input[name=is_otp]")
     page.click("#pattern-form button[type=submit]:not([name])")
-    expect(page.locator(".alert.success")).to_be_visible()
+    expect(page.locator(".alert.success")).to_contain_text("Pattern submitted")
     row = page.locator("tr[id^=pattern-]").first
     found = re.fullmatch(r"pattern-(\d+)", row.get_attribute("id") or "")
     assert found is not None
     return int(found.group(1))
 
 
+def pending_pattern_id(operator: Page, base: str, account: str) -> str:
+    """The id of `account`'s one pattern in the operator's approval queue."""
+    operator.goto(f"{base}/panel/operator")
+    card = operator.locator(".queue-item", has_text=account)
+    expect(card).to_have_count(1)
+    found = re.search(r"pattern-(\d+)", card.get_attribute("id") or "")
+    assert found is not None
+    return found.group(1)
+
+
 def make_token(page: Page, base: str, label: str) -> str:
+    """A new token made on the Tokens page; its secret, shown once with a copy button."""
     page.goto(f"{base}/panel/tokens")
     page.fill("#label", label)
     page.click("form[action$='/tokens'] button[type=submit]")
     secret = page.locator("#new-token")
     expect(secret).to_be_visible()
+    expect(page.locator("[data-copy=new-token]")).to_be_visible()  # the JS copy button
     return secret.inner_text().strip()
+
+
+def open_account(operator: Page, base: str, account: str) -> None:
+    """The operator's page of `account`, reached from the accounts list."""
+    operator.goto(f"{base}/panel/operator/accounts")
+    operator.click(f"text={account}")
+
+
+def add_credit(operator: Page, base: str, account: str, amount: str) -> None:
+    open_account(operator, base, account)
+    operator.fill("#amount", amount)
+    operator.fill("#reason", "first top-up")
+    operator.click("form[action$='/credit'] button[type=submit]")
+    expect(operator.locator(".alert.success")).to_contain_text("Credit changed")
 
 
 def account_id_of(operator: Page, base: str, name: str) -> int:
@@ -158,9 +173,7 @@ def open_shop(chromium: Browser, gateway: Gateway, slug: str, *, credit: int = 5
                 gateway.cli("credit", "add", "--account", str(account_id), "--amount", str(credit))
             ).returncode == 0
         token = make_token(user, base, f"{slug} app")
-        sent = send_quick_otp(gateway, token, "9120000000")
-        assert sent["Status"] == "Success", sent
-        message_id = int(sent["Data"]["MessageID"])  # type: ignore[index]
+        message_id = send(gateway, token, "9120000000")
         wait_for_status(user, base, message_id, "Delivered")
         return Shop(email, name, account_id, pattern_id, token, message_id)
     finally:

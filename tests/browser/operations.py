@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.browser.conftest import OPERATOR, STEP_MS, new_page, sign_in, sign_up
-from tests.browser.test_panel import add_credit, make_token, pending_pattern_id, write_pattern
+from tests.browser.journeys import PASSWORD as PASSWORD  # re-exported: tests import it here
+from tests.browser.journeys import (
+    add_credit,
+    make_token,
+    pending_pattern_id,
+    send,
+    write_pattern,
+)
 from tests.e2e.server import Gateway
 
-PASSWORD = "a browser password"
 # (width, height, language): a laptop and a phone, in Persian and English.
 VIEWS = [
     pytest.param(1366, 860, "en", id="1366-en"),
@@ -49,16 +54,13 @@ def open_view(
     return context, context.new_page()
 
 
-def send(gateway: Gateway, token: str, mobile: str) -> int:
-    """SendQuickOTP as an app would; the message id."""
-    answer = httpx.post(
-        f"{gateway.url}/rest/SendQuickOTP",
-        headers={"Authorization": token},
-        data={"Mobile": mobile, "CodeLength": "5", "OptionalCode": ""},
-        timeout=10,
-    ).json()
-    assert answer["Status"] == "Success", answer
-    return int(answer["Data"]["MessageID"])
+def signed_in_view(
+    chromium: Browser, gateway: Gateway, email: str, width: int, height: int, language: str
+) -> tuple[BrowserContext, Page]:
+    """A fresh view (`open_view`) in which `email` (password PASSWORD) is signed in."""
+    context, page = open_view(chromium, width, height, language)
+    sign_in(page, gateway.url, email, PASSWORD, language)
+    return context, page
 
 
 def ready_account(

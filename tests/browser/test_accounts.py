@@ -9,21 +9,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import OPERATOR, shot, sign_in, sign_up
-from tests.browser.viewports import SIZES, laid_out, page_at
+from tests.browser.conftest import send_sign_in_form, shot, sign_in, sign_up
+from tests.browser.journeys import PASSWORD, open_account
+from tests.browser.viewports import SIZES, laid_out, page_at, user_and_operator
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
-PASSWORD = "a browser password"
 NEW_PASSWORD = "a brand new password"
 
 
-def _account_page(operator_page: object, base: str, account: str) -> None:
-    page = operator_page
-    page.goto(f"{base}/panel/operator/accounts")  # type: ignore[attr-defined]
-    page.click(f"text={account}")  # type: ignore[attr-defined]
+def assert_signed_out_and_refused(user: Page, base: str, email: str, password: str) -> None:
+    """`user`'s session is over, and signing in again with `password` is refused."""
+    user.goto(f"{base}/panel/dashboard")
+    expect(user).to_have_url(re.compile(r".*/panel/sign-in\?next=.*"))
+    send_sign_in_form(user, email, password)
+    expect(user.locator(".alert.error")).to_be_visible()
 
 
 @pytest.mark.parametrize(("language", "width"), SIZES)
@@ -34,44 +36,33 @@ def test_an_operator_resets_a_password_with_a_one_time_link(
     base = gateway.url
     tag = f"{language}{width}"
     email, account = f"reset-{tag}@people.test", f"Reset {tag}"
-    user_context, user = page_at(chromium, language, width)
-    ops_context, operator = page_at(chromium, language, width)
-    sign_up(user, base, email, account, PASSWORD)
-    sign_in(operator, base, *OPERATOR, language)
+    with user_and_operator(chromium, base, language, width, email, account) as (user, operator):
+        open_account(operator, base, account)
+        row = operator.locator("tr", has_text=email)
+        row.locator("form[action$='/reset'] button").click()
+        link = operator.locator("#reset-link")
+        expect(link).to_be_visible()
+        laid_out(operator, language)
+        shot(operator, f"accounts-{tag}-reset-link")
+        url = link.inner_text().strip()
+        assert re.fullmatch(rf"{re.escape(base)}/panel/reset/[\w-]{{20,}}", url), url
 
-    _account_page(operator, base, account)
-    row = operator.locator("tr", has_text=email)
-    row.locator("form[action$='/reset'] button").click()
-    link = operator.locator("#reset-link")
-    expect(link).to_be_visible()
-    laid_out(operator, language)
-    shot(operator, f"accounts-{tag}-reset-link")
-    url = link.inner_text().strip()
-    assert re.fullmatch(rf"{re.escape(base)}/panel/reset/[\w-]{{20,}}", url), url
+        assert_signed_out_and_refused(user, base, email, PASSWORD)
 
-    user.goto(f"{base}/panel/dashboard")
-    expect(user).to_have_url(re.compile(r".*/panel/sign-in\?next=.*"))
-    user.fill("#email", email)
-    user.fill("#password", PASSWORD)
-    user.click("form[action*='/sign-in'] button[type=submit]")
-    expect(user.locator(".alert.error")).to_be_visible()
+        user.goto(url)
+        laid_out(user, language)
+        shot(user, f"accounts-{tag}-set-password")
+        user.fill("#new_password", NEW_PASSWORD)
+        user.fill("#repeat_password", NEW_PASSWORD)
+        user.click("form button[type=submit]")
+        expect(user).to_have_url(re.compile(r".*/panel/sign-in$"))
+        expect(user.locator(".alert.success")).to_be_visible()
+        sign_in(user, base, email, NEW_PASSWORD, language)
+        expect(user).to_have_url(re.compile(r".*/panel/dashboard$"))
 
-    user.goto(url)
-    laid_out(user, language)
-    shot(user, f"accounts-{tag}-set-password")
-    user.fill("#new_password", NEW_PASSWORD)
-    user.fill("#repeat_password", NEW_PASSWORD)
-    user.click("form button[type=submit]")
-    expect(user).to_have_url(re.compile(r".*/panel/sign-in$"))
-    expect(user.locator(".alert.success")).to_be_visible()
-    sign_in(user, base, email, NEW_PASSWORD, language)
-    expect(user).to_have_url(re.compile(r".*/panel/dashboard$"))
-
-    answer = user.goto(url)
-    assert answer is not None
-    assert answer.status == 404
-    user_context.close()
-    ops_context.close()
+        answer = user.goto(url)
+        assert answer is not None
+        assert answer.status == 404
 
 
 @pytest.mark.parametrize(("language", "width"), SIZES)
@@ -82,32 +73,21 @@ def test_a_disabled_user_is_signed_out_and_refused_until_enabled(
     base = gateway.url
     tag = f"{language}{width}"
     email, account = f"off-{tag}@people.test", f"Off {tag}"
-    user_context, user = page_at(chromium, language, width)
-    ops_context, operator = page_at(chromium, language, width)
-    sign_up(user, base, email, account, PASSWORD)
-    sign_in(operator, base, *OPERATOR, language)
+    with user_and_operator(chromium, base, language, width, email, account) as (user, operator):
+        open_account(operator, base, account)
+        operator.locator("tr", has_text=email).locator("form[action$='/state'] button").click()
+        row = operator.locator("tr", has_text=email)
+        expect(row.locator(".badge.bad")).to_be_visible()
+        laid_out(operator, language)
+        shot(operator, f"accounts-{tag}-user-disabled")
 
-    _account_page(operator, base, account)
-    operator.locator("tr", has_text=email).locator("form[action$='/state'] button").click()
-    row = operator.locator("tr", has_text=email)
-    expect(row.locator(".badge.bad")).to_be_visible()
-    laid_out(operator, language)
-    shot(operator, f"accounts-{tag}-user-disabled")
+        assert_signed_out_and_refused(user, base, email, PASSWORD)
+        laid_out(user, language)
 
-    user.goto(f"{base}/panel/dashboard")
-    expect(user).to_have_url(re.compile(r".*/panel/sign-in\?next=.*"))
-    user.fill("#email", email)
-    user.fill("#password", PASSWORD)
-    user.click("form[action*='/sign-in'] button[type=submit]")
-    expect(user.locator(".alert.error")).to_be_visible()
-    laid_out(user, language)
-
-    row.locator("form[action$='/state'] button").click()
-    expect(operator.locator("tr", has_text=email).locator(".badge.ok")).to_be_visible()
-    sign_in(user, base, email, PASSWORD, language)
-    expect(user).to_have_url(re.compile(r".*/panel/dashboard$"))
-    user_context.close()
-    ops_context.close()
+        row.locator("form[action$='/state'] button").click()
+        expect(operator.locator("tr", has_text=email).locator(".badge.ok")).to_be_visible()
+        sign_in(user, base, email, PASSWORD, language)
+        expect(user).to_have_url(re.compile(r".*/panel/dashboard$"))
 
 
 @pytest.mark.parametrize(("language", "width"), SIZES)
@@ -122,9 +102,7 @@ def test_a_user_reads_their_own_sign_in_history(
     sign_up(page, base, email, f"History {tag}", PASSWORD)
     page.click("form[action$='/sign-out'] button")
     page.goto(f"{base}/panel/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", "not the password at all")
-    page.click("form[action*='/sign-in'] button[type=submit]")
+    send_sign_in_form(page, email, "not the password at all")
     sign_in(page, base, email, PASSWORD, language)
 
     page.goto(f"{base}/panel/settings")

@@ -19,20 +19,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
-    CHROMIUM,
-    OPERATOR,
     STEP_MS,
-    browser_missing,
+    panel_gateway,
+    require_chromium,
     shot,
-    sign_in,
-    sign_up,
     with_operator,
 )
-from tests.browser.viewports import SIZES, laid_out, page_at
+from tests.browser.journeys import open_account
+from tests.browser.viewports import SIZES, laid_out, user_and_operator
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
-PASSWORD = "a browser password"
 
 
 @dataclass
@@ -80,22 +77,14 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """As tests/browser/conftest.py's, with webhook URLs on 127.0.0.1 allowed (the receiver's)."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
-    server = Gateway(
-        tmp_path_factory.mktemp("alerts"),
-        extra_env={
-            "QUICKOTP_OPEN_SIGNUP": "1",
-            "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
-            "QUICKOTP_WEBHOOK_PRIVATE_URLS": "1",
-        },
-    )
+    require_chromium()
+    server = panel_gateway(tmp_path_factory.mktemp("alerts"), QUICKOTP_WEBHOOK_PRIVATE_URLS="1")
     yield from with_operator(server)
 
 
 def account_id_of(operator: Page, base: str, account: str) -> int:
-    operator.goto(f"{base}/panel/operator/accounts")
-    operator.click(f"text={account}")
+    """Open `account`'s operator page; its id."""
+    open_account(operator, base, account)
     found = re.search(r"/operator/accounts/(\d+)$", operator.url)
     assert found is not None, operator.url
     return int(found.group(1))
@@ -109,52 +98,48 @@ def test_a_low_balance_warns_and_posts_one_signed_event(
     base = gateway.url
     tag = f"{language}{width}"
     account = f"Alert {tag}"
-    user_context, user = page_at(chromium, language, width)
-    ops_context, operator = page_at(chromium, language, width)
-    sign_up(user, base, f"alert-{tag}@people.test", account, PASSWORD)
-    sign_in(operator, base, *OPERATOR, language)
-    account_id = account_id_of(operator, base, account)
-    operator.fill("#amount", "50000")
-    operator.click("form[action$='/credit'] button[type=submit]")
-    expect(operator.locator(".alert.success")).to_be_visible()
+    email = f"alert-{tag}@people.test"
+    with user_and_operator(chromium, base, language, width, email, account) as (user, operator):
+        account_id = account_id_of(operator, base, account)
+        operator.fill("#amount", "50000")
+        operator.click("form[action$='/credit'] button[type=submit]")
+        expect(operator.locator(".alert.success")).to_be_visible()
 
-    user.goto(f"{base}/panel/credit")
-    user.fill("#url", receiver.url)
-    user.click("form[action$='/credit/webhook'] button[type=submit]")
-    expect(user.locator(".alert.success")).to_be_visible()
-    user.click("a[href='/panel/alerts']")
-    user.fill("#threshold", "80000")
-    user.click("#alert-form button[type=submit]")
-    expect(user.locator(".alert.success")).to_be_visible()
-    expect(user.locator("#low-credit")).to_be_visible()
-    user.goto(f"{base}/panel/dashboard")
-    expect(user.locator("#low-credit")).to_be_visible()
-    laid_out(user, language)
-    shot(user, f"alerts-{tag}-dashboard")
+        user.goto(f"{base}/panel/credit")
+        user.fill("#url", receiver.url)
+        user.click("form[action$='/credit/webhook'] button[type=submit]")
+        expect(user.locator(".alert.success")).to_be_visible()
+        user.click("a[href='/panel/alerts']")
+        user.fill("#threshold", "80000")
+        user.click("#alert-form button[type=submit]")
+        expect(user.locator(".alert.success")).to_be_visible()
+        expect(user.locator("#low-credit")).to_be_visible()
+        user.goto(f"{base}/panel/dashboard")
+        expect(user.locator("#low-credit")).to_be_visible()
+        laid_out(user, language)
+        shot(user, f"alerts-{tag}-dashboard")
 
-    deadline = time.monotonic() + STEP_MS / 1000
-    while not receiver.events_for(account_id) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [(headers, event)] = receiver.events_for(account_id)
-    assert headers["x-quickotp-event"] == "credit.low"
-    assert headers["x-quickotp-signature"].startswith("sha256=")
-    assert (event["Credit"], event["Threshold"]) == (50_000, 80_000)
+        deadline = time.monotonic() + STEP_MS / 1000
+        while not receiver.events_for(account_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [(headers, event)] = receiver.events_for(account_id)
+        assert headers["x-quickotp-event"] == "credit.low"
+        assert headers["x-quickotp-signature"].startswith("sha256=")
+        assert (event["Credit"], event["Threshold"]) == (50_000, 80_000)
 
-    user.goto(f"{base}/panel/alerts")
-    expect(user.locator("#alert-events tbody tr")).to_have_count(1)
-    laid_out(user, language)
-    shot(user, f"alerts-{tag}-alert-page")
+        user.goto(f"{base}/panel/alerts")
+        expect(user.locator("#alert-events tbody tr")).to_have_count(1)
+        laid_out(user, language)
+        shot(user, f"alerts-{tag}-alert-page")
 
-    operator.goto(f"{base}/panel/operator/accounts/{account_id}")
-    operator.click(f"a[href='/panel/operator/accounts/{account_id}/alert']")
-    operator.fill("#threshold", "10000")
-    operator.click("#alert-form button[type=submit]")
-    expect(operator.locator(".alert.success")).to_be_visible()
-    expect(operator.locator("#low-credit")).to_have_count(0)
-    laid_out(operator, language)
-    shot(operator, f"alerts-{tag}-operator")
-    user.goto(f"{base}/panel/dashboard")
-    expect(user.locator("#low-credit")).to_have_count(0)
-    assert len(receiver.events_for(account_id)) == 1  # one crossing, one event
-    user_context.close()
-    ops_context.close()
+        operator.goto(f"{base}/panel/operator/accounts/{account_id}")
+        operator.click(f"a[href='/panel/operator/accounts/{account_id}/alert']")
+        operator.fill("#threshold", "10000")
+        operator.click("#alert-form button[type=submit]")
+        expect(operator.locator(".alert.success")).to_be_visible()
+        expect(operator.locator("#low-credit")).to_have_count(0)
+        laid_out(operator, language)
+        shot(operator, f"alerts-{tag}-operator")
+        user.goto(f"{base}/panel/dashboard")
+        expect(user.locator("#low-credit")).to_have_count(0)
+        assert len(receiver.events_for(account_id)) == 1  # one crossing, one event

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
-from tests.browser.conftest import shot, sign_in, sign_up
+from tests.browser.conftest import shot, sign_up
 from tests.browser.operations import (
     PASSWORD,
     VIEWS,
@@ -25,6 +25,7 @@ from tests.browser.operations import (
     assert_language,
     open_view,
     ready_account,
+    signed_in_view,
 )
 from tests.e2e.server import Gateway
 
@@ -68,8 +69,7 @@ def test_the_log_is_filtered_by_a_range_of_days(
 ) -> None:
     tr = Translator(language, PANEL_ZONE)
     since, until = today() - timedelta(days=12), today() - timedelta(days=4)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
     page.goto(f"{gateway.url}/panel/messages")
     assert_language(page, language)
     expect(page.locator("#log tbody tr")).to_have_count(4)

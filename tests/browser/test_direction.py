@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, FloatRect, Page, expect
 
-from tests.browser.conftest import OPERATOR, new_page, sign_in
+from tests.browser.conftest import OPERATOR, new_page, sign_in, signed_in_page
 from tests.browser.journeys import PASSWORD, Shop, write_pattern
 from tests.browser.test_layout import Site, open_site, operator_pages, public_pages, user_pages
 from tests.e2e.server import Gateway
@@ -110,42 +110,30 @@ def test_a_negative_amount_keeps_its_minus_on_the_left_in_persian(
 ) -> None:
     base = gateway.url
     shop = ledger.shop
-    context, page = new_page(chromium, "fa")
-    try:
-        sign_in(page, base, *OPERATOR, "fa")
+    with signed_in_page(chromium, base, *OPERATOR, "fa") as page:
         page.goto(f"{base}/panel/operator/accounts/{shop.account_id}")
         assert_reads_left_to_right(page, ".stat.accent .value", MINUS_51000)
         assert_reads_left_to_right(page, "tr.fresh, tr[id^=credit-line-]", MINUS_100000)
         page.goto(f"{base}/panel/operator/accounts")
         assert_reads_left_to_right(page, "table", MINUS_51000)
-    finally:
-        context.close()
-    context, page = new_page(chromium, "fa")
-    try:
-        sign_in(page, base, shop.email, PASSWORD, "fa")
+    with signed_in_page(chromium, base, shop.email, PASSWORD, "fa") as page:
         page.goto(f"{base}/panel/credit")
         assert_reads_left_to_right(page, ".stat.accent .value", MINUS_51000)
         assert_reads_left_to_right(page, "table", MINUS_100000)
         page.goto(f"{base}/panel/dashboard")
         assert_reads_left_to_right(page, ".grid.cols-4", MINUS_51000)
-    finally:
-        context.close()
 
 
 def test_an_api_path_reads_left_to_right_in_persian(
     chromium: Browser, gateway: Gateway, ledger: Ledger
 ) -> None:
     base = gateway.url
-    context, page = new_page(chromium, "fa")
-    try:
-        sign_in(page, base, ledger.shop.email, PASSWORD, "fa")
+    with signed_in_page(chromium, base, ledger.shop.email, PASSWORD, "fa") as page:
         page.goto(f"{base}/panel/tokens")
         page.fill("#label", "bidi")
         page.click("form[action$='/tokens'] button[type=submit]")
         expect(page.locator("#new-token")).to_be_visible()
         assert_reads_left_to_right(page, "main", "/rest/SendQuickOTP")
-    finally:
-        context.close()
 
 
 ISOLATED = """([selector, run]) => {
@@ -167,17 +155,13 @@ ISOLATED = """([selector, run]) => {
 def test_a_persian_rejection_reason_is_isolated_in_english(
     chromium: Browser, gateway: Gateway, ledger: Ledger
 ) -> None:
-    context, page = new_page(chromium, "en")
-    try:
-        sign_in(page, gateway.url, ledger.shop.email, PASSWORD, "en")
+    with signed_in_page(chromium, gateway.url, ledger.shop.email, PASSWORD, "en") as page:
         page.goto(f"{gateway.url}/panel/patterns")
         row = f"#pattern-{ledger.rejected_id}"
         expect(page.locator(row)).to_contain_text("Reason")
         # The reason alone, in a <bdi> or an element of dir=auto: its own direction, and the
         # English around it keeps its order.
         assert page.evaluate(ISOLATED, [row, REASON]) is True
-    finally:
-        context.close()
 
 
 # WCAG 2 contrast: the relative luminance of the text's colour against the colour behind it
@@ -257,9 +241,7 @@ def contrasts(page: Page, selector: str = "body *") -> list[dict[str, object]]:
 def test_the_period_switcher_reads_at_4_5_to_1_in_both_its_states(
     chromium: Browser, gateway: Gateway, ledger: Ledger
 ) -> None:
-    context, page = new_page(chromium, "en")
-    try:
-        sign_in(page, gateway.url, ledger.shop.email, PASSWORD, "en")
+    with signed_in_page(chromium, gateway.url, ledger.shop.email, PASSWORD, "en") as page:
         page.goto(f"{gateway.url}/panel/dashboard")
         current = contrasts(page, ".periods a[aria-current]")
         other = contrasts(page, ".periods a:not([aria-current])")
@@ -267,8 +249,6 @@ def test_the_period_switcher_reads_at_4_5_to_1_in_both_its_states(
         assert len(other) == 2, other
         low = [found for found in current + other if float(str(found["ratio"])) < 4.5]
         assert not low, low
-    finally:
-        context.close()
 
 
 def on_every_page(
@@ -288,14 +268,10 @@ def on_every_page(
             problems += check(page)
     finally:
         context.close()
-    context, page = new_page(chromium, language)
-    try:
-        sign_in(page, base, *OPERATOR, language)
+    with signed_in_page(chromium, base, *OPERATOR, language) as page:
         for name in operator_pages(site):
             page.goto(f"{base}/panel/{name}")
             problems += check(page)
-    finally:
-        context.close()
     return problems
 
 

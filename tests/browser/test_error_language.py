@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Page, expect
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.domain.alerts import MAX_THRESHOLD
 from quickotp.panel.i18n import Translator
-from tests.browser.conftest import CHROMIUM, browser_missing, shot, sign_in, with_operator
-from tests.browser.operations import PASSWORD, VIEWS, Ready, assert_fits, open_view, ready_account
+from tests.browser.conftest import panel_gateway, require_chromium, shot, with_operator
+from tests.browser.operations import VIEWS, Ready, assert_fits, ready_account, signed_in_view
 from tests.e2e.server import Gateway, free_port
 
 pytestmark = pytest.mark.slow
@@ -29,12 +29,8 @@ INTERNALS = ("TransportUnavailable", "every route failed", "Error:", "Traceback"
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway whose one route leads to a closed port on 127.0.0.1: every send fails."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
-    server = Gateway(
-        tmp_path_factory.mktemp("panel"),
-        extra_env={"QUICKOTP_OPEN_SIGNUP": "1", "QUICKOTP_TOKEN_CACHE_SECONDS": "0"},
-    )
+    require_chromium()
+    server = panel_gateway(tmp_path_factory.mktemp("panel"))
     assert server.cli("migrate").returncode == 0
     added = server.cli(
         "routes",
@@ -60,6 +56,13 @@ def no_english(page: Page, selector: str) -> str:
     return text
 
 
+def assert_error_reads(page: Page, language: str, sentence: str) -> None:
+    """The page's error is `sentence`; in Persian, with no English word beside it."""
+    if language == "fa":
+        no_english(page, ".alert.error")
+    expect(page.locator(".alert.error")).to_have_text(sentence)
+
+
 @pytest.mark.parametrize(("width", "height", "language"), VIEWS)
 def test_a_test_send_no_route_can_take_is_said_plainly(
     chromium: Browser, gateway: Gateway, ready: Ready, width: int, height: int, language: str
@@ -69,8 +72,7 @@ def test_a_test_send_no_route_can_take_is_said_plainly(
     says it is tried again, in the person's language, and never names the transport's error.
     """
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
     page.goto(f"{gateway.url}/panel/quick-start")
     number = {"1366-en": "1", "1366-fa": "2", "390-en": "3", "390-fa": "4"}
     page.fill("#mobile", "0912 000 004" + number[f"{width}-{language}"])
@@ -102,16 +104,15 @@ def test_a_rejected_form_input_is_a_sentence_in_the_page_language(
 ) -> None:
     """A threshold that is no number and a token network that is no network: said, not echoed."""
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
 
     page.goto(f"{gateway.url}/panel/alerts")
     page.fill("#threshold", "lots")
     page.click("#alert-form button[type=submit]")
-    if language == "fa":
-        no_english(page, ".alert.error")
-    expect(page.locator(".alert.error")).to_have_text(
-        tr("The threshold is a whole number of rial, from 1 to {high}.", high=MAX_THRESHOLD)
+    assert_error_reads(
+        page,
+        language,
+        tr("The threshold is a whole number of rial, from 1 to {high}.", high=MAX_THRESHOLD),
     )
     assert_fits(page)
 
@@ -119,10 +120,8 @@ def test_a_rejected_form_input_is_a_sentence_in_the_page_language(
     page.fill("#allowed_ips", "the office")
     page.click("form[action$='/tokens'] button[type=submit]")
     assert "the office" not in page.locator(".alert.error").inner_text()
-    if language == "fa":
-        no_english(page, ".alert.error")
-    expect(page.locator(".alert.error")).to_have_text(
-        tr("An allowed network is an IP address, or a network as in 10.0.0.0/8.")
+    assert_error_reads(
+        page, language, tr("An allowed network is an IP address, or a network as in 10.0.0.0/8.")
     )
     assert_fits(page)
     shot(page, f"error-language-form-{width}-{language}")

@@ -16,8 +16,15 @@ from playwright.sync_api import Browser, expect
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
 from tests.browser.conftest import OPERATOR, new_page, shot, sign_in, sign_up
-from tests.browser.operations import PASSWORD, VIEWS, assert_fits, assert_language, open_view, send
-from tests.browser.test_panel import add_credit, make_token, pending_pattern_id, write_pattern
+from tests.browser.journeys import (
+    PASSWORD,
+    add_credit,
+    make_token,
+    pending_pattern_id,
+    send,
+    write_pattern,
+)
+from tests.browser.operations import VIEWS, assert_fits, assert_language, signed_in_view
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
@@ -63,8 +70,7 @@ def test_an_older_approved_otp_pattern_made_live_sends_the_next_code(
     assert _delivered_text(gateway, send(gateway, token, "09120000071")).startswith("Newer")
 
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, base, email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, email, width, height, language)
     page.goto(f"{base}/panel/patterns")
 
     assert_language(page, language)

@@ -17,15 +17,14 @@ from playwright.sync_api import Browser, expect
 
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import shot
 from tests.browser.operations import (
-    PASSWORD,
     VIEWS,
     Ready,
     assert_fits,
     assert_language,
-    open_view,
     ready_account,
+    signed_in_view,
 )
 from tests.e2e.server import Gateway
 
@@ -43,8 +42,7 @@ def test_the_log_filters_counts_and_downloads(
     chromium: Browser, gateway: Gateway, ready: Ready, width: int, height: int, language: str
 ) -> None:
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
 
     page.goto(f"{gateway.url}/panel/messages")
     assert_language(page, language)
@@ -88,8 +86,7 @@ def test_the_log_filters_counts_and_downloads(
 
 
 def test_a_wrong_day_is_said_on_the_page(chromium: Browser, gateway: Gateway, ready: Ready) -> None:
-    context, page = open_view(chromium, 390, 844, "fa")
-    sign_in(page, gateway.url, ready.email, PASSWORD, "fa")
+    context, page = signed_in_view(chromium, gateway, ready.email, 390, 844, "fa")
     page.goto(f"{gateway.url}/panel/messages")
 
     page.fill("#since", "۱۴۰۳/۱۳/۴۰")

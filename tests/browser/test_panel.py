@@ -6,12 +6,10 @@ log with its delivery status. Plus the refusals that must hold in a browser too.
 
 from __future__ import annotations
 
-import re
 import time
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import (
     OPERATOR,
@@ -21,59 +19,19 @@ from tests.browser.conftest import (
     sign_in,
     sign_up,
 )
+from tests.browser.journeys import (
+    PASSWORD,
+    add_credit,
+    make_token,
+    open_account,
+    pending_pattern_id,
+    send_quick_otp,
+    write_pattern,
+)
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
-PASSWORD = "a browser password"
 PATTERN = "کد ورود شما: %code%"
-
-
-def send_quick_otp(gateway: Gateway, token: str, mobile: str) -> dict[str, object]:
-    """Amoot's C# sample: a form POST with the token in the Authorization header."""
-    response = httpx.post(
-        f"{gateway.url}/rest/SendQuickOTP",
-        headers={"Authorization": token},
-        data={"Mobile": mobile, "CodeLength": "5", "OptionalCode": ""},
-        timeout=10,
-    )
-    body: dict[str, object] = response.json()
-    return body
-
-
-def write_pattern(page: Page, base: str, text: str) -> None:
-    page.goto(f"{base}/panel/patterns")
-    page.fill("#text", text)
-    page.check("input[name=is_otp]")
-    page.click("#pattern-form button[type=submit]:not([name])")
-    expect(page.locator(".alert.success")).to_contain_text("Pattern submitted")
-
-
-def pending_pattern_id(operator: Page, base: str, account: str) -> str:
-    operator.goto(f"{base}/panel/operator")
-    card = operator.locator(".queue-item", has_text=account)
-    expect(card).to_have_count(1)
-    found = re.search(r"pattern-(\d+)", card.get_attribute("id") or "")
-    assert found is not None
-    return found.group(1)
-
-
-def make_token(page: Page, base: str, label: str) -> str:
-    page.goto(f"{base}/panel/tokens")
-    page.fill("#label", label)
-    page.click("form[action$='/tokens'] button[type=submit]")
-    secret = page.locator("#new-token")
-    expect(secret).to_be_visible()
-    expect(page.locator("[data-copy=new-token]")).to_be_visible()  # the JS copy button
-    return secret.inner_text().strip()
-
-
-def add_credit(operator: Page, base: str, account: str, amount: str) -> None:
-    operator.goto(f"{base}/panel/operator/accounts")
-    operator.click(f"text={account}")
-    operator.fill("#amount", amount)
-    operator.fill("#reason", "first top-up")
-    operator.click("form[action$='/credit'] button[type=submit]")
-    expect(operator.locator(".alert.success")).to_contain_text("Credit changed")
 
 
 def test_sign_up_to_a_delivered_code(chromium: Browser, gateway: Gateway) -> None:
@@ -231,8 +189,7 @@ def test_screenshots_of_the_main_pages(chromium: Browser, gateway: Gateway, lang
     for name in ("operator", "operator/dashboard", "operator/accounts", "operator/invitations"):
         operator.goto(f"{base}/panel/{name}")
         shot(operator, f"panel-{language}-{name.replace('/', '-')}")
-    operator.goto(f"{base}/panel/operator/accounts")
-    operator.click("text=Story Shop")
+    open_account(operator, base, "Story Shop")
     shot(operator, f"panel-{language}-operator-account")
     for name in ("routes", "guard", "audit"):
         operator.goto(f"{base}/panel/operator/{name}")

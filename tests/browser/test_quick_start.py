@@ -18,15 +18,14 @@ from playwright.sync_api import Browser, expect
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
 from quickotp.panel.snippets import SAMPLE_NUMBER
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import shot
 from tests.browser.operations import (
-    PASSWORD,
     VIEWS,
     Ready,
     assert_fits,
     assert_language,
-    open_view,
     ready_account,
+    signed_in_view,
 )
 from tests.e2e.server import Gateway
 
@@ -43,8 +42,7 @@ def test_the_quick_start_page_sends_a_test_code(
     chromium: Browser, gateway: Gateway, ready: Ready, width: int, height: int, language: str
 ) -> None:
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
 
     page.goto(f"{gateway.url}/panel/quick-start")
 
@@ -73,8 +71,7 @@ def test_the_quick_start_page_sends_a_test_code(
 def test_the_page_refuses_a_number_it_cannot_send_to(
     chromium: Browser, gateway: Gateway, ready: Ready
 ) -> None:
-    context, page = open_view(chromium, 390, 844, "fa")
-    sign_in(page, gateway.url, ready.email, PASSWORD, "fa")
+    context, page = signed_in_view(chromium, gateway, ready.email, 390, 844, "fa")
     page.goto(f"{gateway.url}/panel/quick-start")
 
     page.fill("#mobile", "12345")
@@ -89,8 +86,7 @@ def test_the_page_refuses_a_number_it_cannot_send_to(
 
 def _snippets(chromium: Browser, gateway: Gateway, ready: Ready) -> dict[str, list[str]]:
     """Each language's two blocks of code, as the page shows them."""
-    context, page = open_view(chromium, 1366, 860, "en")
-    sign_in(page, gateway.url, ready.email, PASSWORD, "en")
+    context, page = signed_in_view(chromium, gateway, ready.email, 1366, 860, "en")
     page.goto(f"{gateway.url}/panel/quick-start")
     found = {}
     for details in page.locator(".snippets details").all():

@@ -10,11 +10,8 @@ and the route's page in Persian has no English words beyond names, hosts and cod
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -22,19 +19,19 @@ from playwright.sync_api import Browser, Page, expect
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
 from tests.browser.conftest import (
-    CHROMIUM,
     OPERATOR,
     STEP_MS,
-    browser_missing,
+    require_chromium,
     sign_in,
+    smsc_simulator,
     with_operator,
 )
-from tests.browser.operations import VIEWS, assert_fits, assert_language, open_view, send
-from tests.e2e.server import Gateway, free_port
+from tests.browser.journeys import send
+from tests.browser.operations import VIEWS, assert_fits, assert_language, open_view
+from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
 
-SIMULATOR = Path(__file__).parents[1] / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 ESME_RSUBMITFAIL = "0x45"  # the SMSC answers, and takes nothing
 ROUTE = "refusing-smsc"
 NUMBERS = ["09120000101", "09120000102", "09120000103"]
@@ -48,27 +45,14 @@ PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
 @pytest.fixture(scope="module")
 def smsc_port() -> Iterator[int]:
     """An SMSC simulator on 127.0.0.1 that refuses every submit_sm; killed after."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(SIMULATOR), "--port", str(port), "--refuse-all", ESME_RSUBMITFAIL],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline() == b"READY\n"
+    with smsc_simulator("--refuse-all", ESME_RSUBMITFAIL) as port:
         yield port
-    finally:
-        process.kill()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.fixture(scope="module")
 def refusing(tmp_path_factory: pytest.TempPathFactory, smsc_port: int) -> Iterator[Gateway]:
     """A gateway whose one route is the refusing SMSC, after three SendQuickOTP through it."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
+    require_chromium()
     server = Gateway(tmp_path_factory.mktemp("refusing"))
     token = server.setup_account()
     url = f"smpp://quickotp:smsc-pass@127.0.0.1:{smsc_port}?timeout=5"

@@ -8,21 +8,17 @@ send a test message through it, switch it off, and never see the password again.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import OPERATOR, STEP_MS, shot, sign_in
-from tests.e2e.server import Gateway, free_port
+from tests.browser.conftest import OPERATOR, STEP_MS, shot, sign_in, smsc_simulator
+from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
 
-SIMULATOR = Path(__file__).parents[1] / "adapters" / "transports" / "smpp" / "smsc_sim.py"
 PASSWORD = "smsc-pass-never-shown"
 SIZES = [(1366, "en"), (1366, "fa"), (390, "en"), (390, "fa")]
 
@@ -30,20 +26,8 @@ SIZES = [(1366, "en"), (1366, "fa"), (390, "en"), (390, "fa")]
 @pytest.fixture(scope="module")
 def smsc_port() -> Iterator[int]:
     """An SMSC simulator process on 127.0.0.1, answering every submit_sm; killed after."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(SIMULATOR), "--port", str(port)],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline() == b"READY\n"
+    with smsc_simulator() as port:
         yield port
-    finally:
-        process.kill()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def open_at(chromium: Browser, width: int, language: str) -> tuple[BrowserContext, Page]:

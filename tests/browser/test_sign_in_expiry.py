@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import new_page, sign_in, sign_up
+from tests.browser.conftest import new_page, send_sign_in_form, sign_in, sign_up
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
@@ -37,9 +37,7 @@ def change_password(chromium: Browser, base: str, old: str, new: str) -> None:
 def sign_in_again(page: Page, password: str) -> None:
     expect(page.locator(".alert")).to_contain_text("Your sign-in has expired")
     expect(page.locator("body")).not_to_contain_text("This form has expired")
-    page.fill("#email", EMAIL)
-    page.fill("#password", password)
-    page.click("form[action*='/sign-in'] button[type=submit]")
+    send_sign_in_form(page, EMAIL, password)
     page.wait_for_load_state()
 
 
@@ -104,9 +102,7 @@ def test_a_restored_form_is_for_the_browser_that_sent_it_only(
     next_url = page.url  # the sign-in page, with the way back to the kept form
     other_context, other = new_page(chromium)
     other.goto(next_url)
-    other.fill("#email", EMAIL)
-    other.fill("#password", PASSWORDS[0])
-    other.click("form[action*='/sign-in'] button[type=submit]")
+    send_sign_in_form(other, EMAIL, PASSWORDS[0])
     other.wait_for_load_state()
     assert "/panel/tokens?restore=" in other.url
     expect(other.locator("#restored-note")).to_have_count(0)

@@ -10,15 +10,14 @@ from playwright.sync_api import Browser, expect
 
 from quickotp.bootstrap import PANEL_ZONE
 from quickotp.panel.i18n import Translator
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import shot
 from tests.browser.operations import (
-    PASSWORD,
     VIEWS,
     Ready,
     assert_fits,
     assert_language,
-    open_view,
     ready_account,
+    signed_in_view,
 )
 from tests.e2e.server import Gateway
 
@@ -37,8 +36,7 @@ def test_each_token_shows_its_prefix_and_use(
     chromium: Browser, gateway: Gateway, ready: Ready, width: int, height: int, language: str
 ) -> None:
     tr = Translator(language, PANEL_ZONE)
-    context, page = open_view(chromium, width, height, language)
-    sign_in(page, gateway.url, ready.email, PASSWORD, language)
+    context, page = signed_in_view(chromium, gateway, ready.email, width, height, language)
 
     page.goto(f"{gateway.url}/panel/tokens")
 
@@ -56,8 +54,7 @@ def test_each_token_shows_its_prefix_and_use(
 def test_a_new_token_starts_with_its_mark(
     chromium: Browser, gateway: Gateway, ready: Ready
 ) -> None:
-    context, page = open_view(chromium, 390, 844, "fa")
-    sign_in(page, gateway.url, ready.email, PASSWORD, "fa")
+    context, page = signed_in_view(chromium, gateway, ready.email, 390, 844, "fa")
     page.goto(f"{gateway.url}/panel/tokens")
 
     page.fill("#label", "دوم")

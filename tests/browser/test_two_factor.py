@@ -13,19 +13,17 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import shot, sign_up
+from tests.browser.conftest import send_sign_in_form, shot, sign_up
+from tests.browser.journeys import PASSWORD
 from tests.browser.viewports import SIZES, laid_out, page_at
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
-PASSWORD = "a browser password"
 
 
 def password_step(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/panel/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form[action*='/sign-in'] button[type=submit]")
+    send_sign_in_form(page, email, PASSWORD)
     expect(page).to_have_url(re.compile(r".*/panel/sign-in/code$"))
 
 
@@ -89,8 +87,6 @@ def test_two_step_sign_in_from_setup_to_off(
     expect(page.locator(".alert.success")).to_be_visible()
     laid_out(page, language)
     page.click("form[action$='/sign-out'] button")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form[action*='/sign-in'] button[type=submit]")
+    send_sign_in_form(page, email, PASSWORD)
     expect(page).to_have_url(re.compile(r".*/panel/dashboard$"))
     context.close()

@@ -21,14 +21,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import CHROMIUM, STEP_MS, browser_missing, shot, sign_up
+from tests.browser.conftest import STEP_MS, panel_gateway, require_chromium, shot, sign_up
+from tests.browser.journeys import PASSWORD
 from tests.browser.test_routes import fits, open_at
 from tests.conftest import OTP_PATTERN
 from tests.e2e.server import Gateway
 
 pytestmark = pytest.mark.slow
-
-PASSWORD = "a browser password"
 
 
 @dataclass
@@ -74,16 +73,11 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway with open sign-up whose reports may go to 127.0.0.1, one attempt each."""
-    if not CHROMIUM.exists():
-        browser_missing(f"{CHROMIUM} is not installed")
-    server = Gateway(
+    require_chromium()
+    server = panel_gateway(
         tmp_path_factory.mktemp("webhooks"),
-        extra_env={
-            "QUICKOTP_OPEN_SIGNUP": "1",
-            "QUICKOTP_TOKEN_CACHE_SECONDS": "0",
-            "QUICKOTP_WEBHOOK_PRIVATE_URLS": "1",
-            "QUICKOTP_WEBHOOK_ATTEMPTS": "1",
-        },
+        QUICKOTP_WEBHOOK_PRIVATE_URLS="1",
+        QUICKOTP_WEBHOOK_ATTEMPTS="1",
     )
     assert server.cli("migrate").returncode == 0
     server.start()

@@ -5,9 +5,13 @@ languages, and the checks every page must pass at each.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import STEP_MS
+from tests.browser.conftest import OPERATOR, STEP_MS, sign_in, sign_up
+from tests.browser.journeys import PASSWORD
 
 WIDTHS = {"wide": 1366, "phone": 390}
 # Every (language, width) pair: pytest.mark.parametrize("language, width", SIZES)
@@ -25,6 +29,25 @@ def page_at(chromium: Browser, language: str, width: int) -> tuple[BrowserContex
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the panel's data-confirm prompts
     return context, page
+
+
+@contextlib.contextmanager
+def user_and_operator(
+    chromium: Browser, base: str, language: str, width: int, email: str, account: str
+) -> Iterator[tuple[Page, Page]]:
+    """
+    A user who has just signed up (`email`, PASSWORD, for `account`) and the operator, signed
+    in, each in a fresh profile (`page_at`); both profiles closed after.
+    """
+    user_context, user = page_at(chromium, language, width)
+    ops_context, operator = page_at(chromium, language, width)
+    try:
+        sign_up(user, base, email, account, PASSWORD)
+        sign_in(operator, base, *OPERATOR, language)
+        yield user, operator
+    finally:
+        user_context.close()
+        ops_context.close()
 
 
 def laid_out(page: Page, language: str) -> None:

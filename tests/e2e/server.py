@@ -54,9 +54,10 @@ class Gateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "quickotp", *args],
+            input=stdin,
             env=self.env,
             capture_output=True,
             text=True,
@@ -68,6 +69,13 @@ class Gateway:
         done = self.cli(*args, "--json")
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
+    def create_operator(self, email: str, password: str) -> None:
+        """An operator made with the CLI, the password typed on stdin."""
+        made = self.cli(
+            "operators", "create", "--email", email, "--password-stdin", stdin=password + "\n"
+        )
+        assert made.returncode == 0, made.stderr
 
     def setup_account(self, credit: int = 10_000_000) -> str:
         """Migrate, then an account with an approved OTP pattern; returns a new token."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -51,25 +49,7 @@ def test_json_logs_name_the_request_and_hold_no_secret(tmp_path: Path) -> None:
         tmp_path, {**UNTHROTTLED, "QUICKOTP_LOG_FORMAT": "json", "QUICKOTP_LOG_LEVEL": "DEBUG"}
     )
     token = gateway.setup_account()
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quickotp",
-            "operators",
-            "create",
-            "--email",
-            "ops@shop.test",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=gateway.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    gateway.create_operator("ops@shop.test", PASSWORD)
     gateway.start()
     codes = [OWN_CODE]
     try:

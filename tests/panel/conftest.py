@@ -21,6 +21,7 @@ from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.bootstrap import Runtime, build_app, build_runtime
 from quickotp.services.users import Users, UsersConfig
+from quickotp.support.password_pool import PasswordPool
 from tests.conftest import known_names, make_settings
 
 PASSWORD = "correct horse battery"
@@ -200,6 +201,7 @@ def users_on(
     *,
     hasher: PasswordHasher = FAST_HASHER,
     token_urlsafe: Callable[[int], str] | None = None,
+    pool: PasswordPool | None = None,
 ) -> Users:
     """The runtime's people on a clock the test moves (`now[0]`), under `config`."""
     return Users(
@@ -210,4 +212,5 @@ def users_on(
         clock=lambda: now[0],
         token_urlsafe=token_urlsafe or runtime.users.token_urlsafe,
         config=config or UsersConfig(),
+        pool=pool if pool is not None else PasswordPool(),
     )

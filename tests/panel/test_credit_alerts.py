@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import update
@@ -67,17 +68,32 @@ async def _account_id(runtime: Runtime) -> int:
     return (await runtime.admin.list_accounts())[-1].id
 
 
+async def shop_signed_up(browser: Browser, runtime: Runtime) -> int:
+    """The "Shop" account, signed up in `browser`; its id."""
+    await sign_up(browser, "owner@shop.test", "Shop")
+    return await _account_id(runtime)
+
+
+async def set_threshold(browser: Browser, threshold: str) -> httpx.Response:
+    """The Alerts page's form, sent with `threshold` as typed."""
+    return await browser.post("/panel/alerts", {"threshold": threshold}, form="/panel/alerts")
+
+
+async def set_webhook_url(browser: Browser, url: str) -> httpx.Response:
+    """The account's webhook URL, set on the Credit page."""
+    return await browser.post("/panel/credit/webhook", {"url": url}, form="/panel/credit")
+
+
 async def test_a_user_sets_a_threshold_and_the_dashboard_warns_under_it(
     browser: Browser, runtime: Runtime
 ) -> None:
     """Above the threshold no warning; a threshold above the balance shows one."""
-    await sign_up(browser, "owner@shop.test", "Shop")
-    account_id = await _account_id(runtime)
+    account_id = await shop_signed_up(browser, runtime)
     await runtime.admin.add_credit(account_id, 50_000)
 
-    low = await browser.post("/panel/alerts", {"threshold": "20,000"}, form="/panel/alerts")
+    low = await set_threshold(browser, "20,000")
     calm = await browser.get("/panel/dashboard")
-    high = await browser.post("/panel/alerts", {"threshold": "۸۰۰۰۰"}, form="/panel/alerts")
+    high = await set_threshold(browser, "۸۰۰۰۰")
     worried = await browser.get("/panel/dashboard")
 
     assert (low.status_code, high.status_code) == (303, 303)
@@ -91,14 +107,13 @@ async def test_a_threshold_that_is_not_a_whole_amount_is_refused(
     browser: Browser, runtime: Runtime
 ) -> None:
     """422 with the reason; empty turns the alert off."""
-    await sign_up(browser, "owner@shop.test", "Shop")
-    account_id = await _account_id(runtime)
-    await browser.post("/panel/alerts", {"threshold": "1000"}, form="/panel/alerts")
+    account_id = await shop_signed_up(browser, runtime)
+    await set_threshold(browser, "1000")
 
-    words = await browser.post("/panel/alerts", {"threshold": "a lot"}, form="/panel/alerts")
-    negative = await browser.post("/panel/alerts", {"threshold": "-5"}, form="/panel/alerts")
+    words = await set_threshold(browser, "a lot")
+    negative = await set_threshold(browser, "-5")
     kept = await runtime.credit_alerts.store.threshold(account_id)
-    off = await browser.post("/panel/alerts", {"threshold": ""}, form="/panel/alerts")
+    off = await set_threshold(browser, "")
 
     assert (words.status_code, negative.status_code, off.status_code) == (422, 422, 303)
     assert "whole number of rial" in words.text
@@ -117,9 +132,9 @@ async def test_one_signed_event_per_crossing_reaches_every_url(
     """A send takes the credit under: one event to each URL, signed; again only after a top-up."""
     token = await approved_account(browser, operator, "owner@shop.test", "Shop", credit=10_000)
     account_id = await _account_id(runtime)
-    await browser.post("/panel/credit/webhook", {"url": receiver.url}, form="/panel/credit")
+    await set_webhook_url(browser, receiver.url)
     await runtime.relays.create(account_id, receiver.url + "?relay=1")
-    await browser.post("/panel/alerts", {"threshold": "10000"}, form="/panel/alerts")
+    await set_threshold(browser, "10000")
     assert await runtime.credit_alerts.check() == 0  # at the threshold is not under it
 
     assert (await send_otp(browser, token))["Status"] == "Success"
@@ -159,10 +174,9 @@ async def test_a_refused_post_is_tried_again(
 ) -> None:
     """A 500 leaves the event pending with its summary; the next attempt delivers it."""
     receiver.statuses = [500, 200]
-    await sign_up(browser, "owner@shop.test", "Shop")
-    account_id = await _account_id(runtime)
-    await browser.post("/panel/credit/webhook", {"url": receiver.url}, form="/panel/credit")
-    await browser.post("/panel/alerts", {"threshold": "1"}, form="/panel/alerts")
+    account_id = await shop_signed_up(browser, runtime)
+    await set_webhook_url(browser, receiver.url)
+    await set_threshold(browser, "1")
 
     assert await worker.run_once() == 1
     [failed] = await runtime.credit_alerts.store.events(account_id, limit=10)
@@ -189,8 +203,7 @@ async def test_the_operator_sets_any_accounts_threshold_in_the_audit_log(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:
     """The operator's page sets it (audited); an account user cannot reach that page."""
-    await sign_up(browser, "owner@shop.test", "Shop")
-    account_id = await _account_id(runtime)
+    account_id = await shop_signed_up(browser, runtime)
     page = f"/panel/operator/accounts/{account_id}/alert"
 
     saved = await operator.post(page, {"threshold": "5000"}, form=page)
@@ -215,10 +228,10 @@ async def test_an_account_sees_only_its_own_alert(
 ) -> None:
     """Another account's events and threshold never show on a user's page, nor reach its URL."""
     await sign_up(browser, "owner@shop.test", "Shop")
-    await browser.post("/panel/alerts", {"threshold": "7777"}, form="/panel/alerts")
+    await set_threshold(browser, "7777")
     other = await open_browser(runtime, ip="198.51.100.60")
     await sign_up(other, "owner@other.test", "Other")
-    await other.post("/panel/credit/webhook", {"url": receiver.url}, form="/panel/credit")
+    await set_webhook_url(other, receiver.url)
 
     page = await other.get("/panel/alerts")
     await worker.run_once()
@@ -232,15 +245,14 @@ async def test_no_alert_for_an_unlimited_or_disabled_account(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:
     """An unlimited account is never under; a disabled one's users cannot change its alert."""
-    await sign_up(browser, "owner@shop.test", "Shop")
-    account_id = await _account_id(runtime)
+    account_id = await shop_signed_up(browser, runtime)
     form = f"/panel/operator/accounts/{account_id}"
     await operator.post(f"{form}/unlimited", {"unlimited": "1"}, form=form)
-    await browser.post("/panel/alerts", {"threshold": "5000"}, form="/panel/alerts")
+    await set_threshold(browser, "5000")
 
     assert await runtime.credit_alerts.check() == 0
     assert WARNING not in (await browser.get("/panel/dashboard")).text
     await operator.post(f"{form}/state", {"active": "0"}, form=form)
-    refused = await browser.post("/panel/alerts", {"threshold": "9000"}, form="/panel/alerts")
+    refused = await set_threshold(browser, "9000")
     assert refused.status_code == 422
     assert "The operator has disabled this account" in refused.text

@@ -9,33 +9,35 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from quickotp.adapters.store.credentials import CredentialSqlStore
-from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.schema import sign_in_limits
 from quickotp.bootstrap import Runtime
 from quickotp.domain.addresses import client_key
 from quickotp.domain.errors import SignInFailed, SignInThrottled
-from quickotp.services.users import SecondStep, SignedIn, Users, UsersConfig
+from quickotp.services.users import SecondStep, SignedIn, Users
 from quickotp.support.password_pool import PasswordPool
-from tests.panel.conftest import FAST_HASHER, OPERATOR_EMAIL, PASSWORD, open_browser, sign_in
+from tests.panel.conftest import OPERATOR_EMAIL, PASSWORD, open_browser, sign_in, users_on
 
 pytestmark = pytest.mark.anyio
 
 WRONG = "not the password at all"
 
 
-def users_at(runtime: Runtime, now: list[datetime], **config: object) -> Users:
-    """Users on the runtime's database with a clock the test moves, and cheap hashes."""
-    return Users(
-        store=IdentitySqlStore(runtime.engines),
-        credentials=CredentialSqlStore(runtime.engines),
-        hasher=FAST_HASHER,
-        key=b"k" * 32,
-        clock=lambda: now[0],
-        token_urlsafe=lambda n: secrets.token_urlsafe(n),
-        config=UsersConfig(**config),  # type: ignore[arg-type]
-        pool=PasswordPool(capacity=64),  # room for a whole burst: the limits decide here
+def users_at(runtime: Runtime, now: list[datetime]) -> Users:
+    """
+    The runtime's people (`users_on`) on a clock the test moves, with room in the password
+    pool for a whole burst: the limits decide here.
+    """
+    return users_on(
+        runtime, now, token_urlsafe=secrets.token_urlsafe, pool=PasswordPool(capacity=64)
     )
+
+
+async def operator_users(runtime: Runtime) -> tuple[Users, list[datetime]]:
+    """`users_at` a clock set at noon on 1 March 2026, with the operator made; and the clock."""
+    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    users = users_at(runtime, now)
+    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    return users, now
 
 
 async def attempt(
@@ -53,9 +55,7 @@ async def test_a_racing_burst_is_counted_one_attempt_after_another(runtime: Runt
     29 wrong passwords and the right one sent at once: five are checked and the rest wait,
     so the right one gets in only if it was among the first five counted.
     """
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, _ = await operator_users(runtime)
 
     outcomes = await asyncio.gather(
         *(attempt(users, WRONG, "203.0.113.5") for _ in range(29)),
@@ -71,9 +71,7 @@ async def test_an_attacker_cannot_lock_the_operator_out_of_an_address_they_used(
     runtime: Runtime,
 ) -> None:
     """Wrong passwords from address A, past every limit, leave B (used before) untouched."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, _ = await operator_users(runtime)
     assert isinstance(await attempt(users, PASSWORD, "198.51.100.9"), SignedIn)  # B, known now
     for n in range(40):  # A, and the addresses beside it
         await attempt(users, WRONG, f"203.0.113.{n % 8}")
@@ -89,9 +87,7 @@ async def test_a_new_address_is_slowed_never_locked_out_by_a_spread_guesser(
     runtime: Runtime,
 ) -> None:
     """Guesses from many addresses make an unknown address wait a minute at most, not 15."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, now = await operator_users(runtime)
     for n in range(60):
         await attempt(users, WRONG, f"203.0.113.{n}")
     with pytest.raises(SignInThrottled) as slowed:
@@ -106,9 +102,7 @@ async def test_a_new_address_is_slowed_never_locked_out_by_a_spread_guesser(
 
 async def test_each_failure_past_the_limit_doubles_the_wait(runtime: Runtime) -> None:
     """One email from one address: 1 minute after the fifth failure, then 2, then 4."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, now = await operator_users(runtime)
     waits = []
     for _ in range(5):
         await attempt(users, WRONG, "203.0.113.5")
@@ -125,9 +119,7 @@ async def test_each_failure_past_the_limit_doubles_the_wait(runtime: Runtime) ->
 
 async def test_a_right_password_takes_its_count_back(runtime: Runtime) -> None:
     """Signing in clears the pair's count, so a later typo does not start at four."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, _ = await operator_users(runtime)
     for _ in range(4):
         await attempt(users, WRONG, "203.0.113.5")
     assert isinstance(await attempt(users, PASSWORD, "203.0.113.5"), SignedIn)
@@ -139,9 +131,7 @@ async def test_a_right_password_takes_its_count_back(runtime: Runtime) -> None:
 
 async def test_an_ipv6_client_is_one_address_for_its_whole_64(runtime: Runtime) -> None:
     """Hopping through the addresses of one /64 does not make fresh pairs."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, _ = await operator_users(runtime)
 
     outcomes = [await attempt(users, WRONG, f"2001:db8:1:2::{n:x}") for n in range(6)]
 
@@ -170,9 +160,7 @@ async def test_the_panel_answers_a_locked_pair_429_only_from_that_address(
 
 async def test_idle_counts_are_swept_and_live_ones_kept(runtime: Runtime) -> None:
     """A sweep drops counts idle past the window whose wait is over, and nothing else."""
-    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
-    users = users_at(runtime, now)
-    await users.create_operator(email=OPERATOR_EMAIL, password=PASSWORD)
+    users, now = await operator_users(runtime)
     await attempt(users, WRONG, "203.0.113.1")
     now[0] += timedelta(minutes=10)
     for _ in range(5):

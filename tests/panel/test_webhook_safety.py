@@ -77,14 +77,20 @@ async def _post_reports(runtime: Runtime) -> None:
         await poster.aclose()
 
 
-async def test_a_post_that_got_no_answer_is_shown_as_such(
-    browser: Browser, operator: Browser, runtime: Runtime
-) -> None:
-    """A closed port reads "the address did not answer", never the connection error."""
+async def _reported_to_a_closed_port(browser: Browser, operator: Browser, runtime: Runtime) -> int:
+    """A delivered message whose report was posted to a closed port on 127.0.0.1; its id."""
     message_id = await _delivered(
         browser, operator, runtime, f"http://127.0.0.1:{free_port()}/hook"
     )
     await _post_reports(runtime)
+    return message_id
+
+
+async def test_a_post_that_got_no_answer_is_shown_as_such(
+    browser: Browser, operator: Browser, runtime: Runtime
+) -> None:
+    """A closed port reads "the address did not answer", never the connection error."""
+    message_id = await _reported_to_a_closed_port(browser, operator, runtime)
 
     page = (await browser.get(f"/panel/messages/{message_id}")).text
 
@@ -115,10 +121,7 @@ async def test_the_summary_is_in_persian_too(
     browser: Browser, operator: Browser, runtime: Runtime
 ) -> None:
     """The reason is translated like the rest of the page."""
-    message_id = await _delivered(
-        browser, operator, runtime, f"http://127.0.0.1:{free_port()}/hook"
-    )
-    await _post_reports(runtime)
+    message_id = await _reported_to_a_closed_port(browser, operator, runtime)
     await browser.post("/panel/language", {"language": "fa"})
 
     page = await browser.get(f"/panel/messages/{message_id}")

@@ -11,7 +11,7 @@ import quickotp_client
 from quickotp.bootstrap import Runtime
 from quickotp_client import AsyncClient, Client
 from quickotp_client._amoot import _send_time, _values
-from tests.conftest import Seeded
+from tests.conftest import Seeded, approved_order_pattern
 from tests.sdk.conftest import Served
 
 pytestmark = pytest.mark.anyio
@@ -22,11 +22,7 @@ MOBILE = "09121112233"
 @pytest.fixture
 async def order_pattern(runtime: Runtime, seeded: Seeded) -> int:
     """An approved plain pattern: an order number (digits) and a name."""
-    pattern = await runtime.gateway.create_account_pattern(
-        seeded.account_id, text="order %order% for %name%", is_otp=False, number_patterns="order"
-    )
-    await runtime.admin.approve_pattern(pattern.id)
-    return pattern.id
+    return await approved_order_pattern(runtime, seeded, "order %order% for %name%")
 
 
 @pytest.fixture

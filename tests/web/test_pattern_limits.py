@@ -28,23 +28,24 @@ from tests.panel.conftest import (
 pytestmark = pytest.mark.anyio
 
 
+def pattern_limits(database_url: str, *, pending: str, per_hour: str) -> Runtime:
+    """The panel's runtime with these caps on pending patterns and on submissions an hour."""
+    return panel_runtime(
+        database_url, QUICKOTP_MAX_PENDING_PATTERNS=pending, QUICKOTP_PATTERNS_PER_HOUR=per_hour
+    )
+
+
 @pytest.fixture
 async def capped(database_url: str) -> AsyncIterator[Runtime]:
     """At most three pending patterns an account, and room in the hourly rate."""
-    limits = panel_runtime(
-        database_url, QUICKOTP_MAX_PENDING_PATTERNS="3", QUICKOTP_PATTERNS_PER_HOUR="100"
-    )
-    async with running(limits) as built:
+    async with running(pattern_limits(database_url, pending="3", per_hour="100")) as built:
         yield built
 
 
 @pytest.fixture
 async def rated(database_url: str) -> AsyncIterator[Runtime]:
     """Three pattern submissions an hour, and room in the pending cap."""
-    limits = panel_runtime(
-        database_url, QUICKOTP_MAX_PENDING_PATTERNS="100", QUICKOTP_PATTERNS_PER_HOUR="3"
-    )
-    async with running(limits) as built:
+    async with running(pattern_limits(database_url, pending="100", per_hour="3")) as built:
         yield built
 
 

@@ -10,7 +10,7 @@ import pytest
 from quickotp.bootstrap import Runtime
 from quickotp.domain.models import MessageStatus
 from tests.adapters.store.test_dispatcher import ScriptedTransport, dispatcher, until
-from tests.conftest import Seeded, seed
+from tests.conftest import Seeded, approved_order_pattern, seed
 from tests.web.wire import call, with_pattern
 
 pytestmark = pytest.mark.anyio
@@ -21,11 +21,7 @@ ORDER = "سلام %name%، سفارش %order% ثبت شد"
 @pytest.fixture
 async def order_pattern(runtime: Runtime, seeded: Seeded) -> int:
     """An approved plain pattern of the seeded account: a name, and a digits-only order."""
-    pattern = await runtime.gateway.create_account_pattern(
-        seeded.account_id, text=ORDER, is_otp=False, number_patterns="order"
-    )
-    await runtime.admin.approve_pattern(pattern.id)
-    return pattern.id
+    return await approved_order_pattern(runtime, seeded, ORDER)
 
 
 async def text_of(runtime: Runtime, seeded: Seeded, body: dict[str, Any]) -> str:

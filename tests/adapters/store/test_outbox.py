@@ -61,6 +61,19 @@ async def accepted(runtime: Runtime, seeded: Seeded, count: int = 1) -> list[int
     return [i for i in ids if i is not None]
 
 
+def taken_as_ab12(message_id: int, at: datetime = NOW) -> Submitted:
+    """The "smsc" upstream took `message_id` at `at`, as its "ab12"; the text kept masked."""
+    return Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", at)
+
+
+async def submitted_message(runtime: Runtime, seeded: Seeded) -> int:
+    """One message accepted, claimed, and taken by the upstream as "ab12" at NOW; its id."""
+    [message_id] = await accepted(runtime, seeded)
+    await runtime.store.claim(NOW, LEASE, 10)
+    await runtime.store.record([taken_as_ab12(message_id)], now=NOW)
+    return message_id
+
+
 async def test_accept_charges_in_order_until_credit_runs_out(
     runtime: Runtime, seeded: Seeded
 ) -> None:
@@ -133,9 +146,7 @@ async def test_submitted_masks_the_text_and_forgets_the_code(
     [message_id] = await accepted(runtime, seeded)
     await runtime.store.claim(NOW, LEASE, 10)
 
-    await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
-    )
+    await runtime.store.record([taken_as_ab12(message_id)], now=NOW)
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert (message.status, message.text, message.provider_message_id) == (
@@ -155,7 +166,7 @@ async def test_submitted_at_is_when_the_upstream_answered_not_when_recorded(
     answered = NOW + timedelta(milliseconds=3, microseconds=417)
 
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", answered)],
+        [taken_as_ab12(message_id, answered)],
         now=answered + timedelta(milliseconds=40),
     )
 
@@ -182,7 +193,7 @@ async def test_a_submit_and_its_report_in_one_batch_land_together(
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, reported)
 
     applied = await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", answered)],
+        [taken_as_ab12(message_id, answered)],
         [report],
         now=reported,
     )
@@ -210,7 +221,7 @@ async def test_a_parked_report_applies_before_one_batched_with_its_submit(
     await runtime.store.record(reports=[early], now=NOW)  # parked: no message has it yet
 
     await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)],
+        [taken_as_ab12(message_id)],
         [replace(early, state=DeliveryState.DELIVERED)],
         now=NOW,
     )
@@ -254,9 +265,7 @@ async def test_a_report_that_overtakes_its_submit_is_matched(
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
 
     await runtime.store.record(reports=[report], now=NOW)
-    await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
-    )
+    await runtime.store.record([taken_as_ab12(message_id)], now=NOW)
 
     message = (await runtime.store.get_messages(seeded.account_id, [message_id]))[message_id]
     assert message.status is MessageStatus.DELIVERED
@@ -264,11 +273,7 @@ async def test_a_report_that_overtakes_its_submit_is_matched(
 
 async def test_reconcile_matches_parked_reports(runtime: Runtime, seeded: Seeded) -> None:
     """A parked report whose submit was recorded beside it is matched by the sweep."""
-    [message_id] = await accepted(runtime, seeded)
-    await runtime.store.claim(NOW, LEASE, 10)
-    await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
-    )
+    message_id = await submitted_message(runtime, seeded)
     # As if the report had committed in a transaction that could not see the submit:
     await runtime.store.record(
         reports=[DeliveryReport("smsc", "zz99", DeliveryState.UNDELIVERED, NOW)], now=NOW
@@ -391,11 +396,7 @@ async def test_a_final_state_is_not_undone_by_a_late_report(
     runtime: Runtime, seeded: Seeded
 ) -> None:
     """DELIVERED stays DELIVERED when a stale UNDELIVERED report arrives later."""
-    [message_id] = await accepted(runtime, seeded)
-    await runtime.store.claim(NOW, LEASE, 10)
-    await runtime.store.record(
-        [Submitted(message_id, SendReceipt("smsc", "ab12"), "code ****", NOW)], now=NOW
-    )
+    message_id = await submitted_message(runtime, seeded)
     report = DeliveryReport("smsc", "ab12", DeliveryState.DELIVERED, NOW)
 
     await runtime.store.record(reports=[report], now=NOW)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Select
 from sqlalchemy.dialects import sqlite
 
 from quickotp.adapters.store.engine import create_engines
@@ -40,6 +42,12 @@ async def _plan(tmp_path: Path, sql: str, count: int) -> str:
     finally:
         await engines.dispose()
     return "\n".join(str(row[3]) for row in rows)
+
+
+async def _statement_plan(tmp_path: Path, statement: Select[Any]) -> str:
+    """`_plan` of a SQLAlchemy statement, compiled for SQLite."""
+    query = statement.compile(dialect=sqlite.dialect())
+    return await _plan(tmp_path, str(query), len(query.positiontup or ()))
 
 
 async def test_reports_find_their_messages_by_transport_and_provider_id(tmp_path: Path) -> None:
@@ -76,8 +84,8 @@ async def test_statistics_reads_one_accounts_window_from_its_index(tmp_path: Pat
     start = datetime(2026, 3, 1, tzinfo=UTC)
     query = day_counts_query(
         7, start, start + timedelta(days=32), timedelta(hours=3, minutes=30), postgres=False
-    ).compile(dialect=sqlite.dialect())
-    plan = await _plan(tmp_path, str(query), len(query.positiontup or ()))
+    )
+    plan = await _statement_plan(tmp_path, query)
     assert "ix_messages_account_created (account_id=? AND created_at>? AND created_at<?)" in plan
     assert "SCAN messages" not in plan
 
@@ -85,10 +93,8 @@ async def test_statistics_reads_one_accounts_window_from_its_index(tmp_path: Pat
 async def test_a_page_of_messages_is_read_in_index_order(tmp_path: Path) -> None:
     """GetMessages reads its page off the index in order: no sort of the whole window."""
     start = datetime(2026, 3, 1, tzinfo=UTC)
-    query = window_query(7, start, start + timedelta(days=365), 100, 1000).compile(
-        dialect=sqlite.dialect()
-    )
-    plan = await _plan(tmp_path, str(query), len(query.positiontup or ()))
+    query = window_query(7, start, start + timedelta(days=365), 100, 1000)
+    plan = await _statement_plan(tmp_path, query)
     assert "ix_messages_account_created (account_id=? AND created_at>? AND created_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN messages" not in plan

@@ -482,14 +482,22 @@ async def test_one_process_prunes_at_a_time(runtime: Runtime, make: Maker) -> No
     assert pruned.counts.messages == 1
 
 
-async def test_a_running_gateway_prunes_by_itself(database_url: str) -> None:
-    """With QUICKOTP_RETENTION_DAYS set, a started runtime prunes on its schedule."""
+async def pruning_at_start(database_url: str, retention_days: str) -> tuple[Runtime, Maker]:
+    """
+    A migrated runtime (not started) with QUICKOTP_RETENTION_DAYS=`retention_days` whose
+    pruner, where it has one, runs as soon as it starts; and a Maker for its seeded account.
+    """
     runtime = build_runtime(
-        make_settings(database_url, QUICKOTP_RETENTION_DAYS="30"), dispatch=False
+        make_settings(database_url, QUICKOTP_RETENTION_DAYS=retention_days), dispatch=False
     )
     await runtime.migrate()
     runtime.prune_schedule = PruneSchedule(every=timedelta(hours=1), first_after=timedelta(0))
-    make = Maker(runtime, await seed(runtime))
+    return runtime, Maker(runtime, await seed(runtime))
+
+
+async def test_a_running_gateway_prunes_by_itself(database_url: str) -> None:
+    """With QUICKOTP_RETENTION_DAYS set, a started runtime prunes on its schedule."""
+    runtime, make = await pruning_at_start(database_url, "30")
     now = datetime.now(UTC)
     old = await make.message(now - 40 * DAY, MessageStatus.DELIVERED)
     await make.message(now, MessageStatus.DELIVERED)
@@ -505,12 +513,7 @@ async def test_a_running_gateway_prunes_by_itself(database_url: str) -> None:
 
 async def test_retention_zero_prunes_nothing_by_itself(database_url: str) -> None:
     """QUICKOTP_RETENTION_DAYS=0 starts no pruner."""
-    runtime = build_runtime(
-        make_settings(database_url, QUICKOTP_RETENTION_DAYS="0"), dispatch=False
-    )
-    await runtime.migrate()
-    runtime.prune_schedule = PruneSchedule(every=timedelta(hours=1), first_after=timedelta(0))
-    make = Maker(runtime, await seed(runtime))
+    runtime, make = await pruning_at_start(database_url, "0")
     old = await make.message(datetime.now(UTC) - 400 * DAY, MessageStatus.DELIVERED)
     await make.message(datetime.now(UTC), MessageStatus.DELIVERED)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,18 @@ async def _add_one(tx: Tx, seeded: Seeded) -> None:
     await tx.execute("UPDATE accounts SET credit = credit + 1 WHERE id = ?", seeded.account_id)
 
 
+async def assert_raises_and_undone(
+    runtime: Runtime, seeded: Seeded, work: Callable[[Tx], Awaitable[None]], error: str
+) -> None:
+    """`work` in a write transaction raises a RuntimeError matching `error`; nothing is written."""
+    before = await _credit(runtime, seeded)
+
+    with pytest.raises(RuntimeError, match=error):
+        await write_transaction(runtime.engines, work)
+
+    assert await _credit(runtime, seeded) == before
+
+
 async def test_work_that_returns_is_committed(runtime: Runtime, seeded: Seeded) -> None:
     before = await _credit(runtime, seeded)
 
@@ -43,16 +56,11 @@ async def test_work_that_returns_is_committed(runtime: Runtime, seeded: Seeded) 
 
 
 async def test_work_that_raises_leaves_nothing_written(runtime: Runtime, seeded: Seeded) -> None:
-    before = await _credit(runtime, seeded)
-
     async def work(tx: Tx) -> None:
         await _add_one(tx, seeded)  # ran, then the batch fails
         raise RuntimeError("the batch failed")
 
-    with pytest.raises(RuntimeError, match="the batch failed"):
-        await write_transaction(runtime.engines, work)
-
-    assert await _credit(runtime, seeded) == before
+    await assert_raises_and_undone(runtime, seeded, work, "the batch failed")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -60,16 +68,12 @@ async def test_on_sqlite_work_that_awaits_anything_else_is_refused_and_undone(
     runtime: Runtime, seeded: Seeded
 ) -> None:
     """On SQLite the work runs in the driver's thread: it may await its Tx and nothing else."""
-    before = await _credit(runtime, seeded)
 
     async def work(tx: Tx) -> None:
         await _add_one(tx, seeded)
         await asyncio.sleep(0)
 
-    with pytest.raises(RuntimeError, match="awaited something other than its Tx"):
-        await write_transaction(runtime.engines, work)
-
-    assert await _credit(runtime, seeded) == before
+    await assert_raises_and_undone(runtime, seeded, work, "awaited something other than its Tx")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -514,6 +514,44 @@ async def unguarded(database_url: str) -> AsyncIterator[Runtime]:
     await built.aclose()
 
 
+@contextlib.asynccontextmanager
+async def running_worker(
+    store: WebhookStore, config: WebhookConfig
+) -> AsyncIterator[WebhookWorker]:
+    """A worker on the wall clock posting with `local_poster`, started; closed after the block."""
+    async with local_poster() as poster:
+        worker = WebhookWorker(store, poster, lambda: datetime.now(UTC), config, render=report_body)
+        await worker.start()
+        try:
+            yield worker
+        finally:
+            await worker.aclose()
+
+
+async def posts_reach(receiver: Receiver, count: int) -> None:
+    """Return once `receiver` has got `count` POSTs (the caller bounds the wait)."""
+    while len(receiver.got) < count:
+        await asyncio.sleep(0.02)
+
+
+def posted_ids(receiver: Receiver) -> list[int]:
+    """The MessageID of each report `receiver` got, sorted."""
+    return sorted(orjson.loads(body)["MessageID"] for _, body in receiver.got)
+
+
+# The worker the slow-URL tests run: 16 POSTs at once (4 a URL), claims of 20, 60 held, a
+# POST's timeout and a claim's lease longer than any of the tests.
+SLOW_URLS = WebhookConfig(
+    per_url=4,
+    concurrency=16,
+    batch=20,
+    held=60,
+    idle_poll=0.05,
+    timeout=30.0,
+    lease=timedelta(seconds=120),
+)
+
+
 async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
     unguarded: Runtime,
 ) -> None:
@@ -530,20 +568,12 @@ async def test_the_running_worker_posts_each_report_once_in_the_relay_format(
         ids = await deliver_many(runtime, seeded, 120)
         config = WebhookConfig(per_url=4, concurrency=8, batch=25, held=60, idle_poll=0.05)
         store = WebhookStore(runtime.engines)
-        async with local_poster() as poster:
-            worker = WebhookWorker(
-                store, poster, lambda: datetime.now(UTC), config, render=report_body
-            )
-            await worker.start()
-            try:
-                async with asyncio.timeout(60):
-                    while len(receiver.got) < len(ids) or any(
-                        d.state is not WebhookState.DELIVERED
-                        for d in await store.deliveries(seeded.account_id, limit=500)
-                    ):
-                        await asyncio.sleep(0.05)
-            finally:
-                await worker.aclose()
+        async with running_worker(store, config), asyncio.timeout(60):
+            while len(receiver.got) < len(ids) or any(
+                d.state is not WebhookState.DELIVERED
+                for d in await store.deliveries(seeded.account_id, limit=500)
+            ):
+                await asyncio.sleep(0.05)
 
     bodies = [orjson.loads(body) for _, body in receiver.got]
     assert sorted(b["MessageID"] for b in bodies) == sorted(ids)  # each once
@@ -642,29 +672,15 @@ async def test_a_slow_url_holds_only_its_own_slots(unguarded: Runtime) -> None:
         await local_relays(runtime).create(seeded.account_id, f"{fast_base}/hook")
         ids = await deliver_many(runtime, seeded, 20)
         config = WebhookConfig(per_url=2, concurrency=8, batch=50, held=100, idle_poll=0.05)
-        async with local_poster() as poster:
-            worker = WebhookWorker(
-                WebhookStore(runtime.engines),
-                poster,
-                lambda: datetime.now(UTC),
-                config,
-                render=report_body,
-            )
-            await worker.start()
-            try:
-                async with asyncio.timeout(60):
-                    while len(fast.got) < len(ids):
-                        await asyncio.sleep(0.02)
-                    held_then = (slow.now, len(slow.got))
-                    slow.release.set()
-                    while len(slow.got) < len(ids):
-                        await asyncio.sleep(0.02)
-            finally:
-                await worker.aclose()
+        async with running_worker(WebhookStore(runtime.engines), config), asyncio.timeout(60):
+            await posts_reach(fast, len(ids))
+            held_then = (slow.now, len(slow.got))
+            slow.release.set()
+            await posts_reach(slow, len(ids))
 
     assert held_then == (2, 0)  # the slow URL had its two POSTs waiting, and nothing more
     assert slow.most == 2
-    assert sorted(orjson.loads(body)["MessageID"] for _, body in slow.got) == sorted(ids)
+    assert posted_ids(slow) == sorted(ids)
 
 
 async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker(
@@ -678,15 +694,7 @@ async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker
     runtime = unguarded
     stranger, other = await seed(runtime), await seed(runtime, name="other")
     slow, fast = Holding(), Counting()
-    config = WebhookConfig(
-        per_url=4,
-        concurrency=16,
-        batch=20,
-        held=60,
-        idle_poll=0.05,
-        timeout=30.0,
-        lease=timedelta(seconds=120),
-    )
+    config = SLOW_URLS
     async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
         await local_relays(runtime).create(stranger.account_id, f"{slow_base}/hook")
         await local_relays(runtime).create(other.account_id, f"{fast_base}/hook")
@@ -694,16 +702,11 @@ async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker
         ids = await deliver_many(runtime, other, 20)
         store = WebhookStore(runtime.engines)
 
-        async with local_poster() as poster:
-            worker = WebhookWorker(
-                store, poster, lambda: datetime.now(UTC), config, render=report_body
-            )
-            started = time.monotonic()
-            await worker.start()
+        started = time.monotonic()
+        async with running_worker(store, config):
             try:
                 async with asyncio.timeout(10):  # the fast account's reports, promptly
-                    while len(fast.got) < len(ids):
-                        await asyncio.sleep(0.02)
+                    await posts_reach(fast, len(ids))
                 waited = time.monotonic() - started
                 held = [
                     d
@@ -713,13 +716,11 @@ async def test_one_accounts_slow_url_holds_only_its_accounts_share_of_the_worker
                 in_flight = slow.now
                 slow.release.set()
                 async with asyncio.timeout(30):
-                    while len(slow.got) < len(held):
-                        await asyncio.sleep(0.02)
+                    await posts_reach(slow, len(held))
             finally:
                 slow.release.set()  # a failed wait must not leave the receiver holding
-                await worker.aclose()
 
-    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert posted_ids(fast) == sorted(ids)
     assert waited < 10
     assert 0 < len(held) <= config.held_per_url
     assert 0 < in_flight <= config.per_url
@@ -744,18 +745,7 @@ async def test_an_account_with_many_slow_urls_holds_only_its_accounts_share(
     runtime = unguarded
     stranger, other = await seed(runtime), await seed(runtime, name="other")
     slow, fast = Holding(), Counting()
-    config = WebhookConfig(
-        per_url=4,
-        per_account=3,
-        held_per_url=4,
-        held_per_account=6,
-        concurrency=16,
-        batch=20,
-        held=60,
-        idle_poll=0.05,
-        timeout=30.0,
-        lease=timedelta(seconds=120),
-    )
+    config = replace(SLOW_URLS, per_account=3, held_per_url=4, held_per_account=6)
     async with serving(slow.app()) as slow_base, serving(fast.app()) as fast_base:
         for n in range(3):
             await local_relays(runtime).create(stranger.account_id, f"{slow_base}/hook?n={n}")
@@ -763,15 +753,10 @@ async def test_an_account_with_many_slow_urls_holds_only_its_accounts_share(
         await deliver_many(runtime, stranger, 30)  # 90 reports owed first
         ids = await deliver_many(runtime, other, 10)
         store = WebhookStore(runtime.engines)
-        async with local_poster() as poster:
-            worker = WebhookWorker(
-                store, poster, lambda: datetime.now(UTC), config, render=report_body
-            )
-            await worker.start()
+        async with running_worker(store, config):
             try:
                 async with asyncio.timeout(10):
-                    while len(fast.got) < len(ids):
-                        await asyncio.sleep(0.02)
+                    await posts_reach(fast, len(ids))
                 held = [
                     d
                     for d in await store.deliveries(stranger.account_id, limit=500)
@@ -780,9 +765,8 @@ async def test_an_account_with_many_slow_urls_holds_only_its_accounts_share(
                 in_flight = slow.now
             finally:
                 slow.release.set()
-                await worker.aclose()
 
-    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert posted_ids(fast) == sorted(ids)
     assert 0 < len(held) <= config.held_per_account
     assert len({d.url for d in held}) > 1  # its URLs share the account's room
     assert 0 < in_flight <= config.per_account
@@ -802,16 +786,8 @@ async def test_a_fast_url_past_its_share_is_not_held_back(unguarded: Runtime) ->
         await local_relays(runtime).create(seeded.account_id, f"{base}/hook")
         ids = await deliver_many(runtime, seeded, 40)
         store = WebhookStore(runtime.engines)
-        async with local_poster() as poster:
-            worker = WebhookWorker(
-                store, poster, lambda: datetime.now(UTC), config, render=report_body
-            )
-            await worker.start()
-            try:
-                async with asyncio.timeout(config.crowded_pause.total_seconds() / 2):
-                    while len(fast.got) < len(ids):
-                        await asyncio.sleep(0.02)
-            finally:
-                await worker.aclose()
+        async with running_worker(store, config):
+            async with asyncio.timeout(config.crowded_pause.total_seconds() / 2):
+                await posts_reach(fast, len(ids))
 
-    assert sorted(orjson.loads(body)["MessageID"] for _, body in fast.got) == sorted(ids)
+    assert posted_ids(fast) == sorted(ids)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from quickotp.bootstrap import Runtime
-from tests.conftest import Seeded
+from tests.conftest import Seeded, approved_order_pattern
 from tests.web.v1.test_api import bearer, check_every_answer, problem
 
 pytestmark = pytest.mark.anyio
@@ -29,11 +29,7 @@ async def send(client: httpx.AsyncClient, token: str, body: Any, **headers: str)
 
 @pytest.fixture
 async def order_pattern(runtime: Runtime, seeded: Seeded) -> int:
-    pattern = await runtime.gateway.create_account_pattern(
-        seeded.account_id, text="order %order% for %name%", is_otp=False, number_patterns="order"
-    )
-    await runtime.admin.approve_pattern(pattern.id)
-    return pattern.id
+    return await approved_order_pattern(runtime, seeded, "order %order% for %name%")
 
 
 async def test_free_text_answers_201(
