@@ -1,16 +1,16 @@
 """
 Amoot's own client samples, and what each must get from QuickOTP.
 
-The texts are in `php/<Method>.php` and `csharp/<Method>.cs`, copied from Amoot's REST
-README (AmootSoft/AmootSMS) and, for PatternCodeCreate and PatternCodeList, which it has
-no samples for, from Amoot's REST documentation pages. The harness changes only the host
-(`https://portal.amootsms.com` becomes the test server, `http://Mysite.com` a local
+The texts are in `vendor/php/<Method>.php` and `vendor/csharp/<Method>.cs`, copied from
+Amoot's REST README (AmootSoft/AmootSMS) and, for PatternCodeCreate and PatternCodeList,
+which it has no samples for, from Amoot's REST documentation pages. The harness changes only
+the host (`https://portal.amootsms.com` becomes the test server, `http://Mysite.com` a local
 address) and the token (`MyToken`); a sample the vendor published broken gets the smallest
 repair that lets it run, listed here with the reason.
 
-To add a sample (the sending methods' among them), drop `php/<Method>.php` and
-`csharp/<Method>.cs` beside this file and add one `Sample` to SAMPLES below with what its
-answer must be: both test_php_samples.py and test_csharp_samples.py pick it up. The server
+To add a sample (the sending methods' among them), drop `vendor/php/<Method>.php` and
+`vendor/csharp/<Method>.cs` beside this file and add one `Sample` to SAMPLES below with what
+its answer must be: both test_php_samples.py and test_csharp_samples.py pick it up. The server
 the samples meet (conftest.py, `_set_up`) has pattern 1, approved, with two variables (the
 samples' `PatternCodeID=1` with two values), pattern 2, the approved OTP pattern, and
 messages 1000, 10001 and 10002 of the samples' account (the ids the samples ask about).
