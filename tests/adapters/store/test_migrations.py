@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, column, insert, select, table
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import TableClause
 
 from quickotp.adapters.store.engine import create_engines
@@ -123,6 +125,41 @@ def _first_release(name: str, *columns: str) -> TableClause:
     return table(name, *(column(c) for c in columns))
 
 
+async def _put(conn: AsyncConnection, table_name: str, /, **values: Any) -> None:
+    """A row with just `values`' columns, in the table as an earlier release had it."""
+    await conn.execute(insert(_first_release(table_name, *values)).values(**values))
+
+
+def _first_account(now: datetime) -> dict[str, Any]:
+    return {
+        "id": 1,
+        "name": "a",
+        "credit": 0,
+        "unlimited": False,
+        "sender": "1",
+        "active": True,
+        "created_at": now,
+    }
+
+
+def _first_message(message_id: int, now: datetime) -> dict[str, Any]:
+    """The columns every message of the first release needs, for account 1."""
+    return {
+        "id": message_id,
+        "account_id": 1,
+        "mobile": "989120000000",
+        "sender": "1",
+        "encoding": "ucs2",
+        "parts": 1,
+        "cost": 0,
+        "charged": 0,
+        "possible_duplicate": False,
+        "next_attempt_at": now,
+        "expires_at": now,
+        "created_at": now,
+    }
+
+
 async def test_0030_masks_codes_left_in_texts_of_messages_never_sent(database_url: str) -> None:
     """Failed and expired messages given up before the texts were masked lose their codes."""
     engines = create_engines(database_url)
@@ -130,28 +167,7 @@ async def test_0030_masks_codes_left_in_texts_of_messages_never_sent(database_ur
     try:
         await upgrade(engines, "0001")
         async with engines.write.begin() as conn:
-            await conn.execute(
-                insert(
-                    _first_release(
-                        "accounts",
-                        "id",
-                        "name",
-                        "credit",
-                        "unlimited",
-                        "sender",
-                        "active",
-                        "created_at",
-                    )
-                ).values(
-                    id=1,
-                    name="a",
-                    credit=0,
-                    unlimited=False,
-                    sender="1",
-                    active=True,
-                    created_at=now,
-                )
-            )
+            await _put(conn, "accounts", **_first_account(now))
             await conn.execute(
                 insert(
                     _first_release(
@@ -185,47 +201,15 @@ async def test_0030_masks_codes_left_in_texts_of_messages_never_sent(database_ur
                 (4, "queued", "code 7777 - call 02112345678", "7777"),  # masked when sent
             ]
             for message_id, status, text, code in rows:
-                await conn.execute(
-                    insert(
-                        _first_release(
-                            "messages",
-                            "id",
-                            "account_id",
-                            "pattern_id",
-                            "mobile",
-                            "sender",
-                            "text",
-                            "code",
-                            "encoding",
-                            "parts",
-                            "cost",
-                            "charged",
-                            "status",
-                            "attempts",
-                            "possible_duplicate",
-                            "next_attempt_at",
-                            "expires_at",
-                            "created_at",
-                        )
-                    ).values(
-                        id=message_id,
-                        account_id=1,
-                        pattern_id=1,
-                        mobile="989120000000",
-                        sender="1",
-                        text=text,
-                        code=code,
-                        encoding="ucs2",
-                        parts=1,
-                        cost=0,
-                        charged=0,
-                        status=status,
-                        attempts=0,
-                        possible_duplicate=False,
-                        next_attempt_at=now,
-                        expires_at=now,
-                        created_at=now,
-                    )
+                await _put(
+                    conn,
+                    "messages",
+                    **_first_message(message_id, now),
+                    pattern_id=1,
+                    text=text,
+                    code=code,
+                    status=status,
+                    attempts=0,
                 )
 
         await upgrade(engines)
@@ -260,68 +244,16 @@ async def test_0130_reads_the_kind_of_stored_failures_from_their_words(database_
     try:
         await upgrade(engines, "0110")
         async with engines.write.begin() as conn:
-            await conn.execute(
-                insert(
-                    _first_release(
-                        "accounts",
-                        "id",
-                        "name",
-                        "credit",
-                        "unlimited",
-                        "sender",
-                        "active",
-                        "created_at",
-                    )
-                ).values(
-                    id=1,
-                    name="a",
-                    credit=0,
-                    unlimited=False,
-                    sender="1",
-                    active=True,
-                    created_at=now,
-                )
-            )
+            await _put(conn, "accounts", **_first_account(now))
             for message_id, (status, error, _) in words.items():
-                await conn.execute(
-                    insert(
-                        _first_release(
-                            "messages",
-                            "id",
-                            "account_id",
-                            "mobile",
-                            "sender",
-                            "text",
-                            "encoding",
-                            "parts",
-                            "cost",
-                            "charged",
-                            "status",
-                            "attempts",
-                            "possible_duplicate",
-                            "next_attempt_at",
-                            "expires_at",
-                            "created_at",
-                            "error",
-                        )
-                    ).values(
-                        id=message_id,
-                        account_id=1,
-                        mobile="989120000000",
-                        sender="1",
-                        text="code ****",
-                        encoding="ucs2",
-                        parts=1,
-                        cost=0,
-                        charged=0,
-                        status=status,
-                        attempts=1,
-                        possible_duplicate=False,
-                        next_attempt_at=now,
-                        expires_at=now,
-                        created_at=now,
-                        error=error,
-                    )
+                await _put(
+                    conn,
+                    "messages",
+                    **_first_message(message_id, now),
+                    text="code ****",
+                    status=status,
+                    attempts=1,
+                    error=error,
                 )
 
         await upgrade(engines)
