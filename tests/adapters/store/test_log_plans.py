@@ -7,6 +7,7 @@ ANALYZE), so it picks from the statement alone, as it would in production.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy import Select
 from sqlalchemy.dialects import sqlite
 
 from quickotp.adapters.store.engine import create_engines
-from quickotp.adapters.store.message_log import page_statement
+from quickotp.adapters.store.message_log import count_statement, page_statement
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.domain.models import LogCursor, MessageQuery, MessageStatus, VerificationStatus
 
@@ -95,16 +96,78 @@ async def test_a_page_is_a_range_of_its_filter_s_index(
     assert "SCAN messages\n" not in plan + "\n"  # never the table itself
 
 
-async def test_a_part_of_a_number_reads_a_window_of_the_account_s_newest(tmp_path: Path) -> None:
-    """Inside numbers no index helps: the search reads the newest `window` messages, no more."""
-    query = MessageQuery(mobile_digits="1234", window=20_000)
+@pytest.mark.parametrize("account_id", [1, None])
+async def test_a_rare_part_of_a_number_reads_the_messages_its_trigrams_give(
+    tmp_path: Path, account_id: int | None
+) -> None:
+    """By id, from the trigram index's matches, then sorted: never a walk of an index."""
+    query = MessageQuery(mobile_digits="1234", before=CURSOR)
 
-    plan = await _plan(tmp_path, page_statement(1, query))
+    plan = await _plan(tmp_path, page_statement(account_id, query, part_by="ids"))
+
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" in plan
+    assert "SCAN messages_mobile VIRTUAL TABLE" in plan
+    assert "ix_messages_" not in plan
+
+
+async def test_a_common_part_of_a_number_walks_the_filter_s_index(tmp_path: Path) -> None:
+    plan = await _plan(tmp_path, page_statement(1, MessageQuery(mobile_digits="912")))
 
     assert "ix_messages_account_created (account_id=?)" in plan
-    assert "LIMIT 20000" in str(
-        page_statement(1, query).compile(compile_kwargs={"literal_binds": True})
-    )
+    assert "TEMP B-TREE" not in plan
+
+
+async def test_a_part_s_count_reads_the_trigram_matches_each_by_its_message(
+    tmp_path: Path,
+) -> None:
+    """The matches in the index's order, each message by its id, until the cap."""
+    statement = count_statement(1, MessageQuery(mobile_digits="912"), cap=100, part_by="join")
+
+    plan = await _plan(tmp_path, statement)
+
+    assert "SCAN messages_mobile VIRTUAL TABLE" in plan
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" in plan
+    assert "ix_messages_" not in plan
+
+
+async def test_the_trigram_index_follows_every_write_of_a_number(tmp_path: Path) -> None:
+    """Its triggers index each number written, changed and deleted: FTS5 finds it sound."""
+    path = tmp_path / "search.db"
+    engines = create_engines(f"sqlite:///{path}")
+    try:
+        await upgrade(engines)
+    finally:
+        await engines.dispose()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute(
+            "INSERT INTO accounts (id, name, credit, unlimited, sender, active, created_at)"
+            " VALUES (1, 'a', 0, 1, '1', 1, '2026-01-01')"
+        )
+        for n, mobile in enumerate(["989121234567", "989350000000", "989357777777"], start=1):
+            db.execute(
+                "INSERT INTO messages (id, account_id, mobile, sender, text, encoding, parts,"
+                " cost, charged, status, attempts, possible_duplicate, next_attempt_at,"
+                " expires_at, created_at) VALUES (?, 1, ?, '1', 'x', 'gsm7', 1, 0, 0,"
+                " 'delivered', 1, 0, '2026-01-01', '2026-01-01', '2026-01-01')",
+                (n, mobile),
+            )
+        db.execute("UPDATE messages SET mobile = '989124440000' WHERE id = 2")
+        db.execute("DELETE FROM messages WHERE id = 3")
+
+        def found(part: str) -> list[int]:
+            rows = db.execute(
+                "SELECT rowid FROM messages_mobile WHERE messages_mobile MATCH ?", (f'"{part}"',)
+            )
+            return sorted(row[0] for row in rows)
+
+        assert found("912") == [1, 2]
+        assert found("4440") == [2]
+        assert found("935") == []
+        assert found("7777") == []
+        db.execute("INSERT INTO messages_mobile (messages_mobile) VALUES ('integrity-check')")
+    finally:
+        db.close()
 
 
 async def test_a_message_id_is_read_by_its_key(tmp_path: Path) -> None:

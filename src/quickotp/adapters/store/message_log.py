@@ -9,16 +9,27 @@ Every filter has an index in that order (schema.py): the account's own
 (`ix_messages_mobile`) and across accounts (`ix_messages_created`). A page reads a range of
 one of them, so it costs the same at a thousand messages or ten million;
 tests/adapters/store/test_query_plans.py holds the plans.
+
+A part of a number is found in the whole log through the numbers' trigrams: on PostgreSQL
+a GIN index (pg_trgm) that the planner weighs against walking the filter's index; on
+SQLite the FTS5 table `messages_mobile`, which has no statistics for the planner, so the
+store asks it first how many messages hold the part. A part held by fewer than RARE_PART
+messages of the whole log is read through it (those messages by their ids, then sorted);
+a commoner one by walking the filter's index newest first until a page is full, which
+stops early because the part is common (it holds at least one message in
+total / RARE_PART). Its count walks the trigram matches and stops at the cap.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, column, exists, func, literal, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from quickotp.adapters.store.engine import Engines
 from quickotp.adapters.store.rows import masked_message
@@ -27,29 +38,38 @@ from quickotp.domain.models import LogCursor, MessagePage, MessageQuery
 
 _m = messages.c
 _v = verifications.c
+# SQLite's trigram index of the numbers (migration 0120): rowid is the message's id.
+_trigrams = table("messages_mobile", column("rowid"), column("messages_mobile"))
+
+RARE_PART = 2_000  # SQLite: a part held by fewer messages is read through the trigram index
+
+# How a search finds a part of a number: LIKE on the message (PostgreSQL's GIN index serves
+# it, or a walk of the filter's index checks it); the ids the trigram index gives (SQLite);
+# or a join with the trigram index that the statement reads from (SQLite's count).
+PartBy = Literal["like", "ids", "join"]
 
 
-Columns = Any  # the columns of `messages`, or of the window a search of a part reads
-
-
-def source(account_id: int | None, query: MessageQuery) -> Any:
+class _Unindexed:
     """
-    What a search reads: the messages table, or, for a part of a number (a match inside
-    the text of every number, which no index serves), the newest `query.window` messages
-    of the account's chosen days, so such a search reads that many at most.
+    The columns of `messages` written `+column`, which SQLite never reads through an index:
+    a statement that finds its messages by id reads those, not an index range.
     """
-    if not query.mobile_digits or query.window is None:
-        return messages
-    return (
-        select(messages)
-        .where(*_bounds(_m, account_id, query))
-        .order_by(_m.created_at.desc(), _m.id.desc())
-        .limit(query.window)
-        .subquery("recent")
-    )
+
+    def __getattr__(self, name: str) -> ColumnElement[Any]:
+        col = getattr(_m, name)
+        return UnaryExpression(col, operator=custom_op("+"), type_=col.type)
 
 
-def _bounds(cols: Columns, account_id: int | None, query: MessageQuery) -> list[Any]:
+def _phrase(digits: str) -> str:
+    """An FTS5 phrase of ASCII digits: the trigram tokenizer finds it inside a number."""
+    return f'"{digits}"'
+
+
+def _part_ids(digits: str) -> Select[Any]:
+    return select(_trigrams.c.rowid).where(_trigrams.c.messages_mobile.op("MATCH")(_phrase(digits)))
+
+
+def _bounds(cols: Any, account_id: int | None, query: MessageQuery) -> list[Any]:
     where: list[ColumnElement[bool]] = []
     if account_id is not None:
         where.append(cols.account_id == account_id)
@@ -61,14 +81,19 @@ def _bounds(cols: Columns, account_id: int | None, query: MessageQuery) -> list[
 
 
 def conditions(
-    cols: Columns, account_id: int | None, query: MessageQuery
+    cols: Any, account_id: int | None, query: MessageQuery, *, part_by: PartBy = "like"
 ) -> list[ColumnElement[bool]]:
-    """The WHERE of a search on `cols`, its cursor included; `account_id` None: every account."""
+    """
+    The WHERE of a search on `cols`, its cursor included; `account_id` None: every account.
+    `part_by` "join" leaves the part of a number to the statement's join.
+    """
     found: list[ColumnElement[bool]] = []
     if query.mobile:
         found.append(cols.mobile == query.mobile)
-    if query.mobile_digits:
+    if query.mobile_digits and part_by == "like":
         found.append(cols.mobile.contains(query.mobile_digits, autoescape=True))
+    if query.mobile_digits and part_by == "ids":
+        found.append(_m.id.in_(_part_ids(query.mobile_digits)))
     if query.message_id is not None:
         found.append(cols.id == query.message_id)
     where = _bounds(cols, account_id, query)
@@ -92,23 +117,63 @@ def conditions(
     return where
 
 
-def page_statement(account_id: int | None, query: MessageQuery) -> Select[Any]:
-    """One page and one row more (there is a next page when it comes back)."""
-    read = source(account_id, query)
-    cols = read.c
+def page_statement(
+    account_id: int | None, query: MessageQuery, *, part_by: PartBy = "like"
+) -> Select[Any]:
+    """
+    One page and one row more (there is a next page when it comes back). `part_by` "ids":
+    the messages whose ids the trigram index gives for the part of a number, sorted.
+    """
+    cols: Any = _Unindexed() if part_by == "ids" else _m
     return (
-        select(read, _v.status.label("verification_status"))
-        .outerjoin(verifications, _v.message_id == cols.id)
-        .where(*conditions(cols, account_id, query))
+        select(messages, _v.status.label("verification_status"))
+        .outerjoin(verifications, _v.message_id == _m.id)
+        .where(*conditions(cols, account_id, query, part_by=part_by))
         .order_by(cols.created_at.desc(), cols.id.desc())
         .limit(query.limit + 1)
     )
 
 
+def count_statement(
+    account_id: int | None, query: MessageQuery, *, cap: int, part_by: PartBy = "like"
+) -> Select[Any]:
+    """
+    How many match (the cursor aside), no further than `cap` + 1. `part_by` "join": read
+    from the trigram index's matches, each joined to its message, until `cap` + 1 match.
+    """
+    unpaged = replace(query, before=None)
+    if part_by == "join":
+        matching = (
+            select(literal(1))
+            .select_from(_trigrams.join(messages, _m.id == _trigrams.c.rowid))
+            .where(
+                _trigrams.c.messages_mobile.op("MATCH")(_phrase(unpaged.mobile_digits)),
+                *conditions(_Unindexed(), account_id, unpaged, part_by="join"),
+            )
+        )
+    else:
+        matching = (
+            select(literal(1))
+            .select_from(messages)
+            .where(*conditions(_m, account_id, unpaged, part_by=part_by))
+        )
+    return select(func.count()).select_from(matching.limit(cap + 1).subquery())
+
+
+async def _part_by(conn: AsyncConnection, query: MessageQuery) -> PartBy:
+    """How a page finds a part of a number on this database (see the module docstring)."""
+    if not query.mobile_digits or conn.dialect.name != "sqlite":
+        return "like"
+    held = _part_ids(query.mobile_digits).with_only_columns(literal(1)).limit(RARE_PART).subquery()
+    rare = int(await conn.scalar(select(func.count()).select_from(held)) or 0) < RARE_PART
+    return "ids" if rare else "like"
+
+
 async def read_page(
     conn: AsyncConnection, account_id: int | None, query: MessageQuery
 ) -> MessagePage:
-    rows = (await conn.execute(page_statement(account_id, query))).all()
+    statement = page_statement(account_id, query, part_by=await _part_by(conn, query))
+    rows = (await conn.execute(statement)).all()
     shown = rows[: query.limit]
     items = [masked_message(row) for row in shown]
     older = None
@@ -120,6 +185,18 @@ async def read_page(
         outcomes={row.id: row.verification_status for row in shown if row.verification_status},
         token_ids={row.id: row.token_id for row in shown if row.token_id is not None},
     )
+
+
+async def read_count(
+    conn: AsyncConnection, account_id: int | None, query: MessageQuery, *, cap: int
+) -> int:
+    part_by: PartBy = "like"
+    if query.mobile_digits and conn.dialect.name == "sqlite":
+        # The join reads the part's matches alone; with a whole number or an id beside it
+        # (any of them matches), the ids of its matches join the other terms.
+        alone = not query.mobile and query.message_id is None
+        part_by = "join" if alone else "ids"
+    return int(await conn.scalar(count_statement(account_id, query, cap=cap, part_by=part_by)) or 0)
 
 
 class MessageLogSqlStore:
@@ -136,20 +213,10 @@ class MessageLogSqlStore:
     async def count(self, account_id: int | None, query: MessageQuery, *, cap: int) -> int:
         """
         How many messages match (the cursor aside), counted no further than `cap` + 1: an
-        answer past `cap` means "more than cap", and a count never reads more than that
-        many index entries, however large the table.
+        answer past `cap` means "more than cap".
         """
-        unpaged = replace(query, before=None)
-        read = source(account_id, unpaged)
-        matching = (
-            select(literal(1))
-            .select_from(read)
-            .where(*conditions(read.c, account_id, unpaged))
-            .limit(cap + 1)
-        )
-        statement = select(func.count()).select_from(matching.subquery())
         async with self.engines.read.connect() as conn:
-            return int(await conn.scalar(statement) or 0)
+            return await read_count(conn, account_id, query, cap=cap)
 
 
 async def sends_by_token(

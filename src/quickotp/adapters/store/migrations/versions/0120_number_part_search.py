@@ -1,0 +1,69 @@
+"""a trigram index of the messages' numbers, and an index of pending verifications
+
+Revision ID: 0120
+Revises: 0110
+Create Date: 2026-12-06
+
+The message log finds a part of a number in every message: on PostgreSQL through a GIN
+index of the numbers' trigrams (pg_trgm), on SQLite through an FTS5 table with the trigram
+tokenizer (SQLite 3.34 or newer) that triggers keep in step with `messages` (its content is
+read from `messages`, so it holds only the index). The upgrade indexes the messages already
+there. `ix_verifications_pending` holds the verifications still pending, the rare outcome
+the log filters by.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0120"
+down_revision: str | None = "0110"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The FTS5 table reads its content from `messages` (by rowid = messages.id); the triggers
+# give it each message's number as it is written, changed or deleted.
+SQLITE_NUMBER_SEARCH = (
+    "CREATE VIRTUAL TABLE messages_mobile USING fts5("
+    "mobile, content='messages', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER messages_mobile_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_mobile (rowid, mobile) VALUES (new.id, new.mobile); END",
+    "CREATE TRIGGER messages_mobile_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_mobile (messages_mobile, rowid, mobile)"
+    " VALUES ('delete', old.id, old.mobile); END",
+    "CREATE TRIGGER messages_mobile_update AFTER UPDATE OF id, mobile ON messages BEGIN"
+    " INSERT INTO messages_mobile (messages_mobile, rowid, mobile)"
+    " VALUES ('delete', old.id, old.mobile);"
+    " INSERT INTO messages_mobile (rowid, mobile) VALUES (new.id, new.mobile); END",
+)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            "CREATE INDEX ix_messages_mobile_trigrams ON messages USING gin (mobile gin_trgm_ops)"
+        )
+    else:
+        for statement in SQLITE_NUMBER_SEARCH:
+            op.execute(statement)
+        op.execute("INSERT INTO messages_mobile (messages_mobile) VALUES ('rebuild')")
+    op.create_index(
+        "ix_verifications_pending",
+        "verifications",
+        ["account_id", "message_id"],
+        unique=False,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_verifications_pending", table_name="verifications")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_messages_mobile_trigrams")
+    else:
+        for trigger in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER messages_mobile_{trigger}")
+        op.execute("DROP TABLE messages_mobile")
