@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.message_log import count_statement, page_statement
@@ -189,3 +190,22 @@ async def test_a_message_id_is_read_by_its_key(tmp_path: Path) -> None:
     plan = await _plan(tmp_path, page_statement(None, MessageQuery(message_id=42)))
 
     assert "INTEGER PRIMARY KEY (rowid=?)" in plan
+
+
+def test_a_part_and_a_limit_are_written_into_the_statement_postgresql_plans() -> None:
+    """
+    Not bound: PostgreSQL keeps a generic plan for a prepared statement after a few runs,
+    and one kept for a common part (or for any LIMIT) walks the whole account for a rare one.
+    """
+    query = MessageQuery(mobile_digits="1234")
+    page = page_statement(1, query)
+    count = count_statement(1, query, cap=10_000)
+
+    for statement, limit in ((page, "LIMIT 51"), (count, "LIMIT 10001")):
+        sql = str(
+            statement.compile(
+                dialect=postgresql_asyncpg.dialect(), compile_kwargs={"render_postcompile": True}
+            )
+        )
+        assert "LIKE '%1234%'" in sql
+        assert limit in sql
