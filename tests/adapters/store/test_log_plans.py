@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Select
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects import postgresql, sqlite
 
 from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.message_log import count_statement, page_statement
@@ -201,11 +200,8 @@ def test_a_part_and_a_limit_are_written_into_the_statement_postgresql_plans() ->
     page = page_statement(1, query)
     count = count_statement(1, query, cap=10_000)
 
+    dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
     for statement, limit in ((page, "LIMIT 51"), (count, "LIMIT 10001")):
-        sql = str(
-            statement.compile(
-                dialect=postgresql_asyncpg.dialect(), compile_kwargs={"render_postcompile": True}
-            )
-        )
+        sql = str(statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
         assert "LIKE '%1234%'" in sql
         assert limit in sql
