@@ -18,7 +18,9 @@ messages of the whole log is read through it (those messages by their ids, then 
 a commoner one by walking the filter's index newest first until a page is full, which
 stops early because the part is common (it holds at least one message in
 total / RARE_PART). Its count reads the trigram matches, each looked up as a message, and
-stops at the cap.
+stops at the cap. The FTS5 table is written in batches behind the accepts
+(adapters/store/number_index.py): the messages past the last id it holds, about a second's
+worth, are read directly, so a search never misses a message just sent.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     bindparam,
     column,
     exists,
@@ -39,6 +42,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter, TextClause, UnaryExpression
@@ -51,8 +55,10 @@ from quickotp.domain.models import LogCursor, MessagePage, MessageQuery
 
 _m = messages.c
 _v = verifications.c
-# SQLite's trigram index of the numbers (migration 0120): rowid is the message's id.
+# SQLite's trigram index of the numbers (migration 0120): rowid is the message's id; it holds
+# every message up to `indexed_to` (adapters/store/number_index.py).
 _trigrams = table("messages_mobile", column("rowid"), column("messages_mobile"))
+_progress = table("messages_mobile_progress", column("indexed_to"))
 
 RARE_PART = 2_000  # SQLite: a part held by fewer messages is read through the trigram index
 
@@ -91,6 +97,24 @@ def _part_ids(digits: str) -> Select[Any]:
     return select(_trigrams.c.rowid).where(_trigrams.c.messages_mobile.op("MATCH")(_phrase(digits)))
 
 
+def _holds(cols: Any, digits: str) -> ColumnElement[bool]:
+    """
+    The number holds the part. Written into the statement, not bound: PostgreSQL weighs the
+    trigram index against a walk by the part itself, and a plan kept for one part is never
+    reused for another (a walk that suits a common part reads the whole account for a rare
+    one).
+    """
+    escaped = "".join("/" + ch if ch in "/%_" else ch for ch in digits)
+    part: BindParameter[str] = bindparam("part", f"%{escaped}%", literal_execute=True, unique=True)
+    result: ColumnElement[bool] = cols.mobile.like(part, escape="/")
+    return result
+
+
+def _past_the_index(digits: str) -> ColumnElement[bool]:
+    """SQLite: a message the trigram index does not hold yet (by its id), holding the part."""
+    return and_(_m.id > select(_progress.c.indexed_to).scalar_subquery(), _holds(_m, digits))
+
+
 def _bounds(cols: Any, account_id: int | None, query: MessageQuery) -> list[Any]:
     where: list[ColumnElement[bool]] = []
     if account_id is not None:
@@ -113,14 +137,10 @@ def conditions(
     if query.mobile:
         found.append(cols.mobile == query.mobile)
     if query.mobile_digits and part_by == "like":
-        # Written into the statement, not bound: PostgreSQL weighs the trigram index against
-        # a walk by the part itself, and a plan kept for one part is never reused for
-        # another (a walk that suits a common part reads the whole account for a rare one).
-        escaped = "".join("/" + ch if ch in "/%_" else ch for ch in query.mobile_digits)
-        part: BindParameter[str] = bindparam("part", f"%{escaped}%", literal_execute=True)
-        found.append(cols.mobile.like(part, escape="/"))
+        found.append(_holds(cols, query.mobile_digits))
     if query.mobile_digits and part_by == "ids":
         found.append(_m.id.in_(_part_ids(query.mobile_digits)))
+        found.append(_past_the_index(query.mobile_digits))
     if query.message_id is not None:
         found.append(cols.id == query.message_id)
     where = _bounds(cols, account_id, query)
@@ -167,8 +187,8 @@ def count_statement(
     """
     How many match (the cursor aside), no further than `cap` + 1. `part_by` "matches": the
     trigram index's matches in its own order, each looked up as a message until `cap` + 1
-    match; with no filter but the account, in `ix_messages_account` (narrow, so its pages
-    stay cached) rather than in the table.
+    match (with no filter but the account, in `ix_messages_account`, narrow, so its pages
+    stay cached, rather than in the table), then the messages past the index's end.
     """
     unpaged = replace(query, before=None)
     if part_by == "matches":
@@ -185,17 +205,28 @@ def count_statement(
             ).bindparams(account=account_id)
         else:
             belongs = literal(True)
-        matching = (
+        indexed = (
             select(literal(1))
             .select_from(_trigrams)
             .where(_trigrams.c.messages_mobile.op("MATCH")(_phrase(unpaged.mobile_digits)), belongs)
         )
-    else:
-        matching = (
+        newest = (
             select(literal(1))
             .select_from(messages)
-            .where(*conditions(_m, account_id, unpaged, part_by=part_by))
+            .where(
+                _past_the_index(unpaged.mobile_digits),
+                # Read by id alone: past the index's end are a second's messages, where a
+                # range of another index (the account's days, say) could be millions.
+                *conditions(_Unindexed(), account_id, unpaged, part_by="matches"),
+            )
         )
+        both = union_all(indexed, newest).subquery()
+        return select(func.count()).select_from(select(both).limit(_written(cap + 1)).subquery())
+    matching = (
+        select(literal(1))
+        .select_from(messages)
+        .where(*conditions(_m, account_id, unpaged, part_by=part_by))
+    )
     return select(func.count()).select_from(matching.limit(_written(cap + 1)).subquery())
 
 

@@ -223,13 +223,15 @@ verifications = Table(
 
 # The index of the numbers' trigrams that finds a part of a number in the message log
 # (migration 0120, adapters/store/message_log.py), which a Table cannot declare: on
-# PostgreSQL a GIN index (pg_trgm), on SQLite an FTS5 table, its shadow tables and the
-# triggers on `messages` that keep it in step. A migration that copies `messages` into a
-# new table (a batch on SQLite) drops those triggers and must make them again.
+# PostgreSQL a GIN index (pg_trgm); on SQLite an FTS5 table and its shadow tables, the id it
+# is written up to (adapters/store/number_index.py), and the triggers on `messages` that take
+# an indexed message out of it. A migration that copies `messages` into a new table (a batch
+# on SQLite) drops those triggers and must make them again.
 NUMBER_SEARCH_OBJECTS = frozenset(
     {
         "ix_messages_mobile_trigrams",
         "messages_mobile",
+        "messages_mobile_progress",
         "messages_mobile_config",
         "messages_mobile_data",
         "messages_mobile_docsize",
