@@ -32,7 +32,9 @@ from datetime import UTC, datetime, timedelta
 from harness import SECRET
 from sqlalchemy.engine import make_url
 
+from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.migrate import upgrade
+from quickotp.adapters.store.number_index import NumberIndexer
 from quickotp.bootstrap import build_runtime
 from quickotp.domain.models import Role
 from quickotp.settings import Settings
@@ -194,8 +196,20 @@ def seed_sqlite(path: str, source: Iterator[tuple[tuple[object, ...], tuple[obje
             [tuple(map(_sqlite_time, row)) for row in verifications],
         )
     db.execute("COMMIT")
+    db.close()
+    asyncio.run(_index_numbers(path))
+    db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+
+
+async def _index_numbers(path: str) -> None:
+    """The numbers into the search's trigram index, as a running gateway adds them."""
+    engines = create_engines(f"sqlite:///{path}")
+    try:
+        await NumberIndexer(engines, batch=100_000).catch_up()
+    finally:
+        await engines.dispose()
 
 
 async def seed_postgres(

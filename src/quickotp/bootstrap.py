@@ -31,6 +31,7 @@ from quickotp.adapters.store.identity import IdentitySqlStore
 from quickotp.adapters.store.lines import SqlLines
 from quickotp.adapters.store.message_log import MessageLogSqlStore
 from quickotp.adapters.store.migrate import SchemaState, schema_state, upgrade
+from quickotp.adapters.store.number_index import NumberIndexer
 from quickotp.adapters.store.outbox_stats import OutboxStats
 from quickotp.adapters.store.panel import PanelSqlStore
 from quickotp.adapters.store.reports import ReportSqlStore
@@ -150,6 +151,7 @@ class Runtime:
     admission: Admission | None = None  # refuses what congested routes cannot deliver in time
     bind_leases: BindLeases | None = None  # PostgreSQL: SMPP bind slots shared by dispatchers
     checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the write path
+    number_index: NumberIndexer | None = None  # SQLite: new numbers into the search's index
     credit_watch: CreditWatch | None = None  # /metrics: the accounts nearest to no credit
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
     # Beside the webhook worker: posts low-credit alerts, and looks for crossings.
@@ -160,6 +162,8 @@ class Runtime:
     async def start(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.start()
+        if self.number_index is not None:
+            self.number_index.start()
         self.gateway.start()
         if self.admission is not None:
             self.admission.start()
@@ -219,6 +223,8 @@ class Runtime:
         await self.report_urls.aclose()
         if self.bind_leases is not None:
             await self.bind_leases.aclose()
+        if self.number_index is not None:
+            await self.number_index.aclose()
         if self.checkpointer is not None:
             await self.checkpointer.aclose()
         await self.engines.dispose()
@@ -426,6 +432,7 @@ def build_runtime(
         admin,
         dispatcher,
         checkpointer=WalCheckpointer(engines) if engines.dialect == "sqlite" else None,
+        number_index=NumberIndexer(engines) if engines.dialect == "sqlite" else None,
         users=users,
         workspace=workspace,
         desk=desk,

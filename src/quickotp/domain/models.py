@@ -382,9 +382,6 @@ class MessageQuery:
     until: datetime | None = None
     before: LogCursor | None = None
     limit: int = 50
-    # A part of a number is looked for among this many of the newest messages (of the
-    # account, of the chosen days) at most: None, among all of them.
-    window: int | None = None
 
 
 @dataclass(frozen=True)

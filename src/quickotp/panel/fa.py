@@ -586,7 +586,6 @@ FA: dict[str, str] = {
     "What you typed before your sign-in expired is back in the form. Check it and send it again; passwords are not kept.": "آنچه پیش از پایان ورودتان نوشته بودید به فرم بازگشت. آن را بررسی کنید و دوباره بفرستید؛ گذرواژه‌ها نگه داشته نمی‌شوند.",
     "Your sign-in has expired. Sign in again to go back to your form, as you filled it.": "ورود شما منقضی شده است. دوباره وارد شوید تا به فرمتان، همان‌گونه که پر کرده بودید، بازگردید.",
     "This search is not counted: its matches are shown a page at a time.": "این جست‌وجو شمرده نمی‌شود: یافته‌هایش صفحه به صفحه نشان داده می‌شوند.",
-    "A part of a number is looked for among the newest {n} messages of the chosen days.": "بخشی از شماره در میان {n} پیامک تازه‌ترِ روزهای انتخاب‌شده جست‌وجو می‌شود.",
     "Counted at": "شمرده در",
     "counted again at most once a minute": "دست‌بالا هر یک دقیقه یک بار دوباره شمرده می‌شود",
     # errors in the person's terms

@@ -34,7 +34,6 @@ from quickotp.services.workspace import account_of
 PAGE_SIZE = 50
 EXPORT_PAGE = 500  # messages an export reads at a time: what it holds in memory
 COUNT_CAP = 10_000  # a count stops here: past it, a page says "more than 10,000"
-PART_WINDOW = 10_000  # a part of a number is looked for among this many newest messages
 _NUMBER_PART = re.compile(r"\+?[0-9 ()-]+")  # a number as people write one, or a part
 MIN_NUMBER_PART = 3  # digits (after a leading 0) a search needs before it looks inside numbers
 _CURSOR = re.compile(r"([0-9]{1,17})-([0-9]{1,18})")
@@ -52,8 +51,6 @@ class LogPage:
     page: MessagePage
     count: int | None
     accounts: dict[int, str] = field(default_factory=dict)  # the page's accounts' names
-
-    window: int | None = None  # a part of a number: looked for among this many messages
 
     @property
     def more_than_cap(self) -> bool:
@@ -90,7 +87,7 @@ class MessageLog:
     async def account_page(self, user: User, query: MessageQuery) -> LogPage:
         account_id = account_of(user)
         page = await self.store.page(account_id, query)
-        return LogPage(page, await self._count(account_id, query), window=query.window)
+        return LogPage(page, await self._count(account_id, query))
 
     async def export(self, user: User, query: MessageQuery) -> AsyncIterator[MessagePage]:
         """Every message matching `query`, a page of EXPORT_PAGE at a time, newest first."""
@@ -117,7 +114,7 @@ class MessageLog:
             account_id: (await self.accounts.get_account(account_id)).name
             for account_id in sorted({message.account_id for message in page.items})
         }
-        return LogPage(page, await self._count(None, query), names, window=query.window)
+        return LogPage(page, await self._count(None, query), names)
 
     async def _count(self, account_id: int | None, query: MessageQuery) -> int | None:
         if query.verification is not None:
@@ -149,7 +146,6 @@ class MessageLog:
             ),
             before=read_cursor(filters.before),
             limit=limit,
-            window=PART_WINDOW if digits else None,
         )
 
 

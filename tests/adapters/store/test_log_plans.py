@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from quickotp.adapters.store.engine import create_engines
-from quickotp.adapters.store.message_log import page_statement
+from quickotp.adapters.store.message_log import count_statement, page_statement
 from quickotp.adapters.store.migrate import upgrade
 from quickotp.domain.models import LogCursor, MessageQuery, MessageStatus, VerificationStatus
 
@@ -95,19 +95,78 @@ async def test_a_page_is_a_range_of_its_filter_s_index(
     assert "SCAN messages\n" not in plan + "\n"  # never the table itself
 
 
-async def test_a_part_of_a_number_reads_a_window_of_the_account_s_newest(tmp_path: Path) -> None:
-    """Inside numbers no index helps: the search reads the newest `window` messages, no more."""
-    query = MessageQuery(mobile_digits="1234", window=20_000)
+@pytest.mark.parametrize("account_id", [1, None])
+async def test_a_rare_part_of_a_number_reads_the_messages_its_trigrams_give(
+    tmp_path: Path, account_id: int | None
+) -> None:
+    """
+    By id, from the trigram index's matches and past the index's end, then sorted: never a
+    walk of an index.
+    """
+    query = MessageQuery(mobile_digits="1234", before=CURSOR)
 
-    plan = await _plan(tmp_path, page_statement(1, query))
+    plan = await _plan(tmp_path, page_statement(account_id, query, part_by="ids"))
+
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" in plan
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid>?)" in plan
+    assert "SCAN messages_mobile VIRTUAL TABLE" in plan
+    assert "ix_messages_" not in plan
+
+
+async def test_a_common_part_of_a_number_walks_the_filter_s_index(tmp_path: Path) -> None:
+    plan = await _plan(tmp_path, page_statement(1, MessageQuery(mobile_digits="912")))
 
     assert "ix_messages_account_created (account_id=?)" in plan
-    assert "LIMIT 20000" in str(
-        page_statement(1, query).compile(compile_kwargs={"literal_binds": True})
-    )
+    assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize(
+    ("query", "lookup"),
+    [
+        (
+            MessageQuery(mobile_digits="912"),
+            "SEARCH messages USING COVERING INDEX ix_messages_account (account_id=? AND id=?",
+        ),
+        (
+            MessageQuery(mobile_digits="912", since=AT),
+            "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)",
+        ),
+    ],
+)
+async def test_a_part_s_count_reads_the_trigram_matches_each_by_its_message(
+    tmp_path: Path, query: MessageQuery, lookup: str
+) -> None:
+    """
+    The matches in the index's order, each message looked up until the cap: in the narrow
+    index of the account's ids when no other filter needs the message's row; then the
+    messages past the index's end, by id whatever the filters.
+    """
+    statement = count_statement(1, query, cap=100, part_by="matches")
+
+    plan = await _plan(tmp_path, statement)
+
+    assert "SCAN messages_mobile VIRTUAL TABLE" in plan
+    assert lookup in plan
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid>?)" in plan
 
 
 async def test_a_message_id_is_read_by_its_key(tmp_path: Path) -> None:
     plan = await _plan(tmp_path, page_statement(None, MessageQuery(message_id=42)))
 
     assert "INTEGER PRIMARY KEY (rowid=?)" in plan
+
+
+def test_a_part_and_a_limit_are_written_into_the_statement_postgresql_plans() -> None:
+    """
+    Not bound: PostgreSQL keeps a generic plan for a prepared statement after a few runs,
+    and one kept for a common part (or for any LIMIT) walks the whole account for a rare one.
+    """
+    query = MessageQuery(mobile_digits="1234")
+    page = page_statement(1, query)
+    count = count_statement(1, query, cap=10_000)
+
+    dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+    for statement, limit in ((page, "LIMIT 51"), (count, "LIMIT 10001")):
+        sql = str(statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
+        assert "LIKE '%1234%'" in sql
+        assert limit in sql
