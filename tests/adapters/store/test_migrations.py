@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, column, insert, select, table
+from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import TableClause
 
-from quickotp.adapters.store.engine import create_engines
-from quickotp.adapters.store.migrate import is_current, upgrade
+from quickotp.adapters.store.engine import Engines, create_engines
+from quickotp.adapters.store.migrate import alembic_config, is_current, upgrade
 from quickotp.adapters.store.schema import UNDECLARED_OBJECTS, messages, metadata, routes
 from quickotp.bootstrap import Runtime, build_runtime, route_key
 from tests.conftest import make_settings
@@ -272,3 +273,50 @@ async def test_0130_reads_the_kind_of_stored_failures_from_their_words(database_
     finally:
         await engines.dispose()
     assert kinds == {message_id: kind for message_id, (_, _, kind) in words.items()}
+
+
+async def _downgrade(engines: Engines, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engines.write.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def _triggers(engines: Engines) -> set[str]:
+    """SQLite's triggers on `messages`; on PostgreSQL none are ours."""
+    if engines.dialect != "sqlite":
+        return set()
+    async with engines.read.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'")
+        )
+        return {name for (name,) in rows}
+
+
+async def test_the_newest_migrations_go_down_and_up_again(database_url: str) -> None:
+    """
+    Down to 0110 and up again: each downgrade undoes its upgrade, and going down past 0130
+    keeps the triggers of the numbers' trigram index (a copy of `messages` would drop them).
+    """
+    engines = create_engines(database_url)
+    sqlite = engines.dialect == "sqlite"
+    kept = {"messages_mobile_delete", "messages_mobile_update"} if sqlite else set()
+    try:
+        await upgrade(engines)
+        await _downgrade(engines, "0120")
+
+        assert await _triggers(engines) == kept
+
+        await _downgrade(engines, "0110")
+
+        assert await _triggers(engines) == set()
+
+        await upgrade(engines)
+
+        assert await is_current(engines)
+        assert await _triggers(engines) == kept
+    finally:
+        await engines.dispose()

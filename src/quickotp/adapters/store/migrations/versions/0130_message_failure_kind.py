@@ -1,7 +1,7 @@
 """messages.failure_kind: the kind of a message's last failure, as a stable code
 
 Revision ID: 0130
-Revises: 0110
+Revises: 0120
 Create Date: 2026-12-06
 
 The dispatcher, and an operator's cancel, store a FailureKind code (refused, unavailable,
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0130"
-down_revision: str | None = "0110"
+down_revision: str | None = "0120"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -62,5 +62,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_column("failure_kind")
+    # ALTER TABLE ... DROP COLUMN on SQLite too (3.35 and newer), not a batch: a batch copies
+    # `messages` into a new table, which drops the triggers of its trigram index (0120).
+    op.drop_column("messages", "failure_kind")
