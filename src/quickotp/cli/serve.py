@@ -105,17 +105,7 @@ def serve(settings: Settings, args: argparse.Namespace, environ: Mapping[str, st
     banner = asyncio.run(prepare(runtime, args))
     if banner:
         print(banner, flush=True)  # noqa: T201 - dev mode's welcome, with the demo token
-    uvicorn.run(
-        build_app(runtime, settle=True, serve_metrics=True),
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http=_http_protocol(settings),
-        access_log=False,  # uvicorn's access log writes query strings: tokens and codes
-        log_level="warning",
-        **forwarding(settings),
-        limit_concurrency=settings.max_connections,
-    )
+    uvicorn.run(build_app(runtime, settle=True, serve_metrics=True), **_server(settings, args))
     return 0
 
 
@@ -148,20 +138,27 @@ def _serve_workers(settings: Settings, args: argparse.Namespace, environ: Mappin
         "quickotp.bootstrap:app_from_environment",
         factory=True,
         workers=args.workers,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http=_http_protocol(settings),
-        access_log=False,  # uvicorn's access log writes query strings: tokens and codes
-        log_level="warning",
         log_config=logs.dict_config(
             environ.get("QUICKOTP_LOG_FORMAT", "plain").strip().lower(),
             log_level(environ, "INFO"),
         ),
-        **forwarding(settings),
-        limit_concurrency=settings.max_connections,
+        **_server(settings, args),
     )
     return 0
+
+
+def _server(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's options for `serve`, with one process or several."""
+    return {
+        "host": args.host,
+        "port": args.port,
+        "loop": "uvloop",
+        "http": _http_protocol(settings),
+        "access_log": False,  # uvicorn's access log writes query strings: tokens and codes
+        "log_level": "warning",
+        **forwarding(settings),
+        "limit_concurrency": settings.max_connections,
+    }
 
 
 def log_level(environ: Mapping[str, str], default: str) -> str:

@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from quickotp.adapters.store.engine import create_engines
 from quickotp.adapters.store.message_log import count_statement, page_statement
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.domain.models import LogCursor, MessageQuery, MessageStatus, VerificationStatus
+from tests.adapters.store.plans import sqlite_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -27,17 +26,7 @@ CURSOR = LogCursor(AT, 1000)
 
 async def _plan(tmp_path: Path, statement: Select[tuple[object, ...]]) -> str:
     compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
-    engines = create_engines(f"sqlite:///{tmp_path / 'plans.db'}")
-    try:
-        await upgrade(engines)
-        async with engines.read.connect() as conn:
-            raw = await conn.get_raw_connection()
-            rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
-                f"EXPLAIN QUERY PLAN {compiled}"
-            )
-    finally:
-        await engines.dispose()
-    return "\n".join(str(row[3]) for row in rows)
+    return await sqlite_plan(tmp_path, str(compiled))
 
 
 @pytest.mark.parametrize(

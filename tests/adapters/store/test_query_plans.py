@@ -15,8 +15,6 @@ import pytest
 from sqlalchemy import Select
 from sqlalchemy.dialects import sqlite
 
-from quickotp.adapters.store.engine import create_engines
-from quickotp.adapters.store.migrate import upgrade
 from quickotp.adapters.store.outbox import CLAIM_DUE, NEXT_DUE, PARKED_REPORTS, REPORTED_MESSAGES
 from quickotp.adapters.store.raw import marks
 from quickotp.adapters.store.reports import day_counts_query, window_query
@@ -26,38 +24,25 @@ from quickotp.adapters.store.retention import (
     DELETE_VERIFICATIONS,
 )
 from quickotp.adapters.store.webhooks import CLAIM, OWED
+from tests.adapters.store.plans import sqlite_plan
 
 pytestmark = pytest.mark.anyio
 
 
-async def _plan(tmp_path: Path, sql: str, count: int) -> str:
-    engines = create_engines(f"sqlite:///{tmp_path / 'plans.db'}")
-    try:
-        await upgrade(engines)
-        async with engines.read.connect() as conn:
-            raw = await conn.get_raw_connection()
-            rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
-                f"EXPLAIN QUERY PLAN {sql}", [1] * count
-            )
-    finally:
-        await engines.dispose()
-    return "\n".join(str(row[3]) for row in rows)
-
-
 async def _statement_plan(tmp_path: Path, statement: Select[Any]) -> str:
-    """`_plan` of a SQLAlchemy statement, compiled for SQLite."""
+    """`sqlite_plan` of a SQLAlchemy statement, compiled for SQLite."""
     query = statement.compile(dialect=sqlite.dialect())
-    return await _plan(tmp_path, str(query), len(query.positiontup or ()))
+    return await sqlite_plan(tmp_path, str(query), len(query.positiontup or ()))
 
 
 async def test_reports_find_their_messages_by_transport_and_provider_id(tmp_path: Path) -> None:
-    plan = await _plan(tmp_path, REPORTED_MESSAGES.format(ids=f"IN ({marks(30)})"), 31)
+    plan = await sqlite_plan(tmp_path, REPORTED_MESSAGES.format(ids=f"IN ({marks(30)})"), 31)
     assert "ix_messages_provider (transport=? AND provider_message_id=?)" in plan
     assert "SCAN" not in plan
 
 
 async def test_parked_reports_are_found_by_transport_and_provider_id(tmp_path: Path) -> None:
-    plan = await _plan(tmp_path, PARKED_REPORTS.format(ids=f"IN ({marks(30)})"), 31)
+    plan = await sqlite_plan(tmp_path, PARKED_REPORTS.format(ids=f"IN ({marks(30)})"), 31)
     assert "ix_orphan_reports_provider (transport=? AND provider_message_id=?)" in plan
     assert "SCAN orphan_reports" not in plan
 
@@ -65,7 +50,7 @@ async def test_parked_reports_are_found_by_transport_and_provider_id(tmp_path: P
 async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
     tmp_path: Path,
 ) -> None:
-    plan = await _plan(tmp_path, OWED.format(now="?", ids=f"IN ({marks(30)})"), 32)
+    plan = await sqlite_plan(tmp_path, OWED.format(now="?", ids=f"IN ({marks(30)})"), 32)
     assert "SEARCH messages USING INTEGER PRIMARY KEY" in plan
     assert "ix_messages_due" not in plan
     assert "SCAN messages" not in plan
@@ -73,7 +58,7 @@ async def test_owed_webhooks_read_the_batch_by_id_not_every_delivered_message(
 
 async def test_a_webhook_claim_reads_only_the_batch_from_the_due_index(tmp_path: Path) -> None:
     """Not every due delivery, collected and sorted: the claim stays cheap behind a backlog."""
-    plan = await _plan(tmp_path, CLAIM.format(lock=""), 6)
+    plan = await sqlite_plan(tmp_path, CLAIM.format(lock=""), 6)
     assert "ix_webhook_deliveries_due (state=? AND next_attempt_at<?)" in plan
     assert "TEMP B-TREE" not in plan
     assert "SCAN webhook_deliveries" not in plan
@@ -102,14 +87,14 @@ async def test_a_page_of_messages_is_read_in_index_order(tmp_path: Path) -> None
 
 async def test_a_claim_reads_due_messages_from_the_due_index(tmp_path: Path) -> None:
     """Scheduled messages wait in ix_messages_due under their send time: a claim skips them."""
-    plan = await _plan(tmp_path, CLAIM_DUE.format(lock=""), 8)
+    plan = await sqlite_plan(tmp_path, CLAIM_DUE.format(lock=""), 8)
     assert "ix_messages_due (status=? AND next_attempt_at<?)" in plan
     assert "SCAN messages" not in plan
 
 
 async def test_the_next_due_time_is_one_step_down_the_due_index(tmp_path: Path) -> None:
     """The idle dispatcher's look at the next scheduled time reads no table."""
-    plan = await _plan(tmp_path, str(NEXT_DUE.compile(dialect=sqlite.dialect())), 1)
+    plan = await sqlite_plan(tmp_path, str(NEXT_DUE.compile(dialect=sqlite.dialect())), 1)
     assert "COVERING INDEX ix_messages_due (status=?)" in plan
 
 
@@ -129,7 +114,7 @@ async def test_a_prune_batch_deletes_by_id_not_by_status(
 ) -> None:
     """Each DELETE of a prune batch finds its rows by id, never through every row of a status."""
     statement = sql.format(status="+status", ids=marks(30))
-    plan = await _plan(tmp_path, statement, statement.count("?"))
+    plan = await sqlite_plan(tmp_path, statement, statement.count("?"))
     assert f"SEARCH {index}" in plan.splitlines()[0]
     assert "ix_messages_due" not in plan
     assert "SCAN" not in plan
